@@ -1,0 +1,50 @@
+"""From a validated config to a trace: the one function the CLI and the scenes' tests call."""
+from __future__ import annotations
+
+from .config import MAX_NODES, ConfigError, GraphConfig, as_array
+from .expr import ExpressionError, parse_expression
+from .gradcheck import numerical_gradient
+from .graph import Graph
+from .ops import EngineError
+from .trace import graph_trace
+
+
+def build_graph(expression: str, inputs: dict, constants: dict, source: str = "<config>",
+                key: str = "expression") -> Graph:
+    """Parse and run forward; errors become ConfigError naming the source and key."""
+    try:
+        graph = parse_expression(expression, list(inputs), constants)
+        if len(graph.nodes) > MAX_NODES:
+            raise ExpressionError(f"the graph has {len(graph.nodes)} nodes (at most {MAX_NODES})")
+        graph.set_inputs({k: as_array(v) for k, v in inputs.items()})
+        graph.forward()
+    except (ExpressionError, EngineError) as e:
+        raise ConfigError(f"{source}: key '{key}': {e}") from None
+    return graph
+
+
+def trace_graph_config(cfg: GraphConfig, source: str = "<config>") -> dict:
+    """The trace of a graph-kind config: values, gradients, each backward step, numerical gradients."""
+    config = cfg.model_dump(exclude_none=True)
+    trace = _one_graph(cfg.expression, cfg, source, "expression", config)
+    if cfg.alternative is not None:
+        alt = _one_graph(cfg.alternative, cfg, source, "alternative", config)
+        trace["alternative"] = {k: alt[k] for k in ("nodes", "output", "forward", "backward")}
+    return trace
+
+
+def _one_graph(expression: str, cfg: GraphConfig, source: str, key: str, config: dict) -> dict:
+    graph = build_graph(expression, cfg.inputs, cfg.constants, source, key)
+    try:
+        steps = graph.backward()
+        numeric = {n.id: numerical_gradient(graph, n, cfg.h) for n in graph.inputs}
+    except EngineError as e:
+        raise ConfigError(f"{source}: key '{key}': {e}") from None
+    return graph_trace(graph, steps, numeric, config)
+
+
+def trace_config(cfg, source: str = "<config>") -> dict:
+    """Dispatch on the config's kind."""
+    if cfg.kind == "graph":
+        return trace_graph_config(cfg, source)
+    raise ConfigError(f"{source}: no tracer for kind {cfg.kind!r}")

@@ -1,0 +1,90 @@
+"""Turn a finished graph (after forward and backward) into trace JSON, version 1.
+
+Sits beside the engine rather than inside it, the way micrograd's draw_dot walks a finished graph.
+Non-finite numbers are written as the strings "nan", "inf" and "-inf" so that any JSON reader can load
+a trace; ``decode_value`` turns them back into floats.
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .graph import BackwardStep, Graph
+from .ops import OPS
+
+TRACE_FORMAT = "backprop-trace"
+TRACE_VERSION = 1
+
+
+def encode_value(x) -> Any:
+    """A number or nested list of numbers; non-finite floats become strings."""
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 0:
+        return _encode_float(float(arr))
+    return [encode_value(v) for v in arr]
+
+
+def _encode_float(v: float) -> float | str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v + 0.0  # turns -0.0 into 0.0, so equal traces are equal bytes
+
+
+def decode_value(x) -> np.ndarray:
+    """Inverse of encode_value: a float64 array (0-d for a scalar)."""
+    def conv(v):
+        if isinstance(v, list):
+            return [conv(i) for i in v]
+        return float(v)  # float("nan"), float("inf") and float("-inf") parse the strings
+    return np.asarray(conv(x), dtype=np.float64)
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Versions of the engine and the packages that shaped a trace's numbers."""
+    out = {"engine": __version__, "python": platform.python_version()}
+    for p in packages:
+        out[p] = metadata.version(p)
+    return out
+
+
+def header(kind: str, config: dict, *packages: str) -> dict:
+    """The keys every trace starts with, whatever its kind."""
+    return {"format": TRACE_FORMAT, "version": TRACE_VERSION, "kind": kind, "config": config,
+            "versions": versions("numpy", *packages)}
+
+
+def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, np.ndarray], config: dict) -> dict:
+    """The trace of one graph's forward and backward pass, with numerical gradients for its inputs."""
+    nodes = []
+    for n in graph.nodes:
+        entry = {"id": n.id, "op": n.op, "label": n.label, "value": encode_value(n.value),
+                 "grad": encode_value(n.grad), "inputs": [i.id for i in n.inputs]}
+        if n.op not in ("input", "const"):
+            entry["symbol"] = OPS[n.op].symbol
+        if n.id in numeric:
+            entry["numeric_grad"] = encode_value(numeric[n.id])
+        nodes.append(entry)
+    return {
+        **header("graph", config),
+        "nodes": nodes,
+        "output": graph.output.id,
+        "forward": [n.id for n in graph.nodes],  # creation order is a topological order
+        "backward": [{"node": s.node.id, "upstream": encode_value(s.upstream),
+                      "local": [encode_value(v) for v in s.local],
+                      "downstream": [encode_value(v) for v in s.downstream]} for s in steps],
+    }
+
+
+def dumps(trace: dict) -> str:
+    """Serialise deterministically: fixed key order, shortest round-trip floats."""
+    return json.dumps(trace, indent=1, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,111 @@
+"""The command line: list scenes, export traces, check gradients, render clips.
+
+Only wires config -> engine -> trace -> scene -> video together; user errors are one line and a
+non-zero exit, never a traceback, and no output file is left behind.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from engine.config import SCENE_HELP, SCHEMAS, ConfigError, load_config
+from engine.io import OutputError, check_output_path, write_text_atomic
+from engine.trace import decode_value, dumps
+
+ROOT = Path(__file__).resolve().parent
+CONFIG_DIR = ROOT / "assets" / "configs"
+
+
+def _load_trace(config_path: str) -> dict:
+    """Validate a config and compute its trace, turning every user error into a ClickException."""
+    from engine.run import trace_config
+
+    try:
+        cfg = load_config(config_path)
+        return trace_config(cfg, config_path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="backprop-anim")
+def cli() -> None:
+    """Turn real forward and backward passes into Manim lecture clips."""
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """List scene kinds and the configs shipped under assets/configs."""
+    click.echo("Scene kinds:")
+    for name in SCHEMAS:
+        click.echo(f"  {name:<14} {SCENE_HELP.get(name, '')}")
+    click.echo(f"Shipped configs ({CONFIG_DIR.relative_to(ROOT)}):")
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        try:
+            scene = load_config(path).scene
+        except ConfigError as e:
+            scene = f"INVALID: {e}"
+        click.echo(f"  {path.relative_to(ROOT)}  [{scene}]")
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Trace file to write (default: stdout).")
+def trace(config: str, output: str | None) -> None:
+    """Run CONFIG's forward and backward pass and write its trace (JSON)."""
+    if output:
+        _check_output(output)
+    text = dumps(_load_trace(config))
+    if output:
+        write_text_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--tolerance", default=1e-6, show_default=True, help="Largest relative error that passes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(config: str, tolerance: float, as_json: bool) -> None:
+    """Compare analytic gradients with numerical ones (central differences) for CONFIG's inputs."""
+    from engine.gradcheck import relative_error
+    from engine.numfmt import format_number
+
+    t = _load_trace(config)
+    rows = []
+    for n in t["nodes"]:
+        if "numeric_grad" not in n:
+            continue
+        a, num = decode_value(n["grad"]), decode_value(n["numeric_grad"])
+        err = float(relative_error(a, num).max())
+        rows.append({"input": n["label"], "analytic": n["grad"], "numeric": n["numeric_grad"],
+                     "relative_error": err, "ok": err <= tolerance})
+    if as_json:
+        click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+    else:
+        click.echo(f"{'input':<10} {'analytic':>12} {'numeric':>12} {'rel. error':>11}")
+        for r in rows:
+            a, num = decode_value(r["analytic"]), decode_value(r["numeric"])
+            if a.ndim == 0:
+                click.echo(f"{r['input']:<10} {format_number(a, 6):>12} {format_number(num, 6):>12} "
+                           f"{format_number(r['relative_error'], 2):>11}  {'ok' if r['ok'] else 'FAIL'}")
+            else:
+                click.echo(f"{r['input']:<10} {'shape ' + 'x'.join(map(str, a.shape)):>25} "
+                           f"{format_number(r['relative_error'], 2):>11}  {'ok' if r['ok'] else 'FAIL'}")
+    if not all(r["ok"] for r in rows):
+        raise click.ClickException(f"gradient check failed: relative error above {tolerance:g}")
+
+
+def _check_output(path: str) -> None:
+    try:
+        check_output_path(path)
+    except OutputError as e:
+        raise click.ClickException(str(e)) from None
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,6 @@
+import sys
+from pathlib import Path
+
+# Tests import the project's packages and helpers.py from a plain checkout.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]

@@ -1,0 +1,90 @@
+"""The CLI through click's CliRunner: outputs, one-line errors, exit codes, no partial files."""
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from render import CONFIG_DIR, cli
+
+SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+def test_list_shows_every_shipped_config():
+    r = run("list")
+    assert r.exit_code == 0
+    for p in SHIPPED:
+        assert p.name in r.output
+    assert "INVALID" not in r.output
+
+
+@pytest.mark.parametrize("config", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_configs_trace_and_check(config, tmp_path):
+    out = tmp_path / "t.json"
+    assert run("trace", config, "-o", out).exit_code == 0
+    trace = json.loads(out.read_text())
+    assert trace["format"] == "backprop-trace" and trace["version"] == 1 and trace["kind"] == "graph"
+    assert {"config", "nodes", "output", "forward", "backward", "versions"} <= trace.keys()
+    r = run("check", config)
+    assert r.exit_code == 0, r.output
+    assert "FAIL" not in r.output
+
+
+def test_trace_is_byte_identical_across_runs(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    run("trace", CONFIG_DIR / "layers.yaml", "-o", a)
+    run("trace", CONFIG_DIR / "layers.yaml", "-o", b)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_trace_to_stdout_is_json():
+    r = run("trace", CONFIG_DIR / "chain_rule.yaml")
+    assert json.loads(r.stdout)["output"]
+
+
+def test_bad_config_one_line_no_output(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("scene: graph\nexpression: x + xx\ninputs: {x: 1}\n")
+    out = tmp_path / "t.json"
+    r = run("trace", cfg, "-o", out)
+    assert r.exit_code != 0
+    assert r.output.strip().splitlines() == [f"Error: {cfg}: key 'expression': line 1, column 5: "
+                                             "undefined variable 'xx' (did you mean 'x'?); defined: x"]
+    assert not out.exists() and list(tmp_path.iterdir()) == [cfg]
+
+
+def test_failed_trace_keeps_previous_file(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("scene: graph\nexpression: log(x)\ninputs: {x: -1}\n")
+    out = tmp_path / "t.json"
+    out.write_text("previous")
+    assert run("trace", cfg, "-o", out).exit_code != 0
+    assert out.read_text() == "previous"
+
+
+def test_missing_output_directory_is_refused_before_work(tmp_path):
+    r = run("trace", CONFIG_DIR / "chain_rule.yaml", "-o", tmp_path / "nope" / "t.json")
+    assert r.exit_code != 0 and "does not exist" in r.output
+
+
+def test_missing_config_file():
+    r = run("trace", "no/such.yaml")
+    assert r.exit_code != 0 and "no/such.yaml: cannot read" in r.output
+
+
+def test_check_reports_failure_exit_code(tmp_path):
+    cfg = tmp_path / "kink.yaml"  # central differences straddle abs's kink at 0: analytic 0, numeric 0
+    cfg.write_text("scene: gradcheck\nexpression: abs(x) + x\ninputs: {x: 0.0}\n")
+    r = run("check", cfg, "--json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)[0]["relative_error"] == 0
+
+
+def test_help_everywhere():
+    for cmd in ([], ["list"], ["trace"], ["check"]):
+        r = run(*cmd, "--help")
+        assert r.exit_code == 0 and "Usage" in r.output
