@@ -100,6 +100,36 @@ def check(config: str, tolerance: float, as_json: bool) -> None:
         raise click.ClickException(f"gradient check failed: relative error above {tolerance:g}")
 
 
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
+              help="preview: 854x480 at 15 fps; hd: 1920x1080 at 60 fps; low: 426x240 at 10 fps (drafts).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="File to write (default: out/<config name>.mp4, or .png with --still).")
+@click.option("--still", is_flag=True, help="Write a PNG of one frame instead of a video.")
+@click.option("--upto", type=click.IntRange(min=0),
+              help="With --still: the frame after this many animations (default: the last frame).")
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
+def render(config: str, quality: str, output: str | None, still: bool, upto: int | None, lang: str) -> None:
+    """Render CONFIG (a YAML config or a trace JSON) as an MP4 clip or a PNG still."""
+    from scenes.render_job import render_scene
+    from scenes.source import trace_path_for
+    from scenes.trace_data import TraceError
+
+    out = Path(output or Path("out") / (Path(config).stem + (".png" if still else ".mp4")))
+    if output is None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    _check_output(str(out))
+    try:
+        trace_path = trace_path_for(config)
+        render_scene(trace_path, out, quality=quality, still=still, upto=upto, lang=lang)
+    except (ConfigError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    click.echo(f"wrote {out}", err=True)
+
+
 def _check_output(path: str) -> None:
     try:
         check_output_path(path)

@@ -162,9 +162,9 @@ def _op(name, arity, symbol, forward, local, **kw) -> Op:
 OPS: dict[str, Op] = {op.name: op for op in [
     _op("add", 2, "+", np.add, lambda i, o: [np.ones_like(o), np.ones_like(o)]),
     _op("sub", 2, "-", np.subtract, lambda i, o: [np.ones_like(o), -np.ones_like(o)]),
-    _op("mul", 2, "*", np.multiply,
+    _op("mul", 2, "×", np.multiply,
         lambda i, o: [np.broadcast_to(i[1], o.shape).copy(), np.broadcast_to(i[0], o.shape).copy()]),
-    _op("div", 2, "/", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]]),
+    _op("div", 2, "÷", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]]),
     _op("neg", 1, "-", np.negative, lambda i, o: [-np.ones_like(o)]),
     _op("pow", 2, "**", _pow_forward, _pow_local),
     _op("exp", 1, "exp", np.exp, lambda i, o: [o.copy()]),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .gradcheck import relative_error
 from .graph import BackwardStep, Graph
 from .ops import OPS
 
@@ -73,6 +74,7 @@ def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, np.n
             entry["symbol"] = OPS[n.op].symbol
         if n.id in numeric:
             entry["numeric_grad"] = encode_value(numeric[n.id])
+            entry["relative_error"] = _encode_float(float(np.max(relative_error(n.grad, numeric[n.id]))))
         nodes.append(entry)
     return {
         **header("graph", config),

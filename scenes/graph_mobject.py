@@ -1,0 +1,197 @@
+"""The computational graph of a trace as a Manim mobject, with its own forward and backward animations.
+
+Every number it draws is read from the trace. Forward values sit above each edge, gradients below it
+(cs231n's convention); the output has a short edge of its own to carry its value and the seed 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, FadeIn, Indicate, MathTex, Succession,
+                   Text, TransformFromCopy, VGroup, VMobject, Write, config)
+from manim.mobject.geometry.arc import TipableVMobject
+from manim.mobject.geometry.tips import ArrowTriangleFilledTip
+
+from . import style
+from .layout import SINK, NodeSpec, layout_graph
+from .trace_data import GraphTrace, TraceNode
+
+LABEL_FONT = 22
+
+
+@dataclass
+class EdgeKey:
+    tail: str
+    head: str
+    slot: int  # which input of the head this edge feeds (x * x has two edges)
+
+
+class SplineEdge(TipableVMobject):
+    """An edge along dot's cubic B-spline, with an arrow tip at its head."""
+
+
+class EdgeLabel(VGroup):
+    """A number (or matrix) written beside an edge, in the forward or gradient colour."""
+
+    def __init__(self, value: np.ndarray, gradient: bool):
+        super().__init__()
+        color = style.GRADIENT if gradient else style.FORWARD
+        if np.ndim(value) == 0:
+            text = style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))
+            self.add(Text(text, font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
+        else:
+            self.add(style.math(style.latex_array(value, signed=gradient), color=color, font_size=LABEL_FONT + 4))
+
+
+def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
+    """Room dot should keep beside an edge for its two labels (value above, gradient below)."""
+    if np.ndim(value) == 0:
+        return 0.75, 0.5
+    rows = value.shape[0]
+    cols = 1 if value.ndim == 1 else value.shape[1]
+    return 0.1 + 0.62 * cols, 2 * (0.1 + 0.21 * rows)
+
+
+class ComputationalGraph(VGroup):
+    """Gates as circles, inputs and constants as labels, edges as dot's splines."""
+
+    def __init__(self, trace: GraphTrace, width: float, height: float, center=ORIGIN, show_shapes: bool = False):
+        super().__init__()
+        self.trace = trace
+        self.leaf_mobs: dict[str, VGroup] = {}
+        self.gate_mobs: dict[str, VGroup] = {}
+        self.edges: dict[tuple[str, str, int], VMobject] = {}
+        self.value_labels: dict[tuple[str, str, int], EdgeLabel] = {}
+        self.grad_labels: dict[tuple[str, str, int], EdgeLabel] = {}
+        self._label_anchor: dict[tuple[str, str, int], np.ndarray] = {}
+        self._build(width, height, np.asarray(center, dtype=float), show_shapes)
+
+    # --- construction -------------------------------------------------------------------------
+    def _edge_keys(self) -> list[tuple[str, str, int]]:
+        keys = []
+        for n in self.trace.nodes.values():
+            for slot, src in enumerate(n.inputs):
+                keys.append((src, n.id, slot))
+        keys.append((self.trace.output, SINK, 0))
+        return keys
+
+    def _build(self, width, height, center, show_shapes):
+        t = self.trace
+        specs = []
+        for n in t.nodes.values():
+            if n.is_leaf:
+                specs.append(NodeSpec(n.id, "leaf", n.label, 0.18 + 0.11 * len(self._leaf_text(n, show_shapes))))
+            else:
+                specs.append(NodeSpec(n.id, "gate", n.symbol))
+        edge_specs = [(s, h, _label_size_inches(t.nodes[s].value)) for s, h, _ in self._edge_keys()[:-1]]
+        lay = layout_graph(specs, edge_specs, t.output)
+        scale = min(width / lay.width, height / lay.height, 2.3)
+        self.unit = scale
+
+        def to_scene(x, y):
+            return center + np.array([(x - lay.width / 2) * scale, (y - lay.height / 2) * scale, 0.0])
+
+        for n in t.nodes.values():
+            box = lay.nodes[n.id]
+            pos = to_scene(box.x, box.y)
+            if n.is_leaf:
+                mob = self._leaf_mobject(n, show_shapes)
+                mob.scale_to_fit_height(min(mob.height, 0.34 * scale)).move_to(pos)
+                self.leaf_mobs[n.id] = mob
+            else:
+                circle = Circle(radius=0.31 * scale, color=style.NODE_STROKE, stroke_width=3)
+                sym = Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"])
+                sym.scale_to_fit_width(min(sym.width, 0.42 * scale))
+                mob = VGroup(circle, sym).move_to(pos)
+                self.gate_mobs[n.id] = mob
+            self.add(mob)
+
+        # dot lists edges in the order given; a repeated (tail, head) pair keeps that order too.
+        pending = list(self._edge_keys())
+        for e in lay.edges:
+            key = next(k for k in pending if k[0] == e.tail and k[1] == e.head)
+            pending.remove(key)
+            pts = [to_scene(x, y) for x, y in e.points]
+            curve = SplineEdge(color=style.NODE_STROKE, stroke_width=2.5)
+            curve.start_new_path(pts[0])
+            for i in range(1, len(pts) - 2, 3):
+                curve.add_cubic_bezier_curve_to(pts[i], pts[i + 1], pts[i + 2])
+            curve.add_tip(tip_shape=ArrowTriangleFilledTip, tip_length=0.14 * scale, tip_width=0.12 * scale)
+            self.edges[key] = curve
+            self._label_anchor[key] = to_scene(*e.label) if e.label else curve.point_from_proportion(0.5)
+            self.add(curve)
+
+    @staticmethod
+    def _leaf_text(n: TraceNode, show_shapes: bool) -> str:
+        return f"{n.label} {style.shape_text(n.value)}" if show_shapes and np.ndim(n.value) else n.label
+
+    def _leaf_mobject(self, n: TraceNode, show_shapes: bool) -> VGroup:
+        tex = style.latex_name(n.label) if n.op == "input" or not n.label[0].isdigit() and n.label[0] != "-" \
+            else style.latex_number(float(n.value))
+        if show_shapes and np.ndim(n.value):
+            tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
+        color = style.TEXT if n.op == "input" else style.MUTED
+        return VGroup(style.math(tex, color=color, font_size=40))
+
+    # --- labels ---------------------------------------------------------------------------------
+    def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:
+        """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
+        w, h = _label_size_inches(self.trace.nodes[key[0]].value)
+        max_w, max_h = w * self.unit, (h / 2 - 0.04) * self.unit
+        if np.ndim(self.trace.nodes[key[0]].value) == 0:
+            max_h = min(max_h, 0.17 * self.unit)  # one line of digits, not the whole half box
+        label.scale(min(max_w / label.width, max_h / label.height))
+        anchor = self._label_anchor[key]
+        label.move_to(anchor)
+        edge_y = anchor[1]
+        if above:
+            label.shift((edge_y + 0.03 * self.unit - label.get_bottom()[1]) * UP)
+        else:
+            label.shift((edge_y - 0.03 * self.unit - label.get_top()[1]) * UP)
+        return label
+
+    def value_label(self, key) -> EdgeLabel:
+        if key not in self.value_labels:
+            value = self.trace.nodes[key[0]].value
+            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False), key, above=True)
+        return self.value_labels[key]
+
+    def grad_label(self, key, grad: np.ndarray) -> EdgeLabel:
+        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True), key, above=False)
+        return self.grad_labels[key]
+
+    def out_edges(self, node_id: str) -> list[tuple[str, str, int]]:
+        return [k for k in self.edges if k[0] == node_id]
+
+    def node_mobject(self, node_id: str) -> VGroup:
+        return self.gate_mobs.get(node_id) or self.leaf_mobs[node_id]
+
+    # --- animations -----------------------------------------------------------------------------
+    def forward_animation(self, node_id: str, run_time: float = 0.6):
+        """The node computes: its value appears on every outgoing edge."""
+        labels = [self.value_label(k) for k in self.out_edges(node_id)]
+        anims = [FadeIn(lbl, shift=0.1 * RIGHT) for lbl in labels]
+        if node_id in self.gate_mobs:
+            anims.insert(0, Indicate(self.gate_mobs[node_id], color=style.FORWARD, scale_factor=1.15))
+        return AnimationGroup(*anims, run_time=run_time)
+
+    def seed_animation(self):
+        """The backward pass starts with df/df = 1 on the output's edge."""
+        key = self.out_edges(self.trace.output)[0]
+        return FadeIn(self.grad_label(key, np.ones_like(self.trace.nodes[self.trace.output].value)), shift=0.1 * LEFT)
+
+    def backward_animation(self, step, run_time: float = 1.0):
+        """One gate: its upstream gradient is multiplied by each local gradient and flows to the inputs."""
+        node = self.trace.nodes[step.node]
+        upstream = [self.grad_labels[k] for k in self.out_edges(step.node) if k in self.grad_labels]
+        flows = []
+        for slot, (src, down) in enumerate(zip(node.inputs, step.downstream)):
+            if down is None:
+                continue
+            key = (src, step.node, slot)
+            flows.append(TransformFromCopy(VGroup(*upstream), self.grad_label(key, down)))
+        return Succession(
+            Indicate(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
+            AnimationGroup(*flows, run_time=0.6 * run_time),
+        )

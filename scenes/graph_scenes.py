@@ -1,0 +1,306 @@
+"""Scenes of the computational graph, each regenerated from a config or trace.
+
+Render with the CLI (`render.py render CONFIG`) or with plain manim:
+    BACKPROP_SOURCE=assets/configs/gates.yaml manim -ql scenes/graph_scenes.py GatePatterns
+Without BACKPROP_SOURCE each scene renders its shipped config.
+"""
+from __future__ import annotations
+
+import numpy as np
+from manim import (DOWN, UP, FadeIn, FadeOut, MathTex, Scene, Table, Text, VGroup, Write, config)
+
+# Absolute imports: manim loads this file as a top-level module, not as part of the package.
+from scenes import style
+from scenes.graph_mobject import ComputationalGraph
+from scenes.source import scene_source, trace_path_for
+from scenes.trace_data import GraphTrace, Step, read_trace
+
+TITLE_Y = 3.55
+GRAPH_CENTER_Y = 0.95
+CAPTION_Y = -1.72
+EQUATION_Y = -2.85
+EQUATION_HEIGHT = 1.75
+
+
+class GraphScene(Scene):
+    """Draw graph; forward pass; backward pass, gate by gate; summarise."""
+
+    default_source = "assets/configs/chain_rule.yaml"
+    show_shapes = False
+    graph_height = 4.1
+    step_time = 1.2
+
+    def construct(self):
+        self.story(read_trace(trace_path_for(scene_source(self.default_source))))
+
+    def story(self, trace: dict):
+        g = GraphTrace.from_dict(trace)
+        self.show_title(trace)
+        graph = self.draw_graph(g)
+        self.forward_pass(graph)
+        self.backward_pass(graph)
+        self.summarise(graph)
+
+    # --- the storyboard's pieces ----------------------------------------------------------------
+    def show_title(self, trace: dict):
+        text = trace["config"].get("title") or trace["config"].get("expression", "").strip().splitlines()[-1]
+        self.title = self.fit_width(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT), 12.5)
+        self.title.move_to(TITLE_Y * UP)
+        self.play(FadeIn(self.title, shift=0.2 * DOWN), run_time=0.6)
+
+    def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
+        graph = ComputationalGraph(g, width=13.2, height=self.graph_height, center=GRAPH_CENTER_Y * UP,
+                                   show_shapes=self.show_shapes)
+        self.play(FadeIn(graph), run_time=0.8)
+        self.caption = None
+        self.equation = None
+        return graph
+
+    def forward_pass(self, graph: ComputationalGraph):
+        self.set_caption(style.caption("forward"))
+        for node_id in graph.trace.forward:
+            if graph.out_edges(node_id):
+                self.play(graph.forward_animation(node_id, run_time=0.5))
+
+    def backward_pass(self, graph: ComputationalGraph):
+        self.set_caption(style.caption("backward"))
+        self.play(graph.seed_animation(), run_time=0.5)
+        for step in graph.trace.backward:
+            self.explain_step(graph, step)
+            self.play(graph.backward_animation(step, run_time=self.step_time))
+        self.set_equation(None)
+
+    def explain_step(self, graph: ComputationalGraph, step: Step):
+        """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
+        self.set_caption_and_equation(self.step_note(graph, step) or style.caption("backward"),
+                                      chain_rule_tex(graph.trace, step))
+
+    def step_note(self, graph: ComputationalGraph, step: Step) -> str | None:
+        op = graph.trace.nodes[step.node].op
+        return style.CAPTIONS["en"].get(op) and style.caption(op)
+
+    def summarise(self, graph: ComputationalGraph):
+        self.set_caption(style.caption("summary"))
+        self.set_equation(summary_tex(graph.trace))
+        self.wait(1.5)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def set_caption(self, text: str | None):
+        self._swap({"caption": self._caption_mob(text)})
+
+    def set_equation(self, tex: str | None):
+        self._swap({"equation": self._equation_mob(tex)})
+
+    def set_caption_and_equation(self, text: str | None, tex: str | None):
+        self._swap({"caption": self._caption_mob(text), "equation": self._equation_mob(tex)})
+
+    def _caption_mob(self, text):
+        if not text:
+            return None
+        mob = self.fit_width(Text(text, font=style.caption_font(), font_size=26, color=style.MUTED), 13)
+        return mob.move_to(CAPTION_Y * UP)
+
+    def _equation_mob(self, tex):
+        if not tex:
+            return None
+        mob = style.math(tex, font_size=38, color=style.TEXT)
+        return mob.scale(min(1.0, 13 / mob.width, EQUATION_HEIGHT / mob.height)).move_to(EQUATION_Y * UP)
+
+    def _swap(self, new_mobs: dict):
+        """Fade the old caption/equation out and the new ones in, in one animation."""
+        anims = []
+        for attr, new in new_mobs.items():
+            old = getattr(self, attr, None)
+            anims += ([FadeOut(old)] if old is not None else []) + ([FadeIn(new)] if new is not None else [])
+            setattr(self, attr, new)
+        if anims:
+            self.play(*anims, run_time=0.3)
+
+    @staticmethod
+    def fit_width(mob, width: float):
+        return mob.scale(width / mob.width) if mob.width > width else mob
+
+
+def _name(trace: GraphTrace, node_id: str, slot: int) -> str:
+    n = trace.nodes[node_id]
+    if n.is_leaf or n.label != n.op:
+        return style.latex_name(n.label) if n.label[0].isalpha() else style.latex_number(float(n.value))
+    return rf"\text{{in}}_{{{slot + 1}}}"
+
+
+def chain_rule_tex(trace: GraphTrace, step: Step) -> str:
+    """One line per input: d f / d input = local x upstream = downstream (numbers from the trace)."""
+    node = trace.nodes[step.node]
+    lines = []
+    for slot, (src, local, down) in enumerate(zip(node.inputs, step.local, step.downstream)):
+        if down is None:
+            continue
+        lhs = rf"\frac{{\partial f}}{{\partial {_name(trace, src, slot)}}}"
+        if np.ndim(down) == 0 and np.ndim(local) == 0:
+            up = style.colored(style.latex_number(float(step.upstream), True), style.GRADIENT)
+            lines.append(rf"{lhs} = \underbrace{{{style.latex_number(float(local))}}}_{{\text{{local}}}} \times "
+                         rf"\underbrace{{{up}}}_{{\text{{upstream}}}} = "
+                         + style.colored(style.latex_number(float(down), True), style.GRADIENT))
+        else:
+            lines.append(rf"{lhs} = {style.colored(style.latex_array(down, True), style.GRADIENT)}"
+                         rf"\;\; ({style.latex_shape(down)})")
+    # Two inputs fit side by side; more go on further lines.
+    rows = [r" \qquad ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
+    return r" \\ ".join(rows)
+
+
+def summary_tex(trace: GraphTrace) -> str:
+    parts = [rf"\frac{{\partial f}}{{\partial {style.latex_name(n.label)}}} = "
+             + style.colored(style.latex_array(n.grad, True), style.GRADIENT) for n in trace.inputs]
+    return r",\quad ".join(parts)
+
+
+class ComputationalGraphScene(GraphScene):
+    """Any graph config: the chain rule gate by gate."""
+
+
+class SigmoidNeuron(GraphScene):
+    default_source = "assets/configs/sigmoid_neuron.yaml"
+    step_time = 0.9
+
+
+class GatePatterns(GraphScene):
+    """add distributes, mul swaps, max routes, and a branch sums."""
+
+    default_source = "assets/configs/gates.yaml"
+
+    def step_note(self, graph, step):
+        if len(graph.out_edges(step.node)) > 1:
+            return style.caption("branch")
+        return super().step_note(graph, step)
+
+    def summarise(self, graph):
+        branched = [n for n in graph.trace.inputs if len(graph.out_edges(n.id)) > 1]
+        if branched:
+            self.set_caption(style.caption("branch"))
+            self.set_equation(branch_sum_tex(graph, branched))
+            self.wait(1.5)
+        super().summarise(graph)
+
+
+def branch_sum_tex(graph: ComputationalGraph, nodes) -> str:
+    """An input used twice: its gradient is the sum of what each use sent back (all from the trace)."""
+    lines = []
+    for n in nodes:
+        steps = {s.node: s for s in graph.trace.backward}
+        parts = [steps[head].downstream[slot] for (_, head, slot) in graph.out_edges(n.id) if head in steps]
+        terms = " + ".join(rf"({style.latex_number(float(p), True)})" for p in parts)
+        lines.append(rf"\frac{{\partial f}}{{\partial {style.latex_name(n.label)}}} = {terms} = "
+                     + style.colored(style.latex_number(float(n.grad), True), style.GRADIENT))
+    return r" \\ ".join(lines)
+
+
+class VectorsAndJacobians(GraphScene):
+    """Matrices on the edges; each gradient has its variable's shape."""
+
+    default_source = "assets/configs/vectors.yaml"
+    show_shapes = True
+    graph_height = 4.6
+
+
+class LayersAsNodes(GraphScene):
+    """ReLU's mask, Sigmoid's y(1 - y), Softmax-with-Loss's (y - t) / batch."""
+
+    default_source = "assets/configs/layers.yaml"
+    show_shapes = True
+    step_time = 1.0
+
+    def summarise(self, graph):
+        self.set_caption(style.caption("summary"))
+        self.set_equation(None)
+        self.wait(1.0)
+
+
+class SigmoidGate(GraphScene):
+    """The sigmoid's chain of gates, then one sigmoid gate: the same gradients by both routes."""
+
+    default_source = "assets/configs/sigmoid_gate.yaml"
+    step_time = 0.7
+
+    def story(self, trace: dict):
+        long = GraphTrace.from_dict(trace)
+        short = long.alternative(trace)
+        self.show_title(trace)
+        graph = self.draw_graph(long)
+        self.forward_pass(graph)
+        self.backward_pass(graph)
+        self.play(FadeOut(graph), run_time=0.5)
+        self.set_caption(style.caption("alternative"))
+        graph = self.draw_graph(short)
+        self.forward_pass(graph)
+        self.backward_pass(graph)
+        self.play(FadeOut(graph), run_time=0.5)
+        self.compare_routes(long, short)
+
+    def compare_routes(self, long: GraphTrace, short: GraphTrace):
+        names = [n.label for n in long.inputs]
+        grads_short = {n.label: n.grad for n in short.inputs}
+        rows = [[style.fmt_grad(float(n.grad)) for n in long.inputs],
+                [style.fmt_grad(float(grads_short[k])) for k in names]]
+        table = Table(rows, col_labels=[MathTex(style.latex_name(k)) for k in names],
+                      row_labels=[Text("neg, exp, +1, 1/x", font_size=26), Text("σ", font_size=30)],
+                      element_to_mobject_config={"font_size": 30, "color": style.GRADIENT},
+                      include_outer_lines=True, line_config={"stroke_color": style.MUTED})
+        self.fit_width(table, 12.5).move_to(0.4 * UP)
+        self.play(FadeIn(table), run_time=0.8)
+        self.set_caption(style.caption("same"))
+        self.set_equation(None)
+        self.wait(1.5)
+
+
+class GradientCheck(GraphScene):
+    """Analytic gradients against central differences, with their relative error."""
+
+    default_source = "assets/configs/gradcheck.yaml"
+    tolerance = 1e-6
+
+    def story(self, trace: dict):
+        g = GraphTrace.from_dict(trace)
+        self.show_title(trace)
+        self.caption = self.equation = None
+        self.set_caption(style.caption("gradcheck"))
+        h = trace["config"].get("h")
+        self.set_equation(rf"\frac{{f(x+h)-f(x-h)}}{{2h}},\quad h = {style.latex_number(h)}")
+        table = self.check_table(g)
+        self.play(FadeIn(table.get_col_labels()), FadeIn(table.get_horizontal_lines()),
+                  FadeIn(table.get_vertical_lines()), run_time=0.6)
+        for row in table.get_rows()[1:]:
+            self.play(FadeIn(row, shift=0.1 * UP), run_time=0.6)
+        self.wait(1.5)
+
+    def check_table(self, g: GraphTrace) -> Table:
+        rows, colors = [], []
+        for n in g.inputs:
+            ok = n.relative_error is not None and n.relative_error <= self.tolerance
+            if np.ndim(n.grad) == 0:
+                cells = [style.fmt_grad(float(n.grad)), style.fmt_grad(float(n.numeric_grad))]
+            else:
+                cells = [f"{style.shape_text(n.grad)} ok", f"{style.shape_text(n.numeric_grad)}"]
+            rows.append([n.label, *cells, style.fmt_value(n.relative_error) + ("  ✓" if ok else "  ✗")])
+            colors.append(style.GOOD if ok else style.BAD)
+        labels = [Text(style.caption(k), font=style.caption_font(), font_size=26, color=style.MUTED)
+                  for k in ("input", "analytic", "numeric", "relerr")]
+        table = Table(rows, col_labels=labels, include_outer_lines=True,
+                      element_to_mobject_config={"font_size": 28, "font": style.FONTS["en"]},
+                      line_config={"stroke_color": style.MUTED}, v_buff=0.45, h_buff=0.8)
+        for r, color in enumerate(colors, start=2):
+            table.get_entries((r, 2)).set_color(style.GRADIENT)
+            table.get_entries((r, 3)).set_color(style.GRADIENT)
+            table.get_entries((r, 4)).set_color(color)
+        table.scale(min(1.0, 12.5 / table.width, 4.6 / table.height)).move_to(0.5 * UP)
+        return table
+
+
+SCENES = {
+    "graph": ComputationalGraphScene,
+    "gates": GatePatterns,
+    "sigmoid_gate": SigmoidGate,
+    "vectors": VectorsAndJacobians,
+    "layers": LayersAsNodes,
+    "gradcheck": GradientCheck,
+}

@@ -1,0 +1,66 @@
+"""Render one scene to a video or a still inside Manim's tempconfig, then move the file into place.
+
+Quality presets come from one table, as in Manim's own QUALITIES; Manim's global config is never
+changed at import time.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.io import atomic_path
+
+
+@dataclass(frozen=True)
+class Quality:
+    width: int
+    height: int
+    fps: int
+
+
+QUALITIES = {
+    "low": Quality(426, 240, 10),  # drafts and the test suite
+    "preview": Quality(854, 480, 15),
+    "hd": Quality(1920, 1080, 60),
+    "4k": Quality(3840, 2160, 60),
+}
+
+
+def render_scene(trace_path: Path, output: Path, quality: str = "preview", still: bool = False,
+                 upto: int | None = None, lang: str = "en", progress: bool = True) -> Path:
+    """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still)."""
+    from manim import tempconfig
+
+    from scenes.graph_scenes import SCENES
+    from scenes.trace_data import read_trace
+
+    trace = read_trace(trace_path)
+    scene_cls = SCENES[trace["config"]["scene"]]
+    q = QUALITIES[quality]
+    env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang}
+    old_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out:
+            options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+                       "save_last_frame": still, "write_to_movie": not still, "disable_caching": still,
+                       "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
+                       "output_file": output.stem}
+            if upto is not None:
+                options["upto_animation_number"] = upto
+            with tempconfig(options):
+                scene = scene_cls()
+                scene.render()
+                produced = Path(scene.renderer.file_writer.image_file_path if still
+                                else scene.renderer.file_writer.movie_file_path)
+            shutil.copyfile(produced, tmp_out)
+    finally:
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return output

@@ -1,0 +1,158 @@
+"""Visual conventions shared by every scene: palette, number formats, caption text.
+
+Palette: Okabe-Ito, which stays distinguishable under the common colour-vision deficiencies. Forward
+values are always sky blue, gradients always orange; a gradient's sign is also written out (+0.39,
+−0.59), so colour is never the only carrier of meaning.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from manim import MathTex, TexTemplate
+
+from engine.numfmt import format_number
+
+FORWARD = "#56B4E9"  # sky blue: values computed in the forward pass
+GRADIENT = "#E69F00"  # orange: gradients of the backward pass
+HIGHLIGHT = "#F0E442"  # yellow: the gate being worked on
+GOOD = "#009E73"  # bluish green: checks that pass
+BAD = "#D55E00"  # vermillion: checks that fail, NaN
+NODE_STROKE = "#BBBBBB"
+TEXT = "#FFFFFF"
+MUTED = "#999999"
+
+MINUS = "\u2212"
+
+
+# Manim's default template plus xcolor, so one MathTex can colour its gradient parts.
+TEX_TEMPLATE = TexTemplate()
+TEX_TEMPLATE.add_to_preamble(r"\usepackage{xcolor}")
+
+
+def math(tex: str, **kwargs) -> MathTex:
+    """A MathTex in the project's template (one LaTeX run for the whole formula)."""
+    return MathTex(tex, tex_template=TEX_TEMPLATE, **kwargs)
+
+
+def colored(tex: str, color: str) -> str:
+    """Colour part of a formula, e.g. colored(x, GRADIENT)."""
+    return rf"\textcolor[HTML]{{{color.lstrip('#')}}}{{{tex}}}"
+
+
+def fmt_value(x: float) -> str:
+    """A forward value as shown on screen (typographic minus)."""
+    return format_number(x).replace("-", MINUS)
+
+
+def fmt_grad(x: float) -> str:
+    """A gradient as shown on screen: always signed, so its sign does not rest on colour."""
+    s = format_number(x)
+    if s in ("0", "NaN"):
+        return s
+    return (s if s.startswith("-") else "+" + s).replace("-", MINUS)
+
+
+def latex_number(x: float, signed: bool = False) -> str:
+    """A number for MathTex, in the same format as the on-screen labels."""
+    s = format_number(x)
+    if s == "NaN":
+        return r"\mathrm{NaN}"
+    s = s.replace("∞", r"\infty")
+    if "e" in s:
+        mant, exp = s.split("e")
+        s = rf"{mant}\times 10^{{{int(exp)}}}"
+    if signed and not s.startswith("-") and s != "0":
+        s = "+" + s
+    return s
+
+
+def latex_array(a: np.ndarray, signed: bool = False) -> str:
+    """A vector or matrix as a bmatrix (vectors as columns, as in the lecture notes)."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return latex_number(float(a), signed)
+    rows = a.reshape(-1, 1) if a.ndim == 1 else a.reshape(a.shape[0], -1)
+    body = r" \\ ".join(" & ".join(latex_number(float(v), signed) for v in row) for row in rows)
+    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+
+def latex_name(label: str) -> str:
+    """w0 -> w_{0}; names stay upright when longer than one letter."""
+    head = label.rstrip("0123456789")
+    tail = label[len(head):]
+    head = head if len(head) <= 1 else rf"\mathrm{{{head}}}".replace("_", r"\_")
+    return f"{head}_{{{tail}}}" if tail else head
+
+
+def shape_text(a: np.ndarray) -> str:
+    return "×".join(map(str, np.shape(a))) if np.ndim(a) else "scalar"
+
+
+def latex_shape(a: np.ndarray) -> str:
+    return r"\times ".join(map(str, np.shape(a))) if np.ndim(a) else r"\text{scalar}"
+
+
+# Captions: English and Korean (cs231n and "Deep Learning from Scratch" are read in both).
+CAPTIONS = {
+    "en": {
+        "forward": "Forward pass: values flow left to right",
+        "backward": "Backward pass: downstream = local × upstream",
+        "add": "add gate: a gradient distributor (local gradient 1)",
+        "sub": "sub gate: passes +upstream and −upstream",
+        "mul": "mul gate: a swap multiplier (each input gets the other's value)",
+        "max": "max gate: a router (all to the larger input, 0 to the other)",
+        "min": "min gate: a router (all to the smaller input)",
+        "branch": "branch: gradients from several uses add up",
+        "relu": "ReLU: the local gradient is the mask x > 0",
+        "sigmoid": "Sigmoid: local gradient y(1 − y) from the cached output y",
+        "softmax_cross_entropy": "Softmax-with-Loss: the gradient is (y − t) / batch",
+        "matmul": "matmul: dA = upstream · Bᵀ, dB = Aᵀ · upstream",
+        "summary": "Gradients of the inputs",
+        "alternative": "The same function with one sigmoid gate",
+        "same": "Both routes give the same gradients",
+        "gradcheck": "Numerical gradient: (f(x + h) − f(x − h)) / 2h",
+        "input": "input",
+        "analytic": "analytic",
+        "numeric": "numerical",
+        "relerr": "relative error",
+    },
+    "ko": {
+        "forward": "순전파: 값이 왼쪽에서 오른쪽으로 흐른다",
+        "backward": "역전파: 하류 기울기 = 국소 기울기 × 상류 기울기",
+        "add": "덧셈 노드: 기울기를 그대로 분배한다 (국소 기울기 1)",
+        "sub": "뺄셈 노드: +상류와 −상류를 전달한다",
+        "mul": "곱셈 노드: 입력을 서로 바꾼 값을 곱한다",
+        "max": "max 노드: 큰 입력으로만 기울기를 보낸다 (라우터)",
+        "min": "min 노드: 작은 입력으로만 기울기를 보낸다",
+        "branch": "분기: 여러 경로의 기울기는 더해진다",
+        "relu": "ReLU: 국소 기울기는 마스크 x > 0",
+        "sigmoid": "Sigmoid: 순전파 출력 y로 국소 기울기 y(1 − y)",
+        "softmax_cross_entropy": "Softmax-with-Loss: 기울기는 (y − t) / 배치 크기",
+        "matmul": "행렬 곱: dA = 상류 · Bᵀ, dB = Aᵀ · 상류",
+        "summary": "입력에 대한 기울기",
+        "alternative": "시그모이드 노드 하나로 나타낸 같은 함수",
+        "same": "두 경로의 기울기가 같다",
+        "gradcheck": "수치 미분: (f(x + h) − f(x − h)) / 2h",
+        "input": "입력",
+        "analytic": "해석적",
+        "numeric": "수치적",
+        "relerr": "상대 오차",
+    },
+}
+
+FONTS = {"en": "DejaVu Sans", "ko": "NanumGothic"}
+
+
+def language() -> str:
+    """Caption language: BACKPROP_LANG (set by the CLI's --lang), English by default."""
+    lang = os.environ.get("BACKPROP_LANG", "en")
+    return lang if lang in CAPTIONS else "en"
+
+
+def caption(key: str) -> str:
+    return CAPTIONS[language()].get(key, CAPTIONS["en"][key])
+
+
+def caption_font() -> str:
+    return FONTS[language()]
