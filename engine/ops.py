@@ -165,8 +165,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
     _op("mul", 2, "×", np.multiply,
         lambda i, o: [np.broadcast_to(i[1], o.shape).copy(), np.broadcast_to(i[0], o.shape).copy()]),
     _op("div", 2, "÷", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]]),
-    _op("neg", 1, "-", np.negative, lambda i, o: [-np.ones_like(o)]),
-    _op("pow", 2, "**", _pow_forward, _pow_local),
+    _op("neg", 1, "−", np.negative, lambda i, o: [-np.ones_like(o)]),
+    _op("pow", 2, "^", _pow_forward, _pow_local),
     _op("exp", 1, "exp", np.exp, lambda i, o: [o.copy()]),
     _op("log", 1, "log", _log_forward, lambda i, o: [1 / i[0]]),
     _op("max", 2, "max", np.maximum, _max_local),
@@ -179,7 +179,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
         lambda i, o: [np.where(i[0] > 0, 1.0, np.broadcast_to(i[1], o.shape)), np.where(i[0] > 0, 0.0, i[0])]),
     _op("matmul", 2, "@", _matmul_forward, _matmul_local, matmul_like=True),
     _op("sum", 1, "Σ", lambda x: np.asarray(x.sum()), lambda i, o: [np.ones_like(i[0])]),
-    _op("softmax_cross_entropy", 2, "softmax\nloss", _sce_forward, _sce_local),
+    _op("softmax_cross_entropy", 2, "loss", _sce_forward, _sce_local),
 ]}
 
 # Functions an expression may call, with their arity; leaky_relu's slope defaults to 0.01 (as torch's).

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, FadeIn, Indicate, MathTex, Succession,
-                   Text, TransformFromCopy, VGroup, VMobject, Write, config)
+                   ReplacementTransform, Text, VGroup, VMobject, Write, config)
 from manim.mobject.geometry.arc import TipableVMobject
 from manim.mobject.geometry.tips import ArrowTriangleFilledTip
 
@@ -47,7 +47,7 @@ class EdgeLabel(VGroup):
 def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
     """Room dot should keep beside an edge for its two labels (value above, gradient below)."""
     if np.ndim(value) == 0:
-        return 0.75, 0.5
+        return 0.8, 0.5
     rows = value.shape[0]
     cols = 1 if value.ndim == 1 else value.shape[1]
     return 0.1 + 0.62 * cols, 2 * (0.1 + 0.21 * rows)
@@ -81,7 +81,7 @@ class ComputationalGraph(VGroup):
         specs = []
         for n in t.nodes.values():
             if n.is_leaf:
-                specs.append(NodeSpec(n.id, "leaf", n.label, 0.18 + 0.11 * len(self._leaf_text(n, show_shapes))))
+                specs.append(NodeSpec(n.id, "leaf", n.label, 0.16 + 0.13 * len(self._leaf_text(n, show_shapes))))
             else:
                 specs.append(NodeSpec(n.id, "gate", n.symbol))
         edge_specs = [(s, h, _label_size_inches(t.nodes[s].value)) for s, h, _ in self._edge_keys()[:-1]]
@@ -97,12 +97,12 @@ class ComputationalGraph(VGroup):
             pos = to_scene(box.x, box.y)
             if n.is_leaf:
                 mob = self._leaf_mobject(n, show_shapes)
-                mob.scale_to_fit_height(min(mob.height, 0.34 * scale)).move_to(pos)
+                mob.scale_to_fit_height(min(mob.height, 0.26 * scale)).move_to(pos)
                 self.leaf_mobs[n.id] = mob
             else:
-                circle = Circle(radius=0.31 * scale, color=style.NODE_STROKE, stroke_width=3)
+                circle = Circle(radius=0.28 * scale, color=style.NODE_STROKE, stroke_width=3)
                 sym = Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"])
-                sym.scale_to_fit_width(min(sym.width, 0.42 * scale))
+                sym.scale_to_fit_width(min(sym.width, 0.4 * scale))
                 mob = VGroup(circle, sym).move_to(pos)
                 self.gate_mobs[n.id] = mob
             self.add(mob)
@@ -140,7 +140,7 @@ class ComputationalGraph(VGroup):
         w, h = _label_size_inches(self.trace.nodes[key[0]].value)
         max_w, max_h = w * self.unit, (h / 2 - 0.04) * self.unit
         if np.ndim(self.trace.nodes[key[0]].value) == 0:
-            max_h = min(max_h, 0.17 * self.unit)  # one line of digits, not the whole half box
+            max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
         anchor = self._label_anchor[key]
         label.move_to(anchor)
@@ -160,6 +160,10 @@ class ComputationalGraph(VGroup):
     def grad_label(self, key, grad: np.ndarray) -> EdgeLabel:
         self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True), key, above=False)
         return self.grad_labels[key]
+
+    def labels(self) -> list[EdgeLabel]:
+        """Every label drawn so far (they live in the scene beside the graph, not inside it)."""
+        return [*self.value_labels.values(), *self.grad_labels.values()]
 
     def out_edges(self, node_id: str) -> list[tuple[str, str, int]]:
         return [k for k in self.edges if k[0] == node_id]
@@ -190,7 +194,9 @@ class ComputationalGraph(VGroup):
             if down is None:
                 continue
             key = (src, step.node, slot)
-            flows.append(TransformFromCopy(VGroup(*upstream), self.grad_label(key, down)))
+            # Animate a throwaway copy: TransformFromCopy would reshape the new label to the upstream's
+            # structure, and the next gate's copy of it would compound that at every step.
+            flows.append(ReplacementTransform(VGroup(*(u.copy() for u in upstream)), self.grad_label(key, down)))
         return Succession(
             Indicate(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
             AnimationGroup(*flows, run_time=0.6 * run_time),

@@ -30,6 +30,9 @@ class GraphScene(Scene):
     graph_height = 4.1
     step_time = 1.2
 
+    def setup(self):
+        self.caption = self.equation = None
+
     def construct(self):
         self.story(read_trace(trace_path_for(scene_source(self.default_source))))
 
@@ -52,9 +55,10 @@ class GraphScene(Scene):
         graph = ComputationalGraph(g, width=13.2, height=self.graph_height, center=GRAPH_CENTER_Y * UP,
                                    show_shapes=self.show_shapes)
         self.play(FadeIn(graph), run_time=0.8)
-        self.caption = None
-        self.equation = None
         return graph
+
+    def clear_graph(self, graph: ComputationalGraph):
+        self.play(FadeOut(graph, *graph.labels()), run_time=0.5)
 
     def forward_pass(self, graph: ComputationalGraph):
         self.set_caption(style.caption("forward"))
@@ -210,11 +214,6 @@ class LayersAsNodes(GraphScene):
     show_shapes = True
     step_time = 1.0
 
-    def summarise(self, graph):
-        self.set_caption(style.caption("summary"))
-        self.set_equation(None)
-        self.wait(1.0)
-
 
 class SigmoidGate(GraphScene):
     """The sigmoid's chain of gates, then one sigmoid gate: the same gradients by both routes."""
@@ -229,12 +228,12 @@ class SigmoidGate(GraphScene):
         graph = self.draw_graph(long)
         self.forward_pass(graph)
         self.backward_pass(graph)
-        self.play(FadeOut(graph), run_time=0.5)
+        self.clear_graph(graph)
         self.set_caption(style.caption("alternative"))
         graph = self.draw_graph(short)
         self.forward_pass(graph)
         self.backward_pass(graph)
-        self.play(FadeOut(graph), run_time=0.5)
+        self.clear_graph(graph)
         self.compare_routes(long, short)
 
     def compare_routes(self, long: GraphTrace, short: GraphTrace):
@@ -243,8 +242,9 @@ class SigmoidGate(GraphScene):
         rows = [[style.fmt_grad(float(n.grad)) for n in long.inputs],
                 [style.fmt_grad(float(grads_short[k])) for k in names]]
         table = Table(rows, col_labels=[MathTex(style.latex_name(k)) for k in names],
-                      row_labels=[Text("neg, exp, +1, 1/x", font_size=26), Text("σ", font_size=30)],
-                      element_to_mobject_config={"font_size": 30, "color": style.GRADIENT},
+                      row_labels=[Text("−, exp, +1, 1/x", font_size=26, font=style.FONTS["en"]),
+                                  Text("σ", font_size=30, font=style.FONTS["en"])],
+                      element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED})
         self.fit_width(table, 12.5).move_to(0.4 * UP)
         self.play(FadeIn(table), run_time=0.8)
@@ -262,7 +262,6 @@ class GradientCheck(GraphScene):
     def story(self, trace: dict):
         g = GraphTrace.from_dict(trace)
         self.show_title(trace)
-        self.caption = self.equation = None
         self.set_caption(style.caption("gradcheck"))
         h = trace["config"].get("h")
         self.set_equation(rf"\frac{{f(x+h)-f(x-h)}}{{2h}},\quad h = {style.latex_number(h)}")
@@ -292,7 +291,7 @@ class GradientCheck(GraphScene):
             table.get_entries((r, 2)).set_color(style.GRADIENT)
             table.get_entries((r, 3)).set_color(style.GRADIENT)
             table.get_entries((r, 4)).set_color(color)
-        table.scale(min(1.0, 12.5 / table.width, 4.6 / table.height)).move_to(0.5 * UP)
+        table.scale(min(1.0, 12.5 / table.width, 4.0 / table.height)).move_to(GRAPH_CENTER_Y * UP)
         return table
 
 

@@ -63,13 +63,13 @@ def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float,
 
 
 def to_dot(nodes: list[NodeSpec], edges, output: str) -> str:
-    lines = ["digraph G {", "  rankdir=LR; nodesep=0.35; ranksep=0.55; splines=true; ordering=in;",
+    lines = ["digraph G {", "  rankdir=LR; nodesep=0.22; ranksep=0.28; splines=true; ordering=in;",
              '  node [fontsize=14, fixedsize=true];']
     for n in nodes:
         if n.kind == "gate":
-            lines.append(f'  "{n.id}" [shape=circle, width=0.62, label=""];')
+            lines.append(f'  "{n.id}" [shape=circle, width=0.56, label=""];')
         else:
-            lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.4):.3f}, height=0.4, label=""];')
+            lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height=0.34, label=""];')
     lines.append(f'  "{SINK}" [shape=point, width=0.01];')
     for tail, head, (w, h) in edges + [(output, SINK, edges_label_size_for_output(edges))]:
         # An empty table of the label's size: dot reserves exactly that room beside the edge.
