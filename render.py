@@ -130,6 +130,56 @@ def render(config: str, quality: str, output: str | None, still: bool, upto: int
     click.echo(f"wrote {out}", err=True)
 
 
+class _BatchProgress:
+    """One bar for the whole batch: clip i of n, elapsed time and an estimate of what is left."""
+
+    def __init__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+            TimeRemainingColumn
+        self.bar = Progress(TextColumn("rendering clips"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+        self.task = None
+
+    def start(self, total: int, cached: int):
+        self.bar.start()
+        self.task = self.bar.add_task("clips", total=total, completed=cached)
+
+    def advance(self):
+        self.bar.advance(self.task)
+
+    def stop(self):
+        if self.task is not None:
+            self.bar.stop()
+
+
+@cli.command()
+@click.argument("lecture_file", metavar="LECTURE", type=click.Path(dir_okay=False))
+@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
+              help="Quality of every clip.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="out/lecture.mp4", show_default=True,
+              help="The joined MP4; .srt and .vtt subtitles are written beside it.")
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Clips rendered at once.")
+def lecture(lecture_file: str, quality: str, output: str, lang: str, jobs: int) -> None:
+    """Render every clip of LECTURE (cached) and join them into one MP4 with chapters and subtitles."""
+    from scenes.lecture import render_lecture
+
+    out = Path(output)
+    if out.parent == Path("out"):
+        out.parent.mkdir(exist_ok=True)
+    _check_output(output)
+    progress = _BatchProgress()
+    try:
+        chapters = render_lecture(Path(lecture_file), out, quality=quality, lang=lang, jobs=jobs, progress=progress)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        progress.stop()
+    click.echo(f"wrote {out} ({chapters[-1].end:.1f} s, {len(chapters)} chapters) and its .srt/.vtt subtitles",
+               err=True)
+
+
 def _check_output(path: str) -> None:
     try:
         check_output_path(path)

@@ -135,7 +135,8 @@ def _all_numbers(v) -> bool:
 
 
 def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
-    err = e.errors()[0]
+    # An unknown key usually explains a missing one (a typo), so report it first.
+    err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
     loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
     key = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":

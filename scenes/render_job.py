@@ -13,6 +13,15 @@ from pathlib import Path
 
 from engine.io import atomic_path
 
+CACHE = Path(__file__).resolve().parent.parent / ".cache"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    path: Path
+    duration: float  # seconds of animation the scene played
+    animations: int
+
 
 @dataclass(frozen=True)
 class Quality:
@@ -30,17 +39,23 @@ QUALITIES = {
 
 
 def render_scene(trace_path: Path, output: Path, quality: str = "preview", still: bool = False,
-                 upto: int | None = None, lang: str = "en", progress: bool = True) -> Path:
+                 upto: int | None = None, lang: str = "en", progress: bool = True) -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still)."""
-    from manim import tempconfig
-
     from scenes.graph_scenes import SCENES
     from scenes.trace_data import read_trace
 
-    trace = read_trace(trace_path)
-    scene_cls = SCENES[trace["config"]["scene"]]
+    scene_cls = SCENES[read_trace(trace_path)["config"]["scene"]]
+    return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
+                        progress)
+
+
+def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", still: bool = False,
+                 upto: int | None = None, lang: str = "en", progress: bool = True) -> Rendered:
+    """Render a scene class with the given environment (its inputs) inside Manim's tempconfig."""
+    from manim import tempconfig
+
     q = QUALITIES[quality]
-    env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang}
+    env = {**env, "BACKPROP_LANG": lang}
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -48,7 +63,9 @@ def render_scene(trace_path: Path, output: Path, quality: str = "preview", still
             options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                        "save_last_frame": still, "write_to_movie": not still, "disable_caching": still,
                        "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
-                       "output_file": output.stem}
+                       "output_file": output.stem,
+                       # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
+                       "tex_dir": str(CACHE / "tex"), "text_dir": str(CACHE / "text")}
             if upto is not None:
                 options["upto_animation_number"] = upto
             with tempconfig(options):
@@ -56,6 +73,7 @@ def render_scene(trace_path: Path, output: Path, quality: str = "preview", still
                 scene.render()
                 produced = Path(scene.renderer.file_writer.image_file_path if still
                                 else scene.renderer.file_writer.movie_file_path)
+                result = Rendered(output, scene.time, scene.renderer.num_plays)
             shutil.copyfile(produced, tmp_out)
     finally:
         for k, v in old_env.items():
@@ -63,4 +81,4 @@ def render_scene(trace_path: Path, output: Path, quality: str = "preview", still
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    return output
+    return result

@@ -1,0 +1,126 @@
+"""A lecture: a YAML list of scene configs with titles and narration, rendered and joined into one MP4.
+
+Each clip is cached under .cache/clips by what determines its pixels (its trace, the scenes' code,
+quality and language), so changing one config re-renders only that clip. Clips render in parallel
+processes with ``jobs`` > 1.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError
+
+from engine.config import ConfigError, _Strict, _first_error, load_config
+from engine.io import atomic_path, write_text_atomic
+from scenes.render_job import QUALITIES, render_class, render_scene
+from scenes.source import trace_path_for
+from scenes.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIP_CACHE = ROOT / ".cache" / "clips"
+MAX_CLIPS = 50
+
+
+class ClipSpec(_Strict):
+    config: str = Field(description="path of a scene config, relative to the lecture file")
+    title: str | None = Field(None, max_length=200, description="chapter title (default: the config's title)")
+    narration: str = Field("", max_length=5000, description="subtitle text for this clip")
+
+
+class LectureSpec(_Strict):
+    title: str = Field(max_length=200, description="shown on the opening title card")
+    subtitle: str | None = Field(None, max_length=200, description="second line of the title card")
+    clips: list[ClipSpec] = Field(min_length=1, max_length=MAX_CLIPS, description="the scenes, in order")
+
+
+def load_lecture(path: str | Path) -> tuple[LectureSpec, list[Path]]:
+    """Validate a lecture file and every config it lists; return it with the configs' paths."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: YAML syntax error: {e}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a lecture must be a mapping with 'title' and 'clips'")
+    try:
+        spec = LectureSpec.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{path}: {_first_error(e, LectureSpec)}") from None
+    configs = []
+    for i, clip in enumerate(spec.clips):
+        cfg = (path.parent / clip.config).resolve()
+        if not cfg.is_file():
+            raise ConfigError(f"{path}: key 'clips.{i}.config': no such file {clip.config}")
+        load_config(cfg)  # a bad clip config fails here, before anything renders
+        configs.append(cfg)
+    return spec, configs
+
+
+def _scenes_fingerprint() -> bytes:
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "scenes").glob("*.py")):
+        h.update(p.read_bytes())
+    return h.digest()
+
+
+def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, out: str) -> tuple[str, float]:
+    """Render one clip in a worker process (a title card or a traced scene) and return its duration.
+
+    The file is written under a temporary name and renamed, so an interrupted clip is never cached.
+    """
+    if kind == "title":
+        from scenes.title_card import TitleCard
+        env = {"BACKPROP_TITLE": arg, **({"BACKPROP_SUBTITLE": subtitle} if subtitle else {})}
+        render_class(TitleCard, env, Path(out), quality, lang=lang, progress=False)
+    else:
+        render_scene(Path(arg), Path(out), quality, lang=lang, progress=False)
+    return out, probe_duration(Path(out))
+
+
+def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", jobs: int = 1,
+                   progress=None) -> list[Chapter]:
+    """Render every clip (cached), join them with chapters, and write .srt and .vtt beside ``output``."""
+    spec, configs = load_lecture(lecture)
+    fingerprint = _scenes_fingerprint()
+    CLIP_CACHE.mkdir(parents=True, exist_ok=True)
+
+    # (kind, input, subtitle, chapter title, narration)
+    items = [("title", spec.title, spec.subtitle, spec.title, "")]
+    for clip, cfg in zip(spec.clips, configs):
+        trace = trace_path_for(cfg)
+        title = clip.title or getattr(load_config(cfg), "title", None) or cfg.stem
+        items.append(("scene", str(trace), None, title, clip.narration))
+
+    paths, todo = [], []
+    for kind, arg, sub, _, _ in items:
+        content = Path(arg).read_bytes() if kind == "scene" else f"{arg}\n{sub}".encode()
+        key = hashlib.sha256(fingerprint + content + f"{kind}|{quality}|{lang}".encode()).hexdigest()[:24]
+        path = CLIP_CACHE / f"{key}.mp4"
+        paths.append(path)
+        if not path.exists():
+            todo.append((kind, arg, sub, quality, lang, str(path)))
+
+    if progress:
+        progress.start(len(items), cached=len(items) - len(todo))
+    if todo:
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: Manim's config is per process
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
+            futures = [pool.submit(_clip_job, *job) for job in todo]
+            for f in as_completed(futures):
+                f.result()
+                if progress:
+                    progress.advance()
+
+    with atomic_path(output) as tmp:
+        chapters = join_clips(paths, [it[3] for it in items], tmp, QUALITIES[quality].fps)
+    for c, it in zip(chapters, items):
+        c.narration = it[4]
+    write_text_atomic(output.with_suffix(".srt"), subtitles_srt(chapters))
+    write_text_atomic(output.with_suffix(".vtt"), subtitles_vtt(chapters))
+    return chapters

@@ -1,0 +1,65 @@
+"""Joining clips into one MP4 with chapters, and subtitles timed to them (PyAV, no ffmpeg binary)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import srt
+
+
+@dataclass
+class Chapter:
+    title: str
+    start: float  # seconds
+    end: float
+    narration: str = ""
+
+
+def probe_duration(path: Path) -> float:
+    with av.open(str(path)) as f:
+        return float(f.duration / av.time_base)
+
+
+def join_clips(clips: list[Path], titles: list[str], output: Path, fps: int, crf: int = 23) -> list[Chapter]:
+    """Re-encode ``clips`` (same size and fps) into ``output`` with one chapter per clip."""
+    chapters, frame_index = [], 0
+    with av.open(str(output), "w", format="mp4") as out:
+        stream = None
+        for clip, title in zip(clips, titles):
+            start = frame_index / fps
+            with av.open(str(clip)) as src:
+                for frame in src.decode(video=0):
+                    if stream is None:
+                        stream = out.add_stream("libx264", rate=fps)
+                        stream.width, stream.height = frame.width, frame.height
+                        stream.pix_fmt = "yuv420p"
+                        stream.options = {"crf": str(crf), "preset": "veryfast"}
+                    frame = frame.reformat(format="yuv420p")
+                    frame.pts, frame.time_base = frame_index, Fraction(1, fps)
+                    out.mux(stream.encode(frame))
+                    frame_index += 1
+            chapters.append(Chapter(title, start, frame_index / fps))
+        out.mux(stream.encode(None))
+        out.set_chapters([{"id": i + 1, "start": round(c.start * 1000), "end": round(c.end * 1000),
+                           "time_base": Fraction(1, 1000), "metadata": {"title": c.title}}
+                          for i, c in enumerate(chapters)])
+    return chapters
+
+
+def subtitles_srt(chapters: list[Chapter]) -> str:
+    subs = [srt.Subtitle(i + 1, timedelta(seconds=c.start), timedelta(seconds=c.end), c.narration.strip())
+            for i, c in enumerate(chapters) if c.narration.strip()]
+    return srt.compose(subs)
+
+
+def subtitles_vtt(chapters: list[Chapter]) -> str:
+    def ts(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+    cues = [f"{ts(c.start)} --> {ts(c.end)}\n{c.narration.strip()}\n"
+            for c in chapters if c.narration.strip()]
+    return "WEBVTT\n\n" + "\n".join(cues)

@@ -1,0 +1,77 @@
+"""The graph mobject, without rendering: labels hold the trace's numbers, nothing overlaps or leaves the frame."""
+import itertools
+
+import numpy as np
+import pytest
+from manim import Text, config
+
+from render import CONFIG_DIR
+from scenes import style
+from scenes.graph_mobject import ComputationalGraph
+from scenes.graph_scenes import chain_rule_tex, summary_tex
+from scenes.source import trace_path_for
+from scenes.trace_data import GraphTrace, read_trace
+
+SCALAR_CONFIGS = ["chain_rule", "sigmoid_neuron", "gates", "gradcheck"]
+
+
+def built(name: str) -> ComputationalGraph:
+    g = GraphTrace.from_dict(read_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml")))
+    graph = ComputationalGraph(g, width=13.2, height=4.1)
+    for node_id in g.forward:
+        graph.forward_animation(node_id)
+    graph.seed_animation()
+    for step in g.backward:
+        graph.backward_animation(step)
+    return graph
+
+
+def text_of(label) -> str:
+    return "".join(m.text for m in label.submobjects if isinstance(m, Text))
+
+
+@pytest.mark.parametrize("name", SCALAR_CONFIGS)
+def test_labels_hold_the_traces_numbers(name):
+    graph = built(name)
+    t = graph.trace
+    for (tail, head, slot), label in graph.value_labels.items():
+        assert text_of(label) == style.fmt_value(float(t.nodes[tail].value))
+    steps = {s.node: s for s in t.backward}
+    for (tail, head, slot), label in graph.grad_labels.items():
+        expected = 1.0 if head == "__out__" else steps[head].downstream[slot]
+        assert text_of(label) == style.fmt_grad(float(expected))
+    # every edge from a node that gets a gradient carries one
+    assert len(graph.grad_labels) == sum(1 for k in graph.edges if t.nodes[k[0]].grad is not None)
+
+
+def _boxes_overlap(a, b, pad=0.0) -> bool:
+    return not (a.get_right()[0] + pad <= b.get_left()[0] or b.get_right()[0] + pad <= a.get_left()[0] or
+                a.get_top()[1] + pad <= b.get_bottom()[1] or b.get_top()[1] + pad <= a.get_bottom()[1])
+
+
+@pytest.mark.parametrize("name", SCALAR_CONFIGS + ["vectors", "layers"])
+def test_labels_and_nodes_do_not_overlap_and_stay_in_frame(name):
+    graph = built(name)
+    labels = graph.labels()
+    nodes = [*graph.gate_mobs.values(), *graph.leaf_mobs.values()]
+    for a, b in itertools.combinations(labels + nodes, 2):
+        assert not _boxes_overlap(a, b), f"{name}: {a} overlaps {b}"
+    for m in labels + nodes:
+        assert abs(m.get_left()[0]) < config.frame_width / 2 and abs(m.get_right()[0]) < config.frame_width / 2
+        assert abs(m.get_top()[1]) < config.frame_height / 2 and abs(m.get_bottom()[1]) < config.frame_height / 2
+
+
+def test_chain_rule_equation_uses_the_steps_numbers():
+    g = GraphTrace.from_dict(read_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml")))
+    first = chain_rule_tex(g, g.backward[0])  # the mul gate: dq = z * 1, dz = q * 1
+    assert r"\underbrace{-4}_{\text{local}}" in first and r"\underbrace{3}_{\text{local}}" in first
+    assert "{+1}" in first and "{-4}" in first and "{+3}" in first
+    assert "{-4}" in summary_tex(g) and "{+3}" in summary_tex(g)
+
+
+def test_tiny_and_non_finite_numbers_are_readable():
+    assert style.fmt_grad(3.2e-7) == "+3.2e−7"
+    assert style.fmt_grad(-0.5) == "−0.5"
+    assert style.fmt_value(float("nan")) == "NaN" and style.fmt_grad(float("inf")) == "+∞"
+    assert style.latex_number(3.2e-7) == r"3.2\times 10^{-7}"
+    assert style.latex_number(float("nan")) == r"\mathrm{NaN}"

@@ -1,0 +1,75 @@
+"""A small lecture end to end: joined duration, chapters, subtitles, and per-clip re-rendering."""
+import shutil
+
+import av
+import pytest
+import srt
+from click.testing import CliRunner
+
+from render import CONFIG_DIR, cli
+from scenes import lecture as lecture_mod
+from scenes.video import probe_duration
+
+
+@pytest.fixture
+def small_lecture(tmp_path, monkeypatch):
+    monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
+    for name in ("chain_rule", "gradcheck"):
+        shutil.copy(CONFIG_DIR / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    lec = tmp_path / "lecture.yaml"
+    lec.write_text("title: Test lecture\nclips:\n"
+                   "  - config: chain_rule.yaml\n    narration: First clip.\n"
+                   "  - config: gradcheck.yaml\n    title: Checking\n    narration: Second clip.\n")
+    return lec
+
+
+def run_lecture(lec, out):
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "2", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    return r
+
+
+@pytest.mark.slow
+def test_lecture_joins_clips_with_chapters_and_subtitles(small_lecture, tmp_path):
+    out = tmp_path / "lecture.mp4"
+    run_lecture(small_lecture, out)
+    clips = sorted((tmp_path / "clips").glob("*.mp4"))
+    assert len(clips) == 3  # title card + two scenes
+    with av.open(str(out)) as f:
+        chapters = f.chapters()
+        duration = float(f.duration / av.time_base)
+    assert abs(duration - sum(probe_duration(c) for c in clips)) < 0.2
+    assert [c["metadata"]["title"] for c in chapters] == ["Test lecture", "Chain rule: f = (x + y) z", "Checking"]
+    assert chapters[0]["start"] == 0 and abs(chapters[-1]["end"] / 1000 - duration) < 0.2
+    subs = list(srt.parse(out.with_suffix(".srt").read_text()))
+    assert [s.content for s in subs] == ["First clip.", "Second clip."]
+    assert subs[0].start.total_seconds() == chapters[1]["start"] / 1000
+    assert abs(subs[-1].end.total_seconds() - duration) < 0.2
+    vtt = out.with_suffix(".vtt").read_text()
+    assert vtt.startswith("WEBVTT\n") and "First clip." in vtt
+
+    # Changing one config re-renders that clip only.
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "clips").glob("*.mp4")}
+    cfg = tmp_path / "gradcheck.yaml"
+    cfg.write_text(cfg.read_text().replace("w1: 0.8", "w1: 0.7"))
+    run_lecture(small_lecture, out)
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "clips").glob("*.mp4")}
+    assert len(after) == 4 and len(set(after) - set(before)) == 1
+    assert all(after[k] == v for k, v in before.items())
+
+
+def test_lecture_with_bad_clip_config_fails_before_rendering(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scene: graph\nexpression: x +\ninputs: {x: 1}\n")
+    lec = tmp_path / "lecture.yaml"
+    lec.write_text("title: T\nclips:\n  - config: bad.yaml\n")
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    assert r.exit_code != 0 and "bad.yaml: key 'expression'" in r.output
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_lecture_unknown_key(tmp_path):
+    lec = tmp_path / "lecture.yaml"
+    lec.write_text("title: T\nclip: []\n")
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    assert r.exit_code != 0 and "unknown key 'clip' (did you mean 'clips'?)" in r.output

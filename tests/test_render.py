@@ -1,0 +1,59 @@
+"""Rendered files: every shipped scene renders, and the video is what the scene played."""
+from pathlib import Path
+
+import av
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from render import CONFIG_DIR, cli
+from scenes.render_job import QUALITIES, render_scene
+from scenes.source import trace_path_for
+
+SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def probe(path: Path) -> dict:
+    with av.open(str(path)) as f:
+        s = f.streams.video[0]
+        frames = sum(1 for _ in f.decode(video=0))
+        return {"codec": s.codec_context.name, "width": s.codec_context.width, "height": s.codec_context.height,
+                "fps": float(s.average_rate), "frames": frames, "duration": float(f.duration / av.time_base)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", SHIPPED, ids=lambda p: p.stem)
+def test_scene_renders_valid_video(config, tmp_path):
+    out = tmp_path / f"{config.stem}.mp4"
+    result = render_scene(trace_path_for(config), out, quality="low", progress=False)
+    q = QUALITIES["low"]
+    info = probe(out)
+    assert info["codec"] == "h264"
+    assert (info["width"], info["height"]) == (q.width, q.height)
+    assert info["fps"] == q.fps
+    assert result.animations > 5 and result.duration > 3
+    # one frame per 1/fps of animation, give or take a frame per animation for rounding
+    assert abs(info["frames"] - result.duration * q.fps) <= result.animations
+    assert abs(info["duration"] - result.duration) < 0.5
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary files left beside it
+
+
+@pytest.mark.slow
+def test_cli_still_is_a_png_of_the_preview_size(tmp_path):
+    out = tmp_path / "still.png"
+    r = CliRunner().invoke(cli, ["render", str(CONFIG_DIR / "chain_rule.yaml"), "--still", "--upto", "13",
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    with Image.open(out) as im:
+        assert im.size == (854, 480)
+        # something besides the background was drawn in the forward and the gradient colours
+        colors = {c for _, c in im.convert("RGB").getcolors(maxcolors=1 << 20)}
+        assert (0x56, 0xB4, 0xE9) in colors and (0xE6, 0x9F, 0x00) in colors
+
+
+def test_render_refuses_bad_config_before_rendering(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("scene: graph\nexpression: x +\ninputs: {x: 1}\n")
+    out = tmp_path / "o.mp4"
+    r = CliRunner().invoke(cli, ["render", str(cfg), "-o", str(out)])
+    assert r.exit_code != 0 and "syntax error" in r.output and not out.exists()
