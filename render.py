@@ -76,6 +76,8 @@ def check(config: str, tolerance: float, as_json: bool) -> None:
     from engine.numfmt import format_number
 
     t = _load_trace(config)
+    if t["kind"] != "graph":
+        raise click.ClickException(f"{config}: 'check' compares gradients of graph configs; this is a {t['kind']} config")
     rows = []
     for n in t["nodes"]:
         if "numeric_grad" not in n:

@@ -81,7 +81,61 @@ class GraphConfig(_Strict):
         return self
 
 
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu"]
+
+
+class VanishingConfig(_Strict):
+    """Deep MLPs on a toy dataset, one run per activation, trained by plain gradient descent."""
+
+    kind: ClassVar[str] = "vanishing"
+    scene: Literal["vanishing"]
+    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
+    dataset: Literal["xor", "circles"] = Field("xor", description="xor or circles")
+    depth: int = Field(10, ge=1, le=50, description="number of weight layers (1 to 50)")
+    width: int = Field(8, ge=1, le=256, description="units per hidden layer (1 to 256)")
+    activations: list[Activation] = Field(["sigmoid", "tanh", "relu", "leaky_relu"], min_length=1, max_length=4,
+                                          description="hidden activations to compare")
+    init: Literal["normal", "xavier", "he"] = Field("normal", description="normal (std 1), xavier or he")
+    learning_rate: float = Field(0.1, gt=0, le=10, description="gradient-descent step size")
+    steps: int = Field(20_000, ge=1, le=200_000, description="training steps (1 to 200000)")
+    record_every: int = Field(100, ge=1, le=100_000, description="record loss and gradient norms every N steps")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+
+
+class ZigzagConfig(_Strict):
+    """One linear neuron with two weights fed all-positive (sigmoid) or zero-centred (tanh) inputs."""
+
+    kind: ClassVar[str] = "zigzag"
+    scene: Literal["zigzag"]
+    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
+    start: tuple[float, float] = Field((-1.5, 1.5), description="initial weights [w1, w2]")
+    target: tuple[float, float] = Field((1.0, -1.0), description="the teacher's weights [w1, w2]")
+    learning_rate: float = Field(0.5, gt=0, le=10, description="gradient-descent step size")
+    steps: int = Field(40, ge=1, le=2000, description="steps to draw (1 to 2000)")
+    batch_size: int = Field(1, ge=1, le=1000, description="examples per step; larger batches mix signs")
+    samples: int = Field(200, ge=2, le=10_000, description="size of the dataset")
+    view: float = Field(3.0, gt=0, le=100, description="half-width of the drawn (w1, w2) window")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+
+
+class HistogramsConfig(_Strict):
+    """One backward pass through an MLP; per-layer histograms of weight gradients."""
+
+    kind: ClassVar[str] = "histograms"
+    scene: Literal["histograms"]
+    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
+    depth: int = Field(4, ge=1, le=20, description="hidden layers (1 to 20)")
+    width: int = Field(100, ge=1, le=1000, description="units per hidden layer (1 to 1000)")
+    batch: int = Field(1, ge=1, le=1000, description="inputs in the pass")
+    activations: list[Literal["sigmoid", "tanh", "relu"]] = Field(["sigmoid", "tanh"], min_length=1, max_length=3,
+                                                                    description="activations to compare")
+    loss: Literal["sum", "mse"] = Field("sum", description="sum of outputs or mean squared output")
+    bins: int = Field(30, ge=2, le=200, description="histogram bins")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+
+
 SCHEMAS: dict[str, type[_Strict]] = {name: GraphConfig for name in GRAPH_SCENES}
+SCHEMAS.update(vanishing=VanishingConfig, zigzag=ZigzagConfig, histograms=HistogramsConfig)
 
 SCENE_HELP = {
     "graph": "computational graph: forward values, then the backward pass gate by gate",
@@ -90,6 +144,9 @@ SCENE_HELP = {
     "vectors": "vectors and matrices: every gradient has its variable's shape",
     "layers": "layers as nodes: ReLU mask, Sigmoid y(1-y), Softmax-with-Loss (y-t)/batch",
     "gradcheck": "analytic against numerical gradients, with their relative error",
+    "vanishing": "deep nets on XOR: gradient norms per layer, loss and accuracy per activation",
+    "zigzag": "sigmoid's all-positive inputs make gradient descent zig-zag",
+    "histograms": "per-layer histograms of weight gradients: sigmoid against tanh",
 }
 
 

@@ -47,4 +47,9 @@ def trace_config(cfg, source: str = "<config>") -> dict:
     """Dispatch on the config's kind."""
     if cfg.kind == "graph":
         return trace_graph_config(cfg, source)
+    from . import training
+    tracers = {"vanishing": training.vanishing_trace, "zigzag": training.zigzag_trace,
+               "histograms": training.histograms_trace}
+    if cfg.kind in tracers:
+        return tracers[cfg.kind](cfg)
     raise ConfigError(f"{source}: no tracer for kind {cfg.kind!r}")

@@ -43,8 +43,9 @@ def render_scene(trace_path: Path, output: Path, quality: str = "preview", still
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still)."""
     from scenes.graph_scenes import SCENES
     from scenes.trace_data import read_trace
+    from scenes.training_scenes import SCENES as TRAINING_SCENES
 
-    scene_cls = SCENES[read_trace(trace_path)["config"]["scene"]]
+    scene_cls = {**SCENES, **TRAINING_SCENES}[read_trace(trace_path)["config"]["scene"]]
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
                         progress)
 

@@ -22,6 +22,9 @@ NODE_STROKE = "#BBBBBB"
 TEXT = "#FFFFFF"
 MUTED = "#999999"
 
+# One colour per activation in the training scenes, always with its name written beside it.
+ACTIVATION = {"sigmoid": BAD, "tanh": GOOD, "relu": "#CC79A7", "leaky_relu": HIGHLIGHT}
+
 MINUS = "\u2212"
 
 

@@ -1,0 +1,107 @@
+"""Training experiments: the compiled pass against torch autograd, and the lecture's claims on traces."""
+import numpy as np
+import pytest
+import torch
+from numba.typed import List
+
+from engine.config import parse_config
+from engine.run import trace_config
+from engine.trace import decode_value
+from engine.training import ACTIVATION_KIND, LEAKY_SLOPE, forward_backward, init_weights, make_dataset
+from render import CONFIG_DIR
+from engine.config import load_config
+
+TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+             "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)}
+
+
+@pytest.mark.parametrize("activation", list(TORCH_ACT))
+@pytest.mark.parametrize("dataset", ["xor", "circles"])
+def test_forward_backward_matches_torch(activation, dataset):
+    X, y = make_dataset(dataset, seed=3)
+    rng = np.random.default_rng(1)
+    sizes = [2, 6, 5, 4, 1]
+    Ws = init_weights(sizes, "xavier", rng)
+    bs = [rng.normal(0, 0.1, s) for s in sizes[1:]]
+    alpha = LEAKY_SLOPE if activation == "leaky_relu" else 0.0
+    loss, acc, gWs, gbs = forward_backward(List(Ws), List(bs), X, y, ACTIVATION_KIND[activation], alpha)
+
+    tW = [torch.tensor(w, requires_grad=True) for w in Ws]
+    tb = [torch.tensor(b, requires_grad=True) for b in bs]
+    h = torch.tensor(X)
+    for i, (w, b) in enumerate(zip(tW, tb)):
+        h = h @ w + b
+        if i < len(tW) - 1:
+            h = TORCH_ACT[activation](h)
+    tloss = torch.nn.functional.binary_cross_entropy_with_logits(h[:, 0], torch.tensor(y))
+    tloss.backward()
+    assert loss == pytest.approx(tloss.item(), rel=1e-12)
+    assert acc == pytest.approx(float(((h[:, 0] > 0).numpy() == (y > 0.5)).mean()))
+    for ours, theirs in zip(list(gWs) + list(gbs), tW + tb):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-9, atol=1e-13)
+
+
+@pytest.fixture(scope="module")
+def vanishing():
+    return trace_config(load_config(CONFIG_DIR / "vanishing.yaml"))
+
+
+def test_sigmoid_gradients_vanish_across_depth(vanishing):
+    runs = {r["activation"]: r for r in vanishing["runs"]}
+    norms = decode_value(runs["sigmoid"]["grad_norms"])
+    assert norms.shape[1] == 10
+    assert norms[0, 0] / norms[0, -1] < 1e-4  # first layer orders of magnitude below the last
+    assert decode_value(runs["sigmoid"]["accuracy"])[-1] <= 0.75  # and it does not learn XOR
+    for act in ("tanh", "relu", "leaky_relu"):
+        assert decode_value(runs[act]["accuracy"])[-1] == 1.0
+        assert decode_value(runs[act]["loss"])[-1] < 0.1 * decode_value(runs["sigmoid"]["loss"])[-1]
+
+
+def test_divergence_is_recorded_as_nan_not_a_crash():
+    cfg = parse_config({"scene": "vanishing", "activations": ["relu"], "init": "normal", "width": 32,
+                        "learning_rate": 5.0, "steps": 200, "record_every": 10, "seed": 0})
+    t = trace_config(cfg)
+    loss = t["runs"][0]["loss"]
+    assert "nan" in loss or "inf" in loss
+    k = next(i for i, v in enumerate(loss) if isinstance(v, str))
+    assert all(isinstance(v, str) for v in loss[k + 1:])  # stays NaN after it diverged
+    assert len(loss) == len(t["runs"][0]["steps"])
+
+
+def test_zigzag_signs():
+    t = trace_config(load_config(CONFIG_DIR / "zigzag.yaml"))
+    runs = {r["activation"]: r for r in t["runs"]}
+    g = decode_value(runs["sigmoid"]["grads"])
+    assert runs["sigmoid"]["inputs_all_positive"]
+    assert np.all(np.sign(g[:, 0]) == np.sign(g[:, 1]))  # every step: one sign for both weights
+    assert runs["sigmoid"]["same_sign_steps"] == len(g)
+    gt = decode_value(runs["tanh"]["grads"])
+    assert runs["tanh"]["same_sign_steps"] == int(np.sum(np.sign(gt[:, 0]) == np.sign(gt[:, 1]))) < len(gt)
+    w = decode_value(runs["tanh"]["weights"])
+    assert np.linalg.norm(w[-1] - t["target"]) < np.linalg.norm(decode_value(runs["sigmoid"]["weights"])[-1] - t["target"])
+
+
+def test_histograms_last_layer_sign():
+    t = trace_config(load_config(CONFIG_DIR / "histograms.yaml"))
+    runs = {r["activation"]: r for r in t["runs"]}
+    last = runs["sigmoid"]["histograms"][-1]
+    assert last["positive"] == 100 and last["negative"] == 0 or last["negative"] == 100 and last["positive"] == 0
+    tanh_last = runs["tanh"]["histograms"][-1]
+    assert tanh_last["positive"] > 0 and tanh_last["negative"] > 0
+    for h in runs["sigmoid"]["histograms"]:
+        assert sum(h["counts"]) == h["positive"] + h["negative"] + h["zero"]
+
+
+@pytest.mark.parametrize("data,fragment", [
+    ({"scene": "vanishing", "depth": 0}, "key 'depth'"),
+    ({"scene": "vanishing", "activations": ["softplus"]}, "key 'activations.0'"),
+    ({"scene": "vanishing", "steps": 10**9}, "key 'steps'"),
+    ({"scene": "zigzag", "batch_size": -1}, "key 'batch_size'"),
+    ({"scene": "histograms", "width": 10**6}, "key 'width'"),
+    ({"scene": "vanishing", "dept": 3}, "did you mean 'depth'"),
+])
+def test_bad_training_configs(data, fragment):
+    from engine.config import ConfigError
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, "t.yaml")
+    assert fragment in str(e.value)
