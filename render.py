@@ -108,24 +108,32 @@ def check(config: str, tolerance: float, as_json: bool) -> None:
               help="preview: 854x480 at 15 fps; hd: 1920x1080 at 60 fps; low: 426x240 at 10 fps (drafts).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (default: out/<config name>.mp4, or .png with --still).")
-@click.option("--still", is_flag=True, help="Write a PNG of one frame instead of a video.")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "webm", "gif", "mov", "png"]), default="mp4",
+              show_default=True, help="mp4 (H.264, plays in browsers), webm (VP9), gif, mov, or png (a still).")
+@click.option("--still", is_flag=True, help="Write a PNG of one frame instead of a video (as --format png).")
 @click.option("--upto", type=click.IntRange(min=0),
               help="With --still: the frame after this many animations (default: the last frame).")
+@click.option("--transparent", is_flag=True, help="Keep an alpha channel for compositing (webm, mov, gif, png).")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+              help="dark (Manim's look) or light (white background for slides and print).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
-def render(config: str, quality: str, output: str | None, still: bool, upto: int | None, lang: str) -> None:
-    """Render CONFIG (a YAML config or a trace JSON) as an MP4 clip or a PNG still."""
-    from scenes.render_job import render_scene
+def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
+           transparent: bool, theme: str, lang: str) -> None:
+    """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
+    from scenes.render_job import RenderLimitError, render_scene
     from scenes.source import trace_path_for
     from scenes.trace_data import TraceError
 
-    out = Path(output or Path("out") / (Path(config).stem + (".png" if still else ".mp4")))
+    fmt = "png" if still else fmt
+    out = Path(output or Path("out") / f"{Path(config).stem}.{fmt}")
     if output is None:
         out.parent.mkdir(parents=True, exist_ok=True)
     _check_output(str(out))
     try:
         trace_path = trace_path_for(config)
-        render_scene(trace_path, out, quality=quality, still=still, upto=upto, lang=lang)
-    except (ConfigError, TraceError) as e:
+        render_scene(trace_path, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
+                     theme=theme)
+    except (ConfigError, TraceError, RenderLimitError) as e:
         raise click.ClickException(str(e)) from None
     except FileNotFoundError as e:
         raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
@@ -161,9 +169,11 @@ class _BatchProgress:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="out/lecture.mp4", show_default=True,
               help="The joined MP4; .srt and .vtt subtitles are written beside it.")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+              help="dark or light (white background).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Clips rendered at once.")
-def lecture(lecture_file: str, quality: str, output: str, lang: str, jobs: int) -> None:
+def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str, jobs: int) -> None:
     """Render every clip of LECTURE (cached) and join them into one MP4 with chapters and subtitles."""
     from scenes.lecture import render_lecture
 
@@ -173,13 +183,25 @@ def lecture(lecture_file: str, quality: str, output: str, lang: str, jobs: int) 
     _check_output(output)
     progress = _BatchProgress()
     try:
-        chapters = render_lecture(Path(lecture_file), out, quality=quality, lang=lang, jobs=jobs, progress=progress)
+        chapters = render_lecture(Path(lecture_file), out, quality=quality, lang=lang, theme=theme, jobs=jobs,
+                                  progress=progress)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     finally:
         progress.stop()
     click.echo(f"wrote {out} ({chapters[-1].end:.1f} s, {len(chapters)} chapters) and its .srt/.vtt subtitles",
                err=True)
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(file_okay=False, exists=True))
+@click.option("--title", default="Backpropagation clips", show_default=True, help="Heading of the page.")
+def gallery(outdir: str, title: str) -> None:
+    """Write OUTDIR/index.html: every MP4/WebM clip in OUTDIR with its poster frame and embed snippet."""
+    from scenes.gallery import build_gallery
+
+    index = build_gallery(Path(outdir), title)
+    click.echo(f"wrote {index}", err=True)
 
 
 def _check_output(path: str) -> None:

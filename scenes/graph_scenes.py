@@ -241,9 +241,9 @@ class SigmoidGate(GraphScene):
         grads_short = {n.label: n.grad for n in short.inputs}
         rows = [[style.fmt_grad(float(n.grad)) for n in long.inputs],
                 [style.fmt_grad(float(grads_short[k])) for k in names]]
-        table = Table(rows, col_labels=[MathTex(style.latex_name(k)) for k in names],
-                      row_labels=[Text("−, exp, +1, 1/x", font_size=26, font=style.FONTS["en"]),
-                                  Text("σ", font_size=30, font=style.FONTS["en"])],
+        table = Table(rows, col_labels=[MathTex(style.latex_name(k), color=style.TEXT) for k in names],
+                      row_labels=[Text("−, exp, +1, 1/x", font_size=26, font=style.FONTS["en"], color=style.TEXT),
+                                  Text("σ", font_size=30, font=style.FONTS["en"], color=style.TEXT)],
                       element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED})
         self.fit_width(table, 12.5).move_to(0.4 * UP)

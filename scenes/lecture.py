@@ -69,7 +69,8 @@ def _scenes_fingerprint() -> bytes:
     return h.digest()
 
 
-def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, out: str) -> tuple[str, float]:
+def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
+              out: str) -> tuple[str, float]:
     """Render one clip in a worker process (a title card or a traced scene) and return its duration.
 
     The file is written under a temporary name and renamed, so an interrupted clip is never cached.
@@ -77,14 +78,14 @@ def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str
     if kind == "title":
         from scenes.title_card import TitleCard
         env = {"BACKPROP_TITLE": arg, **({"BACKPROP_SUBTITLE": subtitle} if subtitle else {})}
-        render_class(TitleCard, env, Path(out), quality, lang=lang, progress=False)
+        render_class(TitleCard, env, Path(out), quality, lang=lang, progress=False, theme=theme)
     else:
-        render_scene(Path(arg), Path(out), quality, lang=lang, progress=False)
+        render_scene(Path(arg), Path(out), quality, lang=lang, progress=False, theme=theme)
     return out, probe_duration(Path(out))
 
 
-def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", jobs: int = 1,
-                   progress=None) -> list[Chapter]:
+def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
+                   jobs: int = 1, progress=None) -> list[Chapter]:
     """Render every clip (cached), join them with chapters, and write .srt and .vtt beside ``output``."""
     spec, configs = load_lecture(lecture)
     fingerprint = _scenes_fingerprint()
@@ -100,11 +101,11 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     paths, todo = [], []
     for kind, arg, sub, _, _ in items:
         content = Path(arg).read_bytes() if kind == "scene" else f"{arg}\n{sub}".encode()
-        key = hashlib.sha256(fingerprint + content + f"{kind}|{quality}|{lang}".encode()).hexdigest()[:24]
+        key = hashlib.sha256(fingerprint + content + f"{kind}|{quality}|{lang}|{theme}".encode()).hexdigest()[:24]
         path = CLIP_CACHE / f"{key}.mp4"
         paths.append(path)
         if not path.exists():
-            todo.append((kind, arg, sub, quality, lang, str(path)))
+            todo.append((kind, arg, sub, quality, lang, theme, str(path)))
 
     if progress:
         progress.start(len(items), cached=len(items) - len(todo))

@@ -14,6 +14,11 @@ from pathlib import Path
 from engine.io import atomic_path
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache"
+MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
+
+
+class RenderLimitError(ValueError):
+    """A scene that would be too large to draw."""
 
 
 @dataclass(frozen=True)
@@ -38,42 +43,66 @@ QUALITIES = {
 }
 
 
+FORMATS = ("mp4", "webm", "gif", "mov", "png")
+
+
 def render_scene(trace_path: Path, output: Path, quality: str = "preview", still: bool = False,
-                 upto: int | None = None, lang: str = "en", progress: bool = True) -> Rendered:
+                 upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
+                 transparent: bool = False, theme: str = "dark") -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still)."""
     from scenes.graph_scenes import SCENES
     from scenes.trace_data import read_trace
     from scenes.training_scenes import SCENES as TRAINING_SCENES
 
-    scene_cls = {**SCENES, **TRAINING_SCENES}[read_trace(trace_path)["config"]["scene"]]
+    trace = read_trace(trace_path)
+    nodes = len(trace.get("nodes", ()))
+    if nodes > MAX_DRAWN_NODES:
+        raise RenderLimitError(f"{trace_path}: the graph has {nodes} nodes, more than a scene can draw legibly "
+                               f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
+    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
-                        progress)
+                        progress, fmt, transparent, theme)
 
 
 def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", still: bool = False,
-                 upto: int | None = None, lang: str = "en", progress: bool = True) -> Rendered:
-    """Render a scene class with the given environment (its inputs) inside Manim's tempconfig."""
+                 upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
+                 transparent: bool = False, theme: str = "dark") -> Rendered:
+    """Render a scene class with the given environment (its inputs) inside Manim's tempconfig.
+
+    ``fmt`` is mp4 (H.264), webm (VP9), gif, mov or png (a still, as ``still=True``); ``transparent``
+    keeps an alpha channel (webm, mov, gif, png).
+    """
     from manim import tempconfig
 
+    from scenes import style
+
+    still = still or fmt == "png"
+    if transparent and fmt == "mp4":
+        raise RenderLimitError("MP4 has no alpha channel: use --format webm, mov, gif or png with --transparent")
     q = QUALITIES[quality]
-    env = {**env, "BACKPROP_LANG": lang}
+    env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme}
+    style.apply_theme(theme)
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         with tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out:
             options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                        "save_last_frame": still, "write_to_movie": not still, "disable_caching": still,
+                       "background_color": style.BACKGROUND, "transparent": transparent,
                        "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
                        "output_file": output.stem,
                        # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
                        "tex_dir": str(CACHE / "tex"), "text_dir": str(CACHE / "text")}
+            if not still:
+                options["format"] = fmt
             if upto is not None:
                 options["upto_animation_number"] = upto
             with tempconfig(options):
                 scene = scene_cls()
                 scene.render()
-                produced = Path(scene.renderer.file_writer.image_file_path if still
-                                else scene.renderer.file_writer.movie_file_path)
+                writer = scene.renderer.file_writer
+                produced = Path(writer.image_file_path if still else
+                                writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
                 result = Rendered(output, scene.time, scene.renderer.num_plays)
             shutil.copyfile(produced, tmp_out)
     finally:

@@ -13,17 +13,40 @@ from manim import MathTex, TexTemplate
 
 from engine.numfmt import format_number
 
-FORWARD = "#56B4E9"  # sky blue: values computed in the forward pass
-GRADIENT = "#E69F00"  # orange: gradients of the backward pass
-HIGHLIGHT = "#F0E442"  # yellow: the gate being worked on
-GOOD = "#009E73"  # bluish green: checks that pass
-BAD = "#D55E00"  # vermillion: checks that fail, NaN
-NODE_STROKE = "#BBBBBB"
-TEXT = "#FFFFFF"
-MUTED = "#999999"
+# Okabe-Ito hues; the light theme darkens them just enough to read on white. Forward is always the
+# blue family and gradients the orange family, so the meaning survives a change of theme.
+THEMES = {
+    "dark": {"BACKGROUND": "#000000", "FORWARD": "#56B4E9", "GRADIENT": "#E69F00", "HIGHLIGHT": "#F0E442",
+             "GOOD": "#009E73", "BAD": "#D55E00", "NODE_STROKE": "#BBBBBB", "TEXT": "#FFFFFF", "MUTED": "#999999",
+             "RELU": "#CC79A7"},
+    "light": {"BACKGROUND": "#FFFFFF", "FORWARD": "#0072B2", "GRADIENT": "#B85F00", "HIGHLIGHT": "#8A7500",
+              "GOOD": "#007A5A", "BAD": "#C24E00", "NODE_STROKE": "#444444", "TEXT": "#111111", "MUTED": "#555555",
+              "RELU": "#A8528A"},
+}
+BACKGROUND = FORWARD = GRADIENT = HIGHLIGHT = GOOD = BAD = NODE_STROKE = TEXT = MUTED = ""
+ACTIVATION: dict[str, str] = {}
 
-# One colour per activation in the training scenes, always with its name written beside it.
-ACTIVATION = {"sigmoid": BAD, "tanh": GOOD, "relu": "#CC79A7", "leaky_relu": HIGHLIGHT}
+
+def apply_theme(name: str) -> None:
+    """Switch the palette (before a scene is built); Manim's default text colours follow it."""
+    from manim import MathTex, Paragraph, Tex, Text
+
+    palette = THEMES[name]
+    globals().update({k: v for k, v in palette.items() if k != "RELU"})
+    # One colour per activation in the training scenes, always with its name written beside it.
+    ACTIVATION.update(sigmoid=palette["BAD"], tanh=palette["GOOD"], relu=palette["RELU"],
+                      leaky_relu=palette["HIGHLIGHT"])
+    for cls in (Text, MathTex, Tex, Paragraph):
+        cls.set_default(color=palette["TEXT"])
+
+
+def theme() -> str:
+    """The theme in force: BACKPROP_THEME (set by the CLI's --theme), dark by default."""
+    name = os.environ.get("BACKPROP_THEME", "dark")
+    return name if name in THEMES else "dark"
+
+
+apply_theme(theme())
 
 MINUS = "\u2212"
 

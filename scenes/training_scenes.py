@@ -17,8 +17,8 @@ from scenes.trace_data import decode_value
 ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU"}
 
 
-def label(text: str, size: int = 22, color=style.TEXT) -> Text:
-    return Text(text, font=style.FONTS["en"], font_size=size, color=color)
+def label(text: str, size: int = 22, color=None) -> Text:
+    return Text(text, font=style.FONTS["en"], font_size=size, color=color or style.TEXT)
 
 
 def polyline(axes: Axes, xs, ys, color, width=3.0) -> VMobject:

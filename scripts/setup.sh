@@ -10,6 +10,7 @@ APT_PACKAGES=(
   texlive-latex-base texlive-latex-extra texlive-fonts-recommended dvisvgm  # MathTex
   graphviz                                      # `dot` lays out computational graphs
   fonts-nanum                                   # Korean captions
+  chromium                                      # the gallery's browser test
 )
 
 missing=()

@@ -1,0 +1,76 @@
+"""The gallery page in a real headless Chromium: it loads, every video has its metadata, no console errors."""
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from render import CONFIG_DIR, cli
+from scenes.render_job import render_scene
+from scenes.source import trace_path_for
+from scenes.video import probe_duration
+
+CHROMIUM = shutil.which("chromium")
+# Debian's Chromium, headless; background networking off since this machine has no network to reach.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def gallery_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gallery")
+    render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), out / "chain_rule.mp4", quality="low", progress=False)
+    render_scene(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), out / "gradcheck.webm", quality="low",
+                 progress=False, fmt="webm")
+    r = CliRunner().invoke(cli, ["gallery", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(gallery_dir):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(gallery_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_gallery_files(gallery_dir):
+    page = (gallery_dir / "index.html").read_text()
+    assert page.count("<video") == 2 and page.count("Copy embed code") == 2
+    assert len(list((gallery_dir / "posters").glob("*.png"))) == 2
+    assert "&lt;source src=&quot;chain_rule.mp4&quot; type=&quot;video/mp4&quot;&gt;" in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by scripts/setup.sh")
+def test_gallery_in_chromium(gallery_dir, server):
+    from playwright.sync_api import sync_playwright
+
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        response = page.goto(f"{server}/index.html")
+        assert response.ok
+        page.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 1)",
+                               timeout=20_000)
+        found = page.eval_on_selector_all(
+            "figure", "fs => fs.map(f => [f.dataset.clip, f.querySelector('video').duration,"
+                      " f.querySelector('video').videoWidth])")
+        posters = page.eval_on_selector_all("video", "vs => vs.map(v => v.poster)")
+        for poster in posters:
+            assert page.request.get(poster).ok
+        browser.close()
+    assert errors == []
+    assert {name for name, _, _ in found} == {"chain_rule.mp4", "gradcheck.webm"}
+    for name, duration, width in found:
+        assert abs(duration - probe_duration(gallery_dir / name)) < 0.15
+        assert width == 426
