@@ -33,12 +33,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GraphConfig(_Strict):
+class _SceneConfig(_Strict):
+    """What every scene config has besides its kind's own keys."""
+
+    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
+
+
+class GraphConfig(_SceneConfig):
     """An expression over named inputs, traced through one forward and backward pass."""
 
     kind: ClassVar[str] = "graph"
     scene: Literal[GRAPH_SCENES] = "graph"
-    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
     expression: str = Field(max_length=10_000, description="one expression, or lines of `name = expr`")
     inputs: dict[str, Value] = Field(description="a value for every variable: a number or nested list")
     constants: dict[str, Value] = Field(
@@ -84,12 +89,11 @@ class GraphConfig(_Strict):
 Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu"]
 
 
-class VanishingConfig(_Strict):
+class VanishingConfig(_SceneConfig):
     """Deep MLPs on a toy dataset, one run per activation, trained by plain gradient descent."""
 
     kind: ClassVar[str] = "vanishing"
     scene: Literal["vanishing"]
-    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
     dataset: Literal["xor", "circles"] = Field("xor", description="xor or circles")
     depth: int = Field(10, ge=1, le=50, description="number of weight layers (1 to 50)")
     width: int = Field(8, ge=1, le=256, description="units per hidden layer (1 to 256)")
@@ -102,12 +106,11 @@ class VanishingConfig(_Strict):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
 
 
-class ZigzagConfig(_Strict):
+class ZigzagConfig(_SceneConfig):
     """One linear neuron with two weights fed all-positive (sigmoid) or zero-centred (tanh) inputs."""
 
     kind: ClassVar[str] = "zigzag"
     scene: Literal["zigzag"]
-    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
     start: tuple[float, float] = Field((-1.5, 1.5), description="initial weights [w1, w2]")
     target: tuple[float, float] = Field((1.0, -1.0), description="the teacher's weights [w1, w2]")
     learning_rate: float = Field(0.5, gt=0, le=10, description="gradient-descent step size")
@@ -118,12 +121,11 @@ class ZigzagConfig(_Strict):
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
 
 
-class HistogramsConfig(_Strict):
+class HistogramsConfig(_SceneConfig):
     """One backward pass through an MLP; per-layer histograms of weight gradients."""
 
     kind: ClassVar[str] = "histograms"
     scene: Literal["histograms"]
-    title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
     depth: int = Field(4, ge=1, le=20, description="hidden layers (1 to 20)")
     width: int = Field(100, ge=1, le=1000, description="units per hidden layer (1 to 1000)")
     batch: int = Field(1, ge=1, le=1000, description="inputs in the pass")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, FadeIn, Indicate, MathTex, Succession,
-                   ReplacementTransform, Text, VGroup, VMobject, Write, config)
+from manim import (LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, FadeIn, Indicate, Succession,
+                   ReplacementTransform, Text, VGroup, VMobject)
 from manim.mobject.geometry.arc import TipableVMobject
 from manim.mobject.geometry.tips import ArrowTriangleFilledTip
 

@@ -7,7 +7,7 @@ Without BACKPROP_SOURCE each scene renders its shipped config.
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, UP, FadeIn, FadeOut, MathTex, Scene, Table, Text, VGroup, Write, config)
+from manim import (DOWN, UP, FadeIn, FadeOut, MathTex, Scene, Table, Text)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style

@@ -10,6 +10,7 @@ import hashlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import Field, ValidationError
@@ -28,7 +29,13 @@ MAX_CLIPS = 50
 class ClipSpec(_Strict):
     config: str = Field(description="path of a scene config, relative to the lecture file")
     title: str | None = Field(None, max_length=200, description="chapter title (default: the config's title)")
-    narration: str = Field("", max_length=5000, description="subtitle text for this clip")
+    narration: str | dict[Literal["en", "ko"], str] = Field(
+        "", description="subtitle text for this clip, or one per language: {en: ..., ko: ...}")
+
+    def narration_in(self, lang: str) -> str:
+        if isinstance(self.narration, str):
+            return self.narration
+        return self.narration.get(lang) or self.narration.get("en", "")
 
 
 class LectureSpec(_Strict):
@@ -96,7 +103,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     for clip, cfg in zip(spec.clips, configs):
         trace = trace_path_for(cfg)
         title = clip.title or getattr(load_config(cfg), "title", None) or cfg.stem
-        items.append(("scene", str(trace), None, title, clip.narration))
+        items.append(("scene", str(trace), None, title, clip.narration_in(lang)))
 
     paths, todo = [], []
     for kind, arg, sub, _, _ in items:

@@ -1,6 +1,5 @@
 """The CLI through click's CliRunner: outputs, one-line errors, exit codes, no partial files."""
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

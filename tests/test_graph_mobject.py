@@ -1,7 +1,6 @@
 """The graph mobject, without rendering: labels hold the trace's numbers, nothing overlaps or leaves the frame."""
 import itertools
 
-import numpy as np
 import pytest
 from manim import Text, config
 

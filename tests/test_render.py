@@ -57,3 +57,23 @@ def test_render_refuses_bad_config_before_rendering(tmp_path):
     out = tmp_path / "o.mp4"
     r = CliRunner().invoke(cli, ["render", str(cfg), "-o", str(out)])
     assert r.exit_code != 0 and "syntax error" in r.output and not out.exists()
+
+
+@pytest.mark.slow
+def test_scenes_render_with_plain_manim(tmp_path):
+    """The scene classes work the way Manim users expect: `manim -s file.py Scene`."""
+    import os
+    import subprocess
+    import sys
+
+    from render import ROOT
+
+    env = {**os.environ, "BACKPROP_SOURCE": str(CONFIG_DIR / "gates.yaml")}
+    r = subprocess.run([sys.executable, "-m", "manim", "render", "-ql", "-s", "--media_dir", str(tmp_path),
+                        str(ROOT / "scenes" / "graph_scenes.py"), "GatePatterns"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    pngs = list(tmp_path.rglob("GatePatterns*.png"))
+    assert len(pngs) == 1
+    with Image.open(pngs[0]) as im:
+        assert im.size == (854, 480)

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Render benchmark: seconds of rendering per second of video, against the encoder's own floor.
+
+For each fixed scene and quality it renders in a fresh process, three times:
+  cold    empty LaTeX/text caches (every MathTex is typeset),
+  warm    the same caches kept (LaTeX already done),
+  cached  a lecture re-render of an unchanged clip (the clip cache answers).
+The floor is PyAV encoding the same number of blank frames at the same size and x264 settings, alone.
+Results go to docs/benchmark.md and docs/benchmark.json. Usage:
+    .venv/bin/python scripts/benchmark.py [--quality preview --quality hd] [--scene zigzag ...] [--preset medium]
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import click
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.config import load_config  # noqa: E402
+from engine.run import trace_config  # noqa: E402
+from scenes.render_job import QUALITIES  # noqa: E402
+
+SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
+          "histograms": "histograms.yaml"}
+
+WORKER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from scenes.source import trace_path_for
+from scenes.render_job import render_scene
+t = trace_path_for(Path({config!r}))
+r = render_scene(t, Path({out!r}), quality={quality!r}, progress=False)
+print(r.duration)
+"""
+
+
+def run_measured(code: str, env: dict) -> dict:
+    """Run python code in a child; wall and CPU seconds, peak RSS of that child alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    if status != 0:
+        raise RuntimeError(f"render failed: {err[-2000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+            "stdout": out.strip()}
+
+
+def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -> float:
+    """Seconds PyAV takes to encode ``frames`` blank frames with the renders' codec settings."""
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        with av.open(str(Path(d) / "floor.mp4"), "w") as out:
+            s = out.add_stream("libx264", rate=Fraction(fps))
+            s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+            s.options = {"crf": "23", "preset": preset}
+            blank = np.zeros((height, width, 3), dtype=np.uint8)
+            for i in range(frames):
+                frame = av.VideoFrame.from_ndarray(blank, format="rgb24")
+                frame.pts = i
+                out.mux(s.encode(frame))
+            out.mux(s.encode(None))
+        return time.perf_counter() - start
+
+
+def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
+    config = ROOT / "assets" / "configs" / SCENES[name]
+    t0 = time.perf_counter()
+    trace_config(load_config(config))
+    trace_seconds = time.perf_counter() - t0
+    cache = work / f"cache-{name}-{quality}"
+    env = {**os.environ, "BACKPROP_CACHE_DIR": str(cache), "BACKPROP_X264_PRESET": preset}
+    out = work / f"{name}-{quality}.mp4"
+    code = WORKER.format(root=str(ROOT), config=str(config), out=str(out), quality=quality)
+    states = {}
+    for state in ("cold", "warm"):
+        tex_before = len(list((cache / "tex").glob("*.tex"))) if (cache / "tex").exists() else 0
+        m = run_measured(code, env)
+        m["latex_runs"] = len(list((cache / "tex").glob("*.tex"))) - tex_before
+        states[state] = m
+    duration = float(states["warm"]["stdout"].splitlines()[-1])
+    # cached: what a lecture re-render of this unchanged clip costs (hash the trace, find the clip).
+    clip_cache = cache / "clips"
+    clip_cache.mkdir(parents=True, exist_ok=True)
+    cached_code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+                   "from pathlib import Path\nfrom scenes import lecture\n"
+                   f"lecture.CLIP_CACHE = Path({str(clip_cache)!r})\n"
+                   f"import shutil, hashlib\nfrom scenes.source import trace_path_for\n"
+                   f"t = trace_path_for(Path({str(config)!r}))\n"
+                   "key = hashlib.sha256(lecture._scenes_fingerprint() + t.read_bytes()).hexdigest()[:24]\n"
+                   "p = lecture.CLIP_CACHE / f'{key}.mp4'\n"
+                   f"hit = p.exists()\nshutil.copyfile({str(out)!r}, p) if not hit else None\nprint(hit)\n")
+    run_measured(cached_code, env)  # first pass stores the clip
+    states["cached"] = run_measured(cached_code, env)
+    assert states["cached"]["stdout"].endswith("True")
+    q = QUALITIES[quality]
+    frames = round(duration * q.fps)
+    floor = encoder_floor(frames, q.width, q.height, q.fps, preset)
+    size = out.stat().st_size
+    row = {"scene": name, "quality": quality, "preset": preset, "video_seconds": duration, "frames": frames,
+           "floor_seconds": floor, "floor_rtf": floor / duration, "bytes_per_video_second": size / duration,
+           "trace_seconds": trace_seconds}
+    for state, m in states.items():
+        row[state] = {"rtf": m["wall"] / duration, "cpu_per_video_second": m["cpu"] / duration,
+                      "peak_mb": m["peak_mb"], "vs_floor": m["wall"] / floor, "latex_runs": m.get("latex_runs", 0)}
+    row["trace_share_of_warm_render"] = trace_seconds / states["warm"]["wall"]
+    return row
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    lines = ["# Render benchmark", "",
+             f"Machine: {meta['machine']}, {meta['cores']} cores; x264 preset `{meta['preset']}`; {meta['date']}.",
+             "RTF is render seconds per video second; vs floor divides the render's wall time by the time PyAV",
+             "takes to encode as many blank frames at the same size and settings.", "",
+             "| scene | quality | video s | cold RTF | warm RTF | cached RTF | warm vs floor | CPU s / video s |"
+             " peak MB | KB / video s | LaTeX runs (cold) | trace share |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['scene']} | {r['quality']} | {r['video_seconds']:.1f} | {r['cold']['rtf']:.2f} | "
+                     f"{r['warm']['rtf']:.2f} | {r['cached']['rtf']:.3f} | {r['warm']['vs_floor']:.1f}x | "
+                     f"{r['warm']['cpu_per_video_second']:.2f} | {r['warm']['peak_mb']:.0f} | "
+                     f"{r['bytes_per_video_second'] / 1024:.1f} | {r['cold']['latex_runs']} | "
+                     f"{100 * r['trace_share_of_warm_render']:.1f}% |")
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--quality", "qualities", multiple=True, default=["preview"], type=click.Choice(list(QUALITIES)))
+@click.option("--scene", "scenes", multiple=True, default=list(SCENES), type=click.Choice(list(SCENES)))
+@click.option("--preset", default="veryfast", show_default=True, help="x264 preset for renders and floor alike.")
+@click.option("--out", "out_dir", default=str(ROOT / "docs"), show_default=True, type=click.Path(file_okay=False))
+def main(qualities, scenes, preset, out_dir):
+    """Benchmark the fixed scenes and write benchmark.md / benchmark.json."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="backprop-bench-") as work:
+        for quality in qualities:
+            for name in scenes:
+                row = bench_scene(name, quality, preset, Path(work))
+                rows.append(row)
+                click.echo(f"{name} {quality}: warm RTF {row['warm']['rtf']:.2f}, "
+                           f"{row['warm']['vs_floor']:.1f}x floor", err=True)
+    meta = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores": os.cpu_count(),
+            "preset": preset, "date": time.strftime("%Y-%m-%d")}
+    out = Path(out_dir)
+    (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    (out / "benchmark.md").write_text(markdown(rows, meta))
+    click.echo(f"wrote {out / 'benchmark.md'}", err=True)
+
+
+if __name__ == "__main__":
+    main()
