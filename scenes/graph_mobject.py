@@ -107,11 +107,8 @@ class ComputationalGraph(VGroup):
                 self.gate_mobs[n.id] = mob
             self.add(mob)
 
-        # dot lists edges in the order given; a repeated (tail, head) pair keeps that order too.
-        pending = list(self._edge_keys())
-        for e in lay.edges:
-            key = next(k for k in pending if k[0] == e.tail and k[1] == e.head)
-            pending.remove(key)
+        # layout_graph returns the edges in the order given, the output's own edge last.
+        for key, e in zip(self._edge_keys(), lay.edges):
             pts = [to_scene(x, y) for x, y in e.points]
             curve = SplineEdge(color=style.NODE_STROKE, stroke_width=2.5)
             curve.start_new_path(pts[0])
@@ -138,17 +135,18 @@ class ComputationalGraph(VGroup):
     def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:
         """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
         w, h = _label_size_inches(self.trace.nodes[key[0]].value)
-        max_w, max_h = w * self.unit, (h / 2 - 0.04) * self.unit
+        max_w, max_h = w * self.unit, (h / 2 - 0.06) * self.unit
         if np.ndim(self.trace.nodes[key[0]].value) == 0:
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
         anchor = self._label_anchor[key]
         label.move_to(anchor)
         edge_y = anchor[1]
+        # The edge runs through the box's middle: value above the line, gradient below it.
         if above:
-            label.shift((edge_y + 0.03 * self.unit - label.get_bottom()[1]) * UP)
+            label.shift((edge_y + 0.05 * self.unit - label.get_bottom()[1]) * UP)
         else:
-            label.shift((edge_y - 0.03 * self.unit - label.get_top()[1]) * UP)
+            label.shift((edge_y - 0.05 * self.unit - label.get_top()[1]) * UP)
         return label
 
     def value_label(self, key) -> EdgeLabel:

@@ -1,8 +1,10 @@
 """Layered left-to-right layout of a trace's graph by Graphviz ``dot``.
 
-dot places inputs left and the output right, orders each rank to keep edge crossings few, routes edges
-as splines around nodes, and reserves room for every edge label, so labels do not overlap nodes or each
-other. This module only asks dot and reads its answer (``-Tplain``); it knows nothing of Manim.
+dot places inputs left and the output right, orders each rank to keep edge crossings few and routes edges
+as splines around nodes. Each edge passes through an invisible box of its labels' size (entering west,
+leaving east), so the edge line runs through the middle of room that dot keeps free: the forward value
+sits above the line and the gradient below it (cs231n's convention), and neither can overlap a node or
+another label. This module only asks dot and reads its answer (``-Tplain``); it knows nothing of Manim.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 SINK = "__out__"  # an invisible node after the output, so the output's edge can carry its labels
+LABEL_BOX = "__label__"  # the invisible box an edge passes through, holding its two labels
 
 
 class LayoutError(RuntimeError):
@@ -51,7 +54,11 @@ class NodeSpec:
 
 
 def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float, float]]], output: str) -> Layout:
-    """Lay out ``nodes`` and ``edges`` (tail, head, label size in inches) left to right."""
+    """Lay out ``nodes`` and ``edges`` (tail, head, label size in inches) left to right.
+
+    The output gets an extra edge to an invisible sink; ``Layout.edges`` lists the given edges in order,
+    then that one.
+    """
     dot = shutil.which("dot")
     if dot is None:
         raise LayoutError("Graphviz `dot` is not installed (run scripts/setup.sh)")
@@ -59,7 +66,7 @@ def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float,
                           text=True, timeout=60)
     if proc.returncode != 0:
         raise LayoutError(f"dot failed: {proc.stderr.strip()}")
-    return parse_plain(proc.stdout)
+    return join_label_boxes(parse_plain(proc.stdout), len(edges) + 1)
 
 
 def to_dot(nodes: list[NodeSpec], edges, output: str) -> str:
@@ -71,10 +78,11 @@ def to_dot(nodes: list[NodeSpec], edges, output: str) -> str:
         else:
             lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height=0.34, label=""];')
     lines.append(f'  "{SINK}" [shape=point, width=0.01];')
-    for tail, head, (w, h) in edges + [(output, SINK, edges_label_size_for_output(edges))]:
-        # An empty table of the label's size: dot reserves exactly that room beside the edge.
-        label = f'<<TABLE BORDER="0" CELLPADDING="0"><TR><TD WIDTH="{w * 72:.0f}" HEIGHT="{h * 72:.0f}"></TD></TR></TABLE>>'
-        lines.append(f'  "{tail}" -> "{head}" [label={label}];')
+    for i, (tail, head, (w, h)) in enumerate(edges + [(output, SINK, edges_label_size_for_output(edges))]):
+        box = f"{LABEL_BOX}{i}"
+        lines.append(f'  "{box}" [shape=box, width={w:.3f}, height={h:.3f}, label=""];')
+        lines.append(f'  "{tail}" -> "{box}" [arrowhead=none, headport=w];')
+        lines.append(f'  "{box}" -> "{head}" [tailport=e];')
     lines.append("}")
     return "\n".join(lines)
 
@@ -103,3 +111,32 @@ def parse_plain(text: str) -> Layout:
     if layout is None:
         raise LayoutError("dot returned no graph")
     return layout
+
+
+def join_label_boxes(layout: Layout, count: int) -> Layout:
+    """Join each tail -> box -> head pair of splines into one edge that crosses its box's middle."""
+    into = {e.head: e for e in layout.edges if e.head.startswith(LABEL_BOX)}
+    out_of = {e.tail: e for e in layout.edges if e.tail.startswith(LABEL_BOX)}
+    edges = []
+    for i in range(count):
+        name = f"{LABEL_BOX}{i}"
+        first, second, box = into[name], out_of[name], layout.nodes.pop(name)
+        west, east = (box.x - box.w / 2, box.y), (box.x + box.w / 2, box.y)
+        points = list(first.points)
+        for target in (west, east, second.points[0]):
+            if _distance(points[-1], target) > 1e-6:
+                points += _straight(points[-1], target)
+        points += list(second.points[1:])
+        edges.append(EdgeLayout(first.tail, second.head, points, (box.x, box.y)))
+    layout.edges = edges
+    return layout
+
+
+def _straight(a, b) -> list[tuple[float, float]]:
+    """A line from a to b as one cubic Bézier piece (its two handles, then b)."""
+    return [(a[0] + (b[0] - a[0]) / 3, a[1] + (b[1] - a[1]) / 3),
+            (a[0] + 2 * (b[0] - a[0]) / 3, a[1] + 2 * (b[1] - a[1]) / 3), b]
+
+
+def _distance(a, b) -> float:
+    return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
