@@ -5,6 +5,7 @@ changed at import time.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -49,6 +50,35 @@ QUALITIES = {
 FORMATS = ("mp4", "webm", "gif", "mov", "png")
 
 
+@contextlib.contextmanager
+def private_caches(shared_root: Path, names: tuple[str, ...]):
+    """Per-render copies of Manim's LaTeX/text caches, published back file by file when done.
+
+    Manim checks for a cached file and then writes it, which races when two renders run at once (a
+    lecture's -j): one can read the other's half-written SVG. Each render therefore works in its own
+    folder, seeded with hard links to the shared cache, and afterwards moves only its new files into the
+    shared cache with an atomic rename, so the shared cache only ever holds complete files.
+    """
+    with tempfile.TemporaryDirectory(prefix="backprop-cache-") as private_root:
+        dirs = {}
+        for name in names:
+            shared, private = shared_root / name, Path(private_root) / name
+            shared.mkdir(parents=True, exist_ok=True)
+            private.mkdir()
+            for f in shared.iterdir():
+                try:
+                    os.link(f, private / f.name)
+                except OSError:
+                    shutil.copy2(f, private / f.name)
+            dirs[name] = private
+        yield dirs
+        for name, private in dirs.items():
+            shared = shared_root / name
+            for f in private.iterdir():
+                if f.is_file() and not (shared / f.name).exists():
+                    os.replace(f, shared / f.name)
+
+
 def render_scene(trace_path: Path, output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
                  transparent: bool = False, theme: str = "dark") -> Rendered:
@@ -88,14 +118,15 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        with tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out:
+        with tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out, \
+                private_caches(CACHE, ("tex", "text")) as caches:
             options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                        "save_last_frame": still, "write_to_movie": not still, "disable_caching": still,
                        "background_color": style.BACKGROUND, "transparent": transparent,
                        "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
                        "output_file": output.stem,
                        # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
-                       "tex_dir": str(CACHE / "tex"), "text_dir": str(CACHE / "text")}
+                       "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
             if not still:
                 options["format"] = fmt
                 if fmt == "mp4":

@@ -77,3 +77,19 @@ def test_scenes_render_with_plain_manim(tmp_path):
     assert len(pngs) == 1
     with Image.open(pngs[0]) as im:
         assert im.size == (854, 480)
+
+
+def test_private_caches_publish_only_complete_new_files(tmp_path):
+    """Parallel renders never write into the shared LaTeX/text cache directly (Manim's check-then-write races)."""
+    from scenes.render_job import private_caches
+
+    shared = tmp_path / "cache"
+    (shared / "text").mkdir(parents=True)
+    (shared / "text" / "old.svg").write_text("old")
+    with private_caches(shared, ("text", "tex")) as dirs:
+        assert (dirs["text"] / "old.svg").read_text() == "old"  # seeded from the shared cache
+        (dirs["text"] / "new.svg").write_text("new")
+        (dirs["tex"] / "f.tex").write_text("tex")
+        assert sorted(p.name for p in (shared / "text").iterdir()) == ["old.svg"]  # nothing published yet
+    assert (shared / "text" / "new.svg").read_text() == "new"
+    assert (shared / "tex" / "f.tex").read_text() == "tex"
