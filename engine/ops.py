@@ -155,31 +155,27 @@ def _first(x: Array) -> str:
     return f"{float(np.ravel(x)[0]):g}"
 
 
-def _op(name, arity, symbol, forward, local, **kw) -> Op:
-    return Op(name, arity, symbol, forward, local, **kw)
-
-
 OPS: dict[str, Op] = {op.name: op for op in [
-    _op("add", 2, "+", np.add, lambda i, o: [np.ones_like(o), np.ones_like(o)]),
-    _op("sub", 2, "-", np.subtract, lambda i, o: [np.ones_like(o), -np.ones_like(o)]),
-    _op("mul", 2, "×", np.multiply,
+    Op("add", 2, "+", np.add, lambda i, o: [np.ones_like(o), np.ones_like(o)]),
+    Op("sub", 2, "-", np.subtract, lambda i, o: [np.ones_like(o), -np.ones_like(o)]),
+    Op("mul", 2, "×", np.multiply,
         lambda i, o: [np.broadcast_to(i[1], o.shape).copy(), np.broadcast_to(i[0], o.shape).copy()]),
-    _op("div", 2, "÷", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]]),
-    _op("neg", 1, "−", np.negative, lambda i, o: [-np.ones_like(o)]),
-    _op("pow", 2, "^", _pow_forward, _pow_local),
-    _op("exp", 1, "exp", np.exp, lambda i, o: [o.copy()]),
-    _op("log", 1, "log", _log_forward, lambda i, o: [1 / i[0]]),
-    _op("max", 2, "max", np.maximum, _max_local),
-    _op("min", 2, "min", np.minimum, _min_local),
-    _op("abs", 1, "abs", np.abs, lambda i, o: [np.sign(i[0])]),
-    _op("sigmoid", 1, "σ", _sigmoid, lambda i, o: [o * (1 - o)]),
-    _op("tanh", 1, "tanh", np.tanh, lambda i, o: [1 - o * o]),
-    _op("relu", 1, "relu", lambda x: np.maximum(x, 0.0), lambda i, o: [(i[0] > 0).astype(np.float64)]),
-    _op("leaky_relu", 2, "lrelu", _leaky_forward,
+    Op("div", 2, "÷", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]]),
+    Op("neg", 1, "−", np.negative, lambda i, o: [-np.ones_like(o)]),
+    Op("pow", 2, "^", _pow_forward, _pow_local),
+    Op("exp", 1, "exp", np.exp, lambda i, o: [o.copy()]),
+    Op("log", 1, "log", _log_forward, lambda i, o: [1 / i[0]]),
+    Op("max", 2, "max", np.maximum, _max_local),
+    Op("min", 2, "min", np.minimum, _min_local),
+    Op("abs", 1, "abs", np.abs, lambda i, o: [np.sign(i[0])]),
+    Op("sigmoid", 1, "σ", _sigmoid, lambda i, o: [o * (1 - o)]),
+    Op("tanh", 1, "tanh", np.tanh, lambda i, o: [1 - o * o]),
+    Op("relu", 1, "relu", lambda x: np.maximum(x, 0.0), lambda i, o: [(i[0] > 0).astype(np.float64)]),
+    Op("leaky_relu", 2, "lrelu", _leaky_forward,
         lambda i, o: [np.where(i[0] > 0, 1.0, np.broadcast_to(i[1], o.shape)), np.where(i[0] > 0, 0.0, i[0])]),
-    _op("matmul", 2, "@", _matmul_forward, _matmul_local, matmul_like=True),
-    _op("sum", 1, "Σ", lambda x: np.asarray(x.sum()), lambda i, o: [np.ones_like(i[0])]),
-    _op("softmax_cross_entropy", 2, "loss", _sce_forward, _sce_local),
+    Op("matmul", 2, "@", _matmul_forward, _matmul_local, matmul_like=True),
+    Op("sum", 1, "Σ", lambda x: np.asarray(x.sum()), lambda i, o: [np.ones_like(i[0])]),
+    Op("softmax_cross_entropy", 2, "loss", _sce_forward, _sce_local),
 ]}
 
 # Functions an expression may call, with their arity; leaky_relu's slope defaults to 0.01 (as torch's).

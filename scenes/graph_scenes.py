@@ -279,7 +279,8 @@ class GradientCheck(GraphScene):
             if np.ndim(n.grad) == 0:
                 cells = [style.fmt_grad(float(n.grad)), style.fmt_grad(float(n.numeric_grad))]
             else:
-                cells = [f"{style.shape_text(n.grad)} ok", f"{style.shape_text(n.numeric_grad)}"]
+                # a matrix does not fit a cell: its shape here, its largest relative error in the last column
+                cells = [f"{style.shape_text(n.grad)} matrix", f"{style.shape_text(n.numeric_grad)} matrix"]
             rows.append([n.label, *cells, style.fmt_value(n.relative_error) + ("  ✓" if ok else "  ✗")])
             colors.append(style.GOOD if ok else style.BAD)
         labels = [Text(style.caption(k), font=style.caption_font(), font_size=26, color=style.MUTED)

@@ -19,7 +19,7 @@ from engine.config import ConfigError, _Strict, _first_error, load_config
 from engine.io import atomic_path, write_text_atomic
 from scenes.render_job import QUALITIES, render_class, render_scene
 from scenes.source import trace_path_for
-from scenes.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
+from scenes.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_CACHE = ROOT / ".cache" / "clips"
@@ -77,8 +77,8 @@ def _scenes_fingerprint() -> bytes:
 
 
 def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
-              out: str) -> tuple[str, float]:
-    """Render one clip in a worker process (a title card or a traced scene) and return its duration.
+              out: str) -> str:
+    """Render one clip in a worker process (a title card or a traced scene) and return its path.
 
     The file is written under a temporary name and renamed, so an interrupted clip is never cached.
     """
@@ -88,7 +88,7 @@ def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str
         render_class(TitleCard, env, Path(out), quality, lang=lang, progress=False, theme=theme)
     else:
         render_scene(Path(arg), Path(out), quality, lang=lang, progress=False, theme=theme)
-    return out, probe_duration(Path(out))
+    return out
 
 
 def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",

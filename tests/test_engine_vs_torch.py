@@ -104,3 +104,16 @@ def test_random_matmul_shapes_match_torch(n, k, m, rnd):
     inputs = {"A": rng.normal(size=(n, k)).tolist(), "B": rng.normal(size=(k, m)).tolist(),
               "c": rng.normal(size=(m,)).tolist()}
     assert_matches_torch("sum(sigmoid(A @ B + c) * (A @ B))", inputs)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions(4), st.fixed_dictionaries({v: st.floats(-1e6, 1e6, allow_nan=False) | st.just(0.0) for v in VARS}))
+def test_engine_fuzz_never_crashes(expression, inputs):
+    """Any values, including zeros and huge ones: a trace (NaN or infinity recorded as such) or a ConfigError."""
+    used = {v: inputs[v] for v in VARS if v in expression}
+    assume(used)
+    try:
+        trace = trace_of(expression, used)
+    except ConfigError:
+        return
+    assert trace["backward"] is not None and trace["output"]
