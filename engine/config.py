@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import numpy as np
 import yaml
@@ -87,6 +87,7 @@ class GraphConfig(_SceneConfig):
 
 
 Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu"]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="random seed")]
 
 
 class VanishingConfig(_SceneConfig):
@@ -103,7 +104,7 @@ class VanishingConfig(_SceneConfig):
     learning_rate: float = Field(0.1, gt=0, le=10, description="gradient-descent step size")
     steps: int = Field(20_000, ge=1, le=200_000, description="training steps (1 to 200000)")
     record_every: int = Field(100, ge=1, le=100_000, description="record loss and gradient norms every N steps")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+    seed: Seed = 0
 
 
 class ZigzagConfig(_SceneConfig):
@@ -118,7 +119,7 @@ class ZigzagConfig(_SceneConfig):
     batch_size: int = Field(1, ge=1, le=1000, description="examples per step; larger batches mix signs")
     samples: int = Field(200, ge=2, le=10_000, description="size of the dataset")
     view: float = Field(3.0, gt=0, le=100, description="half-width of the drawn (w1, w2) window")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+    seed: Seed = 0
 
 
 class HistogramsConfig(_SceneConfig):
@@ -133,7 +134,7 @@ class HistogramsConfig(_SceneConfig):
                                                                     description="activations to compare")
     loss: Literal["sum", "mse"] = Field("sum", description="sum of outputs or mean squared output")
     bins: int = Field(30, ge=2, le=200, description="histogram bins")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+    seed: Seed = 0
 
 
 SCHEMAS: dict[str, type[_Strict]] = {name: GraphConfig for name in GRAPH_SCENES}

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .ops import LEAKY_SLOPE, OPS
 from .trace import encode_value, header
 
 ACTIVATION_KIND = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 2}
-LEAKY_SLOPE = 0.01
 
 
 # --- datasets -------------------------------------------------------------------------------------
@@ -139,16 +139,14 @@ def vanishing_trace(cfg) -> dict:
 
 def activation_curves(names: list[str], lo: float = -5.0, hi: float = 5.0, n: int = 201) -> dict:
     """Each activation and its derivative on a grid, from the gate table's own forward and local rules."""
-    from .ops import OPS
-
     x = np.linspace(lo, hi, n)
     curves = {"x": encode_value(x)}
     for name in names:
         op = OPS[name]
         args = [x, np.asarray(LEAKY_SLOPE)] if name == "leaky_relu" else [x]
         y = op.forward(*args)
-        curves[name] = {"f": encode_value(y), "df": encode_value(op.local(args, y)[0]),
-                        "max_df": float(np.max(op.local(args, y)[0]))}
+        dy = op.local(args, y)[0]
+        curves[name] = {"f": encode_value(y), "df": encode_value(dy), "max_df": float(np.max(dy))}
     return curves
 
 
@@ -176,10 +174,10 @@ def zigzag_trace(cfg) -> dict:
         w1, w2 = np.meshgrid(grid + w_star[0], grid + w_star[1])
         W = np.stack([w1.ravel(), w2.ravel()], axis=1)
         surface = (np.mean((X @ W.T - t[:, None]) ** 2, axis=0) / 2).reshape(w1.shape)
-        g_arr = np.array(grads)
+        grads = np.array(grads)
         runs.append({"activation": act, "inputs_all_positive": bool(np.all(X > 0)),
-                     "same_sign_steps": int(np.sum(np.sign(g_arr[:, 0]) == np.sign(g_arr[:, 1]))),
-                     "weights": encode_value(np.array(weights)), "grads": encode_value(np.array(grads)),
+                     "same_sign_steps": int(np.sum(np.sign(grads[:, 0]) == np.sign(grads[:, 1]))),
+                     "weights": encode_value(np.array(weights)), "grads": encode_value(grads),
                      "loss": encode_value(np.array(losses)),
                      "contour": {"w1": encode_value(grid + w_star[0]), "w2": encode_value(grid + w_star[1]),
                                  "loss": encode_value(surface)}})

@@ -116,7 +116,7 @@ class ComputationalGraph(VGroup):
                 curve.add_cubic_bezier_curve_to(pts[i], pts[i + 1], pts[i + 2])
             curve.add_tip(tip_shape=ArrowTriangleFilledTip, tip_length=0.14 * scale, tip_width=0.12 * scale)
             self.edges[key] = curve
-            self._label_anchor[key] = to_scene(*e.label) if e.label else curve.point_from_proportion(0.5)
+            self._label_anchor[key] = to_scene(*e.label)
             self.add(curve)
 
     @staticmethod
@@ -124,8 +124,7 @@ class ComputationalGraph(VGroup):
         return f"{n.label} {style.shape_text(n.value)}" if show_shapes and np.ndim(n.value) else n.label
 
     def _leaf_mobject(self, n: TraceNode, show_shapes: bool) -> VGroup:
-        tex = style.latex_name(n.label) if n.op == "input" or not n.label[0].isdigit() and n.label[0] != "-" \
-            else style.latex_number(float(n.value))
+        tex = style.node_tex(n.label, n.value)
         if show_shapes and np.ndim(n.value):
             tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
         color = style.TEXT if n.op == "input" else style.MUTED

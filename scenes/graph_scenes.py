@@ -128,7 +128,7 @@ class GraphScene(Scene):
 def _name(trace: GraphTrace, node_id: str, slot: int) -> str:
     n = trace.nodes[node_id]
     if n.is_leaf or n.label != n.op:
-        return style.latex_name(n.label) if n.label[0].isalpha() else style.latex_number(float(n.value))
+        return style.node_tex(n.label, n.value)
     return rf"\text{{in}}_{{{slot + 1}}}"
 
 
@@ -189,9 +189,9 @@ class GatePatterns(GraphScene):
 
 def branch_sum_tex(graph: ComputationalGraph, nodes) -> str:
     """An input used twice: its gradient is the sum of what each use sent back (all from the trace)."""
+    steps = {s.node: s for s in graph.trace.backward}
     lines = []
     for n in nodes:
-        steps = {s.node: s for s in graph.trace.backward}
         parts = [steps[head].downstream[slot] for (_, head, slot) in graph.out_edges(n.id) if head in steps]
         terms = " + ".join(rf"({style.latex_number(float(p), True)})" for p in parts)
         lines.append(rf"\frac{{\partial f}}{{\partial {style.latex_name(n.label)}}} = {terms} = "

@@ -34,7 +34,7 @@ class EdgeLayout:
     tail: str
     head: str
     points: list[tuple[float, float]]  # cubic B-spline control points, 1 + 3k of them
-    label: tuple[float, float] | None = None
+    label: tuple[float, float] | None = None  # the middle of its label box, set by join_label_boxes
 
 
 @dataclass
@@ -105,9 +105,7 @@ def parse_plain(text: str) -> Layout:
         elif parts[0] == "edge":
             n = int(parts[3])
             pts = [(float(parts[4 + 2 * i]), float(parts[5 + 2 * i])) for i in range(n)]
-            rest = parts[4 + 2 * n:]
-            label = (float(rest[1]), float(rest[2])) if len(rest) >= 5 else None
-            layout.edges.append(EdgeLayout(parts[1], parts[2], pts, label))
+            layout.edges.append(EdgeLayout(parts[1], parts[2], pts))
     if layout is None:
         raise LayoutError("dot returned no graph")
     return layout

@@ -111,6 +111,11 @@ def latex_name(label: str) -> str:
     return f"{head}_{{{tail}}}" if tail else head
 
 
+def node_tex(label: str, value) -> str:
+    """A leaf or named gate in a formula: its name (w_{0}), or the number a literal constant holds."""
+    return latex_name(label) if label.isidentifier() else latex_number(float(value))
+
+
 def shape_text(a: np.ndarray) -> str:
     return "×".join(map(str, np.shape(a))) if np.ndim(a) else "scalar"
 
