@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from manim import (LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, FadeIn, Indicate, Succession,
-                   ReplacementTransform, Text, VGroup, VMobject)
+from manim import (LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, Succession,
+                   Text, VGroup, VMobject)
 from manim.mobject.geometry.arc import TipableVMobject
 from manim.mobject.geometry.tips import ArrowTriangleFilledTip
 
 from . import style
+from .animations import Pulse, fade_in
 from .layout import SINK, NodeSpec, layout_graph
 from .trace_data import GraphTrace, TraceNode
 
@@ -172,15 +173,15 @@ class ComputationalGraph(VGroup):
     def forward_animation(self, node_id: str, run_time: float = 0.6):
         """The node computes: its value appears on every outgoing edge."""
         labels = [self.value_label(k) for k in self.out_edges(node_id)]
-        anims = [FadeIn(lbl, shift=0.1 * RIGHT) for lbl in labels]
+        anims = [fade_in(lbl, shift=0.1 * RIGHT) for lbl in labels]
         if node_id in self.gate_mobs:
-            anims.insert(0, Indicate(self.gate_mobs[node_id], color=style.FORWARD, scale_factor=1.15))
+            anims.insert(0, Pulse(self.gate_mobs[node_id], color=style.FORWARD, scale_factor=1.15))
         return AnimationGroup(*anims, run_time=run_time)
 
     def seed_animation(self):
         """The backward pass starts with df/df = 1 on the output's edge."""
         key = self.out_edges(self.trace.output)[0]
-        return FadeIn(self.grad_label(key, np.ones_like(self.trace.nodes[self.trace.output].value)), shift=0.1 * LEFT)
+        return fade_in(self.grad_label(key, np.ones_like(self.trace.nodes[self.trace.output].value)), shift=0.1 * LEFT)
 
     def backward_animation(self, step, run_time: float = 1.0):
         """One gate: its upstream gradient is multiplied by each local gradient and flows to the inputs."""
@@ -190,11 +191,11 @@ class ComputationalGraph(VGroup):
         for slot, (src, down) in enumerate(zip(node.inputs, step.downstream)):
             if down is None:
                 continue
-            key = (src, step.node, slot)
-            # Animate a throwaway copy: TransformFromCopy would reshape the new label to the upstream's
-            # structure, and the next gate's copy of it would compound that at every step.
-            flows.append(ReplacementTransform(VGroup(*(u.copy() for u in upstream)), self.grad_label(key, down)))
+            label = self.grad_label((src, step.node, slot), down)
+            # The product slides from the upstream gradient's place to its own edge as it appears.
+            origin = VGroup(*upstream).get_center() if upstream else label.get_center()
+            flows.append(fade_in(label, shift=label.get_center() - origin))
         return Succession(
-            Indicate(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
+            Pulse(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
             AnimationGroup(*flows, run_time=0.6 * run_time),
         )

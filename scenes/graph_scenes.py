@@ -7,10 +7,11 @@ Without BACKPROP_SOURCE each scene renders its shipped config.
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, UP, FadeIn, FadeOut, MathTex, Scene, Table, Text)
+from manim import DOWN, UP, MathTex, Scene, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
+from scenes.animations import fade_in, fade_out
 from scenes.graph_mobject import ComputationalGraph
 from scenes.source import scene_source, trace_path_for
 from scenes.trace_data import GraphTrace, Step, read_trace
@@ -49,16 +50,16 @@ class GraphScene(Scene):
         text = trace["config"].get("title") or trace["config"].get("expression", "").strip().splitlines()[-1]
         self.title = self.fit_width(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT), 12.5)
         self.title.move_to(TITLE_Y * UP)
-        self.play(FadeIn(self.title, shift=0.2 * DOWN), run_time=0.6)
+        self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
         graph = ComputationalGraph(g, width=13.2, height=self.graph_height, center=GRAPH_CENTER_Y * UP,
                                    show_shapes=self.show_shapes)
-        self.play(FadeIn(graph), run_time=0.8)
+        self.play(fade_in(graph), run_time=0.8)
         return graph
 
     def clear_graph(self, graph: ComputationalGraph):
-        self.play(FadeOut(graph, *graph.labels()), run_time=0.5)
+        self.play(fade_out(graph, *graph.labels()), run_time=0.5)
 
     def forward_pass(self, graph: ComputationalGraph):
         self.set_caption(style.caption("forward"))
@@ -115,7 +116,7 @@ class GraphScene(Scene):
         anims = []
         for attr, new in new_mobs.items():
             old = getattr(self, attr, None)
-            anims += ([FadeOut(old)] if old is not None else []) + ([FadeIn(new)] if new is not None else [])
+            anims += ([fade_out(old)] if old is not None else []) + ([fade_in(new)] if new is not None else [])
             setattr(self, attr, new)
         if anims:
             self.play(*anims, run_time=0.3)
@@ -247,7 +248,7 @@ class SigmoidGate(GraphScene):
                       element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED})
         self.fit_width(table, 12.5).move_to(0.4 * UP)
-        self.play(FadeIn(table), run_time=0.8)
+        self.play(fade_in(table), run_time=0.8)
         self.set_caption(style.caption("same"))
         self.set_equation(None)
         self.wait(1.5)
@@ -266,10 +267,10 @@ class GradientCheck(GraphScene):
         h = trace["config"].get("h")
         self.set_equation(rf"\frac{{f(x+h)-f(x-h)}}{{2h}},\quad h = {style.latex_number(h)}")
         table = self.check_table(g)
-        self.play(FadeIn(table.get_col_labels()), FadeIn(table.get_horizontal_lines()),
-                  FadeIn(table.get_vertical_lines()), run_time=0.6)
+        self.play(fade_in(table.get_col_labels()), fade_in(table.get_horizontal_lines()),
+                  fade_in(table.get_vertical_lines()), run_time=0.6)
         for row in table.get_rows()[1:]:
-            self.play(FadeIn(row, shift=0.1 * UP), run_time=0.6)
+            self.play(fade_in(row, shift=0.1 * UP), run_time=0.6)
         self.wait(1.5)
 
     def check_table(self, g: GraphTrace) -> Table:

@@ -18,6 +18,7 @@ CACHE = Path(os.environ.get("BACKPROP_CACHE_DIR") or Path(__file__).resolve().pa
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
+INFLIGHT_ENCODERS = 4
 MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
 
 
@@ -107,7 +108,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     """
     from manim import tempconfig
 
-    from scenes import style
+    from scenes import style, svg_cache
 
     still = still or fmt == "png"
     if transparent and fmt == "mp4":
@@ -115,13 +116,14 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     q = QUALITIES[quality]
     env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme}
     style.apply_theme(theme)
+    svg_cache.install(CACHE / "svg")
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         with tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out, \
                 private_caches(CACHE, ("tex", "text")) as caches:
             options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-                       "save_last_frame": still, "write_to_movie": not still, "disable_caching": still,
+                       "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
                        "background_color": style.BACKGROUND, "transparent": transparent,
                        "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
                        "output_file": output.stem,
@@ -131,6 +133,9 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
                 options["format"] = fmt
                 if fmt == "mp4":
                     options["video_encoder_options"] = {"crf": "23", "preset": X264_PRESET}
+                # Keep drawing the next animation while earlier ones are still being encoded (Manim's
+                # default of 1 waits for each animation's file at its end).
+                options["max_inflight_encoders"] = INFLIGHT_ENCODERS
             if upto is not None:
                 options["upto_animation_number"] = upto
             with tempconfig(options):

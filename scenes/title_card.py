@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import os
 
-from manim import DOWN, UP, FadeIn, FadeOut, Scene, Text, VGroup
+from manim import DOWN, UP, Scene, Text, VGroup
 
 from scenes import style
+from scenes.animations import fade_in, fade_out
 
 
 class TitleCard(Scene):
@@ -23,6 +24,6 @@ class TitleCard(Scene):
         card = VGroup(*parts).arrange(DOWN, buff=0.4)
         if card.width > 12.5:
             card.scale(12.5 / card.width)
-        self.play(FadeIn(card, shift=0.2 * UP), run_time=0.6)
+        self.play(fade_in(card, shift=0.2 * UP), run_time=0.6)
         self.wait(self.hold)
-        self.play(FadeOut(card), run_time=0.4)
+        self.play(fade_out(card), run_time=0.4)

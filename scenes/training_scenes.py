@@ -6,11 +6,12 @@ Every curve, bar and count is read from a training trace; the scenes only scale 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create, FadeIn, FadeOut,
+from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create,
                    Line, MathTex, Polygon, Rectangle, Star, Succession, Text, Transform, VGroup, VMobject, rgb_to_color)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
+from scenes.animations import fade_in, fade_out
 from scenes.graph_scenes import GRAPH_CENTER_Y, GraphScene
 from scenes.trace_data import decode_value
 
@@ -60,12 +61,12 @@ class VanishingGradients(GraphScene):
         panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP)
         legend = VGroup(*(label(ACT_NAMES[n], 20, style.ACTIVATION[n]) for n in names)).arrange(RIGHT, buff=0.5)
         legend.next_to(panels, DOWN, buff=0.25)
-        self.play(*(Create(p[1]) for p in panels), *(FadeIn(p[0]) for p in panels), *(FadeIn(p[2]) for p in panels),
-                  FadeIn(legend), run_time=1.5)
+        self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), *(fade_in(p[2]) for p in panels),
+                  fade_in(legend), run_time=1.5)
         slopes = ", ".join(f"{ACT_NAMES[n]} ≤ {style.fmt_value(curves[n]['max_df'])}" for n in names)
         self.set_caption(f"largest local gradient: {slopes}")
         self.wait(1.5)
-        self.play(FadeOut(panels, legend), run_time=0.5)
+        self.play(fade_out(panels, legend), run_time=0.5)
 
     def show_gradient_norms(self, trace: dict):
         runs = trace["runs"]
@@ -91,7 +92,7 @@ class VanishingGradients(GraphScene):
             charts.add(VGroup(ax, ticks, head))
         charts.arrange_in_grid(rows=2, cols=2, buff=(1.0, 0.4)).move_to(GRAPH_CENTER_Y * UP + 0.2 * DOWN)
         self.set_caption("gradient norm of each layer's weights, first layer left (log scale)")
-        self.play(FadeIn(charts), run_time=0.8)
+        self.play(fade_in(charts), run_time=0.8)
         steps = runs[0]["steps"]
         picks = np.unique(np.linspace(0, len(steps) - 1, self.snapshots).round().astype(int))
         bars = None
@@ -100,13 +101,13 @@ class VanishingGradients(GraphScene):
                            for chart, n, r in zip(charts, norms, runs)))
             stamp = label(f"step {steps[k]}", 22, style.TEXT).to_corner(UR, buff=0.3)
             if bars is None:
-                self.play(FadeIn(new), FadeIn(stamp), run_time=0.8)
+                self.play(fade_in(new), fade_in(stamp), run_time=0.8)
                 bars, self.stamp = new, stamp
             else:
                 self.play(Transform(bars, new), Transform(self.stamp, stamp), run_time=0.8)
         self.set_caption("with sigmoid the first layers get gradients orders of magnitude smaller than the last")
         self.wait(2)
-        self.play(FadeOut(charts, bars, self.stamp), run_time=0.5)
+        self.play(fade_out(charts, bars, self.stamp), run_time=0.5)
 
     @staticmethod
     def _bars(ax: Axes, norms: np.ndarray, ymin: float, color) -> VGroup:
@@ -149,9 +150,42 @@ class VanishingGradients(GraphScene):
                                 f"{style.fmt_value(decode_value(r['accuracy'])[-1])}", 18, style.ACTIVATION[r["activation"]])
                           for r in runs)).arrange_in_grid(rows=2, buff=(0.6, 0.12)).next_to(panels, DOWN, buff=0.2)
         self.set_caption(f"loss and accuracy over {int(steps[-1])} steps")
-        self.play(*(FadeIn(p[0]) for p in panels), *(FadeIn(p[3]) for p in panels), run_time=0.6)
-        self.play(*(Create(p[1]) for p in panels), *(FadeIn(p[2]) for p in panels), FadeIn(legend), run_time=2.5)
+        self.play(*(fade_in(p[0]) for p in panels), *(fade_in(p[3]) for p in panels), run_time=0.6)
+        self.play(*(Create(p[1]) for p in panels), *(fade_in(p[2]) for p in panels), fade_in(legend), run_time=2.5)
         self.wait(2)
+
+
+SHADE_LEVELS = 24
+
+
+def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> VGroup:
+    """A heat map of ``shade[i, j]`` (0..1 at xs[i], ys[j]) as one filled shape per shade level.
+
+    Each level's cells are merged into runs along x and drawn as one path, so a frame fills a couple of
+    dozen shapes rather than a shape per cell (and it stays vector at any resolution; Manim 0.22's
+    ImageMobject also fails with Pillow 13).
+    """
+    levels = np.minimum((shade * SHADE_LEVELS).astype(int), SHADE_LEVELS - 1)
+    x0, y0 = ax.c2p(xs[0], ys[0])[:2]
+    dx = (ax.c2p(xs[1], ys[0])[0] - x0)
+    dy = (ax.c2p(xs[0], ys[1])[1] - y0)
+    bands = VGroup()
+    for lv in range(SHADE_LEVELS):
+        band = VMobject(stroke_width=0, fill_opacity=1)
+        for j in range(levels.shape[1]):
+            row = levels[:, j] == lv
+            # runs of consecutive cells at this level: starts where row turns on, ends where it turns off
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
+            for start, stop in zip(edges[::2], edges[1::2]):
+                left, right = x0 + (start - 0.5) * dx, x0 + (stop - 0.5) * dx
+                bottom, top = y0 + (j - 0.5) * dy, y0 + (j + 0.5) * dy
+                band.start_new_path([left, bottom, 0])
+                band.add_points_as_corners([[right, bottom, 0], [right, top, 0], [left, top, 0], [left, bottom, 0]])
+        if band.has_points():
+            v = (lv + 0.5) / SHADE_LEVELS
+            band.set_fill(rgb_to_color([0.12 + 0.45 * v, 0.18 + 0.55 * v, 0.35 + 0.5 * v]), opacity=1)
+            bands.add(band)
+    return bands
 
 
 class SigmoidZigZag(GraphScene):
@@ -165,19 +199,19 @@ class SigmoidZigZag(GraphScene):
         runs = {r["activation"]: r for r in trace["runs"]}
         ax, names, surface = self.draw_surface(runs["sigmoid"]["contour"])
         target = Star(outer_radius=0.14, color=style.GOOD, fill_opacity=1).move_to(ax.c2p(*trace["target"]))
-        self.play(FadeIn(surface), FadeIn(ax), FadeIn(names), FadeIn(target), run_time=0.8)
+        self.play(fade_in(surface), fade_in(ax), fade_in(names), fade_in(target), run_time=0.8)
         start = decode_value(runs["sigmoid"]["weights"])[0]
         quadrants = self.allowed_quadrants(ax, start)
         self.set_caption("sigmoid inputs are all positive: each step moves w1 and w2 the same way (↗ or ↙)")
-        self.play(FadeIn(quadrants), run_time=0.6)
+        self.play(fade_in(quadrants), run_time=0.6)
         paths = [self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a]) for a in ("sigmoid", "tanh")]
         legend = VGroup(*(label(f"{a} inputs: {runs[a]['same_sign_steps']} of {len(runs[a]['grads'])} steps "
                                 f"with one sign", 20, style.ACTIVATION[a]) for a in ("sigmoid", "tanh")))
         legend.arrange(DOWN, aligned_edge=LEFT, buff=0.25).next_to(ax, RIGHT, buff=0.8).shift(0.3 * UP)
-        self.play(FadeIn(legend), run_time=0.5)
+        self.play(fade_in(legend), run_time=0.5)
         self.play(*(Succession(*(Create(seg) for seg in p), run_time=self.step_time * len(p)) for p in paths))
         self.set_caption("tanh's zero-centred inputs mix signs: a straighter path to the optimum ★")
-        self.play(FadeOut(quadrants), run_time=0.5)
+        self.play(fade_out(quadrants), run_time=0.5)
         self.wait(2)
 
     def draw_surface(self, contour: dict):
@@ -185,27 +219,23 @@ class SigmoidZigZag(GraphScene):
         ax = Axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=4.0, y_length=4.0, tips=False,
                   axis_config={"color": style.MUTED, "include_numbers": True, "font_size": 16})
         ax.move_to((GRAPH_CENTER_Y - 0.2) * UP + 3.0 * LEFT)
-        # Brighter is lower loss; a log scale shows the narrow valley that forces the zig-zag. Squares, not an
-        # ImageMobject: Manim 0.22's image path fails with Pillow 13.
+        # Brighter is lower loss; a log scale shows the narrow valley that forces the zig-zag.
         level = np.log10(loss + 1e-9)
         shade = 1 - (level - level.min()) / max(level.max() - level.min(), 1e-12)
-        dx, dy = (w1[1] - w1[0]) * ax.x_length / (w1[-1] - w1[0]), (w2[1] - w2[0]) * ax.y_length / (w2[-1] - w2[0])
-        image = VGroup(*(Rectangle(width=dx, height=dy, stroke_width=0, fill_opacity=1,
-                                   fill_color=rgb_to_color([0.12 + 0.45 * v, 0.18 + 0.55 * v, 0.35 + 0.5 * v]))
-                         .move_to(ax.c2p(a, b)) for (i, a), (j, b), v in
-                         ((pi, pj, shade[pj[0], pi[0]]) for pi in enumerate(w1) for pj in enumerate(w2))))
+        image = shade_bands(ax, w1, w2, shade.T)
         names = VGroup(MathTex("w_1", font_size=30).next_to(image, RIGHT, buff=0.15).align_to(ax.c2p(0, 0), DOWN),
                        MathTex("w_2", font_size=30).next_to(image, UP, buff=0.1).align_to(ax.c2p(0, 0), LEFT))
         return ax, names, image
 
     @staticmethod
     def allowed_quadrants(ax: Axes, p: np.ndarray) -> VGroup:
+        """The up-right and down-left quadrants from ``p``, cut to the plot so they never cover the title."""
         c = ax.c2p(*p)
-        s = 1.2
+        lo, hi = ax.c2p(ax.x_range[0], ax.y_range[0]), ax.c2p(ax.x_range[1], ax.y_range[1])
+        far = np.clip(c + 1.2 * np.array([1, 1, 0]), lo, hi), np.clip(c - 1.2 * np.array([1, 1, 0]), lo, hi)
         color = style.ACTIVATION["sigmoid"]
-        quad = lambda dx, dy: Polygon(c, c + s * dx * RIGHT, c + s * (dx * RIGHT + dy * UP), c + s * dy * UP,
-                                      fill_color=color, fill_opacity=0.3, stroke_width=0)
-        return VGroup(quad(1, 1), quad(-1, -1))
+        return VGroup(*(Polygon(c, [f[0], c[1], 0], [f[0], f[1], 0], [c[0], f[1], 0], fill_color=color,
+                                fill_opacity=0.3, stroke_width=0) for f in far))
 
     @staticmethod
     def path(ax: Axes, weights: np.ndarray, color) -> list:
@@ -234,8 +264,8 @@ class GradientHistograms(GraphScene):
         board.scale(min(1.0, 13 / board.width, 4.4 / board.height)).move_to(GRAPH_CENTER_Y * UP)
         self.set_caption("weight gradients of each layer after one backward pass (0 marked by the white line)")
         for row in rows:
-            self.play(FadeIn(row), run_time=0.8)
-        self.play(FadeIn(heads), run_time=0.4)
+            self.play(fade_in(row), run_time=0.8)
+        self.play(fade_in(heads), run_time=0.4)
         last = [f"{ACT_NAMES[r['activation']]}: {r['histograms'][-1]['positive']}+ / {r['histograms'][-1]['negative']}−"
                 for r in runs]
         self.set_caption("last layer's gradient signs — " + ", ".join(last))

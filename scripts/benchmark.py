@@ -156,6 +156,7 @@ def main(qualities, scenes, preset, out_dir):
     meta = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores": os.cpu_count(),
             "preset": preset, "date": time.strftime("%Y-%m-%d")}
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     (out / "benchmark.md").write_text(markdown(rows, meta))
     click.echo(f"wrote {out / 'benchmark.md'}", err=True)

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 import torch
-from numba.typed import List
 
 from engine.config import parse_config
 from engine.run import trace_config
 from engine.trace import decode_value
-from engine.training import ACTIVATION_KIND, LEAKY_SLOPE, forward_backward, init_weights, make_dataset
+from engine.training import (ACTIVATION_KIND, LEAKY_SLOPE, forward_backward, init_weights, make_dataset,
+                             mlp_weight_grads)
 from render import CONFIG_DIR
 from engine.config import load_config
 
@@ -24,7 +24,7 @@ def test_forward_backward_matches_torch(activation, dataset):
     Ws = init_weights(sizes, "xavier", rng)
     bs = [rng.normal(0, 0.1, s) for s in sizes[1:]]
     alpha = LEAKY_SLOPE if activation == "leaky_relu" else 0.0
-    loss, acc, gWs, gbs = forward_backward(List(Ws), List(bs), X, y, ACTIVATION_KIND[activation], alpha)
+    loss, acc, gWs, gbs = forward_backward(Ws, bs, X, y, ACTIVATION_KIND[activation], alpha)
 
     tW = [torch.tensor(w, requires_grad=True) for w in Ws]
     tb = [torch.tensor(b, requires_grad=True) for b in bs]
@@ -79,6 +79,27 @@ def test_zigzag_signs():
     assert runs["tanh"]["same_sign_steps"] == int(np.sum(np.sign(gt[:, 0]) == np.sign(gt[:, 1]))) < len(gt)
     w = decode_value(runs["tanh"]["weights"])
     assert np.linalg.norm(w[-1] - t["target"]) < np.linalg.norm(decode_value(runs["sigmoid"]["weights"])[-1] - t["target"])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("loss", ["sum", "mse"])
+def test_histogram_pass_matches_torch(activation, loss):
+    rng = np.random.default_rng(7)
+    sizes = [1, 12, 9, 7, 1]
+    Ws = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes, sizes[1:])]
+    bs = [rng.uniform(-1, 1, b) for b in sizes[1:]]
+    x = rng.standard_normal((5, 1))
+    ours = mlp_weight_grads(Ws, bs, x, activation, loss)
+
+    tW = [torch.tensor(w, requires_grad=True) for w in Ws]
+    h = torch.tensor(x)
+    for i, (w, b) in enumerate(zip(tW, bs)):
+        h = h @ w + torch.tensor(b)
+        if i < len(tW) - 1:
+            h = TORCH_ACT[activation](h)
+    (h.sum() if loss == "sum" else (h ** 2).mean()).backward()
+    for g, w in zip(ours, tW):
+        np.testing.assert_allclose(g, w.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 def test_histograms_last_layer_sign():

@@ -1,0 +1,126 @@
+"""The speed-ups must not change what is drawn: in-place animations, the parsed-SVG cache, shade bands."""
+import numpy as np
+import pytest
+from manim import RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
+from manim.mobject.svg.svg_mobject import SVGMobject
+
+from scenes import svg_cache
+from scenes.animations import Pulse, fade_in, fade_out
+from scenes.training_scenes import SHADE_LEVELS, shade_bands
+
+
+def snapshot(mob):
+    return [(m.points.copy(), m.fill_rgbas.copy(), m.stroke_rgbas.copy()) for m in mob.family_members_with_points()]
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for (pa, fa, sa), (pb, fb, sb) in zip(a, b):
+        np.testing.assert_array_equal(pa, pb)
+        np.testing.assert_array_equal(fa, fb)
+        np.testing.assert_array_equal(sa, sb)
+
+
+def sample():
+    return VGroup(Square(fill_opacity=0.7, color="#E69F00"), Circle(stroke_opacity=0.5).shift(RIGHT))
+
+
+def test_fade_in_starts_invisible_slides_in_and_ends_exactly_as_built():
+    mob = sample()
+    before = snapshot(mob)
+    anim = fade_in(mob, shift=UP)
+    anim.begin()
+    assert all(np.all(m.fill_rgbas[:, 3] == 0) and np.all(m.stroke_rgbas[:, 3] == 0)
+               for m in mob.family_members_with_points())
+    np.testing.assert_allclose(mob.get_center(), np.array([0.5, 0, 0]) - UP)  # arrives from -shift
+    anim.interpolate(0.5)
+    assert 0 < mob[0].fill_rgbas[0, 3] < 0.7
+    anim.finish()
+    assert_same(before, snapshot(mob))
+
+
+def test_fade_out_removes_the_mobject_and_leaves_it_whole():
+    with tempconfig({"dry_run": True, "disable_caching": True}):
+        scene = Scene()
+        mob = sample()
+        scene.add(mob)
+        before = snapshot(mob)
+        scene.play(fade_out(mob, shift=RIGHT), run_time=0.2)
+        assert mob not in scene.mobjects
+        assert_same(before, snapshot(mob))
+
+
+def test_fade_in_adds_to_the_scene():
+    with tempconfig({"dry_run": True, "disable_caching": True}):
+        scene = Scene()
+        a, b = Square(), Circle()
+        scene.play(fade_in(a, b), run_time=0.2)
+        family = scene.get_mobject_family_members()
+        assert a in family and b in family
+
+
+def test_pulse_grows_tints_and_restores_exactly():
+    mob = sample()
+    before = snapshot(mob)
+    width = mob.width
+    anim = Pulse(mob, color="#FFFFFF", scale_factor=1.5)
+    anim.begin()
+    anim.interpolate(0.5)  # there_and_back: the peak
+    assert mob.width == pytest.approx(1.5 * width)
+    np.testing.assert_allclose(mob[0].fill_rgbas[0, :3], [1, 1, 1])
+    anim.finish()
+    assert_same(before, snapshot(mob))
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    svg_cache.install(tmp_path / "svg")
+    svg_cache._memory.clear()
+    yield tmp_path / "svg"
+    svg_cache.uninstall()
+    svg_cache._memory.clear()
+
+
+def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch):
+    fresh = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
+    eq = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
+    assert len(list(cache_dir.iterdir())) == 2
+    svg_cache._memory.clear()  # as a new process would: only the disk cache is left
+
+    def no_parsing(self):
+        raise AssertionError("parsed although cached")
+
+    monkeypatch.setattr(SVGMobject, "generate_mobject", no_parsing)
+    again = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
+    eq_again = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
+    assert_same(snapshot(fresh), snapshot(again))
+    assert_same(snapshot(eq), snapshot(eq_again))
+    again.shift(UP)  # a cached mobject is a new object, not shared with the first
+    assert not np.array_equal(again.get_center(), fresh.get_center())
+
+
+def test_svg_cache_ignores_damaged_entries(cache_dir):
+    first = Text("zig-zag", font_size=24)
+    for f in cache_dir.iterdir():
+        f.write_bytes(b"not a pickle")
+    svg_cache._memory.clear()
+    second = Text("zig-zag", font_size=24)
+    assert_same(snapshot(first), snapshot(second))
+
+
+def test_shade_bands_cover_every_cell_once_at_its_level():
+    ax = Axes(x_range=[0, 4, 1], y_range=[0, 3, 1], x_length=4, y_length=3)
+    xs, ys = np.arange(5.0), np.arange(4.0)
+    shade = np.random.default_rng(0).random((5, 4))
+    bands = shade_bands(ax, xs, ys, shade)
+    cell = 1.0  # one axis unit is one scene unit here
+    area = 0.0
+    for band in bands:
+        corners = band.points.reshape(-1, 4, 3)[:, 0, :2].reshape(-1, 4, 2)  # each run: 4 straight sides
+        w = corners[:, :, 0].max(axis=1) - corners[:, :, 0].min(axis=1)
+        h = corners[:, :, 1].max(axis=1) - corners[:, :, 1].min(axis=1)
+        area += float(np.sum(w * h))
+    assert area == pytest.approx(shade.size * cell * cell)
+    assert len(bands) <= SHADE_LEVELS
+    brightness = [sum(b.fill_rgbas[0, :3]) for b in bands]
+    assert brightness == sorted(brightness)  # level by level, darker to brighter
