@@ -147,6 +147,16 @@ CAPTIONS = {
         "analytic": "analytic",
         "numeric": "numerical",
         "relerr": "relative error",
+        "slopes": "largest local gradient: {slopes}",
+        "norms": "gradient norm of each layer's weights, first layer left (log scale)",
+        "vanish": "with sigmoid the first layers get gradients orders of magnitude smaller than the last",
+        "curves": "loss and accuracy over {steps} steps",
+        "zigzag_sigmoid": "sigmoid inputs are all positive: each step moves w1 and w2 the same way (↗ or ↙)",
+        "zigzag_tanh": "tanh's zero-centred inputs mix signs: a straighter path to the optimum ★",
+        "hist_intro": "weight gradients of each layer after one backward pass (0 marked by the white line)",
+        "hist_one_sign": "{name}, last layer: {pos}+ / {neg}−, one sign: a step moves all these weights the same way",
+        "hist_mixed": "{name}, last layer: {pos}+ / {neg}−, the signs mix: weights can move different ways",
+        "hist_zero": "{name}, last layer: every gradient is 0, so these weights do not move",
     },
     "ko": {
         "forward": "순전파: 값이 왼쪽에서 오른쪽으로 흐른다",
@@ -169,6 +179,16 @@ CAPTIONS = {
         "analytic": "해석적",
         "numeric": "수치적",
         "relerr": "상대 오차",
+        "slopes": "가장 큰 국소 기울기: {slopes}",
+        "norms": "각 층 가중치의 기울기 노름, 왼쪽이 첫 층 (로그 스케일)",
+        "vanish": "시그모이드에서는 앞쪽 층의 기울기가 마지막 층보다 몇 자릿수나 작다",
+        "curves": "{steps} 스텝 동안의 손실과 정확도",
+        "zigzag_sigmoid": "시그모이드 입력은 모두 양수: 매 스텝 w1과 w2가 같은 방향으로 움직인다 (↗ 또는 ↙)",
+        "zigzag_tanh": "tanh 입력은 0 중심이라 부호가 섞인다: 최적점 ★까지 더 곧은 경로",
+        "hist_intro": "역전파 한 번 후 각 층의 가중치 기울기 (흰 선이 0)",
+        "hist_one_sign": "{name} 마지막 층: {pos}+ / {neg}−, 부호가 하나: 한 번의 갱신에 모든 가중치가 같은 방향으로 움직인다",
+        "hist_mixed": "{name} 마지막 층: {pos}+ / {neg}−, 부호가 섞인다: 가중치가 서로 다른 방향으로 움직일 수 있다",
+        "hist_zero": "{name} 마지막 층: 기울기가 모두 0이라 가중치가 움직이지 않는다",
     },
 }
 
@@ -181,8 +201,9 @@ def language() -> str:
     return lang if lang in CAPTIONS else "en"
 
 
-def caption(key: str) -> str:
-    return CAPTIONS[language()].get(key, CAPTIONS["en"][key])
+def caption(key: str, **fields) -> str:
+    """The caption ``key`` in the current language, with ``fields`` (numbers from the trace) filled in."""
+    return CAPTIONS[language()].get(key, CAPTIONS["en"][key]).format(**fields)
 
 
 def caption_font() -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create,
-                   Line, MathTex, Polygon, Rectangle, Star, Succession, Text, Transform, VGroup, VMobject, rgb_to_color)
+                   Line, MathTex, Polygon, Rectangle, Star, Succession, SurroundingRectangle, Text, Transform, VGroup, VMobject, rgb_to_color)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
@@ -64,7 +64,7 @@ class VanishingGradients(GraphScene):
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), *(fade_in(p[2]) for p in panels),
                   fade_in(legend), run_time=1.5)
         slopes = ", ".join(f"{ACT_NAMES[n]} ≤ {style.fmt_value(curves[n]['max_df'])}" for n in names)
-        self.set_caption(f"largest local gradient: {slopes}")
+        self.set_caption(style.caption("slopes", slopes=slopes))
         self.wait(1.5)
         self.play(fade_out(panels, legend), run_time=0.5)
 
@@ -91,7 +91,7 @@ class VanishingGradients(GraphScene):
             head.next_to(ax, UP, buff=0.08).align_to(ax, LEFT)
             charts.add(VGroup(ax, ticks, head))
         charts.arrange_in_grid(rows=2, cols=2, buff=(1.0, 0.4)).move_to(GRAPH_CENTER_Y * UP + 0.2 * DOWN)
-        self.set_caption("gradient norm of each layer's weights, first layer left (log scale)")
+        self.set_caption(style.caption("norms"))
         self.play(fade_in(charts), run_time=0.8)
         steps = runs[0]["steps"]
         picks = np.unique(np.linspace(0, len(steps) - 1, self.snapshots).round().astype(int))
@@ -105,7 +105,7 @@ class VanishingGradients(GraphScene):
                 bars, self.stamp = new, stamp
             else:
                 self.play(Transform(bars, new), Transform(self.stamp, stamp), run_time=0.8)
-        self.set_caption("with sigmoid the first layers get gradients orders of magnitude smaller than the last")
+        self.set_caption(style.caption("vanish"))
         self.wait(2)
         self.play(fade_out(charts, bars, self.stamp), run_time=0.5)
 
@@ -149,7 +149,7 @@ class VanishingGradients(GraphScene):
         legend = VGroup(*(label(f"{ACT_NAMES[r['activation']]}: final accuracy "
                                 f"{style.fmt_value(decode_value(r['accuracy'])[-1])}", 18, style.ACTIVATION[r["activation"]])
                           for r in runs)).arrange_in_grid(rows=2, buff=(0.6, 0.12)).next_to(panels, DOWN, buff=0.2)
-        self.set_caption(f"loss and accuracy over {int(steps[-1])} steps")
+        self.set_caption(style.caption("curves", steps=int(steps[-1])))
         self.play(*(fade_in(p[0]) for p in panels), *(fade_in(p[3]) for p in panels), run_time=0.6)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[2]) for p in panels), fade_in(legend), run_time=2.5)
         self.wait(2)
@@ -202,7 +202,7 @@ class SigmoidZigZag(GraphScene):
         self.play(fade_in(surface), fade_in(ax), fade_in(names), fade_in(target), run_time=0.8)
         start = decode_value(runs["sigmoid"]["weights"])[0]
         quadrants = self.allowed_quadrants(ax, start)
-        self.set_caption("sigmoid inputs are all positive: each step moves w1 and w2 the same way (↗ or ↙)")
+        self.set_caption(style.caption("zigzag_sigmoid"))
         self.play(fade_in(quadrants), run_time=0.6)
         paths = [self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a]) for a in ("sigmoid", "tanh")]
         legend = VGroup(*(label(f"{a} inputs: {runs[a]['same_sign_steps']} of {len(runs[a]['grads'])} steps "
@@ -210,7 +210,7 @@ class SigmoidZigZag(GraphScene):
         legend.arrange(DOWN, aligned_edge=LEFT, buff=0.25).next_to(ax, RIGHT, buff=0.8).shift(0.3 * UP)
         self.play(fade_in(legend), run_time=0.5)
         self.play(*(Succession(*(Create(seg) for seg in p), run_time=self.step_time * len(p)) for p in paths))
-        self.set_caption("tanh's zero-centred inputs mix signs: a straighter path to the optimum ★")
+        self.set_caption(style.caption("zigzag_tanh"))
         self.play(fade_out(quadrants), run_time=0.5)
         self.wait(2)
 
@@ -262,14 +262,23 @@ class GradientHistograms(GraphScene):
                          for h, c in zip(runs[0]["histograms"], rows[0][1])))
         board = VGroup(heads, rows)
         board.scale(min(1.0, 13 / board.width, 4.4 / board.height)).move_to(GRAPH_CENTER_Y * UP)
-        self.set_caption("weight gradients of each layer after one backward pass (0 marked by the white line)")
+        self.set_caption(style.caption("hist_intro"))
         for row in rows:
             self.play(fade_in(row), run_time=0.8)
         self.play(fade_in(heads), run_time=0.4)
-        last = [f"{ACT_NAMES[r['activation']]}: {r['histograms'][-1]['positive']}+ / {r['histograms'][-1]['negative']}−"
-                for r in runs]
-        self.set_caption("last layer's gradient signs — " + ", ".join(last))
-        self.wait(2)
+        self.wait(0.5)
+        # Each activation's last layer in turn: its sign counts, and what one sign means for the update.
+        box = None
+        for run, row in zip(runs, rows):
+            last = run["histograms"][-1]
+            signs = (last["positive"] > 0) + (last["negative"] > 0)
+            new_box = SurroundingRectangle(row[1][-1], color=style.HIGHLIGHT, buff=0.06)
+            self.play(Create(new_box) if box is None else Transform(box, new_box), run_time=0.6)
+            box = box or new_box
+            self.set_caption(style.caption(("hist_zero", "hist_one_sign", "hist_mixed")[signs],
+                                           name=ACT_NAMES[run["activation"]], pos=last["positive"],
+                                           neg=last["negative"]))
+            self.wait(1.8)
 
     @staticmethod
     def histogram(h: dict, w: float, height: float) -> VGroup:
