@@ -15,6 +15,7 @@ from manim.mobject.geometry.tips import ArrowTriangleFilledTip
 
 from . import style
 from .animations import Pulse, fade_in
+from .glyphs import merge_glyphs
 from .layout import SINK, NodeSpec, layout_graph
 from .trace_data import GraphTrace, TraceNode
 
@@ -40,9 +41,9 @@ class EdgeLabel(VGroup):
         color = style.GRADIENT if gradient else style.FORWARD
         if np.ndim(value) == 0:
             text = style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))
-            self.add(Text(text, font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
+            self.add(merge_glyphs(Text(text, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         else:
-            self.add(style.math(style.latex_array(value, signed=gradient), color=color, font_size=LABEL_FONT + 4))
+            self.add(merge_glyphs(style.math(style.latex_array(value, signed=gradient), color=color, font_size=LABEL_FONT + 4)))
 
 
 def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
@@ -102,7 +103,7 @@ class ComputationalGraph(VGroup):
                 self.leaf_mobs[n.id] = mob
             else:
                 circle = Circle(radius=0.28 * scale, color=style.NODE_STROKE, stroke_width=3)
-                sym = Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"])
+                sym = merge_glyphs(Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"]))
                 sym.scale_to_fit_width(min(sym.width, 0.4 * scale))
                 mob = VGroup(circle, sym).move_to(pos)
                 self.gate_mobs[n.id] = mob
@@ -129,7 +130,7 @@ class ComputationalGraph(VGroup):
         if show_shapes and np.ndim(n.value):
             tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
         color = style.TEXT if n.op == "input" else style.MUTED
-        return VGroup(style.math(tex, color=color, font_size=40))
+        return VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
 
     # --- labels ---------------------------------------------------------------------------------
     def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:

@@ -12,6 +12,7 @@ from manim import DOWN, UP, MathTex, Scene, Table, Text
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
 from scenes.animations import fade_in, fade_out
+from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph
 from scenes.source import scene_source, trace_path_for
 from scenes.trace_data import GraphTrace, Step, read_trace
@@ -48,7 +49,7 @@ class GraphScene(Scene):
     # --- the storyboard's pieces ----------------------------------------------------------------
     def show_title(self, trace: dict):
         text = trace["config"].get("title") or trace["config"].get("expression", "").strip().splitlines()[-1]
-        self.title = self.fit_width(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT), 12.5)
+        self.title = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT)), 12.5)
         self.title.move_to(TITLE_Y * UP)
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
@@ -102,13 +103,13 @@ class GraphScene(Scene):
     def _caption_mob(self, text):
         if not text:
             return None
-        mob = self.fit_width(Text(text, font=style.caption_font(), font_size=26, color=style.MUTED), 13)
+        mob = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=26, color=style.MUTED)), 13)
         return mob.move_to(CAPTION_Y * UP)
 
     def _equation_mob(self, tex):
         if not tex:
             return None
-        mob = style.math(tex, font_size=38, color=style.TEXT)
+        mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
         return mob.scale(min(1.0, 13 / mob.width, EQUATION_HEIGHT / mob.height)).move_to(EQUATION_Y * UP)
 
     def _swap(self, new_mobs: dict):

@@ -7,6 +7,7 @@ from manim import DOWN, UP, Scene, Text, VGroup
 
 from scenes import style
 from scenes.animations import fade_in, fade_out
+from scenes.glyphs import merge_glyphs
 
 
 class TitleCard(Scene):
@@ -15,12 +16,12 @@ class TitleCard(Scene):
     hold = 1.6
 
     def construct(self):
-        title = Text(os.environ.get("BACKPROP_TITLE", "Backpropagation"), font=style.caption_font(),
-                     font_size=52, color=style.TEXT)
+        title = merge_glyphs(Text(os.environ.get("BACKPROP_TITLE", "Backpropagation"), font=style.caption_font(),
+                                  font_size=52, color=style.TEXT))
         parts = [title]
         sub = os.environ.get("BACKPROP_SUBTITLE")
         if sub:
-            parts.append(Text(sub, font=style.caption_font(), font_size=30, color=style.MUTED))
+            parts.append(merge_glyphs(Text(sub, font=style.caption_font(), font_size=30, color=style.MUTED)))
         card = VGroup(*parts).arrange(DOWN, buff=0.4)
         if card.width > 12.5:
             card.scale(12.5 / card.width)

@@ -12,6 +12,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create,
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
 from scenes.animations import fade_in, fade_out
+from scenes.glyphs import merge_axes, merge_glyphs
 from scenes.graph_scenes import GRAPH_CENTER_Y, GraphScene
 from scenes.trace_data import decode_value
 
@@ -19,7 +20,7 @@ ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu":
 
 
 def label(text: str, size: int = 22, color=None) -> Text:
-    return Text(text, font=style.FONTS["en"], font_size=size, color=color or style.TEXT)
+    return merge_glyphs(Text(text, font=style.FONTS["en"], font_size=size, color=color or style.TEXT))
 
 
 def polyline(axes: Axes, xs, ys, color, width=3.0) -> VMobject:
@@ -53,9 +54,9 @@ class VanishingGradients(GraphScene):
         for key, title in (("f", "activation"), ("df", "its derivative (local gradient)")):
             ys = [decode_value(curves[n][key]) for n in names]
             lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(np.minimum(y, 5))) for y in ys)
-            ax = Axes(x_range=[x[0], x[-1], 2.5], y_range=[min(lo, 0) - 0.1, hi + 0.2, 0.5], x_length=5.6,
+            ax = merge_axes(Axes(x_range=[x[0], x[-1], 2.5], y_range=[min(lo, 0) - 0.1, hi + 0.2, 0.5], x_length=5.6,
                       y_length=3.3, tips=False, axis_config={"color": style.MUTED, "include_numbers": True,
-                                                             "font_size": 18})
+                                                             "font_size": 18}))
             curves_mob = VGroup(*(polyline(ax, x, np.minimum(y, 5), style.ACTIVATION[n]) for n, y in zip(names, ys)))
             panels.add(VGroup(ax, curves_mob, label(title, 22, style.MUTED).next_to(ax, UP, buff=0.15)))
         panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP)
@@ -80,9 +81,9 @@ class VanishingGradients(GraphScene):
         charts = VGroup()
         for run, n in zip(runs, norms):
             # Heights are decades above the smallest norm, so the baseline sits at the bottom.
-            ax = Axes(x_range=[0, depth + 1, 1], y_range=[0, span, tick], x_length=5.6, y_length=1.6, tips=False,
-                      axis_config={"color": style.MUTED})
-            ticks = VGroup(*(MathTex(rf"10^{{{int(ymin + v)}}}", font_size=20, color=style.MUTED)
+            ax = merge_axes(Axes(x_range=[0, depth + 1, 1], y_range=[0, span, tick], x_length=5.6, y_length=1.4, tips=False,
+                      axis_config={"color": style.MUTED}))
+            ticks = VGroup(*(merge_glyphs(MathTex(rf"10^{{{int(ymin + v)}}}", font_size=20, color=style.MUTED))
                              .next_to(ax.c2p(0, v), LEFT, 0.1) for v in np.arange(0, span + 0.01, tick)))
             name = label(ACT_NAMES[run["activation"]], 22, style.ACTIVATION[run["activation"]])
             note = label(f"step 0: first layer {style.fmt_value(n[0][0])}, last {style.fmt_value(n[0][-1])}", 16,
@@ -90,7 +91,7 @@ class VanishingGradients(GraphScene):
             head = VGroup(name, note).arrange(RIGHT, buff=0.3, aligned_edge=DOWN)
             head.next_to(ax, UP, buff=0.08).align_to(ax, LEFT)
             charts.add(VGroup(ax, ticks, head))
-        charts.arrange_in_grid(rows=2, cols=2, buff=(1.0, 0.4)).move_to(GRAPH_CENTER_Y * UP + 0.2 * DOWN)
+        charts.arrange_in_grid(rows=2, cols=2, buff=(1.0, 0.4)).move_to(GRAPH_CENTER_Y * UP)
         self.set_caption(style.caption("norms"))
         self.play(fade_in(charts), run_time=0.8)
         steps = runs[0]["steps"]
@@ -132,9 +133,9 @@ class VanishingGradients(GraphScene):
         panels = VGroup()
         for key, ys_all, y_range in (("loss", losses, [0, min(top, 3.0), 0.5]),
                                      ("accuracy", [decode_value(r["accuracy"]) for r in runs], [0, 1.0, 0.25])):
-            ax = Axes(x_range=[0, steps[-1], steps[-1] / 4], y_range=y_range, x_length=5.6, y_length=2.6, tips=False,
+            ax = merge_axes(Axes(x_range=[0, steps[-1], steps[-1] / 4], y_range=y_range, x_length=5.6, y_length=2.6, tips=False,
                       axis_config={"color": style.MUTED, "include_numbers": True, "font_size": 16},
-                      x_axis_config={"decimal_number_config": {"num_decimal_places": 0, "group_with_commas": False}})
+                      x_axis_config={"decimal_number_config": {"num_decimal_places": 0, "group_with_commas": False}}))
             curves = VGroup()
             marks = VGroup()
             for r, ys in zip(runs, ys_all):
@@ -216,15 +217,15 @@ class SigmoidZigZag(GraphScene):
 
     def draw_surface(self, contour: dict):
         w1, w2, loss = (decode_value(contour[k]) for k in ("w1", "w2", "loss"))
-        ax = Axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=4.0, y_length=4.0, tips=False,
-                  axis_config={"color": style.MUTED, "include_numbers": True, "font_size": 16})
+        ax = merge_axes(Axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=4.0, y_length=4.0, tips=False,
+                  axis_config={"color": style.MUTED, "include_numbers": True, "font_size": 16}))
         ax.move_to((GRAPH_CENTER_Y - 0.2) * UP + 3.0 * LEFT)
         # Brighter is lower loss; a log scale shows the narrow valley that forces the zig-zag.
         level = np.log10(loss + 1e-9)
         shade = 1 - (level - level.min()) / max(level.max() - level.min(), 1e-12)
         image = shade_bands(ax, w1, w2, shade.T)
-        names = VGroup(MathTex("w_1", font_size=30).next_to(image, RIGHT, buff=0.15).align_to(ax.c2p(0, 0), DOWN),
-                       MathTex("w_2", font_size=30).next_to(image, UP, buff=0.1).align_to(ax.c2p(0, 0), LEFT))
+        names = VGroup(merge_glyphs(MathTex("w_1", font_size=30)).next_to(image, RIGHT, buff=0.15).align_to(ax.c2p(0, 0), DOWN),
+                       merge_glyphs(MathTex("w_2", font_size=30)).next_to(image, UP, buff=0.1).align_to(ax.c2p(0, 0), LEFT))
         return ax, names, image
 
     @staticmethod

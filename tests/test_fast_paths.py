@@ -124,3 +124,31 @@ def test_shade_bands_cover_every_cell_once_at_its_level():
     assert len(bands) <= SHADE_LEVELS
     brightness = [sum(b.fill_rgbas[0, :3]) for b in bands]
     assert brightness == sorted(brightness)  # level by level, darker to brighter
+
+
+def pixels(*mobs):
+    from manim import Camera
+    cam = Camera(pixel_width=640, pixel_height=360)
+    cam.capture_mobjects(list(mobs))
+    return cam.pixel_array.astype(int)
+
+
+def test_merged_glyphs_draw_the_same_pixels_with_far_fewer_mobjects():
+    from scenes import style
+    from scenes.glyphs import merge_glyphs
+
+    def caption():
+        return Text("weight gradients of each layer: 100+ / 0−", font_size=30, color="#999999")
+
+    def equation():
+        return style.math(r"\frac{\partial f}{\partial x} = \underbrace{0.368}_{\text{local}} \times "
+                          + style.colored("-0.534", style.GRADIENT), font_size=38).shift(2 * UP)
+    plain, merged = (caption(), equation()), (merge_glyphs(caption()), merge_glyphs(equation()))
+    assert len(merged[0].family_members_with_points()) == 1  # one colour: one path
+    assert len(merged[1].family_members_with_points()) == 2  # text and gradient colours
+    assert len(plain[0].family_members_with_points()) > 25
+    diff = np.abs(pixels(*plain) - pixels(*merged)).max(axis=2)
+    # Only anti-aliased edges where two glyphs touch may differ (one fill instead of two overlapping);
+    # a lost or filled-in glyph would change hundreds of pixels by far more.
+    assert (diff > 2).sum() < 40 and np.percentile(diff[diff > 0], 99) < 64
+    assert merged[0].text == plain[0].text
