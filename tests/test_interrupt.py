@@ -18,15 +18,16 @@ def test_ctrl_c_mid_render_leaves_no_partial_file(tmp_path, previous):
     if previous is not None:
         out.write_bytes(previous)
     proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "render", str(CONFIG_DIR / "sigmoid_neuron.yaml"),
-                             "--quality", "low", "-o", str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
+                             "--quality", "hd", "-o", str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    # hd: long enough (half a minute here) to be surely mid-render when interrupted.
     # Wait until manim is writing frames (its temporary media folder exists), then press Ctrl-C.
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if any(p.name.startswith(".clip.") for p in tmp_path.iterdir()):
             break
         time.sleep(0.2)
-    time.sleep(3)
+    time.sleep(2)
     assert proc.poll() is None, "the render finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
