@@ -86,8 +86,9 @@ def size_with_manim_default(video: Path) -> int:
             s = out.add_stream("libx264", rate=vin.average_rate)
             s.width, s.height, s.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
             s.options = {"crf": "23"}
+            step = Fraction(1, 1) / vin.average_rate
             for i, frame in enumerate(src.decode(vin)):
-                frame.pts = i
+                frame.pts, frame.time_base = i, step  # one tick per frame, as the renders write them
                 out.mux(s.encode(frame))
             out.mux(s.encode(None))
         return target.stat().st_size
