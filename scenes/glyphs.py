@@ -40,6 +40,10 @@ def merge_glyphs(mob: VMobject) -> VMobject:
     return mob
 
 
+# Shapes drawn alike merge the same way: a chart's bars become one path, one mobject to draw a frame.
+merge_shapes = merge_glyphs
+
+
 def merge_axes(ax):
     """An Axes' tick marks and numbers merged likewise; its axis lines stay (coordinates come from them)."""
     for axis in ax.axes:

@@ -108,7 +108,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     """
     from manim import tempconfig
 
-    from scenes import style, svg_cache
+    from scenes import speedups, style, svg_cache
 
     still = still or fmt == "png"
     if transparent and fmt == "mp4":
@@ -117,6 +117,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme}
     style.apply_theme(theme)
     svg_cache.install(CACHE / "svg")
+    speedups.install()
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

@@ -12,7 +12,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create,
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
 from scenes.animations import fade_in, fade_out
-from scenes.glyphs import merge_axes, merge_glyphs
+from scenes.glyphs import merge_axes, merge_glyphs, merge_shapes
 from scenes.graph_scenes import GRAPH_CENTER_Y, GraphScene
 from scenes.trace_data import decode_value
 
@@ -123,7 +123,7 @@ class VanishingGradients(GraphScene):
             width = 0.6 * (ax.c2p(1, 0)[0] - ax.c2p(0, 0)[0])
             group.add(Rectangle(width=width, height=max(top[1] - base[1], 0.01), fill_color=color, fill_opacity=0.85,
                                 stroke_width=0).move_to((top + base) / 2))
-        return group
+        return merge_shapes(group)
 
     def show_learning_curves(self, trace: dict):
         runs = trace["runs"]
@@ -295,6 +295,7 @@ class GradientHistograms(GraphScene):
             bh = 0.85 * height * c / peak
             bars.add(Rectangle(width=bw * 0.9, height=bh, fill_color=style.GRADIENT, fill_opacity=0.9, stroke_width=0)
                      .move_to(frame.get_corner(DOWN + LEFT) + (i + 0.5) * bw * RIGHT + bh / 2 * UP))
+        merge_shapes(bars)
         zero_x = frame.get_left()[0] + w * (0 - edges[0]) / (edges[-1] - edges[0])
         zero = Line([zero_x, frame.get_bottom()[1], 0], [zero_x, frame.get_top()[1], 0], color=style.TEXT, stroke_width=2)
         signs = label(f"{h['positive']}+  {h['negative']}−", 16, style.TEXT).next_to(frame, DOWN, buff=0.08)

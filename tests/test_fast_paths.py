@@ -1,7 +1,7 @@
 """The speed-ups must not change what is drawn: in-place animations, the parsed-SVG cache, shade bands."""
 import numpy as np
 import pytest
-from manim import RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
+from manim import DOWN, RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
 from manim.mobject.svg.svg_mobject import SVGMobject
 
 from scenes import svg_cache
@@ -152,3 +152,47 @@ def test_merged_glyphs_draw_the_same_pixels_with_far_fewer_mobjects():
     # a lost or filled-in glyph would change hundreds of pixels by far more.
     assert (diff > 2).sum() < 40 and np.percentile(diff[diff > 0], 99) < 64
     assert merged[0].text == plain[0].text
+
+
+def test_fast_cairo_paths_draw_exactly_manims_pixels():
+    from manim.camera.camera import Camera as CairoCamera
+
+    from scenes import speedups
+    from scenes.training_scenes import polyline
+
+    ax = Axes(x_range=[0, 4, 1], y_range=[0, 2, 1], x_length=5, y_length=2.5).shift(DOWN)
+    scene = (Text("∂f/∂x = -0.534", font_size=40).shift(2 * UP), Circle(fill_opacity=0.5).shift(3 * RIGHT),
+             ax, polyline(ax, np.linspace(0, 4, 60), 1 + np.sin(np.linspace(0, 6, 60)), "#56B4E9"))
+    drawn = []
+    for patched in (False, True):
+        speedups.install() if patched else speedups.uninstall()
+        drawn.append(pixels(*scene))
+    speedups.uninstall()
+    assert CairoCamera.set_cairo_context_path is not speedups.set_cairo_context_path
+    assert (drawn[0] > 0).any()
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+
+
+def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
+    from fractions import Fraction
+
+    import av
+    from manim._config.video_encoder import VideoEncoderSpec
+    from manim.scene.video_segment_encoder import VideoSegmentEncoder
+
+    from scenes.speedups import BufferedSegmentEncoder
+
+    # one x264 thread: then x264 is deterministic and the two files can be compared byte for byte
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 96, 64, Fraction(15), (("crf", "23"), ("threads", "1")))
+    rng = np.random.default_rng(0)
+    frames = [(rng.integers(0, 256, (64, 96, 4), dtype=np.uint8), repeat) for repeat in (1, 3, 1, 2)]
+    files = []
+    for cls in (VideoSegmentEncoder, BufferedSegmentEncoder):
+        files.append(tmp_path / f"{cls.__name__}.mp4")
+        encoder = cls(target=files[-1], spec=spec)
+        for pixels, repeat in frames:
+            encoder.write_frame(pixels.copy(), repeat=repeat)
+        encoder.finish()
+    with av.open(str(files[1])) as f:
+        assert sum(1 for _ in f.decode(video=0)) == 7  # every repeat is its own frame
+    assert files[0].read_bytes() == files[1].read_bytes()

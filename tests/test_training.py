@@ -6,8 +6,8 @@ import torch
 from engine.config import parse_config
 from engine.run import trace_config
 from engine.trace import decode_value
-from engine.training import (ACTIVATION_KIND, LEAKY_SLOPE, forward_backward, init_weights, make_dataset,
-                             mlp_weight_grads)
+from engine.compiled_mlp import ACTIVATION_KIND, forward_backward
+from engine.training import LEAKY_SLOPE, init_weights, make_dataset, mlp_weight_grads
 from render import CONFIG_DIR
 from engine.config import load_config
 
