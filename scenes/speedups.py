@@ -6,9 +6,9 @@ converts RGBA to the codec's pixel format again for every repeat of a held frame
 already hands the array over for good (its ``write_frame`` contract), so PyAV can wrap the buffer as it
 is, and a held frame is converted once and sent again with each new timestamp.
 
-Paths to Cairo: ``Camera.set_cairo_context_path`` reads six NumPy scalars per Bézier curve; here the
-whole path's control points become one Python list first, and Cairo is fed from it in a C loop. Text outlines are thousands of curves, so fades
-of captions and equations spend much less time building paths. The curves given to Cairo are unchanged.
+Paths to Cairo: ``Camera.set_cairo_context_path`` reads six NumPy scalars per Bézier curve. Here the
+whole path's control points become one Python list and Cairo is fed from it in a C loop; text outlines
+are thousands of curves, so fades of captions and equations draw much faster. The curves are the same.
 """
 from __future__ import annotations
 
