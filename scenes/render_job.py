@@ -18,7 +18,6 @@ CACHE = Path(os.environ.get("BACKPROP_CACHE_DIR") or Path(__file__).resolve().pa
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
-INFLIGHT_ENCODERS = 4
 MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
 
 
@@ -134,13 +133,11 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
                 options["format"] = fmt
                 if fmt == "mp4":
                     options["video_encoder_options"] = {"crf": "23", "preset": X264_PRESET}
-                # Keep drawing the next animation while earlier ones are still being encoded (Manim's
-                # default of 1 waits for each animation's file at its end).
-                options["max_inflight_encoders"] = INFLIGHT_ENCODERS
             if upto is not None:
                 options["upto_animation_number"] = upto
             with tempconfig(options):
-                scene = scene_cls()
+                # One encoder for the whole scene, fed the drawn arrays themselves (scenes/speedups.py).
+                scene = scene_cls(renderer=speedups.RecyclingRenderer())
                 scene.render()
                 writer = scene.renderer.file_writer
                 produced = Path(writer.image_file_path if still else

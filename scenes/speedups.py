@@ -1,17 +1,26 @@
-"""Drop-in replacements for two hot spots of Manim 0.22's Cairo pipeline; the frames are the same pixels.
+"""Faster parts for Manim 0.22's Cairo pipeline; what is drawn and encoded is the same.
 
-Frames to the encoder: Manim's segment encoder builds each frame with ``VideoFrame.from_ndarray``, which
-copies the RGBA array (about 6 ms for a 1080p frame, holding the GIL, so drawing waits too), and
-converts RGBA to the codec's pixel format again for every repeat of a held frame (a ``wait``). Manim
-already hands the array over for good (its ``write_frame`` contract), so PyAV can wrap the buffer as it
-is, and a held frame is converted once and sent again with each new timestamp.
+Where a 1080p render's time went (profiled), and what replaces it here:
 
-Paths to Cairo: ``Camera.set_cairo_context_path`` reads six NumPy scalars per Bézier curve. Here the
-whole path's control points become one Python list and Cairo is fed from it in a C loop; text outlines
-are thousands of curves, so fades of captions and equations draw much faster. The curves are the same.
+- One stream per scene. Manim encodes each animation into its own file with its own x264 and joins the
+  files at the end: every animation paid for a fresh encoder (a hundred MB of buffers faulted in and
+  zeroed), a keyframe and a drained pipeline. Our renders disable Manim's segment cache, so nothing needs
+  those files: ``OneStreamFileWriter`` sends the whole scene to one encoder. Files are also smaller.
+- No frame copies. Manim copies the camera's array for every frame into fresh memory, and its encoder
+  copies it again (``VideoFrame.from_ndarray``). ``RecyclingRenderer`` hands the drawn array itself over
+  and draws on into an array the encoder has finished with; PyAV wraps the array without a copy.
+- Conversion beside encoding. Manim's encoder thread converts RGBA to YUV and then waits in x264, in
+  turn; ``BufferedSegmentEncoder`` converts on that thread while a second one runs x264 (both release
+  the GIL), and converts a held frame (a ``wait``) once instead of once per repeat.
+- Paths built once. ``Camera.set_cairo_context_path`` reads six NumPy scalars per Bézier curve, for
+  every mobject in every frame. Here a path is built from one ``tolist`` of its points, and kept: a
+  mobject drawn again with the same points (fades, pulses, each animation's static background) gets
+  the stored Cairo path back.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from fractions import Fraction
 from itertools import starmap
@@ -19,36 +28,178 @@ from itertools import starmap
 import av
 import numpy as np
 from manim.camera.camera import Camera
+from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
+from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
 _ORIGINAL_PATH = Camera.set_cairo_context_path
 
 
+# Frame arrays the encoder has finished with, for the renderer to fill again (deque: thread-safe ends).
+_FREE_FRAMES: deque[np.ndarray] = deque(maxlen=16)
+
+
+class RecyclingRenderer(CairoRenderer):
+    """Manim's Cairo renderer that hands its drawn array over instead of copying it.
+
+    Manim copies the camera's array for every frame, into fresh memory. Here the camera's array itself
+    goes to the encoder and the camera draws the next frame into an array the encoder has converted and
+    let go. Manim starts every frame by copying the background (or the static image) in, so what was in
+    the array before never shows.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(file_writer_class=OneStreamFileWriter, **kwargs)
+
+    def get_frame(self):
+        camera = self.camera
+        frame = camera.pixel_array
+        camera.pixel_array_to_cairo_context.pop(id(frame), None)  # its Cairo surface goes with it
+        camera.pixel_array = _free_frame_like(frame)
+        return frame
+
+    def save_static_frame_data(self, scene, static_mobjects):
+        replaced = self.static_image
+        image = super().save_static_frame_data(scene, static_mobjects)
+        if replaced is not None and replaced is not self.static_image:
+            _FREE_FRAMES.append(replaced)  # only ever the background of frames already drawn
+        return image
+
+
+def _free_frame_like(frame: np.ndarray) -> np.ndarray:
+    while _FREE_FRAMES:
+        try:
+            free = _FREE_FRAMES.pop()
+        except IndexError:  # taken meanwhile
+            break
+        if free.shape == frame.shape and free.dtype == frame.dtype:
+            return free
+    return np.empty_like(frame)
+
+
 class BufferedSegmentEncoder(VideoSegmentEncoder):
+    """Manim's segment encoder, fed without copies, converting each frame while x264 encodes the last.
+
+    Manim's encoder job thread converts RGBA to the codec's format and then waits in x264 for it, in
+    turn; here the job thread converts and a second thread runs x264, so the two overlap (both release
+    the GIL). The queue between them is short: a converted 1080p frame is 3 MB.
+    """
+
+    def __init__(self, *, target, spec) -> None:
+        super().__init__(target=target, spec=spec)
+        self._converted: queue.Queue = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._x264 = threading.Thread(target=self._encode_converted, name=f"encode-{target.name}", daemon=True)
+        self._x264.start()
+
+    def _encode_converted(self) -> None:
+        while (item := self._converted.get()) is not None:
+            if self._error is not None:
+                continue  # drain, so that a writer blocked on the queue is released
+            frame, repeat = item
+            try:
+                for _ in range(repeat):
+                    frame.pts, frame.time_base = self._next_pts, self._time_base
+                    self._next_pts += 1
+                    for packet in self._stream.encode(frame):
+                        self._container.mux(packet)
+            except BaseException as error:  # noqa: BLE001 - reported by the next write_frame or finish
+                self._error = error
+
     def write_frame(self, pixels, *, repeat: int = 1) -> None:
         self._validate_frame(pixels, repeat)
-        time_base = Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
+        if self._error is not None:
+            raise self._operation_error("encode", self._error)
+        ctx = self._stream.codec_context
         try:
-            frame = av.VideoFrame.from_numpy_buffer(pixels, format="rgba")  # keeps ``pixels`` alive
-            if repeat > 1:
-                ctx = self._stream.codec_context
+            frame = av.VideoFrame.from_numpy_buffer(pixels, format="rgba")  # wraps ``pixels``, no copy
+            if ctx.format.name != "rgba":
                 frame = frame.reformat(ctx.width, ctx.height, ctx.format, threads=ctx.thread_count)
-            for _ in range(repeat):
-                frame.pts, frame.time_base = self._next_pts, time_base
-                self._next_pts += 1
-                for packet in self._stream.encode(frame):
-                    self._container.mux(packet)
+                _FREE_FRAMES.append(pixels)  # converted: the renderer may fill it again
         except BaseException as error:
             raise self._operation_error("encode", error) from error
+        self._converted.put((frame, repeat))
+
+    @property
+    def _time_base(self) -> Fraction:
+        return Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
+
+    def _drain(self) -> None:
+        if self._x264.is_alive():
+            self._converted.put(None)
+            self._x264.join()
+
+    def finish(self) -> None:
+        self._drain()
+        if self._error is not None:  # Manim's job then calls abort, which removes the file
+            raise self._operation_error("encode", self._error)
+        super().finish()
+
+    def abort(self) -> None:
+        self._error = self._error or RuntimeError("aborted")
+        self._drain()
+        super().abort()
+
+
+class OneStreamFileWriter(SceneFileWriter):
+    """Manim's writer with all animations encoded by one encoder job into one segment file.
+
+    Manim opens and seals a job per animation; here the first animation opens the scene's job and the
+    others reuse it, and ``finish`` seals it and hands Manim that one file to join (a cheap remux, or the
+    GIF conversion). Sections need one file per animation, so with ``save_sections`` it is Manim's writer.
+    """
+
+    _stream_job = None
+
+    def open_partial_movie_stream(self, *, animation_index: int, file_path=None) -> None:
+        if self.output_spec.save_sections:
+            return super().open_partial_movie_stream(animation_index=animation_index, file_path=file_path)
+        if self._stream_job is None:
+            super().open_partial_movie_stream(
+                animation_index=animation_index,
+                file_path=self.partial_movie_directory / f"scene{self.output_plan.segment_extension}")
+            self._stream_job = self._current_encode_job
+        self._current_encode_job = self._stream_job
+
+    def close_partial_movie_stream(self) -> None:
+        if self.output_spec.save_sections:
+            return super().close_partial_movie_stream()
+        self._current_encode_job = None  # the stream stays open for the next animation
+
+    def finish(self) -> None:
+        job, self._stream_job = self._stream_job, None
+        if job is not None:
+            job.seal()
+            job.join()
+            self.partial_movie_files = [str(job.path)]
+        super().finish()
+
+    def abort_encode_jobs(self, reraise_encoder_failures: bool = False) -> None:
+        # Between animations the stream is not Manim's "current" job; hand it over so it is discarded.
+        if self._stream_job is not None and self._current_encode_job is None:
+            self._current_encode_job = self._stream_job
+        self._stream_job = None
+        super().abort_encode_jobs(reraise_encoder_failures)
+
+
+# Cairo paths already built, by mobject: (the points they were built from, the path). Fades, pulses and
+# each animation's redraw of the static background draw the same outlines again and again; a path is a
+# function of its points alone, so an equal copy of the points means the stored path can be appended.
+_PATHS: dict[int, tuple[np.ndarray, object]] = {}
+_MAX_PATHS = 20_000
 
 
 def set_cairo_context_path(self: Camera, ctx, vmobject):
-    """Manim's method with its per-curve NumPy indexing done as one ``tolist`` for the whole path."""
+    """Manim's method with its per-curve NumPy indexing done as one ``tolist``, and built paths reused."""
     points = self.transform_points_pre_display(vmobject, vmobject.points)
     if len(points) == 0:
         return self
     ctx.new_path()
+    built = _PATHS.get(id(vmobject))
+    if built is not None and built[0].shape == points.shape and np.array_equal(built[0], points):
+        ctx.append_path(built[1])
+        return self
     n = vmobject.n_points_per_cubic_curve
     splits = vmobject.get_subpath_split_indices_from_points(points, n_dims=2)
     splits = splits[splits[:, 1] - splits[:, 0] >= n]  # Manim skips a subpath shorter than one curve
@@ -66,6 +217,9 @@ def set_cairo_context_path(self: Camera, ctx, vmobject):
         deque(starmap(curve_to, curves[start // n:start // n + (end - start) // n]), maxlen=0)  # a loop in C
         if close:
             ctx.close_path()
+    if len(_PATHS) >= _MAX_PATHS:
+        _PATHS.clear()
+    _PATHS[id(vmobject)] = (points.copy(), ctx.copy_path())
     return self
 
 
@@ -77,11 +231,13 @@ def _points_equal_2d(p0: np.ndarray, p1: np.ndarray, atol: float) -> np.ndarray:
 
 
 def install() -> None:
-    """Use both replacements (idempotent)."""
+    """Use the encoder and the path builder everywhere (idempotent); renders also pass RecyclingRenderer."""
     scene_file_writer.VideoSegmentEncoder = BufferedSegmentEncoder
     Camera.set_cairo_context_path = set_cairo_context_path
+    _PATHS.clear()
 
 
 def uninstall() -> None:
     scene_file_writer.VideoSegmentEncoder = VideoSegmentEncoder
     Camera.set_cairo_context_path = _ORIGINAL_PATH
+    _PATHS.clear()

@@ -50,9 +50,9 @@ print(time.perf_counter() - t0)
 """
 
 
-# Shared machines are noisy (10% between identical runs here): warm renders, floors and traces are each
-# timed REPEATS times and the fastest kept, as timeit does; noise only ever adds time.
-REPEATS = 2
+# Shared machines are noisy (10-20% between identical runs here, from other guests' load): warm renders,
+# floors and traces are each timed REPEATS times and the fastest kept, as timeit does; noise only adds.
+REPEATS = 3
 
 
 def fastest(*runs: dict) -> dict:
@@ -125,14 +125,18 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     out = work / f"{name}-{quality}.mp4"
     # exactly what a user runs
     code = [str(ROOT / "render.py"), "render", str(config), "--quality", quality, "-o", str(out)]
-    states = {}
-    for state in ("cold", "warm"):
-        tex_before = len(list((cache / "tex").glob("*.tex"))) if (cache / "tex").exists() else 0
-        m = run_measured(code, env)
-        m["latex_runs"] = len(list((cache / "tex").glob("*.tex"))) - tex_before
-        states[state] = m
-    states["warm"] = fastest(states["warm"], *(run_measured(code, env) for _ in range(REPEATS - 1)))
+    tex_before = len(list((cache / "tex").glob("*.tex"))) if (cache / "tex").exists() else 0
+    states = {"cold": run_measured(code, env)}
+    states["cold"]["latex_runs"] = len(list((cache / "tex").glob("*.tex"))) - tex_before
     duration = video_seconds(out)
+    q = QUALITIES[quality]
+    frames = round(duration * q.fps)
+    # Each warm render is followed by its floor, so a slow spell of the machine touches both alike.
+    warm, floors = [], []
+    for _ in range(REPEATS):
+        warm.append(run_measured(code, env))
+        floors.append(encoder_floor(frames, q.width, q.height, q.fps, preset))
+    states["warm"], floor = fastest(*warm), min(floors)
     # cached: what a lecture re-render of this unchanged clip costs (hash the trace, find the clip).
     clip_cache = cache / "clips"
     clip_cache.mkdir(parents=True, exist_ok=True)
@@ -147,9 +151,6 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     run_measured(["-c", cached_code], env)  # first pass stores the clip
     states["cached"] = run_measured(["-c", cached_code], env)
     assert states["cached"]["stdout"].endswith("True")
-    q = QUALITIES[quality]
-    frames = round(duration * q.fps)
-    floor = min(encoder_floor(frames, q.width, q.height, q.fps, preset) for _ in range(REPEATS))
     size = out.stat().st_size
     default_size = size_with_manim_default(out)
     row = {"scene": name, "quality": quality, "preset": preset, "video_seconds": duration, "frames": frames,
@@ -191,8 +192,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
     lines = ["# Render benchmark", "",
              f"Machine: {meta['machine']}, {meta['cores']} cores; x264 preset `{meta['preset']}`; {meta['date']}.",
              "Written by `scripts/benchmark.py`. Every render runs in a fresh process, so its time includes",
-             "starting Python and importing Manim (about 1.5 s here). Warm renders, floors and traces are the",
-             f"fastest of {REPEATS} runs.",
+             "starting Python and importing Manim (about 1.3 s here). Warm renders, floors and traces are the",
+             f"fastest of {REPEATS} runs, each warm render followed by its floor.",
              "RTF is render seconds per video second; vs floor divides the render's wall time by the time PyAV",
              "takes to encode as many blank frames at the same size and settings, handed over as the renders hand",
              "theirs (RGBA buffers, no copy). Trace share is the time to compute the scene's trace in a fresh",

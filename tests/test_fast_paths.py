@@ -1,7 +1,9 @@
 """The speed-ups must not change what is drawn: in-place animations, the parsed-SVG cache, shade bands."""
+from pathlib import Path
+
 import numpy as np
 import pytest
-from manim import DOWN, RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
+from manim import DOWN, LEFT, RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
 from manim.mobject.svg.svg_mobject import SVGMobject
 
 from scenes import svg_cache
@@ -196,3 +198,109 @@ def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
     with av.open(str(files[1])) as f:
         assert sum(1 for _ in f.decode(video=0)) == 7  # every repeat is its own frame
     assert files[0].read_bytes() == files[1].read_bytes()
+
+
+def test_stored_cairo_paths_are_reused_only_for_the_same_points():
+    from scenes import speedups
+
+    text, dot = Text("∂L/∂w = 3.2e-7", font_size=40), Circle(fill_opacity=1).shift(3 * RIGHT)
+    speedups.uninstall()
+    manims = [pixels(text, dot)]
+    dot.shift(DOWN)  # points changed in place: the stored path must not be used
+    manims.append(pixels(text, dot))
+    dot.shift(UP)
+    try:
+        speedups.install()
+        first = pixels(text, dot)
+        assert id(text.family_members_with_points()[0]) in speedups._PATHS
+        again = pixels(text, dot)  # every path from the store
+        dot.shift(DOWN)
+        moved = pixels(text, dot)
+    finally:
+        speedups.uninstall()
+    np.testing.assert_array_equal(manims[0], first)
+    np.testing.assert_array_equal(manims[0], again)
+    np.testing.assert_array_equal(manims[1], moved)
+    assert not np.array_equal(manims[0], manims[1])
+
+
+class _Busy(Scene):
+    """Static and moving mobjects, a held frame, a transform, a pulse: every way Manim makes frames."""
+
+    def construct(self):
+        from manim import Create, Transform, Write
+
+        label = Text("upstream × local", font_size=36).shift(2 * UP)
+        box = Square(color="#E69F00")
+        self.add(label)
+        self.play(Create(box), run_time=0.5)
+        self.wait(0.5)
+        self.play(fade_in(Circle(color="#56B4E9").shift(2 * RIGHT)), Pulse(label, "#FFFFFF"), run_time=0.6)
+        self.play(Transform(box, Circle(color="#009E73").shift(2 * LEFT)), run_time=0.5)
+        self.play(Write(MathTex(r"\frac{\partial f}{\partial x}").shift(2 * DOWN)), run_time=0.4)
+        self.wait(0.3)
+
+
+def _recorded_render(tmp_path, renderer, monkeypatch, scene_cls=_Busy):
+    """Render ``scene_cls`` at a small size; every frame the encoders were given, and the encoder count."""
+    from scenes import speedups
+
+    frames, encoders = [], []
+    write, init = speedups.BufferedSegmentEncoder.write_frame, speedups.BufferedSegmentEncoder.__init__
+
+    def recording_write(self, pixels, *, repeat=1):
+        frames.extend([pixels.copy()] * repeat)
+        write(self, pixels, repeat=repeat)
+
+    def counting_init(self, **kwargs):
+        encoders.append(kwargs["target"])
+        init(self, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(speedups.BufferedSegmentEncoder, "write_frame", recording_write)
+        patch.setattr(speedups.BufferedSegmentEncoder, "__init__", counting_init)
+        speedups.install()
+        try:
+            with tempconfig({"media_dir": str(tmp_path), "pixel_width": 320, "pixel_height": 180, "frame_rate": 10,
+                             "disable_caching": True, "progress_bar": "none", "verbosity": "ERROR",
+                             "output_file": "clip"}):  # Manim default: one encoder job at a time
+                scene = scene_cls(renderer=renderer())
+                scene.render()
+                movie = Path(scene.renderer.file_writer.movie_file_path)
+        finally:
+            speedups.uninstall()
+    return frames, encoders, movie
+
+
+def test_recycling_renderer_and_one_stream_give_manims_frames(tmp_path, monkeypatch):
+    import av
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    from scenes.speedups import RecyclingRenderer
+
+    manims, manim_encoders, manim_movie = _recorded_render(tmp_path / "manim", CairoRenderer, monkeypatch)
+    ours, our_encoders, movie = _recorded_render(tmp_path / "ours", RecyclingRenderer, monkeypatch)
+    assert len(manim_encoders) == 6 and len(our_encoders) == 1  # one per animation, one per scene
+    assert len(ours) == len(manims) > 20
+    for i, (a, b) in enumerate(zip(manims, ours)):
+        np.testing.assert_array_equal(a, b, err_msg=f"frame {i}")
+    assert len({f.tobytes() for f in ours}) > 10  # the scene moves: equal frames are no accident
+    for video in (manim_movie, movie):
+        with av.open(str(video)) as f:
+            assert sum(1 for _ in f.decode(video=0)) == len(ours)
+
+
+class _Failing(Scene):
+    def construct(self):
+        self.play(fade_in(Square()), run_time=0.3)
+        raise RuntimeError("scene bug")
+
+
+def test_a_failing_scene_stops_its_encoder_threads(tmp_path, monkeypatch):
+    import threading
+
+    from scenes.speedups import RecyclingRenderer
+
+    with pytest.raises(RuntimeError, match="scene bug"):
+        _recorded_render(tmp_path, RecyclingRenderer, monkeypatch, _Failing)
+    assert not [t for t in threading.enumerate() if t.name.startswith(("encode-", "partial-movie-encoder"))]
