@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from engine.config import SCENE_HELP, SCHEMAS, ConfigError, load_config
+from engine.errors import ConfigError
 from engine.io import OutputError, check_output_path, write_text_atomic
 from engine.trace import decode_value, dumps
 
@@ -23,6 +23,7 @@ CONFIG_DIR = ROOT / "assets" / "configs"
 
 def _load_trace(config_path: str) -> dict:
     """Validate a config and compute its trace, turning every user error into a ClickException."""
+    from engine.config import load_config
     from engine.run import trace_config
 
     try:
@@ -44,6 +45,8 @@ def cli() -> None:
 @cli.command("list")
 def list_cmd() -> None:
     """List scene kinds and the configs shipped under assets/configs."""
+    from engine.config import SCENE_HELP, SCHEMAS, load_config
+
     click.echo("Scene kinds:")
     for name in SCHEMAS:
         click.echo(f"  {name:<14} {SCENE_HELP.get(name, '')}")

@@ -13,6 +13,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .errors import ConfigError
 from .gradcheck import DEFAULT_H
 
 MAX_INPUT_ELEMENTS = 10_000
@@ -23,10 +24,6 @@ MAX_CONFIG_BYTES = 1_000_000
 Value = Union[float, list[Any]]
 
 GRAPH_SCENES = ("graph", "gates", "sigmoid_gate", "vectors", "layers", "gradcheck")
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; str() is the one line a user sees."""
 
 
 class _Strict(BaseModel):

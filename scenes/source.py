@@ -21,13 +21,13 @@ def trace_path_for(source: str | Path) -> Path:
     source = Path(source)
     if source.suffix == ".json":
         return source
-    from engine.config import load_config
-    from engine.run import trace_config
-    from engine.trace import dumps
-
     key = hashlib.sha256(source.read_bytes() + _engine_fingerprint()).hexdigest()[:20]
     cached = CACHE / f"{source.stem}-{key}.json"
     if not cached.exists():
+        from engine.config import load_config  # the schemas load only when there is a config to trace
+        from engine.run import trace_config
+        from engine.trace import dumps
+
         cached.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(cached, dumps(trace_config(load_config(source), str(source))))
     return cached
