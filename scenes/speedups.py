@@ -89,6 +89,7 @@ class BufferedSegmentEncoder(VideoSegmentEncoder):
     def __init__(self, *, target, spec) -> None:
         super().__init__(target=target, spec=spec)
         self._converted: queue.Queue = queue.Queue(maxsize=4)
+        self._time_base = Fraction(spec.frame_rate.denominator, spec.frame_rate.numerator)
         self._error: BaseException | None = None
         self._x264 = threading.Thread(target=self._encode_converted, name=f"encode-{target.name}", daemon=True)
         self._x264.start()
@@ -120,10 +121,6 @@ class BufferedSegmentEncoder(VideoSegmentEncoder):
         except BaseException as error:
             raise self._operation_error("encode", error) from error
         self._converted.put((frame, repeat))
-
-    @property
-    def _time_base(self) -> Fraction:
-        return Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
 
     def _drain(self) -> None:
         if self._x264.is_alive():

@@ -33,8 +33,6 @@ from scenes.render_job import QUALITIES  # noqa: E402
 SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
           "histograms": "histograms.yaml"}
 
-
-
 # A fresh process, so what a trace loads on demand (numba, for the vanishing runs) is counted whichever
 # scene the benchmark happens to trace first; the engine's own imports are not (a render has them too).
 TRACER = """
@@ -82,7 +80,8 @@ def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -
     """Seconds PyAV takes to encode ``frames`` blank frames with the renders' codec settings.
 
     Frames are handed over as the renders hand them (scenes/speedups.py): RGBA buffers wrapped without a
-    copy, so the floor holds only conversion and encoding, and a render can never beat it.
+    copy, so the floor holds only conversion and encoding. (A render converts on a thread of its own, so
+    on an idle machine it could in principle come in just under this one-thread loop.)
     """
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
@@ -118,8 +117,8 @@ def size_with_manim_default(video: Path) -> int:
 
 def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     config = ROOT / "assets" / "configs" / SCENES[name]
-    trace_seconds = min(float(run_measured(["-c", TRACER.format(root=str(ROOT), config=str(config))], dict(os.environ))["stdout"])
-                        for _ in range(REPEATS))
+    tracer = ["-c", TRACER.format(root=str(ROOT), config=str(config))]
+    trace_seconds = min(float(run_measured(tracer, dict(os.environ))["stdout"]) for _ in range(REPEATS))
     cache = work / f"cache-{name}-{quality}"
     env = {**os.environ, "BACKPROP_CACHE_DIR": str(cache), "BACKPROP_X264_PRESET": preset}
     out = work / f"{name}-{quality}.mp4"
