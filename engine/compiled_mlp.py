@@ -2,8 +2,8 @@
 
 XOR's 4 x 8 matrices are far too small for BLAS calls, and torch's per-op overhead makes tens of
 thousands of steps a minute; compiled, four activations x 5,000 steps take a tenth of a second. Importing
-numba and loading the cached machine code take about a second more, so only the vanishing trace imports
-this module. The tests check the pass against torch autograd.
+numba and loading the cached machine code take about half a second more, so only the vanishing trace
+imports this module. The tests check the pass against torch autograd.
 """
 from __future__ import annotations
 

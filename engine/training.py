@@ -1,7 +1,8 @@
 """Training experiments for real: vanishing gradients across depth, sigmoid's zig-zag, gradient signs.
 
 The vanishing-gradient runs take thousands of full-batch steps of a deep MLP, in the numba-compiled
-loop of compiled_mlp.py. The one-pass histogram experiment and the zig-zag neuron are plain numpy. The tests check the compiled pass and the histogram pass against torch autograd.
+loop of compiled_mlp.py. The one-pass histogram experiment and the zig-zag neuron are plain numpy. The
+tests check the compiled pass and the histogram pass against torch autograd.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
 from .ops import LEAKY_SLOPE, OPS
 from .trace import encode_value, header
 
@@ -35,7 +37,7 @@ def init_weights(sizes: list[int], scheme: str, rng: np.random.Generator) -> lis
 
 def train_mlp(X, y, depth, width, activation, init, lr, steps, every, seed):
     """Train one MLP by full-batch gradient descent; returns per-record loss, accuracy, layer grad norms."""
-    from .compiled_mlp import ACTIVATION_KIND, pack, train  # numba loads in ~1 s: only when it is needed
+    from .compiled_mlp import ACTIVATION_KIND, pack, train  # numba takes ~0.5 s to load: only when needed
 
     rng = np.random.default_rng(seed)
     sizes = [X.shape[1]] + [width] * (depth - 1) + [1]
