@@ -127,7 +127,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
            transparent: bool, theme: str, lang: str) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
     from scenes.render_job import RenderLimitError, render_scene
-    from scenes.source import trace_path_for
+    from scenes.source import trace_path_soon
     from scenes.trace_data import TraceError
 
     fmt = "png" if still else fmt
@@ -136,8 +136,8 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
         out.parent.mkdir(parents=True, exist_ok=True)
     _check_output(str(out))
     try:
-        trace_path = trace_path_for(config)
-        render_scene(trace_path, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
+        trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
+        render_scene(trace, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
                      theme=theme)
     except (ConfigError, TraceError, RenderLimitError) as e:
         raise click.ClickException(str(e)) from None

@@ -17,12 +17,12 @@ from pydantic import Field, ValidationError
 
 from engine.config import ConfigError, _Strict, _first_error, load_config
 from engine.io import atomic_path, write_text_atomic
-from scenes.render_job import QUALITIES, render_class, render_scene
+from scenes.render_job import CACHE, QUALITIES, render_class, render_scene
 from scenes.source import trace_path_for
 from scenes.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIP_CACHE = ROOT / ".cache" / "clips"
+CLIP_CACHE = CACHE / "clips"
 MAX_CLIPS = 50
 
 

@@ -9,6 +9,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,14 +80,20 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
                     os.replace(f, shared / f.name)
 
 
-def render_scene(trace_path: Path, output: Path, quality: str = "preview", still: bool = False,
+def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
                  transparent: bool = False, theme: str = "dark") -> Rendered:
-    """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still)."""
-    from scenes.graph_scenes import SCENES
+    """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still).
+
+    ``trace_path`` may be a future (scenes.source.trace_path_soon): it is awaited only once Manim is
+    imported, so a trace computed in another process costs the render little or nothing.
+    """
+    from scenes.graph_scenes import SCENES  # imports Manim
     from scenes.trace_data import read_trace
     from scenes.training_scenes import SCENES as TRAINING_SCENES
 
+    if isinstance(trace_path, Future):
+        trace_path = trace_path.result()
     trace = read_trace(trace_path)
     nodes = len(trace.get("nodes", ()))
     if nodes > MAX_DRAWN_NODES:

@@ -6,23 +6,24 @@ The scene never computes anything itself: for a config it asks the engine for th
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from engine import __version__
 from engine.io import write_text_atomic
+from scenes.render_job import CACHE as CACHE_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "traces"
+CACHE = CACHE_ROOT / "traces"
 
 
 def trace_path_for(source: str | Path) -> Path:
     """A trace file for ``source`` (.json is used as is; a YAML config is traced once and cached)."""
     source = Path(source)
-    if source.suffix == ".json":
-        return source
-    key = hashlib.sha256(source.read_bytes() + _engine_fingerprint()).hexdigest()[:20]
-    cached = CACHE / f"{source.stem}-{key}.json"
+    cached = _cached_trace(source)
     if not cached.exists():
         from engine.config import load_config  # the schemas load only when there is a config to trace
         from engine.run import trace_config
@@ -31,6 +32,35 @@ def trace_path_for(source: str | Path) -> Path:
         cached.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(cached, dumps(trace_config(load_config(source), str(source))))
     return cached
+
+
+def trace_path_soon(source: str | Path) -> Future[Path]:
+    """``trace_path_for(source)`` as a future, for a caller with other work to do before it reads the trace.
+
+    A config not traced yet is traced in a forked child: a render imports Manim (about a second) on one
+    core while the engine trains on the other, instead of one after the other. Errors, a ConfigError
+    among them, are raised by ``result()`` as they would be here.
+    """
+    source = Path(source)
+    cached = _cached_trace(source)  # reads the config: a missing file fails here, at once
+    # fork only a single-threaded process (a thread holding a lock at the fork would leave it held)
+    if source.suffix == ".json" or cached.exists() or threading.active_count() > 1:
+        done: Future[Path] = Future()
+        done.set_result(trace_path_for(source))
+        return done
+    # fork, not spawn: the child starts with the engine already imported, and re-runs no __main__
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(trace_path_for, source)
+    pool.shutdown(wait=False)  # the worker exits after its one job
+    return future
+
+
+def _cached_trace(source: Path) -> Path:
+    """Where ``source``'s trace is (a .json is its own trace), keyed by the config and the engine's code."""
+    if source.suffix == ".json":
+        return source
+    key = hashlib.sha256(source.read_bytes() + _engine_fingerprint()).hexdigest()[:20]
+    return CACHE / f"{source.stem}-{key}.json"
 
 
 def _engine_fingerprint() -> bytes:
