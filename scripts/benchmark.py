@@ -2,10 +2,10 @@
 """Render benchmark: seconds of rendering per second of video, against the encoder's own floor.
 
 For each fixed scene and quality it runs `render.py render` in a fresh process, as a user does, three ways:
-  cold    empty LaTeX/text caches (every MathTex is typeset),
-  warm    the same caches kept (LaTeX already done),
-  retrace warm, but the trace computed again, as after changing a config's numbers,
+  cold    empty caches (every MathTex is typeset, the trace is computed),
+  warm    the same caches kept (LaTeX already done, the trace read from its cache),
   cached  a lecture re-render of an unchanged clip (the clip cache answers).
+It also times the render up to its first frame with the trace cached and not: what computing it costs.
 The floor is PyAV encoding the same number of blank frames at the same size and x264 settings, alone.
 Results go to docs/benchmark.md and docs/benchmark.json. Usage:
     .venv/bin/python scripts/benchmark.py [--quality preview --quality hd] [--scene zigzag ...] [--preset medium]
@@ -49,10 +49,28 @@ trace_config(cfg)
 print(time.perf_counter() - t0)
 """
 
+# A render up to its first frame, in a fresh process: the CLI's own calls (the trace, maybe computed in a
+# child, and the scene's imports, Manim among them), stopped where drawing would begin. Run with the trace
+# cached and not, back to back, the difference is what computing the trace costs a render: everything
+# after this point is the same in both. (Timing whole renders instead buries a few tenths of a second
+# under the noise of the frames' several seconds.)
+STARTUP = """
+import sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+from scenes import render_job
+from scenes.source import trace_path_soon
+render_job.render_class = lambda *args, **kwargs: None
+render_job.render_scene(trace_path_soon(Path({config!r})), Path("unused.mp4"))
+print(time.perf_counter() - t0)
+"""
+STARTUP_PAIRS = 5
+
 
 # Shared machines are noisy (10-20% between identical runs here, from other guests' load): warm renders,
 # floors and traces are each timed REPEATS times and the fastest kept, as timeit does; noise only adds.
-REPEATS = 3
+REPEATS = 5
 
 
 def fastest(*runs: dict) -> dict:
@@ -132,15 +150,18 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     duration = video_seconds(out)
     q = QUALITIES[quality]
     frames = round(duration * q.fps)
-    # Each warm render is followed by the same render with its trace to compute again (as after a change
-    # of numbers in the config) and by its floor, so a slow spell of the machine touches all three alike.
-    warm, retrace, floors = [], [], []
+    # Each warm render is followed by its floor, so a slow spell of the machine touches both alike.
+    warm, floors = [], []
     for _ in range(REPEATS):
         warm.append(run_measured(code, env))
-        shutil.rmtree(cache / "traces")
-        retrace.append(run_measured(code, env))
         floors.append(encoder_floor(frames, q.width, q.height, q.fps, preset))
-    states["warm"], states["retrace"], floor = fastest(*warm), fastest(*retrace), min(floors)
+    states["warm"], floor = fastest(*warm), min(floors)
+    startup = ["-c", STARTUP.format(root=str(ROOT), config=str(config))]
+    trace_costs = []
+    for _ in range(STARTUP_PAIRS):
+        cached_start = float(run_measured(startup, env)["stdout"])
+        shutil.rmtree(cache / "traces")
+        trace_costs.append(float(run_measured(startup, env)["stdout"]) - cached_start)
     # cached: what a lecture re-render of this unchanged clip costs (hash the trace, find the clip).
     clip_cache = cache / "clips"
     clip_cache.mkdir(parents=True, exist_ok=True)
@@ -164,10 +185,11 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
         row[state] = {"rtf": m["wall"] / duration, "cpu_per_video_second": m["cpu"] / duration,
                       "peak_mb": m["peak_mb"], "vs_floor": m["wall"] / floor, "latex_runs": m.get("latex_runs", 0)}
     row["trace_share_of_warm_render"] = trace_seconds / states["warm"]["wall"]
-    # What computing the trace costs the render that does it (it runs beside Manim's import). A difference
-    # of two noisy timings: within noise of zero it can come out slightly negative.
-    row["trace_in_render_seconds"] = states["retrace"]["wall"] - states["warm"]["wall"]
-    row["trace_share_of_render"] = row["trace_in_render_seconds"] / states["retrace"]["wall"]
+    # What computing the trace costs the render that does it, where it runs beside Manim's import: the
+    # median of the paired differences (within noise of zero it can come out slightly negative).
+    row["trace_in_render_seconds"] = float(np.median(trace_costs))
+    row["trace_share_of_render"] = row["trace_in_render_seconds"] / (states["warm"]["wall"]
+                                                                      + row["trace_in_render_seconds"])
     return row
 
 
@@ -205,20 +227,22 @@ def markdown(rows: list[dict], meta: dict) -> str:
     lines = ["# Render benchmark", "",
              f"Machine: {meta['machine']}, {meta['cores']} cores; x264 preset `{meta['preset']}`; {meta['date']}.",
              "Written by `scripts/benchmark.py`. Every render runs in a fresh process, so its time includes",
-             "starting Python and importing Manim (about 1.3 s here). Warm renders, retraces, floors and traces are",
-             f"the fastest of {REPEATS} runs, each warm render followed by its retrace and its floor.",
+             "starting Python and importing Manim (about 1.3 s here). Warm renders, floors and traces are the",
+             f"fastest of {REPEATS} runs, each warm render followed by its floor.",
              "RTF is render seconds per video second; vs floor divides the render's wall time by the time PyAV",
              "takes to encode as many blank frames at the same size and settings, handed over as the renders hand",
              "theirs (RGBA buffers, no copy). A render whose trace is not cached computes it in a child process",
-             "while it imports Manim: \"trace adds\" is what that costs it (the warm render with its trace removed,",
-             "minus the warm render; within noise of zero it can be negative), \"trace alone\" the time to compute",
-             "the trace in a fresh process (anything it loads on demand, such as numba, included) over the warm",
-             "render's. Size vs default re-encodes the rendered frames with Manim's own x264 settings (crf 23,",
+             ("while it imports Manim: \"trace adds\" is what that costs it, the median of "
+              f"{STARTUP_PAIRS} paired runs of the"),
+             "render up to its first frame with the trace removed and cached (within noise of zero it can be",
+             "negative), as a share of the warm render plus that. \"Trace alone\" is the time to compute the trace",
+             "in a fresh process (anything it loads on demand, such as numba, included), as a share of the warm",
+             "render. Size vs default re-encodes the rendered frames with Manim's own x264 settings (crf 23,",
              "preset medium).", "",
              "## Targets", "", *verdicts(rows), "",
              "## Results", "",
-             "| scene | quality | video s | cold RTF | warm RTF | cached RTF | warm vs floor | CPU s / video s |"
-             " peak MB | KB / video s | size vs default | LaTeX runs (cold) | trace alone | trace adds |",
+             ("| scene | quality | video s | cold RTF | warm RTF | cached RTF | warm vs floor | CPU s / video s |"
+              " peak MB | KB / video s | size vs default | LaTeX runs (cold) | trace alone | trace adds |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['scene']} | {r['quality']} | {r['video_seconds']:.1f} | {r['cold']['rtf']:.2f} | "
