@@ -23,15 +23,7 @@ CACHE = CACHE_ROOT / "traces"
 def trace_path_for(source: str | Path) -> Path:
     """A trace file for ``source`` (.json is used as is; a YAML config is traced once and cached)."""
     source = Path(source)
-    cached = _cached_trace(source)
-    if not cached.exists():
-        from engine.config import load_config  # the schemas load only when there is a config to trace
-        from engine.run import trace_config
-        from engine.trace import dumps
-
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(cached, dumps(trace_config(load_config(source), str(source))))
-    return cached
+    return _traced(source, _cached_trace(source))
 
 
 def trace_path_soon(source: str | Path) -> Future[Path]:
@@ -44,13 +36,13 @@ def trace_path_soon(source: str | Path) -> Future[Path]:
     source = Path(source)
     cached = _cached_trace(source)  # reads the config: a missing file fails here, at once
     # fork only a single-threaded process (a thread holding a lock at the fork would leave it held)
-    if source.suffix == ".json" or cached.exists() or threading.active_count() > 1:
+    if cached == source or cached.exists() or threading.active_count() > 1:
         done: Future[Path] = Future()
-        done.set_result(trace_path_for(source))
+        done.set_result(_traced(source, cached))
         return done
     # fork, not spawn: the child starts with the engine already imported, and re-runs no __main__
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    future = pool.submit(trace_path_for, source)
+    future = pool.submit(_traced, source, cached)
     pool.shutdown(wait=False)  # the worker exits after its one job
     return future
 
@@ -61,6 +53,18 @@ def _cached_trace(source: Path) -> Path:
         return source
     key = hashlib.sha256(source.read_bytes() + _engine_fingerprint()).hexdigest()[:20]
     return CACHE / f"{source.stem}-{key}.json"
+
+
+def _traced(source: Path, cached: Path) -> Path:
+    """``cached``, first written with ``source``'s trace unless it is there or is the trace file itself."""
+    if cached != source and not cached.exists():
+        from engine.config import load_config  # the schemas load only when there is a config to trace
+        from engine.run import trace_config
+        from engine.trace import dumps
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(cached, dumps(trace_config(load_config(source), str(source))))
+    return cached
 
 
 def _engine_fingerprint() -> bytes:

@@ -163,11 +163,9 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
         shutil.rmtree(cache / "traces")
         trace_costs.append(float(run_measured(startup, env)["stdout"]) - cached_start)
     # cached: what a lecture re-render of this unchanged clip costs (hash the trace, find the clip).
-    clip_cache = cache / "clips"
-    clip_cache.mkdir(parents=True, exist_ok=True)
+    (cache / "clips").mkdir(parents=True, exist_ok=True)  # lecture.CLIP_CACHE, as BACKPROP_CACHE_DIR sets it
     cached_code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
                    "from pathlib import Path\nfrom scenes import lecture\n"
-                   f"lecture.CLIP_CACHE = Path({str(clip_cache)!r})\n"
                    f"import shutil, hashlib\nfrom scenes.source import trace_path_for\n"
                    f"t = trace_path_for(Path({str(config)!r}))\n"
                    "key = hashlib.sha256(lecture._scenes_fingerprint() + t.read_bytes()).hexdigest()[:24]\n"

@@ -94,3 +94,10 @@ def test_caches_follow_backprop_cache_dir(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path)}).stdout.split()
     assert out == [str(tmp_path / "traces"), str(tmp_path / "clips")]
+
+
+def test_a_trace_file_is_read_as_is_never_traced(trace_cache, tmp_path):
+    missing = tmp_path / "not-yet.json"
+    assert source.trace_path_for(missing) == missing
+    future = source.trace_path_soon(missing)
+    assert future.done() and future.result() == missing and trace_cache() == []
