@@ -15,6 +15,7 @@ import click
 
 from engine.errors import ConfigError
 from engine.io import OutputError, check_output_path, write_text_atomic
+from engine.numfmt import format_number
 from engine.trace import decode_value, dumps
 
 ROOT = Path(__file__).resolve().parent
@@ -80,32 +81,52 @@ def trace(config: str, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(config: str, tolerance: float, as_json: bool) -> None:
     """Compare analytic gradients with numerical ones (central differences) for CONFIG's inputs."""
-    from engine.numfmt import format_number
-
     t = _load_trace(config)
     if t["kind"] != "graph":
         raise click.ClickException(f"{config}: 'check' compares gradients of graph configs; this is a {t['kind']} config")
-    rows = []
-    for n in t["nodes"]:
-        if "numeric_grad" not in n:
-            continue
-        err = float(decode_value(n["relative_error"]))  # the trace records it; NaN fails the check
-        rows.append({"input": n["label"], "analytic": n["grad"], "numeric": n["numeric_grad"],
-                     "relative_error": err, "ok": err <= tolerance})
+    rows = [_check_row(n, tolerance) for n in t["nodes"] if "numeric_grad" in n]
     if as_json:
         click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
     else:
         click.echo(f"{'input':<10} {'analytic':>12} {'numeric':>12} {'rel. error':>11}")
         for r in rows:
             a, num = decode_value(r["analytic"]), decode_value(r["numeric"])
+            err = "-" if r["relative_error"] is None else format_number(r["relative_error"], 2)
             if a.ndim == 0:
-                click.echo(f"{r['input']:<10} {format_number(a, 6):>12} {format_number(num, 6):>12} "
-                           f"{format_number(r['relative_error'], 2):>11}  {'ok' if r['ok'] else 'FAIL'}")
+                cells = f"{format_number(a, 6):>12} {format_number(num, 6):>12}"
             else:
-                click.echo(f"{r['input']:<10} {'shape ' + 'x'.join(map(str, a.shape)):>25} "
-                           f"{format_number(r['relative_error'], 2):>11}  {'ok' if r['ok'] else 'FAIL'}")
-    if not all(r["ok"] for r in rows):
-        raise click.ClickException(f"gradient check failed: relative error above {tolerance:g}")
+                cells = f"{'shape ' + 'x'.join(map(str, a.shape)):>25}"
+            click.echo(f"{r['input']:<10} {cells} {err:>11}  {r['status']}" + (f" ({r['note']})" if r["note"] else ""))
+    failed = [r["input"] for r in rows if r["status"] == "FAIL"]
+    if failed:
+        raise click.ClickException(f"gradient check failed for {', '.join(failed)}: relative error above "
+                                   f"{tolerance:g}, or an analytic gradient outside the one-sided slopes of a kink")
+    if not any(r["status"] in ("ok", "kink") for r in rows):
+        raise click.ClickException(f"{config}: no gradient could be checked numerically"
+                                   + "".join(f"; {r['input']}: {r['note']}" for r in rows))
+
+
+def _check_row(node: dict, tolerance: float) -> dict:
+    """One input's verdict: ok, kink (the analytic gradient is a valid subgradient there), n/a, or FAIL."""
+    err = None if node["relative_error"] is None else float(decode_value(node["relative_error"]))
+    kinks = node.get("kinks", [])
+    unavailable = node.get("numeric_unavailable")
+    notes = []
+    if kinks:
+        where = ", ".join(node["label"] + (f"[{', '.join(map(str, k['index']))}]" if k["index"] else "")
+                          for k in kinks[:3])
+        notes.append(f"kink at {where}: not differentiable, one-sided slopes "
+                     f"{format_number(decode_value(kinks[0]['left']), 3)} and "
+                     f"{format_number(decode_value(kinks[0]['right']), 3)}")
+    if unavailable:
+        notes.append(f"{unavailable['count']} element(s) not checked: {unavailable['reason']}")
+    # NaN compares false, so a NaN relative error fails
+    bad = (err is not None and not err <= tolerance) or not all(k["subgradient"] for k in kinks)
+    status = "FAIL" if bad else "ok" if err is not None else "kink" if kinks else "n/a"
+    if status == "ok" and kinks:
+        status = "kink"
+    return {"input": node["label"], "analytic": node["grad"], "numeric": node["numeric_grad"], "relative_error": err,
+            "status": status, "ok": not bad, "note": "; ".join(notes)}
 
 
 @cli.command()

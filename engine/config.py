@@ -6,6 +6,9 @@ validated data; nothing in a config is ever executed.
 from __future__ import annotations
 
 import difflib
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -19,6 +22,7 @@ from .gradcheck import DEFAULT_H
 MAX_INPUT_ELEMENTS = 10_000
 MAX_NODES = 500
 MAX_CONFIG_BYTES = 1_000_000
+MAX_INPUT_DIMS = 4
 
 # A number, or a (nested) list of numbers: vectors and matrices; nesting is checked by the validator.
 Value = Union[float, list[Any]]
@@ -27,7 +31,8 @@ GRAPH_SCENES = ("graph", "gates", "sigmoid_gate", "vectors", "layers", "gradchec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `steps: true` or `depth: "3"` is refused, not quietly made 1 or 3 (ints still count as floats)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _SceneConfig(_Strict):
@@ -61,10 +66,14 @@ class GraphConfig(_SceneConfig):
                 raise ValueError(f"{name!r} is not a valid variable name")
             if not name.isidentifier() or name.startswith("__"):
                 raise ValueError(f"'{name}' is not a valid variable name")
+            if _depth(v) > MAX_INPUT_DIMS:
+                raise ValueError(f"'{name}' has more than {MAX_INPUT_DIMS} dimensions")
             if not _all_numbers(v):
-                raise ValueError(f"'{name}' must be a number or a nested list of numbers, got {v!r}"[:200])
+                raise ValueError(f"'{name}' must be a number or a nested list of numbers, got {_short(v)}")
             try:
                 arr = np.asarray(v, dtype=np.float64)
+            except OverflowError:
+                raise ValueError(f"'{name}' holds a number too large for a float") from None
             except ValueError:
                 raise ValueError(f"'{name}' is a ragged list: every row must have the same length") from None
             if arr.size > MAX_INPUT_ELEMENTS:
@@ -98,10 +107,18 @@ class VanishingConfig(_SceneConfig):
     activations: list[Activation] = Field(["sigmoid", "tanh", "relu", "leaky_relu"], min_length=1, max_length=4,
                                           description="hidden activations to compare")
     init: Literal["normal", "xavier", "he"] = Field("normal", description="normal (std 1), xavier or he")
+    bias_init: Literal["zeros", "normal"] = Field("zeros", description="biases start at zero or standard normal")
+    leaky_slope: float = Field(0.01, ge=0, le=1, description="leaky ReLU's slope for x < 0 (torch 0.01, TensorFlow 0.2)")
+    dtype: Literal["float32", "float64"] = Field("float64", description="float32 (as TensorFlow trains) or float64")
+    loss_form: Literal["stable", "naive"] = Field(
+        "stable", description="stable: cross-entropy from the logit; naive: -mean(y log h + (1-y) log(1-h)), "
+                              "which can reach log(0) and NaN")
     learning_rate: float = Field(0.1, gt=0, le=10, description="gradient-descent step size")
     steps: int = Field(20_000, ge=1, le=200_000, description="training steps (1 to 200000)")
-    record_every: int = Field(100, ge=1, le=100_000, description="record loss and gradient norms every N steps")
+    record_every: int = Field(100, ge=1, le=100_000,
+                              description="record loss and gradient norms every N steps (and the last step)")
     seed: Seed = 0
+    seeds: int = Field(1, ge=1, le=100, description="runs per activation, from seed, seed+1, ... (1 to 100)")
 
 
 class ZigzagConfig(_SceneConfig):
@@ -109,8 +126,8 @@ class ZigzagConfig(_SceneConfig):
 
     kind: ClassVar[str] = "zigzag"
     scene: Literal["zigzag"]
-    start: tuple[float, float] = Field((-1.5, 1.5), description="initial weights [w1, w2]")
-    target: tuple[float, float] = Field((1.0, -1.0), description="the teacher's weights [w1, w2]")
+    start: list[float] = Field([-1.5, 1.5], min_length=2, max_length=2, description="initial weights [w1, w2]")
+    target: list[float] = Field([1.0, -1.0], min_length=2, max_length=2, description="the teacher's weights [w1, w2]")
     learning_rate: float = Field(0.5, gt=0, le=10, description="gradient-descent step size")
     steps: int = Field(40, ge=1, le=2000, description="steps to draw (1 to 2000)")
     batch_size: int = Field(1, ge=1, le=1000, description="examples per step; larger batches mix signs")
@@ -126,10 +143,13 @@ class HistogramsConfig(_SceneConfig):
     scene: Literal["histograms"]
     depth: int = Field(4, ge=1, le=20, description="hidden layers (1 to 20)")
     width: int = Field(100, ge=1, le=1000, description="units per hidden layer (1 to 1000)")
+    in_features: int = Field(1, ge=1, le=1000, description="size of each input (1 to 1000)")
+    out_features: int = Field(1, ge=1, le=1000, description="size of the output (1 to 1000)")
     batch: int = Field(1, ge=1, le=1000, description="inputs in the pass")
     activations: list[Literal["sigmoid", "tanh", "relu"]] = Field(["sigmoid", "tanh"], min_length=1, max_length=3,
                                                                     description="activations to compare")
-    loss: Literal["sum", "mse"] = Field("sum", description="sum of outputs or mean squared output")
+    loss: Literal["sum", "mse"] = Field("sum", description="sum of the outputs, or their mean squared error to target")
+    target: float = Field(0.0, ge=-1e6, le=1e6, description="the mse loss's target for every output")
     bins: int = Field(30, ge=2, le=200, description="histogram bins")
     seed: Seed = 0
 
@@ -157,6 +177,8 @@ def parse_config(data: Any, source: str = "<config>") -> _Strict:
     scene = data.get("scene")
     if scene is None:
         raise ConfigError(f"{source}: key 'scene' is missing; allowed: {', '.join(SCHEMAS)}")
+    if not isinstance(scene, str):
+        raise ConfigError(f"{source}: key 'scene': must be a name, got {_short(scene)}; allowed: {', '.join(SCHEMAS)}")
     if scene not in SCHEMAS:
         raise ConfigError(f"{source}: key 'scene': unknown scene kind {scene!r}{_did_you_mean(str(scene), SCHEMAS)};"
                           f" allowed: {', '.join(SCHEMAS)}")
@@ -169,20 +191,99 @@ def parse_config(data: Any, source: str = "<config>") -> _Strict:
 
 def load_config(path: str | Path) -> _Strict:
     """Read and validate a YAML config file."""
+    return parse_config(read_yaml(path), str(path))
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A config or lecture file's data, read as YAML 1.2 with the limits every input file gets.
+
+    Only a regular file is read (a FIFO would block, /dev/zero never end), at most MAX_CONFIG_BYTES
+    of it; anchors and aliases are refused before anything expands (a few hundred bytes of aliases
+    can stand for gigabytes of data).
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: the file is {len(raw)} bytes (at most {MAX_CONFIG_BYTES})")
+        raise ConfigError(f"{path}: the file is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        data = yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader with YAML 1.2's scalars
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{path}: YAML syntax error: {where}{getattr(e, 'problem', None) or e}") from None
-    return parse_config(data, str(path))
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}: YAML syntax error: {where}{problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply") from None
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's core schema for plain scalars.
+
+    YAML 1.1 (PyYAML's default) reads 1e-8 as a string, yes/no/on/off as booleans, 010 as eight and
+    2024-01-01 as a date; YAML 1.2 and Python read numbers the way people write them.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in configs",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+_ConfigLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in [
+        ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", "~nN"),
+        ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+        ("tag:yaml.org,2002:int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+        ("tag:yaml.org,2002:float", r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                                    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+.0123456789")]:
+    _ConfigLoader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
+_ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
+
+
+def _construct_int(loader, node):
+    text = loader.construct_scalar(node)
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    try:
+        if digits.startswith(("0o", "0x")):
+            return sign * int(digits[2:], 8 if digits[1] == "o" else 16)
+        return sign * int(digits, 10)
+    except ValueError:  # more digits than Python converts (4,300)
+        raise yaml.constructor.ConstructorError(None, None, "an integer with too many digits", node.start_mark) from None
+
+
+def _construct_float(loader, node):
+    text = loader.construct_scalar(node).lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    return float("nan") if text == ".nan" else float(text)
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_ConfigLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def _depth(v, limit: int = MAX_INPUT_DIMS + 1) -> int:
+    """How deeply lists nest in ``v`` (0 for a number), counted no further than ``limit``."""
+    depth = 0
+    while isinstance(v, list) and depth < limit:
+        depth += 1
+        v = v[0] if v else None
+    return depth
+
+
+def _short(v) -> str:
+    """A value as a user wrote it, cut short (never the whole of a large one)."""
+    text = repr(v) if not isinstance(v, (list, dict)) or len(v) < 20 else f"a {type(v).__name__} of {len(v)} items"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _all_numbers(v) -> bool:
@@ -205,7 +306,9 @@ def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if loc and loc[0] == "inputs" and err["type"] in ("float_type", "int_type", "list_type", "float_parsing"):
-        msg = f"must be a number or a nested list of numbers, got {err['input']!r}"
+        msg = f"must be a number or a nested list of numbers, got {_short(err['input'])}"
+    elif err["type"].endswith(("_type", "_parsing")):
+        msg = f"{msg}, got {_short(err['input'])}"
     return f"key '{key}': {msg}"
 
 

@@ -1,23 +1,32 @@
 """Parse an expression from a config into a Graph, through an explicit whitelist of syntax.
 
 Accepted: numbers, names, + - * / ** @, unary minus and plus, parentheses, calls of the functions in
-``ops.FUNCTIONS``, and several lines of ``name = expr`` (a name may be reassigned; the last line is the
-output). Everything else (attributes, subscripts, lambdas, comprehensions, keywords, imports...) is
-refused with the position of the offending syntax. Nothing is ever ``eval``ed.
+``ops.FUNCTIONS`` (``axis=k`` where ``ops.KEYWORDS`` allows it), subscripts with integer constants
+(``x[i]``, ``W[i, j]``), the one attribute ``W.T``, and several lines of ``name = expr`` or
+``name += expr`` (a name may be reassigned; the last line is the output). Everything else (other
+attributes, slices, lambdas, comprehensions, imports...) is refused with the position of the offending
+syntax, and common near-misses (``x ^ 2``, ``np.exp(x)``, ``pow(x, 2)``) say what to write instead.
+Nothing is ever ``eval``ed.
 """
 from __future__ import annotations
 
 import ast
 import difflib
-
-import numpy as np
+import math
 
 from .graph import Graph, Node
-from .ops import FUNCTIONS, LEAKY_SLOPE
+from .ops import FUNCTIONS, KEYWORDS, LEAKY_SLOPE
 
 MAX_EXPRESSION_CHARS = 10_000
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
+# Operators people reach for from other languages, with what this language spells them as.
+_NEAR_MISS_OPS = {ast.BitXor: "use x ** 2 for a power (^ is bitwise xor in Python)",
+                  ast.FloorDiv: "use / (// is floor division, which has no useful gradient)",
+                  ast.Mod: "% (remainder) is not supported"}
+_NEAR_MISS_CALLS = {"pow": "use x ** y", "power": "use x ** y", "dot": "use A @ B", "matmul": "use A @ B",
+                    "ln": "use log(x) (the natural logarithm)", "sign": "sign has no useful gradient",
+                    "square": "use x ** 2", "maximum": "use max(x, y)", "minimum": "use min(x, y)"}
 
 
 class ExpressionError(ValueError):
@@ -28,7 +37,8 @@ class ExpressionError(ValueError):
         super().__init__(where + message)
 
 
-def parse_expression(source: str, input_names: list[str], constants: dict | None = None) -> Graph:
+def parse_expression(source: str, input_names: list[str], constants: dict | None = None,
+                     max_nodes: int | None = None) -> Graph:
     """Build the graph of ``source`` over variables ``input_names`` and named ``constants`` (no gradient)."""
     if len(source) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression is {len(source)} characters long (at most {MAX_EXPRESSION_CHARS})")
@@ -40,29 +50,45 @@ def parse_expression(source: str, input_names: list[str], constants: dict | None
         raise ExpressionError(f"syntax error: {e.msg}", e.lineno, (e.offset or 1) - 1) from None
     except (ValueError, MemoryError, RecursionError) as e:
         raise ExpressionError(f"cannot parse: {e}") from None
-    return _Builder(input_names, constants or {}).build(tree.body)
+    try:
+        return _Builder(input_names, constants or {}, max_nodes).build(tree.body)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply") from None
 
 
 class _Builder:
-    def __init__(self, input_names: list[str], constants: dict):
+    def __init__(self, input_names: list[str], constants: dict, max_nodes: int | None):
         self.graph = Graph()
         self.names: dict[str, Node] = {}
         self.unused_inputs = list(input_names) + list(constants)
         self.input_names = set(input_names)
         self.constants = constants
+        self.max_nodes = max_nodes
+
+    def add(self, op: str, label: str, inputs: list[Node] = (), value=None, attrs: dict | None = None) -> Node:
+        # Checked as the graph grows, so a huge expression stops early instead of being built first.
+        if self.max_nodes is not None and len(self.graph.nodes) >= self.max_nodes:
+            raise ExpressionError(f"the graph has more than {self.max_nodes} nodes (at most {self.max_nodes})")
+        return self.graph.add(op, label, inputs, value, attrs)
 
     def build(self, body: list[ast.stmt]) -> Graph:
         if not body:
             raise ExpressionError("expression is empty")
         last: Node | None = None
         for stmt in body:
-            if isinstance(stmt, ast.Assign):
-                if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if len(targets) != 1 or not isinstance(targets[0], ast.Name):
                     raise ExpressionError("only `name = expression` assignments are allowed", stmt.lineno, stmt.col_offset)
-                name = self._check_name(stmt.targets[0])
+                name = self._check_name(targets[0])
                 if name in self.input_names or name in self.constants:
                     raise ExpressionError(f"'{name}' is an input and cannot be reassigned", stmt.lineno, stmt.col_offset)
-                node = self.visit(stmt.value)
+                if isinstance(stmt, ast.AugAssign):  # c += e is c = c + e: a new node, c rebound to it
+                    value = ast.BinOp(left=ast.Name(name, ast.Load(), lineno=stmt.lineno, col_offset=stmt.col_offset),
+                                      op=stmt.op, right=stmt.value, lineno=stmt.lineno, col_offset=stmt.col_offset)
+                else:
+                    value = stmt.value
+                node = self.visit(value)
                 if node.op not in ("input", "const") and all(v is not node for v in self.names.values()):
                     node.label = name  # an intermediate name becomes the gate's label
                 self.names[name] = node
@@ -79,63 +105,95 @@ class _Builder:
         return self.graph
 
     def visit(self, e: ast.expr) -> Node:
+        if isinstance(e, ast.BinOp):
+            return self._binop_chain(e)
         if isinstance(e, ast.Constant):
-            if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
-                raise ExpressionError(f"only numbers are allowed as literals, got {e.value!r}", e.lineno, e.col_offset)
-            if not np.isfinite(float(e.value)):
-                raise ExpressionError(f"literal {e.value!r} is not finite", e.lineno, e.col_offset)
-            return self.graph.add("const", f"{e.value:g}", value=float(e.value))
+            return self.add("const", _literal_label(e), value=_literal(e))
         if isinstance(e, ast.Name):
             return self._lookup(e)
-        if isinstance(e, ast.BinOp) and type(e.op) in _BINOPS:
-            left, right = self.visit(e.left), self.visit(e.right)
-            op = _BINOPS[type(e.op)]
-            return self.graph.add(op, op, [left, right])
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
-            operand = self.visit(e.operand)
             if isinstance(e.op, ast.UAdd):
-                return operand
-            if operand.op == "const" and not operand.inputs:
-                operand.value = -operand.value  # a negative literal is a number, not a gate
-                operand.label = f"{float(operand.value):g}"
-                return operand
-            return self.graph.add("neg", "neg", [operand])
+                return self.visit(e.operand)
+            if isinstance(e.operand, ast.Constant):  # a negative literal is a number, not a gate
+                value = -_literal(e.operand)
+                return self.add("const", f"{value:g}", value=value)
+            # Anything else, a named constant included, gets a gate: shared nodes are never changed.
+            return self.add("neg", "neg", [self.visit(e.operand)])
         if isinstance(e, ast.Call):
             return self._call(e)
+        if isinstance(e, ast.Subscript):
+            return self._subscript(e)
+        if isinstance(e, ast.Attribute):
+            if e.attr == "T":
+                return self.add("transpose", "transpose", [self.visit(e.value)])
+            raise ExpressionError(f"attribute access is not allowed (only W.T, the transpose), got .{e.attr}",
+                                  e.lineno, e.col_offset)
         raise ExpressionError(f"{_describe(e)} is not allowed", e.lineno, e.col_offset)
 
+    def _binop_chain(self, e: ast.BinOp) -> Node:
+        # a + b + c + ... nests to the left; walk that spine in a loop so a long sum needs no deep recursion.
+        chain = []
+        while isinstance(e, ast.BinOp):
+            chain.append(e)
+            e = e.left
+        node = self.visit(e)
+        for b in reversed(chain):
+            if type(b.op) not in _BINOPS:
+                hint = _NEAR_MISS_OPS.get(type(b.op))
+                raise ExpressionError(f"the operator {type(b.op).__name__} is not allowed" + (f": {hint}" if hint else ""),
+                                      b.lineno, b.col_offset)
+            op = _BINOPS[type(b.op)]
+            node = self.add(op, op, [node, self.visit(b.right)])
+        return node
+
     def _call(self, e: ast.Call) -> Node:
+        if isinstance(e.func, ast.Attribute) and isinstance(e.func.value, ast.Name):
+            raise ExpressionError(f"module functions are not available: use {e.func.attr}(...) without "
+                                  f"'{e.func.value.id}.'", e.lineno, e.col_offset)
         if not isinstance(e.func, ast.Name):
             raise ExpressionError("only calls of named functions are allowed", e.lineno, e.col_offset)
         fname = self._check_name(e.func)
         if fname not in FUNCTIONS:
+            if fname in _NEAR_MISS_CALLS:
+                raise ExpressionError(f"unknown function '{fname}': {_NEAR_MISS_CALLS[fname]}", e.lineno, e.col_offset)
             hint = difflib.get_close_matches(fname, FUNCTIONS, n=1)
             raise ExpressionError(f"unknown function '{fname}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
                                   + f"; allowed: {', '.join(sorted(FUNCTIONS))}", e.lineno, e.col_offset)
-        if e.keywords:
-            raise ExpressionError(f"{fname}() takes no keyword arguments", e.lineno, e.col_offset)
-        arity = FUNCTIONS[fname]
-        allowed = arity if isinstance(arity, tuple) else (arity,)
-        if len(e.args) not in allowed:
-            raise ExpressionError(f"{fname}() takes {' or '.join(map(str, allowed))} argument(s), got {len(e.args)}",
-                                  e.lineno, e.col_offset)
         if any(isinstance(a, ast.Starred) for a in e.args):
             raise ExpressionError("starred arguments are not allowed", e.lineno, e.col_offset)
+        attrs = {}
+        for kw in e.keywords:
+            if kw.arg not in KEYWORDS.get(fname, ()):
+                allowed = KEYWORDS.get(fname)
+                raise ExpressionError(f"{fname}() takes " + (f"only the keyword {', '.join(allowed)}" if allowed
+                                                             else "no keyword arguments")
+                                      + (f", got {kw.arg}=" if kw.arg else ""), e.lineno, e.col_offset)
+            attrs[kw.arg] = _integer(kw.value, f"{fname}()'s {kw.arg}")
+        arities = FUNCTIONS[fname]
+        if len(e.args) not in arities:
+            raise ExpressionError(f"{fname}() takes {' or '.join(map(str, arities))} argument(s), got {len(e.args)}",
+                                  e.lineno, e.col_offset)
         args = [self.visit(a) for a in e.args]
+        op = arities[len(e.args)]
         if fname == "leaky_relu" and len(args) == 1:
-            args.append(self.graph.add("const", f"{LEAKY_SLOPE:g}", value=LEAKY_SLOPE))
-        return self.graph.add(fname, fname, args)
+            args.append(self.add("const", f"{LEAKY_SLOPE:g}", value=LEAKY_SLOPE))
+        return self.add(op, op, args, attrs=attrs)
+
+    def _subscript(self, e: ast.Subscript) -> Node:
+        parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        index = tuple(_integer(p, "an index") for p in parts)
+        return self.add("index", "index", [self.visit(e.value)], attrs={"index": index})
 
     def _lookup(self, e: ast.Name) -> Node:
         name = self._check_name(e)
         if name in self.names:
             return self.names[name]
         if name in self.input_names:
-            node = self.graph.add("input", name)
+            node = self.add("input", name)
             self.names[name] = node
             return node
         if name in self.constants:
-            node = self.graph.add("const", name, value=self.constants[name])
+            node = self.add("const", name, value=self.constants[name])
             self.names[name] = node
             return node
         known = sorted(self.names.keys() | self.input_names | self.constants.keys())
@@ -151,14 +209,45 @@ class _Builder:
         return e.id
 
 
+def _literal(e: ast.Constant) -> float:
+    """A numeric literal as a finite float."""
+    if isinstance(e.value, bool) or not isinstance(e.value, (int, float)):
+        raise ExpressionError(f"only numbers are allowed as literals, got {e.value!r}"[:120], e.lineno, e.col_offset)
+    try:
+        value = float(e.value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ExpressionError(f"the literal {str(e.value)[:20]}... is too large (not a finite float)"
+                              if isinstance(e.value, int) else f"literal {e.value!r} is not finite", e.lineno, e.col_offset)
+    return value
+
+
+def _literal_label(e: ast.Constant) -> str:
+    return f"{_literal(e):g}"
+
+
+def _integer(e: ast.expr, what: str) -> int:
+    """An integer constant (a negative one too) for an axis or an index."""
+    sign = 1
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        sign, e = -1, e.operand
+    if isinstance(e, ast.Constant) and isinstance(e.value, int) and not isinstance(e.value, bool) \
+            and abs(e.value) < 2**31:
+        return sign * e.value
+    if isinstance(e, ast.Slice):
+        raise ExpressionError("slices are not supported: index with integers, e.g. x[0] or W[1, 2]",
+                              e.lineno, e.col_offset)
+    raise ExpressionError(f"{what} must be an integer constant", e.lineno, e.col_offset)
+
+
 def _describe(e: ast.AST) -> str:
-    names = {ast.Attribute: "attribute access", ast.Subscript: "subscripting", ast.Lambda: "lambda",
-             ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-             ast.SetComp: "a comprehension", ast.Compare: "a comparison", ast.BoolOp: "and/or",
-             ast.IfExp: "a conditional expression", ast.List: "a list literal", ast.Tuple: "a tuple",
-             ast.Dict: "a dict literal", ast.JoinedStr: "an f-string", ast.Await: "await", ast.NamedExpr: ":="}
-    if isinstance(e, ast.BinOp):
-        return f"the operator {type(e.op).__name__}"
+    names = {ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension",
+             ast.DictComp: "a comprehension", ast.SetComp: "a comprehension", ast.Compare: "a comparison",
+             ast.BoolOp: "and/or", ast.IfExp: "a conditional expression", ast.List: "a list literal",
+             ast.Tuple: "a tuple", ast.Dict: "a dict literal", ast.JoinedStr: "an f-string", ast.Await: "await",
+             ast.NamedExpr: ":=", ast.Starred: "a starred expression", ast.Set: "a set literal"}
     if isinstance(e, ast.UnaryOp):
         return f"the unary operator {type(e.op).__name__}"
     return names.get(type(e), type(e).__name__)
+

@@ -19,6 +19,7 @@ class Node:
     op: str  # "input", "const" or a key of OPS
     label: str
     inputs: list["Node"] = field(default_factory=list)
+    attrs: dict = field(default_factory=dict)  # fixed at parse time: a reduction's axis, a subscript's index
     value: Array | None = None
     grad: Array | None = None
     # Constants (and gates fed only by constants) get no gradient, as with requires_grad=False.
@@ -40,8 +41,8 @@ class Graph:
         self.nodes: list[Node] = []
         self.output: Node | None = None
 
-    def add(self, op: str, label: str, inputs: list[Node] = (), value=None) -> Node:
-        node = Node(f"n{len(self.nodes)}", op, label, list(inputs))
+    def add(self, op: str, label: str, inputs: list[Node] = (), value=None, attrs: dict | None = None) -> Node:
+        node = Node(f"n{len(self.nodes)}", op, label, list(inputs), dict(attrs or {}))
         node.needs_grad = op == "input" or any(i.needs_grad for i in inputs)
         if value is not None:
             node.value = np.asarray(value, dtype=np.float64)
@@ -62,8 +63,14 @@ class Graph:
             if n.op in ("input", "const"):
                 continue
             vals = [i.value for i in n.inputs]
-            with np.errstate(all="ignore"):
-                n.value = np.asarray(OPS[n.op].forward(*vals), dtype=np.float64)
+            try:
+                with np.errstate(all="ignore"):
+                    n.value = np.asarray(OPS[n.op].forward(*vals, **n.attrs), dtype=np.float64)
+            except EngineError:
+                raise
+            except ValueError as e:  # numpy's own complaint, e.g. shapes that do not broadcast
+                where = n.op if n.label == n.op else f"{n.op} at '{n.label}'"
+                raise EngineError(f"{where}: {e}") from None
             if not np.all(np.isfinite(n.value)) and np.all([np.all(np.isfinite(v)) for v in vals]):
                 raise EngineError(f"{n.op} overflowed to a non-finite value at '{n.label}'")
         return self.output.value
@@ -83,7 +90,7 @@ class Graph:
                 continue
             vals = [i.value for i in n.inputs]
             with np.errstate(all="ignore"):
-                local, down = OPS[n.op].downstream(vals, n.value, n.grad)
+                local, down = OPS[n.op].downstream(vals, n.value, n.grad, n.attrs)
             for i, (src, d) in enumerate(zip(n.inputs, down)):
                 if src.needs_grad:
                     src.grad = src.grad + d  # several uses of one node accumulate

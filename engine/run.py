@@ -13,9 +13,7 @@ def build_graph(expression: str, inputs: dict, constants: dict, source: str = "<
                 key: str = "expression") -> Graph:
     """Parse and run forward; errors become ConfigError naming the source and key."""
     try:
-        graph = parse_expression(expression, list(inputs), constants)
-        if len(graph.nodes) > MAX_NODES:
-            raise ExpressionError(f"the graph has {len(graph.nodes)} nodes (at most {MAX_NODES})")
+        graph = parse_expression(expression, list(inputs), constants, max_nodes=MAX_NODES)
         graph.set_inputs({k: as_array(v) for k, v in inputs.items()})
         graph.forward()
     except (ExpressionError, EngineError) as e:
@@ -37,9 +35,9 @@ def _one_graph(expression: str, cfg: GraphConfig, source: str, key: str, config:
     graph = build_graph(expression, cfg.inputs, cfg.constants, source, key)
     try:
         steps = graph.backward()
-        numeric = {n.id: numerical_gradient(graph, n, cfg.h) for n in graph.inputs}
     except EngineError as e:
         raise ConfigError(f"{source}: key '{key}': {e}") from None
+    numeric = {n.id: numerical_gradient(graph, n, cfg.h) for n in graph.inputs}  # never refuses: see gradcheck
     return graph_trace(graph, steps, numeric, config)
 
 

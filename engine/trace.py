@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .gradcheck import relative_error
+from .gradcheck import NumericGradient, is_subgradient, relative_error
 from .graph import BackwardStep, Graph
 from .ops import OPS
 
@@ -29,11 +29,11 @@ def encode_value(x) -> Any:
         return None
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim == 0:
-        return _encode_float(float(arr))
+        return encode_float(float(arr))
     return [encode_value(v) for v in arr]
 
 
-def _encode_float(v: float) -> float | str:
+def encode_float(v: float) -> float | str:
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
@@ -64,17 +64,18 @@ def header(kind: str, config: dict, *packages: str) -> dict:
             "versions": versions("numpy", *packages)}
 
 
-def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, np.ndarray], config: dict) -> dict:
+def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, NumericGradient], config: dict) -> dict:
     """The trace of one graph's forward and backward pass, with numerical gradients for its inputs."""
     nodes = []
     for n in graph.nodes:
         entry = {"id": n.id, "op": n.op, "label": n.label, "value": encode_value(n.value),
                  "grad": encode_value(n.grad), "inputs": [i.id for i in n.inputs]}
+        if n.attrs:
+            entry["attrs"] = {k: list(v) if isinstance(v, tuple) else v for k, v in n.attrs.items()}
         if n.op not in ("input", "const"):
-            entry["symbol"] = OPS[n.op].symbol
+            entry["symbol"] = OPS[n.op].symbol if n.op != "index" else f"[{', '.join(map(str, n.attrs['index']))}]"
         if n.id in numeric:
-            entry["numeric_grad"] = encode_value(numeric[n.id])
-            entry["relative_error"] = _encode_float(float(np.max(relative_error(n.grad, numeric[n.id]))))
+            entry.update(_numeric_entry(n.grad, numeric[n.id]))
         nodes.append(entry)
     return {
         **header("graph", config),
@@ -85,6 +86,27 @@ def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, np.n
                       "local": [encode_value(v) for v in s.local],
                       "downstream": [encode_value(v) for v in s.downstream]} for s in steps],
     }
+
+
+def _numeric_entry(grad: np.ndarray, ng: NumericGradient) -> dict:
+    """numeric_grad and the largest relative error over the elements that can be compared; kinks (where
+    the analytic gradient must be a subgradient instead) and unavailable elements listed with why."""
+    comparable = np.array(np.isfinite(ng.value), dtype=bool)
+    for k in ng.kinks:
+        comparable[k.index] = False
+    unavailable = dict(ng.unavailable)
+    for idx in zip(*np.nonzero(np.isinf(np.atleast_1d(grad)))) if np.ndim(grad) else ([()] if np.isinf(grad) else []):
+        comparable[idx] = False  # a vertical tangent (sqrt at 0): no finite difference can confirm it
+        unavailable.setdefault(tuple(int(i) for i in idx), "the analytic gradient is infinite there")
+    errors = relative_error(grad, ng.value)[comparable]
+    entry = {"numeric_grad": encode_value(ng.value),
+             "relative_error": encode_float(float(np.max(errors))) if errors.size else None}
+    if ng.kinks:
+        entry["kinks"] = [{"index": list(k.index), "left": encode_float(k.left), "right": encode_float(k.right),
+                           "subgradient": is_subgradient(float(grad[k.index]), k)} for k in ng.kinks]
+    if unavailable:
+        entry["numeric_unavailable"] = {"count": len(unavailable), "reason": next(iter(unavailable.values()))}
+    return entry
 
 
 def dumps(trace: dict) -> str:

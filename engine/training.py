@@ -7,12 +7,15 @@ tests check the compiled pass and the histogram pass against torch autograd.
 from __future__ import annotations
 
 import os
+import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .ops import LEAKY_SLOPE, OPS
-from .trace import encode_value, header
+from .trace import encode_float, encode_value, header
 
 # --- datasets -------------------------------------------------------------------------------------
 def make_dataset(name: str, seed: int, n: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -35,41 +38,133 @@ def init_weights(sizes: list[int], scheme: str, rng: np.random.Generator) -> lis
     return out
 
 
-def train_mlp(X, y, depth, width, activation, init, lr, steps, every, seed):
-    """Train one MLP by full-batch gradient descent; returns per-record loss, accuracy, layer grad norms."""
-    from .compiled_mlp import ACTIVATION_KIND, pack, train  # numba takes ~0.5 s to load: only when needed
-
+def initial_parameters(sizes: list[int], init: str, bias_init: str, seed: int):
+    """A run's starting weights and biases (deterministic for a seed): weights first, then biases."""
     rng = np.random.default_rng(seed)
-    sizes = [X.shape[1]] + [width] * (depth - 1) + [1]
-    W, b, packed_sizes = pack(init_weights(sizes, init, rng), [np.zeros(s) for s in sizes[1:]])
-    alpha = LEAKY_SLOPE if activation == "leaky_relu" else 0.0
-    return train(W, b, packed_sizes, X, y, ACTIVATION_KIND[activation], alpha, lr, steps, every)
+    Ws = init_weights(sizes, init, rng)
+    bs = [rng.standard_normal(s) if bias_init == "normal" else np.zeros(s) for s in sizes[1:]]
+    return Ws, bs
 
 
-def vanishing_trace(cfg) -> dict:
+def new_run(cfg, X, y, activation: str, seed: int):
+    """The compiled run of one activation and seed, as the config sets it up (not trained yet)."""
+    from .compiled_mlp import Run  # numba takes ~0.5 s to load: only when needed
+
+    sizes = [X.shape[1]] + [cfg.width] * (cfg.depth - 1) + [1]
+    Ws, bs = initial_parameters(sizes, cfg.init, cfg.bias_init, seed)
+    alpha = cfg.leaky_slope if activation == "leaky_relu" else 0.0
+    return Run(Ws, bs, X, y, activation, alpha, cfg.learning_rate, cfg.steps, cfg.record_every,
+               np.dtype(cfg.dtype), cfg.loss_form == "naive")
+
+
+def train_all(runs: list, progress=None, chunk_seconds: float = 0.1) -> None:
+    """Train independent runs on threads (the compiled loop releases the GIL), a chunk of steps at a time.
+
+    Between chunks each thread checks for a stop, so Ctrl-C ends the whole batch within about a chunk's
+    time instead of after every queued run; ``progress(done, total)`` hears of each chunk.
+    """
+    total = sum(r.steps + 1 for r in runs)
+    stop = threading.Event()
+    lock = threading.Lock()
+    done = [0]
+
+    def work(run):
+        chunk = max(1, int(chunk_seconds * 1e9 / max(run.flops_per_step(), 1)))  # ~1 GFLOP/s per core
+        while not stop.is_set():
+            n = run.advance(chunk)
+            if n == 0:
+                break
+            with lock:
+                done[0] += n
+                if progress:
+                    progress(done[0], total)
+        if run.finished and run.next <= run.steps:  # diverged early: count the skipped steps as done
+            with lock:
+                done[0] += run.steps + 1 - run.next
+                run.next = run.steps + 1
+
+    pool = ThreadPoolExecutor(max_workers=min(len(runs), os.cpu_count() or 1))
+    try:
+        for f in [pool.submit(work, r) for r in runs]:
+            f.result()
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class StderrProgress:
+    """"training: 45% of 800,000 steps, 3 s" on stderr, once a run has taken a second: on a terminal one
+    line rewritten in place, elsewhere (a CI log) a line every five seconds."""
+
+    def __init__(self, label: str = "training", stream=None):
+        self.label, self.stream = label, stream or sys.stderr
+        self.start = self.last = time.monotonic()
+        self.shown = False
+        self.tty = self.stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.start < 1.0 or now - self.last < (0.25 if self.tty else 5.0):
+            return
+        self.last, self.shown = now, True
+        line = f"{self.label}: {100 * done / total:.0f}% of {total:,} steps, {now - self.start:.0f} s"
+        self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            self.stream.write("\n")
+
+
+def vanishing_trace(cfg, progress=None) -> dict:
+    """Each activation trained from ``seeds`` seeds; the first seed's curves and every seed's outcome."""
+    from .compiled_mlp import record_steps
+
     X, y = make_dataset(cfg.dataset, cfg.seed)
+    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    runs = {(act, s): new_run(cfg, X, y, act, s) for act in cfg.activations for s in seeds}
+    reporter = progress or StderrProgress()
+    try:
+        train_all(list(runs.values()), reporter)
+    finally:
+        if progress is None:
+            reporter.close()
+    steps = record_steps(cfg.steps, cfg.record_every)
+    curves = [{"activation": act, "seed": cfg.seed, "steps": steps, "loss": encode_value(r.losses),
+               "accuracy": encode_value(r.accs), "grad_norms": encode_value(r.norms)}
+              for act in cfg.activations for r in [runs[act, cfg.seed]]]
+    summary = [seed_summary(act, [(s, runs[act, s]) for s in seeds]) for act in cfg.activations]
+    return {**header("vanishing", cfg.model_dump(), "numba"), "runs": curves, "seed_summary": summary,
+            "activation_curves": activation_curves(cfg.activations, cfg.leaky_slope)}
 
-    def run(act):
-        return train_mlp(X, y, cfg.depth, cfg.width, act, cfg.init, cfg.learning_rate, cfg.steps,
-                         cfg.record_every, cfg.seed)
 
-    # Independent runs, each on its own thread (the compiled loop releases the GIL); results keep order.
-    with ThreadPoolExecutor(max_workers=min(len(cfg.activations), os.cpu_count() or 1)) as pool:
-        results = list(pool.map(run, cfg.activations))
-    runs = [{"activation": act, "steps": list(range(0, cfg.steps + 1, cfg.record_every)),
-             "loss": encode_value(losses), "accuracy": encode_value(accs), "grad_norms": encode_value(norms)}
-            for act, (losses, accs, norms) in zip(cfg.activations, results)]
-    return {**header("vanishing", cfg.model_dump(), "numba"), "runs": runs,
-            "activation_curves": activation_curves(cfg.activations)}
+def seed_summary(activation: str, runs: list) -> dict:
+    """How one activation fared over seeds: solved (accuracy 1.0 at the end), diverged (NaN or inf),
+    dead at initialisation (no gradient reaches the first layer at step 0: every unit of some ReLU layer
+    is off for every example), and the first/last layer gradient-norm ratio at step 0."""
+    per_seed = []
+    for seed, r in runs:
+        diverged = not bool(np.all(np.isfinite(r.losses)))
+        first, last = float(r.norms[0, 0]), float(r.norms[0, -1])
+        per_seed.append({"seed": seed, "final_accuracy": encode_float(float(r.accs[-1])),
+                         "final_loss": encode_float(float(r.losses[-1])), "diverged": diverged,
+                         "dead_at_init": first == 0.0,
+                         "ratio": encode_float(first / last) if last > 0 else None})
+    ratios = [float(p["ratio"]) for p in per_seed if p["ratio"] is not None]
+    return {"activation": activation, "seeds": len(runs),
+            "solved": sum(1 for p in per_seed if p["final_accuracy"] == 1.0 and not p["diverged"]),
+            "diverged": sum(p["diverged"] for p in per_seed), "dead_at_init": sum(p["dead_at_init"] for p in per_seed),
+            "median_ratio": encode_float(float(np.median(ratios))) if ratios else None, "per_seed": per_seed}
 
 
-def activation_curves(names: list[str], lo: float = -5.0, hi: float = 5.0, n: int = 201) -> dict:
+def activation_curves(names: list[str], leaky_slope: float = LEAKY_SLOPE, lo: float = -5.0, hi: float = 5.0,
+                      n: int = 201) -> dict:
     """Each activation and its derivative on a grid, from the gate table's own forward and local rules."""
     x = np.linspace(lo, hi, n)
     curves = {"x": encode_value(x)}
     for name in names:
         op = OPS[name]
-        args = [x, np.asarray(LEAKY_SLOPE)] if name == "leaky_relu" else [x]
+        args = [x, np.asarray(leaky_slope)] if name == "leaky_relu" else [x]
         y = op.forward(*args)
         dy = op.local(args, y)[0]
         curves[name] = {"f": encode_value(y), "df": encode_value(dy), "max_df": float(np.max(dy))}
@@ -112,11 +207,11 @@ def zigzag_trace(cfg) -> dict:
 
 # --- gradient-sign histograms ------------------------------------------------------------------------
 def mlp_weight_grads(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, activation: str,
-                     loss: str) -> list[np.ndarray]:
+                     loss: str, target: float = 0.0) -> list[np.ndarray]:
     """Weight gradients of one forward and backward pass through layers ``h @ W + b`` with a linear output.
 
     Each hidden layer's activation and its local gradient come from the gate table; the loss is the sum
-    of the outputs or their mean square. Checked against torch autograd in the tests.
+    of the outputs or their mean squared error to ``target``. Checked against torch autograd in the tests.
     """
     op = OPS[activation]
     inputs, hidden = [x], []
@@ -129,7 +224,7 @@ def mlp_weight_grads(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, 
         else:
             h = z
         inputs.append(h)
-    upstream = np.ones_like(h) if loss == "sum" else 2 * h / h.size
+    upstream = np.ones_like(h) if loss == "sum" else 2 * (h - target) / h.size
     grads = [np.empty(0)] * len(Ws)
     for i in range(len(Ws) - 1, -1, -1):
         grads[i] = inputs[i].T @ upstream
@@ -148,13 +243,13 @@ def histograms_trace(cfg) -> dict:
     runs = []
     for act in cfg.activations:
         rng = np.random.default_rng(cfg.seed)
-        sizes = [1] + [cfg.width] * cfg.depth + [1]
+        sizes = [cfg.in_features] + [cfg.width] * cfg.depth + [cfg.out_features]
         bounds = [1 / np.sqrt(fan_in) for fan_in in sizes[:-1]]
         Ws = [rng.uniform(-lim, lim, (a, b)) for lim, a, b in zip(bounds, sizes, sizes[1:])]
         bs = [rng.uniform(-lim, lim, b) for lim, b in zip(bounds, sizes[1:])]
-        x = rng.standard_normal((cfg.batch, 1))
+        x = rng.standard_normal((cfg.batch, cfg.in_features))
         hist = []
-        for i, g in enumerate(mlp_weight_grads(Ws, bs, x, act, cfg.loss)):
+        for i, g in enumerate(mlp_weight_grads(Ws, bs, x, act, cfg.loss, cfg.target)):
             g = g.ravel()
             lim = float(np.max(np.abs(g))) or 1.0
             counts, edges = np.histogram(g, bins=cfg.bins, range=(-lim, lim))

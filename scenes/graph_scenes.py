@@ -142,7 +142,10 @@ def chain_rule_tex(trace: GraphTrace, step: Step) -> str:
         if down is None:
             continue
         lhs = rf"\frac{{\partial f}}{{\partial {_name(trace, src, slot)}}}"
-        if np.ndim(down) == 0 and np.ndim(local) == 0:
+        if local is None:  # no simple factor (a transpose, a softmax's Jacobian): the product itself
+            lines.append(rf"{lhs} = {style.colored(style.latex_array(down, True), style.GRADIENT)}"
+                         + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
+        elif np.ndim(down) == 0 and np.ndim(local) == 0:
             up = style.colored(style.latex_number(float(step.upstream), True), style.GRADIENT)
             lines.append(rf"{lhs} = \underbrace{{{style.latex_number(float(local))}}}_{{\text{{local}}}} \times "
                          rf"\underbrace{{{up}}}_{{\text{{upstream}}}} = "
@@ -277,14 +280,20 @@ class GradientCheck(GraphScene):
     def check_table(self, g: GraphTrace) -> Table:
         rows, colors = [], []
         for n in g.inputs:
-            ok = n.relative_error is not None and n.relative_error <= self.tolerance
+            kinks_ok = all(k["subgradient"] for k in n.kinks)
+            ok = kinks_ok and (n.relative_error is None or n.relative_error <= self.tolerance)
+            if n.relative_error is not None:
+                verdict = style.fmt_value(n.relative_error)
+            else:
+                verdict = style.caption("kink") if n.kinks else "n/a"
             if np.ndim(n.grad) == 0:
                 cells = [style.fmt_grad(float(n.grad)), style.fmt_grad(float(n.numeric_grad))]
             else:
                 # a matrix does not fit a cell: its shape here, its largest relative error in the last column
                 cells = [f"{style.shape_text(n.grad)} matrix", f"{style.shape_text(n.numeric_grad)} matrix"]
-            rows.append([n.label, *cells, style.fmt_value(n.relative_error) + ("  ✓" if ok else "  ✗")])
-            colors.append(style.GOOD if ok else style.BAD)
+            checked = n.relative_error is not None or n.kinks
+            rows.append([n.label, *cells, verdict + (("  ✓" if ok else "  ✗") if checked else "")])
+            colors.append((style.GOOD if ok else style.BAD) if checked else style.MUTED)
         labels = [Text(style.caption(k), font=style.caption_font(), font_size=26, color=style.MUTED)
                   for k in ("input", "analytic", "numeric", "relerr")]
         table = Table(rows, col_labels=labels, include_outer_lines=True,

@@ -12,10 +12,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError
 
-from engine.config import ConfigError, _Strict, _first_error, load_config
+from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
 from engine.io import atomic_path, write_text_atomic
 from scenes.render_job import CACHE, QUALITIES, render_class, render_scene
 from scenes.source import trace_path_for
@@ -47,12 +46,7 @@ class LectureSpec(_Strict):
 def load_lecture(path: str | Path) -> tuple[LectureSpec, list[Path]]:
     """Validate a lecture file and every config it lists; return it with the configs' paths."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: YAML syntax error: {e}".splitlines()[0]) from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a lecture must be a mapping with 'title' and 'clips'")
     try:

@@ -25,6 +25,9 @@ class TraceNode:
     grad: np.ndarray | None
     numeric_grad: np.ndarray | None
     relative_error: float | None
+    kinks: list[dict]  # where the output is not differentiable in this input (gradient check)
+    numeric_unavailable: dict | None  # elements the gradient check could not probe, and why
+    attrs: dict  # a reduction's axis, a subscript's index
 
     @property
     def is_leaf(self) -> bool:
@@ -55,7 +58,9 @@ class GraphTrace:
             return None if v is None else decode_value(v)
 
         nodes = {n["id"]: TraceNode(n["id"], n["op"], n["label"], n.get("symbol", ""), n["inputs"], dec(n["value"]),
-                                    dec(n.get("grad")), dec(n.get("numeric_grad")), n.get("relative_error"))
+                                    dec(n.get("grad")), dec(n.get("numeric_grad")),
+                                    None if n.get("relative_error") is None else float(dec(n["relative_error"])),
+                                    n.get("kinks", []), n.get("numeric_unavailable"), n.get("attrs", {}))
                  for n in part["nodes"]}
         steps = [Step(s["node"], dec(s["upstream"]), [dec(v) for v in s["local"]],
                       [dec(v) for v in s["downstream"]]) for s in part["backward"]]

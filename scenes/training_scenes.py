@@ -6,8 +6,8 @@ Every curve, bar and count is read from a training trace; the scenes only scale 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create,
-                   Line, MathTex, Polygon, Rectangle, Star, Succession, SurroundingRectangle, Text, Transform, VGroup, VMobject, rgb_to_color)
+from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create, Line, MathTex, Polygon, Rectangle, Star, Succession,
+                   SurroundingRectangle, Table, Text, Transform, VGroup, VMobject, rgb_to_color)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style
@@ -45,7 +45,31 @@ class VanishingGradients(GraphScene):
         self.show_title(trace)
         self.show_activation_slopes(trace["activation_curves"])
         self.show_gradient_norms(trace)
-        self.show_learning_curves(trace)
+        curves = self.show_learning_curves(trace)
+        summary = trace.get("seed_summary", [])
+        if summary and summary[0]["seeds"] > 1:
+            self.play(fade_out(curves), run_time=0.5)
+            self.show_seed_summary(summary)
+
+    def show_seed_summary(self, summary: list[dict]):
+        """Over N seeds, per activation: solved, diverged, dead at initialisation, median gradient ratio."""
+        heads = [style.caption(k) for k in ("seed_activation", "seed_solved", "seed_diverged", "seed_dead",
+                                            "seed_ratio")]
+        rows = [[ACT_NAMES[s["activation"]], f"{s['solved']} / {s['seeds']}", str(s["diverged"]),
+                 str(s["dead_at_init"]),
+                 "—" if s["median_ratio"] is None else style.fmt_value(float(decode_value(s["median_ratio"])))]
+                for s in summary]
+        table = Table(rows, col_labels=[Text(h, font=style.caption_font(), font_size=24, color=style.MUTED)
+                                        for h in heads],
+                      include_outer_lines=True, line_config={"stroke_color": style.MUTED},
+                      element_to_mobject_config={"font_size": 28, "font": style.FONTS["en"], "color": style.TEXT},
+                      v_buff=0.35, h_buff=0.6)
+        for r, s in enumerate(summary, start=2):
+            table.get_entries((r, 1)).set_color(style.ACTIVATION[s["activation"]])
+        table.scale(min(1.0, 12.5 / table.width, 4.2 / table.height)).move_to(GRAPH_CENTER_Y * UP)
+        self.set_caption(style.caption("seed_summary", seeds=summary[0]["seeds"]))
+        self.play(fade_in(table), run_time=0.8)
+        self.wait(2.5)
 
     def show_activation_slopes(self, curves: dict):
         x = decode_value(curves["x"])
@@ -154,6 +178,7 @@ class VanishingGradients(GraphScene):
         self.play(*(fade_in(p[0]) for p in panels), *(fade_in(p[3]) for p in panels), run_time=0.6)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[2]) for p in panels), fade_in(legend), run_time=2.5)
         self.wait(2)
+        return VGroup(panels, legend)
 
 
 SHADE_LEVELS = 24

@@ -1,22 +1,88 @@
-"""Shared test helpers: trace a config dict, and evaluate the same graph with torch autograd."""
+"""Shared test helpers: trace a config dict, and evaluate the same expression text with torch autograd.
+
+The torch reference never touches the project's parser or gate table: the expression text is run by
+Python itself over torch tensors, with each function of the expression language bound to the torch
+function a torch user would call. A parser bug therefore gives different answers on the two sides.
+"""
 from __future__ import annotations
+
+import ast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine.config import parse_config
-from engine.expr import parse_expression
 from engine.run import trace_config
 from engine.trace import decode_value
 
-TORCH_OPS = {
-    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "neg": torch.neg,
-    "pow": torch.pow, "exp": torch.exp, "log": torch.log, "max": torch.maximum, "min": torch.minimum,
-    "abs": torch.abs, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-    "leaky_relu": lambda x, s: F.leaky_relu(x, float(s)), "matmul": torch.matmul, "sum": torch.sum,
-    "softmax_cross_entropy": lambda x, t: F.cross_entropy(x, t),
+
+def _sce(x, t):
+    if t.shape == x.shape:
+        return F.cross_entropy(x[None] if x.dim() == 1 else x, t[None] if t.dim() == 1 else t)
+    return F.cross_entropy(x[None] if x.dim() == 1 else x, (t[None] if t.dim() == 0 else t).long())
+
+
+def _reduce(fn):
+    def call(x, axis=None):
+        return fn(x) if axis is None else fn(x, dim=axis)
+    return call
+
+
+# What each function of the expression language is in torch, written from torch's documentation.
+TORCH_FUNCTIONS = {
+    "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh, "relu": torch.relu,
+    "leaky_relu": lambda x, s=0.01: F.leaky_relu(x, float(s)) if not torch.is_tensor(s) or not s.requires_grad
+    else torch.where(x > 0, x, s * x),
+    "max": lambda a, b=None: torch.max(a) if b is None else torch.maximum(torch.as_tensor(a, dtype=torch.float64),
+                                                                          torch.as_tensor(b, dtype=torch.float64)),
+    "min": lambda a, b=None: torch.min(a) if b is None else torch.minimum(torch.as_tensor(a, dtype=torch.float64),
+                                                                          torch.as_tensor(b, dtype=torch.float64)),
+    "sum": _reduce(torch.sum), "mean": _reduce(torch.mean), "transpose": lambda w: w.T,
+    "softmax": lambda x: torch.softmax(x, dim=-1), "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
+    "softmax_cross_entropy": _sce, "mse": F.mse_loss,
 }
+
+
+def _on_tensors(fn):
+    # A literal argument (exp(0.5)) is a Python float to Python: torch functions want tensors.
+    def call(*args, **kwargs):
+        return fn(*(a if torch.is_tensor(a) else torch.tensor(float(a), dtype=torch.float64) for a in args), **kwargs)
+    return call
+
+
+TORCH_FUNCTIONS = {name: _on_tensors(fn) for name, fn in TORCH_FUNCTIONS.items()}
+
+
+def torch_eval(expression: str, inputs: dict, constants: dict | None = None):
+    """(output value, {input name: gradient}) of ``expression`` run by Python over float64 torch tensors."""
+    leaves = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in inputs.items()}
+    scope = {**TORCH_FUNCTIONS, **leaves,
+             **{k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in (constants or {}).items()}}
+    body = _AugAssignAsRebinding().visit(ast.parse(expression)).body
+    last = body[-1]
+    exec(compile(ast.Module(body[:-1], []), "<expression>", "exec"), {"__builtins__": {}}, scope)  # noqa: S102
+    if isinstance(last, ast.Expr):
+        out = eval(compile(ast.Expression(last.value), "<expression>", "eval"), {"__builtins__": {}}, scope)  # noqa: S307
+    else:
+        exec(compile(ast.Module([last], []), "<expression>", "exec"), {"__builtins__": {}}, scope)  # noqa: S102
+        target = last.targets[0] if isinstance(last, ast.Assign) else last.target
+        out = scope[target.id]
+    out = torch.as_tensor(out, dtype=torch.float64)
+    if out.requires_grad:
+        out.backward()
+    grads = {k: (t.grad.numpy() if t.grad is not None else np.zeros_like(t.detach().numpy())) for k, t in leaves.items()}
+    return out.detach().numpy(), grads
+
+
+class _AugAssignAsRebinding(ast.NodeTransformer):
+    """`c += e` means `c = c + e` in the expression language; on a tensor Python would add in place."""
+
+    def visit_AugAssign(self, node):
+        load = ast.Name(node.target.id, ast.Load())
+        return ast.fix_missing_locations(ast.copy_location(
+            ast.Assign([node.target], ast.BinOp(load, node.op, node.value)), node))
 
 
 def trace_of(expression: str, inputs: dict, constants: dict | None = None, scene: str = "graph") -> dict:
@@ -24,25 +90,6 @@ def trace_of(expression: str, inputs: dict, constants: dict | None = None, scene
     if constants:
         cfg["constants"] = constants
     return trace_config(parse_config(cfg))
-
-
-def torch_reference(expression: str, inputs: dict, constants: dict | None = None):
-    """(output value, {input name: gradient}) computed by torch autograd in float64."""
-    graph = parse_expression(expression, list(inputs), constants or {})
-    leaves = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in inputs.items()}
-    values = {}
-    for n in graph.nodes:
-        if n.op == "input":
-            values[n.id] = leaves[n.label]
-        elif n.op == "const":
-            values[n.id] = torch.tensor(n.value, dtype=torch.float64)
-        else:
-            values[n.id] = TORCH_OPS[n.op](*(values[i.id] for i in n.inputs))
-    out = values[graph.output.id]
-    out.backward()
-    grads = {k: (t.grad.numpy() if t.grad is not None else np.zeros_like(t.detach().numpy()))
-             for k, t in leaves.items()}
-    return out.detach().numpy(), grads
 
 
 def node_by_label(trace: dict, label: str) -> dict:

@@ -80,12 +80,14 @@ def test_missing_config_file():
     assert r.exit_code != 0 and "no/such.yaml: cannot read" in r.output
 
 
-def test_check_reports_failure_exit_code(tmp_path):
-    cfg = tmp_path / "kink.yaml"  # central differences straddle abs's kink at 0: analytic 0, numeric 0
+def test_check_at_a_kink_says_kink(tmp_path):
+    cfg = tmp_path / "kink.yaml"  # abs's kink at 0: one-sided slopes 0 and 2, the analytic 1 lies between
     cfg.write_text("scene: gradcheck\nexpression: abs(x) + x\ninputs: {x: 0.0}\n")
     r = run("check", cfg, "--json")
     assert r.exit_code == 0
-    assert json.loads(r.stdout)[0]["relative_error"] == 0
+    row = json.loads(r.stdout)[0]
+    assert row["status"] == "kink" and row["relative_error"] is None
+    assert row["note"] == "kink at x: not differentiable, one-sided slopes 0 and 2"
 
 
 def test_help_everywhere():

@@ -21,7 +21,17 @@ def graph(expression, inputs=None, **extra):
 
 @pytest.mark.parametrize("expression,fragment", [
     ("x.__class__", "attribute access is not allowed"),
-    ("x[0]", "subscripting is not allowed"),
+    ("x[0:1]", "slices are not supported: index with integers"),
+    ("x[y]", "an index must be an integer constant"),
+    ("x ^ 2", "use x ** 2 for a power"),
+    ("np.exp(x) + y", "use exp(...) without 'np.'"),
+    ("pow(x, 2) + y", "unknown function 'pow': use x ** y"),
+    ("x.real", "attribute access is not allowed (only W.T, the transpose)"),
+    ("sum(x, axis=y)", "sum()'s axis must be an integer constant"),
+    ("exp(x, axis=0)", "exp() takes no keyword arguments"),
+    ("sum(x, dim=0) + y", "sum() takes only the keyword axis"),
+    ("x + y + 1" + "0" * 400, "is too large (not a finite float)"),
+    (" + ".join(["x"] * 1200) + " + y", "the graph has more than 500 nodes"),
     ("(lambda: x)()", "only calls of named functions"),
     ("[x for x in y]", "a comprehension is not allowed"),
     ("__import__('os')", "name '__import__' is not allowed"),
@@ -51,6 +61,35 @@ def test_bad_expressions(expression, fragment):
 
 def test_position_is_reported():
     assert "line 2, column 5" in error_of(graph("q = x + y\nf = q.real"))
+
+
+@pytest.mark.parametrize("expression,inputs,fragment", [
+    ("sum(A @ B)", {"A": [[[1, 2, 3], [4, 5, 6]], [[1, 2, 3], [4, 5, 6]]], "B": [[1], [2], [3]]},
+     "matmul takes vectors or matrices (1-D or 2-D), got shapes (2, 2, 3) and (3, 1)"),
+    ("softmax_cross_entropy(A, B)", {"A": [[[1.0, 2.0]]], "B": [[[0.0, 1.0]]]},
+     "softmax_cross_entropy takes a vector (one example) or a matrix (one row per example), got shape (1, 1, 2)"),
+    ("softmax_cross_entropy(A, B)", {"A": [[1.0, 2.0]], "B": [1.0, 0.0, 0.0]},
+     "needs targets of the scores' shape (1, 2) (one-hot) or class indices of shape (1,), got (3,)"),
+    ("sum(A * B)", {"A": [1.0, 2.0, 3.0], "B": [1.0, 2.0]}, "mul: operands could not be broadcast"),
+    ("sum(A, axis=2) * B", {"A": [[1.0, 2.0]], "B": 1.0}, "axis 2 is out of range for an input of shape (1, 2)"),
+    ("A[3] + B", {"A": [1.0, 2.0], "B": 1.0}, "index 3 is out of range for axis 0 of size 2"),
+    ("transpose(A) * B", {"A": 1.0, "B": 1.0}, None),  # a scalar's transpose is itself: fine
+])
+def test_shape_errors_are_one_line(expression, inputs, fragment):
+    if fragment is None:
+        trace_config(parse_config(graph(expression, inputs), "cfg.yaml"), "cfg.yaml")
+        return
+    assert fragment in error_of(graph(expression, inputs))
+
+
+def test_class_indices_must_be_in_range():
+    msg = error_of(graph("softmax_cross_entropy(s, t)", {"s": [[1.0, 2.0]]}, constants={"t": [2]}))
+    assert "class indices must be whole numbers from 0 to 1, got 2" in msg
+
+
+def test_a_long_flat_sum_is_no_recursion_error():
+    t = trace_config(parse_config(graph(" + ".join(["x"] * 400) + " + y"), "cfg.yaml"))
+    assert t["nodes"][-1]["value"] == 402.0  # 400 x + y, at x = 1 and y = 2
 
 
 def test_matmul_shape_mismatch():
@@ -96,10 +135,64 @@ def test_node_limit():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="xy+-*/()@ .,=:\n01e[]_abcdefghijklmnopqrstuvwz'", max_size=60))
+@given(st.text(alphabet="xy+-*/()@ .,=:\n01e[]_abcdefghijklmnopqrstuvwzT'", max_size=60))
 def test_parser_fuzz_never_crashes(text):
-    """Any text either traces or is refused with a ConfigError: no other exception escapes."""
+    """Any text either traces or is refused with one line naming the file and key: nothing else escapes."""
     try:
-        trace_config(parse_config(graph(text, {"x": 0.5, "y": [1.0, 2.0]}), "fuzz.yaml"), "fuzz.yaml")
-    except ConfigError:
-        pass
+        t = trace_config(parse_config(graph(text, {"x": 0.5, "y": [1.0, 2.0]}), "fuzz.yaml"), "fuzz.yaml")
+    except ConfigError as e:
+        assert "\n" not in str(e) and str(e).startswith("fuzz.yaml: key 'expression': "), str(e)
+    else:
+        assert t["output"] in {n["id"] for n in t["nodes"]}
+
+
+def load(tmp_path, text: str):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return load_config(p)
+
+
+def load_error(tmp_path, text: str) -> str:
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, text)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith(str(tmp_path / "c.yaml") + ": ")
+    return msg
+
+
+@pytest.mark.parametrize("written,value", [("1e-8", 1e-8), ("1e3", 1000.0), ("-2.5E+2", -250.0), (".5", 0.5),
+                                           ("1e308", 1e308), ("010", 10), ("0x1F", 31), ("0o17", 15), ("+3", 3)])
+def test_numbers_are_read_as_yaml_1_2_and_python_write_them(tmp_path, written, value):
+    if isinstance(value, int):  # an integer key takes it as an integer
+        assert load(tmp_path, f"scene: vanishing\nsteps: {written}\n").steps == value
+    cfg = load(tmp_path, f"scene: graph\nexpression: x\ninputs: {{x: {written}}}\n")
+    assert cfg.inputs["x"] == value
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("scene: graph\nexpression: x\ninputs: {x: yes}\n", "key 'inputs': 'x' must be a number"),  # 1.2: a string
+    ("scene: graph\nexpression: x\ninputs: {x: 1}\nh: 1e3\n", "key 'h': Input should be less than or equal to 1"),
+    ("scene: vanishing\nsteps: true\n", "key 'steps': Input should be a valid integer, got True"),
+    ("scene: vanishing\ndepth: '3'\n", "key 'depth': Input should be a valid integer, got '3'"),
+    ("scene: histograms\nbatch: 2.0\n", "key 'batch': Input should be a valid integer, got 2.0"),
+    ("scene: zigzag\nlearning_rate: '0.5'\n", "key 'learning_rate': Input should be a valid number, got '0.5'"),
+    ("scene: zigzag\nstart: [1, 2, 3]\n", "key 'start'"),
+    ("scene: graph\nexpression: x\ninputs: {x: 1" + "0" * 400 + "}\n", "'x' holds a number too large for a float"),
+    ("scene: graph\nexpression: x\ninputs: {x: 1" + "0" * 5000 + "}\n", "an integer with too many digits"),
+    ("scene: graph\nexpression: x\ninputs: {x: " + "[" * 5000 + "1" + "]" * 5000 + "}\n", "nested too deeply"),
+    ("scene: graph\nexpression: x\ninputs: {x: " + "[" * 6 + "1" + "]" * 6 + "}\n", "more than 4 dimensions"),
+    ("scene: [graph]\n", "key 'scene': must be a name, got ['graph']"),
+    ("scene: {a: 1}\n", "key 'scene': must be a name, got {'a': 1}"),
+    ("x: &a [1, 2]\ny: *a\nscene: graph\n", "aliases (*name) are not allowed"),
+])
+def test_yaml_and_types_are_strict_with_one_line(tmp_path, text, fragment):
+    assert fragment in load_error(tmp_path, text)
+
+
+def test_alias_bomb_is_refused_at_once(tmp_path):
+    import time
+    bomb = "a: &a [" + ",".join(["1"] * 9) + "]\n" + "".join(
+        f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    start = time.monotonic()
+    assert "aliases (*name) are not allowed" in load_error(tmp_path, "scene: graph\n" + bomb)
+    assert time.monotonic() - start < 1.0

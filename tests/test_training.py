@@ -7,12 +7,12 @@ from engine.config import parse_config
 from engine.run import trace_config
 from engine.trace import decode_value
 from engine.compiled_mlp import ACTIVATION_KIND, forward_backward
-from engine.training import LEAKY_SLOPE, init_weights, make_dataset, mlp_weight_grads
+from engine.training import init_weights, make_dataset, mlp_weight_grads
 from render import CONFIG_DIR
 from engine.config import load_config
 
 TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-             "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)}
+             "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01)}  # torch's default slope
 
 
 @pytest.mark.parametrize("activation", list(TORCH_ACT))
@@ -23,7 +23,7 @@ def test_forward_backward_matches_torch(activation, dataset):
     sizes = [2, 6, 5, 4, 1]
     Ws = init_weights(sizes, "xavier", rng)
     bs = [rng.normal(0, 0.1, s) for s in sizes[1:]]
-    alpha = LEAKY_SLOPE if activation == "leaky_relu" else 0.0
+    alpha = 0.01 if activation == "leaky_relu" else 0.0
     loss, acc, gWs, gbs = forward_backward(Ws, bs, X, y, ACTIVATION_KIND[activation], alpha)
 
     tW = [torch.tensor(w, requires_grad=True) for w in Ws]
@@ -85,11 +85,11 @@ def test_zigzag_signs():
 @pytest.mark.parametrize("loss", ["sum", "mse"])
 def test_histogram_pass_matches_torch(activation, loss):
     rng = np.random.default_rng(7)
-    sizes = [1, 12, 9, 7, 1]
+    sizes = [3, 12, 9, 7, 4]  # in_features 3, out_features 4
     Ws = [rng.uniform(-1, 1, (a, b)) for a, b in zip(sizes, sizes[1:])]
     bs = [rng.uniform(-1, 1, b) for b in sizes[1:]]
-    x = rng.standard_normal((5, 1))
-    ours = mlp_weight_grads(Ws, bs, x, activation, loss)
+    x = rng.standard_normal((5, 3))
+    ours = mlp_weight_grads(Ws, bs, x, activation, loss, target=0.7)
 
     tW = [torch.tensor(w, requires_grad=True) for w in Ws]
     h = torch.tensor(x)
@@ -97,7 +97,7 @@ def test_histogram_pass_matches_torch(activation, loss):
         h = h @ w + torch.tensor(b)
         if i < len(tW) - 1:
             h = TORCH_ACT[activation](h)
-    (h.sum() if loss == "sum" else (h ** 2).mean()).backward()
+    (h.sum() if loss == "sum" else torch.nn.functional.mse_loss(h, torch.full_like(h, 0.7))).backward()
     for g, w in zip(ours, tW):
         np.testing.assert_allclose(g, w.grad.numpy(), rtol=1e-10, atol=1e-14)
 

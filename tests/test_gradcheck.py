@@ -1,0 +1,119 @@
+"""The numerical gradient check: it never refuses a config whose forward and backward passes are valid,
+recognises kinks, and `render.py check` exits 1 exactly when a gradient disagrees (or nothing was checked)."""
+import json
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from engine.trace import decode_value
+from helpers import node_by_label, trace_of
+from render import cli
+
+
+def torch_grad(fn, *values):
+    """Gradients of fn at values, in torch float64, written per case by hand."""
+    xs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
+    fn(*xs).backward()
+    return [x.grad.item() for x in xs]
+
+
+# Each: the ±h probe of the default h = 1e-4 leaves the function's domain, the passes themselves are fine.
+DOMAIN_EDGE = [
+    ("log(x) * 2", {"x": 5e-5}, lambda x: torch.log(x) * 2),
+    ("x / y", {"x": 1.0, "y": 1e-4}, lambda x, y: x / y),
+    ("x ** 0.5", {"x": 5e-5}, lambda x: x ** 0.5),
+    ("sqrt(x) + log(y)", {"x": 2e-6, "y": 3e-5}, lambda x, y: torch.sqrt(x) + torch.log(y)),
+]
+
+
+@pytest.mark.parametrize("expression,inputs,reference", DOMAIN_EDGE, ids=[c[0] for c in DOMAIN_EDGE])
+def test_probe_stays_in_the_domain(expression, inputs, reference):
+    t = trace_of(expression, inputs)
+    expected = torch_grad(reference, *inputs.values())
+    for (name, _), g in zip(inputs.items(), expected):
+        n = node_by_label(t, name)
+        assert float(decode_value(n["grad"])) == pytest.approx(g, rel=1e-12)
+        assert float(decode_value(n["numeric_grad"])) == pytest.approx(g, rel=1e-6)
+        assert n["relative_error"] < 1e-6 and "numeric_unavailable" not in n
+
+
+def test_negative_base_exponent_is_unavailable_not_refused():
+    t = trace_of("x ** y", {"x": -2.0, "y": 3.0})
+    gx, _ = torch_grad(lambda x, y: x ** y, -2.0, 3.0)
+    x, y = node_by_label(t, "x"), node_by_label(t, "y")
+    assert float(decode_value(x["numeric_grad"])) == pytest.approx(gx, rel=1e-6) == 12.0
+    assert y["relative_error"] is None
+    assert y["numeric_unavailable"] == {
+        "count": 1, "reason": "probing it leaves the function's domain (negative number raised to a non-integer power)"}
+
+
+def test_vertical_tangent_is_unavailable():
+    # sqrt at 0: only the right side exists and the slope there is infinite (torch says inf too)
+    assert torch_grad(lambda x: torch.sqrt(x), 0.0) == [math.inf]
+    t = trace_of("y * sqrt(x)", {"x": 0.0, "y": 2.0})
+    y = node_by_label(t, "y")
+    assert float(decode_value(y["numeric_grad"])) == 0.0 and y["relative_error"] == 0.0
+    x = node_by_label(t, "x")  # a vertical tangent: infinite analytic gradient, nothing to compare
+    assert decode_value(x["grad"]) == math.inf and x["relative_error"] is None
+    assert x["numeric_unavailable"]["reason"] == "the analytic gradient is infinite there"
+
+
+@pytest.mark.parametrize("expression,inputs,kinked", [
+    ("relu(x) + y", {"x": 0.0, "y": 1.0}, "x"),
+    ("abs(x) + y", {"x": 0.0, "y": 1.0}, "x"),
+    ("max(x, y)", {"x": 2.0, "y": 2.0}, "x"),
+    ("min(x, y)", {"x": 2.0, "y": 2.0}, "y"),
+])
+def test_kinks_are_named_not_failed(expression, inputs, kinked, tmp_path):
+    n = node_by_label(trace_of(expression, inputs), kinked)
+    assert n["kinks"] and n["kinks"][0]["subgradient"] is True
+    left, right = sorted((n["kinks"][0]["left"], n["kinks"][0]["right"]))
+    assert left < right  # the one-sided slopes differ: that is what a kink is
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text(f"scene: gradcheck\nexpression: '{expression}'\ninputs: {json.dumps(inputs)}\n")
+    r = CliRunner().invoke(cli, ["check", str(cfg)])
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if line.startswith(kinked))
+    assert "kink" in row and "not differentiable" in row and "FAIL" not in r.output
+
+
+def test_smooth_points_are_not_kinks():
+    t = trace_of("x ** 2 + exp(20 * y) + relu(z)", {"x": 0.0, "y": 0.3, "z": 5e-5})
+    for name in "xyz":
+        n = node_by_label(t, name)
+        assert "kinks" not in n and n["relative_error"] < 1e-6, name
+
+
+def run_check(tmp_path, text, *args):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    return CliRunner().invoke(cli, ["check", str(cfg), *args])
+
+
+def test_check_fails_with_exit_1_when_a_gradient_disagrees(tmp_path):
+    # A tolerance no real check can meet: the relative error of central differences is never exactly 0 here.
+    r = run_check(tmp_path, "scene: graph\nexpression: exp(x) * sin\ninputs: {x: 0.3}\nconstants: {sin: 2.0}\n",
+                  "--tolerance", "1e-30")
+    assert r.exit_code == 1
+    assert "FAIL" in r.output and "gradient check failed for x" in r.output
+
+
+def test_check_passes_with_exit_0(tmp_path):
+    r = run_check(tmp_path, "scene: graph\nexpression: exp(x) * c\ninputs: {x: 0.3}\nconstants: {c: 2.0}\n", "--json")
+    assert r.exit_code == 0
+    row = json.loads(r.stdout)[0]
+    assert row["status"] == "ok" and 0 < row["relative_error"] < 1e-6
+
+
+def test_check_with_nothing_checkable_is_an_error(tmp_path):
+    r = run_check(tmp_path, "scene: graph\nexpression: sqrt(x)\ninputs: {x: 0.0}\n")
+    assert r.exit_code == 1
+    assert "no gradient could be checked numerically; x: 1 element(s) not checked" in r.output
+
+
+def test_unavailable_element_is_reported_not_failed(tmp_path):
+    r = run_check(tmp_path, "scene: graph\nexpression: x ** y\ninputs: {x: -2.0, y: 3.0}\n")
+    assert r.exit_code == 0, r.output
+    assert "n/a (1 element(s) not checked: probing it leaves the function's domain" in r.output
