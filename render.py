@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import gc
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from engine.numfmt import format_number
 from engine.trace import decode_value, dumps
 
 ROOT = Path(__file__).resolve().parent
+FORMATS = ("mp4", "webm", "gif", "mov", "png")
 CONFIG_DIR = ROOT / "assets" / "configs"
 
 
@@ -66,13 +68,21 @@ def list_cmd() -> None:
 def trace(config: str, output: str | None) -> None:
     """Run CONFIG's forward and backward pass and write its trace (JSON)."""
     if output:
-        _check_output(output)
+        _check_output(output, inputs=[config])
     text = dumps(_load_trace(config))
     if output:
-        write_text_atomic(output, text)
+        try:
+            write_text_atomic(output, text, inputs=[config])
+        except OutputError as e:
+            raise click.ClickException(str(e)) from None
         click.echo(f"wrote {output}", err=True)
     else:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError as e:
+            sys.stdout = open(os.devnull, "w")  # what could not be written is dropped, not retried at exit
+            raise click.ClickException(f"cannot write the trace to standard output: {e.strerror}") from None
 
 
 @cli.command()
@@ -135,8 +145,9 @@ def _check_row(node: dict, tolerance: float) -> dict:
               help="preview: 854x480 at 15 fps; hd: 1920x1080 at 60 fps; low: 426x240 at 10 fps (drafts).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (default: out/<config name>.mp4, or .png with --still).")
-@click.option("--format", "fmt", type=click.Choice(["mp4", "webm", "gif", "mov", "png"]), default="mp4",
-              show_default=True, help="mp4 (H.264, plays in browsers), webm (VP9), gif, mov, or png (a still).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="mp4 (H.264, plays in browsers), webm (VP9), gif, mov, or png (a still); default: from -o's "
+                   "extension, else mp4.")
 @click.option("--still", is_flag=True, help="Write a PNG of one frame instead of a video (as --format png).")
 @click.option("--upto", type=click.IntRange(min=0),
               help="With --still: the frame after this many animations (default: the last frame).")
@@ -151,20 +162,40 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     from scenes.source import trace_path_soon
     from scenes.trace_data import TraceError
 
-    fmt = "png" if still else fmt
+    fmt = _output_format(output, fmt, still)
     out = Path(output or Path("out") / f"{Path(config).stem}.{fmt}")
     if output is None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    _check_output(str(out))
+    _check_output(str(out), inputs=[config])
     try:
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
         render_scene(trace, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
                      theme=theme)
-    except (ConfigError, TraceError, RenderLimitError) as e:
+    except (ConfigError, TraceError, RenderLimitError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     except FileNotFoundError as e:
         raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
     click.echo(f"wrote {out}", err=True)
+
+
+FORMAT_OF_SUFFIX = {f".{f}": f for f in FORMATS}
+
+
+def _output_format(output: str | None, fmt: str | None, still: bool) -> str:
+    """The format to write: --format, else --still's png, else -o's extension, else mp4; a contradiction
+    between them (--format gif -o x.mp4, --still -o x.mp4) is refused rather than written misnamed."""
+    suffix = Path(output).suffix.lower() if output else ""
+    from_suffix = FORMAT_OF_SUFFIX.get(suffix)
+    if output and from_suffix is None:
+        raise click.BadParameter(f"{output}: unknown extension {suffix or '(none)'}; use one of "
+                                 f"{', '.join(FORMAT_OF_SUFFIX)}", param_hint="-o")
+    wanted = fmt or ("png" if still else None)
+    if still and fmt not in (None, "png"):
+        raise click.BadParameter(f"--still writes a PNG, not {fmt}", param_hint="--format")
+    if wanted and from_suffix and wanted != from_suffix:
+        raise click.BadParameter(f"{output} is named as {from_suffix} but the format asked for is {wanted}",
+                                 param_hint="-o")
+    return wanted or from_suffix or "mp4"
 
 
 class _BatchProgress:
@@ -205,14 +236,17 @@ def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str,
     from scenes.lecture import render_lecture
 
     out = Path(output)
+    if out.suffix.lower() != ".mp4":
+        raise click.BadParameter(f"{output}: a lecture is an MP4 (its .srt and .vtt are written beside it)",
+                                 param_hint="-o")
     if out.parent == Path("out"):
         out.parent.mkdir(exist_ok=True)
-    _check_output(output)
+    _check_output(output, inputs=[lecture_file])
     progress = _BatchProgress()
     try:
         chapters = render_lecture(Path(lecture_file), out, quality=quality, lang=lang, theme=theme, jobs=jobs,
                                   progress=progress)
-    except ConfigError as e:
+    except (ConfigError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     finally:
         progress.stop()
@@ -231,9 +265,9 @@ def gallery(outdir: str, title: str) -> None:
     click.echo(f"wrote {index}", err=True)
 
 
-def _check_output(path: str) -> None:
+def _check_output(path: str, inputs=()) -> None:
     try:
-        check_output_path(path)
+        check_output_path(path, inputs)
     except OutputError as e:
         raise click.ClickException(str(e)) from None
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
-from engine.io import atomic_path, write_text_atomic
+from engine.io import atomic_path, check_output_path, write_text_atomic
 from scenes.render_job import CACHE, QUALITIES, render_class, render_scene
 from scenes.source import trace_path_for
 from scenes.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
@@ -89,6 +89,12 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
                    jobs: int = 1, progress=None) -> list[Chapter]:
     """Render every clip (cached), join them with chapters, and write .srt and .vtt beside ``output``."""
     spec, configs = load_lecture(lecture)
+    # The MP4 and its subtitles: none may be an input, nor each other (-o x.srt would be both), checked
+    # before anything renders.
+    inputs = [lecture, *configs]
+    outputs = [output, output.with_suffix(".srt"), output.with_suffix(".vtt")]
+    for i, path in enumerate(outputs):
+        check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])
     fingerprint = _scenes_fingerprint()
     CLIP_CACHE.mkdir(parents=True, exist_ok=True)
 
@@ -119,10 +125,10 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
                 if progress:
                     progress.advance()
 
-    with atomic_path(output) as tmp:
+    with atomic_path(output, inputs) as tmp:
         chapters = join_clips(paths, [it[3] for it in items], tmp, QUALITIES[quality].fps)
     for c, it in zip(chapters, items):
         c.narration = it[4]
-    write_text_atomic(output.with_suffix(".srt"), subtitles_srt(chapters))
-    write_text_atomic(output.with_suffix(".vtt"), subtitles_vtt(chapters))
+    write_text_atomic(outputs[1], subtitles_srt(chapters), inputs)
+    write_text_atomic(outputs[2], subtitles_vtt(chapters), inputs)
     return chapters

@@ -1,0 +1,126 @@
+"""Outputs never destroy inputs, devices or anything but a regular file; a failed write is one line."""
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from render import CONFIG_DIR, ROOT, cli
+
+CHAIN = CONFIG_DIR / "chain_rule.yaml"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+@pytest.fixture
+def config(tmp_path):
+    p = tmp_path / "a.yaml"
+    p.write_bytes(CHAIN.read_bytes())
+    return p
+
+
+def test_a_device_is_never_replaced(tmp_path, config):
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    dev = tmp_path / "null.png"
+    os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a private /dev/null
+    for cmd in (["trace", config, "-o", dev], ["render", config, "--still", "-o", dev]):
+        r = run(*cmd)
+        assert r.exit_code != 0 and "is a device" in r.output, r.output
+        assert stat.S_ISCHR(os.stat(dev).st_mode)
+
+
+def test_a_fifo_or_directory_is_refused(tmp_path, config):
+    fifo = tmp_path / "f.json"
+    os.mkfifo(fifo)
+    r = run("trace", config, "-o", fifo)
+    assert r.exit_code == 1 and "is a FIFO" in r.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_link_is_written_through_to_its_regular_file(tmp_path, config):
+    target = tmp_path / "t.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert run("trace", config, "-o", link).exit_code == 0
+    assert link.is_symlink() and target.read_text().startswith("{")
+
+
+def test_a_link_to_a_device_is_refused(tmp_path, config):
+    link = tmp_path / "out.json"
+    link.symlink_to("/dev/null")
+    r = run("trace", config, "-o", link)
+    assert r.exit_code == 1 and "(a link to /dev/null): is a device" in r.output
+    assert link.is_symlink()
+
+
+@pytest.mark.parametrize("make_output", [lambda c: c, lambda c: _link(c)], ids=["same path", "link to it"])
+def test_trace_never_overwrites_its_config(config, make_output):
+    before = config.read_bytes()
+    r = run("trace", config, "-o", make_output(config))
+    assert r.exit_code == 1 and "writing it would destroy the input" in r.output
+    assert config.read_bytes() == before
+
+
+def _link(p):
+    link = p.parent / "link.yaml"
+    link.symlink_to(p)
+    return link
+
+
+def test_render_never_overwrites_its_config(config):
+    before = config.read_bytes()
+    # named .mp4 but the same file through a link: refused before any rendering
+    link = config.parent / "clip.mp4"
+    link.symlink_to(config)
+    r = run("render", config, "-o", link)
+    assert r.exit_code == 1 and "writing it would destroy the input" in r.output
+    assert config.read_bytes() == before
+
+
+def test_lecture_outputs_never_overwrite_inputs_or_each_other(tmp_path, config):
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text("title: t\nclips:\n  - config: a.yaml\n")
+    before = lecture.read_bytes()
+    srt_link = tmp_path / "x.srt"
+    srt_link.symlink_to(lecture)  # x.mp4's subtitles would land on the lecture file
+    r = run("lecture", lecture, "-o", tmp_path / "x.mp4")
+    assert r.exit_code == 1 and "x.srt (a link to" in r.output and "destroy the input" in r.output
+    r = run("lecture", lecture, "-o", tmp_path / "x.srt")
+    assert r.exit_code == 2 and "a lecture is an MP4" in r.output
+    assert lecture.read_bytes() == before and not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--format", "gif", "-o", "x.mp4"], "x.mp4 is named as mp4 but the format asked for is gif"),
+    (["--still", "-o", "x.mp4"], "x.mp4 is named as mp4 but the format asked for is png"),
+    (["-o", "x.txt"], "unknown extension .txt"),
+    (["--still", "--format", "webm"], "--still writes a PNG, not webm"),
+])
+def test_output_format_contradictions_are_refused(config, args, fragment):
+    r = run("render", config, *args)
+    assert r.exit_code == 2 and fragment in r.output
+
+
+def test_format_is_inferred_from_the_extension(tmp_path, config):
+    out = tmp_path / "frame.png"
+    r = run("render", config, "--quality", "low", "-o", out)  # no --still, no --format: a PNG still
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_path_under_a_file_is_refused_before_work(config):
+    r = run("trace", config, "-o", config / "t.json")
+    assert r.exit_code == 1 and "cannot be written: Not a directory" in r.output
+
+
+def test_a_full_standard_output_is_one_line():
+    p = subprocess.run([sys.executable, str(ROOT / "render.py"), "trace", str(CHAIN)],
+                       stdout=open("/dev/full", "w"), stderr=subprocess.PIPE, text=True)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == ["Error: cannot write the trace to standard output: No space left on device"]
