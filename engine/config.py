@@ -23,6 +23,7 @@ MAX_INPUT_ELEMENTS = 10_000
 MAX_NODES = 500
 MAX_CONFIG_BYTES = 1_000_000
 MAX_INPUT_DIMS = 4
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a name every formula can typeset (alpha is drawn as α)
 
 # A number, or a (nested) list of numbers: vectors and matrices; nesting is checked by the validator.
 Value = Union[float, list[Any]]
@@ -64,8 +65,9 @@ class GraphConfig(_SceneConfig):
         for name, v in inputs.items():
             if not isinstance(name, str):
                 raise ValueError(f"{name!r} is not a valid variable name")
-            if not name.isidentifier() or name.startswith("__"):
-                raise ValueError(f"'{name}' is not a valid variable name")
+            if not NAME.fullmatch(name):
+                raise ValueError(f"{_short(name)} is not a valid variable name: use ASCII letters, digits and _, "
+                                 "starting with a letter (write alpha for α)")
             if _depth(v) > MAX_INPUT_DIMS:
                 raise ValueError(f"'{name}' has more than {MAX_INPUT_DIMS} dimensions")
             if not _all_numbers(v):

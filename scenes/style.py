@@ -7,6 +7,7 @@ values are always sky blue, gradients always orange; a gradient's sign is also w
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 from manim import MathTex, TexTemplate
@@ -103,17 +104,35 @@ def latex_array(a: np.ndarray, signed: bool = False) -> str:
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
+GREEK = {g: "\\" + g for g in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+                                 "kappa", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega")}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
 def latex_name(label: str) -> str:
-    """w0 -> w_{0}; names stay upright when longer than one letter."""
-    head = label.rstrip("0123456789")
-    tail = label[len(head):]
-    head = head if len(head) <= 1 else rf"\mathrm{{{head}}}".replace("_", r"\_")
-    return f"{head}_{{{tail}}}" if tail else head
+    """A variable's name in a formula: w0 -> w_{0}, w_in -> w_{\\mathrm{in}}, alpha -> \\alpha.
+
+    Only names of letters, digits and _ reach here (configs and traces are checked for that); anything
+    else is drawn as a question mark rather than handed to LaTeX.
+    """
+    if not _NAME.fullmatch(label):
+        return r"\text{?}"
+    base, _, sub = label.partition("_")
+    if not sub:
+        stripped = base.rstrip("0123456789")
+        base, sub = (stripped, base[len(stripped):]) if stripped else (base, "")
+
+    def part(text: str) -> str:
+        if text in GREEK:
+            return GREEK[text]
+        return text if len(text) <= 1 or text.isdigit() else rf"\mathrm{{{text}}}".replace("_", r"\_")
+
+    return part(base) + (f"_{{{part(sub)}}}" if sub else "")
 
 
 def node_tex(label: str, value) -> str:
     """A leaf or named gate in a formula: its name (w_{0}), or the number a literal constant holds."""
-    return latex_name(label) if label.isidentifier() else latex_number(float(value))
+    return latex_name(label) if _NAME.fullmatch(label) else latex_number(float(value))
 
 
 def shape_text(a: np.ndarray) -> str:

@@ -1,0 +1,100 @@
+"""Traces read back are untrusted: checked against the schema before anything is drawn; names that
+reach LaTeX are refused at the edge unless LaTeX can typeset them."""
+import copy
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.config import ConfigError, parse_config
+from engine.run import trace_config
+from render import CONFIG_DIR, cli
+from scenes.trace_data import TraceError, read_trace
+from scenes.style import latex_name
+
+
+@pytest.fixture(scope="module")
+def chain():
+    from engine.config import load_config
+    return trace_config(load_config(CONFIG_DIR / "chain_rule.yaml"))
+
+
+def write(tmp_path, trace) -> str:
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps(trace) if not isinstance(trace, str) else trace)
+    return str(p)
+
+
+def poisoned(chain, mutate):
+    t = copy.deepcopy(chain)
+    mutate(t)
+    return t
+
+
+BAD = {
+    "latex in a label": (lambda t: t["nodes"][0].update(label=r"\input{/etc/hostname}"), "nodes[0].label"),
+    "unknown op": (lambda t: t["nodes"][2].update(op="system"), "unknown op 'system'"),
+    "value as text": (lambda t: t["nodes"][0].update(value="12; rm"), "nodes[0].value: expected a number"),
+    "dangling input": (lambda t: t["nodes"][2].update(inputs=["n0", "n9"]), "nodes[2].inputs"),
+    "missing nodes": (lambda t: t.pop("nodes"), "trace.nodes: must be a non-empty list"),
+    "output unknown": (lambda t: t.update(output="n99"), "trace.output: must be a node's id"),
+    "backward arity": (lambda t: t["backward"][0].update(local=[1.0]), "backward[0].local"),
+    "scene unknown": (lambda t: t["config"].update(scene="shell"), "config.scene: unknown scene kind"),
+    "scene of another kind": (lambda t: t["config"].update(scene="zigzag"), "a zigzag scene needs a zigzag trace"),
+    "version": (lambda t: t.update(version=2), "expected backprop-trace version 1"),
+    "config not a dict": (lambda t: t.update(config=[1]), "config: must be an object"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_malformed_traces_are_one_line_errors(tmp_path, chain, name):
+    mutate, fragment = BAD[name]
+    path = write(tmp_path, poisoned(chain, mutate))
+    with pytest.raises(TraceError) as e:
+        read_trace(path)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text", ["[]", "{\"format\": 1}", "nul", "{" * 100000, ""])
+def test_garbage_is_one_line(tmp_path, text):
+    with pytest.raises(TraceError) as e:
+        read_trace(write(tmp_path, text))
+    assert "\n" not in str(e.value)
+
+
+def test_render_refuses_a_trace_with_latex_in_a_label(tmp_path, chain):
+    path = write(tmp_path, poisoned(chain, BAD["latex in a label"][0]))
+    r = CliRunner().invoke(cli, ["render", path, "--still", "-o", str(tmp_path / "f.png")])
+    assert r.exit_code == 1 and "not a valid trace: trace.nodes[0].label" in r.output
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_shipped_traces_are_valid(tmp_path):
+    for cfg in CONFIG_DIR.glob("*.yaml"):
+        from engine.config import load_config
+        from engine.trace import dumps
+        p = tmp_path / f"{cfg.stem}.json"
+        p.write_text(dumps(trace_config(load_config(cfg))))
+        read_trace(p)
+
+
+@pytest.mark.parametrize("name", ["_", "_1", "α", "größe", "変数", "a-b"])
+def test_names_latex_cannot_typeset_are_refused(name):
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "graph", "expression": "x", "inputs": {name: 1.0}}, "c.yaml")
+    assert "not a valid variable name: use ASCII letters" in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["_t", "α", "größe"])
+def test_assigned_names_latex_cannot_typeset_are_refused(name):
+    with pytest.raises(ConfigError) as e:
+        trace_config(parse_config({"scene": "graph", "expression": f"{name} = x * 2\n{name}", "inputs": {"x": 1.0}},
+                                  "c.yaml"), "c.yaml")
+    assert f"name '{name}' is not allowed" in str(e.value)
+
+
+@pytest.mark.parametrize("label,tex", [("w0", "w_{0}"), ("w_in", r"w_{\mathrm{in}}"), ("alpha", r"\alpha"),
+                                       ("sigma_2", r"\sigma_{2}"), ("loss", r"\mathrm{loss}"),
+                                       (r"\input{x}", r"\text{?}"), ("a}b", r"\text{?}")])
+def test_latex_names(label, tex):
+    assert latex_name(label) == tex
