@@ -1,25 +1,39 @@
 """A disk cache of the mobjects Manim builds from SVG files (every Text and MathTex is one).
 
 Manim caches the SVG that LaTeX or Pango writes, but each render still parses it again with svgelements
-and turns every glyph into mobjects: about 0.1 s per line of text, a quarter of a warm render. It also
-keeps an in-memory copy of each MathTex through a deep copy that costs as much again. This keys the
-parsed submobjects by the SVG's bytes and its style settings and stores them pickled, so a re-render, or
-another process of a lecture, loads them in milliseconds.
+and turns every glyph into mobjects: about 0.1 s per line of text, a quarter of a warm render. This keys
+the parsed glyphs by the SVG's bytes and its style settings and stores them as plain data, so a
+re-render, or another process of a lecture, loads them in milliseconds.
+
+What is stored can never run code: a numpy ``.npz`` read with ``allow_pickle=False``, holding one float
+array of every glyph's points and style arrays and a JSON index of plain values (numbers, strings, the
+names of two Manim enums, colours as hex). A cache directory is shared and may be written by others, so
+an entry is verified before use: the zip's CRCs, a SHA-256 of the data recorded in the index, and the key
+it was made for. Anything that does not verify is a miss: the file is deleted and the SVG parsed again.
 """
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
-import pickle
+import sys
 import tempfile
-import zlib
+import zipfile
 from pathlib import Path
 
 import manim
+import numpy as np
+from manim import VGroup, VMobject
+from manim.constants import CapStyleType, LineJointType
 from manim.mobject.svg.svg_mobject import SVGMobject
+from manim.utils.color import ManimColor
 
-_memory: dict[str, bytes] = {}
-_state = {"dir": None, "original": None}
+FORMAT = "backprop-glyphs-1"
+_memory: dict[str, tuple[np.ndarray, dict]] = {}  # verified entries, by key
+_state = {"dir": None, "original": None, "warned": False}
+_ENUMS = {"LineJointType": LineJointType, "CapStyleType": CapStyleType}
+_SKIPPED = {"submobjects", "updaters", "path_obj", "target", "point_hash", "background_image", "grid_lines"}
 
 
 def _key(mob: SVGMobject) -> str:
@@ -30,30 +44,114 @@ def _key(mob: SVGMobject) -> str:
     return h.hexdigest()[:32]
 
 
+def encode(key: str, leaves: list, groups: dict) -> bytes:
+    """Glyphs (flat leaves) and the SVG's groups (lists of leaf indices) as npz bytes of plain data."""
+    chunks, index = [], []
+    offset = 0
+    for leaf in leaves:
+        entry = {}
+        for name, value in leaf.__dict__.items():
+            if name in _SKIPPED:
+                continue
+            if isinstance(value, np.ndarray):
+                chunks.append(np.ascontiguousarray(value, dtype=np.float64).ravel())
+                entry[name] = ["array", offset, list(value.shape), str(value.dtype)]
+                offset += value.size
+            elif isinstance(value, (LineJointType, CapStyleType)):
+                entry[name] = ["enum", type(value).__name__, value.name]
+            elif isinstance(value, ManimColor):
+                entry[name] = ["color", value.to_hex(with_alpha=True)]
+            elif value is None or isinstance(value, (bool, int, float, str)):
+                entry[name] = ["value", value]
+        index.append(entry)
+    data = np.concatenate(chunks) if chunks else np.zeros(0)
+    meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(data.tobytes()).hexdigest(),
+            "leaves": index, "groups": groups}
+    buf = io.BytesIO()
+    np.savez(buf, data=data, meta=np.array(json.dumps(meta)))
+    return buf.getvalue()
+
+
+def decode(key: str, blob: bytes) -> tuple[np.ndarray, dict]:
+    """The data and index ``encode`` stored, or ValueError if the entry does not verify."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        data = np.ascontiguousarray(z["data"], dtype=np.float64)
+    if meta.get("format") != FORMAT or meta.get("key") != key:
+        raise ValueError("an entry of another key or format")
+    if hashlib.sha256(data.tobytes()).hexdigest() != meta.get("sha256"):
+        raise ValueError("checksum mismatch")
+    build(data, meta)  # every reference in the index checked once, here
+    return data, meta
+
+
+def build(data: np.ndarray, meta: dict) -> tuple[list, dict]:
+    """New glyph mobjects from verified data (fresh each time: scenes recolour and move what they get)."""
+    leaves = []
+    for entry in meta["leaves"]:
+        leaf = VMobject()
+        for name, (kind, *rest) in entry.items():
+            if kind == "array":
+                start, shape, dtype = rest
+                size = int(np.prod(shape))
+                if not 0 <= start <= start + size <= data.size:
+                    raise ValueError("an array outside the data")
+                value = data[start:start + size].reshape(shape).astype(dtype)
+            elif kind == "enum":
+                value = _ENUMS[rest[0]][rest[1]]
+            elif kind == "color":
+                value = ManimColor(rest[0])
+            elif kind == "value" and (rest[0] is None or isinstance(rest[0], (bool, int, float, str))):
+                value = rest[0]
+            else:
+                raise ValueError(f"an attribute of unknown kind {kind!r}")
+            setattr(leaf, name, value)
+        leaves.append(leaf)
+    groups = {}
+    for name, members in meta["groups"].items():
+        if any(not isinstance(i, int) or not 0 <= i < len(leaves) for i in members):
+            raise ValueError("a group of unknown glyphs")
+        groups[name] = VGroup(*(leaves[i] for i in members))
+    return leaves, groups
+
+
 def _load(key: str, directory: Path):
-    blob = _memory.get(key)
-    if blob is None:
-        try:
-            blob = (directory / f"{key}.pkl.z").read_bytes()
-        except OSError:
-            return None
+    found = _memory.get(key)
+    if found is not None:
+        return found
+    path = directory / f"{key}.npz"
     try:
-        found = pickle.loads(zlib.decompress(blob))
-    except Exception:  # a damaged or foreign file is a miss, never an error
+        blob = path.read_bytes()
+    except OSError:
         return None
-    _memory[key] = blob
+    try:
+        found = decode(key, blob)
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError):
+        _discard(path)
+        return None
+    _memory[key] = found
     return found
 
 
-def _store(key: str, directory: Path, parts) -> None:
-    blob = zlib.compress(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL), 1)
-    _memory[key] = blob
+def _discard(path: Path) -> None:
+    """A damaged or foreign entry is a miss: delete it (it is parsed again) and say so once."""
+    try:
+        path.unlink()
+    except OSError:
+        pass
+    if not _state["warned"]:
+        _state["warned"] = True
+        print(f"glyph cache: {path.name} did not verify; removed and parsed again", file=sys.stderr)
+
+
+def _store(key: str, directory: Path, leaves: list, groups: dict) -> None:
+    blob = encode(key, leaves, groups)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
-        os.replace(tmp, directory / f"{key}.pkl.z")  # readers only ever see whole files
+        os.replace(tmp, directory / f"{key}.npz")  # readers only ever see whole files
     except OSError:
         pass  # a read-only cache only costs speed
 
@@ -67,10 +165,14 @@ def _init_svg_mobject(self: SVGMobject, use_svg_cache: bool) -> SVGMobject:
     found = _load(key, directory)
     if found is None:
         self.generate_mobject()  # parses, adds the glyphs and flips y; the stored glyphs are already flipped
-        _store(key, directory, (self.submobjects, self.id_to_vgroup_dict))
+        leaves = list(self.submobjects)
+        position = {id(leaf): i for i, leaf in enumerate(leaves)}
+        groups = {name: [position[id(m)] for m in vg.submobjects if id(m) in position]
+                  for name, vg in self.id_to_vgroup_dict.items()}
+        _store(key, directory, leaves, groups)
         return self
-    submobjects, self.id_to_vgroup_dict = found
-    self.add(*submobjects)
+    leaves, self.id_to_vgroup_dict = build(*found)
+    self.add(*leaves)
     return self
 
 

@@ -1,6 +1,8 @@
 """The speed-ups must not change what is drawn: in-place animations, the parsed-SVG cache, shade bands."""
 from pathlib import Path
 
+import io
+
 import numpy as np
 import pytest
 from manim import DOWN, LEFT, RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
@@ -101,13 +103,57 @@ def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch)
     assert not np.array_equal(again.get_center(), fresh.get_center())
 
 
-def test_svg_cache_ignores_damaged_entries(cache_dir):
+class _Payload:
+    """What a poisoned pickle would run on load: it leaves a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _truncate(f, blob, others):
+    f.write_bytes(blob[: len(blob) // 2])
+
+
+def _garbage(f, blob, others):
+    f.write_bytes(b"not an npz" * 50)
+
+
+def _flip(f, blob, others):
+    k = len(blob) // 3  # inside the glyph data
+    f.write_bytes(blob[:k] + bytes([blob[k] ^ 0xFF]) + blob[k + 1:])
+
+
+def _swap(f, blob, others):
+    f.write_bytes(others[0])  # another text's entry under this key
+
+
+def _pickle_bomb(f, blob, others):
+    buf = io.BytesIO()
+    np.savez(buf, data=np.zeros(3), meta=np.array([_Payload(str(f.parent.parent / "pwned"))], dtype=object))
+    f.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb])
+def test_svg_cache_verifies_entries_and_never_unpickles(cache_dir, damage, capsys):
     first = Text("zig-zag", font_size=24)
-    for f in cache_dir.iterdir():
-        f.write_bytes(b"not a pickle")
+    other = Text("another", font_size=24)
+    entries = {f: f.read_bytes() for f in cache_dir.iterdir()}
+    assert len(entries) == 2
+    for f, blob in entries.items():
+        damage(f, blob, [entries[g] for g in entries if g != f])
     svg_cache._memory.clear()
+    svg_cache._state["warned"] = False
     second = Text("zig-zag", font_size=24)
+    third = Text("another", font_size=24)
     assert_same(snapshot(first), snapshot(second))
+    assert_same(snapshot(other), snapshot(third))
+    assert not (cache_dir.parent / "pwned").exists()
+    assert "did not verify; removed and parsed again" in capsys.readouterr().err
+    for f, blob in entries.items():  # each bad entry was replaced by a good one again
+        assert svg_cache.decode(f.stem, f.read_bytes())
 
 
 def test_shade_bands_cover_every_cell_once_at_its_level():
