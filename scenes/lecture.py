@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Literal
@@ -15,6 +17,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
+from engine.cache import publish, verified
 from engine.io import atomic_path, check_output_path, write_text_atomic
 from scenes.render_job import CACHE, QUALITIES, render_class, render_scene
 from scenes.source import trace_path_for
@@ -72,17 +75,25 @@ def _scenes_fingerprint() -> bytes:
 
 def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
               out: str) -> str:
-    """Render one clip in a worker process (a title card or a traced scene) and return its path.
+    """Render one clip in a worker process (a title card or a traced scene) into the clip cache.
 
-    The file is written under a temporary name and renamed, so an interrupted clip is never cached.
+    The file is rendered under a temporary name and published with its checksum only when complete, so
+    an interrupted clip is never cached.
     """
-    if kind == "title":
-        from scenes.title_card import TitleCard
-        env = {"BACKPROP_TITLE": arg, **({"BACKPROP_SUBTITLE": subtitle} if subtitle else {})}
-        render_class(TitleCard, env, Path(out), quality, lang=lang, progress=False, theme=theme)
-    else:
-        render_scene(Path(arg), Path(out), quality, lang=lang, progress=False, theme=theme)
-    return out
+    out = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4", dir=out.parent)
+    os.close(fd)
+    try:
+        if kind == "title":
+            from scenes.title_card import TitleCard
+            env = {"BACKPROP_TITLE": arg, **({"BACKPROP_SUBTITLE": subtitle} if subtitle else {})}
+            render_class(TitleCard, env, Path(tmp), quality, lang=lang, progress=False, theme=theme)
+        else:
+            render_scene(Path(arg), Path(tmp), quality, lang=lang, progress=False, theme=theme)
+        publish(Path(tmp), out, out.stem)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return str(out)
 
 
 def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
@@ -111,7 +122,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
         key = hashlib.sha256(fingerprint + content + f"{kind}|{quality}|{lang}|{theme}".encode()).hexdigest()[:24]
         path = CLIP_CACHE / f"{key}.mp4"
         paths.append(path)
-        if not path.exists():
+        if not verified(path, key, "clip cache"):
             todo.append((kind, arg, sub, quality, lang, theme, str(path)))
 
     if progress:

@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.cache import publish, verified
 from engine.io import atomic_path
 
 CACHE = Path(os.environ.get("BACKPROP_CACHE_DIR") or Path(__file__).resolve().parent.parent / ".cache")
@@ -57,8 +58,9 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
 
     Manim checks for a cached file and then writes it, which races when two renders run at once (a
     lecture's -j): one can read the other's half-written SVG. Each render therefore works in its own
-    folder, seeded with hard links to the shared cache, and afterwards moves only its new files into the
-    shared cache with an atomic rename, so the shared cache only ever holds complete files.
+    folder, seeded with hard links to the shared cache, and afterwards publishes only its new files into
+    the shared cache (engine.cache: a checksum record, then an atomic rename). Only entries that verify
+    are seeded: a truncated, edited or swapped SVG is removed and LaTeX or Pango makes it again.
     """
     with tempfile.TemporaryDirectory(prefix="backprop-cache-") as private_root:
         dirs = {}
@@ -67,6 +69,8 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
             shared.mkdir(parents=True, exist_ok=True)
             private.mkdir()
             for f in shared.iterdir():
+                if f.name.startswith(".") or f.name.endswith(".sha256") or not verified(f, f.name, f"{name} cache"):
+                    continue
                 try:
                     os.link(f, private / f.name)
                 except OSError:
@@ -77,7 +81,13 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
             shared = shared_root / name
             for f in private.iterdir():
                 if f.is_file() and not (shared / f.name).exists():
-                    os.replace(f, shared / f.name)
+                    fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=shared)
+                    os.close(fd)
+                    try:
+                        shutil.copyfile(f, tmp)  # the private folder may be on another file system
+                        publish(Path(tmp), shared / f.name, f.name)
+                    finally:
+                        Path(tmp).unlink(missing_ok=True)
 
 
 def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,

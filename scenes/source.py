@@ -13,7 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from engine import __version__
-from engine.io import write_text_atomic
+from engine.cache import verified, write_entry
 from scenes.render_job import CACHE as CACHE_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def trace_path_soon(source: str | Path) -> Future[Path]:
     source = Path(source)
     cached = _cached_trace(source)  # reads the config: a missing file fails here, at once
     # fork only a single-threaded process (a thread holding a lock at the fork would leave it held)
-    if cached == source or cached.exists() or threading.active_count() > 1:
+    if cached == source or _is_cached(cached) or threading.active_count() > 1:
         done: Future[Path] = Future()
         done.set_result(_traced(source, cached))
         return done
@@ -56,15 +56,19 @@ def _cached_trace(source: Path) -> Path:
 
 
 def _traced(source: Path, cached: Path) -> Path:
-    """``cached``, first written with ``source``'s trace unless it is there or is the trace file itself."""
-    if cached != source and not cached.exists():
+    """``cached``, first written with ``source``'s trace unless it is there (verified) or is the trace file."""
+    if cached != source and not _is_cached(cached):
         from engine.config import load_config  # the schemas load only when there is a config to trace
         from engine.run import trace_config
         from engine.trace import dumps
 
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(cached, dumps(trace_config(load_config(source), str(source))))
+        write_entry(cached, dumps(trace_config(load_config(source), str(source))).encode(), cached.stem)
     return cached
+
+
+def _is_cached(cached: Path) -> bool:
+    # The file's name is its key: a trace copied, edited or truncated in the cache does not verify.
+    return verified(cached, cached.stem, "trace cache")
 
 
 def _engine_fingerprint() -> bytes:

@@ -1,0 +1,119 @@
+"""Every cache verifies what it reads back: a truncated, garbage, swapped or wrongly keyed entry is a
+miss, removed and computed again (said once on stderr), never drawn and never a lasting failure."""
+import json
+import shutil
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+
+from engine.cache import record_path, verified, write_entry
+from render import CONFIG_DIR, ROOT
+from scenes import source
+
+
+def truncate(path, other):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def garbage(path, other):
+    path.write_bytes(b"\x00garbage" * 100)
+
+
+def swap(path, other):
+    shutil.copyfile(other, path)  # another entry's content under this name
+
+
+def wrong_key(path, other):
+    record = record_path(path)
+    made_for, digest = record.read_text().split()
+    record.write_text(f"{made_for[::-1]} {digest}\n")
+
+
+def edit_value(path, other):  # the attack of issue 16: a cached trace edited to show 777
+    path.write_text(path.read_text().replace('"value": -2.0', '"value": 777.0', 1))
+
+
+DAMAGES = [truncate, garbage, swap, wrong_key, edit_value]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_the_trace_cache_recomputes_a_bad_entry(tmp_path, monkeypatch, capsys, damage):
+    monkeypatch.setattr(source, "CACHE", tmp_path / "traces")
+    monkeypatch.setattr("engine.cache._warned", set())  # it says so once per process
+    good = source.trace_path_for(CONFIG_DIR / "chain_rule.yaml")
+    truth = good.read_text()
+    other = source.trace_path_for(CONFIG_DIR / "gates.yaml")
+    damage(good, other)
+    again = source.trace_path_for(CONFIG_DIR / "chain_rule.yaml")
+    assert again == good and again.read_text() == truth
+    assert json.loads(truth)["nodes"][0]["value"] == -2.0
+    assert "trace cache: " in capsys.readouterr().err
+
+
+def test_an_entry_without_its_record_is_not_trusted(tmp_path, capsys):
+    entry = tmp_path / "e.bin"
+    write_entry(entry, b"data", "e")
+    assert verified(entry, "e")
+    record_path(entry).unlink()
+    assert not verified(entry, "e") and not entry.exists()
+    write_entry(entry, b"data", "e")
+    entry.unlink()  # being published right now: a miss, the record is left for its writer
+    assert not verified(entry, "e") and record_path(entry).exists()
+
+
+def still(tmp_path, cache, name):
+    out = tmp_path / f"{name}.png"
+    p = subprocess.run([sys.executable, str(ROOT / "render.py"), "render", str(CONFIG_DIR / "chain_rule.yaml"),
+                        "--still", "--quality", "low", "-o", str(out)], capture_output=True, text=True,
+                       env={**__import__("os").environ, "BACKPROP_CACHE_DIR": str(cache)})
+    assert p.returncode == 0, p.stderr[-2000:]
+    return out, p.stderr
+
+
+@pytest.mark.slow
+def test_tex_text_and_glyph_caches_heal(tmp_path):
+    from PIL import Image
+    cache = tmp_path / "cache"
+    first, _ = still(tmp_path, cache, "first")
+    svgs = sorted((cache / "tex").glob("*.svg"))
+    assert len(svgs) >= 2
+    swap(svgs[0], svgs[1])  # LaTeX's outputs swapped: the labels would be swapped on screen
+    texts = sorted((cache / "text").glob("*.svg"))
+    truncate(texts[0], None)
+    for f in (cache / "svg").glob("*.npz"):
+        garbage(f, None)
+    shutil.rmtree(cache / "traces")
+    second, err = still(tmp_path, cache, "second")
+    assert "tex cache: " in err and "text cache: " in err and "glyph cache: " in err
+    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(second)))
+
+
+@pytest.mark.slow
+def test_the_clip_cache_heals(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from render import cli
+    from scenes import lecture as lecture_mod
+    monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain_rule.yaml")
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: T\nclips:\n  - config: chain_rule.yaml\n")
+
+    def frames(out):
+        with av.open(str(out)) as f:
+            return sum(1 for _ in f.decode(video=0))
+
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / "a.mp4")])
+    assert r.exit_code == 0, r.output
+    clips = sorted((tmp_path / "clips").glob("*.mp4"), key=lambda p: p.stat().st_size)
+    title, scene = clips
+    swap(scene, title)  # the title card's clip where the scene's should be: the wrong chapter
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / "b.mp4")])
+    assert r.exit_code == 0, r.output
+    assert frames(tmp_path / "a.mp4") == frames(tmp_path / "b.mp4")
+    truncate(scene, None)
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / "c.mp4")])
+    assert r.exit_code == 0, r.output
+    assert frames(tmp_path / "a.mp4") == frames(tmp_path / "c.mp4")
