@@ -83,13 +83,17 @@ def test_private_caches_publish_only_complete_new_files(tmp_path):
     """Parallel renders never write into the shared LaTeX/text cache directly (Manim's check-then-write races)."""
     from scenes.render_job import private_caches
 
+    from engine.cache import write_entry
+
     shared = tmp_path / "cache"
-    (shared / "text").mkdir(parents=True)
-    (shared / "text" / "old.svg").write_text("old")
+    write_entry(shared / "text" / "old.svg", b"old", "old.svg")
+    (shared / "text" / "unrecorded.svg").write_text("foreign")  # no checksum record: not trusted
     with private_caches(shared, ("text", "tex")) as dirs:
         assert (dirs["text"] / "old.svg").read_text() == "old"  # seeded from the shared cache
+        assert not (dirs["text"] / "unrecorded.svg").exists()
         (dirs["text"] / "new.svg").write_text("new")
         (dirs["tex"] / "f.tex").write_text("tex")
-        assert sorted(p.name for p in (shared / "text").iterdir()) == ["old.svg"]  # nothing published yet
+        assert sorted(p.name for p in (shared / "text").iterdir()) == ["old.svg", "old.svg.sha256"]  # nothing yet
     assert (shared / "text" / "new.svg").read_text() == "new"
     assert (shared / "tex" / "f.tex").read_text() == "tex"
+    assert (shared / "tex" / "f.tex.sha256").exists()
