@@ -40,6 +40,12 @@ def _load_trace(config_path: str) -> dict:
 @click.version_option(package_name="backprop-anim")
 def cli() -> None:
     """Turn real forward and backward passes into Manim lecture clips."""
+    import threading
+
+    from engine.processes import sigterm_as_ctrl_c
+
+    if threading.current_thread() is threading.main_thread():
+        sigterm_as_ctrl_c()  # the same clean-up as Ctrl-C: nothing partial, no temporary folders left
     # At exit Python's cycle collector walks every object a render made, just before all are freed anyway
     # (a third of a second after a render); freezing them first skips that walk and changes nothing else.
     atexit.register(gc.freeze)
@@ -169,8 +175,12 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     _check_output(str(out), inputs=[config])
     try:
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
-        render_scene(trace, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
-                     theme=theme)
+        try:
+            render_scene(trace, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
+                         theme=theme)
+        except BaseException:  # Ctrl-C or SIGTERM while the child still traces: it stops too
+            getattr(trace, "stop", lambda: None)()
+            raise
     except (ConfigError, TraceError, RenderLimitError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     except FileNotFoundError as e:

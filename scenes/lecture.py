@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
 from engine.cache import publish, verified
 from engine.io import atomic_path, check_output_path, write_text_atomic
+from engine.processes import die_with_parent, run_job, stop_pool
 from scenes.render_job import CACHE, QUALITIES, render_class, render_scene
 from scenes.source import trace_path_for
 from scenes.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
@@ -129,12 +130,18 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
         progress.start(len(items), cached=len(items) - len(todo))
     if todo:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: Manim's config is per process
-        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
-            futures = [pool.submit(_clip_job, *job) for job in todo]
+        pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=die_with_parent,
+                                   initargs=(os.getpid(),))
+        try:
+            futures = [pool.submit(run_job, _clip_job, *job) for job in todo]
             for f in as_completed(futures):
                 f.result()
                 if progress:
                     progress.advance()
+        except BaseException:  # an error, Ctrl-C or SIGTERM: no clip goes on rendering for nobody
+            stop_pool(pool)
+            raise
+        pool.shutdown()
 
     with atomic_path(output, inputs) as tmp:
         chapters = join_clips(paths, [it[3] for it in items], tmp, QUALITIES[quality].fps)

@@ -5,6 +5,7 @@ The scene never computes anything itself: for a config it asks the engine for th
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from engine import __version__
 from engine.cache import verified, write_entry
+from engine.processes import die_with_parent, run_job, stop_pool, workers
 from scenes.render_job import CACHE as CACHE_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +43,11 @@ def trace_path_soon(source: str | Path) -> Future[Path]:
         done.set_result(_traced(source, cached))
         return done
     # fork, not spawn: the child starts with the engine already imported, and re-runs no __main__
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    future = pool.submit(_traced, source, cached)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
+    future = pool.submit(run_job, _traced, source, cached)
+    # for a caller interrupted before the result is in: the worker is stopped, not waited for at exit
+    future.stop = functools.partial(stop_pool, pool, workers(pool))
     pool.shutdown(wait=False)  # the worker exits after its one job
     return future
 
