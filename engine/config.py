@@ -33,7 +33,7 @@ GRAPH_SCENES = ("graph", "gates", "sigmoid_gate", "vectors", "layers", "gradchec
 
 class _Strict(BaseModel):
     # strict: `steps: true` or `depth: "3"` is refused, not quietly made 1 or 3 (ints still count as floats)
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _SceneConfig(_Strict):

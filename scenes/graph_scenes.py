@@ -48,7 +48,9 @@ class GraphScene(Scene):
 
     # --- the storyboard's pieces ----------------------------------------------------------------
     def show_title(self, trace: dict):
-        text = trace["config"].get("title") or trace["config"].get("expression", "").strip().splitlines()[-1]
+        config = trace["config"]
+        lines = (config.get("expression") or "").strip().splitlines()
+        text = config.get("title") or (lines[-1] if lines else style.caption(f"title_{config['scene']}"))
         self.title = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT)), 12.5)
         self.title.move_to(TITLE_Y * UP)
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)

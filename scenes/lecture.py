@@ -10,11 +10,12 @@ import hashlib
 import multiprocessing
 import os
 import tempfile
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
 from engine.cache import publish, verified
@@ -34,6 +35,21 @@ class ClipSpec(_Strict):
     title: str | None = Field(None, max_length=200, description="chapter title (default: the config's title)")
     narration: str | dict[Literal["en", "ko"], str] = Field(
         "", description="subtitle text for this clip, or one per language: {en: ..., ko: ...}")
+
+    @field_validator("narration")
+    @classmethod
+    def _plain_text(cls, narration):
+        # Written into subtitle files: no timing lines, no control characters, one paragraph of lines.
+        texts = narration.values() if isinstance(narration, dict) else [narration]
+        for text in texts:
+            if "-->" in text:
+                raise ValueError("must not contain '-->' (it would start a subtitle cue of its own)")
+            bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t"})
+            if bad:
+                raise ValueError(f"must not contain control characters ({', '.join(bad[:3])})")
+        def tidy(text):
+            return "\n".join(line.strip() for line in text.replace("\t", " ").splitlines() if line.strip())
+        return {k: tidy(v) for k, v in narration.items()} if isinstance(narration, dict) else tidy(narration)
 
     def narration_in(self, lang: str) -> str:
         if isinstance(self.narration, str):

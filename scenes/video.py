@@ -50,9 +50,12 @@ def join_clips(clips: list[Path], titles: list[str], output: Path, fps: int, crf
 
 
 def subtitles_srt(chapters: list[Chapter]) -> str:
-    subs = [srt.Subtitle(i + 1, timedelta(seconds=c.start), timedelta(seconds=c.end), c.narration.strip())
+    """SRT cues, one per narrated chapter. SRT has no escapes and players read <...> as formatting, so
+    angle brackets are written as ‹ and ›; blank lines (which end a cue) were removed at validation."""
+    subs = [srt.Subtitle(i + 1, timedelta(seconds=c.start), timedelta(seconds=c.end),
+                         c.narration.strip().replace("<", "‹").replace(">", "›"))
             for i, c in enumerate(chapters) if c.narration.strip()]
-    return srt.compose(subs)
+    return srt.compose(subs, reindex=True)
 
 
 def subtitles_vtt(chapters: list[Chapter]) -> str:
@@ -60,6 +63,9 @@ def subtitles_vtt(chapters: list[Chapter]) -> str:
         ms = round(t * 1000)
         return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
-    cues = [f"{ts(c.start)} --> {ts(c.end)}\n{c.narration.strip()}\n"
+    def escape(text: str) -> str:  # WebVTT's cue text escapes
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    cues = [f"{ts(c.start)} --> {ts(c.end)}\n{escape(c.narration.strip())}\n"
             for c in chapters if c.narration.strip()]
     return "WEBVTT\n\n" + "\n".join(cues)

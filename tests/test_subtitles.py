@@ -1,0 +1,59 @@
+"""Narration is data: validated, normalised and escaped for each subtitle format, then parsed back."""
+import re
+
+import pytest
+import srt
+
+from engine.config import ConfigError
+from scenes.lecture import load_lecture
+from scenes.video import Chapter, subtitles_srt, subtitles_vtt
+from render import CONFIG_DIR
+
+VTT_TIMING = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\.(\d{3}) --> (\d{2}):(\d{2}):(\d{2})\.(\d{3})$")
+
+
+def parse_vtt(text: str) -> list[tuple[float, float, str]]:
+    """A strict WebVTT reader for what we write: header, then cues of a timing line and text lines."""
+    assert text.startswith("WEBVTT\n\n")
+    cues = []
+    for block in text[len("WEBVTT\n\n"):].strip("\n").split("\n\n"):
+        timing, *lines = block.split("\n")
+        m = VTT_TIMING.match(timing)
+        assert m, f"not a timing line: {timing!r}"
+        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, m.groups())
+        assert lines and all(lines) and not any("-->" in line for line in lines)
+        cues.append((h1 * 3600 + m1 * 60 + s1 + ms1 / 1000, h2 * 3600 + m2 * 60 + s2 + ms2 / 1000, "\n".join(lines)))
+    return cues
+
+
+def lecture(tmp_path, narration: str):
+    (tmp_path / "c.yaml").write_bytes((CONFIG_DIR / "chain_rule.yaml").read_bytes())
+    p = tmp_path / "l.yaml"
+    p.write_text(f"title: T\nclips:\n  - config: c.yaml\n    narration: {narration}\n")
+    return p
+
+
+@pytest.mark.parametrize("narration,fragment", [
+    ('"00:00:00,000 --> 00:00:05,000 forged"', "must not contain '-->'"),
+    ('"bell \\a here"', "must not contain control characters (U+0007)"),
+    ('{en: "ok", ko: "zero\\u200bwidth"}', "must not contain control characters (U+200B)"),
+])
+def test_bad_narration_is_one_line_naming_the_clip(tmp_path, narration, fragment):
+    with pytest.raises(ConfigError) as e:
+        load_lecture(lecture(tmp_path, narration))
+    assert "key 'clips.0.narration" in str(e.value) and fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_blank_lines_are_collapsed(tmp_path):
+    spec, _ = load_lecture(lecture(tmp_path, '"first\\n\\n\\n  second  \\n\\nthird"'))
+    assert spec.clips[0].narration == "first\nsecond\nthird"
+
+
+def test_each_format_escapes_and_parses_back():
+    chapters = [Chapter("a", 0.0, 2.5, "x < y & z > 0\nsecond line"), Chapter("b", 2.5, 3.0, ""),
+                Chapter("c", 3.0, 61.25, "<i>not a tag</i>")]
+    subs = list(srt.parse(subtitles_srt(chapters)))
+    assert [(s.start.total_seconds(), s.end.total_seconds()) for s in subs] == [(0.0, 2.5), (3.0, 61.25)]
+    assert subs[0].content == "x ‹ y & z › 0\nsecond line" and subs[1].content == "‹i›not a tag‹/i›"
+    cues = parse_vtt(subtitles_vtt(chapters))
+    assert cues == [(0.0, 2.5, "x &lt; y &amp; z &gt; 0\nsecond line"), (3.0, 61.25, "&lt;i&gt;not a tag&lt;/i&gt;")]
