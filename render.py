@@ -51,6 +51,17 @@ def cli() -> None:
     atexit.register(gc.freeze)
 
 
+def allow_long_option(f):
+    """--allow-long: train past the time budget. An environment variable, so forked and spawned workers
+    computing traces see it too."""
+    def allow(ctx, param, value):
+        if value:
+            os.environ["BACKPROP_ALLOW_LONG"] = "1"
+        return value
+    return click.option("--allow-long", is_flag=True, expose_value=False, callback=allow,
+                        help="Train even when the estimate exceeds the 10-minute budget.")(f)
+
+
 @cli.command("list")
 def list_cmd() -> None:
     """List scene kinds and the configs shipped under assets/configs."""
@@ -71,6 +82,7 @@ def list_cmd() -> None:
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Trace file to write (default: stdout).")
+@allow_long_option
 def trace(config: str, output: str | None) -> None:
     """Run CONFIG's forward and backward pass and write its trace (JSON)."""
     if output:
@@ -161,6 +173,7 @@ def _check_row(node: dict, tolerance: float) -> dict:
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
               help="dark (Manim's look) or light (white background for slides and print).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
+@allow_long_option
 def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
            transparent: bool, theme: str, lang: str) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
@@ -241,7 +254,11 @@ class _BatchProgress:
               help="dark or light (white background).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Clips rendered at once.")
-def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str, jobs: int) -> None:
+@click.option("--allow-outside", is_flag=True,
+              help="Allow clip configs outside the lecture file's folder tree (and the shipped configs).")
+@allow_long_option
+def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str, jobs: int,
+            allow_outside: bool) -> None:
     """Render every clip of LECTURE (cached) and join them into one MP4 with chapters and subtitles."""
     from scenes.lecture import render_lecture
 
@@ -255,7 +272,7 @@ def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str,
     progress = _BatchProgress()
     try:
         chapters = render_lecture(Path(lecture_file), out, quality=quality, lang=lang, theme=theme, jobs=jobs,
-                                  progress=progress)
+                                  progress=progress, allow_outside=allow_outside)
     except (ConfigError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     finally:

@@ -1,6 +1,8 @@
 """From a validated config to a trace: the one function the CLI and the scenes' tests call."""
 from __future__ import annotations
 
+import os
+
 from .config import MAX_NODES, ConfigError, GraphConfig, as_array
 from .expr import ExpressionError, parse_expression
 from .gradcheck import numerical_gradient
@@ -41,11 +43,19 @@ def _one_graph(expression: str, cfg: GraphConfig, source: str, key: str, config:
     return graph_trace(graph, steps, numeric, config)
 
 
-def trace_config(cfg, source: str = "<config>") -> dict:
-    """Dispatch on the config's kind."""
+def trace_config(cfg, source: str = "<config>", allow_long: bool | None = None) -> dict:
+    """Dispatch on the config's kind. Training estimated to take longer than its budget is refused unless
+    ``allow_long`` (default: $BACKPROP_ALLOW_LONG, which the CLI's --allow-long sets for its workers too)."""
     if cfg.kind == "graph":
         return trace_graph_config(cfg, source)
     from . import training
+    if allow_long is None:
+        allow_long = os.environ.get("BACKPROP_ALLOW_LONG") == "1"
+    if cfg.kind == "vanishing":
+        try:
+            training.check_budget(cfg, allow_long)
+        except training.TooLong as e:
+            raise ConfigError(f"{source}: {e}") from None
     tracers = {"vanishing": training.vanishing_trace, "zigzag": training.zigzag_trace,
                "histograms": training.histograms_trace}
     if cfg.kind in tracers:

@@ -53,8 +53,13 @@ def new_run(cfg, X, y, activation: str, seed: int):
     sizes = [X.shape[1]] + [cfg.width] * (cfg.depth - 1) + [1]
     Ws, bs = initial_parameters(sizes, cfg.init, cfg.bias_init, seed)
     alpha = cfg.leaky_slope if activation == "leaky_relu" else 0.0
-    return Run(Ws, bs, X, y, activation, alpha, cfg.learning_rate, cfg.steps, cfg.record_every,
+    return Run(Ws, bs, X, y, activation, alpha, cfg.learning_rate, cfg.steps, record_every(cfg),
                np.dtype(cfg.dtype), cfg.loss_form == "naive")
+
+
+def record_every(cfg) -> int:
+    """The config's record_every, thinned evenly so a run records at most MAX_RECORDS points."""
+    return max(cfg.record_every, -(-cfg.steps // (MAX_RECORDS - 1)))
 
 
 def train_all(runs: list, progress=None, chunk_seconds: float = 0.1) -> None:
@@ -116,6 +121,36 @@ class StderrProgress:
             self.stream.write("\n")
 
 
+MAX_RECORDS = 2_000  # points recorded per run: more cannot be drawn and only bloat the trace
+CORE_FLOPS = 1e9  # what the compiled loop does per second on one core here (docs/benchmark.md)
+BUDGET_SECONDS = 600
+
+
+class TooLong(ValueError):
+    """Training that would take longer than the budget; the message says how long and how to lower it."""
+
+
+def estimate_seconds(cfg) -> float:
+    """Wall-clock seconds the vanishing runs will take on this machine's cores, roughly."""
+    n = 4 if cfg.dataset == "xor" else 200
+    sizes = [2] + [cfg.width] * (cfg.depth - 1) + [1]
+    flops = 6 * n * sum(a * b for a, b in zip(sizes, sizes[1:])) * (cfg.steps + 1)
+    runs = len(cfg.activations) * cfg.seeds
+    return flops * runs / (CORE_FLOPS * min(runs, os.cpu_count() or 1))
+
+
+def check_budget(cfg, allow_long: bool) -> None:
+    seconds = estimate_seconds(cfg)
+    if seconds > BUDGET_SECONDS and not allow_long:
+        raise TooLong(f"training would take about {_duration(seconds)} on {os.cpu_count()} cores (the budget is "
+                      f"{BUDGET_SECONDS // 60} minutes): lower steps, depth, width, seeds or activations, or pass "
+                      "--allow-long")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:,.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
+
+
 def vanishing_trace(cfg, progress=None) -> dict:
     """Each activation trained from ``seeds`` seeds; the first seed's curves and every seed's outcome."""
     from .compiled_mlp import record_steps
@@ -129,7 +164,7 @@ def vanishing_trace(cfg, progress=None) -> dict:
     finally:
         if progress is None:
             reporter.close()
-    steps = record_steps(cfg.steps, cfg.record_every)
+    steps = record_steps(cfg.steps, record_every(cfg))
     curves = [{"activation": act, "seed": cfg.seed, "steps": steps, "loss": encode_value(r.losses),
                "accuracy": encode_value(r.accs), "grad_norms": encode_value(r.norms)}
               for act in cfg.activations for r in [runs[act, cfg.seed]]]

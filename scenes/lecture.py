@@ -63,8 +63,16 @@ class LectureSpec(_Strict):
     clips: list[ClipSpec] = Field(min_length=1, max_length=MAX_CLIPS, description="the scenes, in order")
 
 
-def load_lecture(path: str | Path) -> tuple[LectureSpec, list[Path]]:
-    """Validate a lecture file and every config it lists; return it with the configs' paths."""
+SHIPPED_CONFIGS = ROOT / "assets" / "configs"
+
+
+def load_lecture(path: str | Path, allow_outside: bool = False) -> tuple[LectureSpec, list[Path]]:
+    """Validate a lecture file and every config it lists; return it with the configs' paths.
+
+    A clip's config is resolved relative to the lecture file and must lie in the lecture's folder tree
+    (or be one of the shipped configs) unless ``allow_outside``: a lecture from elsewhere cannot make
+    the CLI read, and quote in its errors, any file on the machine.
+    """
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):
@@ -76,6 +84,10 @@ def load_lecture(path: str | Path) -> tuple[LectureSpec, list[Path]]:
     configs = []
     for i, clip in enumerate(spec.clips):
         cfg = (path.parent / clip.config).resolve()
+        roots = (path.parent.resolve(), SHIPPED_CONFIGS)
+        if not allow_outside and not any(cfg.is_relative_to(root) for root in roots):
+            raise ConfigError(f"{path}: key 'clips.{i}.config': {clip.config} is outside the lecture's folder "
+                              "(use --allow-outside to permit it)")
         if not cfg.is_file():
             raise ConfigError(f"{path}: key 'clips.{i}.config': no such file {clip.config}")
         load_config(cfg)  # a bad clip config fails here, before anything renders
@@ -114,9 +126,9 @@ def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str
 
 
 def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
-                   jobs: int = 1, progress=None) -> list[Chapter]:
+                   jobs: int = 1, progress=None, allow_outside: bool = False) -> list[Chapter]:
     """Render every clip (cached), join them with chapters, and write .srt and .vtt beside ``output``."""
-    spec, configs = load_lecture(lecture)
+    spec, configs = load_lecture(lecture, allow_outside)
     # The MP4 and its subtitles: none may be an input, nor each other (-o x.srt would be both), checked
     # before anything renders.
     inputs = [lecture, *configs]

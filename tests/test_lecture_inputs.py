@@ -1,4 +1,5 @@
-"""Narration is data: validated, normalised and escaped for each subtitle format, then parsed back."""
+"""Lecture files are data: narration validated, normalised and escaped per subtitle format, then parsed back;
+clip configs must lie in the lecture's folder tree."""
 import re
 
 import pytest
@@ -57,3 +58,19 @@ def test_each_format_escapes_and_parses_back():
     assert subs[0].content == "x ‹ y & z › 0\nsecond line" and subs[1].content == "‹i›not a tag‹/i›"
     cues = parse_vtt(subtitles_vtt(chapters))
     assert cues == [(0.0, 2.5, "x &lt; y &amp; z &gt; 0\nsecond line"), (3.0, 61.25, "&lt;i&gt;not a tag&lt;/i&gt;")]
+
+
+def test_clip_configs_outside_the_lecture_folder_are_refused(tmp_path):
+    inner = tmp_path / "course"
+    inner.mkdir()
+    (tmp_path / "c.yaml").write_bytes((CONFIG_DIR / "chain_rule.yaml").read_bytes())
+    lec = inner / "l.yaml"
+    for ref in ("../c.yaml", "/etc/passwd"):
+        lec.write_text(f"title: T\nclips:\n  - config: {ref}\n")
+        with pytest.raises(ConfigError) as e:
+            load_lecture(lec)
+        assert f"key 'clips.0.config': {ref} is outside the lecture's folder (use --allow-outside" in str(e.value)
+    lec.write_text("title: T\nclips:\n  - config: ../c.yaml\n")
+    assert load_lecture(lec, allow_outside=True)[1] == [(tmp_path / "c.yaml").resolve()]
+    lec.write_text(f"title: T\nclips:\n  - config: {CONFIG_DIR / 'gates.yaml'}\n")  # shipped configs are fine
+    assert load_lecture(lec)[1] == [CONFIG_DIR / "gates.yaml"]

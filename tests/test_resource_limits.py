@@ -1,0 +1,53 @@
+"""Limits that hold: inputs that never end or never arrive, training too long to wait for, traces too big."""
+import os
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from engine.config import ConfigError, load_config, parse_config
+from engine.run import trace_config
+from engine.training import check_budget, TooLong
+from render import cli
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_only_regular_files_are_read(tmp_path, special):
+    path = special
+    if special == "fifo":
+        path = tmp_path / "c.yaml"
+        os.mkfifo(path)  # opening it would block forever: nobody writes
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "not a regular file" in str(e.value) and time.monotonic() - start < 1
+
+
+def test_a_lecture_file_has_the_same_size_limit(tmp_path):
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: T\nclips:\n  - config: c.yaml\n    narration: " + "x" * 1_100_000 + "\n")
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    assert r.exit_code == 1 and "larger than 1000000 bytes" in r.output
+
+
+def test_training_past_the_budget_is_refused_with_an_estimate(tmp_path):
+    cfg = tmp_path / "huge.yaml"
+    cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 50\nwidth: 256\nsteps: 200000\n")
+    start = time.monotonic()
+    r = CliRunner().invoke(cli, ["trace", str(cfg)])
+    assert r.exit_code == 1 and time.monotonic() - start < 5
+    assert "training would take about" in r.output and "hours" in r.output and "--allow-long" in r.output
+    check_budget(load_config(cfg), allow_long=True)  # allowed: no refusal (the run itself is not started here)
+    with pytest.raises(TooLong):
+        check_budget(load_config(cfg), allow_long=False)
+
+
+def test_recorded_points_are_capped_and_thinned_evenly():
+    cfg = parse_config({"scene": "vanishing", "depth": 3, "width": 2, "steps": 200_000, "record_every": 1,
+                        "activations": ["relu"]})
+    run = trace_config(cfg)["runs"][0]
+    steps = run["steps"]
+    assert len(steps) <= 2001 and steps[0] == 0 and steps[-1] == 200_000
+    gaps = {b - a for a, b in zip(steps[:-1], steps[1:-1])}
+    assert gaps == {101}  # every 101st step (ceil(200000 / 1999)), then the last one
+    assert len(run["loss"]) == len(steps) == len(run["grad_norms"])
