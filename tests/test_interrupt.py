@@ -60,7 +60,8 @@ def test_the_trace_child_dies_with_the_render(tmp_path, sig):
     cfg = tmp_path / "long.yaml"  # a trace that takes far longer than the test
     cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 30\nwidth: 64\nsteps: 50000\nseeds: 4\n")
     env = {**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "x.mp4")],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "x.mp4"),
+                             "--allow-long"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 30
     while time.time() < deadline and not _children(proc.pid):

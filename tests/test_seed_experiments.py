@@ -187,7 +187,7 @@ def test_ctrl_c_stops_a_long_training_within_a_second(tmp_path):
     cfg = tmp_path / "long.yaml"
     cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 30\nwidth: 64\nsteps: 50000\nseeds: 4\n")
     out = tmp_path / "t.json"
-    p = subprocess.Popen([sys.executable, "render.py", "trace", str(cfg), "-o", str(out)],
+    p = subprocess.Popen([sys.executable, "render.py", "trace", str(cfg), "-o", str(out), "--allow-long"],
                          stderr=subprocess.PIPE, text=True)
     time.sleep(4)
     assert p.poll() is None, "finished before the signal: make the run longer"
