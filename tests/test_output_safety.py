@@ -124,3 +124,18 @@ def test_a_full_standard_output_is_one_line():
                        stdout=open("/dev/full", "w"), stderr=subprocess.PIPE, text=True)
     assert p.returncode == 1
     assert p.stderr.strip().splitlines() == ["Error: cannot write the trace to standard output: No space left on device"]
+
+
+def test_an_immutable_file_is_refused_before_the_work(tmp_path, config, monkeypatch):
+    out = tmp_path / "t.json"
+    out.write_text("previous")
+    if subprocess.run(["chattr", "+i", str(out)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable flag")
+    try:
+        import engine.run
+        monkeypatch.setattr(engine.run, "trace_config", lambda *a: pytest.fail("the work started"))
+        r = run("trace", config, "-o", out)
+        assert r.exit_code == 1 and r.output.strip() == f"Error: {out}: cannot be written: Operation not permitted"
+        assert out.read_text() == "previous"
+    finally:
+        subprocess.run(["chattr", "-i", str(out)])
