@@ -7,6 +7,7 @@ function a torch user would call. A parser bug therefore gives different answers
 from __future__ import annotations
 
 import ast
+import re
 
 import numpy as np
 import torch
@@ -102,3 +103,20 @@ def grads_of(trace: dict) -> dict[str, np.ndarray]:
 
 def output_value(trace: dict) -> np.ndarray:
     return decode_value(next(n for n in trace["nodes"] if n["id"] == trace["output"])["value"])
+
+
+VTT_TIMING = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\.(\d{3}) --> (\d{2}):(\d{2}):(\d{2})\.(\d{3})$")
+
+
+def parse_vtt(text: str) -> list[tuple[float, float, str]]:
+    """A strict WebVTT reader for what we write: header, then cues of a timing line and text lines."""
+    assert text.startswith("WEBVTT\n\n")
+    cues = []
+    for block in text[len("WEBVTT\n\n"):].strip("\n").split("\n\n"):
+        timing, *lines = block.split("\n")
+        m = VTT_TIMING.match(timing)
+        assert m, f"not a timing line: {timing!r}"
+        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, m.groups())
+        assert lines and all(lines) and not any("-->" in line for line in lines)
+        cues.append((h1 * 3600 + m1 * 60 + s1 + ms1 / 1000, h2 * 3600 + m2 * 60 + s2 + ms2 / 1000, "\n".join(lines)))
+    return cues

@@ -1,5 +1,6 @@
 """The graph mobject, without rendering: labels hold the trace's numbers, nothing overlaps or leaves the frame."""
 import itertools
+import re
 
 import pytest
 from manim import Text, config
@@ -43,6 +44,19 @@ def test_labels_hold_the_traces_numbers(name):
     assert len(graph.grad_labels) == sum(1 for k in graph.edges if t.nodes[k[0]].grad is not None)
 
 
+def test_chain_rule_labels_are_the_published_numbers():
+    # cs231n's f = (x + y) z at x = -2, y = 5, z = -4, written out: values above, gradients below each edge
+    graph = built("chain_rule")
+    t = graph.trace
+    name = {n.id: n.label for n in t.nodes.values()}
+    values = {(name[tail], "out" if head == "__out__" else name[head]): text_of(label)
+              for (tail, head, _), label in graph.value_labels.items()}
+    grads = {(name[tail], "out" if head == "__out__" else name[head]): text_of(label)
+             for (tail, head, _), label in graph.grad_labels.items()}
+    assert values == {("x", "q"): "−2", ("y", "q"): "5", ("z", "f"): "−4", ("q", "f"): "3", ("f", "out"): "−12"}
+    assert grads == {("x", "q"): "−4", ("y", "q"): "−4", ("z", "f"): "+3", ("q", "f"): "−4", ("f", "out"): "+1"}
+
+
 def _boxes_overlap(a, b, pad=0.0) -> bool:
     return not (a.get_right()[0] + pad <= b.get_left()[0] or b.get_right()[0] + pad <= a.get_left()[0] or
                 a.get_top()[1] + pad <= b.get_bottom()[1] or b.get_top()[1] + pad <= a.get_bottom()[1])
@@ -74,3 +88,34 @@ def test_tiny_and_non_finite_numbers_are_readable():
     assert style.fmt_value(float("nan")) == "NaN" and style.fmt_grad(float("inf")) == "+∞"
     assert style.latex_number(3.2e-7) == r"3.2\times 10^{-7}"
     assert style.latex_number(float("nan")) == r"\mathrm{NaN}"
+
+
+@pytest.mark.parametrize("value,shown", [(-0.19661193, "−0.197"), (0.3932238, "0.393"), (3.2e-7, "3.2e−7"),
+                                         (-12.0, "−12"), (123456.0, "1.2e5"), (0.0, "0"), (float("nan"), "NaN"),
+                                         (float("-inf"), "−∞"), (0.001, "0.001"), (1e-17, "1e−17")])
+def test_values_are_written_with_three_significant_digits(value, shown):
+    assert style.fmt_value(value) == shown
+
+
+@pytest.mark.parametrize("value,shown", [(-0.19661193, "−0.197"), (0.3932238, "+0.393"), (0.0, "0"), (5.0, "+5")])
+def test_gradients_always_carry_their_sign(value, shown):
+    assert style.fmt_grad(value) == shown
+
+
+def test_every_caption_has_a_korean_one():
+    assert set(style.CAPTIONS["ko"]) == set(style.CAPTIONS["en"])
+    for key, en in style.CAPTIONS["en"].items():  # the same fields to fill in
+        assert sorted(re.findall(r"{(\w+)}", en)) == sorted(re.findall(r"{(\w+)}", style.CAPTIONS["ko"][key])), key
+
+
+@pytest.mark.parametrize("theme,forward,gradient", [("dark", "#56B4E9", "#E69F00"), ("light", "#0072B2", "#B85F00")])
+def test_labels_use_the_theme_colours(theme, forward, gradient):
+    style.apply_theme(theme)
+    try:
+        graph = built("chain_rule")
+        for label in graph.value_labels.values():
+            assert {m.get_fill_color().to_hex().upper() for m in label.family_members_with_points()} == {forward}
+        for label in graph.grad_labels.values():
+            assert {m.get_fill_color().to_hex().upper() for m in label.family_members_with_points()} == {gradient}
+    finally:
+        style.apply_theme("dark")

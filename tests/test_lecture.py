@@ -6,6 +6,7 @@ import pytest
 import srt
 from click.testing import CliRunner
 
+from helpers import parse_vtt
 from render import CONFIG_DIR, cli
 from scenes import lecture as lecture_mod
 from scenes.video import probe_duration
@@ -41,12 +42,17 @@ def test_lecture_joins_clips_with_chapters_and_subtitles(small_lecture, tmp_path
     assert abs(duration - sum(probe_duration(c) for c in clips)) < 0.2
     assert [c["metadata"]["title"] for c in chapters] == ["Test lecture", "Chain rule: f = (x + y) z", "Checking"]
     assert chapters[0]["start"] == 0 and abs(chapters[-1]["end"] / 1000 - duration) < 0.2
+    # each chapter spans its own clip: starts where the previous ended, lasts as long as its clip
+    lengths = [probe_duration(c) for c in clips]
+    spans = [(c["start"] / 1000, c["end"] / 1000) for c in chapters]
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert sorted(round(e - s, 1) for s, e in spans) == sorted(round(d, 1) for d in lengths)
     subs = list(srt.parse(out.with_suffix(".srt").read_text()))
     assert [s.content for s in subs] == ["First clip.", "Second clip."]
-    assert subs[0].start.total_seconds() == chapters[1]["start"] / 1000
-    assert abs(subs[-1].end.total_seconds() - duration) < 0.2
-    vtt = out.with_suffix(".vtt").read_text()
-    assert vtt.startswith("WEBVTT\n") and "First clip." in vtt
+    assert [(s.start.total_seconds(), s.end.total_seconds()) for s in subs] == spans[1:]
+    cues = parse_vtt(out.with_suffix(".vtt").read_text())
+    assert [(round(a, 3), round(b, 3), text) for a, b, text in cues] == [
+        (round(a, 3), round(b, 3), text) for (a, b), text in zip(spans[1:], ["First clip.", "Second clip."])]
 
     # Changing one config re-renders that clip only.
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "clips").glob("*.mp4")}

@@ -1,31 +1,13 @@
 """Lecture files are data: narration validated, normalised and escaped per subtitle format, then parsed back;
 clip configs must lie in the lecture's folder tree."""
-import re
-
 import pytest
 import srt
 
 from engine.config import ConfigError
 from scenes.lecture import load_lecture
 from scenes.video import Chapter, subtitles_srt, subtitles_vtt
+from helpers import parse_vtt
 from render import CONFIG_DIR
-
-VTT_TIMING = re.compile(r"^(\d{2}):(\d{2}):(\d{2})\.(\d{3}) --> (\d{2}):(\d{2}):(\d{2})\.(\d{3})$")
-
-
-def parse_vtt(text: str) -> list[tuple[float, float, str]]:
-    """A strict WebVTT reader for what we write: header, then cues of a timing line and text lines."""
-    assert text.startswith("WEBVTT\n\n")
-    cues = []
-    for block in text[len("WEBVTT\n\n"):].strip("\n").split("\n\n"):
-        timing, *lines = block.split("\n")
-        m = VTT_TIMING.match(timing)
-        assert m, f"not a timing line: {timing!r}"
-        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, m.groups())
-        assert lines and all(lines) and not any("-->" in line for line in lines)
-        cues.append((h1 * 3600 + m1 * 60 + s1 + ms1 / 1000, h2 * 3600 + m2 * 60 + s2 + ms2 / 1000, "\n".join(lines)))
-    return cues
-
 
 def lecture(tmp_path, narration: str):
     (tmp_path / "c.yaml").write_bytes((CONFIG_DIR / "chain_rule.yaml").read_bytes())

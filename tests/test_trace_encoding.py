@@ -1,0 +1,23 @@
+"""Non-finite numbers survive the trace's JSON: written as strings any JSON reader loads, read back exactly."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from engine.trace import decode_value, dumps, encode_value
+
+
+@pytest.mark.parametrize("value,written", [(-math.inf, "-inf"), (math.inf, "inf"), (-0.0, 0.0), (1e-320, 1e-320)])
+def test_special_floats_are_written_as_json_can_carry_them(value, written):
+    assert encode_value(value) == written
+    back = float(decode_value(json.loads(dumps({"v": encode_value(value)}))["v"]))
+    assert back == value and math.copysign(1, back) == (1 if value == 0 else math.copysign(1, value))
+
+
+def test_nan_and_nested_arrays_round_trip():
+    a = np.array([[1.5, np.nan], [-np.inf, np.inf]])
+    text = dumps({"a": encode_value(a)})
+    assert '"nan"' in text and '"-inf"' in text and "NaN" not in text and "Infinity" not in text
+    back = decode_value(json.loads(text)["a"])
+    assert np.isnan(back[0, 1]) and back[1, 0] == -np.inf and back[1, 1] == np.inf and back[0, 0] == 1.5
