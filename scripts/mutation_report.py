@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""docs/mutation.md from the results `mutmut run` left under mutants/: the score per file and overall,
+and every mutant that survived or that no test reaches, by function.
+
+Reads mutmut's own result files (mutants/**/*.meta: each mutant's exit code from the test run) and
+classifies them with mutmut's own table, so the numbers are mutmut's. Usage (after `mutmut run`):
+    .venv/bin/python scripts/mutation_report.py > docs/mutation.md
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mutmut.stats import status_by_exit_code  # noqa: E402
+
+
+def results(mutants: Path) -> dict[str, dict[str, str]]:
+    """{source file: {mutant name: status}}."""
+    out = {}
+    for meta in sorted(mutants.rglob("*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        out[str(meta.relative_to(mutants))[: -len(".meta")]] = {k: status_by_exit_code[v] for k, v in codes.items()}
+    return out
+
+
+def function_of(mutant: str) -> str:
+    """engine.ops.x_pow_local__mutmut_3 -> engine.ops.pow_local (methods as Class.method)."""
+    module, _, name = mutant.rpartition(".")
+    name = re.sub(r"__mutmut_\d+$", "", name)
+    name = name.removeprefix("x_").removeprefix("xǁ").replace("ǁ", ".")
+    return f"{module}.{name}"
+
+
+def score(counts: Counter) -> tuple[int, int, float]:
+    checked = sum(n for s, n in counts.items() if s != "not checked")
+    killed = counts["killed"] + counts["timeout"] + counts["caught by type check"]
+    return killed, checked, 100 * killed / checked if checked else float("nan")
+
+
+def main() -> None:
+    by_file = results(ROOT / "mutants")
+    total = Counter(s for statuses in by_file.values() for s in statuses.values())
+    killed, checked, pct = score(total)
+    lines = ["# Mutation testing", "",
+             f"Written by `scripts/mutation_report.py` from `make mutation` (mutmut, configured in pyproject.toml), "
+             f"{time.strftime('%Y-%m-%d')}.",
+             "The oracle is the fast test subset (`-m 'not slow'`); a mutant counts as killed when a test fails or it",
+             "times out. \"No tests\" means no fast test reaches that line at all.", "",
+             f"**Score: {killed} of {checked} checked mutants killed ({pct:.1f}%)**; "
+             f"{sum(total.values())} generated, {total['not checked']} not checked yet.", "",
+             "| file | killed | survived | no tests | timeout | not checked | score |", "|---|---|---|---|---|---|---|"]
+    for path, statuses in by_file.items():
+        c = Counter(statuses.values())
+        k, n, p = score(c)
+        lines.append(f"| {path} | {k} | {c['survived']} | {c['no tests']} | {c['timeout']} | {c['not checked']} | "
+                     + (f"{p:.0f}% |" if n else "- |"))
+    survivors = defaultdict(list)
+    for statuses in by_file.values():
+        for mutant, status in statuses.items():
+            if status in ("survived", "no tests"):
+                survivors[function_of(mutant)].append((mutant.rpartition("_")[2], status))
+    lines += ["", "## Survivors by function", "",
+              "`mutmut show NAME` prints a mutant's diff. Each still needs a test, or a note that it is equivalent.", ""]
+    for fn, items in sorted(survivors.items(), key=lambda kv: -len(kv[1])):
+        kinds = Counter(s for _, s in items)
+        lines.append(f"- `{fn}`: " + ", ".join(f"{n} {s}" for s, n in kinds.items()))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
