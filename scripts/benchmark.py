@@ -235,7 +235,8 @@ def bench_training() -> list[dict]:
                               "cfg = load_config(Path({config!r})).model_copy(update={override!r})")
         code = code.format(root=str(ROOT), config=str(ROOT / "assets/configs/xor_seeds.yaml"), override=override)
         seconds = min(float(run_measured(["-c", code], dict(os.environ))["stdout"]) for _ in range(REPEATS))
-        rows.append({"setup": label, "runs": 40, "steps_per_run": 20_000, "seconds": seconds})
+        rows.append({"setup": label, "runs": 40, "steps_per_run": 20_000, "seconds": seconds,
+                     "date": time.strftime("%Y-%m-%d")})
     return rows
 
 
@@ -271,7 +272,8 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = ()) -> str:
     if training:
         lines += ["", "## Training (the seed experiment, no render)", "",
                   "`assets/configs/xor_seeds.yaml`: 10 seeds x 4 activations x 20,000 steps of a 10 x 5 network on",
-                  "XOR, on threads (two cores), numba's cached machine code loaded in the time.", "",
+                  "XOR, on threads (two cores), numba's cached machine code loaded in the time; measured "
+                  f"{training[0].get('date', meta['date'])}.", "",
                   "| setup | runs | steps per run | seconds |", "|---|---|---|---|"]
         lines += [f"| {t['setup']} | {t['runs']} | {t['steps_per_run']:,} | {t['seconds']:.2f} |" for t in training]
     return "\n".join(lines) + "\n"
