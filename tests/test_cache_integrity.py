@@ -73,22 +73,30 @@ def still(tmp_path, cache, name):
     return out, p.stderr
 
 
+@pytest.fixture(scope="module")
+def rendered_once(tmp_path_factory):
+    """A render's caches and its still, made once; each test damages a copy."""
+    base = tmp_path_factory.mktemp("base")
+    first, _ = still(base, base / "cache", "first")
+    return base / "cache", first
+
+
 @pytest.mark.slow
-def test_tex_text_and_glyph_caches_heal(tmp_path):
+@pytest.mark.parametrize("damage", [truncate, garbage, swap, wrong_key], ids=lambda d: d.__name__)
+def test_tex_text_and_glyph_caches_heal(tmp_path, rendered_once, damage):
     from PIL import Image
     cache = tmp_path / "cache"
-    first, _ = still(tmp_path, cache, "first")
-    svgs = sorted((cache / "tex").glob("*.svg"))
-    assert len(svgs) >= 2
-    swap(svgs[0], svgs[1])  # LaTeX's outputs swapped: the labels would be swapped on screen
-    texts = sorted((cache / "text").glob("*.svg"))
-    truncate(texts[0], None)
+    shutil.copytree(rendered_once[0], cache)
+    for name in ("tex", "text"):
+        files = sorted((cache / name).glob("*.svg"))
+        assert len(files) >= 2
+        damage(files[0], files[1])  # swapped: LaTeX's outputs exchanged, the labels would be on screen
     for f in (cache / "svg").glob("*.npz"):
         garbage(f, None)
     shutil.rmtree(cache / "traces")
     second, err = still(tmp_path, cache, "second")
     assert "tex cache: " in err and "text cache: " in err and "glyph cache: " in err
-    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(second)))
+    assert np.array_equal(np.asarray(Image.open(rendered_once[1])), np.asarray(Image.open(second)))
 
 
 @pytest.mark.slow
@@ -101,19 +109,15 @@ def test_the_clip_cache_heals(tmp_path, monkeypatch):
     lec = tmp_path / "l.yaml"
     lec.write_text("title: T\nclips:\n  - config: chain_rule.yaml\n")
 
-    def frames(out):
-        with av.open(str(out)) as f:
-            return sum(1 for _ in f.decode(video=0))
+    def lecture(name):
+        r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+        with av.open(str(tmp_path / name)) as f:
+            return sum(1 for _ in f.decode(video=0)), [c["metadata"]["title"] for c in f.chapters()]
 
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / "a.mp4")])
-    assert r.exit_code == 0, r.output
+    first = lecture("a.mp4")
     clips = sorted((tmp_path / "clips").glob("*.mp4"), key=lambda p: p.stat().st_size)
     title, scene = clips
-    swap(scene, title)  # the title card's clip where the scene's should be: the wrong chapter
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / "b.mp4")])
-    assert r.exit_code == 0, r.output
-    assert frames(tmp_path / "a.mp4") == frames(tmp_path / "b.mp4")
-    truncate(scene, None)
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / "c.mp4")])
-    assert r.exit_code == 0, r.output
-    assert frames(tmp_path / "a.mp4") == frames(tmp_path / "c.mp4")
+    for damage in (swap, truncate, garbage, wrong_key):  # the title card's clip where the scene's should be...
+        damage(scene, title)
+        assert lecture(f"{damage.__name__}.mp4") == first, damage.__name__
