@@ -36,6 +36,9 @@ def single_threaded():
     if tqdm.monitor is not None:
         tqdm.monitor.exit()
         tqdm.monitor = None
+    for t in threading.enumerate():  # an earlier test's pool, shut down without waiting, may still be closing
+        if t is not threading.main_thread() and type(t).__name__ == "_ExecutorManagerThread":
+            t.join(timeout=30)
     assert threading.active_count() == 1, threading.enumerate()
 
 
