@@ -17,13 +17,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .expr import NAME
 from .gradcheck import DEFAULT_H
 
 MAX_INPUT_ELEMENTS = 10_000
 MAX_NODES = 500
 MAX_CONFIG_BYTES = 1_000_000
 MAX_INPUT_DIMS = 4
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a name every formula can typeset (alpha is drawn as α)
 
 # A number, or a (nested) list of numbers: vectors and matrices; nesting is checked by the validator.
 Value = Union[float, list[Any]]

@@ -19,7 +19,7 @@ from .graph import Graph, Node
 from .ops import FUNCTIONS, KEYWORDS, LEAKY_SLOPE
 
 MAX_EXPRESSION_CHARS = 10_000
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a variable's name: ASCII, so every formula can typeset it
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 # Operators people reach for from other languages, with what this language spells them as.
@@ -208,7 +208,7 @@ class _Builder:
     def _check_name(e: ast.Name) -> str:
         if e.id.startswith("__"):
             raise ExpressionError(f"name '{e.id}' is not allowed", e.lineno, e.col_offset)
-        if not _NAME.fullmatch(e.id):  # it is drawn in LaTeX: ASCII only, as inputs are
+        if not NAME.fullmatch(e.id):  # it is drawn in LaTeX: ASCII only, as inputs are
             raise ExpressionError(f"name '{e.id}' is not allowed: use ASCII letters, digits and _, starting with "
                                   "a letter (write alpha for α)", e.lineno, e.col_offset)
         return e.id

@@ -95,7 +95,7 @@ def _numeric_entry(grad: np.ndarray, ng: NumericGradient) -> dict:
     for k in ng.kinks:
         comparable[k.index] = False
     unavailable = dict(ng.unavailable)
-    for idx in zip(*np.nonzero(np.isinf(np.atleast_1d(grad)))) if np.ndim(grad) else ([()] if np.isinf(grad) else []):
+    for idx in map(tuple, np.argwhere(np.isinf(grad))):
         comparable[idx] = False  # a vertical tangent (sqrt at 0): no finite difference can confirm it
         unavailable.setdefault(tuple(int(i) for i in idx), "the analytic gradient is infinite there")
     errors = relative_error(grad, ng.value)[comparable]

@@ -7,11 +7,11 @@ values are always sky blue, gradients always orange; a gradient's sign is also w
 from __future__ import annotations
 
 import os
-import re
 
 import numpy as np
 from manim import MathTex, TexTemplate
 
+from engine.expr import NAME
 from engine.numfmt import format_number
 
 # Okabe-Ito hues; the light theme darkens them just enough to read on white. Forward is always the
@@ -106,7 +106,6 @@ def latex_array(a: np.ndarray, signed: bool = False) -> str:
 
 GREEK = {g: "\\" + g for g in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
                                  "kappa", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega")}
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def latex_name(label: str) -> str:
@@ -115,7 +114,7 @@ def latex_name(label: str) -> str:
     Only names of letters, digits and _ reach here (configs and traces are checked for that); anything
     else is drawn as a question mark rather than handed to LaTeX.
     """
-    if not _NAME.fullmatch(label):
+    if not NAME.fullmatch(label):
         return r"\text{?}"
     base, _, sub = label.partition("_")
     if not sub:
@@ -132,7 +131,7 @@ def latex_name(label: str) -> str:
 
 def node_tex(label: str, value) -> str:
     """A leaf or named gate in a formula: its name (w_{0}), or the number a literal constant holds."""
-    return latex_name(label) if _NAME.fullmatch(label) else latex_number(float(value))
+    return latex_name(label) if NAME.fullmatch(label) else latex_number(float(value))
 
 
 def shape_text(a: np.ndarray) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.expr import NAME
 from engine.ops import OPS
 from engine.trace import TRACE_FORMAT, TRACE_VERSION, decode_value
 
@@ -82,7 +83,6 @@ class GraphTrace:
 
 
 MAX_TRACE_BYTES = 200_000_000
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a variable's name, as configs allow it
 NUMBER_LABEL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?(?:e[-+][0-9]+)?|inf)")  # f"{value:g}" of a literal
 ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu"}
 
