@@ -125,6 +125,23 @@ def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str
     return str(out)
 
 
+def render_clips(todo: list[tuple], jobs: int, progress=None) -> None:
+    """Render the clips not cached yet, ``jobs`` at a time, each in a fresh worker process."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: Manim's config is per process
+    pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+    try:
+        futures = [pool.submit(run_job, _clip_job, *job) for job in todo]
+        for f in as_completed(futures):
+            f.result()
+            if progress:
+                progress.advance()
+    except BaseException:  # an error, Ctrl-C or SIGTERM: no clip goes on rendering for nobody
+        stop_pool(pool)
+        raise
+    pool.shutdown()
+
+
 def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
                    jobs: int = 1, progress=None, allow_outside: bool = False) -> list[Chapter]:
     """Render every clip (cached), join them with chapters, and write .srt and .vtt beside ``output``."""
@@ -157,19 +174,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     if progress:
         progress.start(len(items), cached=len(items) - len(todo))
     if todo:
-        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: Manim's config is per process
-        pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=die_with_parent,
-                                   initargs=(os.getpid(),))
-        try:
-            futures = [pool.submit(run_job, _clip_job, *job) for job in todo]
-            for f in as_completed(futures):
-                f.result()
-                if progress:
-                    progress.advance()
-        except BaseException:  # an error, Ctrl-C or SIGTERM: no clip goes on rendering for nobody
-            stop_pool(pool)
-            raise
-        pool.shutdown()
+        render_clips(todo, jobs, progress)
 
     with atomic_path(output, inputs) as tmp:
         chapters = join_clips(paths, [it[3] for it in items], tmp, QUALITIES[quality].fps)

@@ -1,0 +1,118 @@
+"""A lecture assembled without Manim: the clip renderer is replaced by one that writes small real MP4s
+of known lengths, so the cache keys, chapters, subtitles and languages are checked in a second."""
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import srt
+
+from engine.cache import publish
+from helpers import parse_vtt
+from render import CONFIG_DIR
+from scenes import lecture as lecture_mod
+
+FPS = 10  # the "low" quality's frame rate
+FRAMES = {"title": 7, "scene": 13}  # each fake clip's length: 0.7 s and 1.3 s
+
+
+def write_clip(path: Path, frames: int, shade: int) -> None:
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+@pytest.fixture
+def fake_renders(tmp_path, monkeypatch):
+    """Every clip 'rendered': (kind, what, quality, lang, theme) per call."""
+    calls = []
+
+    def render_clips(todo, jobs, progress=None):
+        for kind, arg, sub, quality, lang, theme, out in todo:
+            calls.append((kind, Path(arg).stem if kind == "scene" else arg, quality, lang, theme))
+            tmp = Path(out).with_name(".partial.mp4")
+            write_clip(tmp, FRAMES[kind], 40 * len(calls) % 256)
+            publish(tmp, Path(out), Path(out).stem)
+            if progress:
+                progress.advance()
+
+    monkeypatch.setattr(lecture_mod, "render_clips", render_clips)
+    monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
+    return calls
+
+
+@pytest.fixture
+def lecture_file(tmp_path):
+    for name in ("chain_rule", "gates"):
+        (tmp_path / f"{name}.yaml").write_bytes((CONFIG_DIR / f"{name}.yaml").read_bytes())
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: Course\nsubtitle: Week 1\nclips:\n"
+                   "  - config: chain_rule.yaml\n    narration: {en: First in English., ko: 첫 번째.}\n"
+                   "  - config: gates.yaml\n    title: Gates\n    narration: Only English.\n")
+    return lec
+
+
+def test_chapters_and_subtitles_follow_the_clips(tmp_path, fake_renders, lecture_file):
+    out = tmp_path / "out.mp4"
+    chapters = lecture_mod.render_lecture(lecture_file, out, quality="low")
+    assert [(c.title, c.start, c.end) for c in chapters] == [
+        ("Course", 0.0, 0.7), ("Chain rule: f = (x + y) z", 0.7, 2.0), ("Gates", 2.0, 3.3)]
+    assert [c[0] for c in fake_renders] == ["title", "scene", "scene"] and fake_renders[0][1] == "Course"
+    assert fake_renders[1][1].startswith("chain_rule-") and fake_renders[2][1].startswith("gates-")
+    with av.open(str(out)) as f:
+        assert sum(1 for _ in f.decode(video=0)) == 7 + 13 + 13
+        assert [(c["start"], c["end"], c["metadata"]["title"]) for c in f.chapters()] == [
+            (0, 700, "Course"), (700, 2000, "Chain rule: f = (x + y) z"), (2000, 3300, "Gates")]
+    subs = list(srt.parse(out.with_suffix(".srt").read_text()))
+    assert [(s.start.total_seconds(), s.end.total_seconds(), s.content) for s in subs] == [
+        (0.7, 2.0, "First in English."), (2.0, 3.3, "Only English.")]
+    assert parse_vtt(out.with_suffix(".vtt").read_text()) == [(0.7, 2.0, "First in English."),
+                                                             (2.0, 3.3, "Only English.")]
+
+
+def test_korean_narration_and_its_fallback(tmp_path, fake_renders, lecture_file):
+    out = tmp_path / "ko.mp4"
+    lecture_mod.render_lecture(lecture_file, out, quality="low", lang="ko")
+    assert [s.content for s in srt.parse(out.with_suffix(".srt").read_text())] == ["첫 번째.", "Only English."]
+    assert {c[3] for c in fake_renders} == {"ko"}
+
+
+def test_cached_clips_are_not_rendered_again_and_keys_separate_what_differs(tmp_path, fake_renders, lecture_file):
+    lecture_mod.render_lecture(lecture_file, tmp_path / "a.mp4", quality="low")
+    assert len(fake_renders) == 3
+    lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low")
+    assert len(fake_renders) == 3  # everything cached
+    cfg = lecture_file.parent / "gates.yaml"
+    cfg.write_text(cfg.read_text().replace("x: 3", "x: 2"))
+    lecture_mod.render_lecture(lecture_file, tmp_path / "c.mp4", quality="low")
+    assert len(fake_renders) == 4 and fake_renders[3][1].startswith("gates-")  # only the changed clip
+    assert fake_renders[3][1] != fake_renders[2][1]
+    for option in ({"lang": "ko"}, {"theme": "light"}):
+        before = len(fake_renders)
+        lecture_mod.render_lecture(lecture_file, tmp_path / "d.mp4", quality="low", **option)
+        assert len(fake_renders) == before + 3, option  # another language or theme: every clip anew
+    lecture_file.write_text(lecture_file.read_text().replace("subtitle: Week 1", "subtitle: Week 2"))
+    before = len(fake_renders)
+    lecture_mod.render_lecture(lecture_file, tmp_path / "e.mp4", quality="low")
+    assert [c[0] for c in fake_renders[before:]] == ["title"]  # a new title card, the scenes cached
+
+
+def test_progress_counts_cached_clips_as_done(tmp_path, fake_renders, lecture_file):
+    events = []
+
+    class Progress:
+        def start(self, total, cached):
+            events.append(("start", total, cached))
+
+        def advance(self):
+            events.append("advance")
+
+    lecture_mod.render_lecture(lecture_file, tmp_path / "a.mp4", quality="low", progress=Progress())
+    lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low", progress=Progress())
+    assert events == [("start", 3, 0), "advance", "advance", "advance", ("start", 3, 3)]
