@@ -117,3 +117,36 @@ def test_unavailable_element_is_reported_not_failed(tmp_path):
     r = run_check(tmp_path, "scene: graph\nexpression: x ** y\ninputs: {x: -2.0, y: 3.0}\n")
     assert r.exit_code == 0, r.output
     assert "n/a (1 element(s) not checked: probing it leaves the function's domain" in r.output
+
+
+def test_check_json_rows_are_complete(tmp_path):
+    r = run_check(tmp_path, "scene: graph\nexpression: relu(x) + w ** v + y\ninputs: {x: 0.0, w: -2.0, v: 3.0, y: 1.5}\n",
+                  "--json")
+    assert r.exit_code == 0, r.output
+    rows = {row["input"]: row for row in json.loads(r.stdout)}
+    assert rows["x"] == {"input": "x", "analytic": 0.0, "numeric": rows["x"]["numeric"], "relative_error": None,
+                         "status": "kink", "ok": True,
+                         "note": "kink at x: not differentiable, one-sided slopes 0 and 1"}
+    assert rows["x"]["numeric"] == pytest.approx(0.5)
+    assert rows["v"]["status"] == "n/a" and rows["v"]["ok"] is True and rows["v"]["relative_error"] is None
+    assert rows["v"]["note"] == ("1 element(s) not checked: probing it leaves the function's domain "
+                                 "(negative number raised to a non-integer power)")
+    assert rows["w"]["status"] == "ok" and rows["w"]["analytic"] == 12.0 and 0 < rows["w"]["relative_error"] < 1e-6
+    assert rows["y"]["status"] == "ok" and rows["y"]["note"] == ""
+
+
+def test_check_names_a_kink_outside_its_slopes_as_a_failure():
+    from render import _check_row
+    node = {"label": "v", "grad": [1.0, 5.0], "numeric_grad": [1.0, 0.5], "relative_error": 1e-9,
+            "kinks": [{"index": [1], "left": 0.0, "right": 1.0, "subgradient": False}]}
+    row = _check_row(node, 1e-6)
+    assert row["status"] == "FAIL" and row["ok"] is False
+    assert row["note"] == "kink at v[1]: not differentiable, one-sided slopes 0 and 1"
+
+
+def test_check_table_text(tmp_path):
+    r = run_check(tmp_path, "scene: graph\nexpression: sum(W * W) + abs(s)\ninputs: {W: [[1.0, 2.0]], s: 0.0}\n")
+    lines = r.output.splitlines()
+    assert lines[0].split() == ["input", "analytic", "numeric", "rel.", "error"]
+    assert lines[1].split()[:4] == ["W", "shape", "1x2", lines[1].split()[3]] and lines[1].rstrip().endswith("ok")
+    assert lines[2].split()[:5] == ["s", "0", "0", "-", "kink"]

@@ -139,3 +139,12 @@ def test_an_immutable_file_is_refused_before_the_work(tmp_path, config, monkeypa
         assert out.read_text() == "previous"
     finally:
         subprocess.run(["chattr", "-i", str(out)])
+
+
+@pytest.mark.parametrize("output,fmt,still,chosen", [
+    (None, None, False, "mp4"), (None, "webm", False, "webm"), (None, None, True, "png"), ("x.gif", None, False, "gif"),
+    ("x.WEBM", None, False, "webm"), ("x.mov", "mov", False, "mov"), ("x.png", None, True, "png"),
+    ("x.png", "png", False, "png")])
+def test_the_output_format_chosen(output, fmt, still, chosen):
+    from render import _output_format
+    assert _output_format(output, fmt, still) == chosen

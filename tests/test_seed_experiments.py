@@ -196,3 +196,71 @@ def test_ctrl_c_stops_a_long_training_within_a_second(tmp_path):
     p.communicate(timeout=30)
     assert time.monotonic() - start < 1.0
     assert p.returncode != 0 and not out.exists()
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_zigzag_steps_match_torch_autograd(batch):
+    """The data as the experiment defines it (numpy draws); each step's gradient by torch autograd of the
+    batch's mean squared error / 2, so a sum instead of a mean, or a wrong sign, shows."""
+    cfg = parse_config({"scene": "zigzag", "steps": 12, "batch_size": batch, "samples": 50, "learning_rate": 0.5,
+                        "start": [-1.5, 1.5], "target": [1.0, -1.0], "seed": 3})
+    runs = {r["activation"]: r for r in trace_config(cfg)["runs"]}
+    pre = np.random.default_rng(3).normal(0, 1.5, (50, 2))
+    order = np.random.default_rng(4).integers(0, 50, (12, batch))
+    for act, squash in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        X = squash(torch.tensor(pre))
+        t = X @ torch.tensor([1.0, -1.0], dtype=torch.float64)
+        w = torch.tensor([-1.5, 1.5], dtype=torch.float64)
+        weights, grads, losses = [w.clone()], [], []
+        for idx in order:
+            w = w.detach().requires_grad_(True)
+            losses.append((((X @ w - t) ** 2).mean() / 2).item())
+            (((X[idx] @ w - t[idx]) ** 2).mean() / 2).backward()
+            grads.append(w.grad.clone())
+            w = w.detach() - 0.5 * w.grad
+            weights.append(w.clone())
+        run = runs[act]
+        np.testing.assert_allclose(decode_value(run["grads"]), torch.stack(grads).numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(decode_value(run["weights"]), torch.stack(weights).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(decode_value(run["loss"]), losses, rtol=1e-12)
+        g = torch.stack(grads).numpy()
+        assert run["same_sign_steps"] == int(np.sum(np.sign(g[:, 0]) == np.sign(g[:, 1])))
+        assert run["inputs_all_positive"] == (act == "sigmoid")
+        contour = run["contour"]
+        grid = np.linspace(-3.0, 3.0, 41)
+        np.testing.assert_allclose(decode_value(contour["w1"]), grid + 1.0)
+        np.testing.assert_allclose(decode_value(contour["w2"]), grid - 1.0)
+        i, j = 7, 30  # one point of the loss surface, by hand
+        wij = torch.tensor([grid[j] + 1.0, grid[i] - 1.0], dtype=torch.float64)
+        assert decode_value(contour["loss"])[i, j] == pytest.approx((((X @ wij - t) ** 2).mean() / 2).item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("activation,loss", [("sigmoid", "mse"), ("relu", "sum"), ("tanh", "mse")])
+def test_gradient_histograms_match_torch_hooks(activation, loss):
+    """The PyTorch experiment they come from: nn.Linear layers, register_hook on each weight, one backward."""
+    cfg = parse_config({"scene": "histograms", "depth": 3, "width": 20, "in_features": 6, "out_features": 4,
+                        "batch": 5, "activations": [activation], "loss": loss, "target": 0.5, "bins": 8, "seed": 2})
+    hist = trace_config(cfg)["runs"][0]["histograms"]
+    rng = np.random.default_rng(2)  # the draws the experiment defines: weights, biases, then the batch
+    sizes = [6, 20, 20, 20, 4]
+    Ws = [rng.uniform(-a ** -0.5, a ** -0.5, (a, b)) for a, b in zip(sizes, sizes[1:])]
+    bs = [rng.uniform(-a ** -0.5, a ** -0.5, b) for a, b in zip(sizes, sizes[1:])]
+    x = torch.tensor(rng.standard_normal((5, 6)))
+    layers, captured = [], {}
+    for i, (w, b) in enumerate(zip(Ws, bs)):
+        lin = torch.nn.Linear(*w.shape, dtype=torch.float64)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(w.T))
+            lin.bias.copy_(torch.tensor(b))
+        lin.weight.register_hook(lambda g, i=i: captured.__setitem__(i, g.T.numpy().copy()))
+        layers += [lin] + ([torch_act(activation, 0.01)] if i < len(Ws) - 1 else [])
+    out = torch.nn.Sequential(*layers)(x)
+    (out.sum() if loss == "sum" else torch.nn.functional.mse_loss(out, torch.full_like(out, 0.5))).backward()
+    assert [h["layer"] for h in hist] == [1, 2, 3, 4]
+    for i, h in enumerate(hist):
+        g = captured[i].ravel()
+        lim = np.abs(g).max()
+        counts, edges = np.histogram(g, bins=8, range=(-lim, lim))
+        assert h["counts"] == counts.tolist()
+        np.testing.assert_allclose(decode_value(h["edges"]), edges, rtol=1e-9)
+        assert (h["positive"], h["negative"], h["zero"]) == (int((g > 0).sum()), int((g < 0).sum()), int((g == 0).sum()))
