@@ -98,3 +98,47 @@ def test_assigned_names_latex_cannot_typeset_are_refused(name):
                                        (r"\input{x}", r"\text{?}"), ("a}b", r"\text{?}")])
 def test_latex_names(label, tex):
     assert latex_name(label) == tex
+
+
+@pytest.fixture(scope="module")
+def training_traces():
+    from engine.config import load_config
+    cfgs = {"vanishing": {"scene": "vanishing", "depth": 3, "width": 3, "steps": 20, "record_every": 10, "seeds": 2},
+            "zigzag": {"scene": "zigzag", "steps": 5}, "histograms": {"scene": "histograms", "depth": 2, "width": 5}}
+    return {k: trace_config(parse_config(v)) for k, v in cfgs.items()}
+
+
+TRAINING_BAD = {
+    "vanishing": [
+        (lambda t: t.update(runs=[]), "runs: must be a non-empty list"),
+        (lambda t: t["runs"][0].update(activation="swish"), "runs[0].activation: unknown activation"),
+        (lambda t: t["runs"][0].pop("loss"), "runs[0]: key 'loss' is missing"),
+        (lambda t: t["runs"][0].update(grad_norms=[["x"]]), "runs[0].grad_norms: expected a number"),
+        (lambda t: t["runs"][0].update(steps=[[[[[[[1]]]]]]]), "runs[0].steps: nested too deeply"),
+        (lambda t: t.pop("activation_curves"), "activation_curves: must be an object with x"),
+        (lambda t: t["activation_curves"].update(swish={}), "activation_curves.swish: unknown activation"),
+        (lambda t: t["activation_curves"]["relu"].pop("df"), "activation_curves.relu: key 'df' is missing"),
+        (lambda t: t["seed_summary"][0].update(solved="all"), "seed_summary[0].solved: must be a whole number"),
+        (lambda t: t["seed_summary"][0].update(activation=None), "seed_summary[0]: unknown activation"),
+    ],
+    "zigzag": [
+        (lambda t: t["runs"][0].pop("weights"), "runs[0]: key 'weights' is missing"),
+        (lambda t: t["runs"][0]["contour"].update(loss="deep"), "runs[0].contour.loss: expected a number"),
+        (lambda t: t.update(target=["a", 1]), "trace.target: expected a number"),
+    ],
+    "histograms": [
+        (lambda t: t["runs"][0].update(histograms=None), "runs[0].histograms: must be a list"),
+        (lambda t: t["runs"][0]["histograms"][1].update(counts=[True]), "runs[0].histograms[1].counts"),
+        (lambda t: t["runs"][0]["histograms"].append(3), "runs[0].histograms[3]: must be an object"),
+    ],
+}
+TRAINING_CASES = [(kind, i) for kind, cases in TRAINING_BAD.items() for i in range(len(cases))]
+
+
+@pytest.mark.parametrize("kind,i", TRAINING_CASES, ids=[f"{k}-{i}" for k, i in TRAINING_CASES])
+def test_malformed_training_traces_are_one_line_errors(tmp_path, training_traces, kind, i):
+    mutate, fragment = TRAINING_BAD[kind][i]
+    read_trace(write(tmp_path, training_traces[kind]))  # the real one is valid
+    with pytest.raises(TraceError) as e:
+        read_trace(write(tmp_path, poisoned(training_traces[kind], mutate)))
+    assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)
