@@ -84,9 +84,12 @@ def _probe(idx, x, f0, h, f_at, result: NumericGradient) -> None:
         fm, why_m = f_at(idx, x - s)
         reason = reason or why_p or why_m
         if fp is not None and fm is not None:
-            result.value[idx] = (fp - fm) / (2 * s)
-            _detect_kink(idx, x, f0, s, fp, fm, f_at, result)
-            return
+            if math.isfinite((fp - fm) / (2 * s)):
+                result.value[idx] = (fp - fm) / (2 * s)
+                _detect_kink(idx, x, f0, s, fp, fm, f_at, result)
+                return
+            reason = reason or "the difference quotient overflows"  # e.g. 1 / min(x, -1e-308) near 0
+            continue
         sides.append((s, fp, fm))
     # No step keeps both sides in the domain: a second-order one-sided difference, the smallest step first
     for s, fp, fm in reversed(sides):
@@ -94,10 +97,11 @@ def _probe(idx, x, f0, h, f_at, result: NumericGradient) -> None:
             if f1 is None:
                 continue
             f2, _ = f_at(idx, x + 2 * side * s)
-            if f2 is not None:
+            if f2 is not None and math.isfinite(side * (-3 * f0 + 4 * f1 - f2) / (2 * s)):
                 result.value[idx] = side * (-3 * f0 + 4 * f1 - f2) / (2 * s)
                 return
-    result.unavailable[idx] = f"probing it leaves the function's domain ({reason})" if reason else "no usable step"
+    result.unavailable[idx] = (f"no finite difference works here ({reason})" if reason.startswith("the difference")
+                               else f"probing it leaves the function's domain ({reason})" if reason else "no usable step")
 
 
 def _detect_kink(idx, x, f0, s, fp, fm, f_at, result: NumericGradient) -> None:
@@ -108,7 +112,7 @@ def _detect_kink(idx, x, f0, s, fp, fm, f_at, result: NumericGradient) -> None:
     s2 = s / 10
     fp2, _ = f_at(idx, x + s2)
     fm2, _ = f_at(idx, x - s2)
-    if fp2 is None or fm2 is None:
+    if fp2 is None or fm2 is None or not math.isfinite((fp2 - fm2) / (2 * s2)):
         return
     right2, left2 = (fp2 - f0) / s2, (f0 - fm2) / s2
     gap2 = abs(right2 - left2)

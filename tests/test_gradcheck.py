@@ -150,3 +150,11 @@ def test_check_table_text(tmp_path):
     assert lines[0].split() == ["input", "analytic", "numeric", "rel.", "error"]
     assert lines[1].split()[:4] == ["W", "shape", "1x2", lines[1].split()[3]] and lines[1].rstrip().endswith("ok")
     assert lines[2].split()[:5] == ["s", "0", "0", "-", "kink"]
+
+
+def test_an_overflowing_difference_quotient_is_unavailable_not_silent():
+    # found by the fuzz test: at x = 0 the left probe gives 1 / -1e-4, the right 1 / -1e-308
+    n = node_by_label(trace_of("1.0 / min(x, -1.1125369292536007e-308)", {"x": 0.0}), "x")
+    assert n["relative_error"] is None
+    assert n["numeric_unavailable"] == {"count": 1, "reason": "no finite difference works here "
+                                                              "(the difference quotient overflows)"}
