@@ -18,9 +18,9 @@ from engine.errors import ConfigError
 from engine.io import OutputError, check_output_path, write_text_atomic
 from engine.numfmt import format_number
 from engine.trace import decode_value, dumps
+from scenes.render_job import FORMATS
 
 ROOT = Path(__file__).resolve().parent
-FORMATS = ("mp4", "webm", "gif", "mov", "png")
 CONFIG_DIR = ROOT / "assets" / "configs"
 
 
@@ -150,9 +150,7 @@ def _check_row(node: dict, tolerance: float) -> dict:
         notes.append(f"{unavailable['count']} element(s) not checked: {unavailable['reason']}")
     # NaN compares false, so a NaN relative error fails
     bad = (err is not None and not err <= tolerance) or not all(k["subgradient"] for k in kinks)
-    status = "FAIL" if bad else "ok" if err is not None else "kink" if kinks else "n/a"
-    if status == "ok" and kinks:
-        status = "kink"
+    status = "FAIL" if bad else "kink" if kinks else "ok" if err is not None else "n/a"
     return {"input": node["label"], "analytic": node["grad"], "numeric": node["numeric_grad"], "relative_error": err,
             "status": status, "ok": not bad, "note": "; ".join(notes)}
 

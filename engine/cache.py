@@ -68,7 +68,12 @@ def verified(path: Path, key: str, what: str = "cache") -> bool:
                 p.unlink()
             except OSError:
                 pass
-        if what not in _warned:
-            _warned.add(what)
-            print(f"{what}: {path.name} did not verify; removed, computing it again", file=sys.stderr)
+        report_bad_entry(what, path.name)
     return ok
+
+
+def report_bad_entry(what: str, name: str, remedy: str = "removed, computing it again") -> None:
+    """Say once per cache and process that an entry did not verify and is being made again."""
+    if what not in _warned:
+        _warned.add(what)
+        print(f"{what}: {name} did not verify; {remedy}", file=sys.stderr)

@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cache import publish, verified
+from engine.cache import verified, write_entry
 from engine.io import atomic_path
 
 CACHE = Path(os.environ.get("BACKPROP_CACHE_DIR") or Path(__file__).resolve().parent.parent / ".cache")
@@ -81,13 +81,7 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
             shared = shared_root / name
             for f in private.iterdir():
                 if f.is_file() and not (shared / f.name).exists():
-                    fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", suffix=".part", dir=shared)
-                    os.close(fd)
-                    try:
-                        shutil.copyfile(f, tmp)  # the private folder may be on another file system
-                        publish(Path(tmp), shared / f.name, f.name)
-                    finally:
-                        Path(tmp).unlink(missing_ok=True)
+                    write_entry(shared / f.name, f.read_bytes(), f.name)  # copied: maybe another file system
 
 
 def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,

@@ -38,8 +38,11 @@ def trace_path_soon(source: str | Path) -> Future[Path]:
     source = Path(source)
     cached = _cached_trace(source)  # reads the config: a missing file fails here, at once
     # fork only a single-threaded process (a thread holding a lock at the fork would leave it held)
-    if cached == source or _is_cached(cached) or threading.active_count() > 1:
-        done: Future[Path] = Future()
+    done: Future[Path] = Future()
+    if cached == source or _is_cached(cached):
+        done.set_result(cached)
+        return done
+    if threading.active_count() > 1:
         done.set_result(_traced(source, cached))
         return done
     # fork, not spawn: the child starts with the engine already imported, and re-runs no __main__

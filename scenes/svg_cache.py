@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import os
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -29,9 +28,11 @@ from manim.constants import CapStyleType, LineJointType
 from manim.mobject.svg.svg_mobject import SVGMobject
 from manim.utils.color import ManimColor
 
+from engine.cache import report_bad_entry
+
 FORMAT = "backprop-glyphs-1"
 _memory: dict[str, tuple[np.ndarray, dict]] = {}  # verified entries, by key
-_state = {"dir": None, "original": None, "warned": False}
+_state = {"dir": None, "original": None}
 _ENUMS = {"LineJointType": LineJointType, "CapStyleType": CapStyleType}
 _SKIPPED = {"submobjects", "updaters", "path_obj", "target", "point_hash", "background_image", "grid_lines"}
 
@@ -139,9 +140,7 @@ def _discard(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
-    if not _state["warned"]:
-        _state["warned"] = True
-        print(f"glyph cache: {path.name} did not verify; removed and parsed again", file=sys.stderr)
+    report_bad_entry("glyph cache", path.name, "removed and parsed again")
 
 
 def _store(key: str, directory: Path, leaves: list, groups: dict) -> None:
