@@ -199,6 +199,41 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     click.echo(f"wrote {out}", err=True)
 
 
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
+              help="The frame size the pixel measures are taken at.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print every paused frame's texts (string, kind, box, x-height, contrast) and the violations.")
+@allow_long_option
+def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> None:
+    """Check what CONFIG's scene shows at every pause: inside the frame, no overlaps, no edge through a
+    label, x-height and contrast (WCAG AA 4.5:1) readable, every total derivative equal to the trace's."""
+    from audit.run import audit_trace
+    from audit.screen import grouped
+    from scenes.source import trace_path_for
+    from scenes.trace_data import TraceError
+
+    try:
+        report = audit_trace(trace_path_for(config), quality=quality, theme=theme, lang=lang, source=config)
+    except (ConfigError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=1, ensure_ascii=False))
+    else:
+        texts = sum(len(f.texts) for f in report.frames)
+        click.echo(f"{config} ({theme}, {lang}, {report.width}x{report.height}): {len(report.frames)} paused frames, "
+                   f"{texts} texts checked")
+        for line in grouped(report.violations):
+            click.echo(f"  {line}")
+    if report.violations:
+        raise click.ClickException(f"{len(report.violations)} problem(s) on screen")
+
+
 FORMAT_OF_SUFFIX = {f".{f}": f for f in FORMATS}
 
 

@@ -33,6 +33,9 @@ class Op:
     forward: Callable[..., Array]
     local: Callable[..., list[Array | None]]
     backward: Callable[..., list[Array]] | None = None  # None: downstream = local * upstream, elementwise
+    # A router (max, min, relu): an input it did not choose gets exactly 0, even from an infinite or NaN
+    # upstream gradient (0 x inf would be NaN), as torch's masked backward gives.
+    routes: bool = False
 
     def downstream(self, inputs: list[Array], out: Array, upstream: Array,
                    attrs: dict | None = None) -> tuple[list[Array | None], list[Array]]:
@@ -42,7 +45,9 @@ class Op:
         if self.backward is not None:
             down = self.backward(inputs, out, upstream, local, **attrs)
         else:
-            down = [unbroadcast(lg * upstream, x.shape) for lg, x in zip(local, inputs)]
+            with np.errstate(invalid="ignore", over="ignore"):
+                down = [np.where(lg == 0, 0.0, lg * upstream) if self.routes else lg * upstream for lg in local]
+            down = [unbroadcast(d, x.shape) for d, x in zip(down, inputs)]
         return local, [np.asarray(d, dtype=np.float64) for d in down]
 
 
@@ -310,14 +315,14 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("exp", "exp", np.exp, lambda i, o: [o.copy()]),
     Op("log", "log", _log_forward, lambda i, o: [1 / i[0]]),
     Op("sqrt", "√", _sqrt_forward, lambda i, o: [0.5 / o]),
-    Op("max", "max", np.maximum, _max_local),
-    Op("min", "min", np.minimum, _min_local),
-    Op("amax", "max", lambda x: np.asarray(x.max()), _extreme_local),
-    Op("amin", "min", lambda x: np.asarray(x.min()), _extreme_local),
+    Op("max", "max", np.maximum, _max_local, routes=True),
+    Op("min", "min", np.minimum, _min_local, routes=True),
+    Op("amax", "max", lambda x: np.asarray(x.max()), _extreme_local, routes=True),
+    Op("amin", "min", lambda x: np.asarray(x.min()), _extreme_local, routes=True),
     Op("abs", "abs", np.abs, lambda i, o: [np.sign(i[0])]),
     Op("sigmoid", "σ", _sigmoid, lambda i, o: [o * (1 - o)]),
     Op("tanh", "tanh", np.tanh, lambda i, o: [1 - o * o]),
-    Op("relu", "relu", lambda x: np.maximum(x, 0.0), lambda i, o: [(i[0] > 0).astype(np.float64)]),
+    Op("relu", "relu", lambda x: np.maximum(x, 0.0), lambda i, o: [(i[0] > 0).astype(np.float64)], routes=True),
     Op("leaky_relu", "lrelu", _leaky_forward,
         lambda i, o: [np.where(i[0] > 0, 1.0, np.broadcast_to(i[1], o.shape)), np.where(i[0] > 0, 0.0, i[0])]),
     Op("matmul", "@", _matmul_forward, _matmul_local, _matmul_backward),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from manim import (LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, Succession,
+from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, Succession,
                    Text, VGroup, VMobject)
 from manim.mobject.geometry.arc import TipableVMobject
 from manim.mobject.geometry.tips import ArrowTriangleFilledTip
@@ -17,9 +17,14 @@ from . import style
 from .animations import Pulse, fade_in
 from .glyphs import merge_glyphs
 from .layout import SINK, NodeSpec, layout_graph
+from .notation import Notation
 from .trace_data import GraphTrace, TraceNode
 
 LABEL_FONT = 22
+MIN_UNIT = 0.95  # scene units per layout inch: a scalar label's x-height is then about 8.5 px at 854x480
+MIN_SPACING = 0.15
+GATE, NAMED_GATE = 0.56, 0.74  # circle diameters, inches
+MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
 
 
 @dataclass
@@ -33,13 +38,23 @@ class SplineEdge(TipableVMobject):
     """An edge along dot's cubic B-spline, with an arrow tip at its head."""
 
 
+def is_chip(value) -> bool:
+    """A matrix too large to read on an edge: the edge shows its shape, the equation area its entries."""
+    return np.ndim(value) >= 1 and np.size(value) > MAX_ENTRIES_ON_EDGE
+
+
 class EdgeLabel(VGroup):
-    """A number (or matrix) written beside an edge, in the forward or gradient colour."""
+    """A number or small matrix written beside an edge, in the forward or gradient colour; a larger matrix
+    as its shape (2×3, or ∂ 2×3 for a gradient), its entries shown in the equation area during its step."""
 
     def __init__(self, value: np.ndarray, gradient: bool):
         super().__init__()
+        self.audit_kind = "gradient" if gradient else "value"
         color = style.GRADIENT if gradient else style.FORWARD
-        if np.ndim(value) == 0:
+        if is_chip(value):
+            chip = ("∂ " if gradient else "") + style.shape_text(value)
+            self.add(merge_glyphs(Text(chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
+        elif np.ndim(value) == 0:
             text = style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))
             self.add(merge_glyphs(Text(text, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         else:
@@ -48,7 +63,7 @@ class EdgeLabel(VGroup):
 
 def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
     """Room dot should keep beside an edge for its two labels (value above, gradient below)."""
-    if np.ndim(value) == 0:
+    if np.ndim(value) == 0 or is_chip(value):
         return 0.8, 0.5
     rows = value.shape[0]
     cols = 1 if value.ndim == 1 else value.shape[1]
@@ -61,6 +76,7 @@ class ComputationalGraph(VGroup):
     def __init__(self, trace: GraphTrace, width: float, height: float, center=ORIGIN, show_shapes: bool = False):
         super().__init__()
         self.trace = trace
+        self.notation = Notation(trace)
         self.leaf_mobs: dict[str, VGroup] = {}
         self.gate_mobs: dict[str, VGroup] = {}
         self.edges: dict[tuple[str, str, int], VMobject] = {}
@@ -85,10 +101,18 @@ class ComputationalGraph(VGroup):
             if n.is_leaf:
                 specs.append(NodeSpec(n.id, "leaf", n.label, 0.16 + 0.13 * len(self._leaf_text(n, show_shapes))))
             else:
-                specs.append(NodeSpec(n.id, "gate", n.symbol))
+                # a gate named here (q1, ...) carries its name inside its circle, below the symbol
+                specs.append(NodeSpec(n.id, "gate", n.symbol, NAMED_GATE if self.notation.is_generated(n.id) else GATE))
         edge_specs = [(s, h, _label_size_inches(t.nodes[s].value)) for s, h, _ in self._edge_keys()[:-1]]
-        lay = layout_graph(specs, edge_specs, t.output)
-        scale = min(width / lay.width, height / lay.height, 2.3)
+        # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
+        # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
+        spacing = 1.0
+        for _ in range(4):
+            lay = layout_graph(specs, edge_specs, t.output, spacing)
+            scale = min(width / lay.width, height / lay.height, 2.3)
+            if scale >= MIN_UNIT or spacing <= MIN_SPACING:
+                break
+            spacing = max(MIN_SPACING, spacing * (scale / MIN_UNIT) ** 2)
         self.unit = scale
 
         def to_scene(x, y):
@@ -102,10 +126,18 @@ class ComputationalGraph(VGroup):
                 mob.scale_to_fit_height(min(mob.height, 0.26 * scale)).move_to(pos)
                 self.leaf_mobs[n.id] = mob
             else:
-                circle = Circle(radius=0.28 * scale, color=style.NODE_STROKE, stroke_width=3)
+                circle = Circle(radius=box.w / 2 * scale, color=style.NODE_STROKE, stroke_width=3).move_to(pos)
                 sym = merge_glyphs(Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"]))
-                sym.scale_to_fit_width(min(sym.width, 0.4 * scale))
-                mob = VGroup(circle, sym).move_to(pos)
+                sym.scale_to_fit_width(min(sym.width, 0.82 * box.w * scale)).move_to(pos)
+                sym.audit_kind = "gate"
+                mob = VGroup(circle, sym)
+                if self.notation.is_generated(n.id):  # the name the equations use for this gate (q1, ...)
+                    tag = merge_glyphs(style.math(self.notation.tex(n.id), color=style.MUTED, font_size=30))
+                    tag.scale_to_fit_height(min(tag.height, 0.21 * scale))
+                    sym.scale_to_fit_height(min(sym.height, 0.22 * scale)).move_to(pos + 0.1 * scale * UP)
+                    tag.move_to(pos + 0.17 * scale * DOWN)
+                    tag.audit_kind = "name"
+                    mob.add(tag)
                 self.gate_mobs[n.id] = mob
             self.add(mob)
 
@@ -113,6 +145,7 @@ class ComputationalGraph(VGroup):
         for key, e in zip(self._edge_keys(), lay.edges):
             pts = [to_scene(x, y) for x, y in e.points]
             curve = SplineEdge(color=style.NODE_STROKE, stroke_width=2.5)
+            curve.audit_obstacle = True
             curve.start_new_path(pts[0])
             for i in range(1, len(pts) - 2, 3):
                 curve.add_cubic_bezier_curve_to(pts[i], pts[i + 1], pts[i + 2])
@@ -130,29 +163,44 @@ class ComputationalGraph(VGroup):
         if show_shapes and np.ndim(n.value):
             tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
         color = style.TEXT if n.op == "input" else style.MUTED
-        return VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
+        mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
+        mob.audit_kind = "name"
+        return mob
 
     # --- labels ---------------------------------------------------------------------------------
     def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:
         """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
         w, h = _label_size_inches(self.trace.nodes[key[0]].value)
-        max_w, max_h = w * self.unit, (h / 2 - 0.06) * self.unit
-        if np.ndim(self.trace.nodes[key[0]].value) == 0:
+        # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
+        max_w, max_h = (w - 0.12) * self.unit, (h / 2 - 0.06) * self.unit
+        if np.ndim(self.trace.nodes[key[0]].value) == 0 or is_chip(self.trace.nodes[key[0]].value):
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
         anchor = self._label_anchor[key]
         label.move_to(anchor)
-        edge_y = anchor[1]
-        # The edge runs through the box's middle: value above the line, gradient below it.
+        # The edge runs through the box's middle: value above the line, gradient below it, clear of the
+        # line wherever it runs under (or over) the label, including where it bends out of the box.
+        under = self._edge_ys(key, label.get_left()[0] - 0.03, label.get_right()[0] + 0.03)
+        pad = 0.05 * self.unit
         if above:
-            label.shift((edge_y + 0.05 * self.unit - label.get_bottom()[1]) * UP)
+            label.shift((max(under, default=anchor[1]) + pad - label.get_bottom()[1]) * UP)
         else:
-            label.shift((edge_y - 0.05 * self.unit - label.get_top()[1]) * UP)
+            label.shift((min(under, default=anchor[1]) - pad - label.get_top()[1]) * UP)
         return label
+
+    def _edge_ys(self, key, x0: float, x1: float) -> list[float]:
+        """Heights of the edge's curve between x0 and x1 (sampled along its Bézier pieces)."""
+        pts = self.edges[key].points
+        n = len(pts) // 4 * 4
+        curves = pts[:n].reshape(-1, 4, 3)
+        t = np.linspace(0, 1, 12)[:, None, None]
+        b = ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
+             + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
+        return [float(y) for x, y, _ in b if x0 <= x <= x1]
 
     def value_label(self, key) -> EdgeLabel:
         if key not in self.value_labels:
-            value = self.trace.nodes[key[0]].value
+            value = self.notation.value(key[0])
             self.value_labels[key] = self._place(EdgeLabel(value, gradient=False), key, above=True)
         return self.value_labels[key]
 
@@ -192,7 +240,7 @@ class ComputationalGraph(VGroup):
         for slot, (src, down) in enumerate(zip(node.inputs, step.downstream)):
             if down is None:
                 continue
-            label = self.grad_label((src, step.node, slot), down)
+            label = self.grad_label((src, step.node, slot), self.notation.downstream(step, slot))
             # The product slides from the upstream gradient's place to its own edge as it appears.
             origin = VGroup(*upstream).get_center() if upstream else label.get_center()
             flows.append(fade_in(label, shift=label.get_center() - origin))

@@ -13,7 +13,8 @@ from manim import DOWN, UP, MathTex, Scene, Table, Text
 from scenes import style
 from scenes.animations import fade_in, fade_out
 from scenes.glyphs import merge_glyphs
-from scenes.graph_mobject import ComputationalGraph
+from scenes.graph_mobject import ComputationalGraph, is_chip
+from scenes.notation import Notation
 from scenes.source import scene_source, trace_path_for
 from scenes.trace_data import GraphTrace, Step, read_trace
 
@@ -31,6 +32,7 @@ class GraphScene(Scene):
     show_shapes = False
     graph_height = 4.1
     step_time = 1.2
+    caption_y = CAPTION_Y
 
     def setup(self):
         self.caption = self.equation = None
@@ -52,7 +54,7 @@ class GraphScene(Scene):
         lines = (config.get("expression") or "").strip().splitlines()
         text = config.get("title") or (lines[-1] if lines else style.caption(f"title_{config['scene']}"))
         self.title = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT)), 12.5)
-        self.title.move_to(TITLE_Y * UP)
+        self.title.move_to(TITLE_Y * UP).audit_kind = "title"
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
@@ -66,9 +68,22 @@ class GraphScene(Scene):
 
     def forward_pass(self, graph: ComputationalGraph):
         self.set_caption(style.caption("forward"))
+        shown = False
         for node_id in graph.trace.forward:
-            if graph.out_edges(node_id):
-                self.play(graph.forward_animation(node_id, run_time=0.5))
+            if not graph.out_edges(node_id):
+                continue
+            value = graph.notation.value(node_id)
+            if is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
+                self.set_equation(rf"{graph.notation.tex(node_id)} = "
+                                  + style.colored(style.latex_array(value), style.FORWARD)
+                                  + rf"\;\; ({style.latex_shape(value)})")
+                shown = True
+            elif shown:
+                self.set_equation(None)
+                shown = False
+            self.play(graph.forward_animation(node_id, run_time=0.5))
+        if shown:
+            self.set_equation(None)
 
     def backward_pass(self, graph: ComputationalGraph):
         self.set_caption(style.caption("backward"))
@@ -80,8 +95,8 @@ class GraphScene(Scene):
 
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
-        self.set_caption_and_equation(self.step_note(graph, step) or style.caption("backward"),
-                                      chain_rule_tex(graph.trace, step))
+        note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
+        self.set_caption_and_equation(note or style.caption("backward"), chain_rule_tex(graph.notation, step))
 
     def step_note(self, graph: ComputationalGraph, step: Step) -> str | None:
         op = graph.trace.nodes[step.node].op
@@ -89,7 +104,7 @@ class GraphScene(Scene):
 
     def summarise(self, graph: ComputationalGraph):
         self.set_caption(style.caption("summary"))
-        self.set_equation(summary_tex(graph.trace))
+        self.set_equation(summary_tex(graph.notation))
         self.wait(1.5)
 
     # --- helpers --------------------------------------------------------------------------------
@@ -106,12 +121,14 @@ class GraphScene(Scene):
         if not text:
             return None
         mob = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=26, color=style.MUTED)), 13)
-        return mob.move_to(CAPTION_Y * UP)
+        mob.audit_kind = "caption"
+        return mob.move_to(self.caption_y * UP)
 
     def _equation_mob(self, tex):
         if not tex:
             return None
         mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
+        mob.audit_kind = "equation"
         return mob.scale(min(1.0, 13 / mob.width, EQUATION_HEIGHT / mob.height)).move_to(EQUATION_Y * UP)
 
     def _swap(self, new_mobs: dict):
@@ -129,40 +146,45 @@ class GraphScene(Scene):
         return mob.scale(width / mob.width) if mob.width > width else mob
 
 
-def _name(trace: GraphTrace, node_id: str, slot: int) -> str:
-    n = trace.nodes[node_id]
-    if n.is_leaf or n.label != n.op:
-        return style.node_tex(n.label, n.value)
-    return rf"\text{{in}}_{{{slot + 1}}}"
+def chain_rule_tex(nt: Notation, step: Step) -> str:
+    """One line per input: d out / d input = local x upstream = downstream (numbers from the trace).
 
-
-def chain_rule_tex(trace: GraphTrace, step: Step) -> str:
-    """One line per input: d f / d input = local x upstream = downstream (numbers from the trace)."""
+    An input used more than once gets a share from each use: that line is written as one path's share
+    (d L/d x restricted to x -> q), and once the last share has arrived the total is written as their sum.
+    """
+    trace = nt.trace
     node = trace.nodes[step.node]
     lines = []
     for slot, (src, local, down) in enumerate(zip(node.inputs, step.local, step.downstream)):
         if down is None:
             continue
-        lhs = rf"\frac{{\partial f}}{{\partial {_name(trace, src, slot)}}}"
-        if local is None:  # no simple factor (a transpose, a softmax's Jacobian): the product itself
-            lines.append(rf"{lhs} = {style.colored(style.latex_array(down, True), style.GRADIENT)}"
-                         + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
-        elif np.ndim(down) == 0 and np.ndim(local) == 0:
-            up = style.colored(style.latex_number(float(step.upstream), True), style.GRADIENT)
-            lines.append(rf"{lhs} = \underbrace{{{style.latex_number(float(local))}}}_{{\text{{local}}}} \times "
-                         rf"\underbrace{{{up}}}_{{\text{{upstream}}}} = "
-                         + style.colored(style.latex_number(float(down), True), style.GRADIENT))
-        else:
-            lines.append(rf"{lhs} = {style.colored(style.latex_array(down, True), style.GRADIENT)}"
-                         rf"\;\; ({style.latex_shape(down)})")
-    # Two inputs fit side by side; more go on further lines.
-    rows = [r" \qquad ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
+        lhs = nt.d(src) if nt.uses[src] == 1 else nt.d_via(src, step.node)
+        shown = nt.downstream(step, slot)
+        grad = style.colored(style.latex_array(shown, True), style.GRADIENT)
+        if local is not None and np.ndim(down) == 0 and np.ndim(local) == 0:
+            up = style.colored(style.latex_number(float(nt.upstream(step)), True), style.GRADIENT)
+            # local x upstream, first as symbols (the output's own step has the seed 1 as its upstream)
+            symbols = "" if step.node == trace.output else rf"{nt.local(step.node, src)}\,{nt.d(step.node)} = "
+            lines.append(rf"{lhs} = {symbols}{style.latex_number(float(local))} \times ({up}) = {grad}")
+        else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
+            lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
+    for src in nt.completes(step):
+        lines.append(branch_sum_line(nt, src))
+    # Two scalar lines fit side by side; more, or matrices, go on further lines.
+    per_row = 2 if all(np.ndim(d) == 0 for d in step.downstream if d is not None) else 1
+    rows = [r" \qquad ".join(lines[i:i + per_row]) for i in range(0, len(lines), per_row)]
     return r" \\ ".join(rows)
 
 
-def summary_tex(trace: GraphTrace) -> str:
-    parts = [rf"\frac{{\partial f}}{{\partial {style.latex_name(n.label)}}} = "
-             + style.colored(style.latex_array(n.grad, True), style.GRADIENT) for n in trace.inputs]
+def branch_sum_line(nt: Notation, node_id: str) -> str:
+    """A node used several times: its gradient is the sum of what each use sent back."""
+    terms = " + ".join(rf"({style.latex_array(c, True)})" for _, _, c in nt.contributions(node_id))
+    return rf"{nt.d(node_id)} = {terms} = " + style.colored(style.latex_array(nt.grad(node_id), True), style.GRADIENT)
+
+
+def summary_tex(nt: Notation) -> str:
+    parts = [rf"{nt.d(n.id)} = " + style.colored(style.latex_array(nt.grad(n.id), True), style.GRADIENT)
+             for n in nt.trace.inputs]
     return r",\quad ".join(parts)
 
 
@@ -189,21 +211,13 @@ class GatePatterns(GraphScene):
         branched = [n for n in graph.trace.inputs if len(graph.out_edges(n.id)) > 1]
         if branched:
             self.set_caption(style.caption("branch"))
-            self.set_equation(branch_sum_tex(graph, branched))
+            self.set_equation(branch_sum_tex(graph.notation, branched))
             self.wait(1.5)
         super().summarise(graph)
 
 
-def branch_sum_tex(graph: ComputationalGraph, nodes) -> str:
-    """An input used twice: its gradient is the sum of what each use sent back (all from the trace)."""
-    steps = {s.node: s for s in graph.trace.backward}
-    lines = []
-    for n in nodes:
-        parts = [steps[head].downstream[slot] for (_, head, slot) in graph.out_edges(n.id) if head in steps]
-        terms = " + ".join(rf"({style.latex_number(float(p), True)})" for p in parts)
-        lines.append(rf"\frac{{\partial f}}{{\partial {style.latex_name(n.label)}}} = {terms} = "
-                     + style.colored(style.latex_number(float(n.grad), True), style.GRADIENT))
-    return r" \\ ".join(lines)
+def branch_sum_tex(nt: Notation, nodes) -> str:
+    return r" \\ ".join(branch_sum_line(nt, n.id) for n in nodes)
 
 
 class VectorsAndJacobians(GraphScene):

@@ -50,31 +50,34 @@ class NodeSpec:
     id: str
     kind: str  # "gate" (circle) or "leaf" (a label)
     text: str
-    width: float = 0.0  # inches, for leaves
+    width: float = 0.0  # inches: a leaf's label, a gate's circle (0: the default 0.56)
 
 
-def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float, float]]], output: str) -> Layout:
+def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float, float]]], output: str,
+                 spacing: float = 1.0) -> Layout:
     """Lay out ``nodes`` and ``edges`` (tail, head, label size in inches) left to right.
 
     The output gets an extra edge to an invisible sink; ``Layout.edges`` lists the given edges in order,
-    then that one.
+    then that one. ``spacing`` scales the gaps dot leaves between ranks and nodes (below 1: tighter, so
+    that a wide graph drawn to the frame's width keeps its labels large).
     """
     dot = shutil.which("dot")
     if dot is None:
         raise LayoutError("Graphviz `dot` is not installed (run scripts/setup.sh)")
-    proc = subprocess.run([dot, "-Tplain"], input=to_dot(nodes, edges, output), capture_output=True,
+    proc = subprocess.run([dot, "-Tplain"], input=to_dot(nodes, edges, output, spacing), capture_output=True,
                           text=True, timeout=60)
     if proc.returncode != 0:
         raise LayoutError(f"dot failed: {proc.stderr.strip()}")
     return join_label_boxes(parse_plain(proc.stdout), len(edges) + 1)
 
 
-def to_dot(nodes: list[NodeSpec], edges, output: str) -> str:
-    lines = ["digraph G {", "  rankdir=LR; nodesep=0.22; ranksep=0.28; splines=true; ordering=in;",
+def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0) -> str:
+    lines = ["digraph G {", f"  rankdir=LR; nodesep={0.22 * spacing:.3f}; ranksep={0.28 * spacing:.3f}; "
+             "splines=true; ordering=in;",
              '  node [fontsize=14, fixedsize=true];']
     for n in nodes:
         if n.kind == "gate":
-            lines.append(f'  "{n.id}" [shape=circle, width=0.56, label=""];')
+            lines.append(f'  "{n.id}" [shape=circle, width={n.width or 0.56:.3f}, label=""];')
         else:
             lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height=0.34, label=""];')
     lines.append(f'  "{SINK}" [shape=point, width=0.01];')

@@ -6,7 +6,7 @@ Every curve, bar and count is read from a training trace; the scenes only scale 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, UR, Axes, Create, Line, MathTex, Polygon, Rectangle, Star, Succession,
+from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, UR, Axes, Dot, Sector, Create, Line, MathTex, Polygon, Rectangle, Star, Succession,
                    SurroundingRectangle, Table, Text, Transform, VGroup, VMobject, rgb_to_color)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
@@ -19,8 +19,24 @@ from scenes.trace_data import decode_value
 ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU"}
 
 
+VANISHED_RATIO = 1e-2  # first/last layer gradient: two orders of magnitude or more is called vanished
+
+
 def label(text: str, size: int = 22, color=None) -> Text:
-    return merge_glyphs(Text(text, font=style.FONTS["en"], font_size=size, color=color or style.TEXT))
+    return merge_glyphs(Text(text, font=style.caption_font(), font_size=size, color=color or style.TEXT))
+
+
+def tex_label(tex: str, size: int = 22, color=None) -> MathTex:
+    mob = merge_glyphs(MathTex(tex, font_size=size, color=color or style.MUTED))
+    mob.audit_kind = "axis label"
+    return mob
+
+
+def axes(numbers: bool = False, font_size: int = 20, **kwargs) -> Axes:
+    """Axes in the theme's colours, numbers (if any) at a size that reads at 854x480."""
+    config = {"color": style.MUTED, "include_numbers": numbers, "font_size": font_size}
+    config.update(kwargs.pop("axis_config", {}))
+    return merge_axes(Axes(tips=False, axis_config=config, **kwargs), style.TEXT)
 
 
 def polyline(axes: Axes, xs, ys, color, width=3.0) -> VMobject:
@@ -40,6 +56,7 @@ class VanishingGradients(GraphScene):
 
     default_source = "assets/configs/vanishing.yaml"
     snapshots = 6
+    caption_y = -2.9  # no equations here: the charts take the middle of the frame
 
     def story(self, trace: dict):
         self.show_title(trace)
@@ -75,14 +92,13 @@ class VanishingGradients(GraphScene):
         x = decode_value(curves["x"])
         names = [k for k in curves if k != "x"]
         panels = VGroup()
-        for key, title in (("f", "activation"), ("df", "its derivative (local gradient)")):
+        for key, title in (("f", "panel_activation"), ("df", "panel_derivative")):
             ys = [decode_value(curves[n][key]) for n in names]
             lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(np.minimum(y, 5))) for y in ys)
-            ax = merge_axes(Axes(x_range=[x[0], x[-1], 2.5], y_range=[min(lo, 0) - 0.1, hi + 0.2, 0.5], x_length=5.6,
-                      y_length=3.3, tips=False, axis_config={"color": style.MUTED, "include_numbers": True,
-                                                             "font_size": 18}))
+            ax = axes(numbers=True, x_range=[x[0], x[-1], 2.5], y_range=[min(lo, 0) - 0.1, hi + 0.2, 0.5],
+                      x_length=5.6, y_length=3.3)
             curves_mob = VGroup(*(polyline(ax, x, np.minimum(y, 5), style.ACTIVATION[n]) for n, y in zip(names, ys)))
-            panels.add(VGroup(ax, curves_mob, label(title, 22, style.MUTED).next_to(ax, UP, buff=0.15)))
+            panels.add(VGroup(ax, curves_mob, label(style.caption(title), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
         panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP)
         legend = VGroup(*(label(ACT_NAMES[n], 20, style.ACTIVATION[n]) for n in names)).arrange(RIGHT, buff=0.5)
         legend.next_to(panels, DOWN, buff=0.25)
@@ -94,60 +110,105 @@ class VanishingGradients(GraphScene):
         self.play(fade_out(panels, legend), run_time=0.5)
 
     def show_gradient_norms(self, trace: dict):
+        """Per-layer gradient norms at a few recorded steps; step 0, the scene's evidence, is held longest."""
         runs = trace["runs"]
         norms = [decode_value(r["grad_norms"]) for r in runs]
         depth = norms[0].shape[1]
         finite = np.concatenate([n[np.isfinite(n) & (n > 0)] for n in norms])
         ymin = float(np.floor(np.log10(finite.min()))) if finite.size else -8.0
         ymax = float(np.ceil(np.log10(finite.max()))) if finite.size else 1.0
-        span = ymax - ymin
-        tick = max(1, round(span / 4))
+        span = max(ymax - ymin, 1.0)
+        tick = max(1, int(np.ceil(span / 3)))
         charts = VGroup()
-        for run, n in zip(runs, norms):
+        for run in runs:
             # Heights are decades above the smallest norm, so the baseline sits at the bottom.
-            ax = merge_axes(Axes(x_range=[0, depth + 1, 1], y_range=[0, span, tick], x_length=5.6, y_length=1.4, tips=False,
-                      axis_config={"color": style.MUTED}))
-            ticks = VGroup(*(merge_glyphs(MathTex(rf"10^{{{int(ymin + v)}}}", font_size=20, color=style.MUTED))
-                             .next_to(ax.c2p(0, v), LEFT, 0.1) for v in np.arange(0, span + 0.01, tick)))
+            ax = axes(x_range=[0, depth + 1, 1], y_range=[0, span, tick], x_length=5.2, y_length=1.45,
+                      x_axis_config={"include_numbers": True, "numbers_to_include": range(1, depth + 1, max(1, depth // 10))})
+            ticks = VGroup(*(tex_label(rf"10^{{{int(ymin + v)}}}", 22).next_to(ax.c2p(0, v), LEFT, 0.1)
+                             for v in np.arange(0, span + 0.01, tick)))
             name = label(ACT_NAMES[run["activation"]], 22, style.ACTIVATION[run["activation"]])
-            note = label(f"step 0: first layer {style.fmt_value(n[0][0])}, last {style.fmt_value(n[0][-1])}", 16,
-                         style.MUTED)
-            head = VGroup(name, note).arrange(RIGHT, buff=0.3, aligned_edge=DOWN)
-            head.next_to(ax, UP, buff=0.08).align_to(ax, LEFT)
-            charts.add(VGroup(ax, ticks, head))
-        charts.arrange_in_grid(rows=2, cols=2, buff=(1.0, 0.4)).move_to(GRAPH_CENTER_Y * UP)
+            charts.add(VGroup(ax, ticks, name))
+        for chart in charts:
+            chart[2].next_to(chart[0], UP, buff=0.1).align_to(VGroup(chart[0], chart[1]), LEFT)
+        # below the title, with a line above for the step
+        charts.arrange_in_grid(rows=2, cols=2, buff=(0.9, 0.45))
+        charts.move_to(charts.get_center()[0] * RIGHT + (2.7 - charts.get_top()[1] + charts.get_center()[1]) * UP)
+        charts.set_x(0)
         self.set_caption(style.caption("norms"))
         self.play(fade_in(charts), run_time=0.8)
         steps = runs[0]["steps"]
         picks = np.unique(np.linspace(0, len(steps) - 1, self.snapshots).round().astype(int))
-        bars = None
+        shown = None
         for k in picks:
-            new = VGroup(*(self._bars(chart[0], n[k], ymin, style.ACTIVATION[r["activation"]])
-                           for chart, n, r in zip(charts, norms, runs)))
-            stamp = label(f"step {steps[k]}", 22, style.TEXT).to_corner(UR, buff=0.3)
-            if bars is None:
-                self.play(fade_in(new), fade_in(stamp), run_time=0.8)
-                bars, self.stamp = new, stamp
-            else:
-                self.play(Transform(bars, new), Transform(self.stamp, stamp), run_time=0.8)
-        self.set_caption(style.caption("vanish"))
-        self.wait(2)
-        self.play(fade_out(charts, bars, self.stamp), run_time=0.5)
+            bars = VGroup(*(self._bars(chart[0], n[k], ymin, style.ACTIVATION[r["activation"]])
+                            for chart, n, r in zip(charts, norms, runs)))
+            # each panel says what its bars show at this step; the step itself is written once, above
+            notes = VGroup(*(label(style.caption("norm_note", first=style.fmt_value(n[k][0]),
+                                                 last=style.fmt_value(n[k][-1])), 20, style.MUTED)
+                             .next_to(chart[2], RIGHT, buff=0.25).align_to(chart[2], DOWN)
+                             for chart, n in zip(charts, norms)))
+            stamp = label(style.caption("step_stamp", step=steps[k]), 24, style.TEXT).move_to(2.98 * UP)
+            new = VGroup(bars, notes, stamp)
+            if shown is None:
+                self.play(fade_in(new), run_time=0.8)
+                self.set_caption(self.vanish_caption(trace))
+                self.wait(3.0)  # the evidence: first against last layer before any training
+            else:  # a fade, not a morph: digits must never turn into other digits' shapes
+                if k == picks[1]:
+                    self.set_caption(style.caption("norms_training"))
+                self.play(fade_out(shown), fade_in(new), run_time=0.6)
+                self.wait(0.6)
+            shown = new
+        self.wait(1.5)
+        self.play(fade_out(charts, shown), run_time=0.5)
 
     @staticmethod
+    def outcome_caption(trace: dict, steps: int) -> str:
+        """Which runs solved the task after training (accuracy 1 at the end), which did not, which diverged."""
+        groups = {"solved": [], "unsolved": [], "diverged": []}
+        for s in trace.get("seed_summary", []):
+            name = ACT_NAMES[s["activation"]]
+            key = "diverged" if s["diverged"] == s["seeds"] else "solved" if s["solved"] == s["seeds"] else "unsolved"
+            groups[key].append(name if s["seeds"] == 1 or key != "unsolved" else f"{name} ({s['solved']}/{s['seeds']})")
+        parts = [style.caption(f"outcome_{k}", names=", ".join(v)) for k, v in groups.items() if v]
+        return style.caption("curves", steps=steps) + ": " + "; ".join(parts)
+
+    @staticmethod
+    def vanish_caption(trace: dict) -> str:
+        """What step 0 shows, from the trace's per-activation summary: which activation's first layer gets
+        a gradient orders of magnitude below its last layer's, and which network is dead from the start."""
+        summary = trace.get("seed_summary", [])
+        dead = [ACT_NAMES[s["activation"]] for s in summary if s["dead_at_init"] == s["seeds"] > 0]
+        vanished = []
+        for s in summary:
+            ratio = None if s["median_ratio"] is None else float(decode_value(s["median_ratio"]))
+            if ratio is not None and 0 < ratio < VANISHED_RATIO:
+                vanished.append(style.caption("vanish_one", name=ACT_NAMES[s["activation"]],
+                                              orders=int(np.floor(-np.log10(ratio)))))
+        parts = []
+        if vanished:
+            parts.append(style.caption("vanish", which="; ".join(vanished)))
+        if dead:
+            parts.append(style.caption("dead", names=", ".join(dead)))
+        return "  ".join(parts) or style.caption("no_vanish")
+    @staticmethod
     def _bars(ax: Axes, norms: np.ndarray, ymin: float, color) -> VGroup:
-        group = VGroup()
+        """One bar per layer; a layer whose norm is 0 gets a "0", infinite "∞", NaN a "×" and the chart
+        one "NaN" label (a label per layer would not fit between the bars)."""
+        bars, marks = VGroup(), VGroup()
+        width = 0.6 * (ax.c2p(1, 0)[0] - ax.c2p(0, 0)[0])
         for layer, v in enumerate(norms, start=1):
             if not np.isfinite(v) or v <= 0:
-                group.add(label("NaN" if np.isnan(v) else ("∞" if v > 0 else "0"), 14, style.BAD)
+                marks.add(label("×" if np.isnan(v) else "∞" if v > 0 else "0", 20, style.BAD)
                           .move_to(ax.c2p(layer, 0) + 0.2 * UP))
                 continue
             top = ax.c2p(layer, max(np.log10(v) - ymin, 0.02))
             base = ax.c2p(layer, 0)
-            width = 0.6 * (ax.c2p(1, 0)[0] - ax.c2p(0, 0)[0])
-            group.add(Rectangle(width=width, height=max(top[1] - base[1], 0.01), fill_color=color, fill_opacity=0.85,
-                                stroke_width=0).move_to((top + base) / 2))
-        return merge_shapes(group)
+            bars.add(Rectangle(width=width, height=max(top[1] - base[1], 0.01), fill_color=color, fill_opacity=0.85,
+                               stroke_width=0).move_to((top + base) / 2))
+        if np.isnan(norms).any():
+            marks.add(label(style.caption("nan_norm"), 20, style.BAD).move_to(ax.c2p((len(norms) + 1) / 2, 0) + 0.75 * UP))
+        return VGroup(merge_shapes(bars), marks)
 
     def show_learning_curves(self, trace: dict):
         runs = trace["runs"]
@@ -157,9 +218,9 @@ class VanishingGradients(GraphScene):
         panels = VGroup()
         for key, ys_all, y_range in (("loss", losses, [0, min(top, 3.0), 0.5]),
                                      ("accuracy", [decode_value(r["accuracy"]) for r in runs], [0, 1.0, 0.25])):
-            ax = merge_axes(Axes(x_range=[0, steps[-1], steps[-1] / 4], y_range=y_range, x_length=5.6, y_length=2.6, tips=False,
-                      axis_config={"color": style.MUTED, "include_numbers": True, "font_size": 16},
-                      x_axis_config={"decimal_number_config": {"num_decimal_places": 0, "group_with_commas": False}}))
+            ax = axes(numbers=True, x_range=[0, steps[-1], steps[-1] / 4], y_range=y_range, x_length=5.6,
+                      y_length=2.6, x_axis_config={"decimal_number_config": {"num_decimal_places": 0,
+                                                                             "group_with_commas": False}})
             curves = VGroup()
             marks = VGroup()
             for r, ys in zip(runs, ys_all):
@@ -168,13 +229,21 @@ class VanishingGradients(GraphScene):
                 curves.add(polyline(ax, steps, ys_clipped, color))
                 if not np.all(np.isfinite(ys)):
                     k = int(np.argmin(np.isfinite(ys)))
-                    marks.add(label(f"NaN from step {int(steps[k])}", 16, style.BAD).move_to(ax.c2p(steps[k], y_range[1] * 0.9)))
-            panels.add(VGroup(ax, curves, marks, label(key, 22, style.MUTED).next_to(ax, UP, buff=0.15)))
-        panels.arrange(RIGHT, buff=0.9).move_to((GRAPH_CENTER_Y + 0.35) * UP)
-        legend = VGroup(*(label(f"{ACT_NAMES[r['activation']]}: final accuracy "
-                                f"{style.fmt_value(decode_value(r['accuracy'])[-1])}", 18, style.ACTIVATION[r["activation"]])
+                    mark = label(style.caption("nan_from", step=int(steps[k])), 20, style.BAD)
+                    mark.move_to(ax.c2p(steps[k], y_range[1] * (0.9 - 0.15 * len(marks))))
+                    # inside the plot even when the NaN comes at its first or last step
+                    left, right = ax.c2p(0, 0)[0] + 0.1, ax.c2p(steps[-1], 0)[0]
+                    mark.shift(max(0.0, left - mark.get_left()[0]) * RIGHT
+                               + min(0.0, right - mark.get_right()[0]) * RIGHT)
+                    marks.add(mark)
+            panels.add(VGroup(ax, curves, marks, label(style.caption(key), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
+        panels.arrange(RIGHT, buff=0.9)
+        self.fit_width(panels, 13.0).move_to((GRAPH_CENTER_Y + 0.35) * UP)
+        legend = VGroup(*(label(style.caption("final_accuracy", name=ACT_NAMES[r['activation']],
+                                              accuracy=style.fmt_value(decode_value(r['accuracy'])[-1])), 20,
+                                style.ACTIVATION[r["activation"]])
                           for r in runs)).arrange_in_grid(rows=2, buff=(0.6, 0.12)).next_to(panels, DOWN, buff=0.2)
-        self.set_caption(style.caption("curves", steps=int(steps[-1])))
+        self.set_caption(self.outcome_caption(trace, int(steps[-1])))
         self.play(*(fade_in(p[0]) for p in panels), *(fade_in(p[3]) for p in panels), run_time=0.6)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[2]) for p in panels), fade_in(legend), run_time=2.5)
         self.wait(2)
@@ -182,6 +251,11 @@ class VanishingGradients(GraphScene):
 
 
 SHADE_LEVELS = 24
+
+
+# The loss surface's colour ramp, from high loss to low: dark to light on black, light to darker on white,
+# so that the minimum is always the end of the ramp that stands out from the background.
+SURFACE = {"dark": ((0.12, 0.18, 0.35), (0.57, 0.73, 0.85)), "light": ((0.98, 0.98, 1.0), (0.36, 0.52, 0.8))}
 
 
 def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> VGroup:
@@ -195,6 +269,7 @@ def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> 
     x0, y0 = ax.c2p(xs[0], ys[0])[:2]
     dx = (ax.c2p(xs[1], ys[0])[0] - x0)
     dy = (ax.c2p(xs[0], ys[1])[1] - y0)
+    high, low = (np.asarray(c) for c in SURFACE[style.theme()])
     bands = VGroup()
     for lv in range(SHADE_LEVELS):
         band = VMobject(stroke_width=0, fill_opacity=1)
@@ -209,59 +284,86 @@ def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> 
                 band.add_points_as_corners([[right, bottom, 0], [right, top, 0], [left, top, 0], [left, bottom, 0]])
         if band.has_points():
             v = (lv + 0.5) / SHADE_LEVELS
-            band.set_fill(rgb_to_color([0.12 + 0.45 * v, 0.18 + 0.55 * v, 0.35 + 0.5 * v]), opacity=1)
+            band.set_fill(rgb_to_color(high + v * (low - high)), opacity=1)
             bands.add(band)
     return bands
 
 
 class SigmoidZigZag(GraphScene):
-    """Loss surface over (w1, w2), the allowed quadrants of a step, and both paths step by step."""
+    """Loss surface over (w1, w2), the directions a sigmoid step may take, and both paths step by step."""
 
     default_source = "assets/configs/zigzag.yaml"
     step_time = 0.12
+    caption_y = -2.95
+    plot_size = 4.5
 
     def story(self, trace: dict):
         self.show_title(trace)
         runs = {r["activation"]: r for r in trace["runs"]}
-        ax, names, surface = self.draw_surface(runs["sigmoid"]["contour"])
-        target = Star(outer_radius=0.14, color=style.GOOD, fill_opacity=1).move_to(ax.c2p(*trace["target"]))
-        self.play(fade_in(surface), fade_in(ax), fade_in(names), fade_in(target), run_time=0.8)
-        start = decode_value(runs["sigmoid"]["weights"])[0]
-        quadrants = self.allowed_quadrants(ax, start)
-        self.set_caption(style.caption("zigzag_sigmoid"))
-        self.play(fade_in(quadrants), run_time=0.6)
+        ax, ticks, surface = self.draw_surface(runs["sigmoid"]["contour"])
+        target = Star(outer_radius=0.14, color=style.HIGHLIGHT, fill_opacity=1).move_to(ax.c2p(*trace["target"]))
+        self.play(fade_in(surface), fade_in(ax), fade_in(ticks), fade_in(target), run_time=0.8)
+        quadrants = self.allowed_quadrants(ax, decode_value(runs["sigmoid"]["weights"]))
         paths = [self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a]) for a in ("sigmoid", "tanh")]
-        legend = VGroup(*(label(f"{a} inputs: {runs[a]['same_sign_steps']} of {len(runs[a]['grads'])} steps "
-                                f"with one sign", 20, style.ACTIVATION[a]) for a in ("sigmoid", "tanh")))
-        legend.arrange(DOWN, aligned_edge=LEFT, buff=0.25).next_to(ax, RIGHT, buff=0.8).shift(0.3 * UP)
-        self.play(fade_in(legend), run_time=0.5)
+        legend = self.legend(runs, len(paths[0]))
+        legend.next_to(surface, RIGHT, buff=0.6).align_to(surface, UP)
+        self.play(fade_in(legend[0]), run_time=0.4)
+        self.set_caption(style.caption("zigzag_sigmoid"))
+        self.play(fade_in(quadrants), fade_in(legend[1]), run_time=0.6)
+        self.wait(1.5)
+        self.play(fade_in(legend[2:]), run_time=0.5)
         self.play(*(Succession(*(Create(seg) for seg in p), run_time=self.step_time * len(p)) for p in paths))
         self.set_caption(style.caption("zigzag_tanh"))
         self.play(fade_out(quadrants), run_time=0.5)
         self.wait(2)
 
+    def legend(self, runs: dict, steps: int) -> VGroup:
+        """What each mark means: the minimum, the shaded quadrants, each path and its count of one-sign steps."""
+        def entry(mark, text, color=None):
+            return VGroup(mark, label(text, 20, color or style.TEXT)).arrange(RIGHT, buff=0.2)
+
+        quadrant = Rectangle(width=0.3, height=0.3, fill_color=style.ACTIVATION["sigmoid"], fill_opacity=0.3,
+                             stroke_width=0)
+        rows = [entry(Star(outer_radius=0.14, color=style.HIGHLIGHT, fill_opacity=1), style.caption("zigzag_min")),
+                entry(quadrant, style.caption("zigzag_quadrants"))]
+        for a in ("sigmoid", "tanh"):
+            rows.append(entry(Line(ORIGIN, 0.3 * RIGHT, color=style.ACTIVATION[a], stroke_width=4),
+                              style.caption("zigzag_path", name=a, same=runs[a]["same_sign_steps"],
+                                            steps=len(runs[a]["grads"])), style.ACTIVATION[a]))
+        legend = VGroup(*rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
+        return legend
+
     def draw_surface(self, contour: dict):
         w1, w2, loss = (decode_value(contour[k]) for k in ("w1", "w2", "loss"))
-        ax = merge_axes(Axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=4.0, y_length=4.0, tips=False,
-                  axis_config={"color": style.MUTED, "include_numbers": True, "font_size": 16}))
-        ax.move_to((GRAPH_CENTER_Y - 0.2) * UP + 3.0 * LEFT)
-        # Brighter is lower loss; a log scale shows the narrow valley that forces the zig-zag.
+        ax = axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=self.plot_size,
+                  y_length=self.plot_size)
+        ax.move_to(0.5 * UP + 3.6 * LEFT)
+        # Lower loss is the far end of the colour ramp; a log scale shows the narrow valley that forces the zig-zag.
         level = np.log10(loss + 1e-9)
         shade = 1 - (level - level.min()) / max(level.max() - level.min(), 1e-12)
         image = shade_bands(ax, w1, w2, shade.T)
-        names = VGroup(merge_glyphs(MathTex("w_1", font_size=30)).next_to(image, RIGHT, buff=0.15).align_to(ax.c2p(0, 0), DOWN),
-                       merge_glyphs(MathTex("w_2", font_size=30)).next_to(image, UP, buff=0.1).align_to(ax.c2p(0, 0), LEFT))
-        return ax, names, image
-
+        # Numbers outside the plot (not on the coloured surface), and the axis names beside them.
+        lo_x, lo_y = w1[0], w2[0]
+        ticks = VGroup(*(tex_label(style.latex_number(v), 22).next_to(ax.c2p(v, lo_y), DOWN, buff=0.12)
+                         for v in np.arange(np.ceil(w1[0]), w1[-1] + 1e-9, 1)),
+                       *(tex_label(style.latex_number(v), 22).next_to(ax.c2p(lo_x, v), LEFT, buff=0.12)
+                         for v in np.arange(np.ceil(w2[0]), w2[-1] + 1e-9, 1)))
+        names = VGroup(tex_label("w_1", 32, style.TEXT).next_to(image, DOWN, buff=0.1).align_to(image, RIGHT)
+                       .shift(0.45 * DOWN),
+                       tex_label("w_2", 32, style.TEXT).next_to(image, LEFT, buff=0.55).align_to(image, UP))
+        return ax, VGroup(ticks, names), image
     @staticmethod
-    def allowed_quadrants(ax: Axes, p: np.ndarray) -> VGroup:
-        """The up-right and down-left quadrants from ``p``, cut to the plot so they never cover the title."""
-        c = ax.c2p(*p)
+    def allowed_quadrants(ax: Axes, weights: np.ndarray, radius: float = 0.75) -> VGroup:
+        """At a point of the sigmoid path with room around it: the up-right and down-left quarter discs a
+        step can go into, and the point itself. (At the start, near the plot's corner, they would be cut.)"""
         lo, hi = ax.c2p(ax.x_range[0], ax.y_range[0]), ax.c2p(ax.x_range[1], ax.y_range[1])
-        far = np.clip(c + 1.2 * np.array([1, 1, 0]), lo, hi), np.clip(c - 1.2 * np.array([1, 1, 0]), lo, hi)
+        points = [ax.c2p(*w) for w in weights[: max(2, len(weights) // 2)]]
+        room = [min(p[0] - lo[0], hi[0] - p[0], p[1] - lo[1], hi[1] - p[1]) for p in points]
+        c = points[int(np.argmax(room))]
         color = style.ACTIVATION["sigmoid"]
-        return VGroup(*(Polygon(c, [f[0], c[1], 0], [f[0], f[1], 0], [c[0], f[1], 0], fill_color=color,
-                                fill_opacity=0.3, stroke_width=0) for f in far))
+        wedges = [Sector(radius=radius, angle=PI / 2, start_angle=start, fill_color=color, fill_opacity=0.35,
+                         stroke_width=0).shift(c) for start in (0, PI)]
+        return VGroup(*wedges, Dot(c, radius=0.06, color=color))
 
     @staticmethod
     def path(ax: Axes, weights: np.ndarray, color) -> list:
@@ -272,22 +374,25 @@ class GradientHistograms(GraphScene):
     """Per-layer histograms of weight gradients from one backward pass, one row per activation."""
 
     default_source = "assets/configs/histograms.yaml"
+    caption_y = -2.9  # no equations here: the histograms take the middle of the frame
 
     def story(self, trace: dict):
         self.show_title(trace)
         runs = trace["runs"]
         n_layers = len(runs[0]["histograms"])
-        cell_w, cell_h = min(2.3, 11.5 / n_layers), min(1.6, 3.2 / len(runs))
+        cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.3, 2.4 / len(runs))
         rows = VGroup()
         for run in runs:
-            cells = VGroup(*(self.histogram(h, cell_w, cell_h) for h in run["histograms"])).arrange(RIGHT, buff=0.3)
+            cells = VGroup(*(self.histogram(h, cell_w, cell_h) for h in run["histograms"]))
+            for i, cell in enumerate(cells):  # frames evenly spaced, whatever the width of the text under them
+                cell.shift((i * (cell_w + 0.35) - cell[0].get_center()[0]) * RIGHT - cell[0].get_top()[1] * UP)
             name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
-            rows.add(VGroup(name, cells).arrange(RIGHT, buff=0.35))
-        rows.arrange(DOWN, buff=0.45, aligned_edge=RIGHT)
-        heads = VGroup(*(label(f"layer {h['layer']}", 18, style.MUTED).next_to(c[0], UP, buff=0.1)
+            rows.add(VGroup(name, cells).arrange(RIGHT, buff=0.35, aligned_edge=UP))
+        rows.arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
+        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 20, style.MUTED).next_to(c[0], UP, buff=0.1)
                          for h, c in zip(runs[0]["histograms"], rows[0][1])))
         board = VGroup(heads, rows)
-        board.scale(min(1.0, 13 / board.width, 4.4 / board.height)).move_to(GRAPH_CENTER_Y * UP)
+        board.scale(min(1.0, 13 / board.width, 5.2 / board.height)).move_to(0.25 * UP)
         self.set_caption(style.caption("hist_intro"))
         for row in rows:
             self.play(fade_in(row), run_time=0.8)
@@ -298,16 +403,18 @@ class GradientHistograms(GraphScene):
         for run, row in zip(runs, rows):
             last = run["histograms"][-1]
             signs = (last["positive"] > 0) + (last["negative"] > 0)
-            new_box = SurroundingRectangle(row[1][-1], color=style.HIGHLIGHT, buff=0.06)
+            new_box = SurroundingRectangle(row[1][-1][0], color=style.HIGHLIGHT, buff=0.06)
             self.play(Create(new_box) if box is None else Transform(box, new_box), run_time=0.6)
             box = box or new_box
             self.set_caption(style.caption(("hist_zero", "hist_one_sign", "hist_mixed")[signs],
                                            name=ACT_NAMES[run["activation"]], pos=last["positive"],
-                                           neg=last["negative"]))
+                                           neg=last["negative"], zero=last["zero"]))
             self.wait(1.8)
 
     @staticmethod
     def histogram(h: dict, w: float, height: float) -> VGroup:
+        """A histogram with its own range written under it (±the largest |gradient|, so that layers whose
+        gradients differ by orders of magnitude say so), the zero line, and the counts of +, − and 0."""
         counts = np.asarray(h["counts"], dtype=float)
         edges = decode_value(h["edges"])
         frame = Rectangle(width=w, height=height, stroke_color=style.MUTED, stroke_width=1)
@@ -321,10 +428,14 @@ class GradientHistograms(GraphScene):
             bars.add(Rectangle(width=bw * 0.9, height=bh, fill_color=style.GRADIENT, fill_opacity=0.9, stroke_width=0)
                      .move_to(frame.get_corner(DOWN + LEFT) + (i + 0.5) * bw * RIGHT + bh / 2 * UP))
         merge_shapes(bars)
-        zero_x = frame.get_left()[0] + w * (0 - edges[0]) / (edges[-1] - edges[0])
+        span = float(edges[-1] - edges[0])
+        zero_x = frame.get_left()[0] + w * (0 - edges[0]) / span if span > 0 else frame.get_center()[0]
         zero = Line([zero_x, frame.get_bottom()[1], 0], [zero_x, frame.get_top()[1], 0], color=style.TEXT, stroke_width=2)
-        signs = label(f"{h['positive']}+  {h['negative']}−", 16, style.TEXT).next_to(frame, DOWN, buff=0.08)
-        return VGroup(frame, bars, zero, signs)
+        reach = max(abs(float(edges[0])), abs(float(edges[-1])))
+        scale = label(f"±{style.fmt_value(reach)}", 20, style.MUTED).next_to(frame, DOWN, buff=0.1)
+        signs = label(f"+{h['positive']} {style.MINUS}{h['negative']}", 20, style.TEXT).next_to(scale, DOWN, buff=0.06)
+        zeros = label(style.caption("hist_zeros", zero=h["zero"]), 20, style.TEXT).next_to(signs, DOWN, buff=0.06)
+        return VGroup(frame, bars, zero, scale, signs, zeros)
 
 
 SCENES = {"vanishing": VanishingGradients, "zigzag": SigmoidZigZag, "histograms": GradientHistograms}

@@ -120,3 +120,11 @@ def parse_vtt(text: str) -> list[tuple[float, float, str]]:
         assert lines and all(lines) and not any("-->" in line for line in lines)
         cues.append((h1 * 3600 + m1 * 60 + s1 + ms1 / 1000, h2 * 3600 + m2 * 60 + s2 + ms2 / 1000, "\n".join(lines)))
     return cues
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that is sent Ctrl-C: a shell's background job (`make mutation &`, nohup)
+    starts with SIGINT ignored, the child would inherit that, and Python then installs no KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -9,6 +9,7 @@ from render import CONFIG_DIR
 from scenes import style
 from scenes.graph_mobject import ComputationalGraph
 from scenes.graph_scenes import chain_rule_tex, summary_tex
+from scenes.notation import Notation
 from scenes.source import trace_path_for
 from scenes.trace_data import GraphTrace, read_trace
 
@@ -75,11 +76,18 @@ def test_labels_and_nodes_do_not_overlap_and_stay_in_frame(name):
 
 
 def test_chain_rule_equation_uses_the_steps_numbers():
+    # cs231n's f = (x + y) z at x = -2, y = 5, z = -4: q = x + y = 3, df/dq = z = -4, df/dz = q = 3
     g = GraphTrace.from_dict(read_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml")))
-    first = chain_rule_tex(g, g.backward[0])  # the mul gate: dq = z * 1, dz = q * 1
-    assert r"\underbrace{-4}_{\text{local}}" in first and r"\underbrace{3}_{\text{local}}" in first
-    assert "{+1}" in first and "{-4}" in first and "{+3}" in first
-    assert "{-4}" in summary_tex(g) and "{+3}" in summary_tex(g)
+    nt = Notation(g)
+    grad = r"\textcolor[HTML]{" + style.GRADIENT.lstrip("#") + "}"
+    first = chain_rule_tex(nt, g.backward[0])  # the mul gate f = q z, whose upstream is the seed 1
+    assert first == (r"\frac{\partial f}{\partial q} = -4 \times (" + grad + r"{+1}) = " + grad + r"{-4} \qquad "
+                     r"\frac{\partial f}{\partial z} = 3 \times (" + grad + r"{+1}) = " + grad + "{+3}")
+    second = chain_rule_tex(nt, g.backward[1])  # the add gate q = x + y: local 1, upstream -4
+    assert second.startswith(r"\frac{\partial f}{\partial x} = \frac{\partial q}{\partial x}\,"
+                             r"\frac{\partial f}{\partial q} = 1 \times (" + grad + r"{-4}) = " + grad + "{-4}")
+    assert summary_tex(nt) == (r"\frac{\partial f}{\partial x} = " + grad + r"{-4},\quad \frac{\partial f}"
+                               r"{\partial y} = " + grad + r"{-4},\quad \frac{\partial f}{\partial z} = " + grad + "{+3}")
 
 
 def test_tiny_and_non_finite_numbers_are_readable():
@@ -108,7 +116,7 @@ def test_every_caption_has_a_korean_one():
         assert sorted(re.findall(r"{(\w+)}", en)) == sorted(re.findall(r"{(\w+)}", style.CAPTIONS["ko"][key])), key
 
 
-@pytest.mark.parametrize("theme,forward,gradient", [("dark", "#56B4E9", "#E69F00"), ("light", "#0072B2", "#B85F00")])
+@pytest.mark.parametrize("theme,forward,gradient", [("dark", "#56B4E9", "#E69F00"), ("light", "#0072B2", "#AD5A00")])
 def test_labels_use_the_theme_colours(theme, forward, gradient):
     style.apply_theme(theme)
     try:

@@ -8,6 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from helpers import default_sigint
 from render import CONFIG_DIR, ROOT, cli
 
 
@@ -20,7 +21,7 @@ def test_interrupt_mid_render_leaves_no_partial_file(tmp_path, previous, sig):
         out.write_bytes(previous)
     tmpdir = tmp_path.parent / f"{tmp_path.name}-tmp"
     tmpdir.mkdir()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "render", str(CONFIG_DIR / "sigmoid_neuron.yaml"),
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, str(ROOT / "render.py"), "render", str(CONFIG_DIR / "sigmoid_neuron.yaml"),
                              "--quality", "hd", "-o", str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmpdir)})
     # hd: long enough (half a minute here) to be surely mid-render when interrupted.
@@ -60,7 +61,7 @@ def test_the_trace_child_dies_with_the_render(tmp_path, sig):
     cfg = tmp_path / "long.yaml"  # a trace that takes far longer than the test
     cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 30\nwidth: 64\nsteps: 50000\nseeds: 4\n")
     env = {**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "x.mp4"),
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "x.mp4"),
                              "--allow-long"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 30
@@ -105,7 +106,7 @@ def test_sigterm_to_a_lecture_stops_its_workers(tmp_path):
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir), "BACKPROP_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "lecture", str(lec), "--quality", "hd",
+    proc = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, str(ROOT / "render.py"), "lecture", str(lec), "--quality", "hd",
                              "-j", "2", "-o", str(tmp_path / "out.mp4")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 60

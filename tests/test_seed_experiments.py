@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from engine.config import parse_config
+from helpers import default_sigint
 from engine.compiled_mlp import ACTIVATION_KIND, forward_backward
 from engine.run import trace_config
 from engine.trace import decode_value
@@ -187,7 +188,7 @@ def test_ctrl_c_stops_a_long_training_within_a_second(tmp_path):
     cfg = tmp_path / "long.yaml"
     cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 30\nwidth: 64\nsteps: 50000\nseeds: 4\n")
     out = tmp_path / "t.json"
-    p = subprocess.Popen([sys.executable, "render.py", "trace", str(cfg), "-o", str(out), "--allow-long"],
+    p = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, "render.py", "trace", str(cfg), "-o", str(out), "--allow-long"],
                          stderr=subprocess.PIPE, text=True)
     time.sleep(4)
     assert p.poll() is None, "finished before the signal: make the run longer"

@@ -1,0 +1,96 @@
+"""Build a scene as `render` would, without drawing, and audit every frame a viewer can pause on."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.equations import check_equation
+from audit.screen import AuditRenderer, Frame, Violation, check_frames
+
+
+@dataclass
+class Report:
+    source: str
+    quality: str
+    theme: str
+    lang: str
+    width: int
+    height: int
+    frames: list[Frame]
+    violations: list[Violation]
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "quality": self.quality, "theme": self.theme, "lang": self.lang,
+                "frame_size": [self.width, self.height], "frames": [f.to_json() for f in self.frames],
+                "violations": [{"frame": v.frame, "time": round(v.time, 3), "rule": v.rule, "message": v.message}
+                               for v in self.violations]}
+
+
+def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark", lang: str = "en",
+                source: str | None = None) -> Report:
+    from manim import config, tempconfig
+
+    from scenes import style, svg_cache
+    from scenes.graph_scenes import SCENES
+    from scenes.notation import Notation
+    from scenes.render_job import CACHE, QUALITIES, private_caches
+    from scenes.trace_data import GraphTrace, read_trace
+    from scenes.training_scenes import SCENES as TRAINING_SCENES
+
+    trace = read_trace(trace_path)
+    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
+    equation_truth = _equation_truth(trace, GraphTrace, Notation) if trace["kind"] == "graph" else None
+    q = QUALITIES[quality]
+    env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, "BACKPROP_AUDIT": "1"}
+    old_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    style.apply_theme(theme)
+    svg_cache.install(CACHE / "svg")
+    try:
+        with tempfile.TemporaryDirectory(prefix="backprop-audit-") as media, \
+                private_caches(CACHE, ("tex", "text")) as caches:
+            options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+                       "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
+                       "background_color": style.BACKGROUND, "progress_bar": "none", "verbosity": "WARNING",
+                       "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
+            with tempconfig(options):
+                renderer = AuditRenderer()
+                scene = scene_cls(renderer=renderer)
+                scene.render()
+
+                def claims(frame: Frame) -> list[str]:
+                    if equation_truth is None:
+                        return []
+                    out_name, grads = equation_truth
+                    return [msg for t in frame.texts if t.kind == "equation"
+                            for msg in check_equation(t.string, out_name, grads)]
+
+                violations = check_frames(renderer.frames, quality, claims)
+                width, height = config.pixel_width, config.pixel_height
+    finally:
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations)
+
+
+def _equation_truth(trace: dict, GraphTrace, Notation):
+    """The output's name and every node's total gradient, keyed by the name formulas use.
+
+    A sigmoid_gate trace draws two graphs one after the other, whose generated names (q1, ...) may name
+    different nodes: a name then has one gradient per graph, and a formula must match one of them.
+    """
+    grads = {}
+    out_name = None
+    for part in ([trace, trace["alternative"]] if "alternative" in trace else [trace]):
+        g = GraphTrace.from_dict(trace, part)
+        nt = Notation(g)
+        out_name = out_name or nt.output_tex
+        for nid, n in g.nodes.items():
+            if n.grad is not None:
+                grads.setdefault(nt.tex(nid), []).append(n.grad)
+    return out_name, grads

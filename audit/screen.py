@@ -1,0 +1,297 @@
+"""The screen audit: what a viewer can pause on, recorded and checked.
+
+The scene is built as for a still (Manim skips drawing the animations' frames) and, at the end of every
+animation, every piece of text and formula in the scene is recorded: its string, its kind (caption,
+value, gradient, equation...), its box and glyph height in pixels at the chosen quality, its colour and
+the colour under it. `checks` then reports what a viewer could not read or would be misled by.
+
+Nothing here computes a gradient: the equation check compares what a formula claims with the trace.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from manim import (Arrow, DecimalNumber, MarkupText, Mobject, SingleStringMathTex, Text, VMobject, config)
+from manim.renderer.cairo_renderer import CairoRenderer
+
+# Glyph heights per point of font size, in scene units, measured at font_size=48: the lower-case x-height
+# (Text "x" in DejaVu Sans 0.364, MathTex "x" 0.226), digits (Text "0" 0.504, MathTex "0" 0.343) and a
+# Hangul syllable (NanumGothic 0.605). A string is as legible as its smallest kind of glyph: text with
+# lower-case Latin letters is measured by its x-height, numbers and Hangul by their own height.
+GLYPH_PER_POINT = {("text", "x"): 0.364 / 48, ("text", "digit"): 0.504 / 48, ("text", "hangul"): 0.605 / 48,
+                   ("tex", "x"): 0.2257 / 48, ("tex", "digit"): 0.3427 / 48, ("tex", "hangul"): 0.3427 / 48}
+TEX_COMMAND = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]+\}|\\(begin|end)\{[a-z]+\}|\\[a-zA-Z]+")
+
+# 8 px of x-height at 854x480 (1.7% of the frame's height, an em of about 15 px). Projected on a 2 m
+# tall screen that is a 3.3 cm x-height, which reads from about 15 m; the 24-point minimum of slide
+# guidelines is about 2.2% of a 7.5-inch slide's height for the em, so the floor is roughly that.
+MIN_GLYPH_PX = {"low": 4.0, "preview": 8.0, "hd": 18.0, "4k": 36.0}
+MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
+SAFE_MARGIN = 0.02  # of the frame's width and height: a player's controls and TV overscan
+OVERLAP_TOLERANCE_PX = 1.0
+
+
+@dataclass
+class TextRecord:
+    string: str
+    kind: str
+    bbox: list[float]  # x0, y0, x1, y1 in pixels, y downwards
+    height_px: float  # glyph height: x-height, or the digits' or Hangul's height where there is no lower case
+    color: str
+    background: str
+    contrast: float
+
+
+@dataclass
+class Frame:
+    index: int  # the animation this frame ends (what a viewer sees when pausing after it)
+    time: float
+    texts: list[TextRecord] = field(default_factory=list)
+    edges: list[list[list[float]]] = field(default_factory=list, repr=False)  # sampled paths, pixels
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "time": round(self.time, 3), "texts": [asdict(t) for t in self.texts]}
+
+
+@dataclass
+class Violation:
+    frame: int
+    time: float
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"frame {self.frame} ({self.time:.1f} s): {self.rule}: {self.message}"
+
+
+# --- recording ----------------------------------------------------------------------------------------
+class AuditRenderer(CairoRenderer):
+    """Manim's renderer with every animation skipped (no frame is drawn) and a snapshot after each."""
+
+    def __init__(self, **kwargs):
+        super().__init__(skip_animations=True, **kwargs)
+        self.frames: list[Frame] = []
+
+    def play(self, scene, *args, **kwargs):
+        super().play(scene, *args, **kwargs)
+        frame = snapshot(scene, len(self.frames), self.time)
+        # a wait shows the frame before it again: one record per distinct paused frame
+        if not self.frames or frame.to_json()["texts"] != self.frames[-1].to_json()["texts"]:
+            self.frames.append(frame)
+
+
+TEXT_CLASSES = (Text, MarkupText, SingleStringMathTex, DecimalNumber)
+
+
+def _string(m: Mobject) -> str:
+    if isinstance(m, (Text, MarkupText)):
+        return m.original_text if hasattr(m, "original_text") else m.text
+    if isinstance(m, SingleStringMathTex):
+        return m.tex_string
+    if isinstance(m, DecimalNumber):
+        return f"{m.number:g}"
+    return ""
+
+
+def _walk(mobjects, kind=None, seen=None):
+    """(mobject, kind) for every text atom, and ('edge', path) for every edge, in drawing order."""
+    seen = set() if seen is None else seen
+    for m in mobjects:
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        k = getattr(m, "audit_kind", None) or kind
+        if isinstance(m, TEXT_CLASSES):
+            yield m, k or ("equation" if isinstance(m, SingleStringMathTex) else "text")
+            continue
+        if getattr(m, "audit_obstacle", False) or isinstance(m, Arrow):
+            yield m, "edge"
+            continue
+        if isinstance(m, VMobject) and m.points.size and m.get_fill_opacity() > 0.05 and k != "no-fill":
+            yield m, "fill"
+        yield from _walk(m.submobjects, k, seen)
+
+
+def _to_px(points: np.ndarray) -> np.ndarray:
+    w, h = config.pixel_width, config.pixel_height
+    x = (points[:, 0] / config.frame_width + 0.5) * w
+    y = (0.5 - points[:, 1] / config.frame_height) * h
+    return np.stack([x, y], axis=1)
+
+
+def _bbox_px(m: Mobject) -> list[float] | None:
+    pts = [p.points for p in m.family_members_with_points()]
+    if not pts:
+        return None
+    px = _to_px(np.concatenate(pts))
+    return [float(px[:, 0].min()), float(px[:, 1].min()), float(px[:, 0].max()), float(px[:, 1].max())]
+
+
+def glyph_kind(string: str, tex: bool) -> str:
+    """x (lower-case Latin present), hangul, or digit (numbers, capitals, symbols)."""
+    letters = TEX_COMMAND.sub("", string) if tex else string
+    if re.search("[a-z]", letters):
+        return "x"
+    return "hangul" if re.search("[\uac00-\ud7a3]", letters) else "digit"
+
+
+def _glyph_height_px(m: Mobject, string: str) -> float:
+    family = "text" if isinstance(m, (Text, MarkupText)) else "tex"
+    per_point = GLYPH_PER_POINT[(family, glyph_kind(string, family == "tex"))]
+    try:
+        size = float(m.font_size)
+    except (AttributeError, ZeroDivisionError):
+        return float("nan")
+    return size * per_point * config.pixel_height / config.frame_height
+
+
+def _visible_colors(m: Mobject) -> list[np.ndarray]:
+    """The distinct RGBA fill colours of a text's glyphs that are drawn at all."""
+    out = []
+    for part in m.family_members_with_points():
+        if isinstance(part, VMobject):
+            for rgba in part.get_fill_rgbas():
+                if rgba[3] > 0.05 and not any(np.allclose(rgba, c) for c in out):
+                    out.append(np.asarray(rgba, dtype=float))
+    return out
+
+
+def _luminance(rgb) -> float:
+    c = np.asarray(rgb[:3], dtype=float)
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+
+
+def contrast_ratio(a, b) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{round(255 * float(v)):02X}" for v in rgb[:3])
+
+
+def _blend(top: np.ndarray, under: np.ndarray) -> np.ndarray:
+    return top[3] * top[:3] + (1 - top[3]) * under[:3]
+
+
+def _fill_boxes(m: VMobject) -> list[tuple[np.ndarray, list[float]]]:
+    """(colour, box) for each subpath of a filled shape: a merged bar chart is many boxes, not one."""
+    rgba = np.asarray(m.get_fill_rgbas()[0], dtype=float)
+    boxes = []
+    for sub in m.get_subpaths():
+        if len(sub):
+            px = _to_px(np.asarray(sub))
+            boxes.append((rgba, [px[:, 0].min(), px[:, 1].min(), px[:, 0].max(), px[:, 1].max()]))
+    return boxes
+
+
+def _sample_path(m: VMobject, per_curve: int = 8) -> np.ndarray:
+    """Points along an edge and its arrow tip, in pixels."""
+    return np.concatenate([_sample_curves(p.points, per_curve) for p in m.family_members_with_points()])
+
+
+def _sample_curves(pts: np.ndarray, per_curve: int) -> np.ndarray:
+    n = len(pts) // 4 * 4
+    if n == 0:
+        return np.zeros((0, 2))
+    curves = pts[:n].reshape(-1, 4, 3)
+    t = np.linspace(0, 1, per_curve)[:, None, None]
+    b = ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
+         + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3])
+    return _to_px(b.transpose(1, 0, 2).reshape(-1, 3))
+
+
+def snapshot(scene, index: int, time: float) -> Frame:
+    background = np.array([*_rgb(config.background_color), 1.0])
+    fills: list[tuple[np.ndarray, list[float]]] = []
+    frame = Frame(index, time)
+    for m, kind in _walk(scene.mobjects):
+        if kind == "fill":
+            fills.extend(_fill_boxes(m))
+            continue
+        if kind == "edge":
+            frame.edges.append(_sample_path(m).tolist())
+            continue
+        colors = _visible_colors(m)
+        box = _bbox_px(m)
+        if not colors or box is None:
+            continue  # faded out, or nothing drawn
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        under = background[:3]
+        for rgba, b in fills:  # in drawing order: later shapes cover earlier ones
+            if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]:
+                under = _blend(rgba, np.array([*under, 1.0]))
+        worst, worst_color = math.inf, colors[0]
+        for c in colors:
+            shown = _blend(c, np.array([*under, 1.0]))
+            r = contrast_ratio(shown, under)
+            if r < worst:
+                worst, worst_color = r, shown
+        frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box], round(_glyph_height_px(m, _string(m)), 1),
+                                      _hex(worst_color), _hex(under), round(worst, 2)))
+    return frame
+
+
+def _rgb(color) -> np.ndarray:
+    from manim import ManimColor
+    return np.asarray(ManimColor(color).to_rgb(), dtype=float)
+
+
+# --- checks -------------------------------------------------------------------------------------------
+def _overlap(a, b, tol=OVERLAP_TOLERANCE_PX) -> bool:
+    return a[0] + tol < b[2] and b[0] + tol < a[2] and a[1] + tol < b[3] and b[1] + tol < a[3]
+
+
+def check_frames(frames: list[Frame], quality: str, claims=None) -> list[Violation]:
+    """Every rule, on every paused frame. ``claims(frame)`` returns equation violations (see equations)."""
+    w, h = config.pixel_width, config.pixel_height
+    mx, my = SAFE_MARGIN * w, SAFE_MARGIN * h
+    floor = MIN_GLYPH_PX[quality]
+    out = []
+    for f in frames:
+        def bad(rule, msg):
+            out.append(Violation(f.index, f.time, rule, msg))
+
+        for t in f.texts:
+            short = t.string if len(t.string) <= 60 else t.string[:57] + "..."
+            x0, y0, x1, y1 = t.bbox
+            if x0 < mx or y0 < my or x1 > w - mx or y1 > h - my:
+                bad("off-frame", f"{t.kind} {short!r} at {t.bbox} leaves the {w}x{h} frame's safe area")
+            if not t.height_px >= floor:
+                bad("too-small", f"{t.kind} {short!r}: glyph height {t.height_px} px < {floor} px")
+            if t.contrast < MIN_CONTRAST:
+                bad("contrast", f"{t.kind} {short!r}: {t.color} on {t.background} is {t.contrast}:1 < {MIN_CONTRAST}:1")
+        for i, a in enumerate(f.texts):
+            for b in f.texts[i + 1:]:
+                if _overlap(a.bbox, b.bbox):
+                    bad("overlap", f"{a.kind} {a.string[:40]!r} and {b.kind} {b.string[:40]!r} overlap")
+        for path in f.edges:
+            pts = np.asarray(path)
+            if not len(pts):
+                continue
+            for t in f.texts:
+                x0, y0, x1, y1 = t.bbox
+                m = 2.0  # an edge may end at a label's edge, not run through it
+                hit = ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m))
+                if hit.any():
+                    bad("edge-through-text", f"an edge runs through {t.kind} {t.string[:40]!r}")
+        if claims is not None:
+            for msg in claims(f):
+                bad("equation", msg)
+    return out
+
+
+def grouped(violations: list[Violation]) -> list[str]:
+    """One line per distinct problem, with the frames it is seen in (a label too small stays so)."""
+    frames: dict[tuple[str, str], list[int]] = {}
+    for v in violations:
+        frames.setdefault((v.rule, v.message), []).append(v.frame)
+    lines = []
+    for (rule, message), idx in frames.items():
+        where = f"frame {idx[0]}" if len(idx) == 1 else f"frames {idx[0]}-{idx[-1]} ({len(idx)})"
+        lines.append(f"{where}: {rule}: {message}")
+    return lines
