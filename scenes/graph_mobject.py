@@ -24,6 +24,7 @@ LABEL_FONT = 22
 MIN_UNIT = 0.95  # scene units per layout inch: a scalar label's x-height is then about 8.5 px at 854x480
 MIN_SPACING = 0.15
 GATE, NAMED_GATE = 0.56, 0.74  # circle diameters, inches
+LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
 
 
@@ -38,9 +39,19 @@ class SplineEdge(TipableVMobject):
     """An edge along dot's cubic B-spline, with an arrow tip at its head."""
 
 
+def _reference_tag_height(cache=[]) -> float:
+    if not cache:
+        cache.append(style.math("q_{1}", font_size=30).height)
+    return cache[0]
+
+
 def is_chip(value) -> bool:
     """A matrix too large to read on an edge: the edge shows its shape, the equation area its entries."""
-    return np.ndim(value) >= 1 and np.size(value) > MAX_ENTRIES_ON_EDGE
+    if np.ndim(value) == 0:
+        return False
+    shape = np.shape(value) if np.ndim(value) >= 2 else (np.size(value), 1)  # vectors are drawn as columns
+    fits = shape[-1] == 1 or shape == (2, 2)  # a column, or a 2x2: a row of signed numbers is too wide
+    return not fits or np.size(value) > MAX_ENTRIES_ON_EDGE
 
 
 class EdgeLabel(VGroup):
@@ -97,12 +108,16 @@ class ComputationalGraph(VGroup):
     def _build(self, width, height, center, show_shapes):
         t = self.trace
         specs = []
+        leaves = {}
         for n in t.nodes.values():
             if n.is_leaf:
-                specs.append(NodeSpec(n.id, "leaf", n.label, 0.16 + 0.13 * len(self._leaf_text(n, show_shapes))))
+                # built first at its size in layout inches, so dot keeps a box as wide as the label itself
+                mob = leaves[n.id] = self._leaf_mobject(n, show_shapes)
+                mob.scale_to_fit_height(min(mob.height, LEAF_HEIGHT))
+                specs.append(NodeSpec(n.id, "leaf", n.label, mob.width + 0.12))
             else:
                 # a gate named here (q1, ...) carries its name inside its circle, below the symbol
-                specs.append(NodeSpec(n.id, "gate", n.symbol, NAMED_GATE if self.notation.is_generated(n.id) else GATE))
+                specs.append(NodeSpec(n.id, "gate", n.symbol, NAMED_GATE if self.notation.shows_name(n.id) else GATE))
         edge_specs = [(s, h, _label_size_inches(t.nodes[s].value)) for s, h, _ in self._edge_keys()[:-1]]
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
         # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
@@ -122,18 +137,20 @@ class ComputationalGraph(VGroup):
             box = lay.nodes[n.id]
             pos = to_scene(box.x, box.y)
             if n.is_leaf:
-                mob = self._leaf_mobject(n, show_shapes)
-                mob.scale_to_fit_height(min(mob.height, 0.26 * scale)).move_to(pos)
+                mob = leaves[n.id].scale(scale).move_to(pos)
                 self.leaf_mobs[n.id] = mob
             else:
                 circle = Circle(radius=box.w / 2 * scale, color=style.NODE_STROKE, stroke_width=3).move_to(pos)
                 sym = merge_glyphs(Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"]))
-                sym.scale_to_fit_width(min(sym.width, 0.82 * box.w * scale)).move_to(pos)
+                named = self.notation.shows_name(n.id)
+                sym.scale_to_fit_width(min(sym.width, (0.78 if named else 0.82) * box.w * scale)).move_to(pos)
                 sym.audit_kind = "gate"
                 mob = VGroup(circle, sym)
-                if self.notation.is_generated(n.id):  # the name the equations use for this gate (q1, ...)
+                if named:  # the name the equations use for this gate (q1, ...)
                     tag = merge_glyphs(style.math(self.notation.tex(n.id), color=style.MUTED, font_size=30))
-                    tag.scale_to_fit_height(min(tag.height, 0.21 * scale))
+                    # every name at one font size (that of q_1 at 0.21 inches), narrowed only to fit its circle
+                    tag.scale(0.21 * scale / _reference_tag_height())
+                    tag.scale_to_fit_width(min(tag.width, 0.8 * box.w * scale))
                     sym.scale_to_fit_height(min(sym.height, 0.22 * scale)).move_to(pos + 0.1 * scale * UP)
                     tag.move_to(pos + 0.17 * scale * DOWN)
                     tag.audit_kind = "name"

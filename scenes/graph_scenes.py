@@ -23,6 +23,50 @@ GRAPH_CENTER_Y = 0.95
 CAPTION_Y = -1.72
 EQUATION_Y = -2.85
 EQUATION_HEIGHT = 1.75
+CONTENT_TOP = 3.05  # below a one-line title
+TITLE_LINE = 0.75  # a one-line title is at most this tall
+TITLE_WIDTH = 12.8
+TITLE_SIZES = (34, 30, 26, 24)  # the title shrinks to fit before it wraps onto more lines
+
+
+def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kind: str, color) -> Text:
+    """Text never cut: its own lines kept, the font shrunk step by step through ``sizes`` until it fits
+    ``width``; failing that, long lines wrapped at spaces (largest size first) into at most ``max_lines``;
+    only then scaled to the width.
+    Pango lays out each line, so right-to-left scripts (Arabic, Hebrew) read in their own direction."""
+    def make(lines, size):
+        mob = merge_glyphs(Text("\n".join(lines), font=style.caption_font(), font_size=size, color=color,
+                                line_spacing=0.8))
+        mob.audit_kind = kind
+        return mob
+
+    given = [line.strip() for line in text.strip().splitlines() if line.strip()] or [""]
+    if len(given) <= max_lines:  # a smaller font before a wrapped line
+        for size in sizes:
+            mob = make(given, size)
+            if mob.width <= width:
+                return mob
+    for size in sizes:
+        lines = []
+        for line in given:
+            current = ""
+            for word in line.split(" "):
+                trial = f"{current} {word}".strip()
+                if current and make([trial], size).width > width:
+                    lines.append(current)
+                    current = word
+                else:
+                    current = trial
+            lines.append(current)
+        mob = make(lines, size)
+        if len(lines) <= max_lines and mob.width <= width:
+            return mob
+    return mob.scale(width / mob.width) if mob.width > width else mob
+
+
+def title_mobject(text: str) -> Text:
+    """The title: from 34 down to 24 points (an x-height of 11 px at 854x480), at most 3 lines."""
+    return fitted_text(text, TITLE_SIZES, TITLE_WIDTH, 3, "title", style.TEXT)
 
 
 class GraphScene(Scene):
@@ -33,9 +77,11 @@ class GraphScene(Scene):
     graph_height = 4.1
     step_time = 1.2
     caption_y = CAPTION_Y
+    equation_room = True  # False: nothing below the caption, which may take two lines
 
     def setup(self):
         self.caption = self.equation = None
+        self.content_top = CONTENT_TOP
 
     def construct(self):
         self.story(read_trace(trace_path_for(scene_source(self.default_source))))
@@ -53,12 +99,17 @@ class GraphScene(Scene):
         config = trace["config"]
         lines = (config.get("expression") or "").strip().splitlines()
         text = config.get("title") or (lines[-1] if lines else style.caption(f"title_{config['scene']}"))
-        self.title = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=34, color=style.TEXT)), 12.5)
-        self.title.move_to(TITLE_Y * UP).audit_kind = "title"
+        self.title = title_mobject(text)
+        self.title.move_to(TITLE_Y * UP)
+        if self.title.height > TITLE_LINE:  # several lines: hang from the top, and the content moves down
+            self.title.to_edge(UP, buff=0.2)
+        self.content_top = min(CONTENT_TOP, self.title.get_bottom()[1] - 0.2)
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
-        graph = ComputationalGraph(g, width=13.2, height=self.graph_height, center=GRAPH_CENTER_Y * UP,
+        bottom = GRAPH_CENTER_Y - self.graph_height / 2
+        top = min(GRAPH_CENTER_Y + self.graph_height / 2, self.content_top)
+        graph = ComputationalGraph(g, width=13.2, height=top - bottom, center=(top + bottom) / 2 * UP,
                                    show_shapes=self.show_shapes)
         self.play(fade_in(graph), run_time=0.8)
         return graph
@@ -96,7 +147,11 @@ class GraphScene(Scene):
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
         note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
-        self.set_caption_and_equation(note or style.caption("backward"), chain_rule_tex(graph.notation, step))
+        formulas = chain_rule_pages(graph.notation, step) or [None]
+        self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
+        for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
+            self.wait(self.step_time)
+            self.set_equation(tex)
 
     def step_note(self, graph: ComputationalGraph, step: Step) -> str | None:
         op = graph.trace.nodes[step.node].op
@@ -104,8 +159,10 @@ class GraphScene(Scene):
 
     def summarise(self, graph: ComputationalGraph):
         self.set_caption(style.caption("summary"))
-        self.set_equation(summary_tex(graph.notation))
-        self.wait(1.5)
+        formulas = summary_pages(graph.notation)
+        for tex in formulas:
+            self.set_equation(tex)
+            self.wait(1.5 if len(formulas) == 1 else 1.2)
 
     # --- helpers --------------------------------------------------------------------------------
     def set_caption(self, text: str | None):
@@ -120,8 +177,7 @@ class GraphScene(Scene):
     def _caption_mob(self, text):
         if not text:
             return None
-        mob = self.fit_width(merge_glyphs(Text(text, font=style.caption_font(), font_size=26, color=style.MUTED)), 13)
-        mob.audit_kind = "caption"
+        mob = fitted_text(text, (26, 24, 22), 13.2, 1 if self.equation_room else 2, "caption", style.MUTED)
         return mob.move_to(self.caption_y * UP)
 
     def _equation_mob(self, tex):
@@ -141,12 +197,17 @@ class GraphScene(Scene):
         if anims:
             self.play(*anims, run_time=0.3)
 
+    def below_title(self, mob, gap: float = 0.0):
+        """Move ``mob`` down if it would reach into a title of several lines."""
+        over = mob.get_top()[1] - (self.content_top - gap)
+        return mob.shift(over * DOWN) if over > 0 else mob
+
     @staticmethod
     def fit_width(mob, width: float):
         return mob.scale(width / mob.width) if mob.width > width else mob
 
 
-def chain_rule_tex(nt: Notation, step: Step) -> str:
+def chain_rule_pages(nt: Notation, step: Step) -> list[str]:
     """One line per input: d out / d input = local x upstream = downstream (numbers from the trace).
 
     An input used more than once gets a share from each use: that line is written as one path's share
@@ -170,10 +231,21 @@ def chain_rule_tex(nt: Notation, step: Step) -> str:
             lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
     for src in nt.completes(step):
         lines.append(branch_sum_line(nt, src))
-    # Two scalar lines fit side by side; more, or matrices, go on further lines.
-    per_row = 2 if all(np.ndim(d) == 0 for d in step.downstream if d is not None) else 1
-    rows = [r" \qquad ".join(lines[i:i + per_row]) for i in range(0, len(lines), per_row)]
-    return r" \\ ".join(rows)
+    return pages(lines)
+
+
+def pages(lines: list[str]) -> list[str]:
+    """Formulas to show one after another: scalar lines two side by side on one page; a line with a
+    matrix on a page of its own, so that its entries stay readable."""
+    if not any("bmatrix" in line for line in lines):
+        rows = [r" \qquad ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
+        return [r" \\ ".join(rows)] if rows else []
+    return lines
+
+
+def chain_rule_tex(nt: Notation, step: Step) -> str:
+    """All of a step's formulas in one (the scene shows them page by page: chain_rule_pages)."""
+    return r" \\ ".join(chain_rule_pages(nt, step))
 
 
 def branch_sum_line(nt: Notation, node_id: str) -> str:
@@ -182,10 +254,16 @@ def branch_sum_line(nt: Notation, node_id: str) -> str:
     return rf"{nt.d(node_id)} = {terms} = " + style.colored(style.latex_array(nt.grad(node_id), True), style.GRADIENT)
 
 
-def summary_tex(nt: Notation) -> str:
+def summary_pages(nt: Notation) -> list[str]:
     parts = [rf"{nt.d(n.id)} = " + style.colored(style.latex_array(nt.grad(n.id), True), style.GRADIENT)
              for n in nt.trace.inputs]
-    return r",\quad ".join(parts)
+    if all(np.ndim(n.grad) == 0 for n in nt.trace.inputs):
+        return [r",\quad ".join(parts)]
+    return parts
+
+
+def summary_tex(nt: Notation) -> str:
+    return r" \\ ".join(summary_pages(nt))
 
 
 class ComputationalGraphScene(GraphScene):
@@ -320,7 +398,7 @@ class GradientCheck(GraphScene):
             table.get_entries((r, 3)).set_color(style.GRADIENT)
             table.get_entries((r, 4)).set_color(color)
         table.scale(min(1.0, 12.5 / table.width, 4.0 / table.height)).move_to(GRAPH_CENTER_Y * UP)
-        return table
+        return self.below_title(table)
 
 
 SCENES = {

@@ -2,8 +2,8 @@
 
 Names. The output keeps its own name (L, f, ...; ``f`` when the expression gives it none) and so does
 every node the config names; every other gate is q1, q2, ... in forward order (skipping names the
-config already uses), and the graph shows that name beside the gate, so an equation never says
-"in1" or "f" for something the viewer cannot find.
+config already uses), and every gate shows its name inside its circle, so an equation never names a
+node the viewer cannot find.
 
 Rounding noise. A value or gradient whose magnitude is below NOISE_ULPS units in the last place of the
 largest magnitude that went into computing it is within rounding error of 0 (x + y - x giving 2.8e-17
@@ -33,7 +33,9 @@ class Notation:
             for src in n.inputs:
                 self.uses[src] += 1
         self.names = self._names()
-        self.value_scale = {nid: self._value_scale(nid) for nid in trace.forward}
+        self.value_scale: dict[str, float] = {}
+        for nid in trace.forward:  # inputs before the nodes that use them
+            self.value_scale[nid] = self._value_scale(nid)
         self.grad_scale = self._grad_scales()
 
     # --- names ------------------------------------------------------------------------------------
@@ -63,10 +65,11 @@ class Notation:
     def output_tex(self) -> str:
         return self.tex(self.trace.output)
 
-    def is_generated(self, node_id: str) -> bool:
-        """Named here (q1, ...), not by the config: the graph writes the name beside the gate."""
+    def shows_name(self, node_id: str) -> bool:
+        """A gate with a name the formulas use (q1..., or the config's h, L): the graph writes it in the gate.
+        An output the config did not name is f, said by the title and the equations alone."""
         n = self.trace.nodes[node_id]
-        return not n.is_leaf and n.label == n.op and node_id != self.trace.output
+        return not n.is_leaf and (node_id != self.trace.output or n.label != n.op)
 
     def d(self, node_id: str) -> str:
         r"""\frac{\partial L}{\partial x}: the output's total derivative with respect to a node."""
@@ -81,27 +84,40 @@ class Notation:
 
     # --- numbers without rounding noise -----------------------------------------------------------
     def _value_scale(self, nid: str) -> float:
+        """The magnitude a node's value was computed from: noise in an input stays noise downstream."""
         n = self.trace.nodes[nid]
         if not n.inputs:
             return _maxabs(n.value)
-        values = [self.trace.nodes[i].value for i in n.inputs]
-        mags = [_maxabs(v) for v in values]
-        if n.op not in PRODUCT_OPS:
-            return max(*mags, _maxabs(n.value))
-        terms = np.shape(values[0])[-1] if n.op == "matmul" and np.ndim(values[0]) else 1  # a dot product's sum
-        return max(float(np.prod(mags)) * terms, _maxabs(n.value))
+        scales = [self.value_scale[i] for i in n.inputs]
+        own = _maxabs(n.value)
+        if n.op == "div":
+            b = _minabs(self.trace.nodes[n.inputs[1]].value)
+            return max(scales[0] / b if b > 0 else own, own)
+        if n.op in PRODUCT_OPS:
+            first = self.trace.nodes[n.inputs[0]].value
+            terms = np.shape(first)[-1] if n.op == "matmul" and np.ndim(first) else 1  # a dot product's sum
+            return max(float(np.prod(scales)) * terms, own)
+        return max(*scales, own)
 
     def _grad_scales(self) -> dict[str, float]:
+        """The magnitude each gradient was summed from: each term is |local| x its upstream's scale, where
+        a product's local gradient (the other factor) counts at that factor's value scale."""
         t = self.trace
         scale = {t.output: 1.0}
         self.term_scale: dict[tuple[str, int], float] = {}
         for step in t.backward:
+            node = t.nodes[step.node]
             up = scale.get(step.node, _maxabs(step.upstream))
-            for slot, (src, local, down) in enumerate(zip(t.nodes[step.node].inputs, step.local, step.downstream)):
+            for slot, (src, local, down) in enumerate(zip(node.inputs, step.local, step.downstream)):
                 if down is None:
                     continue
-                term = _maxabs(local) * up * _inner(local, step.upstream) if local is not None else _maxabs(down)
-                term = max(term, _maxabs(down))
+                if local is None:
+                    term = _maxabs(down)
+                else:
+                    factor = _maxabs(local)
+                    if node.op in PRODUCT_OPS:
+                        factor = max([factor] + [self.value_scale[i] for k, i in enumerate(node.inputs) if k != slot])
+                    term = max(factor * up * _inner(local, step.upstream), _maxabs(down))
                 self.term_scale[(step.node, slot)] = term
                 scale[src] = max(scale.get(src, 0.0), term)
         return scale
@@ -145,6 +161,11 @@ def _maxabs(a) -> float:
     a = np.asarray(a, dtype=float)
     finite = a[np.isfinite(a)]
     return float(np.max(np.abs(finite))) if finite.size else 0.0
+
+
+def _minabs(a) -> float:
+    a = np.abs(np.asarray(a, dtype=float))
+    return float(a.min()) if a.size else 0.0
 
 
 def _inner(local, upstream) -> int:

@@ -57,6 +57,7 @@ class VanishingGradients(GraphScene):
     default_source = "assets/configs/vanishing.yaml"
     snapshots = 6
     caption_y = -2.9  # no equations here: the charts take the middle of the frame
+    equation_room = False
 
     def story(self, trace: dict):
         self.show_title(trace)
@@ -83,7 +84,7 @@ class VanishingGradients(GraphScene):
                       v_buff=0.35, h_buff=0.6)
         for r, s in enumerate(summary, start=2):
             table.get_entries((r, 1)).set_color(style.ACTIVATION[s["activation"]])
-        table.scale(min(1.0, 12.5 / table.width, 4.2 / table.height)).move_to(GRAPH_CENTER_Y * UP)
+        self.below_title(table.scale(min(1.0, 12.5 / table.width, 4.2 / table.height)).move_to(GRAPH_CENTER_Y * UP))
         self.set_caption(style.caption("seed_summary", seeds=summary[0]["seeds"]))
         self.play(fade_in(table), run_time=0.8)
         self.wait(2.5)
@@ -99,7 +100,7 @@ class VanishingGradients(GraphScene):
                       x_length=5.6, y_length=3.3)
             curves_mob = VGroup(*(polyline(ax, x, np.minimum(y, 5), style.ACTIVATION[n]) for n, y in zip(names, ys)))
             panels.add(VGroup(ax, curves_mob, label(style.caption(title), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
-        panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP)
+        self.below_title(panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP), 0.1)
         legend = VGroup(*(label(ACT_NAMES[n], 20, style.ACTIVATION[n]) for n in names)).arrange(RIGHT, buff=0.5)
         legend.next_to(panels, DOWN, buff=0.25)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), *(fade_in(p[2]) for p in panels),
@@ -132,7 +133,8 @@ class VanishingGradients(GraphScene):
             chart[2].next_to(chart[0], UP, buff=0.1).align_to(VGroup(chart[0], chart[1]), LEFT)
         # below the title, with a line above for the step
         charts.arrange_in_grid(rows=2, cols=2, buff=(0.9, 0.45))
-        charts.move_to(charts.get_center()[0] * RIGHT + (2.7 - charts.get_top()[1] + charts.get_center()[1]) * UP)
+        top = self.content_top - 0.35  # a line for the step above the charts
+        charts.shift((top - charts.get_top()[1]) * UP)
         charts.set_x(0)
         self.set_caption(style.caption("norms"))
         self.play(fade_in(charts), run_time=0.8)
@@ -147,7 +149,7 @@ class VanishingGradients(GraphScene):
                                                  last=style.fmt_value(n[k][-1])), 20, style.MUTED)
                              .next_to(chart[2], RIGHT, buff=0.25).align_to(chart[2], DOWN)
                              for chart, n in zip(charts, norms)))
-            stamp = label(style.caption("step_stamp", step=steps[k]), 24, style.TEXT).move_to(2.98 * UP)
+            stamp = label(style.caption("step_stamp", step=steps[k]), 24, style.TEXT).move_to((self.content_top - 0.07) * UP)
             new = VGroup(bars, notes, stamp)
             if shown is None:
                 self.play(fade_in(new), run_time=0.8)
@@ -238,7 +240,7 @@ class VanishingGradients(GraphScene):
                     marks.add(mark)
             panels.add(VGroup(ax, curves, marks, label(style.caption(key), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
         panels.arrange(RIGHT, buff=0.9)
-        self.fit_width(panels, 13.0).move_to((GRAPH_CENTER_Y + 0.35) * UP)
+        self.below_title(self.fit_width(panels, 13.0).move_to((GRAPH_CENTER_Y + 0.35) * UP), 0.1)
         legend = VGroup(*(label(style.caption("final_accuracy", name=ACT_NAMES[r['activation']],
                                               accuracy=style.fmt_value(decode_value(r['accuracy'])[-1])), 20,
                                 style.ACTIVATION[r["activation"]])
@@ -295,6 +297,7 @@ class SigmoidZigZag(GraphScene):
     default_source = "assets/configs/zigzag.yaml"
     step_time = 0.12
     caption_y = -2.95
+    equation_room = False
     plot_size = 4.5
 
     def story(self, trace: dict):
@@ -338,6 +341,7 @@ class SigmoidZigZag(GraphScene):
         ax = axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=self.plot_size,
                   y_length=self.plot_size)
         ax.move_to(0.5 * UP + 3.6 * LEFT)
+        self.below_title(ax, 0.1)
         # Lower loss is the far end of the colour ramp; a log scale shows the narrow valley that forces the zig-zag.
         level = np.log10(loss + 1e-9)
         shade = 1 - (level - level.min()) / max(level.max() - level.min(), 1e-12)
@@ -375,24 +379,30 @@ class GradientHistograms(GraphScene):
 
     default_source = "assets/configs/histograms.yaml"
     caption_y = -2.9  # no equations here: the histograms take the middle of the frame
+    equation_room = False
 
     def story(self, trace: dict):
         self.show_title(trace)
         runs = trace["runs"]
         n_layers = len(runs[0]["histograms"])
         cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.3, 2.4 / len(runs))
+        all_cells = [[self.histogram(h, cell_w, cell_h) for h in run["histograms"]] for run in runs]
+        # frames evenly spaced, far enough apart for the widest text under any of them
+        pitch = max(cell.width for cells in all_cells for cell in cells) + 0.3
         rows = VGroup()
-        for run in runs:
-            cells = VGroup(*(self.histogram(h, cell_w, cell_h) for h in run["histograms"]))
-            for i, cell in enumerate(cells):  # frames evenly spaced, whatever the width of the text under them
-                cell.shift((i * (cell_w + 0.35) - cell[0].get_center()[0]) * RIGHT - cell[0].get_top()[1] * UP)
+        for run, cells in zip(runs, all_cells):
+            cells = VGroup(*cells)
+            for i, cell in enumerate(cells):
+                cell.shift((i * pitch - cell[0].get_center()[0]) * RIGHT - cell[0].get_top()[1] * UP)
             name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
             rows.add(VGroup(name, cells).arrange(RIGHT, buff=0.35, aligned_edge=UP))
         rows.arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
-        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 20, style.MUTED).next_to(c[0], UP, buff=0.1)
+        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 22, style.MUTED).next_to(c[0], UP, buff=0.1)
                          for h, c in zip(runs[0]["histograms"], rows[0][1])))
         board = VGroup(heads, rows)
-        board.scale(min(1.0, 13 / board.width, 5.2 / board.height)).move_to(0.25 * UP)
+        room = self.content_top - 0.1 - (self.caption_y + 0.35)
+        board.scale(min(1.0, 13 / board.width, room / board.height)).move_to(0.25 * UP)
+        self.below_title(board, 0.1)
         self.set_caption(style.caption("hist_intro"))
         for row in rows:
             self.play(fade_in(row), run_time=0.8)
@@ -432,9 +442,9 @@ class GradientHistograms(GraphScene):
         zero_x = frame.get_left()[0] + w * (0 - edges[0]) / span if span > 0 else frame.get_center()[0]
         zero = Line([zero_x, frame.get_bottom()[1], 0], [zero_x, frame.get_top()[1], 0], color=style.TEXT, stroke_width=2)
         reach = max(abs(float(edges[0])), abs(float(edges[-1])))
-        scale = label(f"±{style.fmt_value(reach)}", 20, style.MUTED).next_to(frame, DOWN, buff=0.1)
+        scale = label(f"±{style.fmt_value(reach)}", 22, style.MUTED).next_to(frame, DOWN, buff=0.1)
         signs = label(f"+{h['positive']} {style.MINUS}{h['negative']}", 20, style.TEXT).next_to(scale, DOWN, buff=0.06)
-        zeros = label(style.caption("hist_zeros", zero=h["zero"]), 20, style.TEXT).next_to(signs, DOWN, buff=0.06)
+        zeros = label(f"0: {h['zero']}", 20, style.TEXT).next_to(signs, DOWN, buff=0.06)
         return VGroup(frame, bars, zero, scale, signs, zeros)
 
 
