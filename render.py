@@ -166,8 +166,11 @@ def _check_row(node: dict, tolerance: float) -> dict:
                    "extension, else mp4.")
 @click.option("--still", is_flag=True, help="Write a PNG of one frame instead of a video (as --format png).")
 @click.option("--upto", type=click.IntRange(min=0),
-              help="With --still: the frame after this many animations (default: the last frame).")
-@click.option("--transparent", is_flag=True, help="Keep an alpha channel for compositing (webm, mov, gif, png).")
+              help="Stop at the end of animation N (from 0): with --still, the frame then on screen; for a video, "
+                   "a clip cut there. `render.py info CONFIG` lists the animations (default: all).")
+@click.option("--transparent", is_flag=True,
+              help="Keep an alpha channel for compositing (webm, mov, gif, png). Text takes the theme's colour: "
+                   "use --theme light over white slides (the dark theme's white text vanishes there).")
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
               help="dark (Manim's look) or light (white background for slides and print).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
@@ -232,6 +235,30 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
             click.echo(f"  {line}")
     if report.violations:
         raise click.ClickException(f"{len(report.violations)} problem(s) on screen")
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@allow_long_option
+def info(config: str, lang: str) -> None:
+    """List CONFIG's animations: `render --still --upto N` shows the frame at the end of animation N."""
+    from audit.run import audit_trace
+    from scenes.source import trace_path_for
+    from scenes.trace_data import TraceError
+
+    try:
+        report = audit_trace(trace_path_for(config), lang=lang, source=config)
+    except (ConfigError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    plays = report.plays
+    click.echo(f"{config}: {len(plays)} animations, {plays[-1].end if plays else 0:.1f} s; --upto N stops at the end "
+               f"of animation N (0 to {len(plays) - 1})")
+    click.echo(f"{'upto':>5} {'start':>7} {'end':>7}  caption on screen")
+    for p in plays:
+        click.echo(f"{p.index:>5} {p.start:>6.1f}s {p.end:>6.1f}s  {p.caption[:70]}")
 
 
 FORMAT_OF_SUFFIX = {f".{f}": f for f in FORMATS}

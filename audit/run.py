@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.equations import check_equation
-from audit.screen import AuditRenderer, Frame, Violation, check_frames
+from audit.screen import AuditRenderer, Frame, Play, Violation, check_frames
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Report:
     height: int
     frames: list[Frame]
     violations: list[Violation]
+    plays: list[Play]
 
     def to_json(self) -> dict:
         return {"source": self.source, "quality": self.quality, "theme": self.theme, "lang": self.lang,
@@ -75,7 +76,8 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations)
+    return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
+                  renderer.plays)
 
 
 def _equation_truth(trace: dict, GraphTrace, Notation):

@@ -47,13 +47,22 @@ class TextRecord:
 
 @dataclass
 class Frame:
-    index: int  # the animation this frame ends (what a viewer sees when pausing after it)
+    index: int  # the animation this frame ends, counted from 0 as `render --still --upto` counts
     time: float
     texts: list[TextRecord] = field(default_factory=list)
     edges: list[list[list[float]]] = field(default_factory=list, repr=False)  # sampled paths, pixels
 
     def to_json(self) -> dict:
         return {"index": self.index, "time": round(self.time, 3), "texts": [asdict(t) for t in self.texts]}
+
+
+@dataclass
+class Play:
+    """One animation (or wait) of a scene: what `--upto` counts."""
+    index: int
+    start: float
+    end: float
+    caption: str  # on screen when it ends
 
 
 @dataclass
@@ -74,10 +83,14 @@ class AuditRenderer(CairoRenderer):
     def __init__(self, **kwargs):
         super().__init__(skip_animations=True, **kwargs)
         self.frames: list[Frame] = []
+        self.plays: list[Play] = []
 
     def play(self, scene, *args, **kwargs):
+        start = self.time
         super().play(scene, *args, **kwargs)
-        frame = snapshot(scene, len(self.frames), self.time)
+        frame = snapshot(scene, len(self.plays), self.time)  # numbered as --upto counts
+        said = [t.string for t in frame.texts if t.kind == "caption"]
+        self.plays.append(Play(len(self.plays), round(start, 3), round(self.time, 3), said[0] if said else ""))
         # a wait shows the frame before it again: one record per distinct paused frame
         if not self.frames or frame.to_json()["texts"] != self.frames[-1].to_json()["texts"]:
             self.frames.append(frame)

@@ -78,7 +78,7 @@ def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
         return 0.8, 0.5
     rows = value.shape[0]
     cols = 1 if value.ndim == 1 else value.shape[1]
-    return 0.1 + 0.62 * cols, 2 * (0.1 + 0.21 * rows)
+    return 0.16 + 0.66 * cols, 2 * (0.1 + 0.25 * rows)
 
 
 class ComputationalGraph(VGroup):

@@ -10,13 +10,14 @@ import numpy as np
 from manim import DOWN, UP, MathTex, Scene, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
+from engine.errors import ConfigError
 from scenes import style
 from scenes.animations import fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph, is_chip
 from scenes.notation import Notation
 from scenes.source import scene_source, trace_path_for
-from scenes.trace_data import GraphTrace, Step, read_trace
+from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
 
 TITLE_Y = 3.55
 GRAPH_CENTER_Y = 0.95
@@ -73,6 +74,7 @@ class GraphScene(Scene):
     """Draw graph; forward pass; backward pass, gate by gate; summarise."""
 
     default_source = "assets/configs/chain_rule.yaml"
+    trace_kind = "graph"
     show_shapes = False
     graph_height = 4.1
     step_time = 1.2
@@ -84,7 +86,16 @@ class GraphScene(Scene):
         self.content_top = CONTENT_TOP
 
     def construct(self):
-        self.story(read_trace(trace_path_for(scene_source(self.default_source))))
+        source = scene_source(self.default_source)
+        try:
+            trace = read_trace(trace_path_for(source))
+        except (TraceError, ConfigError, OSError) as e:  # plain `manim` prints no traceback for these either
+            raise SystemExit(f"error: {e}") from None
+        if trace["kind"] != self.trace_kind:
+            raise SystemExit(f"error: {source} is a {trace['config']['scene']} config, which {type(self).__name__} "
+                             f"cannot draw (it draws {self.trace_kind} traces); `render.py render {source}` picks "
+                             "the right scene")
+        self.story(trace)
 
     def story(self, trace: dict):
         g = GraphTrace.from_dict(trace)

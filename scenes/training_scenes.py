@@ -55,6 +55,7 @@ class VanishingGradients(GraphScene):
     """Activation slopes; per-layer gradient norms on a log axis over training; loss and accuracy curves."""
 
     default_source = "assets/configs/vanishing.yaml"
+    trace_kind = "vanishing"
     snapshots = 6
     caption_y = -2.9  # no equations here: the charts take the middle of the frame
     equation_room = False
@@ -295,6 +296,7 @@ class SigmoidZigZag(GraphScene):
     """Loss surface over (w1, w2), the directions a sigmoid step may take, and both paths step by step."""
 
     default_source = "assets/configs/zigzag.yaml"
+    trace_kind = "zigzag"
     step_time = 0.12
     caption_y = -2.95
     equation_room = False
@@ -378,6 +380,7 @@ class GradientHistograms(GraphScene):
     """Per-layer histograms of weight gradients from one backward pass, one row per activation."""
 
     default_source = "assets/configs/histograms.yaml"
+    trace_kind = "histograms"
     caption_y = -2.9  # no equations here: the histograms take the middle of the frame
     equation_room = False
 

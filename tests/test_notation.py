@@ -1,0 +1,111 @@
+"""How graphs are written on screen: names, rounding noise, branches (expected values written out by hand)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from render import CONFIG_DIR, ROOT, cli
+from scenes import style
+from scenes.graph_scenes import chain_rule_pages, summary_pages
+from scenes.notation import Notation
+from scenes.source import trace_path_for
+from scenes.trace_data import GraphTrace, read_trace
+
+STRESS = Path(__file__).parent / "screen"
+
+
+def notation(path) -> Notation:
+    return Notation(GraphTrace.from_dict(read_trace(trace_path_for(path))))
+
+
+def by_label(nt: Notation, label: str) -> str:
+    return next(i for i, n in nt.trace.nodes.items() if n.label == label)
+
+
+def test_rounding_noise_is_shown_as_zero_and_real_values_are_not():
+    nt = notation(STRESS / "noise.yaml")  # s = x + y - x - y at x = 0.1, y = 0.2 is 2.8e-17 in floating point
+    s = by_label(nt, "s")
+    assert nt.trace.nodes[s].value != 0 and nt.value(s) == 0
+    product = nt.trace.nodes[s].inputs and next(i for i, n in nt.trace.nodes.items() if s in n.inputs)
+    assert abs(nt.trace.nodes[product].value) < 1e-15 and nt.value(product) == 0  # s * w: noise times 3
+    w = by_label(nt, "w")
+    assert nt.grad(w) == 2  # 2.8e-17 + 2
+    shares = [float(c) for _, _, c in nt.contributions(w)]
+    assert sorted(shares) == [0.0, 2.0]
+    # and a genuinely tiny number stays: 3.2e-7 is not noise beside operands of size 1
+    tiny = Notation(GraphTrace.from_dict(read_trace(trace_path_for(_config_file("f = x * 3.2e-7", x=1.0)))))
+    assert float(tiny.value(tiny.trace.output)) == 3.2e-7
+
+
+def _config_file(expression: str, **inputs) -> Path:
+    import tempfile
+    path = Path(tempfile.mkdtemp()) / "c.yaml"
+    path.write_text(f"scene: graph\nexpression: {expression}\ninputs: {inputs}\n".replace("'", ""))
+    return path
+
+
+def test_names_the_output_keeps_and_the_gates_get():
+    nt = notation(STRESS / "network.yaml")  # h = relu(x @ W1 + b1); L = softmax_cross_entropy(h @ W2 + b2, t)
+    assert nt.output_tex == "L"
+    names = sorted(nt.names[i] for i, n in nt.trace.nodes.items() if not n.is_leaf)
+    assert names == ["L", "h", "q1", "q2", "q3", "q4"]
+    assert all(nt.shows_name(i) for i, n in nt.trace.nodes.items() if not n.is_leaf)
+    unnamed = notation(CONFIG_DIR / "chain_rule.yaml")  # f = (x + y) * z: the sum is q
+    assert unnamed.output_tex == "f"
+
+
+def test_a_variable_used_twice_gets_shares_and_then_their_sum():
+    # f = (x*y + max(x, y)) / (1 + exp(-z)) at x = 2, y = -3, z = 1: 1/(1+e^-1) = 0.731 reaches both uses
+    nt = notation(STRESS / "reuse.yaml")
+    pages = {step.node: chain_rule_pages(nt, step) for step in nt.trace.backward}
+    mul = next(i for i, n in nt.trace.nodes.items() if n.op == "mul")
+    text = pages[mul][0]
+    assert r"\left.\frac{\partial f}{\partial x}\right|_{x \to q_{1}}" in text
+    assert r"\frac{\partial f}{\partial x} = (+0.731) + (-2.19) = " in text  # max's share, then ×'s: -y * 0.731
+    assert text.endswith("{-1.46}") or "{-1.46}" in text
+    # no line claims a share is the whole derivative
+    from audit.equations import check_equation
+    grads = {nt.tex(i): [n.grad] for i, n in nt.trace.nodes.items() if n.grad is not None}
+    for page in [p for ps in pages.values() for p in ps] + summary_pages(nt):
+        assert check_equation(page, "f", grads) == [], page
+
+
+def test_korean_formulas_have_no_english_words():
+    # local and upstream are written as the symbols they stand for, which read the same in every language
+    nt = notation(CONFIG_DIR / "chain_rule.yaml")
+    for step in nt.trace.backward:
+        for page in chain_rule_pages(nt, step):
+            assert "local" not in page and "upstream" not in page and r"\text{" not in page
+
+
+def test_info_lists_the_animations_upto_counts():
+    r = CliRunner().invoke(cli, ["info", str(CONFIG_DIR / "chain_rule.yaml")])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 18 animations")
+    assert lines[2].split()[0] == "0" and lines[-1].split()[0] == "17"
+    assert "Backward pass" in r.output
+
+
+def test_plain_manim_on_the_wrong_kind_of_source_is_one_line(tmp_path):
+    env = {"BACKPROP_SOURCE": str(CONFIG_DIR / "vanishing.yaml"), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([sys.executable, "-m", "manim", "-ql", "--dry_run", "--media_dir", str(tmp_path),
+                        str(ROOT / "scenes" / "graph_scenes.py"), "GatePatterns"], capture_output=True, text=True,
+                       env=env, cwd=ROOT, timeout=120)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "KeyError" not in r.stderr + r.stdout
+    assert "vanishing config, which GatePatterns cannot draw" in r.stderr
+
+
+def test_light_theme_colours_read_on_white():
+    from audit.screen import contrast_ratio
+    from manim import ManimColor
+    light = style.THEMES["light"]
+    for key in ("FORWARD", "GRADIENT", "HIGHLIGHT", "GOOD", "BAD", "TEXT", "MUTED", "RELU"):
+        assert contrast_ratio(ManimColor(light[key]).to_rgb(), (1, 1, 1)) >= 4.5, key
+    dark = style.THEMES["dark"]
+    for key in ("FORWARD", "GRADIENT", "HIGHLIGHT", "GOOD", "BAD", "TEXT", "MUTED", "RELU"):
+        assert contrast_ratio(ManimColor(dark[key]).to_rgb(), (0, 0, 0)) >= 4.5, key
+    assert np.isfinite(contrast_ratio((0, 0, 0), (0, 0, 0)))

@@ -1,0 +1,144 @@
+"""The screen audit: its rules on hand-made frames, the defects it exists to catch, and every shipped config
+and stress config (tests/screen) passing it in both themes and both languages."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from manim import tempconfig
+
+from audit.equations import check_equation, claims, parse_value
+from audit.screen import Frame, TextRecord, check_frames, contrast_ratio, glyph_kind
+from render import CONFIG_DIR, cli
+
+STRESS = Path(__file__).parent / "screen"
+
+
+def frame(*texts, edges=()):
+    return Frame(0, 0.0, list(texts), [list(map(list, e)) for e in edges])
+
+
+def text(bbox, height=12.0, contrast=10.0, string="abc", kind="caption"):
+    return TextRecord(string, kind, list(bbox), height, "#FFFFFF", "#000000", contrast)
+
+
+def rules(*frames_):
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        return [v.rule for v in check_frames(list(frames_), "preview")]
+
+
+# --- the rules, one at a time -------------------------------------------------------------------------
+def test_wcag_contrast_ratios():
+    assert contrast_ratio((1, 1, 1), (0, 0, 0)) == pytest.approx(21.0)
+    assert contrast_ratio((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)) == pytest.approx(1.0)
+    # #777777 on white is the classic just-failing grey: 4.48:1
+    assert contrast_ratio(np.array([0x77] * 3) / 255, (1, 1, 1)) == pytest.approx(4.48, abs=0.01)
+
+
+def test_a_clean_frame_passes():
+    assert rules(frame(text([100, 100, 200, 120]), text([100, 130, 200, 150]))) == []
+
+
+@pytest.mark.parametrize("bbox", [[5, 100, 100, 120], [800, 100, 850, 120], [100, 2, 200, 20], [100, 470, 200, 479]])
+def test_text_outside_the_safe_area(bbox):
+    assert rules(frame(text(bbox))) == ["off-frame"]
+
+
+def test_small_text_low_contrast_and_overlap():
+    assert rules(frame(text([100, 100, 200, 120], height=7.9))) == ["too-small"]
+    assert rules(frame(text([100, 100, 200, 120], contrast=4.49))) == ["contrast"]
+    assert rules(frame(text([100, 100, 200, 120]), text([190, 110, 300, 130]))) == ["overlap"]
+    assert rules(frame(text([100, 100, 200, 120]), text([200, 100, 300, 120]))) == []  # touching is not overlapping
+
+
+def test_an_edge_through_a_label_but_not_one_ending_at_it():
+    through = [(50, 110), (150, 110), (250, 110)]
+    ending = [(50, 110), (99, 110)]
+    assert rules(frame(text([100, 100, 200, 120]), edges=[through])) == ["edge-through-text"]
+    assert rules(frame(text([100, 100, 200, 120]), edges=[ending])) == []
+
+
+def test_glyph_height_is_measured_on_the_smallest_kind_of_glyph():
+    assert glyph_kind("layer 1", tex=False) == "x"
+    assert glyph_kind("−0.534", tex=False) == "digit"
+    assert glyph_kind("첫 층 1.6e−7", tex=False) == "x"  # the e of 1.6e−7 is lower case
+    assert glyph_kind("스텝 0", tex=False) == "hangul"
+    assert glyph_kind(r"\textcolor[HTML]{AD5A00}{\begin{bmatrix} 1 \\ 2 \end{bmatrix}}", tex=True) == "digit"
+    assert glyph_kind(r"\frac{\partial f}{\partial x}", tex=True) == "x"
+
+
+# --- equations: what a total derivative claims ----------------------------------------------------------
+GRADS = {"x": [np.asarray(-0.731)], "y": [np.asarray(1.46)], "W": [np.array([[0.5, -1.0], [2.0, 3.2e-7]])]}
+
+
+def test_the_per_path_step_written_as_a_total_is_caught():
+    # the defect the audit exists for: f uses x twice, and one path's share was written as df/dx
+    wrong = r"\frac{\partial f}{\partial x} = 1 \times \textcolor[HTML]{E69F00}{+0.731} = \textcolor[HTML]{E69F00}{+0.731}"
+    assert len(check_equation(wrong, "f", GRADS)) == 1
+    share = r"\left.\frac{\partial f}{\partial x}\right|_{x \to q_{1}} = 1 \times (+0.731) = +0.731"
+    assert claims(share) == [] and check_equation(share, "f", GRADS) == []
+    total = r"\frac{\partial f}{\partial x} = (+0.731) + (-1.46) = \textcolor[HTML]{E69F00}{-0.731}"
+    assert check_equation(total, "f", GRADS) == []
+
+
+def test_the_output_must_be_named_as_it_is():
+    assert "the output is L" in check_equation(r"\frac{\partial f}{\partial x} = -0.731", "L", GRADS)[0]
+
+
+def test_rows_matrices_and_scientific_notation_are_read():
+    tex = (r"\frac{\partial f}{\partial x} = -0.731 \qquad \frac{\partial f}{\partial y} = +1.46 \\ "
+           r"\frac{\partial f}{\partial W} = \textcolor[HTML]{E69F00}{\begin{bmatrix} +0.5 & -1 \\ +2 & "
+           r"+3.2\times 10^{-7} \end{bmatrix}}\;\; (2\times 2)")
+    assert [c[1] for c in claims(tex)] == ["x", "y", "W"]
+    assert check_equation(tex, "f", GRADS) == []
+    assert parse_value(r"-1.5\times 10^{3}") == -1500
+    bad = tex.replace("+3.2", "+3.5")
+    assert len(check_equation(bad, "f", GRADS)) == 1
+
+
+# --- the whole scenes ---------------------------------------------------------------------------------
+def _audit(config: Path, theme: str, lang: str):
+    r = CliRunner().invoke(cli, ["audit", str(config), "--theme", theme, "--lang", lang])
+    assert r.exit_code == 0, r.output[-3000:]
+    return r.output
+
+
+SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("config", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_config_passes_the_audit(config, theme, lang):
+    assert "paused frames" in _audit(config, theme, lang)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theme,lang", [("dark", "en"), ("light", "ko")])
+@pytest.mark.parametrize("config", STRESS_CONFIGS, ids=[p.stem for p in STRESS_CONFIGS])
+def test_every_stress_config_passes_the_audit(config, theme, lang):
+    assert "paused frames" in _audit(config, theme, lang)
+
+
+def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
+    # the graph scene with its gradient colour made unreadable: the audit must say so and exit 1
+    from scenes import style
+    monkeypatch.setitem(style.THEMES["light"], "GRADIENT", "#DDDDDD")
+    r = CliRunner().invoke(cli, ["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--theme", "light"])
+    assert r.exit_code == 1 and "contrast: gradient '+1': #DDDDDD on #FFFFFF" in r.output
+
+
+def test_json_record_of_what_is_on_screen():
+    import json
+    r = CliRunner().invoke(cli, ["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--json"])
+    assert r.exit_code == 0
+    report = json.loads(r.output)
+    assert report["frame_size"] == [854, 480] and report["violations"] == []
+    last = report["frames"][-1]
+    kinds = {t["kind"] for t in last["texts"]}
+    assert {"title", "caption", "equation", "value", "gradient", "name"} <= kinds
+    shown = {t["string"] for t in last["texts"] if t["kind"] == "gradient"}
+    assert {"−4", "+3", "+1"} <= shown  # cs231n's f = (x + y) z: df/dx = df/dy = -4, df/dz = 3
+    assert all(t["height_px"] >= 8 and t["contrast"] >= 4.5 for t in last["texts"])
