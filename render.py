@@ -63,10 +63,14 @@ def allow_long_option(f):
 
 
 @cli.command("list")
-def list_cmd() -> None:
+@click.option("--keys", is_flag=True, help="Every key of every scene kind, with its default (Markdown).")
+def list_cmd(keys: bool) -> None:
     """List scene kinds and the configs shipped under assets/configs."""
-    from engine.config import SCENE_HELP, SCHEMAS, load_config
+    from engine.config import SCENE_HELP, SCHEMAS, keys_reference, load_config
 
+    if keys:
+        click.echo(keys_reference(), nl=False)
+        return
     click.echo("Scene kinds:")
     for name in SCHEMAS:
         click.echo(f"  {name:<14} {SCENE_HELP.get(name, '')}")
@@ -77,6 +81,7 @@ def list_cmd() -> None:
         except ConfigError as e:
             scene = f"INVALID: {e}"
         click.echo(f"  {path.relative_to(ROOT)}  [{scene}]")
+    click.echo("Every key of every kind: render.py list --keys")
 
 
 @cli.command()

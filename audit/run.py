@@ -21,6 +21,14 @@ class Report:
     frames: list[Frame]
     violations: list[Violation]
     plays: list[Play]
+    poster: float | None = None  # the moment the scene marked as its most informative
+
+    @property
+    def poster_index(self) -> int | None:
+        """The animation (as --upto counts) that ends at the poster moment."""
+        if self.poster is None:
+            return None
+        return max((p.index for p in self.plays if p.end <= self.poster + 1e-6), default=0)
 
     def to_json(self) -> dict:
         return {"source": self.source, "quality": self.quality, "theme": self.theme, "lang": self.lang,
@@ -77,7 +85,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
             else:
                 os.environ[k] = v
     return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
-                  renderer.plays)
+                  renderer.plays, getattr(scene, "poster_time", None))
 
 
 def _equation_truth(trace: dict, GraphTrace, Notation):

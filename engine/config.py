@@ -172,6 +172,26 @@ SCENE_HELP = {
 }
 
 
+def keys_reference() -> str:
+    """Every key of every scene kind as Markdown, from the schemas themselves (README and `list --keys`)."""
+    out = []
+    groups: dict[type, list[str]] = {}
+    for name, schema in SCHEMAS.items():
+        groups.setdefault(schema, []).append(name)
+    for schema, names in groups.items():
+        out.append(f"**{', '.join(f'`{n}`' for n in names)}**\n")
+        out.append("| key | default | what it sets |")
+        out.append("|---|---|---|")
+        for key, field in schema.model_fields.items():
+            if key == "scene":
+                continue
+            value = None if field.is_required() else field.get_default(call_default_factory=True)
+            default = "required" if field.is_required() else "none" if value is None else f"`{value}`"
+            out.append(f"| `{key}` | {default} | {field.description or ''} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
 def parse_config(data: Any, source: str = "<config>") -> _Strict:
     """Validate a config already read into Python data; raise ConfigError naming source and key."""
     if not isinstance(data, dict):

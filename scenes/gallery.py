@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 
 from engine.io import atomic_path, write_text_atomic
-from scenes.video import probe_duration
+from scenes.video import poster_time, probe_duration
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
 
@@ -22,7 +22,7 @@ PAGE = """<!doctype html>
   body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #111; color: #eee; }}
   main {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 2rem; }}
   figure {{ margin: 0; }}
-  video {{ width: 100%; background: #000; }}
+  video {{ width: 100%; height: auto; background: #000; }}  /* height from the width/height attributes' ratio */
   pre {{ background: #222; padding: .6rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; }}
   button {{ font-size: .8rem; }}
 </style>
@@ -56,11 +56,14 @@ FIGURE = """<figure data-clip="{name}" data-duration="{duration:.3f}">
 
 
 def save_poster(clip: Path, poster: Path, at: float = 0.75) -> tuple[int, int]:
-    """Save the frame at ``at`` of the clip's length as a PNG; return the clip's size."""
+    """Save the clip's poster frame as a PNG and return the clip's size: the moment its scene marked as the
+    most informative (written in the clip's metadata when rendered), else the frame at ``at`` of its length."""
+    marked = poster_time(clip)
     with av.open(str(clip)) as f:
         stream = f.streams.video[0]
-        total = stream.frames or int(float(f.duration / av.time_base) * float(stream.average_rate))
-        target = max(int(total * at), 0)
+        duration = float(f.duration / av.time_base)
+        total = stream.frames or int(duration * float(stream.average_rate))
+        target = max(int(total * (marked / duration if marked is not None and duration > 0 else at)), 0)
         chosen = None
         for i, frame in enumerate(f.decode(video=0)):
             chosen = frame
@@ -80,7 +83,8 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips") -> Path:
         poster = outdir / "posters" / f"{clip.stem}{clip.suffix.replace('.', '-')}.png"
         width, height = save_poster(clip, poster)
         rel_poster = poster.relative_to(outdir).as_posix()
-        snippet = (f'<video controls preload="metadata" poster="{rel_poster}" width="{width}" height="{height}">\n'
+        snippet = (f'<video controls preload="metadata" poster="{rel_poster}" width="{width}" height="{height}" '
+                   f'style="max-width: 100%; height: auto">\n'
                    f'  <source src="{clip.name}" type="{VIDEO_TYPES[clip.suffix]}">\n</video>')
         figures.append(FIGURE.format(name=html.escape(clip.name), duration=probe_duration(clip), poster=rel_poster,
                                      width=width, height=height, mime=VIDEO_TYPES[clip.suffix], index=i,

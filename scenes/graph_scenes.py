@@ -153,6 +153,7 @@ class GraphScene(Scene):
         for step in graph.trace.backward:
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
+        self.mark_poster()  # every value and gradient on the graph, and the last step's formula
         self.set_equation(None)
 
     def explain_step(self, graph: ComputationalGraph, step: Step):
@@ -207,6 +208,11 @@ class GraphScene(Scene):
             setattr(self, attr, new)
         if anims:
             self.play(*anims, run_time=0.3)
+
+    def mark_poster(self, later: float = 0.0):
+        """The scene's most informative moment (the first one marked): the gallery's poster frame."""
+        if getattr(self, "poster_time", None) is None:
+            self.poster_time = self.renderer.time + later
 
     def below_title(self, mob, gap: float = 0.0):
         """Move ``mob`` down if it would reach into a title of several lines."""
@@ -380,6 +386,7 @@ class GradientCheck(GraphScene):
                   fade_in(table.get_vertical_lines()), run_time=0.6)
         for row in table.get_rows()[1:]:
             self.play(fade_in(row, shift=0.1 * UP), run_time=0.6)
+        self.mark_poster()
         self.wait(1.5)
 
     def check_table(self, g: GraphTrace) -> Table:

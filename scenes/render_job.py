@@ -154,6 +154,10 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
                 produced = Path(writer.image_file_path if still else
                                 writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
                 result = Rendered(output, scene.time, scene.renderer.num_plays)
+            poster = getattr(scene, "poster_time", None)
+            if poster is not None and not still and fmt in ("mp4", "webm", "mov"):
+                from scenes.video import tag_poster
+                tag_poster(produced, poster)
             shutil.copyfile(produced, tmp_out)
     finally:
         for k, v in old_env.items():

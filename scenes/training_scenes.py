@@ -155,6 +155,7 @@ class VanishingGradients(GraphScene):
             if shown is None:
                 self.play(fade_in(new), run_time=0.8)
                 self.set_caption(self.vanish_caption(trace))
+                self.mark_poster(1.0)
                 self.wait(3.0)  # the evidence: first against last layer before any training
             else:  # a fade, not a morph: digits must never turn into other digits' shapes
                 if k == picks[1]:
@@ -320,6 +321,7 @@ class SigmoidZigZag(GraphScene):
         self.play(*(Succession(*(Create(seg) for seg in p), run_time=self.step_time * len(p)) for p in paths))
         self.set_caption(style.caption("zigzag_tanh"))
         self.play(fade_out(quadrants), run_time=0.5)
+        self.mark_poster()
         self.wait(2)
 
     def legend(self, runs: dict, steps: int) -> VGroup:
@@ -410,6 +412,7 @@ class GradientHistograms(GraphScene):
         for row in rows:
             self.play(fade_in(row), run_time=0.8)
         self.play(fade_in(heads), run_time=0.4)
+        self.mark_poster()
         self.wait(0.5)
         # Each activation's last layer in turn: its sign counts, and what one sign means for the update.
         box = None

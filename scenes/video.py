@@ -18,6 +18,40 @@ class Chapter:
     narration: str = ""
 
 
+POSTER_TAG = "backprop-anim poster="
+
+
+def tag_poster(path: Path, seconds: float) -> None:
+    """Write the scene's most informative moment into the clip's metadata (comment), remuxing in place:
+    the gallery takes its poster frame there. The streams are copied, not re-encoded."""
+    tmp = path.with_name(f".{path.name}.tagging{path.suffix}")
+    try:
+        with av.open(str(path)) as src, av.open(str(tmp), "w", format=src.format.name.split(",")[0]) as out:
+            out.metadata.update(src.metadata)
+            out.metadata["comment"] = f"{POSTER_TAG}{seconds:.3f}"
+            streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
+            for packet in src.demux(*(s for s in src.streams if s.index in streams)):
+                if packet.dts is None:
+                    continue
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def poster_time(path: Path) -> float | None:
+    """The moment tag_poster wrote, if any."""
+    with av.open(str(path)) as f:
+        comment = f.metadata.get("comment", "")
+    if comment.startswith(POSTER_TAG):
+        try:
+            return float(comment[len(POSTER_TAG):])
+        except ValueError:
+            return None
+    return None
+
+
 def probe_duration(path: Path) -> float:
     with av.open(str(path)) as f:
         return float(f.duration / av.time_base)

@@ -4,3 +4,8 @@ from pathlib import Path
 # Tests import the project's packages and helpers.py from a plain checkout.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--regenerate-controls", action="store_true",
+                     help="Rewrite tests/control_frames/*.png from the current scenes (then look at them).")

@@ -39,6 +39,26 @@ def server(gallery_dir):
     httpd.shutdown()
 
 
+def test_the_poster_is_the_moment_the_scene_marked(gallery_dir):
+    from PIL import Image
+    from scenes.video import poster_time
+
+    # chain_rule marks the end of its backward pass: every gradient on the graph, before the summary
+    marked = poster_time(gallery_dir / "chain_rule.mp4")
+    assert marked is not None and 0 < marked < probe_duration(gallery_dir / "chain_rule.mp4") - 1.5
+    still = gallery_dir / "still.png"
+    from audit.run import audit_trace
+    index = audit_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml")).poster_index
+    render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), still, quality="low", progress=False, fmt="png",
+                 upto=index)
+    poster = Image.open(next((gallery_dir / "posters").glob("chain_rule*.png"))).convert("RGB")
+    expected = Image.open(still).convert("RGB")
+    import numpy as np
+    diff = np.abs(np.asarray(poster, dtype=float) - np.asarray(expected, dtype=float)).mean()
+    assert diff < 6, diff  # the same frame, up to video compression
+    still.unlink()
+
+
 def test_gallery_files(gallery_dir):
     page = (gallery_dir / "index.html").read_text()
     assert page.count("<video") == 2 and page.count("Copy embed code") == 2
@@ -64,6 +84,11 @@ def test_gallery_in_chromium(gallery_dir, server):
         found = page.eval_on_selector_all(
             "figure", "fs => fs.map(f => [f.dataset.clip, f.querySelector('video').duration,"
                       " f.querySelector('video').videoWidth])")
+        # the box the page draws keeps the clip's 16:9 (no tall letterbox)
+        boxes = page.eval_on_selector_all("video", "vs => vs.map(v => { const r = v.getBoundingClientRect();"
+                                                   " return [r.width, r.height]; })")
+        for w, h in boxes:
+            assert abs(w / h - 426 / 240) < 0.02, (w, h)
         posters = page.eval_on_selector_all("video", "vs => vs.map(v => v.poster)")
         for poster in posters:
             assert page.request.get(poster).ok

@@ -142,3 +142,12 @@ def test_json_record_of_what_is_on_screen():
     shown = {t["string"] for t in last["texts"] if t["kind"] == "gradient"}
     assert {"−4", "+3", "+1"} <= shown  # cs231n's f = (x + y) z: df/dx = df/dy = -4, df/dz = 3
     assert all(t["height_px"] >= 8 and t["contrast"] >= 4.5 for t in last["texts"])
+
+
+def test_readme_lists_every_key_of_every_kind_as_the_schemas_do():
+    from engine.config import keys_reference
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("<!-- keys:start -->\n")[1].split("<!-- keys:end -->")[0]
+    assert block == keys_reference()
+    for key in ("batch", "loss", "bins", "samples", "view", "record_every", "seeds"):
+        assert f"| `{key}` |" in block

@@ -1,0 +1,45 @@
+"""Control frames, as Manim's own graphical tests keep them: each scene kind's most informative frame (the
+one its scene marks as the gallery's poster) at 426x240, compared with a stored PNG within a tolerance.
+
+A change that moves what is drawn fails here: look at the new frame, and if it is right, rewrite the
+controls with `pytest tests/test_control_frames.py --regenerate-controls`.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from audit.run import audit_trace
+from render import CONFIG_DIR
+from scenes.render_job import render_scene
+from scenes.source import trace_path_for
+
+CONTROLS = Path(__file__).parent / "control_frames"
+# one config per scene kind (sigmoid_neuron is a graph too, drawn by the same scene as chain_rule)
+KINDS = ["chain_rule", "gates", "sigmoid_gate", "vectors", "layers", "gradcheck", "vanishing", "zigzag", "histograms"]
+# mean absolute difference per channel (0-255), and the share of pixels allowed to differ by more than 64:
+# anti-aliasing and font hinting move edges by a pixel, a moved label or a changed number does not pass
+MEAN_TOLERANCE, PIXEL_TOLERANCE = 1.5, 0.004
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("name", KINDS)
+def test_key_frame_matches_its_control(name, theme, tmp_path, request):
+    trace = trace_path_for(CONFIG_DIR / f"{name}.yaml")
+    index = audit_trace(trace, quality="low", theme=theme).poster_index
+    out = tmp_path / "frame.png"
+    render_scene(trace, out, quality="low", fmt="png", upto=index, theme=theme, progress=False)
+    control = CONTROLS / f"{name}-{theme}.png"
+    if request.config.getoption("--regenerate-controls"):
+        CONTROLS.mkdir(exist_ok=True)
+        control.write_bytes(out.read_bytes())
+        pytest.skip(f"rewrote {control}")
+    got = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    want = np.asarray(Image.open(control).convert("RGB"), dtype=float)
+    assert got.shape == want.shape
+    diff = np.abs(got - want)
+    far = float((diff.max(axis=2) > 64).mean())
+    assert diff.mean() <= MEAN_TOLERANCE and far <= PIXEL_TOLERANCE, (
+        f"{name} ({theme}) differs from {control.name}: mean {diff.mean():.2f}, {100 * far:.2f}% of pixels")
