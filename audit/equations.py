@@ -11,34 +11,13 @@ import re
 
 import numpy as np
 
+from scenes.style import split_top_level
+
 TOTAL = re.compile(r"^\\frac\{\\partial (?P<out>[^{}]+|[^{}]*\{[^{}]*\}[^{}]*)\}"
                    r"\{\\partial (?P<var>[^{}]+|[^{}]*\{[^{}]*\}[^{}]*)\}\s*=(?P<rhs>.*)$", re.S)
 COLOR = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]{6}\}")
 # relative agreement of a number shown with 3 significant digits, and what counts as 0 beside rounding noise
 REL_TOL, ABS_TOL = 6e-3, 1e-12
-
-
-def _top_level_split(tex: str, sep: str) -> list[str]:
-    """Split at ``sep`` where no brace or bmatrix is open."""
-    parts, depth, env, start, i = [], 0, 0, 0, 0
-    while i < len(tex):
-        if tex.startswith(r"\begin{", i):
-            env += 1
-        elif tex.startswith(r"\end{", i):
-            env -= 1
-        c = tex[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-        elif depth == 0 and env == 0 and tex.startswith(sep, i):
-            parts.append(tex[start:i])
-            start = i + len(sep)
-            i = start
-            continue
-        i += 1
-    parts.append(tex[start:])
-    return parts
 
 
 def _strip_color(tex: str) -> str:
@@ -78,12 +57,12 @@ def parse_value(tex: str) -> np.ndarray:
 def claims(tex: str) -> list[tuple[str, str, str]]:
     """(output, variable, value's LaTeX) for every total-derivative line of a formula."""
     out = []
-    for row in _top_level_split(tex, r"\\"):
-        for part in _top_level_split(row, r"\qquad"):
-            for piece in _top_level_split(part, r",\quad"):
+    for row in split_top_level(tex, r"\\"):
+        for part in split_top_level(row, r"\qquad"):
+            for piece in split_top_level(part, r",\quad"):
                 m = TOTAL.match(_strip_color(piece.strip()))
                 if m:
-                    out.append((m["out"].strip(), m["var"].strip(), _top_level_split(m["rhs"], "=")[-1]))
+                    out.append((m["out"].strip(), m["var"].strip(), split_top_level(m["rhs"], "=")[-1]))
     return out
 
 

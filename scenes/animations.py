@@ -107,3 +107,21 @@ class Pulse(_InPlace):
     def finish(self) -> None:
         super().finish()
         self._restore()
+
+
+class Pan(_InPlace):
+    """Slide mobjects by ``shift`` (the graph under a window too small for it); no copies, as above."""
+
+    def __init__(self, *mobjects: Mobject, shift, **kwargs):
+        super().__init__(*mobjects, **kwargs)
+        self.shift_vector = np.asarray(shift, dtype=float)
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        t = self.rate_func(alpha)
+        for m, pts in zip(self.with_points, self.points):
+            m.points = pts + t * self.shift_vector
+
+    def finish(self) -> None:
+        super().finish()
+        for m, pts in zip(self.with_points, self.points):
+            m.points = pts + self.shift_vector

@@ -39,6 +39,14 @@ class SplineEdge(TipableVMobject):
     """An edge along dot's cubic B-spline, with an arrow tip at its head."""
 
 
+def _natural_width(text: str) -> float:
+    """Width in layout inches of a scalar label whose digits are 0.16 tall (9 px at 854x480 when one layout
+    inch is MIN_UNIT scene units: readable, and small enough that a chain of seven gates fits the frame)."""
+    mob = Text(text, font_size=LABEL_FONT, font=style.FONTS["en"])
+    digit = Text("0", font_size=LABEL_FONT, font=style.FONTS["en"]).height
+    return mob.width * 0.16 / digit
+
+
 def _reference_tag_height(cache=[]) -> float:
     if not cache:
         cache.append(style.math("q_{1}", font_size=30).height)
@@ -84,9 +92,13 @@ def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
 class ComputationalGraph(VGroup):
     """Gates as circles, inputs and constants as labels, edges as dot's splines."""
 
-    def __init__(self, trace: GraphTrace, width: float, height: float, center=ORIGIN, show_shapes: bool = False):
+    def __init__(self, trace: GraphTrace, width: float, height: float, center=ORIGIN, show_shapes: bool = False,
+                 pannable: bool = False):
         super().__init__()
         self.trace = trace
+        self.pannable = pannable  # may be drawn wider than ``width`` (the scene pans) to keep labels readable
+        self.in_view = None  # set by a scene that pans: labels made outside the view are not shown
+        self.offstage: list = []
         self.notation = Notation(trace)
         self.leaf_mobs: dict[str, VGroup] = {}
         self.gate_mobs: dict[str, VGroup] = {}
@@ -117,8 +129,11 @@ class ComputationalGraph(VGroup):
                 specs.append(NodeSpec(n.id, "leaf", n.label, mob.width + 0.12))
             else:
                 # a gate named here (q1, ...) carries its name inside its circle, below the symbol
-                specs.append(NodeSpec(n.id, "gate", n.symbol, NAMED_GATE if self.notation.shows_name(n.id) else GATE))
-        edge_specs = [(s, h, _label_size_inches(t.nodes[s].value)) for s, h, _ in self._edge_keys()[:-1]]
+                # (a word such as relu or tanh gets a wider circle, so that it reads as large as a sign)
+                size = NAMED_GATE + 0.06 * max(0, len(n.symbol) - 2) if self.notation.shows_name(n.id) else GATE
+                specs.append(NodeSpec(n.id, "gate", n.symbol, size))
+        self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
+        edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
         # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
         spacing = 1.0
@@ -128,6 +143,8 @@ class ComputationalGraph(VGroup):
             if scale >= MIN_UNIT or spacing <= MIN_SPACING:
                 break
             spacing = max(MIN_SPACING, spacing * (scale / MIN_UNIT) ** 2)
+        if self.pannable and scale < MIN_UNIT:  # wider than the frame: as large as the height allows
+            scale = min(MIN_UNIT, height / lay.height, 2.3)
         self.unit = scale
 
         def to_scene(x, y):
@@ -148,11 +165,11 @@ class ComputationalGraph(VGroup):
                 mob = VGroup(circle, sym)
                 if named:  # the name the equations use for this gate (q1, ...)
                     tag = merge_glyphs(style.math(self.notation.tex(n.id), color=style.MUTED, font_size=30))
-                    # every name at one font size (that of q_1 at 0.21 inches), narrowed only to fit its circle
-                    tag.scale(0.21 * scale / _reference_tag_height())
+                    # every name at one font size (that of q_1 at 0.225 inches), narrowed only to fit its circle
+                    tag.scale(0.225 * scale / _reference_tag_height())
                     tag.scale_to_fit_width(min(tag.width, 0.8 * box.w * scale))
                     sym.scale_to_fit_height(min(sym.height, 0.22 * scale)).move_to(pos + 0.1 * scale * UP)
-                    tag.move_to(pos + 0.17 * scale * DOWN)
+                    tag.move_to(pos + 0.165 * scale * DOWN)
                     tag.audit_kind = "name"
                     mob.add(tag)
                 self.gate_mobs[n.id] = mob
@@ -171,6 +188,19 @@ class ComputationalGraph(VGroup):
             self._label_anchor[key] = to_scene(*e.label)
             self.add(curve)
 
+    def _label_size(self, key) -> tuple[float, float]:
+        """Room for an edge's two labels: a scalar's as wide as its longer number at the labels' height."""
+        value = self.trace.nodes[key[0]].value
+        w, h = _label_size_inches(value)
+        if np.ndim(value) or key[1] == SINK:
+            return w, h
+        texts = [style.fmt_value(float(self.notation.value(key[0])))]
+        step = next((s for s in self.trace.backward if s.node == key[1]), None)
+        if step is not None and step.downstream[key[2]] is not None:
+            texts.append(style.fmt_grad(float(self.notation.downstream(step, key[2]))))
+        widest = max(_natural_width(t) for t in texts)
+        return max(w, widest + 0.16), h
+
     @staticmethod
     def _leaf_text(n: TraceNode, show_shapes: bool) -> str:
         return f"{n.label} {style.shape_text(n.value)}" if show_shapes and np.ndim(n.value) else n.label
@@ -187,7 +217,7 @@ class ComputationalGraph(VGroup):
     # --- labels ---------------------------------------------------------------------------------
     def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:
         """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
-        w, h = _label_size_inches(self.trace.nodes[key[0]].value)
+        w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
         max_w, max_h = (w - 0.12) * self.unit, (h / 2 - 0.06) * self.unit
         if np.ndim(self.trace.nodes[key[0]].value) == 0 or is_chip(self.trace.nodes[key[0]].value):
@@ -225,6 +255,29 @@ class ComputationalGraph(VGroup):
         self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True), key, above=False)
         return self.grad_labels[key]
 
+    def _on_stage(self, labels: list) -> list:
+        """The labels ``in_view`` accepts (all when not panned); the others wait in ``offstage``."""
+        if self.in_view is None:
+            return labels
+        shown = [lab for lab in labels if self.in_view(lab)]
+        self.offstage += [lab for lab in labels if not self.in_view(lab)]
+        return shown
+
+    def text_parts(self) -> list[tuple[VGroup, VMobject]]:
+        """(parent, text) for every name and gate symbol drawn in the graph."""
+        parts = [(self, mob) for mob in self.leaf_mobs.values()]
+        for gate in self.gate_mobs.values():
+            parts += [(gate, m) for m in gate.submobjects[1:]]
+        return parts
+
+    def shift_anchors(self, dx: float) -> None:
+        """After the graph moved sideways: labels not made yet are placed where their edges now are."""
+        for key in self._label_anchor:
+            self._label_anchor[key] = self._label_anchor[key] + dx * RIGHT
+
+    def anchor_x(self, key) -> float:
+        return float(self._label_anchor[key][0])
+
     def labels(self) -> list[EdgeLabel]:
         """Every label drawn so far (they live in the scene beside the graph, not inside it)."""
         return [*self.value_labels.values(), *self.grad_labels.values()]
@@ -239,7 +292,7 @@ class ComputationalGraph(VGroup):
     def forward_animation(self, node_id: str, run_time: float = 0.6):
         """The node computes: its value appears on every outgoing edge."""
         labels = [self.value_label(k) for k in self.out_edges(node_id)]
-        anims = [fade_in(lbl, shift=0.1 * RIGHT) for lbl in labels]
+        anims = [fade_in(lbl, shift=0.1 * RIGHT) for lbl in self._on_stage(labels)]
         if node_id in self.gate_mobs:
             anims.insert(0, Pulse(self.gate_mobs[node_id], color=style.FORWARD, scale_factor=1.15))
         return AnimationGroup(*anims, run_time=run_time)
@@ -260,7 +313,8 @@ class ComputationalGraph(VGroup):
             label = self.grad_label((src, step.node, slot), self.notation.downstream(step, slot))
             # The product slides from the upstream gradient's place to its own edge as it appears.
             origin = VGroup(*upstream).get_center() if upstream else label.get_center()
-            flows.append(fade_in(label, shift=label.get_center() - origin))
+            if self._on_stage([label]):
+                flows.append(fade_in(label, shift=label.get_center() - origin))
         return Succession(
             Pulse(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
             AnimationGroup(*flows, run_time=0.6 * run_time),

@@ -7,12 +7,12 @@ Without BACKPROP_SOURCE each scene renders its shipped config.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, UP, MathTex, Scene, Table, Text
+from manim import DOWN, RIGHT, UP, MathTex, Scene, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from engine.errors import ConfigError
 from scenes import style
-from scenes.animations import fade_in, fade_out
+from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph, is_chip
 from scenes.notation import Notation
@@ -25,8 +25,11 @@ CAPTION_Y = -1.72
 EQUATION_Y = -2.85
 EQUATION_HEIGHT = 1.75
 CONTENT_TOP = 3.05  # below a one-line title
+GRAPH_BOTTOM = CAPTION_Y + 0.3
 TITLE_LINE = 0.75  # a one-line title is at most this tall
 TITLE_WIDTH = 12.8
+PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within +-VIEW_EDGE (the safe area)
+VIEW_EDGE = 6.8
 TITLE_SIZES = (34, 30, 26, 24)  # the title shrinks to fit before it wraps onto more lines
 
 
@@ -76,7 +79,6 @@ class GraphScene(Scene):
     default_source = "assets/configs/chain_rule.yaml"
     trace_kind = "graph"
     show_shapes = False
-    graph_height = 4.1
     step_time = 1.2
     caption_y = CAPTION_Y
     equation_room = True  # False: nothing below the caption, which may take two lines
@@ -118,12 +120,71 @@ class GraphScene(Scene):
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
-        bottom = GRAPH_CENTER_Y - self.graph_height / 2
-        top = min(GRAPH_CENTER_Y + self.graph_height / 2, self.content_top)
+        bottom, top = GRAPH_BOTTOM, self.content_top  # from the title down to just above the caption
         graph = ComputationalGraph(g, width=13.2, height=top - bottom, center=(top + bottom) / 2 * UP,
-                                   show_shapes=self.show_shapes)
+                                   show_shapes=self.show_shapes, pannable=True)
+        self.hidden: dict[int, tuple] = {}  # texts out of view while the graph is panned: id -> (parent, mob)
+        if graph.width > 2 * PAN_EDGE:  # too wide for the frame at a readable size: start at its inputs
+            graph.in_view = self._in_view
+            dx = -PAN_EDGE - graph.get_left()[0]
+            graph.shift(dx * RIGHT)
+            graph.shift_anchors(dx)
+            for parent, mob in graph.text_parts():
+                if not self._in_view(mob):
+                    parent.remove(mob)
+                    self.hidden[id(mob)] = (parent, mob)
         self.play(fade_in(graph), run_time=0.8)
         return graph
+
+    # --- a graph wider than the frame: the view follows the step ---------------------------------------
+    @staticmethod
+    def _in_view(mob, dx: float = 0.0) -> bool:
+        return -VIEW_EDGE <= mob.get_left()[0] + dx and mob.get_right()[0] + dx <= VIEW_EDGE
+
+    def focus(self, graph: ComputationalGraph, xs: list[float]):
+        """Pan so that ``xs`` (a node and its labels' places) are in view; a text that would be cut by the
+        frame's edge fades out first and one that comes fully into view fades in after, so no paused frame
+        shows a cut label."""
+        if graph.width <= 2 * PAN_EDGE or not xs:
+            return
+        for lab in graph.offstage:  # made while out of view: they come in with the others below
+            self.hidden[id(lab)] = (None, lab)
+        graph.offstage.clear()
+        lo, hi = min(xs), max(xs)
+        dx = 0.0
+        if hi > PAN_EDGE - 0.3:
+            dx = PAN_EDGE - 0.3 - hi
+        if lo + dx < -PAN_EDGE + 0.3:
+            dx = -PAN_EDGE + 0.3 - lo
+        dx = min(max(dx, PAN_EDGE - graph.get_right()[0]), -PAN_EDGE - graph.get_left()[0])  # never past an end
+        if abs(dx) < 1e-3:
+            return
+        shown_labels = [lab for lab in graph.labels() if id(lab) not in self.hidden]
+        leaving = [(parent, m) for parent, m in graph.text_parts() if id(m) not in self.hidden
+                   and not self._in_view(m, dx)] + [(None, lab) for lab in shown_labels if not self._in_view(lab, dx)]
+        if leaving:
+            self.play(*(fade_out(m) for _, m in leaving), run_time=0.25)
+            for parent, m in leaving:
+                if parent is not None:
+                    parent.remove(m)
+                self.hidden[id(m)] = (parent, m)
+        moving = [graph] + [lab for lab in graph.labels() if id(lab) not in self.hidden]
+        self.play(Pan(*moving, shift=dx * RIGHT), run_time=0.6)
+        graph.shift_anchors(dx)
+        for parent, m in self.hidden.values():  # out of the scene: moved along without drawing
+            m.shift(dx * RIGHT)
+        coming = [(parent, m) for parent, m in self.hidden.values() if self._in_view(m)]
+        if coming:
+            for parent, m in coming:
+                del self.hidden[id(m)]
+                if parent is not None:
+                    parent.add(m)
+            self.play(*(fade_in(m) for _, m in coming), run_time=0.25)
+
+    def focus_node(self, graph: ComputationalGraph, node_id: str, keys):
+        node = graph.node_mobject(node_id)
+        self.focus(graph, [node.get_left()[0], node.get_right()[0]]
+                   + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)])
 
     def clear_graph(self, graph: ComputationalGraph):
         self.play(fade_out(graph, *graph.labels()), run_time=0.5)
@@ -134,6 +195,7 @@ class GraphScene(Scene):
         for node_id in graph.trace.forward:
             if not graph.out_edges(node_id):
                 continue
+            self.focus_node(graph, node_id, graph.out_edges(node_id))
             value = graph.notation.value(node_id)
             if is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
                 self.set_equation(rf"{graph.notation.tex(node_id)} = "
@@ -149,8 +211,11 @@ class GraphScene(Scene):
 
     def backward_pass(self, graph: ComputationalGraph):
         self.set_caption(style.caption("backward"))
+        self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
         for step in graph.trace.backward:
+            node = graph.trace.nodes[step.node]
+            self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)])
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
         self.mark_poster()  # every value and gradient on the graph, and the last step's formula
@@ -159,7 +224,7 @@ class GraphScene(Scene):
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
         note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
-        formulas = chain_rule_pages(graph.notation, step) or [None]
+        formulas = [part for tex in chain_rule_pages(graph.notation, step) for part in self._readable(tex)] or [None]
         self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
         for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
             self.wait(self.step_time)
@@ -192,12 +257,27 @@ class GraphScene(Scene):
         mob = fitted_text(text, (26, 24, 22), 13.2, 1 if self.equation_room else 2, "caption", style.MUTED)
         return mob.move_to(self.caption_y * UP)
 
+    def _readable(self, tex: str) -> list[str]:
+        """A formula, or its lines one page each when all together they would be drawn too small."""
+        mob = self._equation_mob(tex)
+        if mob.height >= 0.98 * EQUATION_HEIGHT or mob.width >= 12.9:  # it was shrunk to fit
+            parts = [p.strip() for row in style.split_top_level(tex, r"\\")
+                     for p in style.split_top_level(row, r"\qquad")]
+            if len(parts) > 1:
+                return parts
+        return [tex]
+
     def _equation_mob(self, tex):
         if not tex:
             return None
         mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
+        fit = min(1.0, 13 / mob.width, EQUATION_HEIGHT / mob.height)
+        if fit < 0.9 and r"\qquad" in tex:  # side by side is too wide: one above the other may read larger
+            stacked = merge_glyphs(style.math(tex.replace(r"\qquad", r"\\"), font_size=38, color=style.TEXT))
+            if min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height) > fit:
+                mob, fit = stacked, min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height)
         mob.audit_kind = "equation"
-        return mob.scale(min(1.0, 13 / mob.width, EQUATION_HEIGHT / mob.height)).move_to(EQUATION_Y * UP)
+        return mob.scale(fit).move_to(EQUATION_Y * UP)
 
     def _swap(self, new_mobs: dict):
         """Fade the old caption/equation out and the new ones in, in one animation."""
@@ -320,7 +400,6 @@ class VectorsAndJacobians(GraphScene):
 
     default_source = "assets/configs/vectors.yaml"
     show_shapes = True
-    graph_height = 4.6
 
 
 class LayersAsNodes(GraphScene):

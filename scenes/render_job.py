@@ -84,6 +84,21 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
                     write_entry(shared / f.name, f.read_bytes(), f.name)  # copied: maybe another file system
 
 
+@contextlib.contextmanager
+def environment(env: dict):
+    """os.environ with ``env`` set, and as it was afterwards (scenes read their inputs from it)."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
                  transparent: bool = False, theme: str = "dark") -> Rendered:
@@ -128,41 +143,32 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     style.apply_theme(theme)
     svg_cache.install(CACHE / "svg")
     speedups.install()
-    old_env = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        with tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out, \
-                private_caches(CACHE, ("tex", "text")) as caches:
-            options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-                       "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
-                       "background_color": style.BACKGROUND, "transparent": transparent,
-                       "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
-                       "output_file": output.stem,
-                       # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
-                       "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
-            if not still:
-                options["format"] = fmt
-                if fmt == "mp4":
-                    options["video_encoder_options"] = {"crf": "23", "preset": X264_PRESET}
-            if upto is not None:
-                options["upto_animation_number"] = upto
-            with tempconfig(options):
-                # One encoder for the whole scene, fed the drawn arrays themselves (scenes/speedups.py).
-                scene = scene_cls(renderer=speedups.RecyclingRenderer())
-                scene.render()
-                writer = scene.renderer.file_writer
-                produced = Path(writer.image_file_path if still else
-                                writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
-                result = Rendered(output, scene.time, scene.renderer.num_plays)
-            poster = getattr(scene, "poster_time", None)
-            if poster is not None and not still and fmt in ("mp4", "webm", "mov"):
-                from scenes.video import tag_poster
-                tag_poster(produced, poster)
-            shutil.copyfile(produced, tmp_out)
-    finally:
-        for k, v in old_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
+            atomic_path(output) as tmp_out, private_caches(CACHE, ("tex", "text")) as caches:
+        options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+                   "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
+                   "background_color": style.BACKGROUND, "transparent": transparent,
+                   "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
+                   "output_file": output.stem,
+                   # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
+                   "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
+        if not still:
+            options["format"] = fmt
+            if fmt == "mp4":
+                options["video_encoder_options"] = {"crf": "23", "preset": X264_PRESET}
+        if upto is not None:
+            options["upto_animation_number"] = upto
+        with tempconfig(options):
+            # One encoder for the whole scene, fed the drawn arrays themselves (scenes/speedups.py).
+            scene = scene_cls(renderer=speedups.RecyclingRenderer())
+            scene.render()
+            writer = scene.renderer.file_writer
+            produced = Path(writer.image_file_path if still else
+                            writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
+            result = Rendered(output, scene.time, scene.renderer.num_plays)
+        poster = getattr(scene, "poster_time", None)
+        if poster is not None and not still and fmt in ("mp4", "webm", "mov"):
+            from scenes.video import tag_poster
+            tag_poster(produced, poster)
+        shutil.copyfile(produced, tmp_out)
     return result

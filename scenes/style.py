@@ -104,6 +104,29 @@ def latex_array(a: np.ndarray, signed: bool = False) -> str:
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
+def split_top_level(tex: str, sep: str) -> list[str]:
+    """Split a formula at ``sep`` (a row break, a \\qquad) where no brace or matrix is open."""
+    parts, depth, env, start, i = [], 0, 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(r"\begin{", i):
+            env += 1
+        elif tex.startswith(r"\end{", i):
+            env -= 1
+        c = tex[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif depth == 0 and env == 0 and tex.startswith(sep, i):
+            parts.append(tex[start:i])
+            start = i + len(sep)
+            i = start
+            continue
+        i += 1
+    parts.append(tex[start:])
+    return parts
+
+
 GREEK = {g: "\\" + g for g in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
                                  "kappa", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega")}
 

@@ -109,3 +109,33 @@ def test_light_theme_colours_read_on_white():
     for key in ("FORWARD", "GRADIENT", "HIGHLIGHT", "GOOD", "BAD", "TEXT", "MUTED", "RELU"):
         assert contrast_ratio(ManimColor(dark[key]).to_rgb(), (0, 0, 0)) >= 4.5, key
     assert np.isfinite(contrast_ratio((0, 0, 0), (0, 0, 0)))
+
+
+def _summary(activation, ratio, solved=1, seeds=1, diverged=0, dead=0):
+    return {"activation": activation, "seeds": seeds, "solved": solved, "diverged": diverged,
+            "dead_at_init": dead, "median_ratio": ratio}
+
+
+def test_vanishing_captions_are_written_from_the_trace():
+    from scenes.training_scenes import VanishingGradients as V
+    trace = {"seed_summary": [_summary("sigmoid", 5.0e-7, solved=0), _summary("tanh", 2.0)]}
+    assert V.vanish_caption(trace) == "step 0: sigmoid's first layer gets a gradient 6 orders of magnitude below its last"
+    assert V.outcome_caption(trace, 5000) == "after 5000 steps: solved XOR: tanh; not solved: sigmoid"
+    # tanh against ReLU, no sigmoid: nothing about sigmoid, and a ReLU net dead at initialisation is named
+    trace = {"seed_summary": [_summary("tanh", 0.5), _summary("relu", None, solved=0, dead=1)]}
+    caption = V.vanish_caption(trace)
+    assert "sigmoid" not in caption
+    assert caption == "ReLU: dead at initialisation (no gradient reaches the first layer)"
+    trace = {"seed_summary": [_summary("tanh", 0.5), _summary("relu", 0.2)]}
+    assert V.vanish_caption(trace).startswith("step 0: no activation here loses more than a factor of 100")
+    trace = {"seed_summary": [_summary("relu", 1.0, solved=3, seeds=10, diverged=10)]}
+    assert V.outcome_caption(trace, 100) == "after 100 steps: diverged (NaN): ReLU"
+
+
+def test_histogram_cells_show_zeros_and_their_range():
+    from manim import Text
+    from scenes.training_scenes import GradientHistograms
+    h = {"layer": 2, "edges": [-0.5, 0.0, 0.5], "counts": [35, 29], "positive": 0, "negative": 35, "zero": 29}
+    cell = GradientHistograms.histogram(h, 2.0, 1.2)
+    texts = [m.original_text for m in cell if isinstance(m, Text)]
+    assert "±0.5" in texts and "+0 −35" in texts and "0: 29" in texts
