@@ -270,6 +270,11 @@ class ComputationalGraph(VGroup):
             parts += [(gate, m) for m in gate.submobjects[1:]]
         return parts
 
+    def extent(self) -> tuple[float, float]:
+        """Left and right of the whole graph, names hidden by a pan included."""
+        mobs = [*self.edges.values(), *self.leaf_mobs.values(), *self.gate_mobs.values()]
+        return min(m.get_left()[0] for m in mobs), max(m.get_right()[0] for m in mobs)
+
     def shift_anchors(self, dx: float) -> None:
         """After the graph moved sideways: labels not made yet are placed where their edges now are."""
         for key in self._label_anchor:

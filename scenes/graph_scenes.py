@@ -156,7 +156,8 @@ class GraphScene(Scene):
             dx = PAN_EDGE - 0.3 - hi
         if lo + dx < -PAN_EDGE + 0.3:
             dx = -PAN_EDGE + 0.3 - lo
-        dx = min(max(dx, PAN_EDGE - graph.get_right()[0]), -PAN_EDGE - graph.get_left()[0])  # never past an end
+        left, right = graph.extent()
+        dx = min(max(dx, PAN_EDGE - right), -PAN_EDGE - left)  # never past an end
         if abs(dx) < 1e-3:
             return
         shown_labels = [lab for lab in graph.labels() if id(lab) not in self.hidden]
@@ -182,9 +183,11 @@ class GraphScene(Scene):
             self.play(*(fade_in(m) for _, m in coming), run_time=0.25)
 
     def focus_node(self, graph: ComputationalGraph, node_id: str, keys):
-        node = graph.node_mobject(node_id)
-        self.focus(graph, [node.get_left()[0], node.get_right()[0]]
-                   + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)])
+        """Bring a node, the labels of ``keys`` (its edges this step) and the nodes at their other ends into
+        view, as far as they fit (the leftmost first)."""
+        ends = {node_id} | {k[0] for k in keys} | {k[1] for k in keys if k[1] in graph.trace.nodes}
+        xs = [x for n in ends for x in (graph.node_mobject(n).get_left()[0], graph.node_mobject(n).get_right()[0])]
+        self.focus(graph, xs + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)])
 
     def clear_graph(self, graph: ComputationalGraph):
         self.play(fade_out(graph, *graph.labels()), run_time=0.5)
