@@ -30,6 +30,8 @@ def tag_poster(path: Path, seconds: float) -> None:
             out.metadata.update(src.metadata)
             out.metadata["comment"] = f"{POSTER_TAG}{seconds:.3f}"
             streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
+            for index, stream in streams.items():  # e.g. a transparent WebM's alpha_mode
+                stream.metadata.update(src.streams[index].metadata)
             for packet in src.demux(*(s for s in src.streams if s.index in streams)):
                 if packet.dts is None:
                     continue
