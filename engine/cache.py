@@ -58,7 +58,7 @@ def verified(path: Path, key: str, what: str = "cache") -> bool:
     if not path.exists():
         return False  # not made yet, or being published right now
     try:
-        made_for, digest = record.read_text().split()
+        made_for, digest = record.read_text().rstrip("\n").rsplit(" ", 1)  # a key may hold spaces
         ok = made_for == key and path.is_file() and _digest(path) == digest
     except (OSError, ValueError):
         ok = False

@@ -9,7 +9,8 @@ import math
 
 
 def format_number(x: float, digits: int = 3) -> str:
-    """A short, readable rendering of one float."""
+    """A short, readable rendering of one float: ``digits`` significant digits (at least 1) in plain
+    notation, ``digits - 1`` in scientific notation."""
     x = float(x)
     if math.isnan(x):
         return "NaN"
@@ -24,6 +25,5 @@ def format_number(x: float, digits: int = 3) -> str:
         return f"{mantissa}e{int(exp)}"
     decimals = max(digits - 1 - math.floor(math.log10(mag)), 0)
     text = f"{x:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    # at least one significant digit survives the rounding (x >= 1e-3 and digits >= 1), so never "-0"
+    return text.rstrip("0").rstrip(".") if "." in text else text

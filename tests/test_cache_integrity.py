@@ -1,6 +1,7 @@
 """Every cache verifies what it reads back: a truncated, garbage, swapped or wrongly keyed entry is a
 miss, removed and computed again (said once on stderr), never drawn and never a lasting failure."""
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -121,3 +122,45 @@ def test_the_clip_cache_heals(tmp_path, monkeypatch):
     for damage in (swap, truncate, garbage, wrong_key):  # the title card's clip where the scene's should be...
         damage(scene, title)
         assert lecture(f"{damage.__name__}.mp4") == first, damage.__name__
+
+
+def test_entries_are_published_record_first_under_hidden_temporary_names(tmp_path, monkeypatch):
+    import os
+
+    from engine import cache
+
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(cache.os, "replace", lambda a, b: (moves.append((Path(a).name, Path(b).name)), real_replace(a, b)))
+    cache.write_entry(tmp_path / "sub" / "e.svg", b"<svg/>", "key 1")
+    # a reader listing the folder skips dot files: it never sees a half-written entry or record
+    (record_tmp, record), (entry_tmp, entry) = moves
+    assert record == "e.svg.sha256" and entry == "e.svg"
+    for name in (record_tmp, entry_tmp):
+        assert name.startswith(".e.svg.") and name.endswith(".part")
+    assert (tmp_path / "sub" / "e.svg.sha256").read_text() == \
+        "key 1 " + __import__("hashlib").sha256(b"<svg/>").hexdigest() + "\n"
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["e.svg", "e.svg.sha256"]
+    assert cache.verified(tmp_path / "sub" / "e.svg", "key 1")
+
+
+def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    from engine import cache
+
+    def broken(*a):
+        raise OSError("disk full")
+    monkeypatch.setattr(cache, "publish", broken)
+    with pytest.raises(OSError):
+        cache.write_entry(tmp_path / "e.npz", b"data", "k")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_entry_is_named_once_per_cache(tmp_path, capsys, monkeypatch):
+    from engine import cache
+
+    monkeypatch.setattr(cache, "_warned", set())
+    for name in ("a.svg", "b.svg"):
+        cache.write_entry(tmp_path / name, b"x", "right key")
+        assert cache.verified(tmp_path / name, "wrong key", "tex cache") is False
+        assert not (tmp_path / name).exists() and not (tmp_path / f"{name}.sha256").exists()
+    assert capsys.readouterr().err == "tex cache: a.svg did not verify; removed, computing it again\n"
