@@ -148,3 +148,25 @@ def test_an_immutable_file_is_refused_before_the_work(tmp_path, config, monkeypa
 def test_the_output_format_chosen(output, fmt, still, chosen):
     from render import _output_format
     assert _output_format(output, fmt, still) == chosen
+
+
+def test_write_text_atomic_refuses_its_inputs_and_other_outputs(tmp_path):
+    from engine.io import OutputError, write_text_atomic
+
+    source, other = tmp_path / "in.yaml", tmp_path / "b.srt"
+    source.write_text("scene: graph\n")
+    with pytest.raises(OutputError, match="input"):
+        write_text_atomic(source, "x", inputs=[source])
+    with pytest.raises(OutputError):
+        write_text_atomic(other, "x", others=[other])
+    assert source.read_text() == "scene: graph\n" and not other.exists()
+
+
+def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
+    # captions and subtitles hold −, ∂ and Hangul; under LC_ALL=C Python's default encoding is ASCII
+    out = tmp_path / "t.srt"
+    code = f"from engine.io import write_text_atomic; write_text_atomic({str(out)!r}, {ascii('∂L/∂x = −0.5 기울기')})"
+    env = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PATH": os.environ.get("PATH", "")}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes().decode("utf-8") == "∂L/∂x = −0.5 기울기"
