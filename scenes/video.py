@@ -26,7 +26,8 @@ def tag_poster(path: Path, seconds: float) -> None:
     the gallery takes its poster frame there. The streams are copied, not re-encoded."""
     tmp = path.with_name(f".{path.name}.tagging{path.suffix}")
     try:
-        with av.open(str(path)) as src, av.open(str(tmp), "w", format=src.format.name.split(",")[0]) as out:
+        container = {".mp4": "mp4", ".webm": "webm", ".mov": "mov"}[path.suffix.lower()]
+        with av.open(str(path)) as src, av.open(str(tmp), "w", format=container) as out:
             out.metadata.update(src.metadata)
             out.metadata["comment"] = f"{POSTER_TAG}{seconds:.3f}"
             streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
@@ -45,7 +46,8 @@ def tag_poster(path: Path, seconds: float) -> None:
 def poster_time(path: Path) -> float | None:
     """The moment tag_poster wrote, if any."""
     with av.open(str(path)) as f:
-        comment = f.metadata.get("comment", "")
+        tags = {k.lower(): v for k, v in f.metadata.items()}  # Matroska writes COMMENT
+    comment = tags.get("comment", "")
     if comment.startswith(POSTER_TAG):
         try:
             return float(comment[len(POSTER_TAG):])

@@ -71,3 +71,18 @@ def test_korean_captions_are_hangul_glyphs_not_boxes(monkeypatch):
         on_box = np.isclose(pts[:, 0], lo[0]) | np.isclose(pts[:, 0], hi[0]) | \
             np.isclose(pts[:, 1], lo[1]) | np.isclose(pts[:, 1], hi[1])
         assert on_box.mean() < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["mp4", "webm", "mov"])
+def test_clips_carry_their_poster_moment_in_their_own_container(tmp_path, fmt):
+    from scenes.video import poster_time
+    out = render(tmp_path, f"c.{fmt}", "--format", fmt)
+    with av.open(str(out)) as f:
+        assert f.format.name.split(",")[0] in {"mp4": ("mov",), "webm": ("matroska",), "mov": ("mov",)}[fmt]
+        duration = float(f.duration / av.time_base)
+        if fmt == "webm":  # the EBML doctype says webm, not matroska, so that browsers take it
+            with open(out, "rb") as raw:
+                assert b"webm" in raw.read(64)
+    marked = poster_time(out)
+    assert marked is not None and 0 < marked < duration
