@@ -1,0 +1,154 @@
+"""Worker processes end with their parent and on SIGTERM, after their job's clean-up (fast, no rendering)."""
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from engine import processes
+from helpers import default_sigint
+from render import ROOT
+
+EXIT_TERM = 128 + signal.SIGTERM
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_dead(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline and _alive(pid):
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
+def test_a_worker_dies_with_its_parent_even_when_the_parent_is_killed():
+    parent = textwrap.dedent("""
+        import os, sys, time
+        from concurrent.futures import ProcessPoolExecutor
+        from engine.processes import die_with_parent, run_job
+        pool = ProcessPoolExecutor(1, initializer=die_with_parent, initargs=(os.getpid(),))
+        pool.submit(run_job, time.sleep, 60)
+        while not pool._processes:
+            time.sleep(0.01)
+        print(*pool._processes, flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", parent], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    worker = int(proc.stdout.readline())
+    assert _alive(worker)
+    proc.kill()  # SIGKILL: the parent runs no clean-up at all
+    proc.wait()
+    assert _wait_dead(worker), "the worker outlived its killed parent"
+
+
+def _job_interrupted():
+    def fn():
+        raise KeyboardInterrupt
+    processes.run_job(fn)
+
+
+def _idle_worker(ready):
+    processes.die_with_parent()
+    ready.set()
+    time.sleep(30)
+
+
+def test_run_job_ends_an_interrupted_worker_and_returns_results_otherwise():
+    assert processes.run_job(lambda a, b: a + b, 2, 3) == 5
+    assert processes._in_job is False
+    p = multiprocessing.get_context("fork").Process(target=_job_interrupted)
+    p.start()
+    p.join(10)
+    assert p.exitcode == EXIT_TERM
+
+
+def test_an_idle_worker_ends_at_once_on_sigterm():
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    p = ctx.Process(target=_idle_worker, args=(ready,))
+    p.start()
+    assert ready.wait(10)
+    os.kill(p.pid, signal.SIGTERM)
+    p.join(5)
+    assert p.exitcode == EXIT_TERM
+
+
+def test_a_worker_started_after_its_parent_died_ends_itself():
+    code = textwrap.dedent("""
+        from engine.processes import die_with_parent
+        die_with_parent(parent=1)  # not our parent: as if the real one had died before prctl
+        print("still running")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert r.returncode == EXIT_TERM and "still running" not in r.stdout
+
+
+def test_stop_pool_cancels_the_queue_and_ends_running_work():
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=processes.die_with_parent)
+    running = pool.submit(processes.run_job, time.sleep, 30)
+    # (one more job is handed to the worker's queue at once; the rest wait in the pool's own queue)
+    queued = [pool.submit(processes.run_job, time.sleep, 30) for _ in range(3)]
+    deadline = time.time() + 10
+    while time.time() < deadline and not running.running():
+        time.sleep(0.02)
+    procs = processes.workers(pool)
+    assert len(procs) == 1 and procs[0].is_alive()
+    start = time.time()
+    processes.stop_pool(pool)
+    assert time.time() - start < 5
+    assert queued[-1].cancelled() and not procs[0].is_alive()
+
+
+def test_workers_of_a_pool_that_never_started_is_empty():
+    assert processes.workers(object()) == []
+
+
+def test_sigterm_raises_keyboard_interrupt_in_the_main_thread():
+    code = textwrap.dedent("""
+        import os, signal
+        from engine.processes import sigterm_as_ctrl_c
+        sigterm_as_ctrl_c()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            import time; time.sleep(5)
+        except KeyboardInterrupt:
+            print("cleaned up")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.strip() == "cleaned up"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_worker_in_a_job_cleans_up_before_it_ends(signum, tmp_path):
+    marker = tmp_path / "cleaned"
+    code = textwrap.dedent(f"""
+        import time
+        from engine.processes import die_with_parent, run_job
+        def job():
+            try:
+                print("started", flush=True)
+                time.sleep(30)
+            finally:
+                open({str(marker)!r}, "w").close()
+        die_with_parent()
+        run_job(job)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(signum)
+    assert proc.wait(10) == EXIT_TERM
+    assert marker.exists()
