@@ -51,3 +51,24 @@ def test_recorded_points_are_capped_and_thinned_evenly():
     gaps = {b - a for a, b in zip(steps[:-1], steps[1:-1])}
     assert gaps == {101}  # every 101st step (ceil(200000 / 1999)), then the last one
     assert len(run["loss"]) == len(steps) == len(run["grad_norms"])
+
+
+@pytest.mark.parametrize("command", ["trace", "render", "lecture"])
+def test_allow_long_is_a_flag_that_lifts_the_budget_for_the_run(tmp_path, monkeypatch, command):
+    import os
+
+    from engine import training
+    # a small config the budget is told is huge: refused without the flag, traced with it
+    monkeypatch.setattr(training, "estimate_seconds", lambda cfg: 10_000.0)
+    monkeypatch.setenv("BACKPROP_ALLOW_LONG", "0")  # and put back as it was afterwards (the CLI sets it)
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text("scene: vanishing\ndepth: 2\nwidth: 2\nsteps: 20\nrecord_every: 10\nactivations: [relu]\n")
+    r = CliRunner().invoke(cli, ["trace", str(cfg)])
+    assert r.exit_code == 1 and "--allow-long" in r.output
+    help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    assert "--allow-long" in help_text and "Train even when the estimate exceeds the 10-minute budget." in help_text
+    if command == "trace":
+        r = CliRunner().invoke(cli, ["trace", str(cfg), "--allow-long"])
+        assert r.exit_code == 0, r.output
+        assert '"kind": "vanishing"' in r.output
+        assert os.environ["BACKPROP_ALLOW_LONG"] == "1"  # for worker processes that trace too
