@@ -170,3 +170,36 @@ def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert out.read_bytes().decode("utf-8") == "∂L/∂x = −0.5 기울기"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-o", "x.txt"], "Error: Invalid value for -o: x.txt: unknown extension .txt; use one of .mp4, .webm, .gif, "
+                      ".mov, .png"),
+    (["-o", "noext"], "Error: Invalid value for -o: noext: unknown extension (none); use one of .mp4, .webm, .gif, "
+                      ".mov, .png"),
+    (["--still", "--format", "gif"], "Error: Invalid value for --format: --still writes a PNG, not gif"),
+    (["--format", "gif", "-o", "x.mp4"], "Error: Invalid value for -o: x.mp4 is named as mp4 but the format asked "
+                                         "for is gif"),
+])
+def test_format_errors_name_the_option_and_the_fix(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["render", str(CONFIG_DIR / "chain_rule.yaml"), *args])
+    assert r.exit_code == 2 and r.output.strip().splitlines()[-1] == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_upper_case_extension_and_no_output_pick_their_format():
+    from render import _output_format
+    assert _output_format("SLIDE.PNG", None, True) == "png"
+    assert _output_format(None, None, False) == "mp4" and _output_format(None, None, True) == "png"
+    assert _output_format(None, "webm", False) == "webm"
+
+
+def test_an_output_that_is_the_input_is_refused_with_the_reason(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes((CONFIG_DIR / "chain_rule.yaml").read_bytes())
+    before = cfg.read_bytes()
+    r = CliRunner().invoke(cli, ["trace", str(cfg), "-o", str(cfg)])
+    assert r.exit_code == 1
+    assert r.output.strip() == f"Error: {cfg}: is the input {cfg}; writing it would destroy the input"
+    assert cfg.read_bytes() == before
