@@ -158,3 +158,16 @@ def test_an_overflowing_difference_quotient_is_unavailable_not_silent():
     assert n["relative_error"] is None
     assert n["numeric_unavailable"] == {"count": 1, "reason": "no finite difference works here "
                                                               "(the difference quotient overflows)"}
+
+
+def test_check_rows_at_the_tolerance_and_with_several_kinks():
+    from render import _check_row
+    base = {"label": "W", "grad": [[1.0, 2.0]], "numeric_grad": [[1.0, 2.0]]}
+    assert _check_row({**base, "relative_error": 1e-6}, 1e-6)["status"] == "ok"  # at the tolerance passes
+    assert _check_row({**base, "relative_error": 1.0000001e-6}, 1e-6)["status"] == "FAIL"
+    kinks = [{"index": [0, i], "left": -0.123456, "right": 1.98765, "subgradient": True} for i in range(5)]
+    row = _check_row({**base, "relative_error": None, "kinks": kinks}, 1e-6)
+    assert row["status"] == "kink" and row["ok"] is True
+    # the first three places named, slopes to three significant digits
+    assert row["note"] == ("kink at W[0, 0], W[0, 1], W[0, 2]: not differentiable, one-sided slopes -0.123 "
+                           "and 1.99")
