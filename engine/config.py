@@ -317,8 +317,8 @@ def _all_numbers(v) -> bool:
 def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     # An unknown key usually explains a missing one (a typo), so report it first.
     err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
-    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
-    key = ".".join(loc) or "(top level)"
+    loc = [str(p) for p in err["loc"]]  # never empty: parse_config checks the top level is a mapping
+    key = ".".join(loc)
     if err["type"] == "extra_forbidden":
         fields = list(schema.model_fields)
         return f"unknown key '{key}'{_did_you_mean(loc[-1], fields)}; allowed: {', '.join(fields)}"
@@ -327,16 +327,10 @@ def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    if loc and loc[0] == "inputs" and err["type"] in ("float_type", "int_type", "list_type", "float_parsing"):
-        msg = f"must be a number or a nested list of numbers, got {_short(err['input'])}"
-    elif err["type"].endswith(("_type", "_parsing")):
+    # (inputs and constants are checked by their own validator first, with their own messages)
+    if err["type"].endswith(("_type", "_parsing")):
         msg = f"{msg}, got {_short(err['input'])}"
     return f"key '{key}': {msg}"
-
-
-def _is_union_tag(p) -> bool:
-    # pydantic puts the tried union member ("float", "list[...]") into the location; users never wrote it.
-    return isinstance(p, str) and (p in ("int", "float") or p.startswith("list["))
 
 
 def _did_you_mean(word: str, choices) -> str:

@@ -196,3 +196,28 @@ def test_alias_bomb_is_refused_at_once(tmp_path):
     start = time.monotonic()
     assert "aliases (*name) are not allowed" in load_error(tmp_path, "scene: graph\n" + bomb)
     assert time.monotonic() - start < 1.0
+
+
+def test_values_in_messages_are_cut_short_at_fixed_lengths():
+    from engine.config import _short
+    assert _short(list(range(19))) == repr(list(range(19)))
+    assert _short(list(range(20))) == "a list of 20 items"
+    assert _short({str(i): i for i in range(25)}) == "a dict of 25 items"
+    assert _short("a" * 78) == repr("a" * 78)  # 80 characters with its quotes: whole
+    assert _short("a" * 79) == "'" + "a" * 76 + "..."  # 81: cut to 77 and an ellipsis
+
+
+def test_a_misspelt_key_gets_one_suggestion_and_an_unknown_one_none():
+    from engine.config import ConfigError, parse_config
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "vanishing", "stepz": 3})
+    assert str(e.value).startswith("<config>: unknown key 'stepz' (did you mean 'steps'?); allowed: title, scene, ")
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "vanishing", "qqqq": 3})
+    assert "unknown key 'qqqq'; allowed: title, scene, dataset" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "graph", "expression": "x", "inputs": {"x": 1}, "constants": 5})
+    assert str(e.value) == "<config>: key 'constants': Input should be a valid dictionary, got 5"
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "vanishing", "depth": "abc"})
+    assert str(e.value) == "<config>: key 'depth': Input should be a valid integer, got 'abc'"
