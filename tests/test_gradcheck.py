@@ -171,3 +171,15 @@ def test_check_rows_at_the_tolerance_and_with_several_kinks():
     # the first three places named, slopes to three significant digits
     assert row["note"] == ("kink at W[0, 0], W[0, 1], W[0, 2]: not differentiable, one-sided slopes -0.123 "
                            "and 1.99")
+
+
+@pytest.mark.parametrize("analytic,left,right,ok", [
+    (0.5, 0.0, 1.0, True), (0.0, 0.0, 1.0, True), (1.0, 1.0, 0.0, True),  # ends included, in either order
+    (1.0 + 0.9e-6, 0.0, 1.0, True), (1.0 + 1.1e-6, 0.0, 1.0, False),  # slack: 1e-6 of max(|slope|, 1)
+    (-0.9e-6, 0.0, 1.0, True), (-1.1e-6, 0.0, 1.0, False),
+    (100.0 + 0.9e-4, 100.0, 2.0, True), (100.0 + 1.1e-4, 100.0, 2.0, False),  # scaled by the larger slope
+    (-100.0 - 0.9e-4, 0.0, -100.0, True), (-100.0 - 1.1e-4, 0.0, -100.0, False),
+])
+def test_a_subgradient_lies_between_the_one_sided_slopes(analytic, left, right, ok):
+    from engine.gradcheck import Kink, is_subgradient
+    assert is_subgradient(analytic, Kink(index=(), left=left, right=right)) is ok
