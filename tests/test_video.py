@@ -1,0 +1,47 @@
+"""Joining clips and writing subtitles, on tiny clips made here (expected values written out)."""
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from scenes.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
+
+
+def tiny_clip(path, frames: int, fps: int = 10, shade: int = 0):
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_clips_join_with_a_chapter_each_at_the_right_times(tmp_path):
+    a, b = tiny_clip(tmp_path / "a.mp4", 15), tiny_clip(tmp_path / "b.mp4", 25, shade=200)
+    assert probe_duration(a) == pytest.approx(1.5, abs=0.11)
+    out = tmp_path / "joined.mp4"
+    chapters = join_clips([a, b], ["Chain rule", "Gates"], out, fps=10)
+    assert [(c.title, c.start, c.end) for c in chapters] == [("Chain rule", 0.0, 1.5), ("Gates", 1.5, 4.0)]
+    with av.open(str(out)) as f:
+        assert f.format.name.startswith("mov,mp4")
+        stream = f.streams.video[0]
+        assert stream.average_rate == 10 and (stream.width, stream.height) == (64, 48)
+        assert sum(1 for _ in f.decode(video=0)) == 40
+        marks = f.chapters()
+    # (the MP4 muxer numbers chapters itself, whatever ids they are given)
+    assert [m["metadata"]["title"] for m in marks] == ["Chain rule", "Gates"]
+    assert [(m["start"] * m["time_base"], m["end"] * m["time_base"]) for m in marks] == [(0, 1.5), (1.5, 4)]
+    assert probe_duration(out) == pytest.approx(4.0, abs=0.11)
+
+
+def test_subtitle_files_number_and_time_their_cues():
+    chapters = [Chapter("A", 0.0, 2.5, "first <b>"), Chapter("B", 2.5, 3725.25, ""),
+                Chapter("C", 3725.25, 3730.0, "third & last")]
+    assert subtitles_srt(chapters) == ("1\n00:00:00,000 --> 00:00:02,500\nfirst ‹b›\n\n"
+                                       "2\n01:02:05,250 --> 01:02:10,000\nthird & last\n\n")
+    assert subtitles_vtt(chapters) == ("WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nfirst &lt;b&gt;\n\n"
+                                       "01:02:05.250 --> 01:02:10.000\nthird &amp; last\n")
