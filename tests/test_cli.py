@@ -94,3 +94,20 @@ def test_help_everywhere():
     for cmd in ([], ["list"], ["trace"], ["check"]):
         r = run(*cmd, "--help")
         assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_the_batch_progress_counts_cached_clips_as_done():
+    from render import _BatchProgress
+    progress = _BatchProgress()
+    progress.stop()  # before start: nothing to stop, no error
+    progress.start(total=5, cached=2)
+    task = progress.bar.tasks[0]
+    assert (task.total, task.completed) == (5, 2)
+    progress.advance()
+    assert progress.bar.tasks[0].completed == 3
+    columns = [type(c).__name__ for c in progress.bar.columns]
+    assert columns == ["TextColumn", "BarColumn", "MofNCompleteColumn", "TimeElapsedColumn", "TextColumn",
+                       "TimeRemainingColumn"]
+    assert progress.bar.columns[0].text_format == "rendering clips" and progress.bar.columns[4].text_format == "left"
+    progress.stop()
+    assert progress.bar.live.is_started is False

@@ -152,3 +152,80 @@ def test_a_worker_in_a_job_cleans_up_before_it_ends(signum, tmp_path):
     proc.send_signal(signum)
     assert proc.wait(10) == EXIT_TERM
     assert marker.exists()
+
+
+# --- the same, in this process (so that coverage tools, mutmut among them, see the calls) ---------------
+class _Exit(Exception):
+    pass
+
+
+@pytest.fixture
+def no_exit(monkeypatch):
+    def fake_exit(code):
+        raise _Exit(code)
+    monkeypatch.setattr(processes.os, "_exit", fake_exit)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+    import ctypes
+    ctypes.CDLL(None).prctl(processes.PR_SET_PDEATHSIG, 0, 0, 0, 0)
+
+
+def test_die_with_parent_sets_the_handlers_and_the_parent_death_signal(no_exit):
+    import ctypes
+    processes.die_with_parent(os.getppid())
+    assert signal.getsignal(signal.SIGTERM) is processes._worker_signal
+    assert signal.getsignal(signal.SIGINT) is processes._worker_signal
+    value = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)  # PR_GET_PDEATHSIG
+    assert value.value == signal.SIGTERM
+    with pytest.raises(_Exit) as e:
+        processes.die_with_parent(parent=os.getppid() + 1)  # the parent it was started by is gone
+    assert e.value.args == (EXIT_TERM,)
+
+
+def test_worker_signals_in_and_out_of_a_job(no_exit):
+    with pytest.raises(_Exit) as e:
+        processes._worker_signal(signal.SIGINT, None)
+    assert e.value.args == (128 + signal.SIGINT,)
+    seen = []
+
+    def job():
+        seen.append(processes._in_job)
+        processes._worker_signal(signal.SIGTERM, None)  # as if the signal came now: Ctrl-C's clean-up
+
+    with pytest.raises(_Exit) as e:
+        processes.run_job(job)
+    assert seen == [True] and e.value.args == (EXIT_TERM,) and processes._in_job is False
+
+
+def test_stop_pool_terminates_live_workers_and_joins_them():
+    events = []
+
+    class Worker:
+        def __init__(self, alive):
+            self.alive = alive
+
+        def is_alive(self):
+            return self.alive
+
+        def terminate(self):
+            events.append("terminate")
+
+        def join(self, timeout):
+            events.append(("join", timeout))
+
+    class Pool:
+        _processes = {1: Worker(True), 2: Worker(False)}
+
+        def shutdown(self, wait, cancel_futures):
+            events.append(("shutdown", wait, cancel_futures))
+
+    pool = Pool()
+    assert processes.workers(pool) == list(Pool._processes.values())
+    processes.stop_pool(pool)
+    assert events == [("shutdown", False, True), "terminate", ("join", 10), ("join", 10)]
+    events.clear()
+    processes.stop_pool(pool, processes=[Worker(True)])  # a pool already shut down: its workers given
+    assert events == [("shutdown", False, True), "terminate", ("join", 10)]
