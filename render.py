@@ -51,14 +51,16 @@ def cli() -> None:
     atexit.register(gc.freeze)
 
 
-def allow_long_option(f):
+def _allow_long(ctx, param, value: bool) -> bool:
     """--allow-long: train past the time budget. An environment variable, so forked and spawned workers
     computing traces see it too."""
-    def allow(ctx, param, value):
-        if value:
-            os.environ["BACKPROP_ALLOW_LONG"] = "1"
-        return value
-    return click.option("--allow-long", is_flag=True, expose_value=False, callback=allow,
+    if value:
+        os.environ["BACKPROP_ALLOW_LONG"] = "1"
+    return value
+
+
+def allow_long_option(f):
+    return click.option("--allow-long", is_flag=True, expose_value=False, callback=_allow_long,
                         help="Train even when the estimate exceeds the 10-minute budget.")(f)
 
 
