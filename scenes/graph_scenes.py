@@ -15,7 +15,8 @@ from scenes import style
 from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph, is_chip
-from scenes.notation import Notation
+from scenes.formulas import branch_sum_tex, chain_rule_pages, summary_pages
+from scenes.text_fit import fitted_text, title_mobject
 from scenes.source import scene_source, trace_path_for
 from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
 
@@ -27,50 +28,8 @@ EQUATION_HEIGHT = 1.75
 CONTENT_TOP = 3.05  # below a one-line title
 GRAPH_BOTTOM = CAPTION_Y + 0.3
 TITLE_LINE = 0.75  # a one-line title is at most this tall
-TITLE_WIDTH = 12.8
 PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within +-VIEW_EDGE (the safe area)
 VIEW_EDGE = 6.8
-TITLE_SIZES = (34, 30, 26, 24)  # the title shrinks to fit before it wraps onto more lines
-
-
-def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kind: str, color) -> Text:
-    """Text never cut: its own lines kept, the font shrunk step by step through ``sizes`` until it fits
-    ``width``; failing that, long lines wrapped at spaces (largest size first) into at most ``max_lines``;
-    only then scaled to the width.
-    Pango lays out each line, so right-to-left scripts (Arabic, Hebrew) read in their own direction."""
-    def make(lines, size):
-        mob = merge_glyphs(Text("\n".join(lines), font=style.caption_font(), font_size=size, color=color,
-                                line_spacing=0.8))
-        mob.audit_kind = kind
-        return mob
-
-    given = [line.strip() for line in text.strip().splitlines() if line.strip()] or [""]
-    if len(given) <= max_lines:  # a smaller font before a wrapped line
-        for size in sizes:
-            mob = make(given, size)
-            if mob.width <= width:
-                return mob
-    for size in sizes:
-        lines = []
-        for line in given:
-            current = ""
-            for word in line.split(" "):
-                trial = f"{current} {word}".strip()
-                if current and make([trial], size).width > width:
-                    lines.append(current)
-                    current = word
-                else:
-                    current = trial
-            lines.append(current)
-        mob = make(lines, size)
-        if len(lines) <= max_lines and mob.width <= width:
-            return mob
-    return mob.scale(width / mob.width) if mob.width > width else mob
-
-
-def title_mobject(text: str) -> Text:
-    """The title: from 34 down to 24 points (an x-height of 11 px at 854x480), at most 3 lines."""
-    return fitted_text(text, TITLE_SIZES, TITLE_WIDTH, 3, "title", style.TEXT)
 
 
 class GraphScene(Scene):
@@ -307,65 +266,6 @@ class GraphScene(Scene):
         return mob.scale(width / mob.width) if mob.width > width else mob
 
 
-def chain_rule_pages(nt: Notation, step: Step) -> list[str]:
-    """One line per input: d out / d input = local x upstream = downstream (numbers from the trace).
-
-    An input used more than once gets a share from each use: that line is written as one path's share
-    (d L/d x restricted to x -> q), and once the last share has arrived the total is written as their sum.
-    """
-    trace = nt.trace
-    node = trace.nodes[step.node]
-    lines = []
-    for slot, (src, local, down) in enumerate(zip(node.inputs, step.local, step.downstream)):
-        if down is None:
-            continue
-        lhs = nt.d(src) if nt.uses[src] == 1 else nt.d_via(src, step.node)
-        shown = nt.downstream(step, slot)
-        grad = style.colored(style.latex_array(shown, True), style.GRADIENT)
-        if local is not None and np.ndim(down) == 0 and np.ndim(local) == 0:
-            up = style.colored(style.latex_number(float(nt.upstream(step)), True), style.GRADIENT)
-            # local x upstream, first as symbols (the output's own step has the seed 1 as its upstream)
-            symbols = "" if step.node == trace.output else rf"{nt.local(step.node, src)}\,{nt.d(step.node)} = "
-            lines.append(rf"{lhs} = {symbols}{style.latex_number(float(local))} \times ({up}) = {grad}")
-        else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
-            lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
-    for src in nt.completes(step):
-        lines.append(branch_sum_line(nt, src))
-    return pages(lines)
-
-
-def pages(lines: list[str]) -> list[str]:
-    """Formulas to show one after another: scalar lines two side by side on one page; a line with a
-    matrix on a page of its own, so that its entries stay readable."""
-    if not any("bmatrix" in line for line in lines):
-        rows = [r" \qquad ".join(lines[i:i + 2]) for i in range(0, len(lines), 2)]
-        return [r" \\ ".join(rows)] if rows else []
-    return lines
-
-
-def chain_rule_tex(nt: Notation, step: Step) -> str:
-    """All of a step's formulas in one (the scene shows them page by page: chain_rule_pages)."""
-    return r" \\ ".join(chain_rule_pages(nt, step))
-
-
-def branch_sum_line(nt: Notation, node_id: str) -> str:
-    """A node used several times: its gradient is the sum of what each use sent back."""
-    terms = " + ".join(rf"({style.latex_array(c, True)})" for _, _, c in nt.contributions(node_id))
-    return rf"{nt.d(node_id)} = {terms} = " + style.colored(style.latex_array(nt.grad(node_id), True), style.GRADIENT)
-
-
-def summary_pages(nt: Notation) -> list[str]:
-    parts = [rf"{nt.d(n.id)} = " + style.colored(style.latex_array(nt.grad(n.id), True), style.GRADIENT)
-             for n in nt.trace.inputs]
-    if all(np.ndim(n.grad) == 0 for n in nt.trace.inputs):
-        return [r",\quad ".join(parts)]
-    return parts
-
-
-def summary_tex(nt: Notation) -> str:
-    return r" \\ ".join(summary_pages(nt))
-
-
 class ComputationalGraphScene(GraphScene):
     """Any graph config: the chain rule gate by gate."""
 
@@ -392,10 +292,6 @@ class GatePatterns(GraphScene):
             self.set_equation(branch_sum_tex(graph.notation, branched))
             self.wait(1.5)
         super().summarise(graph)
-
-
-def branch_sum_tex(nt: Notation, nodes) -> str:
-    return r" \\ ".join(branch_sum_line(nt, n.id) for n in nodes)
 
 
 class VectorsAndJacobians(GraphScene):

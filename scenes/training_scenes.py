@@ -6,8 +6,8 @@ Every curve, bar and count is read from a training trace; the scenes only scale 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, UR, Axes, Dot, Sector, Create, Line, MathTex, Polygon, Rectangle, Star, Succession,
-                   SurroundingRectangle, Table, Text, Transform, VGroup, VMobject, rgb_to_color)
+from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Axes, Create, Dot, Line, MathTex, Rectangle, Sector, Star,
+                   Succession, SurroundingRectangle, Table, Text, Transform, VGroup, VMobject, rgb_to_color)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from scenes import style

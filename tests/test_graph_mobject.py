@@ -8,7 +8,7 @@ from manim import Text, config
 from render import CONFIG_DIR
 from scenes import style
 from scenes.graph_mobject import ComputationalGraph
-from scenes.graph_scenes import chain_rule_tex, summary_tex
+from scenes.formulas import chain_rule_tex, summary_tex
 from scenes.notation import Notation
 from scenes.source import trace_path_for
 from scenes.trace_data import GraphTrace, read_trace

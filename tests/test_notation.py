@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from render import CONFIG_DIR, ROOT, cli
 from scenes import style
-from scenes.graph_scenes import chain_rule_pages, summary_pages
+from scenes.formulas import chain_rule_pages, summary_pages
 from scenes.notation import Notation
 from scenes.source import trace_path_for
 from scenes.trace_data import GraphTrace, read_trace
