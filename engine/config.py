@@ -328,13 +328,13 @@ def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     # (inputs and constants are checked by their own validator first, with their own messages)
-    if err["type"].endswith(("_type", "_parsing")):
+    if err["type"].endswith("_type"):  # strict mode: a wrong type is never parsed from a string
         msg = f"{msg}, got {_short(err['input'])}"
     return f"key '{key}': {msg}"
 
 
 def _did_you_mean(word: str, choices) -> str:
-    hint = difflib.get_close_matches(word, list(choices), n=1)
+    hint = difflib.get_close_matches(word, list(choices))
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 
 

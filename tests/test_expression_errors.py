@@ -24,6 +24,12 @@ BIG = "1" + "0" * 400
     ("not x", "line 1, column 1: the unary operator Not is not allowed"),
     ("~x", "line 1, column 1: the unary operator Invert is not allowed"),
     ("*x", "line 1, column 1: a starred expression is not allowed"),
+    ("await x", "line 1, column 1: await is not allowed"),
+    ("yield x", "line 1, column 1: Yield is not allowed"),
+    ("x << y", "line 1, column 1: the operator LShift is not allowed"),
+    ("x.y", "line 1, column 1: attribute access is not allowed (only W.T, the transpose), got .y"),
+    ("x[0](y)", "line 1, column 1: only calls of named functions are allowed"),
+    ("exp(x, y)", "line 1, column 1: exp() takes 1 argument(s), got 2"),
     ("x[1:2]", "line 1, column 3: slices are not supported: index with integers, e.g. x[0] or W[1, 2]"),
     ("x[1.5]", "line 1, column 3: an index must be an integer constant"),
     ("x[True]", "line 1, column 3: an index must be an integer constant"),
@@ -49,3 +55,23 @@ def test_a_double_minus_index_is_not_an_integer_constant():
     with pytest.raises(ExpressionError) as e:
         parse_expression("x[--1]", ["x"])
     assert str(e.value) == "line 1, column 4: an index must be an integer constant"
+
+
+def test_a_long_literal_is_quoted_only_in_part():
+    with pytest.raises(ExpressionError) as e:
+        parse_expression("'" + "a" * 300 + "' * x", ["x"])
+    text = str(e.value)
+    assert text == "line 1, column 1: " + ("only numbers are allowed as literals, got '" + "a" * 300)[:120]
+
+
+def test_an_error_without_a_place_has_no_prefix():
+    assert str(ExpressionError("bad")) == "bad"
+    assert str(ExpressionError("bad", 3, None)) == "bad"  # a line without a column is no place
+    assert str(ExpressionError("bad", 3, 0)) == "line 3, column 1: bad"
+
+
+def test_a_subscript_is_a_gate_labelled_index():
+    from engine.expr import parse_expression as parse
+    graph = parse("x[1]", ["x"])
+    node = next(n for n in graph.nodes if n.op == "index")
+    assert node.label == "index" and node.attrs == {"index": (1,)}

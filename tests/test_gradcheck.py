@@ -179,6 +179,8 @@ def test_check_rows_at_the_tolerance_and_with_several_kinks():
     (-0.9e-6, 0.0, 1.0, True), (-1.1e-6, 0.0, 1.0, False),
     (100.0 + 0.9e-4, 100.0, 2.0, True), (100.0 + 1.1e-4, 100.0, 2.0, False),  # scaled by the larger slope
     (-100.0 - 0.9e-4, 0.0, -100.0, True), (-100.0 - 1.1e-4, 0.0, -100.0, False),
+    (0.5 + 0.9e-6, 0.0, 0.5, True),  # slopes below 1 still get a slack of 1e-6
+    (-1e-6, 0.0, 1.0, True), (1.0 + 1e-6, 0.0, 1.0, True),  # exactly at the slack: still inside
 ])
 def test_a_subgradient_lies_between_the_one_sided_slopes(analytic, left, right, ok):
     from engine.gradcheck import Kink, is_subgradient

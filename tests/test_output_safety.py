@@ -166,7 +166,7 @@ def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
     # captions and subtitles hold −, ∂ and Hangul; under LC_ALL=C Python's default encoding is ASCII
     out = tmp_path / "t.srt"
     code = f"from engine.io import write_text_atomic; write_text_atomic({str(out)!r}, {ascii('∂L/∂x = −0.5 기울기')})"
-    env = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PATH": os.environ.get("PATH", "")}
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert out.read_bytes().decode("utf-8") == "∂L/∂x = −0.5 기울기"
