@@ -151,8 +151,8 @@ def _check_row(node: dict, tolerance: float) -> dict:
         where = ", ".join(node["label"] + (f"[{', '.join(map(str, k['index']))}]" if k["index"] else "")
                           for k in kinks[:3])
         notes.append(f"kink at {where}: not differentiable, one-sided slopes "
-                     f"{format_number(decode_value(kinks[0]['left']), 3)} and "
-                     f"{format_number(decode_value(kinks[0]['right']), 3)}")
+                     f"{format_number(decode_value(kinks[0]['left']))} and "
+                     f"{format_number(decode_value(kinks[0]['right']))}")
     if unavailable:
         notes.append(f"{unavailable['count']} element(s) not checked: {unavailable['reason']}")
     # NaN compares false, so a NaN relative error fails

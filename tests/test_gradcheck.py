@@ -185,3 +185,12 @@ def test_check_rows_at_the_tolerance_and_with_several_kinks():
 def test_a_subgradient_lies_between_the_one_sided_slopes(analytic, left, right, ok):
     from engine.gradcheck import Kink, is_subgradient
     assert is_subgradient(analytic, Kink(index=(), left=left, right=right)) is ok
+
+
+def test_check_row_joins_its_notes():
+    from render import _check_row
+    node = {"label": "v", "grad": [1.0, 0.5], "numeric_grad": [1.0, 0.5], "relative_error": 1e-9,
+            "kinks": [{"index": [0], "left": 0.0, "right": 1.0, "subgradient": True}],
+            "numeric_unavailable": {"count": 1, "reason": "the difference quotient overflows"}}
+    assert _check_row(node, 1e-6)["note"] == ("kink at v[0]: not differentiable, one-sided slopes 0 and 1; "
+                                              "1 element(s) not checked: the difference quotient overflows")
