@@ -39,13 +39,35 @@ def function_of(mutant: str) -> str:
 
 
 def score(counts: Counter) -> tuple[int, int, float]:
-    checked = sum(n for s, n in counts.items() if s != "not checked")
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "equivalent"))
     killed = counts["killed"] + counts["timeout"] + counts["caught by type check"]
     return killed, checked, 100 * killed / checked if checked else float("nan")
 
 
+EQUIVALENT = ROOT / "docs" / "mutation-equivalent.txt"
+
+
+def equivalents() -> list[tuple[str, str]]:
+    """(mutant name or fnmatch pattern, why it cannot be killed) from docs/mutation-equivalent.txt."""
+    if not EQUIVALENT.exists():
+        return []
+    out = []
+    for line in EQUIVALENT.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, why = line.partition(" ")
+            out.append((name, why.strip()))
+    return out
+
+
 def main() -> None:
+    from fnmatch import fnmatch
+
     by_file = results(ROOT / "mutants")
+    known = equivalents()
+    for statuses in by_file.values():  # a survivor explained as equivalent leaves the score's denominator
+        for mutant, status in statuses.items():
+            if status in ("survived", "no tests") and any(fnmatch(mutant, pattern) for pattern, _ in known):
+                statuses[mutant] = "equivalent"
     total = Counter(s for statuses in by_file.values() for s in statuses.values())
     killed, checked, pct = score(total)
     lines = ["# Mutation testing", "",
@@ -54,13 +76,20 @@ def main() -> None:
              "The oracle is the fast test subset (`-m 'not slow'`); a mutant counts as killed when a test fails or it",
              "times out. \"No tests\" means no fast test reaches that line at all.", "",
              f"**Score: {killed} of {checked} checked mutants killed ({pct:.1f}%)**; "
-             f"{sum(total.values())} generated, {total['not checked']} not checked yet.", "",
-             "| file | killed | survived | no tests | timeout | not checked | score |", "|---|---|---|---|---|---|---|"]
+             f"{sum(total.values())} generated, {total['not checked']} not checked yet, "
+             f"{total['equivalent']} equivalent (listed below with the reason).", ""]
+    core = Counter(s for path, statuses in by_file.items() if path.startswith("engine/") or path == "render.py"
+                   for s in statuses.values())
+    k, n, p = score(core)
+    lines += [f"The engine and the CLI (`engine/`, `render.py`): **{k} of {n} killed ({p:.1f}%)**, "
+              f"{core['not checked']} not checked yet.", "",
+              "| file | killed | survived | no tests | timeout | equivalent | not checked | score |",
+              "|---|---|---|---|---|---|---|---|"]
     for path, statuses in by_file.items():
         c = Counter(statuses.values())
         k, n, p = score(c)
-        lines.append(f"| {path} | {k} | {c['survived']} | {c['no tests']} | {c['timeout']} | {c['not checked']} | "
-                     + (f"{p:.0f}% |" if n else "- |"))
+        lines.append(f"| {path} | {k} | {c['survived']} | {c['no tests']} | {c['timeout']} | {c['equivalent']} | "
+                     f"{c['not checked']} | " + (f"{p:.0f}% |" if n else "- |"))
     survivors = defaultdict(list)
     for statuses in by_file.values():
         for mutant, status in statuses.items():
@@ -71,6 +100,10 @@ def main() -> None:
     for fn, items in sorted(survivors.items(), key=lambda kv: -len(kv[1])):
         kinds = Counter(s for _, s in items)
         lines.append(f"- `{fn}`: " + ", ".join(f"{n} {s}" for s, n in kinds.items()))
+    if known:
+        lines += ["", "## Equivalent mutants", "",
+                  "From docs/mutation-equivalent.txt: mutants no test can tell apart from the code, and why.", ""]
+        lines += [f"- `{pattern}`: {why}" for pattern, why in known]
     print("\n".join(lines))
 
 
