@@ -11,6 +11,9 @@ from helpers import grads_of, node_by_label, torch_eval, trace_of
     ("log(x)", {"x": -1.0}, "log of a non-positive number (-1)"),
     ("log(x)", {"x": [2.0, 0.0]}, "log of a non-positive number (0)"),
     ("sqrt(x)", {"x": [4.0, -2.0]}, "sqrt of a negative number (-2)"),
+    ("sqrt(x)", {"x": [0.0, 0.5, -0.5]}, "sqrt of a negative number (-0.5)"),  # the first bad one, not 0 or 0.5
+    ("log(x)", {"x": [0.5, -0.5]}, "log of a non-positive number (-0.5)"),
+    ("mean(x, axis=2)", {"x": [1.0, 2.0]}, "axis 2 is out of range for an input of shape (2,)"),
     ("x / y", {"x": 1.0, "y": 0.0}, "division by zero"),
     ("x ** y", {"x": 0.0, "y": -1.0}, "zero raised to a negative power"),
     ("x.T", {"x": [[[1.0]]]}, "transpose takes a vector or a matrix, got shape (1, 1, 1)"),

@@ -203,3 +203,9 @@ def test_an_output_that_is_the_input_is_refused_with_the_reason(tmp_path):
     assert r.exit_code == 1
     assert r.output.strip() == f"Error: {cfg}: is the input {cfg}; writing it would destroy the input"
     assert cfg.read_bytes() == before
+
+
+def test_a_still_may_say_png_itself(tmp_path):
+    from render import _output_format
+    assert _output_format(str(tmp_path / "f.png"), "png", True) == "png"
+    assert _output_format(None, "png", True) == "png"

@@ -72,3 +72,17 @@ def test_allow_long_is_a_flag_that_lifts_the_budget_for_the_run(tmp_path, monkey
         assert r.exit_code == 0, r.output
         assert '"kind": "vanishing"' in r.output
         assert os.environ["BACKPROP_ALLOW_LONG"] == "1"  # for worker processes that trace too
+
+
+@pytest.mark.parametrize("seconds,said", [(1200.0, "20 minutes"), (3599.0, "60 minutes"), (3600.0, "1.0 hours"),
+                                          (12_600.0, "3.5 hours"), (3_600_000.0, "1,000.0 hours")])
+def test_the_estimate_is_said_in_minutes_or_hours(seconds, said, monkeypatch):
+    import os
+
+    from engine import training
+    monkeypatch.setattr(training, "estimate_seconds", lambda cfg: seconds)
+    cfg = parse_config({"scene": "vanishing", "depth": 2, "width": 2, "steps": 10})
+    with pytest.raises(TooLong) as e:
+        check_budget(cfg, allow_long=False)
+    assert str(e.value) == (f"training would take about {said} on {os.cpu_count()} cores (the budget is 10 "
+                            "minutes): lower steps, depth, width, seeds or activations, or pass --allow-long")
