@@ -8,7 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from helpers import default_sigint
+from helpers import alive, default_sigint
 from render import CONFIG_DIR, ROOT, cli
 
 
@@ -48,14 +48,6 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_the_trace_child_dies_with_the_render(tmp_path, sig):
     cfg = tmp_path / "long.yaml"  # a trace that takes far longer than the test
@@ -73,9 +65,9 @@ def test_the_trace_child_dies_with_the_render(tmp_path, sig):
     proc.send_signal(sig)
     proc.wait(timeout=10)
     deadline = time.time() + 5
-    while time.time() < deadline and any(map(_alive, kids)):
+    while time.time() < deadline and any(map(alive, kids)):
         time.sleep(0.1)
-    assert not any(map(_alive, kids))
+    assert not any(map(alive, kids))
     assert not (tmp_path / "x.mp4").exists()
 
 
@@ -119,9 +111,9 @@ def test_sigterm_to_a_lecture_stops_its_workers(tmp_path):
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     deadline = time.time() + 15
-    while time.time() < deadline and any(map(_alive, workers)):
+    while time.time() < deadline and any(map(alive, workers)):
         time.sleep(0.1)
-    assert not any(map(_alive, workers)) and time.time() - start < 15
+    assert not any(map(alive, workers)) and time.time() - start < 15
     assert proc.returncode != 0
     assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "out.srt").exists()
     assert list(tmpdir.iterdir()) == []

@@ -1,14 +1,13 @@
 """A lecture assembled without Manim: the clip renderer is replaced by one that writes small real MP4s
 of known lengths, so the cache keys, chapters, subtitles and languages are checked in a second."""
-from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 import srt
 
 from engine.cache import publish
+import helpers
 from helpers import parse_vtt
 from render import CONFIG_DIR
 from scenes import lecture as lecture_mod
@@ -18,14 +17,7 @@ FRAMES = {"title": 7, "scene": 13}  # each fake clip's length: 0.7 s and 1.3 s
 
 
 def write_clip(path: Path, frames: int, shade: int) -> None:
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, FPS)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    helpers.write_clip(path, frames, shade, FPS)
 
 
 @pytest.fixture

@@ -11,25 +11,17 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from engine import processes
-from helpers import default_sigint
+from helpers import alive, default_sigint
 from render import ROOT
 
 EXIT_TERM = 128 + signal.SIGTERM
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _wait_dead(pid: int, seconds: float = 5.0) -> bool:
     deadline = time.time() + seconds
-    while time.time() < deadline and _alive(pid):
+    while time.time() < deadline and alive(pid):
         time.sleep(0.05)
-    return not _alive(pid)
+    return not alive(pid)
 
 
 def test_a_worker_dies_with_its_parent_even_when_the_parent_is_killed():
@@ -47,7 +39,7 @@ def test_a_worker_dies_with_its_parent_even_when_the_parent_is_killed():
     proc = subprocess.Popen([sys.executable, "-c", parent], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                             preexec_fn=default_sigint)
     worker = int(proc.stdout.readline())
-    assert _alive(worker)
+    assert alive(worker)
     proc.kill()  # SIGKILL: the parent runs no clean-up at all
     proc.wait()
     assert _wait_dead(worker), "the worker outlived its killed parent"

@@ -1,27 +1,13 @@
 """Joining clips and writing subtitles, on tiny clips made here (expected values written out)."""
-from fractions import Fraction
-
 import av
-import numpy as np
 import pytest
 
+from helpers import write_clip
 from scenes.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
 
 
-def tiny_clip(path, frames: int, fps: int = 10, shade: int = 0):
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            out.mux(stream.encode(frame.reformat(format="yuv420p")))
-        out.mux(stream.encode(None))
-    return path
-
-
 def test_clips_join_with_a_chapter_each_at_the_right_times(tmp_path):
-    a, b = tiny_clip(tmp_path / "a.mp4", 15), tiny_clip(tmp_path / "b.mp4", 25, shade=200)
+    a, b = write_clip(tmp_path / "a.mp4", 15), write_clip(tmp_path / "b.mp4", 25, shade=200)
     assert probe_duration(a) == pytest.approx(1.5, abs=0.11)
     out = tmp_path / "joined.mp4"
     chapters = join_clips([a, b], ["Chain rule", "Gates"], out, fps=10)
