@@ -47,6 +47,12 @@ def score(counts: Counter) -> tuple[int, int, float]:
 EQUIVALENT = ROOT / "docs" / "mutation-equivalent.txt"
 
 
+def _commit() -> str:
+    import subprocess
+    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
 def equivalents() -> list[tuple[str, str]]:
     """(mutant name or fnmatch pattern, why it cannot be killed) from docs/mutation-equivalent.txt."""
     if not EQUIVALENT.exists():
@@ -72,12 +78,12 @@ def main() -> None:
     killed, checked, pct = score(total)
     lines = ["# Mutation testing", "",
              f"Written by `scripts/mutation_report.py` from `make mutation` (mutmut, configured in pyproject.toml), "
-             f"{time.strftime('%Y-%m-%d')}.",
+             f"{time.strftime('%Y-%m-%d')}, on commit {_commit()}.",
              "The oracle is the fast test subset (`-m 'not slow'`); a mutant counts as killed when a test fails or it",
              "times out. \"No tests\" means no fast test reaches that line at all.", "",
              f"**Score: {killed} of {checked} checked mutants killed ({pct:.1f}%)**; "
              f"{sum(total.values())} generated, {total['not checked']} not checked yet, "
-             f"{total['equivalent']} equivalent (listed below with the reason).", ""]
+             f"{total['equivalent']} not counted (listed below with the reason).", ""]
     core = Counter(s for path, statuses in by_file.items() if path.startswith("engine/") or path == "render.py"
                    for s in statuses.values())
     k, n, p = score(core)
@@ -101,8 +107,10 @@ def main() -> None:
         kinds = Counter(s for _, s in items)
         lines.append(f"- `{fn}`: " + ", ".join(f"{n} {s}" for s, n in kinds.items()))
     if known:
-        lines += ["", "## Equivalent mutants", "",
-                  "From docs/mutation-equivalent.txt: mutants no test can tell apart from the code, and why.", ""]
+        lines += ["", "## Not counted", "",
+                  "From docs/mutation-equivalent.txt, each with its reason: equivalent mutants (no test can tell them "
+                  "from the code), and a few that a test kills where mutmut cannot see it (in a subprocess, or "
+                  "after the run).", ""]
         lines += [f"- `{pattern}`: {why}" for pattern, why in known]
     print("\n".join(lines))
 
