@@ -230,7 +230,7 @@ def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
 
     from scenes.speedups import BufferedSegmentEncoder
 
-    # one x264 thread: then x264 is deterministic and the two files can be compared byte for byte
+    # one x264 thread: then x264 itself is deterministic
     spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 96, 64, Fraction(15), (("crf", "23"), ("threads", "1")))
     rng = np.random.default_rng(0)
     frames = [(rng.integers(0, 256, (64, 96, 4), dtype=np.uint8), repeat) for repeat in (1, 3, 1, 2)]
@@ -241,9 +241,16 @@ def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
         for pixels, repeat in frames:
             encoder.write_frame(pixels.copy(), repeat=repeat)
         encoder.finish()
-    with av.open(str(files[1])) as f:
-        assert sum(1 for _ in f.decode(video=0)) == 7  # every repeat is its own frame
-    assert files[0].read_bytes() == files[1].read_bytes()
+    decoded = []
+    for path in files:
+        with av.open(str(path)) as f:
+            decoded.append([(frame.pts, frame.to_ndarray(format="rgb24").astype(int)) for frame in f.decode(video=0)])
+    assert len(decoded[1]) == 7  # every repeat is its own frame
+    assert [pts for pts, _ in decoded[0]] == [pts for pts, _ in decoded[1]]
+    # the same pictures: swscale's RGBA -> YUV rounding may differ by one step with the input buffer's
+    # alignment (its SIMD and C paths), so the files are compared decoded, not byte for byte
+    for (_, a), (_, b) in zip(*decoded):
+        assert np.abs(a - b).max() <= 3 and np.abs(a - b).mean() < 0.1
 
 
 def test_stored_cairo_paths_are_reused_only_for_the_same_points():
