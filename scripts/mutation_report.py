@@ -89,7 +89,7 @@ def main() -> None:
     k, n, p = score(core)
     lines += [f"The engine and the CLI (`engine/`, `render.py`): **{k} of {n} killed ({p:.1f}%)**, "
               f"{core['not checked']} not checked yet.", "",
-              "| file | killed | survived | no tests | timeout | equivalent | not checked | score |",
+              "| file | killed | survived | no tests | timeout | not counted | not checked | score |",
               "|---|---|---|---|---|---|---|---|"]
     for path, statuses in by_file.items():
         c = Counter(statuses.values())
