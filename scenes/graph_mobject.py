@@ -5,6 +5,7 @@ Every number it draws is read from the trace. Forward values sit above each edge
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,15 +43,17 @@ class SplineEdge(TipableVMobject):
 def _natural_width(text: str) -> float:
     """Width in layout inches of a scalar label whose digits are 0.16 tall (9 px at 854x480 when one layout
     inch is MIN_UNIT scene units: readable, and small enough that a chain of seven gates fits the frame)."""
-    mob = Text(text, font_size=LABEL_FONT, font=style.FONTS["en"])
-    digit = Text("0", font_size=LABEL_FONT, font=style.FONTS["en"]).height
-    return mob.width * 0.16 / digit
+    return Text(text, font_size=LABEL_FONT, font=style.FONTS["en"]).width * 0.16 / _digit_height()
 
 
-def _reference_tag_height(cache=[]) -> float:
-    if not cache:
-        cache.append(style.math("q_{1}", font_size=30).height)
-    return cache[0]
+@functools.cache
+def _digit_height() -> float:
+    return Text("0", font_size=LABEL_FONT, font=style.FONTS["en"]).height
+
+
+@functools.cache
+def _reference_tag_height() -> float:
+    return style.math("q_{1}", font_size=30).height
 
 
 def is_chip(value) -> bool:
