@@ -37,6 +37,12 @@ class Notation:
         for nid in trace.forward:  # inputs before the nodes that use them
             self.value_scale[nid] = self._value_scale(nid)
         self.grad_scale = self._grad_scales()
+        # the step that sends each input its last contribution (backward order: the last one to mention it)
+        self.done_at: dict[str, str] = {}
+        for s in self.trace.backward:
+            for src, down in zip(self.trace.nodes[s.node].inputs, s.downstream):
+                if down is not None:
+                    self.done_at[src] = s.node
 
     # --- names ------------------------------------------------------------------------------------
     def _names(self) -> dict[str, str]:
@@ -137,15 +143,9 @@ class Notation:
     # --- branches ---------------------------------------------------------------------------------
     def completes(self, step: Step) -> list[str]:
         """Inputs used more than once whose last contribution arrives in ``step``: their sum is shown."""
-        seen_later = set()
-        done_at = {}
-        for s in reversed(self.trace.backward):
-            for src, down in zip(self.trace.nodes[s.node].inputs, s.downstream):
-                if down is not None and src not in seen_later:
-                    seen_later.add(src)
-                    done_at[src] = s.node
         node = self.trace.nodes[step.node]
-        return [src for src in dict.fromkeys(node.inputs) if self.uses[src] > 1 and done_at.get(src) == step.node]
+        return [src for src in dict.fromkeys(node.inputs)
+                if self.uses[src] > 1 and self.done_at.get(src) == step.node]
 
     def contributions(self, node_id: str) -> list[tuple[str, int, np.ndarray]]:
         """(head, slot, what it sent back) for every use of ``node_id``, in backward order."""
