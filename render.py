@@ -64,6 +64,19 @@ def allow_long_option(f):
                         help="Train even when the estimate exceeds the 10-minute budget.")(f)
 
 
+def _trust(ctx, param, value: bool) -> bool:
+    """--trust: run the Python code a `torch:` config names. An environment variable, so the forked trace
+    child and lecture workers see it too."""
+    if value:
+        os.environ["BACKPROP_TRUST"] = "1"
+    return value
+
+
+def trust_option(f):
+    return click.option("--trust", is_flag=True, expose_value=False, callback=_trust,
+                        help="Run the Python code a `torch:` config names (an expression config is never run).")(f)
+
+
 @cli.command("list")
 @click.option("--keys", is_flag=True, help="Every key of every scene kind, with its default (Markdown).")
 def list_cmd(keys: bool) -> None:
@@ -90,6 +103,7 @@ def list_cmd(keys: bool) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Trace file to write (default: stdout).")
 @allow_long_option
+@trust_option
 def trace(config: str, output: str | None) -> None:
     """Run CONFIG's forward and backward pass and write its trace (JSON)."""
     if output:
@@ -114,6 +128,7 @@ def trace(config: str, output: str | None) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--tolerance", default=1e-6, show_default=True, help="Largest relative error that passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@trust_option
 def check(config: str, tolerance: float, as_json: bool) -> None:
     """Compare analytic gradients with numerical ones (central differences) for CONFIG's inputs."""
     t = _load_trace(config)
@@ -182,6 +197,7 @@ def _check_row(node: dict, tolerance: float) -> dict:
               help="dark (Manim's look) or light (white background for slides and print).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
 @allow_long_option
+@trust_option
 def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
            transparent: bool, theme: str, lang: str) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
@@ -218,6 +234,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
 @click.option("--json", "as_json", is_flag=True,
               help="Print every paused frame's texts (string, kind, box, x-height, contrast) and the violations.")
 @allow_long_option
+@trust_option
 def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> None:
     """Check what CONFIG's scene shows at every pause: inside the frame, no overlaps, no edge through a
     label, x-height and contrast (WCAG AA 4.5:1) readable, every total derivative equal to the trace's."""
@@ -248,6 +265,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
 @allow_long_option
+@trust_option
 def info(config: str, lang: str) -> None:
     """List CONFIG's animations: `render --still --upto N` shows the frame at the end of animation N."""
     from audit.run import audit_trace
@@ -324,6 +342,7 @@ class _BatchProgress:
 @click.option("--allow-outside", is_flag=True,
               help="Allow clip configs outside the lecture file's folder tree (and the shipped configs).")
 @allow_long_option
+@trust_option
 def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str, jobs: int,
             allow_outside: bool) -> None:
     """Render every clip of LECTURE (cached) and join them into one MP4 with chapters and subtitles."""

@@ -59,38 +59,89 @@ class GraphConfig(_SceneConfig):
     @field_validator("inputs", "constants", mode="before")
     @classmethod
     def _inputs_are_arrays(cls, inputs: Any) -> Any:
-        # Runs before pydantic's coercion, which would quietly turn `true` or "1" into a number.
-        if not isinstance(inputs, dict):
-            return inputs
-        for name, v in inputs.items():
-            if not isinstance(name, str):
-                raise ValueError(f"{name!r} is not a valid variable name")
-            if not NAME.fullmatch(name):
-                raise ValueError(f"{_short(name)} is not a valid variable name: use ASCII letters, digits and _, "
-                                 "starting with a letter (write alpha for α)")
-            if _depth(v) > MAX_INPUT_DIMS:
-                raise ValueError(f"'{name}' has more than {MAX_INPUT_DIMS} dimensions")
-            if not _all_numbers(v):
-                raise ValueError(f"'{name}' must be a number or a nested list of numbers, got {_short(v)}")
-            try:
-                arr = np.asarray(v, dtype=np.float64)
-            except OverflowError:
-                raise ValueError(f"'{name}' holds a number too large for a float") from None
-            except ValueError:
-                raise ValueError(f"'{name}' is a ragged list: every row must have the same length") from None
-            if arr.size > MAX_INPUT_ELEMENTS:
-                raise ValueError(f"'{name}' has {arr.size} elements (at most {MAX_INPUT_ELEMENTS})")
-            if arr.size == 0:
-                raise ValueError(f"'{name}' is empty")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"'{name}' holds a non-finite number (NaN or infinity)")
-        return inputs
+        return _check_arrays(inputs)
 
     @model_validator(mode="after")
     def _names_are_distinct(self):
-        both = sorted(self.inputs.keys() & self.constants.keys())
-        if both:
-            raise ValueError(f"{', '.join(both)} given both as input and as constant")
+        return _distinct_names(self)
+
+
+def _check_arrays(inputs: Any) -> Any:
+    """Named numbers or nested lists of numbers. Runs before pydantic's coercion, which would quietly turn
+    `true` or "1" into a number."""
+    if not isinstance(inputs, dict):
+        return inputs
+    for name, v in inputs.items():
+        if not isinstance(name, str):
+            raise ValueError(f"{name!r} is not a valid variable name")
+        if not NAME.fullmatch(name):
+            raise ValueError(f"{_short(name)} is not a valid variable name: use ASCII letters, digits and _, "
+                             "starting with a letter (write alpha for α)")
+        if _depth(v) > MAX_INPUT_DIMS:
+            raise ValueError(f"'{name}' has more than {MAX_INPUT_DIMS} dimensions")
+        if not _all_numbers(v):
+            raise ValueError(f"'{name}' must be a number or a nested list of numbers, got {_short(v)}")
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except OverflowError:
+            raise ValueError(f"'{name}' holds a number too large for a float") from None
+        except ValueError:
+            raise ValueError(f"'{name}' is a ragged list: every row must have the same length") from None
+        if arr.size > MAX_INPUT_ELEMENTS:
+            raise ValueError(f"'{name}' has {arr.size} elements (at most {MAX_INPUT_ELEMENTS})")
+        if arr.size == 0:
+            raise ValueError(f"'{name}' is empty")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"'{name}' holds a non-finite number (NaN or infinity)")
+    return inputs
+
+
+def _distinct_names(cfg):
+    both = sorted(cfg.inputs.keys() & cfg.constants.keys())
+    if both:
+        raise ValueError(f"{', '.join(both)} given both as input and as constant")
+    return cfg
+
+
+PlainData = Union[bool, int, float, str, list[Any], dict[str, Any], None]
+TORCH_SPEC = r"^[A-Za-z0-9_./-]+\.py:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class TorchGraphConfig(_SceneConfig):
+    """PyTorch code, a function or an nn.Module in a file beside the config, traced through torch autograd.
+    Unlike an expression this runs Python: the CLI runs it only with --trust."""
+
+    kind: ClassVar[str] = "graph"
+    scene: Literal[GRAPH_SCENES] = "graph"
+    torch: str = Field(pattern=TORCH_SPEC, max_length=300,
+                       description="FILE.py:NAME, a function or nn.Module class in a file under the config's folder")
+    inputs: dict[str, Value] = Field(description="leaf tensors that get gradients (float64), passed by name")
+    constants: dict[str, Value] = Field(default_factory=dict,
+                                        description="tensors without gradient (float64), passed by name")
+    torch_args: dict[str, PlainData] = Field(default_factory=dict,
+                                             description="keyword arguments of the module's constructor")
+    loss: Literal["sum", "mse", "cross_entropy"] | None = Field(
+        None, description="applied to the output against target: sum, mse or cross_entropy (class indices "
+                          "or probabilities); needed when the output is not a scalar")
+    target: Value | None = Field(None, description="what mse or cross_entropy compares the output with")
+    seed: Seed = Field(0, description="torch.manual_seed before a module is built (its initial weights)")
+    h: float = Field(DEFAULT_H, gt=0, le=1, description="step of the numerical gradient check")
+
+    @field_validator("inputs", "constants", mode="before")
+    @classmethod
+    def _inputs_are_arrays(cls, inputs: Any) -> Any:
+        return _check_arrays(inputs)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_is_an_array(cls, target: Any) -> Any:
+        return target if target is None else _check_arrays({"target": target})["target"]
+
+    @model_validator(mode="after")
+    def _names_are_distinct(self):
+        _distinct_names(self)
+        if self.loss in ("mse", "cross_entropy") and self.target is None:
+            raise ValueError(f"loss '{self.loss}' needs a target")
         return self
 
 
@@ -180,16 +231,24 @@ def keys_reference() -> str:
         groups.setdefault(schema, []).append(name)
     for schema, names in groups.items():
         out.append(f"**{', '.join(f'`{n}`' for n in names)}**\n")
-        out.append("| key | default | what it sets |")
-        out.append("|---|---|---|")
-        for key, field in schema.model_fields.items():
-            if key == "scene":
-                continue
-            value = None if field.is_required() else field.get_default(call_default_factory=True)
-            default = "required" if field.is_required() else "none" if value is None else f"`{value}`"
-            out.append(f"| `{key}` | {default} | {field.description or ''} |")
+        out.extend(_key_rows(schema))
         out.append("")
+        if schema is GraphConfig:  # the same scenes, from PyTorch code instead of an expression
+            out.append(f"**{', '.join(f'`{n}`' for n in names)} with `torch:` instead of `expression:`**\n")
+            out.extend(_key_rows(TorchGraphConfig))
+            out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _key_rows(schema) -> list[str]:
+    rows = ["| key | default | what it sets |", "|---|---|---|"]
+    for key, field in schema.model_fields.items():
+        if key == "scene":
+            continue
+        value = None if field.is_required() else field.get_default(call_default_factory=True)
+        default = "required" if field.is_required() else "none" if value is None else f"`{value}`"
+        rows.append(f"| `{key}` | {default} | {field.description or ''} |")
+    return rows
 
 
 def parse_config(data: Any, source: str = "<config>") -> _Strict:
@@ -205,6 +264,10 @@ def parse_config(data: Any, source: str = "<config>") -> _Strict:
         raise ConfigError(f"{source}: key 'scene': unknown scene kind {scene!r}{_did_you_mean(str(scene), SCHEMAS)};"
                           f" allowed: {', '.join(SCHEMAS)}")
     schema = SCHEMAS[scene]
+    if "torch" in data and schema is GraphConfig:
+        if "expression" in data:
+            raise ConfigError(f"{source}: give either 'expression' (a formula, data) or 'torch' (Python code), not both")
+        schema = TorchGraphConfig
     try:
         return schema.model_validate(data)
     except ValidationError as e:

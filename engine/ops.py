@@ -318,6 +318,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("amax", "max", lambda x: np.asarray(x.max()), _extreme_local, routes=True),
     Op("amin", "min", lambda x: np.asarray(x.min()), _extreme_local, routes=True),
     Op("abs", "abs", np.abs, lambda i, o: [np.sign(i[0])]),
+    Op("reciprocal", "1/x", lambda x: _div_forward(np.ones_like(x), x),
+       lambda i, o: [-o * o]),
     Op("sigmoid", "σ", _sigmoid, lambda i, o: [o * (1 - o)]),
     Op("tanh", "tanh", np.tanh, lambda i, o: [1 - o * o]),
     Op("relu", "relu", lambda x: np.maximum(x, 0.0), lambda i, o: [(i[0] > 0).astype(np.float64)], routes=True),
@@ -347,3 +349,5 @@ FUNCTIONS: dict[str, dict[int, str]] = {
 # Keyword arguments a function accepts (each an integer constant, fixed at parse time).
 KEYWORDS: dict[str, tuple[str, ...]] = {"sum": ("axis",), "mean": ("axis",)}
 LEAKY_SLOPE = 0.01
+# The op of a torch trace's node that matches no gate above (engine.torch_trace): drawn with its torch name.
+TORCH_OP = "torch"

@@ -47,6 +47,9 @@ def trace_config(cfg, source: str = "<config>", allow_long: bool | None = None) 
     """Dispatch on the config's kind. Training estimated to take longer than its budget is refused unless
     ``allow_long`` (default: $BACKPROP_ALLOW_LONG, which the CLI's --allow-long sets for its workers too)."""
     if cfg.kind == "graph":
+        if hasattr(cfg, "torch"):  # Python code, run only when trusted (engine.torch_config)
+            from .torch_config import trace_torch_config
+            return trace_torch_config(cfg, source)
         return trace_graph_config(cfg, source)
     from . import training
     if allow_long is None:

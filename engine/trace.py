@@ -68,15 +68,11 @@ def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, Nume
     """The trace of one graph's forward and backward pass, with numerical gradients for its inputs."""
     nodes = []
     for n in graph.nodes:
-        entry = {"id": n.id, "op": n.op, "label": n.label, "value": encode_value(n.value),
-                 "grad": encode_value(n.grad), "inputs": [i.id for i in n.inputs]}
-        if n.attrs:
-            entry["attrs"] = {k: list(v) if isinstance(v, tuple) else v for k, v in n.attrs.items()}
+        symbol = None
         if n.op not in ("input", "const"):
-            entry["symbol"] = OPS[n.op].symbol if n.op != "index" else f"[{', '.join(map(str, n.attrs['index']))}]"
-        if n.id in numeric:
-            entry.update(_numeric_entry(n.grad, numeric[n.id]))
-        nodes.append(entry)
+            symbol = OPS[n.op].symbol if n.op != "index" else f"[{', '.join(map(str, n.attrs['index']))}]"
+        nodes.append(node_entry(n.id, n.op, n.label, n.value, n.grad, [i.id for i in n.inputs], symbol,
+                                n.attrs, numeric.get(n.id)))
     return {
         **header("graph", config),
         "nodes": nodes,
@@ -86,6 +82,21 @@ def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, Nume
                       "local": [encode_value(v) for v in s.local],
                       "downstream": [encode_value(v) for v in s.downstream]} for s in steps],
     }
+
+
+def node_entry(node_id: str, op: str, label: str, value, grad, inputs: list[str], symbol: str | None = None,
+               attrs: dict | None = None, numeric: NumericGradient | None = None, **extra) -> dict:
+    """One node of a graph trace, as every tracer writes it (ours and torch's)."""
+    entry = {"id": node_id, "op": op, "label": label, "value": encode_value(value), "grad": encode_value(grad),
+             "inputs": inputs}
+    if attrs:
+        entry["attrs"] = {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.items()}
+    if symbol is not None:
+        entry["symbol"] = symbol
+    entry.update(extra)
+    if numeric is not None:
+        entry.update(_numeric_entry(grad, numeric))
+    return entry
 
 
 def _numeric_entry(grad: np.ndarray, ng: NumericGradient) -> dict:

@@ -25,8 +25,12 @@ LABEL_FONT = 22
 MIN_UNIT = 0.95  # scene units per layout inch: a scalar label's x-height is then about 8.5 px at 854x480
 MIN_SPACING = 0.15
 GATE, NAMED_GATE = 0.56, 0.74  # circle diameters, inches
+# A gate's word has at least this x-height in scene units (8.5 px at 854x480, 60 px a unit); its circle is
+# made wide enough for that at the smallest scale, MIN_UNIT.
+WORD_X_HEIGHT = 8.5 / 60
 LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
+MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
 
 
 @dataclass
@@ -47,6 +51,18 @@ def _natural_width(text: str) -> float:
 
 
 @functools.cache
+def _symbol_size(symbol: str) -> tuple[float, float]:
+    """Width and height of a gate's symbol at its font size, before it is fitted to its circle."""
+    text = Text(symbol, font_size=30, font=style.FONTS["en"])
+    return text.width, text.height
+
+
+@functools.cache
+def _x_height() -> float:
+    return Text("x", font_size=30, font=style.FONTS["en"]).height
+
+
+@functools.cache
 def _digit_height() -> float:
     return Text("0", font_size=LABEL_FONT, font=style.FONTS["en"]).height
 
@@ -56,10 +72,13 @@ def _reference_tag_height() -> float:
     return style.math("q_{1}", font_size=30).height
 
 
-def is_chip(value) -> bool:
-    """A matrix too large to read on an edge: the edge shows its shape, the equation area its entries."""
+def is_chip(value, every_matrix: bool = False) -> bool:
+    """A matrix too large to read on an edge: the edge shows its shape, the equation area its entries.
+    ``every_matrix``: the graph is drawn too small for any matrix to read on it."""
     if np.ndim(value) == 0:
         return False
+    if every_matrix:
+        return True
     shape = np.shape(value) if np.ndim(value) >= 2 else (np.size(value), 1)  # vectors are drawn as columns
     fits = shape[-1] == 1 or shape == (2, 2)  # a column, or a 2x2: a row of signed numbers is too wide
     return not fits or np.size(value) > MAX_ENTRIES_ON_EDGE
@@ -69,11 +88,11 @@ class EdgeLabel(VGroup):
     """A number or small matrix written beside an edge, in the forward or gradient colour; a larger matrix
     as its shape (2×3, or ∂ 2×3 for a gradient), its entries shown in the equation area during its step."""
 
-    def __init__(self, value: np.ndarray, gradient: bool):
+    def __init__(self, value: np.ndarray, gradient: bool, chip: bool = False):
         super().__init__()
         self.audit_kind = "gradient" if gradient else "value"
         color = style.GRADIENT if gradient else style.FORWARD
-        if is_chip(value):
+        if chip or is_chip(value):
             chip = ("∂ " if gradient else "") + style.shape_text(value)
             self.add(merge_glyphs(Text(chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         elif np.ndim(value) == 0:
@@ -83,9 +102,9 @@ class EdgeLabel(VGroup):
             self.add(merge_glyphs(style.math(style.latex_array(value, signed=gradient), color=color, font_size=LABEL_FONT + 4)))
 
 
-def _label_size_inches(value: np.ndarray) -> tuple[float, float]:
+def _label_size_inches(value: np.ndarray, every_matrix: bool = False) -> tuple[float, float]:
     """Room dot should keep beside an edge for its two labels (value above, gradient below)."""
-    if np.ndim(value) == 0 or is_chip(value):
+    if np.ndim(value) == 0 or is_chip(value, every_matrix):
         return 0.8, 0.5
     rows = value.shape[0]
     cols = 1 if value.ndim == 1 else value.shape[1]
@@ -109,7 +128,19 @@ class ComputationalGraph(VGroup):
         self.value_labels: dict[tuple[str, str, int], EdgeLabel] = {}
         self.grad_labels: dict[tuple[str, str, int], EdgeLabel] = {}
         self._label_anchor: dict[tuple[str, str, int], np.ndarray] = {}
+        self.chips_only = False  # every matrix as its shape: set when the graph is drawn too small for them
         self._build(width, height, np.asarray(center, dtype=float), show_shapes)
+        if self.unit < MATRIX_UNIT and any(np.ndim(self.trace.nodes[k[0]].value) and not is_chip(
+                self.trace.nodes[k[0]].value) for k in self._edge_keys()):
+            self.chips_only = True
+            self.submobjects = []
+            for store in (self.leaf_mobs, self.gate_mobs, self.edges, self._label_anchor):
+                store.clear()
+            self._build(width, height, np.asarray(center, dtype=float), show_shapes)
+
+    def is_chip(self, value) -> bool:
+        """Whether this graph draws ``value`` as its shape on an edge (its entries go in the equation area)."""
+        return is_chip(value, self.chips_only)
 
     # --- construction -------------------------------------------------------------------------
     def _edge_keys(self) -> list[tuple[str, str, int]]:
@@ -133,7 +164,11 @@ class ComputationalGraph(VGroup):
             else:
                 # a gate named here (q1, ...) carries its name inside its circle, below the symbol
                 # (a word such as relu or tanh gets a wider circle, so that it reads as large as a sign)
-                size = NAMED_GATE + 0.06 * max(0, len(n.symbol) - 2) if self.notation.shows_name(n.id) else GATE
+                named = self.notation.shows_name(n.id)
+                size = NAMED_GATE + 0.06 * max(0, len(n.symbol) - 2) if named else GATE
+                # a long word (a torch op's name: layer_norm) widens its circle until it reads at WORD_X_HEIGHT
+                word_width = _symbol_size(n.symbol)[0] / _x_height() * WORD_X_HEIGHT / MIN_UNIT
+                size = max(size, word_width / (0.78 if named else 0.82))
                 specs.append(NodeSpec(n.id, "gate", n.symbol, size))
         self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
         edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
@@ -171,7 +206,10 @@ class ComputationalGraph(VGroup):
                     # every name at one font size (that of q_1 at 0.225 inches), narrowed only to fit its circle
                     tag.scale(0.225 * scale / _reference_tag_height())
                     tag.scale_to_fit_width(min(tag.width, 0.8 * box.w * scale))
-                    sym.scale_to_fit_height(min(sym.height, 0.22 * scale)).move_to(pos + 0.1 * scale * UP)
+                    # 0.22 inches high, or as high as a word must be for its x-height to read at this scale
+                    word = any(c.isascii() and c.isalpha() for c in n.symbol)
+                    cap = max(0.22 * scale, WORD_X_HEIGHT * _symbol_size(n.symbol)[1] / _x_height() if word else 0)
+                    sym.scale_to_fit_height(min(sym.height, cap)).move_to(pos + 0.1 * scale * UP)
                     tag.move_to(pos + 0.165 * scale * DOWN)
                     tag.audit_kind = "name"
                     mob.add(tag)
@@ -194,7 +232,7 @@ class ComputationalGraph(VGroup):
     def _label_size(self, key) -> tuple[float, float]:
         """Room for an edge's two labels: a scalar's as wide as its longer number at the labels' height."""
         value = self.trace.nodes[key[0]].value
-        w, h = _label_size_inches(value)
+        w, h = _label_size_inches(value, self.chips_only)
         if np.ndim(value) or key[1] == SINK:
             return w, h
         texts = [style.fmt_value(float(self.notation.value(key[0])))]
@@ -223,7 +261,7 @@ class ComputationalGraph(VGroup):
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
         max_w, max_h = (w - 0.12) * self.unit, (h / 2 - 0.06) * self.unit
-        if np.ndim(self.trace.nodes[key[0]].value) == 0 or is_chip(self.trace.nodes[key[0]].value):
+        if np.ndim(self.trace.nodes[key[0]].value) == 0 or self.is_chip(self.trace.nodes[key[0]].value):
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
         anchor = self._label_anchor[key]
@@ -251,11 +289,12 @@ class ComputationalGraph(VGroup):
     def value_label(self, key) -> EdgeLabel:
         if key not in self.value_labels:
             value = self.notation.value(key[0])
-            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False), key, above=True)
+            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False, chip=self.is_chip(value)), key,
+                                                 above=True)
         return self.value_labels[key]
 
     def grad_label(self, key, grad: np.ndarray) -> EdgeLabel:
-        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True), key, above=False)
+        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True, chip=self.is_chip(grad)), key, above=False)
         return self.grad_labels[key]
 
     def _on_stage(self, labels: list) -> list:

@@ -14,7 +14,7 @@ from engine.errors import ConfigError
 from scenes import style
 from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
-from scenes.graph_mobject import ComputationalGraph, is_chip
+from scenes.graph_mobject import ComputationalGraph
 from scenes.formulas import branch_sum_tex, chain_rule_pages, summary_pages
 from scenes.text_fit import fitted_text, title_mobject
 from scenes.source import scene_source, trace_path_for
@@ -159,7 +159,7 @@ class GraphScene(Scene):
                 continue
             self.focus_node(graph, node_id, graph.out_edges(node_id))
             value = graph.notation.value(node_id)
-            if is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
+            if graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
                 self.set_equation(rf"{graph.notation.tex(node_id)} = "
                                   + style.colored(style.latex_array(value), style.FORWARD)
                                   + rf"\;\; ({style.latex_shape(value)})")

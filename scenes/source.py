@@ -59,7 +59,10 @@ def _cached_trace(source: Path) -> Path:
     """Where ``source``'s trace is (a .json is its own trace), keyed by the config and the engine's code."""
     if source.suffix == ".json":
         return source
-    key = hashlib.sha256(source.read_bytes() + _engine_fingerprint()).hexdigest()[:20]
+    from engine.torch_config import code_fingerprint  # a torch config's trace also depends on its code
+
+    data = source.read_bytes()
+    key = hashlib.sha256(data + _engine_fingerprint() + code_fingerprint(source, data)).hexdigest()[:20]
     return CACHE / f"{source.stem}-{key}.json"
 
 

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from manim import MathTex, TexTemplate
 
-from engine.expr import NAME
+from engine.expr import NAME, PARAM_NAME
 from engine.numfmt import format_number
 
 # Okabe-Ito hues; the light theme darkens them just enough to read on white. Forward is always the
@@ -137,6 +137,8 @@ def latex_name(label: str) -> str:
     Only names of letters, digits and _ reach here (configs and traces are checked for that); anything
     else is drawn as a question mark rather than handed to LaTeX.
     """
+    if PARAM_NAME.fullmatch(label) and "." in label:  # a torch parameter: fc1.weight
+        return r"\mathrm{" + label.replace("_", r"\_") + "}"
     if not NAME.fullmatch(label):
         return r"\text{?}"
     base, _, sub = label.partition("_")
@@ -154,7 +156,7 @@ def latex_name(label: str) -> str:
 
 def node_tex(label: str, value) -> str:
     """A leaf or named gate in a formula: its name (w_{0}), or the number a literal constant holds."""
-    return latex_name(label) if NAME.fullmatch(label) else latex_number(float(value))
+    return latex_name(label) if PARAM_NAME.fullmatch(label) else latex_number(float(value))
 
 
 def shape_text(a: np.ndarray) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.expr import NAME
-from engine.ops import OPS
+from engine.expr import NAME, PARAM_NAME
+from engine.ops import OPS, TORCH_OP
 from engine.trace import TRACE_FORMAT, TRACE_VERSION, decode_value
 
 
@@ -172,8 +172,9 @@ def _check_graph(part, where: str) -> None:
         _check(isinstance(n, dict), w, "must be an object")
         _check(isinstance(n.get("id"), str) and n["id"] not in ids, f"{w}.id", "must be a new id")
         op, label = n.get("op"), n.get("label")
-        _check(op in ("input", "const") or op in OPS, f"{w}.op", f"unknown op {str(op)[:40]!r}")
+        _check(op in ("input", "const", TORCH_OP) or op in OPS, f"{w}.op", f"unknown op {str(op)[:40]!r}")
         _check(isinstance(label, str) and (NAME.fullmatch(label) is not None or
+                                           op == "input" and PARAM_NAME.fullmatch(label) is not None or
                                            op == "const" and NUMBER_LABEL.fullmatch(label) is not None),
                f"{w}.label", f"must be a name or a number, got {str(label)[:40]!r}")
         _check(isinstance(n.get("inputs"), list) and all(isinstance(x, str) and x in ids for x in n["inputs"]),
