@@ -380,7 +380,7 @@ def _all_numbers(v) -> bool:
 def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     # An unknown key usually explains a missing one (a typo), so report it first.
     err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
-    loc = [str(p) for p in err["loc"]]  # never empty: parse_config checks the top level is a mapping
+    loc = [str(p) for p in err["loc"]]  # empty only for a rule between keys (parse_config checks the mapping)
     key = ".".join(loc)
     if err["type"] == "extra_forbidden":
         fields = list(schema.model_fields)
@@ -393,7 +393,7 @@ def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     # (inputs and constants are checked by their own validator first, with their own messages)
     if err["type"].endswith("_type"):  # strict mode: a wrong type is never parsed from a string
         msg = f"{msg}, got {_short(err['input'])}"
-    return f"key '{key}': {msg}"
+    return f"key '{key}': {msg}" if key else msg  # (no key: a rule between keys, such as loss and target)
 
 
 def _did_you_mean(word: str, choices) -> str:

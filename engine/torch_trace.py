@@ -137,15 +137,24 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
     out = out.reshape(()) if out.dim() else out
     builder = _Builder(recorder.records, names, recorder.view_names({id(t): n for n, t in consts.items()}))
     nodes, output = builder.build(out.grad_fn, out.output_nr)
-    fired = builder.run_backward(out)
-    steps = builder.steps(fired)
-    for tn in nodes:
-        if tn.op == "input":
-            var = builder.leaf_var[tn]
-            tn.grad = np.zeros(tn.value.shape) if var.grad is None else var.grad.detach().numpy().astype(np.float64)
+    # A module's parameters may hold gradients already: ours start from none, and theirs are given back.
+    earlier = {tn: var.grad for tn, var in builder.leaf_var.items()}
+    for var in builder.leaf_var.values():
+        var.grad = None
+    try:
+        fired = builder.run_backward(out)
+        steps = builder.steps(fired)
+        for tn, var in builder.leaf_var.items():
+            tn.grad = np.zeros(tn.value.shape) if var.grad is None else _np(var.grad)
+    finally:
+        for tn, var in builder.leaf_var.items():
+            var.grad = earlier[tn]
     _check_sums(nodes, steps, output)
     numeric = _numeric(fn, leaves, consts, nodes, builder, h) if check_numeric else {}
-    trace = {**header("graph", config or {}, "torch"), "nodes": [], "output": output.id,
+    if config is None:  # called from Python rather than from a config: a graph scene, titled by the function
+        name = getattr(fn, "__name__", "")
+        config = {"scene": "graph", **({"title": f"{name} in PyTorch"} if name.isidentifier() else {})}
+    trace = {**header("graph", config, "torch"), "nodes": [], "output": output.id,
              "forward": [n.id for n in nodes], "backward": []}
     trace["nodes"] = [node_entry(n.id, n.op, n.label, n.value, n.grad, [i.id for i in n.inputs],
                                  None if n.op in ("input", "const") else n.symbol, None, numeric.get(n.id),

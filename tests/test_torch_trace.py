@@ -1,0 +1,294 @@
+"""Tracing torch autograd: every number against torch itself, written by hand here, or published values."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from click.testing import CliRunner
+
+from engine.torch_trace import trace_torch
+from engine.trace import decode_value
+from helpers import grads_of, output_value, trace_of
+from render import CONFIG_DIR, ROOT, cli
+from scenes.trace_data import validate
+
+
+def _t(v):
+    return torch.tensor(v, dtype=torch.float64, requires_grad=True)
+
+
+def _node(trace, **match):
+    return [n for n in trace["nodes"] if all(n.get(k) == v for k, v in match.items())]
+
+
+def _sums_hold(trace):
+    """Each node's gradient is the sum of what the backward steps sent it (checked again, from the JSON)."""
+    got = {}
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    for s in trace["backward"]:
+        for src, d in zip(nodes[s["node"]]["inputs"], s["downstream"]):
+            if d is not None:
+                got[src] = got.get(src, 0) + decode_value(d)
+    for n in trace["nodes"]:
+        if n["grad"] is not None and n["id"] != trace["output"]:
+            np.testing.assert_allclose(got[n["id"]], decode_value(n["grad"]), rtol=1e-12)
+
+
+def test_the_cs231n_neuron_gives_the_published_gradients():
+    # cs231n, "Backpropagation, Intuitions": w = [2, -3, -3], x = [-1, -2]; f = 0.73, dw = [-0.2, -0.39, 0.2],
+    # dx = [0.39, -0.59]
+    def neuron(w0, x0, w1, x1, w2):
+        return 1 / (1 + torch.exp(-(w0 * x0 + w1 * x1 + w2)))
+
+    t = trace_torch(neuron, dict(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0))
+    validate(t)
+    assert round(float(output_value(t)), 2) == 0.73
+    g = {k: round(float(v), 2) for k, v in grads_of(t).items()}
+    assert g == {"w0": -0.2, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.2}
+    _sums_hold(t)
+    # torch's own graph: 1 / a is reciprocal then a multiplication by 1, and each op is a gate of ours
+    assert [n["op"] for n in t["nodes"] if n["op"] not in ("input", "const")] == [
+        "mul", "mul", "add", "add", "neg", "exp", "add", "reciprocal", "mul"]
+    for step in t["backward"]:
+        node = next(n for n in t["nodes"] if n["id"] == step["node"])
+        for local, down in zip(step["local"], step["downstream"]):
+            if down is not None:  # every gate here has its local factor, and local x upstream is what torch sent
+                np.testing.assert_allclose(decode_value(local) * decode_value(step["upstream"]), decode_value(down))
+        assert node["torch_op"].endswith("Backward0")
+
+
+SHARED = [  # (expression, the same written in torch by hand, inputs)
+    ("x * y + x", lambda x, y: x * y + x, {"x": 1.5, "y": -2.0}),
+    ("(x - y) / y", lambda x, y: (x - y) / y, {"x": 1.5, "y": -2.0}),
+    ("exp(x) + log(y) + sqrt(y)", lambda x, y: torch.exp(x) + torch.log(y) + torch.sqrt(y), {"x": 0.3, "y": 2.0}),
+    ("x ** 3 + abs(y)", lambda x, y: x ** 3 + torch.abs(y), {"x": 0.7, "y": -2.0}),
+    ("sigmoid(x) * tanh(y) + relu(x - y)", lambda x, y: torch.sigmoid(x) * torch.tanh(y) + torch.relu(x - y),
+     {"x": 0.4, "y": -0.3}),
+    ("max(x, y) + min(x, y)", lambda x, y: torch.maximum(x, y) + torch.minimum(x, y), {"x": 0.4, "y": -0.3}),
+    ("leaky_relu(x) + leaky_relu(-x)", lambda x: F.leaky_relu(x) + F.leaky_relu(-x), {"x": 0.8}),
+    ("sum(W @ v) + mean(v)", lambda W, v: (W @ v).sum() + v.mean(), {"W": [[1.0, 2.0], [-0.5, 3.0]], "v": [0.2, -1.0]}),
+    ("sum(A @ B)", lambda A, B: (A @ B).sum(), {"A": [[1.0, 2.0], [-0.5, 3.0]], "B": [[0.2, 1.0], [-1.0, 0.5]]}),
+    ("max(v) + sum(transpose(A) @ v)", lambda v, A: torch.max(v) + (A.T @ v).sum(),
+     {"v": [0.2, -1.0], "A": [[1.0, 2.0], [-0.5, 3.0]]}),
+    ("sum(softmax(z) * w)", lambda z, w: (F.softmax(z, dim=-1) * w).sum(), {"z": [0.5, -1.0, 2.0], "w": [1.0, 2.0, 3.0]}),
+    ("sum(log_softmax(z))", lambda z: F.log_softmax(z, dim=-1).sum(), {"z": [[0.5, -1.0, 2.0]]}),
+]
+
+
+@pytest.mark.parametrize("expression,fn,inputs", SHARED, ids=[s[0] for s in SHARED])
+def test_an_expression_and_its_torch_code_give_the_same_numbers(expression, fn, inputs):
+    ours = trace_of(expression, inputs)
+    traced = trace_torch(fn, inputs)
+    validate(traced)
+    np.testing.assert_allclose(output_value(traced), output_value(ours), rtol=1e-12)
+    for name, g in grads_of(ours).items():
+        np.testing.assert_allclose(grads_of(traced)[name], g, rtol=1e-10, atol=1e-14)
+    # and both against torch.autograd, asked directly
+    leaves = {k: _t(v) for k, v in inputs.items()}
+    grads = torch.autograd.grad(fn(**leaves), list(leaves.values()))
+    for (name, _), g in zip(leaves.items(), grads):
+        np.testing.assert_allclose(grads_of(traced)[name], g.numpy(), rtol=1e-12)
+    _sums_hold(traced)
+    for n in traced["nodes"]:
+        if "numeric_grad" in n:
+            assert n["relative_error"] < 1e-6
+
+
+def test_views_in_place_ops_and_several_outputs_keep_the_trace_whole():
+    def f(x, W):
+        h = torch.relu(W @ x)
+        z = (h * 2.0).clone()
+        z.mul_(3)  # in place on a non-leaf
+        a, b = torch.split(z, 1)  # two outputs of one op, both used
+        return torch.logsumexp(a + b * b, 0) + F.cross_entropy(z.unsqueeze(0), torch.tensor([1])) + (x * x).sum()
+
+    inputs = {"x": [1.0, -2.0], "W": [[0.1, 0.5], [-0.3, 0.8]]}
+    t = trace_torch(f, inputs)
+    validate(t)
+    leaves = {k: _t(v) for k, v in inputs.items()}
+    out = f(**leaves)
+    out.backward()
+    np.testing.assert_allclose(output_value(t), out.item(), rtol=1e-12)
+    for name, leaf in leaves.items():
+        np.testing.assert_allclose(grads_of(t)[name], leaf.grad.numpy(), rtol=1e-12)
+    _sums_hold(t)
+    splits = _node(t, torch_op="SplitBackward0")
+    assert len(splits) == 2 and {json.dumps(n["value"]) for n in splits} == {"[6.0]", "[0.0]"}.__class__(
+        json.dumps(n["value"]) for n in splits)
+    muls = [n for n in t["nodes"] if n.get("torch_op") == "MulBackward0"]
+    assert any(n["inputs"][0] == n["inputs"][1] for n in muls)  # x * x: one node feeding both slots
+    assert [n["op"] for n in _node(t, torch_op="LogsumexpBackward0")] == ["torch"]
+    assert _node(t, torch_op="LogsumexpBackward0")[0]["symbol"] == "logsumexp"
+
+
+def test_a_module_s_parameters_are_inputs_named_as_torch_names_them():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(3, 2)
+            self.fc2 = torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    torch.manual_seed(0)
+    net = Net().double()
+    x, target = torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64), torch.tensor([1])
+    t = trace_torch(lambda x: F.cross_entropy(net(x), target), {}, {"x": x},
+                    names={id(p): n for n, p in net.named_parameters()})
+    validate(t)
+    loss = F.cross_entropy(net(x), target)
+    loss.backward()
+    params = dict(net.named_parameters())
+    assert list(grads_of(t)) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    for name, g in grads_of(t).items():
+        np.testing.assert_allclose(g, params[name].grad.numpy(), rtol=1e-12)
+    assert _node(t, op="const")[0]["label"] == "x"
+
+
+def test_a_non_scalar_output_and_an_output_without_gradient_are_one_line_errors():
+    from engine.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"^the function must return a scalar float tensor, got a torch.float64 "
+                                          r"tensor of shape \(2,\) \(reduce it"):
+        trace_torch(lambda x: x * 2, {"x": [1.0, 2.0]})
+    with pytest.raises(ConfigError, match="^the output does not depend on any input that gets a gradient$"):
+        trace_torch(lambda x, c: c.sum(), {"x": 1.0}, {"c": [1.0]})
+
+
+def test_an_in_place_change_through_a_view_is_refused_with_the_reason():
+    from engine.errors import ConfigError
+
+    def f(x):
+        y = x * 1.0
+        y[0].mul_(2.0)  # rewrites y's history through a view: CopySlices
+        return y.sum()
+
+    with pytest.raises(ConfigError, match="forward value was not recorded"):
+        trace_torch(f, {"x": [1.0, 2.0]})
+
+
+# --- configs: code is not data ------------------------------------------------------------------------
+def _run(args, env_trust: bool):
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_TRUST"}
+    if env_trust:
+        env["BACKPROP_TRUST"] = "1"
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def _model(tmp_path, body: str, extra: str = "") -> "Path":  # noqa: F821
+    (tmp_path / "model.py").write_text("import torch\n\n" + body)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"scene: graph\ntorch: model.py:f\ninputs: {{x: 2.0}}\n{extra}")
+    return cfg
+
+
+def test_torch_code_runs_only_when_trusted_and_says_what_it_runs(tmp_path):
+    marker = tmp_path / "ran"
+    cfg = _model(tmp_path, f"open({str(marker)!r}, 'w').close()\n\ndef f(x):\n    return x * x\n")
+    out = tmp_path / "t.json"
+    r = _run(["trace", cfg, "-o", out], env_trust=False)
+    assert r.returncode == 1 and not marker.exists() and not out.exists()
+    assert r.stderr.strip() == (f"Error: {cfg}: key 'torch' runs Python code (model.py:f); run it only if you "
+                                "trust it, with --trust (or BACKPROP_TRUST=1)")
+    r = _run(["trace", cfg, "-o", out, "--trust"], env_trust=False)
+    assert r.returncode == 0, r.stderr
+    assert f"running {tmp_path / 'model.py'}:f" in r.stderr and marker.exists()
+    assert grads_of(json.loads(out.read_text())) == {"x": 4.0}
+
+
+def test_the_user_s_exception_is_shown_as_their_own_traceback(tmp_path):
+    cfg = _model(tmp_path, "def helper(x):\n    return x / undefined_name\n\n\ndef f(x):\n    return helper(x)\n")
+    out = tmp_path / "t.json"
+    r = _run(["trace", cfg, "-o", out, "--trust"], env_trust=False)
+    assert r.returncode == 1 and not out.exists()
+    lines = r.stderr.splitlines()
+    assert lines[1] == "Error: the torch code raised an exception:"
+    assert f'File "{tmp_path / "model.py"}", line 8, in f' in r.stderr
+    assert f'File "{tmp_path / "model.py"}", line 4, in helper' in r.stderr
+    assert lines[-1] == "NameError: name 'undefined_name' is not defined"
+    assert "engine" not in r.stderr.replace("Error:", "")  # none of our frames
+
+
+def test_code_outside_the_config_s_folder_is_refused(tmp_path):
+    (tmp_path / "model.py").write_text("def f(x):\n    return x * x\n")
+    sub = tmp_path / "configs"
+    sub.mkdir()
+    cfg = sub / "c.yaml"
+    cfg.write_text("scene: graph\ntorch: ../model.py:f\ninputs: {x: 2.0}\n")
+    r = CliRunner().invoke(cli, ["trace", str(cfg), "--trust"])
+    assert r.exit_code == 1
+    assert f"key 'torch': ../model.py is outside the config's folder ({sub})" in r.output
+
+
+def test_config_errors_of_a_torch_config_are_one_line(tmp_path):
+    from engine.config import parse_config
+    from engine.errors import ConfigError
+    cases = [
+        ({"scene": "graph", "torch": "m.py:f", "expression": "x", "inputs": {"x": 1}},
+         "c.yaml: give either 'expression' (a formula, data) or 'torch' (Python code), not both"),
+        ({"scene": "graph", "torch": "m.py", "inputs": {"x": 1}}, "c.yaml: key 'torch': String should match pattern"),
+        ({"scene": "graph", "torch": "m.py:f", "inputs": {"x": 1}, "loss": "mse"}, "c.yaml: loss 'mse' needs a target"),
+        ({"scene": "graph", "torch": "m.py:f", "inputs": {"x": 1}, "target": [1, "a"]},
+         "c.yaml: key 'target': 'target' must be a number or a nested list of numbers"),
+    ]
+    for data, start in cases:
+        with pytest.raises(ConfigError) as e:
+            parse_config(data, "c.yaml")
+        assert str(e.value).startswith(start), str(e.value)
+        assert "\n" not in str(e.value)
+
+
+def test_an_edited_model_is_traced_again(tmp_path, monkeypatch):
+    from scenes import source
+    monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
+    cfg = _model(tmp_path, "def f(x):\n    return x * x\n")
+    first = source.trace_path_for(cfg)
+    assert grads_of(json.loads(first.read_text())) == {"x": 4.0}
+    (tmp_path / "model.py").write_text("def f(x):\n    return x * x * x\n")
+    second = source.trace_path_for(cfg)
+    assert second != first and grads_of(json.loads(second.read_text())) == {"x": 12.0}
+
+
+def test_the_shipped_mlp_matches_the_same_net_written_by_hand():
+    from engine.config import load_config
+    from engine.run import trace_config
+    path = CONFIG_DIR / "torch_mlp.yaml"
+    t = trace_config(load_config(path), str(path))
+    torch.manual_seed(0)
+    fc1, fc2 = torch.nn.Linear(3, 2).double(), torch.nn.Linear(2, 2).double()
+    loss = F.cross_entropy(fc2(torch.relu(fc1(torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64)))),
+                           torch.tensor([1]))
+    loss.backward()
+    np.testing.assert_allclose(output_value(t), loss.item(), rtol=1e-12)
+    want = {"fc1.weight": fc1.weight, "fc1.bias": fc1.bias, "fc2.weight": fc2.weight, "fc2.bias": fc2.bias}
+    for name, g in grads_of(t).items():
+        np.testing.assert_allclose(g, want[name].grad.numpy(), rtol=1e-12)
+
+
+def test_the_shipped_torch_neuron_draws_what_the_expression_neuron_draws():
+    from engine.config import load_config
+    from engine.run import trace_config
+    a, b = (trace_config(load_config(CONFIG_DIR / n), str(CONFIG_DIR / n))
+            for n in ("torch_sigmoid_neuron.yaml", "sigmoid_neuron.yaml"))
+    assert output_value(a) == pytest.approx(float(output_value(b)), rel=1e-15)
+    for name, g in grads_of(b).items():
+        assert float(grads_of(a)[name]) == pytest.approx(float(g), rel=1e-12)
+
+
+def test_layer_norm_and_logsumexp_against_torch_by_hand():
+    from engine.config import load_config
+    from engine.run import trace_config
+    path = CONFIG_DIR / "torch_layer_norm.yaml"
+    t = trace_config(load_config(path), str(path))
+    x, gamma, beta = _t([1.0, -2.0, 0.5]), _t([1.0, 0.5, 2.0]), _t([0.0, 0.1, -0.2])
+    mean, var = x.mean(), x.var(unbiased=False)
+    out = torch.logsumexp((x - mean) / torch.sqrt(var + 1e-5) * gamma + beta, dim=0)  # layer_norm written out
+    out.backward()
+    assert [n["symbol"] for n in t["nodes"] if n["op"] == "torch"] == ["layer_norm", "logsumexp"]
+    for name, leaf in {"x": x, "gamma": gamma, "beta": beta}.items():
+        np.testing.assert_allclose(grads_of(t)[name], leaf.grad.numpy(), rtol=1e-9)
