@@ -1,0 +1,150 @@
+"""The Python API, for notebooks and scripts: the same pipeline as the CLI, config -> trace -> clip.
+
+    import backprop_anim as bp
+    t = bp.trace({"scene": "graph", "expression": "f = (x + y) * z", "inputs": {"x": -2, "y": 5, "z": -4}})
+    t = bp.trace_torch(lambda x, w: torch.sigmoid(w * x), inputs={"x": 1.0, "w": 0.5})
+    clip = bp.render(t, quality="low")   # a Clip: its path, and an inline video in Jupyter
+
+Every error a user can make is a ``BackpropError`` whose message is the CLI's one line.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from engine.errors import ConfigError
+
+__all__ = ["BackpropError", "Clip", "trace", "trace_torch", "render", "check_trace"]
+
+
+class BackpropError(Exception):
+    """A config, trace or output that cannot be used; str() is the same one line the CLI prints."""
+
+
+class Clip:
+    """A rendered file: ``path`` (os.PathLike too); in Jupyter it shows as an inline video or image."""
+
+    def __init__(self, path: Path, duration: float):
+        self.path = Path(path)
+        self.duration = duration
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"Clip({str(self.path)!r}, {self.duration:.1f} s)"
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.path.read_bytes()).decode("ascii")
+        kind = self.path.suffix.lstrip(".").lower()
+        if kind == "png":
+            return f'<img src="data:image/png;base64,{data}" style="max-width:100%">'
+        if kind == "gif":
+            return f'<img src="data:image/gif;base64,{data}" style="max-width:100%">'
+        mime = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}[kind]
+        return f'<video controls style="max-width:100%"><source src="data:{mime};base64,{data}" type="{mime}"></video>'
+
+
+def trace(config: str | os.PathLike | Mapping[str, Any], trust: bool = False) -> dict:
+    """The trace of a config: a YAML file's path or the same keys as a dict. ``trust``: run the Python
+    code a `torch:` config names (as the CLI's --trust; a dict's `torch:` file is relative to the
+    working directory)."""
+    from engine.config import load_config, parse_config
+    from engine.run import trace_config
+
+    with _trusted(trust):
+        try:
+            if isinstance(config, Mapping):
+                return trace_config(parse_config(dict(config), "<config>"), "<config>")  # relative to the cwd
+            return trace_config(load_config(config), str(config))
+        except ConfigError as e:
+            raise BackpropError(str(e)) from None
+
+
+def trace_torch(fn: Callable, inputs: Mapping[str, Any], constants: Mapping[str, Any] | None = None,
+                scene: str = "graph", title: str | None = None, names: Mapping[int, str] | None = None) -> dict:
+    """The trace of your own torch function, ``fn(**inputs, **constants)`` returning a scalar: inputs become
+    float64 leaves that get gradients, constants do not. ``names``: labels for other leaves by ``id``, e.g.
+    ``{id(p): n for n, p in model.named_parameters()}``. Your code runs here, so no --trust is asked."""
+    from engine.config import GRAPH_SCENES
+    from engine.torch_trace import trace_torch as _trace_torch
+
+    if scene not in GRAPH_SCENES:
+        raise BackpropError(f"scene {scene!r}: a torch trace is drawn by a graph scene: {', '.join(GRAPH_SCENES)}")
+    config = {"scene": scene, "title": title or f"{getattr(fn, '__name__', 'f')} in PyTorch"}
+    if not config["title"].isprintable() or "<" in config["title"]:
+        config["title"] = "PyTorch"
+    try:
+        return _trace_torch(fn, dict(inputs), dict(constants or {}), names=dict(names or {}), config=config)
+    except ConfigError as e:
+        raise BackpropError(str(e)) from None
+
+
+def check_trace(t: dict) -> None:
+    """Raise BackpropError unless ``t`` is a trace the scenes can draw (the check every trace file gets)."""
+    from scenes.trace_data import _Invalid, validate
+
+    try:
+        validate(t)
+    except _Invalid as e:
+        raise BackpropError(f"not a valid trace: {e}") from None
+
+
+def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = None, quality: str = "low",
+           theme: str = "dark", lang: str = "en", still: bool = False, upto: int | None = None,
+           trust: bool = False, progress: bool = False) -> Clip:
+    """Render a trace (a dict from ``trace``), a trace JSON file or a config file into ``output`` (default:
+    out/<name>.mp4, or .png with ``still``); returns the Clip written."""
+    from engine.io import OutputError, check_output_path
+    from engine.trace import dumps
+    from scenes.render_job import RenderLimitError, render_scene
+    from scenes.source import trace_path_for
+    from scenes.trace_data import TraceError
+
+    fmt = "png" if still else Path(output).suffix.lstrip(".").lower() if output else "mp4"
+    with tempfile.TemporaryDirectory() as tmp, _trusted(trust):
+        try:
+            if isinstance(source, Mapping):
+                check_trace(dict(source))
+                path = Path(tmp) / "trace.json"
+                path.write_text(dumps(dict(source)))
+                name = _slug(source.get("config", {}).get("title") or "trace")
+            else:
+                path, name = Path(source), Path(source).stem
+            out = Path(output) if output else Path("out") / f"{name}.{fmt}"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            check_output_path(str(out), inputs=[str(path)])
+            done = render_scene(trace_path_for(path), out, quality=quality, still=still, upto=upto, lang=lang,
+                                progress=progress, fmt=fmt, theme=theme)
+        except (ConfigError, TraceError, RenderLimitError, OutputError) as e:
+            raise BackpropError(str(e)) from None
+        except FileNotFoundError as e:
+            raise BackpropError(f"{source}: cannot read: {e.strerror}") from None
+    return Clip(out, done.duration)
+
+
+class _trusted:
+    """BACKPROP_TRUST=1 while the block runs, when asked for; as it was afterwards."""
+
+    def __init__(self, on: bool):
+        self.on = on
+
+    def __enter__(self):
+        self.before = os.environ.get("BACKPROP_TRUST")
+        if self.on:
+            os.environ["BACKPROP_TRUST"] = "1"
+
+    def __exit__(self, *exc):
+        if self.before is None:
+            os.environ.pop("BACKPROP_TRUST", None)
+        else:
+            os.environ["BACKPROP_TRUST"] = self.before
+        return False
+
+
+def _slug(text: str) -> str:
+    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in text).strip("_").lower()
+    return slug[:40] or "trace"

@@ -1,0 +1,52 @@
+"""The Python API: the CLI's pipeline and messages, from Python."""
+import json
+
+import pytest
+import torch
+
+import backprop_anim as bp
+from render import CONFIG_DIR
+
+
+def test_trace_takes_a_file_or_a_dict_and_gives_the_cs231n_numbers():
+    from_file = bp.trace(CONFIG_DIR / "chain_rule.yaml")
+    from_dict = bp.trace({"scene": "graph", "expression": "q = x + y\nf = q * z", "inputs": {"x": -2, "y": 5, "z": -4}})
+    for t in (from_file, from_dict):
+        assert {n["label"]: n["grad"] for n in t["nodes"] if n["op"] == "input"} == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_errors_are_one_exception_with_the_cli_s_line(tmp_path, monkeypatch):
+    with pytest.raises(bp.BackpropError, match=r"^<config>: key 'scene': unknown scene kind 'grpah' \(did you mean "
+                                               r"'graph'\?\)"):
+        bp.trace({"scene": "grpah"})
+    monkeypatch.delenv("BACKPROP_TRUST")
+    with pytest.raises(bp.BackpropError, match="runs Python code"):
+        bp.trace(CONFIG_DIR / "torch_sigmoid_neuron.yaml")
+    assert bp.trace(CONFIG_DIR / "torch_sigmoid_neuron.yaml", trust=True)["kind"] == "graph"
+    assert "BACKPROP_TRUST" not in __import__("os").environ  # trust lasts for the call only
+    with pytest.raises(bp.BackpropError, match="^not a valid trace: trace: must be an object"):
+        bp.check_trace([])
+    with pytest.raises(bp.BackpropError, match="^scene 'zigzag': a torch trace is drawn by a graph scene"):
+        bp.trace_torch(lambda x: x * x, {"x": 1.0}, scene="zigzag")
+    with pytest.raises(bp.BackpropError, match="^the function must return a scalar"):
+        bp.trace_torch(lambda x: x * 2, {"x": [1.0, 2.0]})
+
+
+def test_trace_torch_titles_the_trace_by_its_function():
+    def energy(x):
+        return (x * x).sum()
+
+    t = bp.trace_torch(energy, {"x": [1.0, -2.0]})
+    assert t["config"] == {"scene": "graph", "title": "energy in PyTorch"}
+    assert bp.trace_torch(lambda x: x * x, {"x": 2.0})["config"]["title"] == "PyTorch"
+    json.dumps(t)  # plain JSON data
+
+
+@pytest.mark.slow
+def test_render_writes_a_still_and_shows_it_inline(tmp_path):
+    t = bp.trace_torch(lambda x, w: torch.sigmoid(w * x), {"x": 1.0, "w": 0.5})
+    clip = bp.render(t, output=tmp_path / "s.png", still=True)
+    assert clip.path == tmp_path / "s.png" and clip.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert clip._repr_html_().startswith('<img src="data:image/png;base64,')
+    with pytest.raises(bp.BackpropError, match="is a directory|not a regular file|directory"):
+        bp.render(t, output=tmp_path, still=True)
