@@ -204,6 +204,8 @@ class HistogramsConfig(_SceneConfig):
     loss: Literal["sum", "mse"] = Field("sum", description="sum of the outputs, or their mean squared error to target")
     target: float = Field(0.0, ge=-1e6, le=1e6, description="the mse loss's target for every output")
     bins: int = Field(30, ge=2, le=200, description="histogram bins")
+    engine: Literal["numpy", "torch"] = Field(
+        "numpy", description="numpy (the gate table), or torch: nn.Sequential of nn.Linear with hooks")
     seed: Seed = 0
 
 

@@ -275,6 +275,10 @@ def histograms_trace(cfg) -> dict:
     Weights start as torch.nn.Linear's do, uniform in +-1/sqrt(fan_in), drawn from numpy's generator so
     the trace needs no torch at all (importing it would cost more than the whole pass).
     """
+    if cfg.engine == "torch":
+        from .torch_training import mlp_weight_grads as weight_grads
+    else:
+        weight_grads = mlp_weight_grads
     runs = []
     for act in cfg.activations:
         rng = np.random.default_rng(cfg.seed)
@@ -284,11 +288,11 @@ def histograms_trace(cfg) -> dict:
         bs = [rng.uniform(-lim, lim, b) for lim, b in zip(bounds, sizes[1:])]
         x = rng.standard_normal((cfg.batch, cfg.in_features))
         hist = []
-        for i, g in enumerate(mlp_weight_grads(Ws, bs, x, act, cfg.loss, cfg.target)):
+        for i, g in enumerate(weight_grads(Ws, bs, x, act, cfg.loss, cfg.target)):
             g = g.ravel()
             lim = float(np.max(np.abs(g))) or 1.0
             counts, edges = np.histogram(g, bins=cfg.bins, range=(-lim, lim))
             hist.append({"layer": i + 1, "edges": encode_value(edges), "counts": counts.tolist(),
                          "positive": int(np.sum(g > 0)), "negative": int(np.sum(g < 0)), "zero": int(np.sum(g == 0))})
         runs.append({"activation": act, "histograms": hist})
-    return {**header("histograms", cfg.model_dump()), "runs": runs}
+    return {**header("histograms", cfg.model_dump(), *(["torch"] if cfg.engine == "torch" else [])), "runs": runs}

@@ -292,3 +292,18 @@ def test_layer_norm_and_logsumexp_against_torch_by_hand():
     assert [n["symbol"] for n in t["nodes"] if n["op"] == "torch"] == ["layer_norm", "logsumexp"]
     for name, leaf in {"x": x, "gamma": gamma, "beta": beta}.items():
         np.testing.assert_allclose(grads_of(t)[name], leaf.grad.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("loss,batch", [("sum", 1), ("mse", 5)])
+def test_histograms_on_torch_hooks_equal_the_numpy_path(loss, batch):
+    from engine.config import parse_config
+    from engine.run import trace_config
+    base = {"scene": "histograms", "depth": 3, "width": 20, "in_features": 2, "batch": batch, "loss": loss,
+            "target": 0.5, "activations": ["sigmoid", "tanh", "relu"], "bins": 10}
+    ours, theirs = (trace_config(parse_config({**base, "engine": e})) for e in ("numpy", "torch"))
+    assert "torch" in theirs["versions"] and "torch" not in ours["versions"]
+    for a, b in zip(ours["runs"], theirs["runs"]):
+        for ha, hb in zip(a["histograms"], b["histograms"]):
+            assert (ha["counts"], ha["positive"], ha["negative"], ha["zero"]) == (
+                hb["counts"], hb["positive"], hb["negative"], hb["zero"])
+            np.testing.assert_allclose(ha["edges"], hb["edges"], rtol=1e-12, atol=1e-12 * max(map(abs, ha["edges"])))
