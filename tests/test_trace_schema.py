@@ -74,7 +74,7 @@ def test_shipped_traces_are_valid(tmp_path):
         from engine.config import load_config
         from engine.trace import dumps
         p = tmp_path / f"{cfg.stem}.json"
-        p.write_text(dumps(trace_config(load_config(cfg))))
+        p.write_text(dumps(trace_config(load_config(cfg), str(cfg))))  # (a torch config finds its code by it)
         read_trace(p)
 
 
