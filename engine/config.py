@@ -172,6 +172,8 @@ class VanishingConfig(_SceneConfig):
                               description="record loss and gradient norms every N steps (and the last step)")
     seed: Seed = 0
     seeds: int = Field(1, ge=1, le=100, description="runs per activation, from seed, seed+1, ... (1 to 100)")
+    engine: Literal["numpy", "torch"] = Field(
+        "numpy", description="numpy (our compiled loop), or torch: nn.Sequential, torch.optim.SGD, hooks")
 
 
 class ZigzagConfig(_SceneConfig):
@@ -186,6 +188,7 @@ class ZigzagConfig(_SceneConfig):
     batch_size: int = Field(1, ge=1, le=1000, description="examples per step; larger batches mix signs")
     samples: int = Field(200, ge=2, le=10_000, description="size of the dataset")
     view: float = Field(3.0, gt=0, le=100, description="half-width of the drawn (w1, w2) window")
+    engine: Literal["numpy", "torch"] = Field("numpy", description="numpy, or torch: autograd and torch.optim.SGD")
     seed: Seed = 0
 
 

@@ -47,8 +47,12 @@ def initial_parameters(sizes: list[int], init: str, bias_init: str, seed: int):
 
 
 def new_run(cfg, X, y, activation: str, seed: int):
-    """The compiled run of one activation and seed, as the config sets it up (not trained yet)."""
-    from .compiled_mlp import Run  # numba takes ~0.5 s to load: only when needed
+    """The run of one activation and seed, as the config sets it up (not trained yet): the compiled loop,
+    or with ``engine: torch`` the same training written in torch."""
+    if cfg.engine == "torch":
+        from .torch_training import VanishingRun as Run
+    else:
+        from .compiled_mlp import Run  # numba takes ~0.5 s to load: only when needed
 
     sizes = [X.shape[1]] + [cfg.width] * (cfg.depth - 1) + [1]
     Ws, bs = initial_parameters(sizes, cfg.init, cfg.bias_init, seed)
@@ -124,6 +128,7 @@ class StderrProgress:
 MAX_RECORDS = 2_000  # points recorded per run: more cannot be drawn and only bloat the trace
 CORE_FLOPS = 1e9  # what the compiled loop does per second on one core here (docs/benchmark.md)
 BUDGET_SECONDS = 600
+TORCH_LAYER_STEP_SECONDS = 1e-4  # what one layer of a torch run's step costs here (docs/benchmark.md)
 
 
 class TooLong(ValueError):
@@ -136,7 +141,10 @@ def estimate_seconds(cfg) -> float:
     sizes = [2] + [cfg.width] * (cfg.depth - 1) + [1]
     flops = 6 * n * sum(a * b for a, b in zip(sizes, sizes[1:])) * (cfg.steps + 1)
     runs = len(cfg.activations) * cfg.seeds
-    return flops * runs / (CORE_FLOPS * min(runs, os.cpu_count() or 1))
+    seconds = flops / CORE_FLOPS
+    if cfg.engine == "torch":  # a few dozen small tensor ops a layer each step, each of some microseconds
+        seconds += TORCH_LAYER_STEP_SECONDS * cfg.depth * (cfg.steps + 1)
+    return seconds * runs / min(runs, os.cpu_count() or 1)
 
 
 def check_budget(cfg, allow_long: bool) -> None:
@@ -169,7 +177,8 @@ def vanishing_trace(cfg, progress=None) -> dict:
                "accuracy": encode_value(r.accs), "grad_norms": encode_value(r.norms)}
               for act in cfg.activations for r in [runs[act, cfg.seed]]]
     summary = [seed_summary(act, [(s, runs[act, s]) for s in seeds]) for act in cfg.activations]
-    return {**header("vanishing", cfg.model_dump(), "numba"), "runs": curves, "seed_summary": summary,
+    return {**header("vanishing", cfg.model_dump(), "torch" if cfg.engine == "torch" else "numba"),
+            "runs": curves, "seed_summary": summary,
             "activation_curves": activation_curves(cfg.activations, cfg.leaky_slope)}
 
 
@@ -217,16 +226,11 @@ def zigzag_trace(cfg) -> dict:
     for act in ("sigmoid", "tanh"):
         X = 1 / (1 + np.exp(-pre)) if act == "sigmoid" else np.tanh(pre)
         t = X @ w_star
-        w = np.asarray(cfg.start, dtype=np.float64).copy()
-        weights, grads, losses = [w.copy()], [], []
         order = np.random.default_rng(cfg.seed + 1).integers(0, cfg.samples, (cfg.steps, cfg.batch_size))
-        for idx in order:
-            err = X[idx] @ w - t[idx]
-            g = X[idx].T @ err / len(idx)  # gradient of the batch's mean of (w.x - t)^2 / 2
-            losses.append(float(np.mean((X @ w - t) ** 2) / 2))
-            w = w - cfg.learning_rate * g
-            weights.append(w.copy())
-            grads.append(g)
+        descend = _zigzag_descent
+        if cfg.engine == "torch":
+            from .torch_training import zigzag_descent as descend
+        weights, grads, losses = descend(X, t, cfg.start, cfg.learning_rate, order)
         w1, w2 = np.meshgrid(grid + w_star[0], grid + w_star[1])
         W = np.stack([w1.ravel(), w2.ravel()], axis=1)
         surface = (np.mean((X @ W.T - t[:, None]) ** 2, axis=0) / 2).reshape(w1.shape)
@@ -237,7 +241,23 @@ def zigzag_trace(cfg) -> dict:
                      "loss": encode_value(np.array(losses)),
                      "contour": {"w1": encode_value(grid + w_star[0]), "w2": encode_value(grid + w_star[1]),
                                  "loss": encode_value(surface)}})
-    return {**header("zigzag", cfg.model_dump()), "target": list(w_star), "runs": runs}
+    return {**header("zigzag", cfg.model_dump(), *(["torch"] if cfg.engine == "torch" else [])),
+            "target": list(w_star), "runs": runs}
+
+
+def _zigzag_descent(X: np.ndarray, t: np.ndarray, start, lr: float, order: np.ndarray):
+    """Minibatch gradient descent of w . x on the squared loss: the weights before each step and after the
+    last, each step's gradient, and the loss over the whole dataset before each step."""
+    w = np.asarray(start, dtype=np.float64).copy()
+    weights, grads, losses = [w.copy()], [], []
+    for idx in order:
+        err = X[idx] @ w - t[idx]
+        g = X[idx].T @ err / len(idx)  # gradient of the batch's mean of (w.x - t)^2 / 2
+        losses.append(float(np.mean((X @ w - t) ** 2) / 2))
+        w = w - lr * g
+        weights.append(w.copy())
+        grads.append(g)
+    return weights, grads, losses
 
 
 # --- gradient-sign histograms ------------------------------------------------------------------------
