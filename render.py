@@ -51,30 +51,20 @@ def cli() -> None:
     atexit.register(gc.freeze)
 
 
-def _allow_long(ctx, param, value: bool) -> bool:
-    """--allow-long: train past the time budget. An environment variable, so forked and spawned workers
-    computing traces see it too."""
-    if value:
-        os.environ["BACKPROP_ALLOW_LONG"] = "1"
-    return value
+def _env_flag(flag: str, variable: str, help: str):
+    """A flag that sets ``variable=1`` in the environment when given, so the forked trace child and the
+    lecture's workers see it too."""
+    def callback(ctx, param, value: bool) -> bool:
+        if value:
+            os.environ[variable] = "1"
+        return value
+    return click.option(flag, is_flag=True, expose_value=False, callback=callback, help=help)
 
 
-def allow_long_option(f):
-    return click.option("--allow-long", is_flag=True, expose_value=False, callback=_allow_long,
-                        help="Train even when the estimate exceeds the 10-minute budget.")(f)
-
-
-def _trust(ctx, param, value: bool) -> bool:
-    """--trust: run the Python code a `torch:` config names. An environment variable, so the forked trace
-    child and lecture workers see it too."""
-    if value:
-        os.environ["BACKPROP_TRUST"] = "1"
-    return value
-
-
-def trust_option(f):
-    return click.option("--trust", is_flag=True, expose_value=False, callback=_trust,
-                        help="Run the Python code a `torch:` config names (an expression config is never run).")(f)
+allow_long_option = _env_flag("--allow-long", "BACKPROP_ALLOW_LONG",
+                              "Train even when the estimate exceeds the 10-minute budget.")
+trust_option = _env_flag("--trust", "BACKPROP_TRUST",
+                         "Run the Python code a `torch:` config names (an expression config is never run).")
 
 
 @cli.command("list")

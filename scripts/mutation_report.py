@@ -9,6 +9,7 @@ classifies them with mutmut's own table, so the numbers are mutmut's. Usage (aft
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -84,6 +85,7 @@ def main() -> None:
              f"**Score: {killed} of {checked} checked mutants killed ({pct:.1f}%)**; "
              f"{sum(total.values())} generated, {total['not checked']} not checked yet, "
              f"{total['equivalent']} not counted (listed below with the reason).", ""]
+    lines += sample_section(by_file, known)
     core = Counter(s for path, statuses in by_file.items() if path.startswith("engine/") or path == "render.py"
                    for s in statuses.values())
     k, n, p = score(core)
@@ -113,6 +115,43 @@ def main() -> None:
                   "after the run).", ""]
         lines += [f"- `{pattern}`: {why}" for pattern, why in known]
     print("\n".join(lines))
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion k / n (as percentages)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+def sample_section(by_file: dict, known: list) -> list[str]:
+    """The score on `make mutation`'s random sample (scripts/mutation_sample.py), with its margin, and every
+    sampled survivor by name: each is explained in docs/mutation-equivalent.txt or still needs a test."""
+    from fnmatch import fnmatch
+
+    path = ROOT / "mutants" / "sample.json"
+    if not path.exists():
+        return []
+    sample = json.loads(path.read_text())
+    status = {m: st for statuses in by_file.values() for m, st in statuses.items()}
+    counts = Counter(status.get(m, "not checked") for m in sample["names"])
+    k, n, pct = score(counts)
+    lo, hi = wilson(k, n)
+    lines = [f"**The engine and the CLI, on a random sample** (`make mutation`: {len(sample['names'])} of "
+             f"{sample['population']} mutants of `engine/` and `render.py`, seed {sample['seed']}): "
+             f"**{k} of {n} killed ({pct:.1f}%; 95% interval {lo:.1f}% to {hi:.1f}%)**, "
+             f"{counts['equivalent']} equivalent, {counts['not checked']} not checked.", ""]
+    left = [m for m in sample["names"] if status.get(m) in ("survived", "no tests", "equivalent")]
+    if left:
+        lines += ["Every sampled mutant that no test kills:", ""]
+        for m in left:
+            why = next((w for pattern, w in known if fnmatch(m, pattern)), None)
+            lines.append(f"- `{m}`: " + (f"equivalent: {why}" if why else f"{status[m]}: needs a test"))
+        lines.append("")
+    return lines
 
 
 if __name__ == "__main__":
