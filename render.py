@@ -18,7 +18,7 @@ from engine.errors import ConfigError
 from engine.io import OutputError, check_output_path, write_text_atomic
 from engine.numfmt import format_number
 from engine.trace import decode_value, dumps
-from scenes.render_job import FORMATS
+from pipeline.render_job import FORMATS
 
 ROOT = Path(__file__).resolve().parent
 CONFIG_DIR = ROOT / "assets" / "configs"
@@ -191,8 +191,8 @@ def _check_row(node: dict, tolerance: float) -> dict:
 def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
            transparent: bool, theme: str, lang: str) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
-    from scenes.render_job import RenderLimitError, render_scene
-    from scenes.source import trace_path_soon
+    from pipeline.render_job import RenderLimitError, render_scene
+    from pipeline.source import trace_path_soon
     from scenes.trace_data import TraceError
 
     fmt = _output_format(output, fmt, still)
@@ -230,7 +230,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
     label, x-height and contrast (WCAG AA 4.5:1) readable, every total derivative equal to the trace's."""
     from audit.run import audit_trace
     from audit.screen import grouped
-    from scenes.source import trace_path_for
+    from pipeline.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:
@@ -259,7 +259,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
 def info(config: str, lang: str) -> None:
     """List CONFIG's animations: `render --still --upto N` shows the frame at the end of animation N."""
     from audit.run import audit_trace
-    from scenes.source import trace_path_for
+    from pipeline.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:
@@ -336,7 +336,7 @@ class _BatchProgress:
 def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str, jobs: int,
             allow_outside: bool) -> None:
     """Render every clip of LECTURE (cached) and join them into one MP4 with chapters and subtitles."""
-    from scenes.lecture import render_lecture
+    from pipeline.lecture import render_lecture
 
     out = Path(output)
     if out.suffix.lower() != ".mp4":
@@ -362,7 +362,7 @@ def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str,
 @click.option("--title", default="Backpropagation clips", show_default=True, help="Heading of the page.")
 def gallery(outdir: str, title: str) -> None:
     """Write OUTDIR/index.html: every MP4/WebM clip in OUTDIR with its poster frame and embed snippet."""
-    from scenes.gallery import build_gallery
+    from pipeline.gallery import build_gallery
 
     index = build_gallery(Path(outdir), title)
     click.echo(f"wrote {index}", err=True)

@@ -40,10 +40,11 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
                 source: str | None = None) -> Report:
     from manim import config, tempconfig
 
-    from scenes import style, svg_cache
+    from pipeline import svg_cache
+    from scenes import style
     from scenes.graph_scenes import SCENES
     from scenes.notation import Notation
-    from scenes.render_job import CACHE, QUALITIES, environment, private_caches
+    from pipeline.render_job import CACHE, QUALITIES, environment, private_caches
     from scenes.trace_data import GraphTrace, read_trace
     from scenes.training_scenes import SCENES as TRAINING_SCENES
 

@@ -100,8 +100,8 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
     out/<name>.mp4, or .png with ``still``); returns the Clip written."""
     from engine.io import OutputError, check_output_path
     from engine.trace import dumps
-    from scenes.render_job import RenderLimitError, render_scene
-    from scenes.source import trace_path_for
+    from pipeline.render_job import RenderLimitError, render_scene
+    from pipeline.source import trace_path_for
     from scenes.trace_data import TraceError
 
     fmt = "png" if still else Path(output).suffix.lstrip(".").lower() if output else "mp4"

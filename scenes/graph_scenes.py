@@ -17,7 +17,6 @@ from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph
 from scenes.formulas import branch_sum_tex, chain_rule_pages, summary_pages
 from scenes.text_fit import fitted_text, title_mobject
-from scenes.source import scene_source, trace_path_for
 from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
 
 TITLE_Y = 3.55
@@ -47,6 +46,10 @@ class GraphScene(Scene):
         self.content_top = CONTENT_TOP
 
     def construct(self):
+        # The pipeline hands a render its trace; plain `manim` on this file asks it for one (lazily: the
+        # pipeline imports these scenes, not the other way round).
+        from pipeline.source import scene_source, trace_path_for
+
         source = scene_source(self.default_source)
         try:
             trace = read_trace(trace_path_for(source))

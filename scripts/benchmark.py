@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scenes.render_job import QUALITIES  # noqa: E402
+from pipeline.render_job import QUALITIES  # noqa: E402
 
 SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
           "histograms": "histograms.yaml"}
@@ -59,8 +59,8 @@ import sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
-from scenes import render_job
-from scenes.source import trace_path_soon
+from pipeline import render_job
+from pipeline.source import trace_path_soon
 render_job.render_class = lambda *args, **kwargs: None
 render_job.render_scene(trace_path_soon(Path({config!r})), Path("unused.mp4"))
 print(time.perf_counter() - t0)
@@ -99,7 +99,7 @@ def video_seconds(video: Path) -> float:
 def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -> float:
     """Seconds PyAV takes to encode ``frames`` blank frames with the renders' codec settings.
 
-    Frames are handed over as the renders hand them (scenes/speedups.py): RGBA buffers wrapped without a
+    Frames are handed over as the renders hand them (pipeline/speedups.py): RGBA buffers wrapped without a
     copy, so the floor holds only conversion and encoding. (A render converts on a thread of its own, so
     on an idle machine it could in principle come in just under this one-thread loop.)
     """
@@ -166,7 +166,7 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     (cache / "clips").mkdir(parents=True, exist_ok=True)  # lecture.CLIP_CACHE, as BACKPROP_CACHE_DIR sets it
     cached_code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
                    "from pathlib import Path\nfrom scenes import lecture\n"
-                   f"import shutil, hashlib\nfrom scenes.source import trace_path_for\n"
+                   f"import shutil, hashlib\nfrom pipeline.source import trace_path_for\n"
                    f"t = trace_path_for(Path({str(config)!r}))\n"
                    "key = hashlib.sha256(lecture._scenes_fingerprint() + t.read_bytes()).hexdigest()[:24]\n"
                    "p = lecture.CLIP_CACHE / f'{key}.mp4'\n"

@@ -12,7 +12,7 @@ import pytest
 
 from engine.cache import record_path, verified, write_entry
 from render import CONFIG_DIR, ROOT
-from scenes import source
+from pipeline import source
 
 
 def truncate(path, other):
@@ -104,7 +104,7 @@ def test_tex_text_and_glyph_caches_heal(tmp_path, rendered_once, damage):
 def test_the_clip_cache_heals(tmp_path, monkeypatch):
     from click.testing import CliRunner
     from render import cli
-    from scenes import lecture as lecture_mod
+    from pipeline import lecture as lecture_mod
     monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
     shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain_rule.yaml")
     lec = tmp_path / "l.yaml"

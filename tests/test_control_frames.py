@@ -12,8 +12,8 @@ from PIL import Image
 
 from audit.run import audit_trace
 from render import CONFIG_DIR
-from scenes.render_job import render_scene
-from scenes.source import trace_path_for
+from pipeline.render_job import render_scene
+from pipeline.source import trace_path_for
 
 CONTROLS = Path(__file__).parent / "control_frames"
 # one config per scene kind (sigmoid_neuron is a graph too, drawn by the same scene as chain_rule)

@@ -8,7 +8,7 @@ import pytest
 from manim import DOWN, LEFT, RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, VGroup, tempconfig
 from manim.mobject.svg.svg_mobject import SVGMobject
 
-from scenes import svg_cache
+from pipeline import svg_cache
 from scenes.animations import Pulse, fade_in, fade_out
 from scenes.training_scenes import SHADE_LEVELS, shade_bands
 
@@ -205,7 +205,7 @@ def test_merged_glyphs_draw_the_same_pixels_with_far_fewer_mobjects():
 def test_fast_cairo_paths_draw_exactly_manims_pixels():
     from manim.camera.camera import Camera as CairoCamera
 
-    from scenes import speedups
+    from pipeline import speedups
     from scenes.training_scenes import polyline
 
     ax = Axes(x_range=[0, 4, 1], y_range=[0, 2, 1], x_length=5, y_length=2.5).shift(DOWN)
@@ -228,7 +228,7 @@ def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
     from manim._config.video_encoder import VideoEncoderSpec
     from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
-    from scenes.speedups import BufferedSegmentEncoder
+    from pipeline.speedups import BufferedSegmentEncoder
 
     # one x264 thread: then x264 itself is deterministic
     spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 96, 64, Fraction(15), (("crf", "23"), ("threads", "1")))
@@ -254,7 +254,7 @@ def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
 
 
 def test_stored_cairo_paths_are_reused_only_for_the_same_points():
-    from scenes import speedups
+    from pipeline import speedups
 
     text, dot = Text("∂L/∂w = 3.2e-7", font_size=40), Circle(fill_opacity=1).shift(3 * RIGHT)
     speedups.uninstall()
@@ -296,7 +296,7 @@ class _Busy(Scene):
 
 def _recorded_render(tmp_path, renderer, monkeypatch, scene_cls=_Busy):
     """Render ``scene_cls`` at a small size; every frame the encoders were given, and the encoder count."""
-    from scenes import speedups
+    from pipeline import speedups
 
     frames, encoders = [], []
     write, init = speedups.BufferedSegmentEncoder.write_frame, speedups.BufferedSegmentEncoder.__init__
@@ -329,7 +329,7 @@ def test_recycling_renderer_and_one_stream_give_manims_frames(tmp_path, monkeypa
     import av
     from manim.renderer.cairo_renderer import CairoRenderer
 
-    from scenes.speedups import RecyclingRenderer
+    from pipeline.speedups import RecyclingRenderer
 
     manims, manim_encoders, manim_movie = _recorded_render(tmp_path / "manim", CairoRenderer, monkeypatch)
     ours, our_encoders, movie = _recorded_render(tmp_path / "ours", RecyclingRenderer, monkeypatch)
@@ -352,7 +352,7 @@ class _Failing(Scene):
 def test_a_failing_scene_stops_its_encoder_threads(tmp_path, monkeypatch):
     import threading
 
-    from scenes.speedups import RecyclingRenderer
+    from pipeline.speedups import RecyclingRenderer
 
     with pytest.raises(RuntimeError, match="scene bug"):
         _recorded_render(tmp_path, RecyclingRenderer, monkeypatch, _Failing)

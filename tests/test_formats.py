@@ -76,7 +76,7 @@ def test_korean_captions_are_hangul_glyphs_not_boxes(monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["mp4", "webm", "mov"])
 def test_clips_carry_their_poster_moment_in_their_own_container(tmp_path, fmt):
-    from scenes.video import poster_time
+    from pipeline.video import poster_time
     out = render(tmp_path, f"c.{fmt}", "--format", fmt)
     with av.open(str(out)) as f:
         assert f.format.name.split(",")[0] in {"mp4": ("mov",), "webm": ("matroska",), "mov": ("mov",)}[fmt]

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from render import CONFIG_DIR, cli
-from scenes.render_job import render_scene
-from scenes.source import trace_path_for
-from scenes.video import probe_duration
+from pipeline.render_job import render_scene
+from pipeline.source import trace_path_for
+from pipeline.video import probe_duration
 
 CHROMIUM = shutil.which("chromium")
 # Debian's Chromium, headless; background networking off since this machine has no network to reach.
@@ -41,7 +41,7 @@ def server(gallery_dir):
 
 def test_the_poster_is_the_moment_the_scene_marked(gallery_dir):
     from PIL import Image
-    from scenes.video import poster_time
+    from pipeline.video import poster_time
 
     # chain_rule marks the end of its backward pass: every gradient on the graph, before the summary
     marked = poster_time(gallery_dir / "chain_rule.mp4")

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from helpers import parse_vtt
 from render import CONFIG_DIR, cli
-from scenes import lecture as lecture_mod
-from scenes.video import probe_duration
+from pipeline import lecture as lecture_mod
+from pipeline.video import probe_duration
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from engine.cache import publish
 import helpers
 from helpers import parse_vtt
 from render import CONFIG_DIR
-from scenes import lecture as lecture_mod
+from pipeline import lecture as lecture_mod
 
 FPS = 10  # the "low" quality's frame rate
 FRAMES = {"title": 7, "scene": 13}  # each fake clip's length: 0.7 s and 1.3 s

@@ -4,8 +4,8 @@ import pytest
 import srt
 
 from engine.config import ConfigError
-from scenes.lecture import load_lecture
-from scenes.video import Chapter, subtitles_srt, subtitles_vtt
+from pipeline.lecture import load_lecture
+from pipeline.video import Chapter, subtitles_srt, subtitles_vtt
 from helpers import parse_vtt
 from render import CONFIG_DIR
 

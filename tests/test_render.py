@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from render import CONFIG_DIR, cli
-from scenes.render_job import QUALITIES, render_scene
-from scenes.source import trace_path_for
+from pipeline.render_job import QUALITIES, render_scene
+from pipeline.source import trace_path_for
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -81,7 +81,7 @@ def test_scenes_render_with_plain_manim(tmp_path):
 
 def test_private_caches_publish_only_complete_new_files(tmp_path):
     """Parallel renders never write into the shared LaTeX/text cache directly (Manim's check-then-write races)."""
-    from scenes.render_job import private_caches
+    from pipeline.render_job import private_caches
 
     from engine.cache import write_entry
 

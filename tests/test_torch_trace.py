@@ -244,7 +244,7 @@ def test_config_errors_of_a_torch_config_are_one_line(tmp_path):
 
 
 def test_an_edited_model_is_traced_again(tmp_path, monkeypatch):
-    from scenes import source
+    from pipeline import source
     monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
     cfg = _model(tmp_path, "def f(x):\n    return x * x\n")
     first = source.trace_path_for(cfg)

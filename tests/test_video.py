@@ -3,7 +3,7 @@ import av
 import pytest
 
 from helpers import write_clip
-from scenes.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
+from pipeline.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
 
 
 def test_clips_join_with_a_chapter_each_at_the_right_times(tmp_path):

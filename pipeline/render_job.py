@@ -104,7 +104,7 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
                  transparent: bool = False, theme: str = "dark") -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still).
 
-    ``trace_path`` may be a future (scenes.source.trace_path_soon): it is awaited only once Manim is
+    ``trace_path`` may be a future (pipeline.source.trace_path_soon): it is awaited only once Manim is
     imported, so a trace computed in another process costs the render little or nothing.
     """
     from scenes.graph_scenes import SCENES  # imports Manim
@@ -133,7 +133,8 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     """
     from manim import tempconfig
 
-    from scenes import speedups, style, svg_cache
+    from pipeline import speedups, svg_cache
+    from scenes import style
 
     still = still or fmt == "png"
     if transparent and fmt == "mp4":
@@ -159,7 +160,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
         if upto is not None:
             options["upto_animation_number"] = upto
         with tempconfig(options):
-            # One encoder for the whole scene, fed the drawn arrays themselves (scenes/speedups.py).
+            # One encoder for the whole scene, fed the drawn arrays themselves (pipeline/speedups.py).
             scene = scene_cls(renderer=speedups.RecyclingRenderer())
             scene.render()
             writer = scene.renderer.file_writer
@@ -168,7 +169,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
             result = Rendered(output, scene.time, scene.renderer.num_plays)
         poster = getattr(scene, "poster_time", None)
         if poster is not None and not still and fmt in ("mp4", "webm", "mov"):
-            from scenes.video import tag_poster
+            from pipeline.video import tag_poster
             tag_poster(produced, poster)
         shutil.copyfile(produced, tmp_out)
     return result

@@ -16,7 +16,7 @@ from pathlib import Path
 from engine import __version__
 from engine.cache import verified, write_entry
 from engine.processes import die_with_parent, run_job, stop_pool, workers
-from scenes.render_job import CACHE as CACHE_ROOT
+from pipeline.render_job import CACHE as CACHE_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"

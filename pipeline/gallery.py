@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 
 from engine.io import atomic_path, write_text_atomic
-from scenes.video import poster_time, probe_duration
+from pipeline.video import poster_time, probe_duration
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
 

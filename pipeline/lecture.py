@@ -21,9 +21,9 @@ from engine.config import ConfigError, _Strict, _first_error, load_config, read_
 from engine.cache import publish, verified
 from engine.io import atomic_path, check_output_path, write_text_atomic
 from engine.processes import die_with_parent, run_job, stop_pool
-from scenes.render_job import CACHE, QUALITIES, render_class, render_scene
-from scenes.source import trace_path_for
-from scenes.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
+from pipeline.render_job import CACHE, QUALITIES, render_class, render_scene
+from pipeline.source import trace_path_for
+from pipeline.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_CACHE = CACHE / "clips"
