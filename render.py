@@ -358,6 +358,44 @@ def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str,
 
 
 @cli.command()
+@click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False))
+@click.option("--to", "to", type=click.Choice(["html", "pptx", "pdf"]), default=None,
+              help="html (reveal.js, one offline file), pptx or pdf (a frame per step); default: from -o, else html.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The deck (default: out/<name>.html); manim-slides' folder for `manim-slides present` beside it.")
+@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True)
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--allow-outside", is_flag=True, help="Allow a lecture's clip configs outside its folder tree.")
+@allow_long_option
+@trust_option
+def slides(source: str, to: str | None, output: str | None, quality: str, theme: str, lang: str,
+           allow_outside: bool) -> None:
+    """Step-through slides of a config or a lecture: one slide per step (each forward value, each backward
+    gate, each summary), speaker notes saying what it shows and the clip's narration, made by manim-slides."""
+    from pipeline.slides import FORMATS, make_slides
+
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    if output and suffix not in FORMATS:
+        raise click.BadParameter(f"{output}: slides are .html, .pptx or .pdf", param_hint="-o")
+    if to and suffix and to != suffix:
+        raise click.BadParameter(f"--to {to} but -o {output} is .{suffix}", param_hint="--to")
+    to = to or suffix or "html"
+    out = Path(output or Path("out") / f"{Path(source).stem}.{to}")
+    if output is None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    _check_output(str(out), inputs=[source])
+    try:
+        count = make_slides(Path(source), out, to=to, quality=quality, theme=theme, lang=lang,
+                            allow_outside=allow_outside)
+    except (ConfigError, OutputError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{source}: cannot read: {e.strerror}") from None
+    click.echo(f"wrote {out} ({count} slides) and {out.stem}_slides/ for `manim-slides present`", err=True)
+
+
+@cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False, exists=True))
 @click.option("--title", default="Backpropagation clips", show_default=True, help="Heading of the page.")
 def gallery(outdir: str, title: str) -> None:

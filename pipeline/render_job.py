@@ -28,10 +28,18 @@ class RenderLimitError(ValueError):
 
 
 @dataclass(frozen=True)
+class Section:
+    name: str  # what the step shows ("backward: × gate q1, x gets −4")
+    video: Path
+    duration: float
+
+
+@dataclass(frozen=True)
 class Rendered:
     path: Path
     duration: float  # seconds of animation the scene played
     animations: int
+    sections: tuple[Section, ...] = ()  # with ``sections_dir``: one video per step, in order
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ def environment(env: dict):
 
 def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
-                 transparent: bool = False, theme: str = "dark") -> Rendered:
+                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None) -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still).
 
     ``trace_path`` may be a future (pipeline.source.trace_path_soon): it is awaited only once Manim is
@@ -120,16 +128,31 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
                                f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
     scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
-                        progress, fmt, transparent, theme)
+                        progress, fmt, transparent, theme, sections_dir)
+
+
+def _sections(writer, into: Path) -> tuple[Section, ...]:
+    """Move the section videos Manim wrote out of its temporary media folder, in the order they play."""
+    import json
+
+    into.mkdir(parents=True, exist_ok=True)
+    index = json.loads(Path(writer.output_plan.section_index).read_text())
+    out = []
+    for i, entry in enumerate(index):
+        video = into / f"{i:03d}{Path(entry['video']).suffix}"
+        shutil.move(str(writer.sections_output_dir / entry["video"]), video)
+        out.append(Section(entry["name"], video, float(entry.get("duration", 0.0))))
+    return tuple(out)
 
 
 def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
-                 transparent: bool = False, theme: str = "dark") -> Rendered:
+                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None) -> Rendered:
     """Render a scene class with the given environment (its inputs) inside Manim's tempconfig.
 
     ``fmt`` is mp4 (H.264), webm (VP9), gif, mov or png (a still, as ``still=True``); ``transparent``
-    keeps an alpha channel (webm, mov, gif, png).
+    keeps an alpha channel (webm, mov, gif, png). ``sections_dir``: also write each step (the scene's
+    Manim sections) as a video of its own there, listed in ``Rendered.sections``.
     """
     from manim import tempconfig
 
@@ -159,6 +182,8 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
                 options["video_encoder_options"] = {"crf": "23", "preset": X264_PRESET}
         if upto is not None:
             options["upto_animation_number"] = upto
+        if sections_dir is not None and not still:
+            options["save_sections"] = True
         with tempconfig(options):
             # One encoder for the whole scene, fed the drawn arrays themselves (pipeline/speedups.py).
             scene = scene_cls(renderer=speedups.RecyclingRenderer())
@@ -166,7 +191,8 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if still else
                             writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
-            result = Rendered(output, scene.time, scene.renderer.num_plays)
+            sections = _sections(writer, sections_dir) if options.get("save_sections") else ()
+            result = Rendered(output, scene.time, scene.renderer.num_plays, sections)
         poster = getattr(scene, "poster_time", None)
         if poster is not None and not still and fmt in ("mp4", "webm", "mov"):
             from pipeline.video import tag_poster

@@ -40,6 +40,7 @@ class GraphScene(Scene):
     step_time = 1.2
     caption_y = CAPTION_Y
     equation_room = True  # False: nothing below the caption, which may take two lines
+    sections_from_captions = False  # True: each new caption starts a step (see step())
 
     def setup(self):
         self.caption = self.equation = None
@@ -79,6 +80,7 @@ class GraphScene(Scene):
         if self.title.height > TITLE_LINE:  # several lines: hang from the top, and the content moves down
             self.title.to_edge(UP, buff=0.2)
         self.content_top = min(CONTENT_TOP, self.title.get_bottom()[1] - 0.2)
+        self.step(f"title: {text}")
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
@@ -160,8 +162,9 @@ class GraphScene(Scene):
         for node_id in graph.trace.forward:
             if not graph.out_edges(node_id):
                 continue
-            self.focus_node(graph, node_id, graph.out_edges(node_id))
             value = graph.notation.value(node_id)
+            self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}")
+            self.focus_node(graph, node_id, graph.out_edges(node_id))
             if graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
                 self.set_equation(rf"{graph.notation.tex(node_id)} = "
                                   + style.colored(style.latex_array(value), style.FORWARD)
@@ -175,11 +178,14 @@ class GraphScene(Scene):
             self.set_equation(None)
 
     def backward_pass(self, graph: ComputationalGraph):
+        out = graph.notation.names[graph.trace.output]
+        self.step(f"backward: ∂{out}/∂{out} = 1")
         self.set_caption(style.caption("backward"))
         self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
         for step in graph.trace.backward:
             node = graph.trace.nodes[step.node]
+            self.step(self.step_name(graph, step))
             self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)])
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
@@ -195,11 +201,21 @@ class GraphScene(Scene):
             self.wait(self.step_time)
             self.set_equation(tex)
 
+    def step_name(self, graph: ComputationalGraph, step: Step) -> str:
+        """What a backward step shows, as a section's (and a slide's) name: "backward: × gate q1, x gets -4"."""
+        n = graph.notation
+        node = graph.trace.nodes[step.node]
+        sends = [f"{n.names[src]} gets {_plain(n.downstream(step, slot), gradient=True)}"
+                 for slot, src in enumerate(node.inputs) if step.downstream[slot] is not None]
+        return f"backward: {node.symbol} gate {n.names[step.node]}" + (", " + ", ".join(sends) if sends else "")
+
     def step_note(self, graph: ComputationalGraph, step: Step) -> str | None:
         op = graph.trace.nodes[step.node].op
         return style.CAPTIONS["en"].get(op) and style.caption(op)
 
     def summarise(self, graph: ComputationalGraph):
+        self.step("summary: " + ", ".join(f"∂{graph.notation.names[graph.trace.output]}/∂{n.label} = "
+                                          f"{_plain(graph.notation.grad(n.id), gradient=True)}" for n in graph.trace.inputs))
         self.set_caption(style.caption("summary"))
         formulas = summary_pages(graph.notation)
         for tex in formulas:
@@ -207,7 +223,14 @@ class GraphScene(Scene):
             self.wait(1.5 if len(formulas) == 1 else 1.2)
 
     # --- helpers --------------------------------------------------------------------------------
+    def step(self, name: str) -> None:
+        """Start the next step: a Manim section (a file of its own with --save_sections), one slide, a place
+        a presenter pauses at. Its name says what it shows."""
+        self.next_section(" ".join(name.split())[:300])
+
     def set_caption(self, text: str | None):
+        if self.sections_from_captions and text:  # a scene whose steps are its captions (the training scenes)
+            self.step(text)
         self._swap({"caption": self._caption_mob(text)})
 
     def set_equation(self, tex: str | None):
@@ -291,6 +314,7 @@ class GatePatterns(GraphScene):
     def summarise(self, graph):
         branched = [n for n in graph.trace.inputs if len(graph.out_edges(n.id)) > 1]
         if branched:
+            self.step("a branch sums: " + ", ".join(n.label for n in branched) + " collect every path's share")
             self.set_caption(style.caption("branch"))
             self.set_equation(branch_sum_tex(graph.notation, branched))
             self.wait(1.5)
@@ -326,6 +350,7 @@ class SigmoidGate(GraphScene):
         self.forward_pass(graph)
         self.backward_pass(graph)
         self.clear_graph(graph)
+        self.step("the same function with one sigmoid gate")
         self.set_caption(style.caption("alternative"))
         graph = self.draw_graph(short)
         self.forward_pass(graph)
@@ -344,6 +369,7 @@ class SigmoidGate(GraphScene):
                       element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED})
         self.fit_width(table, 12.5).move_to(0.4 * UP)
+        self.step("both routes give the same gradients")
         self.play(fade_in(table), run_time=0.8)
         self.set_caption(style.caption("same"))
         self.set_equation(None)
@@ -363,9 +389,12 @@ class GradientCheck(GraphScene):
         h = trace["config"].get("h")
         self.set_equation(rf"\frac{{f(x+h)-f(x-h)}}{{2h}},\quad h = {style.latex_number(h)}")
         table = self.check_table(g)
+        self.step("gradient check: central differences")
         self.play(fade_in(table.get_col_labels()), fade_in(table.get_horizontal_lines()),
                   fade_in(table.get_vertical_lines()), run_time=0.6)
-        for row in table.get_rows()[1:]:
+        for n, row in zip(g.inputs, table.get_rows()[1:]):
+            error = "not checked" if n.relative_error is None else f"relative error {n.relative_error:.1e}"
+            self.step(f"gradient check: {n.label}, {error}")
             self.play(fade_in(row, shift=0.1 * UP), run_time=0.6)
         self.mark_poster()
         self.wait(1.5)
@@ -408,3 +437,10 @@ SCENES = {
     "layers": LayersAsNodes,
     "gradcheck": GradientCheck,
 }
+
+
+def _plain(value, gradient: bool) -> str:
+    """A value as plain text for a step's name: a signed number, or a matrix's shape."""
+    if np.ndim(value):
+        return style.shape_text(value)
+    return style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))

@@ -53,6 +53,7 @@ def polyline(axes: Axes, xs, ys, color, width=3.0) -> VMobject:
 
 class VanishingGradients(GraphScene):
     """Activation slopes; per-layer gradient norms on a log axis over training; loss and accuracy curves."""
+    sections_from_captions = True  # each phase of the experiment is captioned: one step each
 
     default_source = "assets/configs/vanishing.yaml"
     trace_kind = "vanishing"
@@ -295,6 +296,7 @@ def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> 
 
 class SigmoidZigZag(GraphScene):
     """Loss surface over (w1, w2), the directions a sigmoid step may take, and both paths step by step."""
+    sections_from_captions = True  # each phase of the experiment is captioned: one step each
 
     default_source = "assets/configs/zigzag.yaml"
     trace_kind = "zigzag"
@@ -380,6 +382,7 @@ class SigmoidZigZag(GraphScene):
 
 class GradientHistograms(GraphScene):
     """Per-layer histograms of weight gradients from one backward pass, one row per activation."""
+    sections_from_captions = True  # each phase of the experiment is captioned: one step each
 
     default_source = "assets/configs/histograms.yaml"
     trace_kind = "histograms"

@@ -35,3 +35,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
+
+# reveal.js for HTML slides (manim-slides inlines it into one offline file), from the npm registry once
+if ! command -v npm >/dev/null; then
+  echo "setup: installing npm (reveal.js for HTML slides comes from the npm registry)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+.venv/bin/python -c "from pipeline.slides import fetch_reveal; fetch_reveal()" \
+  || echo "setup: could not fetch reveal.js with npm: HTML slides will try again when they are made"

@@ -1,0 +1,120 @@
+"""Slides: one per step, with notes, as a presenter steps through them (headless Chromium, python-pptx)."""
+import base64
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from render import CONFIG_DIR, cli
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]  # a presenter's click is the user gesture
+# chain_rule.yaml's steps, as cs231n tells the example: x = -2, y = 5, z = -4, q = 3, f = -12
+CHAIN_STEPS = ["title: Chain rule: f = (x + y) z", "forward: x = −2", "forward: y = 5", "forward: q = 3",
+               "forward: z = −4", "forward: f = −12", "backward: ∂f/∂f = 1", "backward: × gate f, q gets −4, z gets +3",
+               "backward: + gate q, x gets −4, y gets −4", "summary: ∂f/∂x = −4, ∂f/∂y = −4, ∂f/∂z = +3"]
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("slides")
+    for to in ("html", "pptx"):
+        r = CliRunner().invoke(cli, ["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(out / f"chain.{to}"),
+                                     "--quality", "low"])
+        assert r.exit_code == 0, r.output
+        assert r.output.strip().splitlines()[-1] == (f"wrote {out / f'chain.{to}'} (10 slides) and chain_slides/ "
+                                                     "for `manim-slides present`")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by scripts/setup.sh")
+def test_the_html_deck_steps_through_every_step_with_its_video_and_notes(decks):
+    from playwright.sync_api import sync_playwright
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((decks / "chain.html").read_text(), "html.parser")
+    # one offline file: reveal.js inlined, nothing loaded from anywhere (commented-out template lines aside)
+    assert soup.find_all("script", src=True) == [] and soup.find_all("link", href=True) == []
+    assert len(soup.find_all("script")) >= 3 and soup.find("style") is not None
+    videos = sorted((decks / "chain_slides").glob("*.mp4"))
+    assert len(videos) == len(CHAIN_STEPS)
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((decks / "chain.html").as_uri())
+        page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20_000)
+        assert page.evaluate("Reveal.getTotalSlides()") == len(CHAIN_STEPS)
+        for k, (step, video) in enumerate(zip(CHAIN_STEPS, videos)):
+            assert page.evaluate("Reveal.getIndices().h") == k
+            notes = page.evaluate("Reveal.getSlideNotes()")
+            assert notes == f"<p>{step}</p>\n"  # reveal.js renders the notes' Markdown: the text, no markup
+            page.wait_for_function("(() => { const v = document.querySelector('.slide-background.present video');"
+                                   " return v && !v.paused && v.currentTime > 0; })()", timeout=10_000)
+            src = page.evaluate("document.querySelector('.slide-background.present video source, "
+                                ".slide-background.present video').getAttribute('src')")
+            assert src == "data:video/mp4;base64," + base64.b64encode(video.read_bytes()).decode()
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowLeft")  # back, as a presenter would to show a step again
+        page.keyboard.press("ArrowLeft")
+        assert page.evaluate("Reveal.getIndices().h") == len(CHAIN_STEPS) - 3
+        browser.close()
+    assert errors == []
+
+
+@pytest.mark.slow
+def test_the_pptx_deck_has_a_slide_and_notes_per_step(decks):
+    from pptx import Presentation
+
+    deck = Presentation(str(decks / "chain.pptx"))
+    assert [s.notes_slide.notes_text_frame.text for s in deck.slides] == CHAIN_STEPS
+    assert all(any(sh.shape_type == 16 for sh in s.shapes) for s in deck.slides)  # MSO_SHAPE_TYPE.MEDIA
+
+
+@pytest.mark.slow
+def test_a_title_cannot_inject_markup_into_the_notes(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('scene: graph\ntitle: "<img src=x onerror=alert(1)> *not emphasis*"\nexpression: x * 2\n'
+                   "inputs: {x: 3}\n")
+    r = CliRunner().invoke(cli, ["slides", str(cfg), "-o", str(tmp_path / "d.html"), "--quality", "low"])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "d.html").read_text()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert\\(1\\)&gt; \\*not emphasis\\*" in html
+
+
+def test_slides_refuse_an_unknown_format_and_a_contradiction(tmp_path):
+    r = CliRunner().invoke(cli, ["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(tmp_path / "d.key")])
+    assert r.exit_code == 2 and f"{tmp_path / 'd.key'}: slides are .html, .pptx or .pdf" in r.output
+    r = CliRunner().invoke(cli, ["slides", str(CONFIG_DIR / "chain_rule.yaml"), "--to", "pdf", "-o",
+                                 str(tmp_path / "d.html")])
+    assert r.exit_code == 2 and "--to pdf but -o" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_lecture_s_deck_has_every_clip_s_steps_with_its_chapter_and_narration(tmp_path):
+    from manim_slides.config import PresentationConfig
+    from pptx import Presentation
+
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text(f"title: Two clips\nclips:\n  - config: {CONFIG_DIR / 'chain_rule.yaml'}\n    title: First\n"
+                       f"    narration: {{en: Values flow forward., ko: 값이 앞으로 흐릅니다.}}\n"
+                       f"  - config: {CONFIG_DIR / 'gradcheck.yaml'}\n    title: Second\n")
+    out = tmp_path / "deck.pptx"
+    r = CliRunner().invoke(cli, ["slides", str(lecture), "-o", str(out), "--quality", "low", "--lang", "ko",
+                                 "--allow-outside"])
+    assert r.exit_code == 0, r.output
+    notes = [s.notes_slide.notes_text_frame.text for s in Presentation(str(out)).slides]
+    assert notes[0] == "Chapter: First\n\ntitle: Chain rule: f = (x + y) z\n\n값이 앞으로 흐릅니다."
+    assert notes[1:10] == CHAIN_STEPS[1:]
+    second = notes[10:]
+    assert second[0].startswith("Chapter: Second\n\ntitle: ") and second[1] == "gradient check: central differences"
+    assert [n.split(",")[0] for n in second[2:]] == [f"gradient check: {k}" for k in ("w1", "b1", "w2", "b2")]
+    # the folder `manim-slides present --folder deck_slides Backprop` plays
+    deck = PresentationConfig.from_file(tmp_path / "deck_slides" / "Backprop.json")
+    assert len(deck.slides) == len(notes) and all(s.file.parent == tmp_path / "deck_slides" for s in deck.slides)
