@@ -186,15 +186,33 @@ def _check_row(node: dict, tolerance: float) -> dict:
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
               help="dark (Manim's look) or light (white background for slides and print).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
+@click.option("--resolution", help="WIDTHxHEIGHT instead of the quality's size, e.g. 1280x720 (even numbers).")
+@click.option("--fps", type=click.IntRange(1, 120), help="Frames per second instead of the quality's.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+@click.option("-v", "--verbose", is_flag=True, help="Manim's own progress bars and messages instead of one line.")
 @allow_long_option
 @trust_option
 def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
-           transparent: bool, theme: str, lang: str) -> None:
+           transparent: bool, theme: str, lang: str, resolution: str | None, fps: int | None, quiet: bool,
+           verbose: bool) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
-    from pipeline.render_job import RenderLimitError, render_scene
+    import dataclasses
+
+    from pipeline.render_job import QUALITIES, RenderLimitError, parse_resolution, render_scene
     from pipeline.source import trace_path_soon
     from scenes.trace_data import TraceError
 
+    if quiet and verbose:
+        raise click.BadParameter("choose one of --quiet and --verbose", param_hint="--quiet")
+    size = QUALITIES[quality]
+    if resolution:
+        try:
+            width, height = parse_resolution(resolution)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--resolution") from None
+        size = dataclasses.replace(size, width=width, height=height)
+    if fps:
+        size = dataclasses.replace(size, fps=fps)
     fmt = _output_format(output, fmt, still)
     out = Path(output or Path("out") / f"{Path(config).stem}.{fmt}")
     if output is None:
@@ -203,8 +221,8 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     try:
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
         try:
-            render_scene(trace, out, quality=quality, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
-                         theme=theme)
+            render_scene(trace, out, quality=size, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
+                         theme=theme, progress="none" if quiet else "manim" if verbose else "line")
         except BaseException:  # Ctrl-C or SIGTERM while the child still traces: it stops too
             getattr(trace, "stop", lambda: None)()
             raise

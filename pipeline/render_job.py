@@ -131,6 +131,38 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
                         progress, fmt, transparent, theme, sections_dir)
 
 
+class _ProgressLine:
+    """One line on stderr for a render, rewritten as each animation ends ("chain_rule.mp4: animation 12,
+    6.4 s"), on a terminal only: a log gets no progress at all, as from Manim's bars it got hundreds."""
+
+    def __init__(self, name: str):
+        import sys
+        self.name, self.stream = name, sys.stderr
+        self.shown = self.stream.isatty()
+
+    def update(self, animations: int, seconds: float) -> None:
+        if self.shown:
+            self.stream.write(f"\r{self.name}: animation {animations}, {seconds:.1f} s of video\033[K")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """"1280x720" -> (1280, 720): even sizes from 16 to 7680 (H.264 halves the colour planes)."""
+    import re
+    m = re.fullmatch(r"(\d{2,4})[x×](\d{2,4})", text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x720")
+    w, h = int(m[1]), int(m[2])
+    if not (16 <= w <= 7680 and 16 <= h <= 7680) or w % 2 or h % 2:
+        raise ValueError(f"{text}: width and height must be even, from 16 to 7680")
+    return w, h
+
+
 def _sections(writer, into: Path) -> tuple[Section, ...]:
     """Move the section videos Manim wrote out of its temporary media folder, in the order they play."""
     import json
@@ -162,7 +194,8 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     still = still or fmt == "png"
     if transparent and fmt == "mp4":
         raise RenderLimitError("MP4 has no alpha channel: use --format webm, mov, gif or png with --transparent")
-    q = QUALITIES[quality]
+    q = quality if isinstance(quality, Quality) else QUALITIES[quality]
+    mode = {True: "line", False: "none"}.get(progress, progress)  # line, none, or manim (Manim's own bars)
     env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme}
     style.apply_theme(theme)
     svg_cache.install(CACHE / "svg")
@@ -172,7 +205,8 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
         options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                    "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
                    "background_color": style.BACKGROUND, "transparent": transparent,
-                   "progress_bar": "display" if progress else "none", "verbosity": "WARNING",
+                   "progress_bar": "display" if mode == "manim" else "none",
+                   "verbosity": "INFO" if mode == "manim" else "WARNING",
                    "output_file": output.stem,
                    # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
                    "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
@@ -186,8 +220,15 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
             options["save_sections"] = True
         with tempconfig(options):
             # One encoder for the whole scene, fed the drawn arrays themselves (pipeline/speedups.py).
-            scene = scene_cls(renderer=speedups.RecyclingRenderer())
-            scene.render()
+            renderer = speedups.RecyclingRenderer()
+            line = _ProgressLine(output.name) if mode == "line" else None
+            renderer.on_play = line and line.update
+            scene = scene_cls(renderer=renderer)
+            try:
+                scene.render()
+            finally:
+                if line:
+                    line.close()
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if still else
                             writer.gif_file_path if fmt == "gif" else writer.movie_file_path)

@@ -49,8 +49,15 @@ class RecyclingRenderer(CairoRenderer):
     the array before never shows.
     """
 
+    on_play = None  # called after every animation with (animations so far, seconds of video so far)
+
     def __init__(self, **kwargs):
         super().__init__(file_writer_class=OneStreamFileWriter, **kwargs)
+
+    def play(self, scene, *args, **kwargs):
+        super().play(scene, *args, **kwargs)
+        if self.on_play is not None:
+            self.on_play(self.num_plays, scene.time)
 
     def get_frame(self):
         camera = self.camera
