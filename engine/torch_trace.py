@@ -102,7 +102,6 @@ class _TNode:
     torch_name: str = ""  # the autograd node's name (MulBackward0), recorded in the trace
     torch_symbol: str = ""  # its short form (mul), drawn when the op is not one of our gates
     grad: np.ndarray | None = None
-    order: int = -1  # the forward record that made it (leaves and constants: -1)
 
 
 def torch_name(node) -> str:
@@ -122,19 +121,19 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
     the trace as it is; ``check_numeric``: probe every input by central differences too.
     """
     constants = constants or {}
-    leaves = {name: _leaf(name, v) for name, v in inputs.items()}
+    leaves = {name: _leaf(v) for name, v in inputs.items()}
     consts = {name: torch.as_tensor(v, dtype=torch.float64) if not isinstance(v, torch.Tensor) else v
               for name, v in constants.items()}
     names = {**{id(t): n for n, t in leaves.items()}, **(names or {})}  # inputs first, then parameters
     recorder = _Recorder()
     with recorder:
         out = fn(**leaves, **consts)
-    if not isinstance(out, torch.Tensor) or out.numel() != 1 or not out.is_floating_point():
-        raise TorchTraceError(f"the function must return a scalar float tensor, got "
-                              f"{_describe(out)} (reduce it, e.g. with .sum(), or set 'loss')")
-    if out.grad_fn is None:
-        raise TorchTraceError("the output does not depend on any input that gets a gradient")
-    out = out.reshape(()) if out.dim() else out
+        if not isinstance(out, torch.Tensor) or out.numel() != 1 or not out.is_floating_point():
+            raise TorchTraceError(f"the function must return a scalar float tensor, got "
+                                  f"{_describe(out)} (reduce it, e.g. with .sum(), or set 'loss')")
+        if out.grad_fn is None:
+            raise TorchTraceError("the output does not depend on any input that gets a gradient")
+        out = out.reshape(()) if out.dim() else out  # a loss of shape (1,): drawn as the scalar it is
     builder = _Builder(recorder.records, names, recorder.view_names({id(t): n for n, t in consts.items()}))
     nodes, output = builder.build(out.grad_fn, out.output_nr)
     # A module's parameters may hold gradients already: ours start from none, and theirs are given back.
@@ -164,7 +163,7 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
     return trace
 
 
-def _leaf(name: str, v) -> torch.Tensor:
+def _leaf(v) -> torch.Tensor:
     t = v.detach().clone() if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(v, dtype=np.float64))
     return t.to(torch.float64).requires_grad_(True)
 
@@ -245,7 +244,7 @@ class _Builder:
                     raise TorchTraceError(
                         f"{node.name()}: its forward value was not recorded (an in-place change to a view of "
                         "another tensor, or a custom autograd.Function?); clone() before changing a tensor in place")
-                tn = _TNode("", TORCH_OP, TORCH_OP, _np(self.records[rec].values[nr]), order=rec)
+                tn = _TNode("", TORCH_OP, TORCH_OP, _np(self.records[rec].values[nr]))
                 tn.torch_name = node.name()
                 self.nodes[(node, nr)] = tn
                 ops.append((rec, nr, node, tn))

@@ -180,7 +180,7 @@ def _run(args, env_trust: bool):
                           env=env, cwd=ROOT, timeout=300)
 
 
-def _model(tmp_path, body: str, extra: str = "") -> "Path":  # noqa: F821
+def _model(tmp_path, body: str, extra: str = ""):
     (tmp_path / "model.py").write_text("import torch\n\n" + body)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"scene: graph\ntorch: model.py:f\ninputs: {{x: 2.0}}\n{extra}")
@@ -344,3 +344,11 @@ def test_zigzag_on_torch_sgd_equals_the_numpy_descent(batch_size):
         for key in ("weights", "grads", "loss"):
             np.testing.assert_allclose(decode_value(b[key]), decode_value(a[key]), rtol=1e-12, atol=1e-15)
         assert a["same_sign_steps"] == b["same_sign_steps"]
+
+
+def test_an_output_of_shape_one_is_drawn_as_the_scalar_it_is():
+    t = trace_torch(lambda x: (x * x).sum().reshape(1), {"x": [1.0, 2.0]})
+    validate(t)
+    assert output_value(t).shape == () and float(output_value(t)) == 5.0
+    np.testing.assert_allclose(grads_of(t)["x"], [2.0, 4.0])
+    assert next(n for n in t["nodes"] if n["id"] == t["output"])["torch_op"] == "ViewBackward0"
