@@ -40,8 +40,9 @@ def function_of(mutant: str) -> str:
 
 
 def score(counts: Counter) -> tuple[int, int, float]:
-    checked = sum(n for s, n in counts.items() if s not in ("not checked", "equivalent"))
-    killed = counts["killed"] + counts["timeout"] + counts["caught by type check"]
+    """(killed, decided, percent): a timeout decides nothing (see sample_section), nor an equivalent mutant."""
+    checked = sum(n for s, n in counts.items() if s not in ("not checked", "equivalent", "timeout"))
+    killed = counts["killed"] + counts["caught by type check"]
     return killed, checked, 100 * killed / checked if checked else float("nan")
 
 
@@ -49,7 +50,10 @@ EQUIVALENT = ROOT / "docs" / "mutation-equivalent.txt"
 
 
 def _commit() -> str:
+    import os
     import subprocess
+    if os.environ.get("MUTATION_COMMIT"):  # the results came from another checkout (a worktree at that commit)
+        return os.environ["MUTATION_COMMIT"]
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     return r.stdout.strip() or "unknown"
 
@@ -80,9 +84,11 @@ def main() -> None:
     lines = ["# Mutation testing", "",
              f"Written by `scripts/mutation_report.py` from `make mutation` (mutmut, configured in pyproject.toml), "
              f"{time.strftime('%Y-%m-%d')}, on commit {_commit()}.",
-             "The oracle is the fast test subset (`-m 'not slow'`); a mutant counts as killed when a test fails or it",
-             "times out. \"No tests\" means no fast test reaches that line at all.", "",
-             f"**Score: {killed} of {checked} checked mutants killed ({pct:.1f}%)**; "
+             "The oracle is the fast test subset (`-m 'not slow'`); a mutant counts as killed when a test fails.",
+             "A timeout is counted apart, neither killed nor survived: a mutant that loops times out, but so did",
+             "test processes that hung on a lock inherited through mutmut's fork (OpenMP's, in the torch tests),",
+             "which says nothing about the mutant. \"No tests\" means no fast test reaches that line at all.", "",
+             f"**Score: {killed} of {checked} decided mutants killed ({pct:.1f}%)**; "
              f"{sum(total.values())} generated, {total['not checked']} not checked yet, "
              f"{total['equivalent']} not counted (listed below with the reason).", ""]
     lines += sample_section(by_file, known)
@@ -138,12 +144,16 @@ def sample_section(by_file: dict, known: list) -> list[str]:
     sample = json.loads(path.read_text())
     status = {m: st for statuses in by_file.values() for m, st in statuses.items()}
     counts = Counter(status.get(m, "not checked") for m in sample["names"])
-    k, n, pct = score(counts)
+    # A timeout is a kill only when the mutant itself loops; a test process that hangs for another reason
+    # (a lock inherited through fork) says nothing about the mutant, so timeouts are counted apart.
+    k, n = counts["killed"], counts["killed"] + counts["survived"] + counts["no tests"]
+    pct = 100 * k / n if n else float("nan")
     lo, hi = wilson(k, n)
     lines = [f"**The engine and the CLI, on a random sample** (`make mutation`: {len(sample['names'])} of "
              f"{sample['population']} mutants of `engine/` and `render.py`, seed {sample['seed']}): "
-             f"**{k} of {n} killed ({pct:.1f}%; 95% interval {lo:.1f}% to {hi:.1f}%)**, "
-             f"{counts['equivalent']} equivalent, {counts['not checked']} not checked.", ""]
+             f"**{k} of {n} decided mutants killed ({pct:.1f}%; 95% interval {lo:.1f}% to {hi:.1f}%)**; "
+             f"{counts['equivalent']} equivalent, {counts['timeout']} timed out (not counted either way), "
+             f"{counts['not checked']} not run.", ""]
     left = [m for m in sample["names"] if status.get(m) in ("survived", "no tests", "equivalent")]
     if left:
         lines += ["Every sampled mutant that no test kills:", ""]

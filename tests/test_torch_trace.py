@@ -352,3 +352,14 @@ def test_an_output_of_shape_one_is_drawn_as_the_scalar_it_is():
     assert output_value(t).shape == () and float(output_value(t)) == 5.0
     np.testing.assert_allclose(grads_of(t)["x"], [2.0, 4.0])
     assert next(n for n in t["nodes"] if n["id"] == t["output"])["torch_op"] == "ViewBackward0"
+
+
+def test_the_announcement_goes_to_stderr_so_a_trace_on_stdout_stays_json(tmp_path, capsys):
+    from engine.torch_config import load
+    cfg = _model(tmp_path, "def f(x):\n    return x * x\n")
+    fn = load(cfg, "model.py:f")
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"running {tmp_path / 'model.py'}:f (trusted with --trust)\n"
+    assert float(fn(torch.tensor(3.0))) == 9.0
+    r = CliRunner().invoke(cli, ["trace", str(cfg), "--trust"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["kind"] == "graph"
