@@ -85,6 +85,11 @@ def test_shape_errors_are_one_line(expression, inputs, fragment):
 def test_class_indices_must_be_in_range():
     msg = error_of(graph("softmax_cross_entropy(s, t)", {"s": [[1.0, 2.0]]}, constants={"t": [2]}))
     assert "class indices must be whole numbers from 0 to 1, got 2" in msg
+    # each rule on its own: a fraction within range, and a negative whole number
+    msg = error_of(graph("softmax_cross_entropy(s, t)", {"s": [[1.0, 2.0]]}, constants={"t": [0.5]}))
+    assert "class indices must be whole numbers from 0 to 1, got 0.5" in msg
+    msg = error_of(graph("softmax_cross_entropy(s, t)", {"s": [[1.0, 2.0]]}, constants={"t": [-1]}))
+    assert "class indices must be whole numbers from 0 to 1, got -1" in msg
 
 
 def test_a_long_flat_sum_is_no_recursion_error():

@@ -363,3 +363,64 @@ def test_the_announcement_goes_to_stderr_so_a_trace_on_stdout_stays_json(tmp_pat
     assert float(fn(torch.tensor(3.0))) == 9.0
     r = CliRunner().invoke(cli, ["trace", str(cfg), "--trust"])
     assert r.exit_code == 0 and json.loads(r.stdout)["kind"] == "graph"
+
+
+def test_the_user_s_traceback_in_process_names_their_frames_only(tmp_path):
+    """(The CLI test above runs a subprocess; this one holds the formatting itself to its lines.)"""
+    import importlib.util
+
+    from engine.torch_config import UserCodeError, user_code
+    (tmp_path / "bad.py").write_text("def inner(x):\n    return x / 0\n\n\ndef outer(x):\n    return inner(x)\n")
+    spec = importlib.util.spec_from_file_location("bad_module_for_test", tmp_path / "bad.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(UserCodeError) as e:
+        with user_code(tmp_path):
+            module.outer(1)
+    lines = str(e.value).splitlines()
+    assert lines[:2] == ["the torch code raised an exception:", "Traceback (most recent call last):"]
+    assert [line for line in lines if line.startswith("  File")] == [
+        f'  File "{tmp_path / "bad.py"}", line 6, in outer', f'  File "{tmp_path / "bad.py"}", line 2, in inner']
+    assert lines[-1] == "ZeroDivisionError: division by zero"
+    assert not any("torch_config" in line or "test_torch_trace" in line for line in lines)
+
+
+def test_user_code_may_define_dataclasses_and_a_spec_names_the_last_colon(tmp_path):
+    from engine.torch_config import code_path, load
+    (tmp_path / "model.py").write_text(
+        "from dataclasses import dataclass\n\n@dataclass\nclass Scale:\n    k: float\n\n"
+        "def f(x):\n    return x * Scale(3.0).k\n")
+    fn = load(tmp_path / "c.yaml", "model.py:f")
+    assert float(fn(torch.tensor(2.0))) == 6.0 and fn.__module__.startswith("backprop_user_")
+    assert code_path(tmp_path / "c.yaml", "model.py:f") == (tmp_path / "model.py", "f")
+
+
+def _module_config(tmp_path, loss: str, target: str):
+    (tmp_path / "net.py").write_text("import torch\n\nclass Net(torch.nn.Module):\n    def __init__(self):\n"
+                                     "        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n\n"
+                                     "    def forward(self, x):\n        return self.fc(x)\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"scene: graph\ntorch: net.py:Net\nseed: 3\ninputs: {{}}\nconstants: {{x: [[1.0, -2.0]]}}\n"
+                   f"loss: {loss}\ntarget: {target}\n")
+    torch.manual_seed(3)
+    fc = torch.nn.Linear(2, 2).double()
+    return cfg, fc, fc(torch.tensor([[1.0, -2.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("loss,target,reference", [
+    ("mse", "[[0.5, -1.0]]", lambda out: F.mse_loss(out, torch.tensor([[0.5, -1.0]], dtype=torch.float64))),
+    ("mse", "0.25", lambda out: F.mse_loss(out, torch.full_like(out, 0.25))),
+    ("cross_entropy", "[1]", lambda out: F.cross_entropy(out, torch.tensor([1]))),
+    ("cross_entropy", "[[0.0, 1.0]]", lambda out: F.cross_entropy(out, torch.tensor([[0.0, 1.0]], dtype=torch.float64))),
+    ("cross_entropy", "[[0.25, 0.75]]", lambda out: F.cross_entropy(out, torch.tensor([[0.25, 0.75]], dtype=torch.float64))),
+    ("sum", "null", lambda out: out.sum()),
+])
+def test_a_module_s_loss_against_its_target_as_torch_computes_it(tmp_path, loss, target, reference):
+    from engine.config import load_config
+    from engine.run import trace_config
+    cfg, fc, out = _module_config(tmp_path, loss, target)
+    t = trace_config(load_config(cfg), str(cfg))
+    value = reference(out)
+    value.backward()
+    np.testing.assert_allclose(output_value(t), value.item(), rtol=1e-12)
+    np.testing.assert_allclose(grads_of(t)["fc.weight"], fc.weight.grad.numpy(), rtol=1e-12)
