@@ -424,3 +424,69 @@ def test_a_module_s_loss_against_its_target_as_torch_computes_it(tmp_path, loss,
     value.backward()
     np.testing.assert_allclose(output_value(t), value.item(), rtol=1e-12)
     np.testing.assert_allclose(grads_of(t)["fc.weight"], fc.weight.grad.numpy(), rtol=1e-12)
+
+
+def test_the_config_s_step_reaches_the_numerical_check(tmp_path):
+    from engine.config import load_config
+    from engine.run import trace_config
+    cfg = _model(tmp_path, "def f(x):\n    return x ** 3\n", "h: 0.1\n")
+    t = trace_config(load_config(cfg), str(cfg))
+    x = next(n for n in t["nodes"] if n["op"] == "input")
+    # central difference of x^3 at 2 with h = 0.1: ((2.1)^3 - (1.9)^3) / 0.2 = 12.01, the analytic 12
+    assert x["numeric_grad"] == pytest.approx(12.01, rel=1e-12) and x["grad"] == 12.0
+
+
+def test_an_op_whose_forward_is_not_the_gate_s_keeps_its_torch_name():
+    # add with alpha: x + 2c is not our add, although its gradient into x (the only one) is
+    t = trace_torch(lambda x, c: torch.add(x, c, alpha=2.0), {"x": 1.0}, {"c": 3.0})
+    node = next(n for n in t["nodes"] if n.get("torch_op") == "AddBackward0")
+    assert (node["op"], node["symbol"], node["value"]) == ("torch", "add", 7.0)
+
+
+def test_a_gate_whose_local_gradient_disagrees_with_torch_keeps_no_local_factor():
+    import engine.torch_trace as tt
+    tn = tt._TNode("n2", "add", "add", np.asarray(3.0), torch_symbol="add")
+    tn.inputs = [tt._TNode("n0", "input", "x", np.asarray(1.0)), tt._TNode("n1", "input", "y", np.asarray(2.0))]
+    builder = tt._Builder([], {}, {})
+    assert builder._local(tn, np.asarray(1.0), [np.asarray(1.0), np.asarray(1.0)]) == [1.0, 1.0]
+    assert builder._local(tn, np.asarray(1.0), [np.asarray(1.0), np.asarray(2.0)]) == [None, None]  # alpha=2
+    assert (tn.op, tn.symbol) == ("torch", "add")
+
+
+def test_a_nan_gradient_is_still_the_gate_s_own():
+    # a NaN upstream (here from a NaN constant) makes NaN downstream in both engines: still sqrt's own
+    t = trace_torch(lambda x, c: torch.sqrt(x) * c, {"x": 4.0}, {"c": float("nan")})
+    sqrt = next(n for n in t["nodes"] if n.get("torch_op") == "SqrtBackward0")
+    assert sqrt["op"] == "sqrt"
+    step = next(s for s in t["backward"] if s["node"] == sqrt["id"])
+    assert step["downstream"] == ["nan"] and step["local"] == [0.25]  # 0.5 / sqrt(4), times a NaN upstream
+
+
+def test_every_gate_s_gradient_is_torch_s_for_that_tensor():
+    def f(w, x):
+        return torch.sigmoid(w * x).sum()
+
+    t = trace_torch(f, {"w": [0.5, -1.0], "x": [2.0, 3.0]})
+    w, x = _t([0.5, -1.0]), _t([2.0, 3.0])
+    q = w * x
+    q.retain_grad()
+    torch.sigmoid(q).sum().backward()
+    mul = next(n for n in t["nodes"] if n["op"] == "mul")
+    np.testing.assert_allclose(decode_value(mul["grad"]), q.grad.numpy(), rtol=1e-12)
+
+
+def test_unused_outputs_and_an_op_with_several_inputs_and_outputs():
+    def f(x, y):
+        a, b, _ = torch.split(x, 1)  # the third output is never used: torch sends it no gradient
+        bx, by = torch.broadcast_tensors(x, y)  # two inputs, two outputs, both used
+        return (a * b).sum() + (bx * by).sum()
+
+    inputs = {"x": [1.0, 2.0, 3.0], "y": [[0.5], [-1.0]]}
+    t = trace_torch(f, inputs)
+    validate(t)
+    leaves = {k: _t(v) for k, v in inputs.items()}
+    f(**leaves).backward()
+    for name, leaf in leaves.items():
+        np.testing.assert_allclose(grads_of(t)[name], leaf.grad.numpy(), rtol=1e-12)
+    _sums_hold(t)
+    assert len([n for n in t["nodes"] if n.get("torch_op") == "SplitBackward0"]) == 2
