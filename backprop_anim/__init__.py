@@ -126,23 +126,11 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
     return Clip(out, done.duration)
 
 
-class _trusted:
+def _trusted(on: bool):
     """BACKPROP_TRUST=1 while the block runs, when asked for; as it was afterwards."""
+    from pipeline.render_job import environment
 
-    def __init__(self, on: bool):
-        self.on = on
-
-    def __enter__(self):
-        self.before = os.environ.get("BACKPROP_TRUST")
-        if self.on:
-            os.environ["BACKPROP_TRUST"] = "1"
-
-    def __exit__(self, *exc):
-        if self.before is None:
-            os.environ.pop("BACKPROP_TRUST", None)
-        else:
-            os.environ["BACKPROP_TRUST"] = self.before
-        return False
+    return environment({"BACKPROP_TRUST": "1"} if on else {})
 
 
 def _slug(text: str) -> str:

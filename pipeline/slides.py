@@ -14,7 +14,6 @@ manim-slides through its own asset cache, so it never downloads anything at conv
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from pipeline.render_job import CACHE, QUALITIES, render_scene
+from pipeline.render_job import CACHE, QUALITIES, environment, render_scene
 from pipeline.source import trace_path_for
 
 REVEAL_VERSION = "6.0.1"  # manim-slides 5.7's template
@@ -102,7 +101,7 @@ def write_deck(steps: list[Step], output: Path, to: str, quality: str, theme: st
     _write_present_folder(presentation, folder)
     tmp_out = work / f"deck.{to}"
     if to == "html":
-        with _reveal_assets(theme):
+        with _reveal_assets():
             RevealJS(presentation_configs=[presentation], one_file=True, offline=True,
                      reveal_version=REVEAL_VERSION, reveal_theme="black" if theme == "dark" else "white",
                      background_color=style.BACKGROUND).convert_to(tmp_out)
@@ -133,35 +132,20 @@ def _write_present_folder(presentation, folder: Path) -> None:
     (folder / "Backprop.json").write_text(presentation.model_copy(update={"slides": slides}).model_dump_json(indent=1))
 
 
-class _reveal_assets:
+def _reveal_assets():
     """manim-slides' offline conversion reads reveal.js from its cache folder (by file name) before it
     would download it: the cache is filled from the npm package, and pointed at for the conversion."""
-
-    def __init__(self, theme: str):
-        self.theme = theme
-
-    def __enter__(self):
-        root = VENDOR / "manim-slides-cache"
-        folder = root / "manim-slides" / f"revealjs{REVEAL_VERSION}"
-        if not (folder / "reveal.js").exists():
-            tarball = fetch_reveal()
-            folder.mkdir(parents=True, exist_ok=True)
-            with tarfile.open(tarball) as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and member.name.startswith("package/dist/") and \
-                            member.name.endswith((".css", ".js")):
-                        data = tar.extractfile(member).read()
-                        (folder / Path(member.name).name).write_bytes(data)
-        self.before = os.environ.get("XDG_CACHE_HOME")
-        os.environ["XDG_CACHE_HOME"] = str(root)
-        return self
-
-    def __exit__(self, *exc):
-        if self.before is None:
-            os.environ.pop("XDG_CACHE_HOME", None)
-        else:
-            os.environ["XDG_CACHE_HOME"] = self.before
-        return False
+    root = VENDOR / "manim-slides-cache"
+    folder = root / "manim-slides" / f"revealjs{REVEAL_VERSION}"
+    if not (folder / "reveal.js").exists():
+        tarball = fetch_reveal()
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tarball) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name.startswith("package/dist/") and \
+                        member.name.endswith((".css", ".js")):
+                    (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+    return environment({"XDG_CACHE_HOME": str(root)})
 
 
 def fetch_reveal() -> Path:
