@@ -33,7 +33,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from .errors import ConfigError
 from .gradcheck import DEFAULT_H, numerical_gradient
 from .ops import OPS, TORCH_OP
-from .trace import encode_value, header, node_entry
+from .trace import header, node_entry, step_entry
 
 # torch's autograd node names -> our gate table's ops (verified per node before use: see _gate)
 GATES = {
@@ -153,14 +153,12 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
     if config is None:  # called from Python rather than from a config: a graph scene, titled by the function
         name = getattr(fn, "__name__", "")
         config = {"scene": "graph", **({"title": f"{name} in PyTorch"} if name.isidentifier() else {})}
-    trace = {**header("graph", config, "torch"), "nodes": [], "output": output.id,
-             "forward": [n.id for n in nodes], "backward": []}
-    trace["nodes"] = [node_entry(n.id, n.op, n.label, n.value, n.grad, [i.id for i in n.inputs],
+    return {**header("graph", config, "torch"),
+            "nodes": [node_entry(n.id, n.op, n.label, n.value, n.grad, [i.id for i in n.inputs],
                                  None if n.op in ("input", "const") else n.symbol, None, numeric.get(n.id),
-                                 **({"torch_op": n.torch_name} if n.torch_name else {})) for n in nodes]
-    trace["backward"] = [{"node": s[0].id, "upstream": encode_value(s[1]), "local": [encode_value(v) for v in s[2]],
-                          "downstream": [encode_value(v) for v in s[3]]} for s in steps]
-    return trace
+                                 **({"torch_op": n.torch_name} if n.torch_name else {})) for n in nodes],
+            "output": output.id, "forward": [n.id for n in nodes],
+            "backward": [step_entry(tn.id, up, local, down) for tn, up, local, down in steps]}
 
 
 def _leaf(v) -> torch.Tensor:

@@ -78,10 +78,14 @@ def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, Nume
         "nodes": nodes,
         "output": graph.output.id,
         "forward": [n.id for n in graph.nodes],  # creation order is a topological order
-        "backward": [{"node": s.node.id, "upstream": encode_value(s.upstream),
-                      "local": [encode_value(v) for v in s.local],
-                      "downstream": [encode_value(v) for v in s.downstream]} for s in steps],
+        "backward": [step_entry(s.node.id, s.upstream, s.local, s.downstream) for s in steps],
     }
+
+
+def step_entry(node_id: str, upstream, local: list, downstream: list) -> dict:
+    """One backward step of a graph trace, as every tracer writes it (ours and torch's)."""
+    return {"node": node_id, "upstream": encode_value(upstream), "local": [encode_value(v) for v in local],
+            "downstream": [encode_value(v) for v in downstream]}
 
 
 def node_entry(node_id: str, op: str, label: str, value, grad, inputs: list[str], symbol: str | None = None,
