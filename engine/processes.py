@@ -4,10 +4,27 @@ with the process that started them instead of rendering on, orphaned, for minute
 from __future__ import annotations
 
 import ctypes
+import multiprocessing.connection
 import os
 import signal
+import time
 
 PR_SET_PDEATHSIG = 1
+# How long a stopped worker may take to clean up before it is killed: its Python handler runs only when
+# the worker is back in the interpreter, and one stuck in C (a lock inherited through fork) never is.
+STOP_GRACE_SECONDS = 3.0
+
+
+def _find_prctl():
+    # Looked up once in the parent: dlopen in a child forked from a threaded parent can deadlock on a
+    # loader lock some other thread held at the fork, and such a child ignores SIGTERM's Python handler.
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = _find_prctl()
 
 
 def _interrupt(signum, frame):
@@ -34,10 +51,9 @@ def die_with_parent(parent: int | None = None) -> None:
     and SIGTERM or Ctrl-C ends the worker after its job's clean-up. Linux's prctl; elsewhere the rest."""
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
+    if _prctl is None:
         return
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if parent is not None and os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(128 + signal.SIGTERM)
 
@@ -69,5 +85,19 @@ def stop_pool(pool, processes=None) -> None:
     for process in processes:
         if process.is_alive():
             process.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
-        process.join(timeout=10)
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if not _ended(process):
+            process.kill()
+            process.join(timeout=STOP_GRACE_SECONDS)
+
+
+def _ended(process) -> bool:
+    # The sentinel, not is_alive(): the pool's management thread may have reaped the worker, and then
+    # is_alive() never learns its exit status (and a kill could reach a recycled pid).
+    try:
+        return bool(multiprocessing.connection.wait([process.sentinel], timeout=0))
+    except (ValueError, OSError):  # closed: the process object was released, so it ended
+        return True

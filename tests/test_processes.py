@@ -100,7 +100,7 @@ def test_stop_pool_cancels_the_queue_and_ends_running_work():
     assert len(procs) == 1 and procs[0].is_alive()
     start = time.time()
     processes.stop_pool(pool)
-    assert time.time() - start < 5
+    assert time.time() - start < processes.STOP_GRACE_SECONDS  # ended by SIGTERM, not killed
     # By pid, not is_alive(): the pool's own management thread may reap the worker first, and then
     # multiprocessing's Popen.poll() never learns the exit status and reports it alive (seen in CI).
     assert queued[-1].cancelled() and _wait_dead(procs[0].pid, 1.0)
@@ -194,32 +194,21 @@ def test_worker_signals_in_and_out_of_a_job(no_exit):
     assert seen == [True] and e.value.args == (EXIT_TERM,) and processes._in_job is False
 
 
-def test_stop_pool_terminates_live_workers_and_joins_them():
-    events = []
+def _deaf_to_sigterm():
+    # A worker stuck in C code (say, a lock inherited through fork): its Python handler never runs.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 
-    class Worker:
-        def __init__(self, alive):
-            self.alive = alive
 
-        def is_alive(self):
-            return self.alive
-
-        def terminate(self):
-            events.append("terminate")
-
-        def join(self, timeout):
-            events.append(("join", timeout))
-
-    class Pool:
-        _processes = {1: Worker(True), 2: Worker(False)}
-
-        def shutdown(self, wait, cancel_futures):
-            events.append(("shutdown", wait, cancel_futures))
-
-    pool = Pool()
-    assert processes.workers(pool) == list(Pool._processes.values())
+def test_stop_pool_kills_a_worker_that_does_not_answer_sigterm():
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_deaf_to_sigterm)
+    running = pool.submit(time.sleep, 60)
+    deadline = time.time() + 10
+    while time.time() < deadline and not running.running():
+        time.sleep(0.02)
+    procs = processes.workers(pool)
+    time.sleep(0.2)  # let the worker block SIGTERM
+    start = time.time()
     processes.stop_pool(pool)
-    assert events == [("shutdown", False, True), "terminate", ("join", 10), ("join", 10)]
-    events.clear()
-    processes.stop_pool(pool, processes=[Worker(True)])  # a pool already shut down: its workers given
-    assert events == [("shutdown", False, True), "terminate", ("join", 10)]
+    took = time.time() - start
+    assert processes.STOP_GRACE_SECONDS <= took < processes.STOP_GRACE_SECONDS + 3
+    assert _wait_dead(procs[0].pid, 1.0)
