@@ -14,7 +14,7 @@ test: setup
 	$(PY) -m pytest tests
 
 test-fast: setup
-	$(PY) -m pytest tests -m "not slow"
+	$(PY) -m pytest tests -m "not slow" -n auto --dist worksteal
 
 # Mutation testing (mutmut, configured in pyproject.toml) on a random sample of the engine's and the CLI's
 # mutants, sized to finish within the hour on two cores (the whole set takes hours); results are kept in

@@ -102,13 +102,14 @@ class user_code:
 
 def trace_torch_config(cfg, source: str = "<config>") -> dict:
     """The trace of a TorchGraphConfig: its function, or its module with the config's loss."""
+    obj = load(source, cfg.torch)  # first: an untrusted config is refused without importing torch (4 s)
+
     import numpy as np
     import torch
     import torch.nn.functional as F
 
     from .torch_trace import trace_torch
 
-    obj = load(source, cfg.torch)
     folder = code_path(source, cfg.torch)[0].parent
     names: dict[int, str] = {}
     with user_code(folder):

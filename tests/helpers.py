@@ -154,3 +154,15 @@ def alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+# Shipped configs whose training takes tens of seconds (torch's loop, many seeds): the slow suite covers
+# them, so the fast subset (the mutation oracle) stays under a minute.
+HEAVY_CONFIGS = {"vanishing_torch", "xor_seeds"}
+
+
+def shipped_params(paths):
+    """The shipped configs as pytest params, the heavy ones marked slow."""
+    import pytest
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in HEAVY_CONFIGS else [])
+            for p in paths]

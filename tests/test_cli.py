@@ -4,6 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from helpers import shipped_params
 from render import CONFIG_DIR, cli
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
@@ -21,7 +22,7 @@ def test_list_shows_every_shipped_config():
     assert "INVALID" not in r.output
 
 
-@pytest.mark.parametrize("config", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", shipped_params(SHIPPED))
 def test_shipped_configs_trace_and_check(config, tmp_path):
     out = tmp_path / "t.json"
     assert run("trace", config, "-o", out).exit_code == 0

@@ -38,6 +38,7 @@ def test_nan_start_is_refused_not_a_serialisation_error():
     assert "key 'start.0'" in str(e.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("title", ['""', None])
 def test_a_training_scene_without_a_title_renders(tmp_path, title):
     from click.testing import CliRunner

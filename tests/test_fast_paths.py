@@ -325,6 +325,7 @@ def _recorded_render(tmp_path, renderer, monkeypatch, scene_cls=_Busy):
     return frames, encoders, movie
 
 
+@pytest.mark.slow
 def test_recycling_renderer_and_one_stream_give_manims_frames(tmp_path, monkeypatch):
     import av
     from manim.renderer.cairo_renderer import CairoRenderer

@@ -39,6 +39,7 @@ def server(gallery_dir):
     httpd.shutdown()
 
 
+@pytest.mark.slow
 def test_the_poster_is_the_moment_the_scene_marked(gallery_dir):
     from PIL import Image
     from pipeline.video import poster_time
@@ -59,6 +60,7 @@ def test_the_poster_is_the_moment_the_scene_marked(gallery_dir):
     still.unlink()
 
 
+@pytest.mark.slow
 def test_gallery_files(gallery_dir):
     page = (gallery_dir / "index.html").read_text()
     assert page.count("<video") == 2 and page.count("Copy embed code") == 2

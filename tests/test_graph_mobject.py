@@ -1,4 +1,5 @@
 """The graph mobject, without rendering: labels hold the trace's numbers, nothing overlaps or leaves the frame."""
+import functools
 import itertools
 import re
 
@@ -16,7 +17,7 @@ from scenes.trace_data import GraphTrace, read_trace
 SCALAR_CONFIGS = ["chain_rule", "sigmoid_neuron", "gates", "gradcheck"]
 
 
-def built(name: str) -> ComputationalGraph:
+def build(name: str) -> ComputationalGraph:
     g = GraphTrace.from_dict(read_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml")))
     graph = ComputationalGraph(g, width=13.2, height=4.1)
     for node_id in g.forward:
@@ -25,6 +26,10 @@ def built(name: str) -> ComputationalGraph:
     for step in g.backward:
         graph.backward_animation(step)
     return graph
+
+
+# Tests only read the graph: build each config once (Pango and the SVG parse cost seconds per graph).
+built = functools.lru_cache(build)
 
 
 def text_of(label) -> str:
@@ -120,7 +125,7 @@ def test_every_caption_has_a_korean_one():
 def test_labels_use_the_theme_colours(theme, forward, gradient):
     style.apply_theme(theme)
     try:
-        graph = built("chain_rule")
+        graph = build("chain_rule")  # (not the cached one: that was built in the dark theme)
         for label in graph.value_labels.values():
             assert {m.get_fill_color().to_hex().upper() for m in label.family_members_with_points()} == {forward}
         for label in graph.grad_labels.values():

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from render import CONFIG_DIR, ROOT, cli
@@ -80,6 +81,7 @@ def test_korean_formulas_have_no_english_words():
             assert "local" not in page and "upstream" not in page and r"\text{" not in page
 
 
+@pytest.mark.slow
 def test_info_lists_the_animations_upto_counts():
     r = CliRunner().invoke(cli, ["info", str(CONFIG_DIR / "chain_rule.yaml")])
     assert r.exit_code == 0, r.output
@@ -89,6 +91,7 @@ def test_info_lists_the_animations_upto_counts():
     assert "Backward pass" in r.output
 
 
+@pytest.mark.slow
 def test_plain_manim_on_the_wrong_kind_of_source_is_one_line(tmp_path):
     env = {"BACKPROP_SOURCE": str(CONFIG_DIR / "vanishing.yaml"), "PATH": "/usr/bin:/bin"}
     r = subprocess.run([sys.executable, "-m", "manim", "-ql", "--dry_run", "--media_dir", str(tmp_path),

@@ -122,6 +122,7 @@ def test_every_stress_config_passes_the_audit(config, theme, lang):
     assert "paused frames" in _audit(config, theme, lang)
 
 
+@pytest.mark.slow
 def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
     # the graph scene with its gradient colour made unreadable: the audit must say so and exit 1
     from scenes import style
@@ -130,6 +131,7 @@ def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
     assert r.exit_code == 1 and "contrast: gradient '+1': #DDDDDD on #FFFFFF" in r.output
 
 
+@pytest.mark.slow
 def test_json_record_of_what_is_on_screen():
     import json
     r = CliRunner().invoke(cli, ["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--json"])

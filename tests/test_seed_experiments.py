@@ -100,6 +100,7 @@ def test_training_matches_torch_including_the_final_step_off_the_grid(activation
         np.testing.assert_allclose(decode_value(run["grad_norms"][k]), norms, rtol=1e-6, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_seed_summary_matches_torch():
     cfg = config(seeds=3, steps=300, record_every=300)
     summary = {s["activation"]: s for s in trace_config(cfg)["seed_summary"]}

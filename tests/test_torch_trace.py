@@ -1,5 +1,6 @@
 """Tracing torch autograd: every number against torch itself, written by hand here, or published values."""
 import json
+import os
 import subprocess
 import sys
 
@@ -172,12 +173,10 @@ def test_an_in_place_change_through_a_view_is_refused_with_the_reason():
 
 # --- configs: code is not data ------------------------------------------------------------------------
 def _run(args, env_trust: bool):
-    import os
-    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_TRUST"}
-    if env_trust:
-        env["BACKPROP_TRUST"] = "1"
-    return subprocess.run([sys.executable, str(ROOT / "render.py"), *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
+    # In process (torch is imported once per session, not once per call); CliRunner reports the exit code
+    # and the standard error the command line would, and the trust variable is unset for the call only.
+    r = CliRunner().invoke(cli, [*map(str, args)], env={"BACKPROP_TRUST": "1" if env_trust else None})
+    return subprocess.CompletedProcess(args, r.exit_code, r.stdout, r.stderr)
 
 
 def _model(tmp_path, body: str, extra: str = ""):
@@ -199,6 +198,15 @@ def test_torch_code_runs_only_when_trusted_and_says_what_it_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"running {tmp_path / 'model.py'}:f" in r.stderr and marker.exists()
     assert grads_of(json.loads(out.read_text())) == {"x": 4.0}
+
+
+def test_untrusted_code_is_refused_before_torch_is_imported(tmp_path):
+    cfg = _model(tmp_path, "def f(x):\n    return x * x\n")
+    code = ("import sys; from click.testing import CliRunner; from render import cli; "
+            f"r = CliRunner().invoke(cli, ['trace', {str(cfg)!r}]); print(r.exit_code, 'torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_TRUST"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.stdout.split() == ["1", "False"], r.stderr
 
 
 def test_the_user_s_exception_is_shown_as_their_own_traceback(tmp_path):

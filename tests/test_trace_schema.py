@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from engine.config import ConfigError, parse_config
 from engine.run import trace_config
+from helpers import shipped_params
 from render import CONFIG_DIR, cli
 from scenes.trace_data import TraceError, read_trace
 from scenes.style import latex_name
@@ -69,13 +70,13 @@ def test_render_refuses_a_trace_with_latex_in_a_label(tmp_path, chain):
     assert not (tmp_path / "f.png").exists()
 
 
-def test_shipped_traces_are_valid(tmp_path):
-    for cfg in CONFIG_DIR.glob("*.yaml"):
-        from engine.config import load_config
-        from engine.trace import dumps
-        p = tmp_path / f"{cfg.stem}.json"
-        p.write_text(dumps(trace_config(load_config(cfg), str(cfg))))  # (a torch config finds its code by it)
-        read_trace(p)
+@pytest.mark.parametrize("cfg", shipped_params(sorted(CONFIG_DIR.glob("*.yaml"))))
+def test_shipped_traces_are_valid(tmp_path, cfg):
+    from engine.config import load_config
+    from engine.trace import dumps
+    p = tmp_path / f"{cfg.stem}.json"
+    p.write_text(dumps(trace_config(load_config(cfg), str(cfg))))  # (a torch config finds its code by it)
+    read_trace(p)
 
 
 @pytest.mark.parametrize("name", ["_", "_1", "α", "größe", "変数", "a-b"])
