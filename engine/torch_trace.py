@@ -369,25 +369,31 @@ class _Builder:
         return [None if d is None else lg for lg, d in zip(local, down)]
 
 
+# Argument types as torch's schemas print them (str(arg.type); every aten schema uses only these for tensors
+# and numbers: Tensor, Optional[Tensor], List[Tensor], List[Optional[Tensor]], number, float, int).
+TENSOR_TYPES = ("Tensor", "Optional[Tensor]")
+TENSOR_LIST_TYPES = ("List[Tensor]", "List[Optional[Tensor]]")
+NUMBER_TYPES = ("number", "float")  # where a tensor could stand (an int is a dim or a size, not an operand)
+
+
 def _operands(rec: _Record) -> list[tuple[str, object]]:
     """The op's operands in its schema's order: tensor arguments (lists flattened; absent optional ones
     kept as None so positions line up with next_functions), then numbers given where a tensor could be."""
-    schema = rec.func._schema
     out = []
     scalars = []
-    for i, arg in enumerate(schema.arguments):
+    for i, arg in enumerate(rec.func._schema.arguments):
         if i < len(rec.args):
             v = rec.args[i]
-        elif arg.name in rec.kwargs:
-            v = rec.kwargs[arg.name]
         else:
-            v = arg.default_value if arg.has_default_value() else None
+            v = rec.kwargs.get(arg.name, arg.default_value if arg.has_default_value() else None)
         t = str(arg.type)
-        if t.startswith("Tensor") and "[]" not in t and not arg.kwarg_only:
+        if arg.kwarg_only:  # alpha, out=, memory_format: options, not operands
+            continue
+        if t in TENSOR_TYPES:
             out.append(("tensor", v))
-        elif t.startswith(("Tensor[]", "List[Tensor]", "Tensor?[]", "List[Optional[Tensor]]")):
+        elif t in TENSOR_LIST_TYPES:
             out.extend(("tensor", x) for x in (v or []))
-        elif t in ("Scalar", "float", "number") and not arg.kwarg_only and isinstance(v, (int, float)):
+        elif t in NUMBER_TYPES and isinstance(v, (int, float)):
             scalars.append(("scalar", v))
     return out + scalars
 

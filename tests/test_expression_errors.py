@@ -24,6 +24,8 @@ BIG = "1" + "0" * 400
     ("not x", "line 1, column 1: the unary operator Not is not allowed"),
     ("~x", "line 1, column 1: the unary operator Invert is not allowed"),
     ("*x", "line 1, column 1: a starred expression is not allowed"),
+    ("y + exp(*x)", "line 1, column 5: starred arguments are not allowed"),
+    ("y + np.exp(x)", "line 1, column 5: module functions are not available: use exp(...) without 'np.'"),
     ("await x", "line 1, column 1: await is not allowed"),
     ("yield x", "line 1, column 1: Yield is not allowed"),
     ("x << y", "line 1, column 1: the operator LShift is not allowed"),

@@ -319,8 +319,10 @@ def test_histograms_on_torch_hooks_equal_the_numpy_path(loss, batch):
 
 @pytest.mark.parametrize("extra", [{}, {"dtype": "float32", "loss_form": "naive", "bias_init": "normal", "init": "normal"},
                                    {"loss_form": "naive", "bias_init": "normal", "init": "normal"},
-                                   {"dataset": "circles", "depth": 4, "width": 5, "init": "he", "seeds": 2}],
-                         ids=["float64", "float32-naive", "float64-naive", "circles-seeds"])
+                                   {"dataset": "circles", "depth": 4, "width": 5, "init": "he", "seeds": 2},
+                                   {"depth": 8, "width": 16, "learning_rate": 10, "init": "he", "bias_init": "normal",
+                                    "loss_form": "naive", "activations": ["relu", "tanh"]}],
+                         ids=["float64", "float32-naive", "float64-naive", "circles-seeds", "diverging"])
 def test_vanishing_runs_on_torch_equal_the_compiled_loop(extra):
     from engine.config import parse_config
     from engine.run import trace_config
@@ -340,6 +342,8 @@ def test_vanishing_runs_on_torch_equal_the_compiled_loop(extra):
                 np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12, equal_nan=True)
     for a, b in zip(ours["seed_summary"], theirs["seed_summary"]):
         assert (a["solved"], a["diverged"], a["dead_at_init"]) == (b["solved"], b["diverged"], b["dead_at_init"])
+    if "learning_rate" in extra:  # a step of 10 blows both networks up: the runs stop as the loop's do
+        assert [s["diverged"] for s in theirs["seed_summary"]] == [1, 1]
 
 
 @pytest.mark.parametrize("batch_size", [1, 7])
@@ -498,3 +502,71 @@ def test_unused_outputs_and_an_op_with_several_inputs_and_outputs():
         np.testing.assert_allclose(grads_of(t)[name], leaf.grad.numpy(), rtol=1e-12)
     _sums_hold(t)
     assert len([n for n in t["nodes"] if n.get("torch_op") == "SplitBackward0"]) == 2
+
+
+# --- the tracer's parts, each against what torch's schemas and autograd say ----------------------------
+def _rec(func, *args, **kwargs):
+    import engine.torch_trace as tt
+    return tt._Record(func, args, kwargs, [], [])
+
+
+def test_operands_follow_the_schema_s_tensor_and_number_arguments():
+    from engine.torch_trace import _operands
+    aten = torch.ops.aten
+    a, b, i = torch.zeros(2), torch.ones(2), torch.tensor([1])
+    assert _operands(_rec(aten.add.Tensor, a, b, alpha=2)) == [("tensor", a), ("tensor", b)]  # alpha: an option
+    assert _operands(_rec(aten.mul.Tensor, a, other=b)) == [("tensor", a), ("tensor", b)]  # a tensor by keyword
+    assert _operands(_rec(aten.cat.default, [a, b], 0)) == [("tensor", a), ("tensor", b)]  # List[Tensor]; dim: not
+    assert _operands(_rec(aten.index.Tensor, a, [None, i])) == [("tensor", a), ("tensor", None), ("tensor", i)]
+    assert _operands(_rec(aten.clamp.Tensor, a, b)) == [("tensor", a), ("tensor", b), ("tensor", None)]  # max absent
+    assert _operands(_rec(aten.mul.Scalar, a, 2.5)) == [("tensor", a), ("scalar", 2.5)]  # number
+    assert _operands(_rec(aten.native_dropout.default, a, 0.25, True)) == [("tensor", a), ("scalar", 0.25)]  # float
+    assert _operands(_rec(aten.leaky_relu.default, a)) == [("tensor", a), ("scalar", 0.01)]  # the schema's default
+
+
+def test_a_constant_tensor_for_an_optional_argument_is_drawn_as_a_constant():
+    t = trace_torch(lambda x, lo: torch.clamp(x, min=lo).sum(), {"x": [1.0, -2.0]}, {"lo": [0.0, -1.0]})
+    clamp = next(n for n in t["nodes"] if n.get("torch_op", "").startswith("Clamp"))
+    assert [next(m for m in t["nodes"] if m["id"] == k)["label"] for k in clamp["inputs"]] == ["x", "lo"]
+    assert clamp["value"] == [1.0, -1.0]
+
+
+def _tnode(label, value, grad=None):
+    import engine.torch_trace as tt
+    n = tt._TNode(label, "input", label, np.asarray(value, dtype=float))
+    n.grad = None if grad is None else np.asarray(grad, dtype=float)
+    return n
+
+
+def test_the_sum_check_is_exact_to_rounding_and_says_which_node():
+    import engine.torch_trace as tt
+    x, out = _tnode("x", [1.0, 2.0], [0.0, 0.0]), _tnode("f", 0.0, 1.0)
+    tt._check_sums([x, out], [], out)  # no contributions into a zero gradient: they add up to it
+    op = tt._TNode("q", "mul", "q", np.asarray(2.0), inputs=[x])
+    x.grad = np.array([0.0, 5e-10])  # a gradient this small still has to be matched, not rounded to zero
+    with pytest.raises(tt.TorchTraceError) as e:
+        tt._check_sums([x, op, out], [(op, None, None, [np.array([0.0, 0.0])])], out)
+    assert str(e.value) == ("torch trace check: the contributions into 'x' do not add up to its gradient (an op "
+                            "this tracer does not support?)")
+    tt._check_sums([x, op, out], [(op, None, None, [np.array([0.0, 5e-10])])], out)
+
+
+def test_tracing_gives_a_module_its_earlier_gradients_back():
+    lin = torch.nn.Linear(2, 1).double()
+    before = torch.tensor([[7.0, -8.0]], dtype=torch.float64)
+    lin.weight.grad = before.clone()
+    trace_torch(lambda x: lin(x).sum(), {}, {"x": [1.0, 2.0]}, names={id(p): n for n, p in lin.named_parameters()})
+    assert torch.equal(lin.weight.grad, before) and lin.bias.grad is None
+
+
+def test_a_leaf_without_a_name_is_numbered_from_one():
+    w = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)  # reached only through the closure
+    t = trace_torch(lambda x: x * w, {"x": 2.0})
+    assert sorted(n["label"] for n in t["nodes"] if n["op"] == "input") == ["w1", "x"]
+
+
+def test_a_view_of_a_constant_keeps_the_constant_s_name():
+    # nn.Linear on a 1-D input unsqueezes it: the view is still the constant x on screen
+    lin = torch.nn.Linear(2, 1).double()
+    t = trace_torch(lambda x: lin(x).sum(), {}, {"x": [1.0, 2.0]}, names={id(p): n for n, p in lin.named_parameters()})
+    assert [n["label"] for n in t["nodes"] if n["op"] == "const"] == ["x"]
