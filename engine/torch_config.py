@@ -68,7 +68,7 @@ def load(source: str | Path, spec: str):
     if not trusted():
         raise UntrustedCode(f"{source}: key 'torch' runs Python code ({path.name}:{name}); run it only if you "
                             f"trust it, with --trust (or {TRUST_ENV}=1)")
-    print(f"running {path}:{name} (trusted with --trust)", file=sys.stderr, flush=True)
+    print(f"running {path}:{name} (trusted with --trust)", file=sys.stderr)  # (stderr is line-buffered)
     module_name = "backprop_user_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
     spec_obj = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec_obj)

@@ -246,7 +246,7 @@ class _Builder:
                 tn.torch_name = node.name()
                 self.nodes[(node, nr)] = tn
                 ops.append((rec, nr, node, tn))
-        ops.sort(key=lambda o: (o[0], o[1]))
+        ops.sort(key=lambda o: o[0])  # by record; an op's outputs stay in the order of their numbers (stable)
         for rec, nr, node, tn in ops:
             self._connect(node, nr, tn, self.records[rec])
         leaves = [n for n in self.nodes.values() if n.op == "input"]
@@ -286,8 +286,6 @@ class _Builder:
         operands = _operands(rec)
         nexts = node.next_functions
         gate = GATES.get(type(node).__name__)
-        if gate is not None and len(operands) < len(nexts):
-            gate = None
         tensors = [k for k, o in enumerate(operands) if o[0] == "tensor"]
         if len(operands) == len(nexts):
             pairs = [(arg, k) for k, (_, arg) in enumerate(operands)]

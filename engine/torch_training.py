@@ -31,7 +31,7 @@ def mlp(Ws: list[np.ndarray], bs: list[np.ndarray], activation: str, alpha: floa
 
 
 def mlp_weight_grads(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, activation: str,
-                     loss: str, target: float = 0.0) -> list[np.ndarray]:
+                     loss: str, target: float) -> list[np.ndarray]:
     """Each layer's weight gradient from one backward pass, caught by a hook on its weight as it is
     computed (in the ``h @ W`` layout of engine.training, so both paths give the same arrays)."""
     model = mlp(Ws, bs, activation)

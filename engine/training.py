@@ -262,7 +262,7 @@ def _zigzag_descent(X: np.ndarray, t: np.ndarray, start, lr: float, order: np.nd
 
 # --- gradient-sign histograms ------------------------------------------------------------------------
 def mlp_weight_grads(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, activation: str,
-                     loss: str, target: float = 0.0) -> list[np.ndarray]:
+                     loss: str, target: float) -> list[np.ndarray]:
     """Weight gradients of one forward and backward pass through layers ``h @ W + b`` with a linear output.
 
     Each hidden layer's activation and its local gradient come from the gate table; the loss is the sum

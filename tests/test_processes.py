@@ -213,3 +213,15 @@ def test_stop_pool_kills_a_worker_that_does_not_answer_sigterm(monkeypatch):
     took = time.time() - start
     assert 0.5 <= took < 3
     assert _wait_dead(procs[0].pid, 1.0)
+
+
+def test_a_process_has_ended_by_its_sentinel():
+    ctx = multiprocessing.get_context("fork")
+    p = ctx.Process(target=time.sleep, args=(30,))
+    p.start()
+    assert processes._ended(p) is False
+    p.kill()
+    p.join(5)
+    assert processes._ended(p) is True
+    p.close()  # released: its sentinel is gone, and it has certainly ended
+    assert processes._ended(p) is True

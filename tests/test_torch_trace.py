@@ -218,7 +218,7 @@ def test_the_user_s_exception_is_shown_as_their_own_traceback(tmp_path):
     assert lines[1] == "Error: the torch code raised an exception:"
     assert f'File "{tmp_path / "model.py"}", line 8, in f' in r.stderr
     assert f'File "{tmp_path / "model.py"}", line 4, in helper' in r.stderr
-    assert lines[-1] == "NameError: name 'undefined_name' is not defined"
+    assert lines[-1] == "NameError: name 'undefined_name' is not defined" and "" not in lines
     assert "engine" not in r.stderr.replace("Error:", "")  # none of our frames
 
 
@@ -542,6 +542,8 @@ def test_the_sum_check_is_exact_to_rounding_and_says_which_node():
     import engine.torch_trace as tt
     x, out = _tnode("x", [1.0, 2.0], [0.0, 0.0]), _tnode("f", 0.0, 1.0)
     tt._check_sums([x, out], [], out)  # no contributions into a zero gradient: they add up to it
+    with pytest.raises(tt.TorchTraceError):  # the output first: the nodes after it are still checked
+        tt._check_sums([out, _tnode("u", 1.0), _tnode("y", 1.0, 1.0)], [], out)
     op = tt._TNode("q", "mul", "q", np.asarray(2.0), inputs=[x])
     x.grad = np.array([0.0, 5e-10])  # a gradient this small still has to be matched, not rounded to zero
     with pytest.raises(tt.TorchTraceError) as e:
@@ -570,3 +572,39 @@ def test_a_view_of_a_constant_keeps_the_constant_s_name():
     lin = torch.nn.Linear(2, 1).double()
     t = trace_torch(lambda x: lin(x).sum(), {}, {"x": [1.0, 2.0]}, names={id(p): n for n, p in lin.named_parameters()})
     assert [n["label"] for n in t["nodes"] if n["op"] == "const"] == ["x"]
+
+
+def test_an_op_with_two_outputs_that_saves_its_input_gives_each_output_s_share():
+    # var_mean's backward needs its saved input for each output's share, asked after backward():
+    # f = var(x) + mean(x)^2 at x = (1, 2, 4): mean 7/3; var's share into x is 2(x - m)/(n - 1) = x - m,
+    # mean's is upstream 2m times 1/n
+    t = trace_torch(lambda x: (lambda vm: vm[0] + vm[1] * vm[1])(torch.var_mean(x)), {"x": [1.0, 2.0, 4.0]})
+    x = np.array([1.0, 2.0, 4.0])
+    m = 7.0 / 3.0
+    ids = [n["id"] for n in t["nodes"] if n.get("torch_op") == "VarMeanBackward0"]
+    shares = [decode_value(s["downstream"][0]) for s in t["backward"] if s["node"] in ids]
+    np.testing.assert_allclose(shares[0], x - m, rtol=1e-12)
+    np.testing.assert_allclose(shares[1], np.full(3, 2 * m / 3), rtol=1e-12)
+    assert grads_of(t)["x"] == pytest.approx(list(x - m + 2 * m / 3), rel=1e-12)
+
+
+def test_a_float32_input_is_traced_in_float64():
+    t = trace_torch(lambda x: x * 3.0, {"x": torch.tensor(0.1, dtype=torch.float32)})
+    x = next(n for n in t["nodes"] if n["op"] == "input")
+    assert x["value"] == float(np.float32(0.1))  # its float32 value, then float64 arithmetic:
+    assert output_value(t) == float(np.float32(0.1)) * 3.0  # not float32's 0.3000000119
+
+
+def test_a_gate_whose_forward_cannot_take_the_operands_is_not_that_gate():
+    import engine.torch_trace as tt
+    tn = tt._TNode("n2", "torch", "torch", np.zeros((2, 3)))
+    tn.inputs = [_tnode("a", np.zeros((2, 3))), _tnode("b", np.zeros((2, 3)))]  # (2,3) @ (2,3): matmul raises
+    assert tt._Builder([], {}, {})._forward_matches("matmul", tn) is False
+
+
+def test_the_trace_of_a_torch_config_records_the_config(tmp_path):
+    from engine.config import load_config
+    from engine.run import trace_config
+    cfg = _model(tmp_path, "def f(x):\n    return x * x\n", "title: squares\n")
+    t = trace_config(load_config(cfg), str(cfg))
+    assert (t["config"]["torch"], t["config"]["title"]) == ("model.py:f", "squares")

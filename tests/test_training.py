@@ -126,3 +126,21 @@ def test_bad_training_configs(data, fragment):
     with pytest.raises(ConfigError) as e:
         parse_config(data, "t.yaml")
     assert fragment in str(e.value)
+
+
+def test_zigzag_records_whether_every_input_is_positive_and_which_engine_ran():
+    cfg = {"scene": "zigzag", "steps": 3}
+    t = trace_config(parse_config(cfg))
+    # sigmoid's outputs are all > 0; tanh's take both signs
+    assert {r["activation"]: r["inputs_all_positive"] for r in t["runs"]} == {"sigmoid": True, "tanh": False}
+    assert "torch" not in t["versions"]
+    assert "torch" in trace_config(parse_config({**cfg, "engine": "torch"}))["versions"]
+
+
+def test_a_float32_torch_run_computes_in_float32_throughout():
+    from engine.torch_training import VanishingRun
+    Ws = [np.ones((2, 3)), np.ones((3, 1))]
+    bs = [np.zeros(3), np.zeros(1)]
+    run = VanishingRun(Ws, bs, np.ones((4, 2)), np.array([0.0, 1.0, 1.0, 0.0]), "sigmoid", 0.01, 0.1, 2, 1,
+                       dtype=np.float32)
+    assert {run.X.dtype, run.y.dtype} | {p.dtype for p in run.model.parameters()} == {torch.float32}
