@@ -47,7 +47,7 @@ def check_output_path(path: str | Path, inputs=(), others=()) -> Path:
     for other in others:
         if _same(target, other):
             raise OutputError(f"{shown}: is also another output of this command ({other})")
-    parent = target.parent if str(target.parent) else Path(".")
+    parent = target.parent  # (a bare name's parent is Path("."))
     if not parent.is_dir():
         raise OutputError(f"{shown}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):

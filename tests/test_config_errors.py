@@ -1,4 +1,6 @@
 """Bad configs and expressions: one line naming file, key and problem; nothing is executed."""
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -183,7 +185,8 @@ def test_numbers_are_read_as_yaml_1_2_and_python_write_them(tmp_path, written, v
     ("scene: zigzag\nlearning_rate: '0.5'\n", "key 'learning_rate': Input should be a valid number, got '0.5'"),
     ("scene: zigzag\nstart: [1, 2, 3]\n", "key 'start'"),
     ("scene: graph\nexpression: x\ninputs: {x: 1" + "0" * 400 + "}\n", "'x' holds a number too large for a float"),
-    ("scene: graph\nexpression: x\ninputs: {x: 1" + "0" * 5000 + "}\n", "an integer with too many digits"),
+    ("scene: graph\nexpression: x\ninputs: {x: 1" + "0" * 5000 + "}\n",
+     "line 3, column 13: an integer with too many digits"),
     ("scene: graph\nexpression: x\ninputs: {x: " + "[" * 5000 + "1" + "]" * 5000 + "}\n", "nested too deeply"),
     ("scene: graph\nexpression: x\ninputs: {x: " + "[" * 6 + "1" + "]" * 6 + "}\n", "more than 4 dimensions"),
     ("scene: [graph]\n", "key 'scene': must be a name, got ['graph']"),
@@ -226,3 +229,12 @@ def test_a_misspelt_key_gets_one_suggestion_and_an_unknown_one_none():
     with pytest.raises(ConfigError) as e:
         parse_config({"scene": "vanishing", "depth": "abc"})
     assert str(e.value) == "<config>: key 'depth': Input should be a valid integer, got 'abc'"
+
+
+def test_yaml_infinities_and_nan_are_read_as_floats(tmp_path):
+    from engine.config import read_yaml
+    p = tmp_path / "f.yaml"
+    p.write_text("a: .inf\nb: -.Inf\nc: +.INF\nd: .NaN\ne: 1.5e3\n")
+    got = read_yaml(p)
+    assert (got["a"], got["b"], got["c"], got["e"]) == (math.inf, -math.inf, math.inf, 1500.0)
+    assert math.isnan(got["d"])

@@ -25,6 +25,9 @@ BIG = "1" + "0" * 400
     ("~x", "line 1, column 1: the unary operator Invert is not allowed"),
     ("*x", "line 1, column 1: a starred expression is not allowed"),
     ("y + exp(*x)", "line 1, column 5: starred arguments are not allowed"),
+    ("y + __x", "line 1, column 5: name '__x' is not allowed"),
+    ("y + α", "line 1, column 5: name 'α' is not allowed: use ASCII letters, digits and _, starting with a letter "
+              "(write alpha for α)"),
     ("y + np.exp(x)", "line 1, column 5: module functions are not available: use exp(...) without 'np.'"),
     ("await x", "line 1, column 1: await is not allowed"),
     ("yield x", "line 1, column 1: Yield is not allowed"),

@@ -209,3 +209,13 @@ def test_a_still_may_say_png_itself(tmp_path):
     from render import _output_format
     assert _output_format(str(tmp_path / "f.png"), "png", True) == "png"
     assert _output_format(None, "png", True) == "png"
+
+
+def test_a_socket_is_refused_as_not_a_regular_file(tmp_path, config):
+    import socket
+    path = tmp_path / "s.json"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))
+        r = run("trace", config, "-o", path)
+        assert r.exit_code == 1 and f"{path}: is not a regular file" in r.output, r.output
+        assert stat.S_ISSOCK(os.stat(path).st_mode)

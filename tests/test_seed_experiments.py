@@ -100,17 +100,17 @@ def test_training_matches_torch_including_the_final_step_off_the_grid(activation
         np.testing.assert_allclose(decode_value(run["grad_norms"][k]), norms, rtol=1e-6, atol=1e-14)
 
 
-@pytest.mark.slow
-def test_seed_summary_matches_torch():
-    cfg = config(seeds=3, steps=300, record_every=300)
+@pytest.mark.parametrize("seeds,steps", [(2, 40), pytest.param(3, 300, marks=pytest.mark.slow)])
+def test_seed_summary_matches_torch(seeds, steps):
+    cfg = config(seeds=seeds, steps=steps, record_every=steps)
     summary = {s["activation"]: s for s in trace_config(cfg)["seed_summary"]}
     for activation, s in summary.items():
         solved = diverged = dead = 0
         ratios = []
-        for k, seed in enumerate([0, 1, 2]):
+        for k, seed in enumerate(range(seeds)):
             Ws, bs = initial_parameters([2, 5, 5, 5, 1], "normal", "normal", seed)
-            ref = torch_xor_run(Ws, bs, activation, 0.2, 0.5, 300, {0, 300})
-            loss, acc, norms = ref[300] if 300 in ref else (float("nan"), 0.0, None)
+            ref = torch_xor_run(Ws, bs, activation, 0.2, 0.5, steps, {0, steps})
+            loss, acc, norms = ref[steps] if steps in ref else (float("nan"), 0.0, None)
             first, last = ref[0][2][0], ref[0][2][-1]
             solved += acc == 1.0 and np.isfinite(loss)
             diverged += not np.isfinite(loss)

@@ -144,3 +144,72 @@ def test_a_float32_torch_run_computes_in_float32_throughout():
     run = VanishingRun(Ws, bs, np.ones((4, 2)), np.array([0.0, 1.0, 1.0, 0.0]), "sigmoid", 0.01, 0.1, 2, 1,
                        dtype=np.float32)
     assert {run.X.dtype, run.y.dtype} | {p.dtype for p in run.model.parameters()} == {torch.float32}
+
+
+def test_the_training_estimate_counts_flops_runs_and_cores(monkeypatch):
+    import engine.training as tr
+    base = {"scene": "vanishing", "depth": 3, "width": 4, "steps": 9, "activations": ["sigmoid"], "seeds": 1}
+    # layers 2-4-4-1: 8 + 16 + 4 multiply-adds per example, 6 flops each (forward, backward, update), 4 XOR
+    # examples, 10 passes (9 steps and the last pass)
+    one = 6 * 4 * (8 + 16 + 4) * 10 / tr.CORE_FLOPS
+    est = lambda **kw: tr.estimate_seconds(parse_config({**base, **kw}))  # noqa: E731
+    monkeypatch.setattr(tr.os, "cpu_count", lambda: 2)
+    assert est() == pytest.approx(one, rel=1e-12)
+    assert est(dataset="circles") == pytest.approx(one * 200 / 4, rel=1e-12)  # 200 points
+    assert est(activations=["sigmoid", "relu"], seeds=2) == pytest.approx(2 * one, rel=1e-12)  # 4 runs on 2 cores
+    assert est(engine="torch") == pytest.approx(one + tr.TORCH_LAYER_STEP_SECONDS * 3 * 10, rel=1e-12)
+    monkeypatch.setattr(tr.os, "cpu_count", lambda: None)  # unknown: one core
+    assert est(seeds=3) == pytest.approx(3 * one, rel=1e-12)
+
+
+def test_the_torch_run_counts_its_flops_from_the_layer_shapes():
+    from engine.torch_training import VanishingRun
+    Ws, bs = [np.ones((2, 3)), np.ones((3, 5)), np.ones((5, 1))], [np.zeros(3), np.zeros(5), np.zeros(1)]
+    run = VanishingRun(Ws, bs, np.ones((4, 2)), np.zeros(4), "sigmoid", 0.01, 0.1, 2, 1)
+    assert run.flops_per_step() == 6 * 4 * (2 * 3 + 3 * 5 + 5 * 1)
+
+
+def test_the_circles_alternate_inner_and_outer_all_round():
+    X, y = make_dataset("circles", seed=0, n=400)
+    r, angle = np.hypot(X[:, 0], X[:, 1]), np.arctan2(X[:, 1], X[:, 0]) % (2 * np.pi)
+    assert X.shape == (400, 2) and list(y[:4]) == [1.0, 0.0, 1.0, 0.0]
+    assert abs(r[::2].mean() - 0.5) < 0.02 and abs(r[1::2].mean() - 1.0) < 0.02  # radii 0.5 and 1, noise 0.08
+    assert np.histogram(angle, bins=8, range=(0, 2 * np.pi))[0].min() > 20  # every eighth of the circle
+
+
+def test_activation_curves_span_the_grid_asked_for():
+    from engine.training import activation_curves
+    x = decode_value(activation_curves(["relu"], lo=-2.0, hi=3.0, n=11)["x"])
+    np.testing.assert_allclose(x, np.linspace(-2.0, 3.0, 11))
+
+
+def test_progress_shows_after_a_second_on_a_terminal_and_every_five_seconds_elsewhere(monkeypatch):
+    import io
+    import engine.training as tr
+    clock = [100.0]
+    monkeypatch.setattr(tr.time, "monotonic", lambda: clock[0])
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    def shown(stream, times):
+        clock[0] = 100.0
+        progress = tr.StderrProgress(stream=stream)
+        for done, t in enumerate(times, 1):
+            clock[0] = 100.0 + t
+            progress(done, 10)
+        return stream.getvalue()
+
+    # a terminal: nothing in the first second, then at most every quarter second, rewritten in place
+    assert shown(Terminal(), [0.5, 1.5, 1.6, 1.9]) == "\rtraining: 20% of 10 steps, 2 s\rtraining: 40% of 10 steps, 2 s"
+    # a log: a line every five seconds
+    assert shown(io.StringIO(), [0.5, 4.0, 5.2, 8.0, 10.3]) == ("training: 30% of 10 steps, 5 s\n"
+                                                               "training: 50% of 10 steps, 10 s\n")
+
+
+def test_a_float32_run_is_trained_in_float32():
+    base = {"scene": "vanishing", "depth": 4, "width": 5, "steps": 3, "record_every": 1, "activations": ["tanh"]}
+    f64, f32 = (decode_value(trace_config(parse_config({**base, "dtype": d}))["runs"][0]["loss"])[0]
+                for d in ("float64", "float32"))
+    assert f32 != f64 and f32 == pytest.approx(f64, rel=1e-5)  # float32's rounding, and only that
