@@ -107,7 +107,7 @@ def _probe(idx, x, f0, h, f_at, result: NumericGradient) -> None:
 def _detect_kink(idx, x, f0, s, fp, fm, f_at, result: NumericGradient) -> None:
     right, left = (fp - f0) / s, (f0 - fm) / s
     gap = abs(right - left)
-    if gap <= 1e-3 * max(abs(right), abs(left), 1e-12):
+    if gap <= 1e-3 * max(abs(right), abs(left)):  # (both slopes 0: the gap is 0 too)
         return  # smooth at this step: the one-sided slopes agree
     s2 = s / 10
     fp2, _ = f_at(idx, x + s2)

@@ -109,7 +109,8 @@ def test_non_scalar_output():
 
 
 @pytest.mark.parametrize("data,fragment", [
-    ({"expression": "x"}, "key 'scene' is missing"),
+    ({"expression": "x"}, "key 'scene' is missing; allowed: graph, gates, sigmoid_gate, vectors, layers, gradcheck, "
+                          "vanishing, zigzag, histograms"),
     ({"scene": "grph", "expression": "x", "inputs": {}}, "unknown scene kind 'grph' (did you mean 'graph'?)"),
     (graph("x + y", inputz={}), "unknown key 'inputz' (did you mean 'inputs'?)"),
     ({"scene": "graph", "inputs": {"x": 1}}, "key 'expression' is missing"),

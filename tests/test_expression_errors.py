@@ -26,6 +26,9 @@ BIG = "1" + "0" * 400
     ("*x", "line 1, column 1: a starred expression is not allowed"),
     ("y + exp(*x)", "line 1, column 5: starred arguments are not allowed"),
     ("y + __x", "line 1, column 5: name '__x' is not allowed"),
+    ("x +", "line 1, column 4: syntax error: invalid syntax"),
+    ("q = y\nx = q", "line 2, column 1: 'x' is an input and cannot be reassigned"),
+    ("q = x\nq <<= y", "line 2, column 1: the operator LShift is not allowed"),
     ("y + α", "line 1, column 5: name 'α' is not allowed: use ASCII letters, digits and _, starting with a letter "
               "(write alpha for α)"),
     ("y + np.exp(x)", "line 1, column 5: module functions are not available: use exp(...) without 'np.'"),
@@ -80,3 +83,9 @@ def test_a_subscript_is_a_gate_labelled_index():
     graph = parse("x[1]", ["x"])
     node = next(n for n in graph.nodes if n.op == "index")
     assert node.label == "index" and node.attrs == {"index": (1,)}
+
+
+def test_a_name_labels_the_gate_it_first_names_but_never_an_input_or_a_constant():
+    g = parse_expression("k = 3\nq = x * y\nr = q\nz = x\nr + z * k", ["x", "y"])
+    assert [(n.op, n.label) for n in g.nodes] == [("const", "3"), ("input", "x"), ("input", "y"), ("mul", "q"),
+                                                  ("mul", "mul"), ("add", "add")]

@@ -194,3 +194,30 @@ def test_check_row_joins_its_notes():
             "numeric_unavailable": {"count": 1, "reason": "the difference quotient overflows"}}
     assert _check_row(node, 1e-6)["note"] == ("kink at v[0]: not differentiable, one-sided slopes 0 and 1; "
                                               "1 element(s) not checked: the difference quotient overflows")
+
+
+def _numeric(expression: str, x: float, h: float):
+    from engine.gradcheck import numerical_gradient
+    from engine.run import build_graph
+    graph = build_graph(expression, {"x": x}, {})
+    node = next(n for n in graph.inputs if n.label == "x")
+    return numerical_gradient(graph, node, h)
+
+
+@pytest.mark.parametrize("expression,slope", [("1 + sqrt(x) * sqrt(x)", 1.0), ("1 + sqrt(-x) * sqrt(-x)", -1.0)])
+def test_at_the_edge_of_the_domain_a_one_sided_difference_is_exact_for_a_line(expression, slope):
+    # f is 1 + x (or 1 - x) where defined, only on one side of 0: (-3 f(0) + 4 f(s) - f(2s)) / 2s, signed
+    g = _numeric(expression, 0.0, 1e-3)
+    assert g.value[()] == pytest.approx(slope, rel=1e-9) and not g.unavailable
+
+
+def test_the_one_sided_difference_takes_the_smallest_step():
+    # exp(x) through sqrt(-x)^2, defined for x <= 0 only: at 0 with h = 0.1 the step h's second-order error
+    # is about h^2 / 3 = 3e-3; the last, absolute step h * 1e-3 brings it to 3e-9
+    g = _numeric("exp(-(sqrt(-x) * sqrt(-x)))", 0.0, 0.1)
+    assert g.value[()] == pytest.approx(1.0, abs=1e-7)
+
+
+def test_relu_s_corner_is_found_as_a_kink_with_its_two_slopes():
+    g = _numeric("relu(x)", 0.0, 1e-5)
+    assert [(k.left, k.right) for k in g.kinks] == [(0.0, pytest.approx(1.0))]

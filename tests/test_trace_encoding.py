@@ -21,3 +21,9 @@ def test_nan_and_nested_arrays_round_trip():
     assert '"nan"' in text and '"-inf"' in text and "NaN" not in text and "Infinity" not in text
     back = decode_value(json.loads(text)["a"])
     assert np.isnan(back[0, 1]) and back[1, 0] == -np.inf and back[1, 1] == np.inf and back[0, 0] == 1.5
+
+
+def test_a_trace_keeps_korean_text_as_utf8_not_escapes():
+    from engine.trace import dumps
+    text = dumps({"title": "역전파: 첫 층", "x": 1.5})
+    assert '"title": "역전파: 첫 층"' in text and "\\u" not in text and text.endswith("}\n")

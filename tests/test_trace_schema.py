@@ -83,7 +83,8 @@ def test_shipped_traces_are_valid(tmp_path, cfg):
 def test_names_latex_cannot_typeset_are_refused(name):
     with pytest.raises(ConfigError) as e:
         parse_config({"scene": "graph", "expression": "x", "inputs": {name: 1.0}}, "c.yaml")
-    assert "not a valid variable name: use ASCII letters" in str(e.value)
+    assert ("not a valid variable name: use ASCII letters, digits and _, starting with a letter (write alpha for "
+            "α)") in str(e.value)
 
 
 @pytest.mark.parametrize("name", ["_t", "α", "größe"])
