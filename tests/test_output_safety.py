@@ -219,3 +219,19 @@ def test_a_socket_is_refused_as_not_a_regular_file(tmp_path, config):
         r = run("trace", config, "-o", path)
         assert r.exit_code == 1 and f"{path}: is not a regular file" in r.output, r.output
         assert stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+def test_a_directory_that_refuses_new_files_is_probed_where_the_output_goes():
+    # sysfs: root's os.access says writable, yet no file can be made there; the probe must be made in it
+    import tempfile
+    from engine.io import OutputError, check_output_path
+    try:
+        fd, probe = tempfile.mkstemp(dir="/sys")
+    except OSError:
+        pass
+    else:  # pragma: no cover - a machine whose /sys takes files cannot show this
+        os.close(fd)
+        os.unlink(probe)
+        pytest.skip("/sys accepts new files here")
+    with pytest.raises(OutputError, match=r"^/sys/x\.json: (cannot be written|directory /sys is not writable)"):
+        check_output_path("/sys/x.json")

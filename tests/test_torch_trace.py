@@ -608,3 +608,12 @@ def test_the_trace_of_a_torch_config_records_the_config(tmp_path):
     cfg = _model(tmp_path, "def f(x):\n    return x * x\n", "title: squares\n")
     t = trace_config(load_config(cfg), str(cfg))
     assert (t["config"]["torch"], t["config"]["title"]) == ("model.py:f", "squares")
+
+
+def test_each_code_file_is_its_own_module(tmp_path):
+    from engine.torch_config import load
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.py").write_text(f"def f(x):\n    return '{name}'\n")
+    fa, fb = (load(str(tmp_path / n / "c.yaml"), "model.py:f") for n in ("a", "b"))
+    assert (fa(0), fb(0)) == ("a", "b") and fa.__module__ != fb.__module__  # neither replaced the other

@@ -27,3 +27,11 @@ def test_a_trace_keeps_korean_text_as_utf8_not_escapes():
     from engine.trace import dumps
     text = dumps({"title": "역전파: 첫 층", "x": 1.5})
     assert '"title": "역전파: 첫 층"' in text and "\\u" not in text and text.endswith("}\n")
+
+
+def test_an_index_is_stored_in_the_trace_as_a_json_list():
+    # what the API returns is the same data a trace file holds: W[1, 0]'s index is [1, 0], not a tuple
+    from helpers import trace_of
+    t = trace_of("W[1, 0] * 2", {"W": [[1.0, 2.0], [3.0, 4.0]]})
+    node = next(n for n in t["nodes"] if n["op"] == "index")
+    assert node["attrs"] == {"index": [1, 0]} and type(node["attrs"]["index"]) is list
