@@ -97,8 +97,9 @@ def _probe(idx, x, f0, h, f_at, result: NumericGradient) -> None:
             if f1 is None:
                 continue
             f2, _ = f_at(idx, x + 2 * side * s)
-            if f2 is not None and math.isfinite(side * (-3 * f0 + 4 * f1 - f2) / (2 * s)):
-                result.value[idx] = side * (-3 * f0 + 4 * f1 - f2) / (2 * s)
+            value = math.nan if f2 is None else side * (-3 * f0 + 4 * f1 - f2) / (2 * s)
+            if math.isfinite(value):
+                result.value[idx] = value
                 return
     result.unavailable[idx] = (f"no finite difference works here ({reason})" if reason.startswith("the difference")
                                else f"probing it leaves the function's domain ({reason})" if reason else "no usable step")

@@ -3,6 +3,7 @@ recognises kinks, and `render.py check` exits 1 exactly when a gradient disagree
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -221,3 +222,12 @@ def test_the_one_sided_difference_takes_the_smallest_step():
 def test_relu_s_corner_is_found_as_a_kink_with_its_two_slopes():
     g = _numeric("relu(x)", 0.0, 1e-5)
     assert [(k.left, k.right) for k in g.kinks] == [(0.0, pytest.approx(1.0))]
+
+
+def test_the_one_sided_difference_moves_only_the_element_it_probes():
+    # x = (0, 4): the first element sits at sqrt's edge, the second does not; each slope of sum(x) is 1
+    from engine.gradcheck import numerical_gradient
+    from engine.run import build_graph
+    graph = build_graph("sum(sqrt(x) * sqrt(x))", {"x": [0.0, 4.0]}, {})
+    g = numerical_gradient(graph, graph.inputs[0], 1e-3)
+    np.testing.assert_allclose(g.value, [1.0, 1.0], rtol=1e-9)
