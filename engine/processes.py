@@ -83,7 +83,7 @@ def stop_pool(pool, processes=None) -> None:
     processes = workers(pool) if processes is None else processes
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
-        if process.is_alive():
+        if not _ended(process):
             process.terminate()
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
