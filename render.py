@@ -67,6 +67,11 @@ trust_option = _env_flag("--trust", "BACKPROP_TRUST",
                          "Run the Python code a `torch:` config names (an expression config is never run).")
 
 
+pace_option = click.option(
+    "--pace", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True,
+    help="Speed of the animations: 2 plays twice as fast, 0.5 takes twice as long; what is shown is the same.")
+
+
 @cli.command("list")
 @click.option("--keys", is_flag=True, help="Every key of every scene kind, with its default (Markdown).")
 def list_cmd(keys: bool) -> None:
@@ -188,17 +193,18 @@ def _check_row(node: dict, tolerance: float) -> dict:
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
 @click.option("--resolution", help="WIDTHxHEIGHT instead of the quality's size, e.g. 1280x720 (even numbers).")
 @click.option("--fps", type=click.IntRange(1, 120), help="Frames per second instead of the quality's.")
+@pace_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.option("-v", "--verbose", is_flag=True, help="Manim's own progress bars and messages instead of one line.")
 @allow_long_option
 @trust_option
 def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
            transparent: bool, theme: str, lang: str, resolution: str | None, fps: int | None, quiet: bool,
-           verbose: bool) -> None:
+           verbose: bool, pace: float) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
     import dataclasses
 
-    from pipeline.render_job import QUALITIES, RenderLimitError, parse_resolution, render_scene
+    from pipeline.render_job import QUALITIES, RenderLimitError, Timing, parse_resolution, render_scene
     from pipeline.source import trace_path_soon
     from scenes.trace_data import TraceError
 
@@ -222,7 +228,8 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
         try:
             render_scene(trace, out, quality=size, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
-                         theme=theme, progress="none" if quiet else "manim" if verbose else "line")
+                         theme=theme, progress="none" if quiet else "manim" if verbose else "line",
+                         timing=Timing(pace))
         except BaseException:  # Ctrl-C or SIGTERM while the child still traces: it stops too
             getattr(trace, "stop", lambda: None)()
             raise
@@ -287,6 +294,11 @@ def info(config: str, lang: str) -> None:
     except FileNotFoundError as e:
         raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
     plays = report.plays
+    click.echo(f"{config}: {len(report.steps)} steps (a lecture's `steps:` name them by index or by the start of "
+               "the name; each is a slide)")
+    click.echo(f"{'step':>5} {'start':>7}  name")
+    for i, (name, start) in enumerate(report.steps):
+        click.echo(f"{i:>5} {start:>6.1f}s  {name}")
     click.echo(f"{config}: {len(plays)} animations, {plays[-1].end if plays else 0:.1f} s; --upto N stops at the end "
                f"of animation N (0 to {len(plays) - 1})")
     click.echo(f"{'upto':>5} {'start':>7} {'end':>7}  caption on screen")
@@ -340,33 +352,48 @@ class _BatchProgress:
 @click.argument("lecture_file", metavar="LECTURE", type=click.Path(dir_okay=False))
 @click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
               help="Quality of every clip.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="out/lecture.mp4", show_default=True,
-              help="The joined MP4; .srt and .vtt subtitles are written beside it.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="The joined video (default: out/lecture.mp4, or .webm); .srt and .vtt subtitles beside it.")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "webm"]), default=None,
+              help="mp4 (H.264, AAC, mov_text subtitles) or webm (VP9, Opus, WebVTT); default: from -o, else mp4.")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
               help="dark or light (white background).")
+@pace_option
+@click.option("--voice", type=click.Choice(["none", "draft"]), default="none", show_default=True,
+              help="draft: speak the narration with espeak-ng (offline; a rough voice for timing, marked as a draft). "
+                   "A chapter's recorded narration_audio is used either way.")
+@click.option("--burn-subtitles", is_flag=True,
+              help="Draw the subtitles into the picture (scaled above a subtitle band) for players that ignore "
+                   "subtitle tracks.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Clips rendered at once.")
 @click.option("--allow-outside", is_flag=True,
-              help="Allow clip configs outside the lecture file's folder tree (and the shipped configs).")
+              help="Allow clip configs and audio outside the lecture file's folder tree (and the shipped configs).")
 @allow_long_option
 @trust_option
-def lecture(lecture_file: str, quality: str, output: str, lang: str, theme: str, jobs: int,
-            allow_outside: bool) -> None:
-    """Render every clip of LECTURE (cached) and join them into one MP4 with chapters and subtitles."""
+def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None, lang: str, theme: str, pace: float,
+            voice: str, burn_subtitles: bool, jobs: int, allow_outside: bool) -> None:
+    """Render every clip of LECTURE (cached) and join them into one video with chapters, a title card per
+    chapter, subtitles cut at the steps (a text track per language, and .srt/.vtt beside it) and the voice."""
     from pipeline.lecture import render_lecture
 
-    out = Path(output)
-    if out.suffix.lower() != ".mp4":
-        raise click.BadParameter(f"{output}: a lecture is an MP4 (its .srt and .vtt are written beside it)",
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    if output and suffix not in ("mp4", "webm"):
+        raise click.BadParameter(f"{output}: a lecture is an .mp4 or .webm (its .srt and .vtt are written beside it)",
                                  param_hint="-o")
+    if fmt and suffix and fmt != suffix:
+        raise click.BadParameter(f"--format {fmt} but -o {output} is .{suffix}", param_hint="--format")
+    fmt = fmt or suffix or "mp4"
+    out = Path(output or f"out/lecture.{fmt}")
     if out.parent == Path("out"):
         out.parent.mkdir(exist_ok=True)
-    _check_output(output, inputs=[lecture_file])
+    _check_output(str(out), inputs=[lecture_file])
     progress = _BatchProgress()
     try:
         chapters = render_lecture(Path(lecture_file), out, quality=quality, lang=lang, theme=theme, jobs=jobs,
-                                  progress=progress, allow_outside=allow_outside)
+                                  progress=progress, allow_outside=allow_outside, fmt=fmt, pace=pace, voice=voice,
+                                  burn_subtitles=burn_subtitles)
     except (ConfigError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     finally:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit.equations import check_equation
@@ -21,6 +21,7 @@ class Report:
     violations: list[Violation]
     plays: list[Play]
     poster: float | None = None  # the moment the scene marked as its most informative
+    steps: list[tuple[str, float]] = field(default_factory=list)  # (name, start) of every step
 
     @property
     def poster_index(self) -> int | None:
@@ -76,7 +77,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
             violations = check_frames(renderer.frames, quality, claims)
             width, height = config.pixel_width, config.pixel_height
     return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
-                  renderer.plays, getattr(scene, "poster_time", None))
+                  renderer.plays, getattr(scene, "poster_time", None), list(scene.step_marks))
 
 
 def _equation_truth(trace: dict, GraphTrace, Notation):

@@ -7,59 +7,57 @@ processes with ``jobs`` > 1.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import tempfile
-import unicodedata
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
 from engine.cache import publish, verified
+from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
 from engine.io import atomic_path, check_output_path, write_text_atomic
 from engine.processes import die_with_parent, run_job, stop_pool
-from pipeline.render_job import CACHE, QUALITIES, render_class, render_scene
+from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
+from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
 from pipeline.source import trace_path_for
-from pipeline.video import Chapter, join_clips, subtitles_srt, subtitles_vtt
+from pipeline.video import Chapter, Part, clip_frames, join_clips, read_chapters, subtitles_srt, subtitles_vtt, timeline
+from pipeline.voice import espeak_version
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_CACHE = CACHE / "clips"
 MAX_CLIPS = 50
+MAX_STEPS = 200
+PACE_LIMITS = (0.5, 2.0)  # --pace, and how far a recorded voice may stretch or squeeze a chapter
 
 
 class ClipSpec(_Strict):
     config: str = Field(description="path of a scene config, relative to the lecture file")
     title: str | None = Field(None, max_length=200, description="chapter title (default: the config's title)")
-    narration: str | dict[Literal["en", "ko"], str] = Field(
-        "", description="subtitle text for this clip, or one per language: {en: ..., ko: ...}")
+    narration: str | dict[str, str] = Field(
+        "", description="what is said over the chapter's title card, or one text per language: {en: ..., ko: ...}")
+    steps: list[StepNarration] = Field(
+        [], max_length=MAX_STEPS, description="narration per step: [{step: 0 or a name's start, narration: ...}]")
+    narration_audio: str | dict[str, str] | None = Field(
+        None, description="a recorded voice for the chapter (WAV, MP3, M4A...), or one file per language; "
+                          "the chapter's animation is paced to its length")
 
     @field_validator("narration")
     @classmethod
     def _plain_text(cls, narration):
-        # Written into subtitle files: no timing lines, no control characters, one paragraph of lines.
-        texts = narration.values() if isinstance(narration, dict) else [narration]
-        for text in texts:
-            if "-->" in text:
-                raise ValueError("must not contain '-->' (it would start a subtitle cue of its own)")
-            bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t"})
-            if bad:
-                raise ValueError(f"must not contain control characters ({', '.join(bad[:3])})")
-        def tidy(text):
-            return "\n".join(line.strip() for line in text.replace("\t", " ").splitlines() if line.strip())
-        return {k: tidy(v) for k, v in narration.items()} if isinstance(narration, dict) else tidy(narration)
+        return _checked_languages(tidy_text(narration))
 
     def narration_in(self, lang: str) -> str:
-        if isinstance(self.narration, str):
-            return self.narration
-        return self.narration.get(lang) or self.narration.get("en", "")
+        return text_in(self.narration, lang)
 
 
 class LectureSpec(_Strict):
     title: str = Field(max_length=200, description="shown on the opening title card")
     subtitle: str | None = Field(None, max_length=200, description="second line of the title card")
+    chapter_cards: bool = Field(True, description="a title card before every chapter")
     clips: list[ClipSpec] = Field(min_length=1, max_length=MAX_CLIPS, description="the scenes, in order")
 
 
@@ -92,6 +90,17 @@ def load_lecture(path: str | Path, allow_outside: bool = False) -> tuple[Lecture
             raise ConfigError(f"{path}: key 'clips.{i}.config': no such file {clip.config}")
         load_config(cfg)  # a bad clip config fails here, before anything renders
         configs.append(cfg)
+        audio = clip.narration_audio
+        for lang, name in (audio.items() if isinstance(audio, dict) else [("", audio)] if audio else []):
+            key = f"clips.{i}.narration_audio" + (f".{lang}" if lang else "")
+            if lang and lang not in LANGS:
+                raise ConfigError(f"{path}: key '{key}': unknown language {lang!r} (use {', '.join(LANGS)})")
+            file = (path.parent / name).resolve()
+            if not allow_outside and not file.is_relative_to(path.parent.resolve()):
+                raise ConfigError(f"{path}: key '{key}': {name} is outside the lecture's folder "
+                                  "(use --allow-outside to permit it)")
+            if not file.is_file():
+                raise ConfigError(f"{path}: key '{key}': no such file {name}")
     return spec, configs
 
 
@@ -103,7 +112,7 @@ def _scenes_fingerprint() -> bytes:
 
 
 def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
-              out: str) -> str:
+              out: str, timing: Timing = Timing()) -> str:
     """Render one clip in a worker process (a title card or a traced scene) into the clip cache.
 
     The file is rendered under a temporary name and published with its checksum only when complete, so
@@ -116,9 +125,9 @@ def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str
         if kind == "title":
             from scenes.title_card import TitleCard
             env = {"BACKPROP_TITLE": arg, **({"BACKPROP_SUBTITLE": subtitle} if subtitle else {})}
-            render_class(TitleCard, env, Path(tmp), quality, lang=lang, progress=False, theme=theme)
+            render_class(TitleCard, env, Path(tmp), quality, lang=lang, progress=False, theme=theme, timing=timing)
         else:
-            render_scene(Path(arg), Path(tmp), quality, lang=lang, progress=False, theme=theme)
+            render_scene(Path(arg), Path(tmp), quality, lang=lang, progress=False, theme=theme, timing=timing)
         publish(Path(tmp), out, out.stem)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -142,44 +151,195 @@ def render_clips(todo: list[tuple], jobs: int, progress=None) -> None:
     pool.shutdown()
 
 
+@dataclass
+class Item:
+    """One clip of the lecture as planned: a title card or a scene, with its timing and what is said."""
+    kind: str  # "title" or "scene"
+    arg: str  # the card's title, or the scene's trace path
+    sub: str | None = None
+    timing: Timing = Timing()
+    chapter: str | None = None  # a chapter starts here
+    narration: str = ""  # over the whole item (a title card)
+    narration_by_lang: dict = field(default_factory=dict)
+    steps: list[StepNarration] = field(default_factory=list)
+    voice: dict = field(default_factory=dict)  # what is spoken: key (None for the item, i for step i) -> samples
+    recorded: object = None  # a scene's recorded voice (samples), from its chapter's start
+    card: "Item | None" = None  # a scene's chapter card
+    config: Path | None = None
+    clip_index: int = -1
+    path: Path | None = None
+    pad: float = 0.0
+    step_spans: list = field(default_factory=list)  # each narrated step's (start, end) in the clip, once rendered
+
+
+def _fit_pace(item: Item, pace: float, quality: str, lang: str, theme: str) -> float:
+    """The pace at which a chapter (its card and scene) lasts as long as its recorded voice, within
+    PACE_LIMITS: the card keeps its time, the scene is slowed or sped up."""
+    from pipeline import render_job
+    from pipeline.voice import seconds
+    from scenes.title_card import TitleCard
+
+    natural = render_job.scene_duration(Path(item.arg), quality, lang, theme, Timing(pace, item.timing.holds))
+    card = TitleCard.seconds(item.card.timing) if item.card is not None else 0.0
+    lo, hi = PACE_LIMITS
+    return min(hi, max(lo, pace * natural / max(seconds(item.recorded) - card, 1e-3)))
+
+
+def plan(spec: LectureSpec, configs: list[Path], lecture: Path, lang: str, pace: float, voice: str) -> list[Item]:
+    """The lecture's items in order: its title card, then per chapter a card (unless chapter_cards is off)
+    and the scene, each with the holds its narration needs and the voice it carries."""
+    from pipeline.narration import reading_seconds
+    from pipeline.voice import GAP_SECONDS, VOICE_CACHE, read_audio, seconds, synthesise
+
+    def spoken(text: str):
+        return read_audio(synthesise(text, lang, VOICE_CACHE)) if voice == "draft" and text else None
+
+    def hold(text: str, said) -> float:
+        return max(reading_seconds(text, lang), seconds(said) + GAP_SECONDS if said is not None else 0.0)
+
+    items = [Item("title", spec.title, spec.subtitle, Timing(pace), chapter=spec.title)]
+    for k, (clip, cfg) in enumerate(zip(spec.clips, configs)):
+        title = clip.title or getattr(load_config(cfg), "title", None) or cfg.stem
+        narration = clip.narration_in(lang)
+        audio = clip.narration_audio
+        audio = text_in(audio, lang, fallback=False) if isinstance(audio, dict) else audio
+        recorded = read_audio((lecture.parent / audio).resolve()) if audio else None
+        said = spoken(narration) if recorded is None else None
+        scene = Item("scene", str(trace_path_for(cfg)), config=cfg, clip_index=k, steps=list(clip.steps),
+                     recorded=recorded)
+        holds = []
+        for i, st in enumerate(clip.steps):
+            text = text_in(st.narration, lang)
+            step_said = spoken(text) if recorded is None else None
+            if step_said is not None:
+                scene.voice[i] = step_said
+            holds.append((st.step, hold(text, step_said)))
+        scene.timing = Timing(pace, tuple(holds))
+        if spec.chapter_cards:
+            card = Item("title", title, f"{k + 1} / {len(spec.clips)}", chapter=title, narration=narration,
+                        narration_by_lang=_by_lang(clip.narration))
+            card.timing = Timing(pace, ((0, hold(narration, said)),) if narration else ())
+            if said is not None:
+                card.voice[None] = said
+            scene.card = card
+            items.append(card)
+        else:
+            scene.chapter, scene.narration = title, narration
+            scene.narration_by_lang = _by_lang(clip.narration)
+            if said is not None:
+                scene.voice[None] = said
+        items.append(scene)
+    return items
+
+
+def _by_lang(narration) -> dict:
+    return dict(narration) if isinstance(narration, dict) else {lang: narration for lang in LANGS} if narration else {}
+
+
+def _key(fingerprint: bytes, item: Item, quality: str, lang: str, theme: str) -> str:
+    content = Path(item.arg).read_bytes() if item.kind == "scene" else f"{item.arg}\n{item.sub}".encode()
+    timing = json.dumps([item.timing.pace, [list(h) for h in item.timing.holds]], ensure_ascii=False)
+    what = f"{item.kind}|{quality}|{lang}|{theme}|{timing}".encode()
+    return hashlib.sha256(fingerprint + content + what).hexdigest()[:24]
+
+
+def _cues(items: list[Item], spans: list[tuple[float, float]], lecture: Path, track_lang: str,
+          fallback: bool) -> list[Cue]:
+    """A text track's cues: an item's narration over the item (up to its first step cue), each step's over
+    its step."""
+    cues = []
+    for item, (start, end) in zip(items, spans):
+        step_cues = []
+        if item.kind == "scene" and item.steps:
+            for st, (s0, s1) in zip(item.steps, item.step_spans):
+                text = text_in(st.narration, track_lang, fallback)
+                if text:
+                    step_cues.append(Cue(start + s0, start + s1, text))
+        text = text_in(item.narration_by_lang, track_lang, fallback) if item.narration_by_lang else ""
+        if text:
+            cues.append(Cue(start, step_cues[0].start if step_cues else end, text))
+        cues += step_cues
+    return [c for c in cues if c.end > c.start]
+
+
+def _resolve_steps(item: Item, lecture: Path) -> None:
+    """Where each narrated step of a rendered scene is, from the clip's chapters (its steps)."""
+    from scenes.pacing import match_steps
+
+    marks = read_chapters(item.path)
+    found = match_steps([st.step for st in item.steps], [name for name, _, _ in marks])
+    for i, (st, index) in enumerate(zip(item.steps, found)):
+        if index is None:
+            raise ConfigError(f"{lecture}: key 'clips.{item.clip_index}.steps.{i}.step': no step of "
+                              f"{item.config.name} matches {st.step!r} after the steps before it "
+                              f"(`render.py info {item.config.name}` lists its steps)")
+    item.step_spans = [(marks[index][1], marks[index][2]) for index in found]
+
+
 def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
-                   jobs: int = 1, progress=None, allow_outside: bool = False) -> list[Chapter]:
-    """Render every clip (cached), join them with chapters, and write .srt and .vtt beside ``output``."""
+                   jobs: int = 1, progress=None, allow_outside: bool = False, fmt: str = "mp4", pace: float = 1.0,
+                   voice: str = "none", burn_subtitles: bool = False) -> list[Chapter]:
+    """Render every clip (cached), join them with chapters, a text track per narrated language (and a voice
+    track when there is one), and write .srt and .vtt beside ``output``."""
+    from pipeline.voice import DRAFT_NOTE, mix, seconds
+
     spec, configs = load_lecture(lecture, allow_outside)
-    # The MP4 and its subtitles: none may be an input, nor each other (-o x.srt would be both), checked
+    # The video and its subtitles: none may be an input, nor each other (-o x.srt would be both), checked
     # before anything renders.
     inputs = [lecture, *configs]
     outputs = [output, output.with_suffix(".srt"), output.with_suffix(".vtt")]
     for i, path in enumerate(outputs):
         check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])
+    items = plan(spec, configs, lecture, lang, pace, voice)
+    for item in items:
+        if item.recorded is not None:
+            item.timing = Timing(_fit_pace(item, pace, quality, lang, theme),
+                                 item.timing.holds)
     fingerprint = _scenes_fingerprint()
     CLIP_CACHE.mkdir(parents=True, exist_ok=True)
 
-    # (kind, input, subtitle, chapter title, narration)
-    items = [("title", spec.title, spec.subtitle, spec.title, "")]
-    for clip, cfg in zip(spec.clips, configs):
-        trace = trace_path_for(cfg)
-        title = clip.title or getattr(load_config(cfg), "title", None) or cfg.stem
-        items.append(("scene", str(trace), None, title, clip.narration_in(lang)))
-
-    paths, todo = [], []
-    for kind, arg, sub, _, _ in items:
-        content = Path(arg).read_bytes() if kind == "scene" else f"{arg}\n{sub}".encode()
-        key = hashlib.sha256(fingerprint + content + f"{kind}|{quality}|{lang}|{theme}".encode()).hexdigest()[:24]
-        path = CLIP_CACHE / f"{key}.mp4"
-        paths.append(path)
-        if not verified(path, key, "clip cache"):
-            todo.append((kind, arg, sub, quality, lang, theme, str(path)))
-
+    todo = []
+    for item in items:
+        key = _key(fingerprint, item, quality, lang, theme)
+        item.path = CLIP_CACHE / f"{key}.mp4"
+        if not verified(item.path, key, "clip cache"):
+            todo.append((item.kind, item.arg, item.sub, quality, lang, theme, str(item.path), item.timing))
     if progress:
         progress.start(len(items), cached=len(items) - len(todo))
     if todo:
         render_clips(todo, jobs, progress)
 
+    fps = QUALITIES[quality].fps
+    for item in items:
+        if item.steps:
+            _resolve_steps(item, lecture)
+        if item.recorded is not None:  # the voice outlasts the chapter even at the slowest pace: hold
+            card = clip_frames(item.card.path, fps) / fps if item.card is not None else 0.0
+            item.pad = max(0.0, seconds(item.recorded) - card - clip_frames(item.path, fps) / fps)
+    parts = [Part(item.path, item.chapter, item.pad) for item in items]
+    spans = timeline(parts, fps)
+    langs = [lang] + [other for other in LANGS if other != lang]
+    tracks = {L: _cues(items, spans, lecture, L, fallback=L == lang) for L in langs}
+    tracks = {L: cues for L, cues in tracks.items() if cues or L == lang}
+    start_of = {id(item): start for item, (start, _) in zip(items, spans)}
+    segments = [(start_of[id(item.card or item)], item.recorded) for item in items if item.recorded is not None]
+    for item, (start, _) in zip(items, spans):
+        for key, samples in item.voice.items():
+            segments.append((start if key is None else start + item.step_spans[key][0], samples))
+    audio = mix(segments, spans[-1][1]) if segments else None
+    metadata = {"title": spec.title}
+    if voice == "draft" and any(item.voice for item in items):
+        metadata["comment"] = f"{DRAFT_NOTE}: {espeak_version()}"
+    burner = None
+    if burn_subtitles:
+        from pipeline.burn import Burner
+        from scenes import style
+        style.apply_theme(theme)
+        q = QUALITIES[quality]
+        burner = Burner(q.width, q.height, tracks[lang], style.BACKGROUND, style.TEXT, style.FONTS[lang])
     with atomic_path(output, inputs) as tmp:
-        chapters = join_clips(paths, [it[3] for it in items], tmp, QUALITIES[quality].fps)
-    for c, it in zip(chapters, items):
-        c.narration = it[4]
-    write_text_atomic(outputs[1], subtitles_srt(chapters), inputs)
-    write_text_atomic(outputs[2], subtitles_vtt(chapters), inputs)
+        chapters = join_clips(parts, tmp, fps, fmt, subtitles=tracks, audio=audio, burner=burner, metadata=metadata,
+                              audio_title="Narration (draft voice, espeak-ng)" if "comment" in metadata else "Narration")
+    write_text_atomic(outputs[1], subtitles_srt(tracks[lang]), inputs)
+    write_text_atomic(outputs[2], subtitles_vtt(tracks[lang]), inputs)
     return chapters

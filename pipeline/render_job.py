@@ -35,11 +35,33 @@ class Section:
 
 
 @dataclass(frozen=True)
+class StepTime:
+    name: str
+    start: float  # seconds into the clip
+    end: float
+
+
+@dataclass(frozen=True)
 class Rendered:
     path: Path
     duration: float  # seconds of animation the scene played
     animations: int
     sections: tuple[Section, ...] = ()  # with ``sections_dir``: one video per step, in order
+    steps: tuple[StepTime, ...] = ()  # every step, when it starts and ends (also the clip's chapters)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a render's steps take: ``pace`` scales every animation (2 is twice as fast), ``holds``
+    are least durations in seconds, keyed by step index or name prefix (scenes/pacing.py)."""
+    pace: float = 1.0
+    holds: tuple[tuple[int | str, float], ...] = ()
+
+    def env(self) -> dict:
+        import json
+
+        from scenes.pacing import HOLDS_ENV, PACE_ENV
+        return {PACE_ENV: repr(self.pace), HOLDS_ENV: json.dumps([list(h) for h in self.holds], ensure_ascii=False)}
 
 
 @dataclass(frozen=True)
@@ -109,7 +131,8 @@ def environment(env: dict):
 
 def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
-                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None) -> Rendered:
+                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None,
+                 timing: Timing = Timing()) -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still).
 
     ``trace_path`` may be a future (pipeline.source.trace_path_soon): it is awaited only once Manim is
@@ -128,7 +151,7 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
                                f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
     scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
-                        progress, fmt, transparent, theme, sections_dir)
+                        progress, fmt, transparent, theme, sections_dir, timing)
 
 
 class _ProgressLine:
@@ -179,12 +202,14 @@ def _sections(writer, into: Path) -> tuple[Section, ...]:
 
 def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", still: bool = False,
                  upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
-                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None) -> Rendered:
+                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None,
+                 timing: Timing = Timing()) -> Rendered:
     """Render a scene class with the given environment (its inputs) inside Manim's tempconfig.
 
     ``fmt`` is mp4 (H.264), webm (VP9), gif, mov or png (a still, as ``still=True``); ``transparent``
     keeps an alpha channel (webm, mov, gif, png). ``sections_dir``: also write each step (the scene's
-    Manim sections) as a video of its own there, listed in ``Rendered.sections``.
+    Manim sections) as a video of its own there, listed in ``Rendered.sections``. ``timing``: the pace
+    and the steps' least durations; a video's steps are also written into it as chapters.
     """
     from manim import tempconfig
 
@@ -196,7 +221,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
         raise RenderLimitError("MP4 has no alpha channel: use --format webm, mov, gif or png with --transparent")
     q = quality if isinstance(quality, Quality) else QUALITIES[quality]
     mode = {True: "line", False: "none"}.get(progress, progress)  # line, none, or manim (Manim's own bars)
-    env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme}
+    env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
     svg_cache.install(CACHE / "svg")
     speedups.install()
@@ -233,10 +258,43 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
             produced = Path(writer.image_file_path if still else
                             writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
             sections = _sections(writer, sections_dir) if options.get("save_sections") else ()
-            result = Rendered(output, scene.time, scene.renderer.num_plays, sections)
-        poster = getattr(scene, "poster_time", None)
-        if poster is not None and not still and fmt in ("mp4", "webm", "mov"):
-            from pipeline.video import tag_poster
-            tag_poster(produced, poster)
+            marks = getattr(scene, "step_marks", [])
+            steps = tuple(StepTime(name, start, end) for (name, start), end in
+                          zip(marks, [m[1] for m in marks[1:]] + [scene.time]))
+            result = Rendered(output, scene.time, scene.renderer.num_plays, sections, steps)
+        if not still and fmt in ("mp4", "webm", "mov"):
+            from pipeline.video import tag_clip
+            tag_clip(produced, getattr(scene, "poster_time", None), steps)
         shutil.copyfile(produced, tmp_out)
     return result
+
+
+def scene_duration(trace_path: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
+                   timing: Timing = Timing()) -> float:
+    """How long the scene of ``trace_path`` plays with ``timing``, found by building it without drawing a
+    frame (as a still is: Manim skips the animations, their times still add up)."""
+    from manim import tempconfig
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    from pipeline import svg_cache
+    from scenes import style
+    from scenes.graph_scenes import SCENES
+    from scenes.trace_data import read_trace
+    from scenes.training_scenes import SCENES as TRAINING_SCENES
+
+    trace = read_trace(trace_path)
+    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
+    q = QUALITIES[quality]
+    env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
+    style.apply_theme(theme)
+    svg_cache.install(CACHE / "svg")
+    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-timing-") as media, \
+            private_caches(CACHE, ("tex", "text")) as caches:
+        options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+                   "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
+                   "progress_bar": "none", "verbosity": "WARNING",
+                   "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
+        with tempconfig(options):
+            scene = scene_cls(renderer=CairoRenderer(skip_animations=True))
+            scene.render()
+            return scene.time

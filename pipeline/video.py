@@ -15,21 +15,22 @@ class Chapter:
     title: str
     start: float  # seconds
     end: float
-    narration: str = ""
 
 
 POSTER_TAG = "backprop-anim poster="
 
 
-def tag_poster(path: Path, seconds: float) -> None:
-    """Write the scene's most informative moment into the clip's metadata (comment), remuxing in place:
-    the gallery takes its poster frame there. The streams are copied, not re-encoded."""
+def tag_clip(path: Path, poster: float | None, steps=()) -> None:
+    """Write the scene's most informative moment into the clip's metadata (comment; the gallery takes
+    its poster frame there) and its steps as chapters (players list them; a lecture cuts its subtitles
+    there), remuxing in place. The streams are copied, not re-encoded."""
     tmp = path.with_name(f".{path.name}.tagging{path.suffix}")
     try:
         container = {".mp4": "mp4", ".webm": "webm", ".mov": "mov"}[path.suffix.lower()]
         with av.open(str(path)) as src, av.open(str(tmp), "w", format=container) as out:
             out.metadata.update(src.metadata)
-            out.metadata["comment"] = f"{POSTER_TAG}{seconds:.3f}"
+            if poster is not None:
+                out.metadata["comment"] = f"{POSTER_TAG}{poster:.3f}"
             streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
             for index, stream in streams.items():  # e.g. a transparent WebM's alpha_mode
                 stream.metadata.update(src.streams[index].metadata)
@@ -38,13 +39,26 @@ def tag_poster(path: Path, seconds: float) -> None:
                     continue
                 packet.stream = streams[packet.stream.index]
                 out.mux(packet)
+            out.set_chapters(_chapter_marks([(s.name, s.start, s.end) for s in steps]))
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _chapter_marks(spans: list[tuple[str, float, float]]) -> list[dict]:
+    return [{"id": i + 1, "start": round(start * 1000), "end": round(end * 1000), "time_base": Fraction(1, 1000),
+             "metadata": {"title": title}} for i, (title, start, end) in enumerate(spans)]
+
+
+def read_chapters(path: Path) -> list[tuple[str, float, float]]:
+    """A video's chapters as (title, start, end) in seconds: a clip's steps."""
+    with av.open(str(path)) as f:
+        return [(c["metadata"].get("title", ""), float(c["start"] * c["time_base"]), float(c["end"] * c["time_base"]))
+                for c in f.chapters()]
+
+
 def poster_time(path: Path) -> float | None:
-    """The moment tag_poster wrote, if any."""
+    """The moment tag_clip wrote, if any."""
     with av.open(str(path)) as f:
         tags = {k.lower(): v for k, v in f.metadata.items()}  # Matroska writes COMMENT
     comment = tags.get("comment", "")
@@ -61,42 +75,177 @@ def probe_duration(path: Path) -> float:
         return float(f.duration / av.time_base)
 
 
-def join_clips(clips: list[Path], titles: list[str], output: Path, fps: int, crf: int = 23) -> list[Chapter]:
-    """Re-encode ``clips`` (same size and fps) into ``output`` with one chapter per clip."""
-    chapters, frame_index = [], 0
-    with av.open(str(output), "w", format="mp4") as out:
-        stream = None
-        for clip, title in zip(clips, titles):
-            start = frame_index / fps
-            with av.open(str(clip)) as src:
+@dataclass
+class Part:
+    """One clip of a joined video: a chapter may start at it, and its last frame may be held after it."""
+    path: Path
+    chapter: str | None = None
+    pad: float = 0.0  # seconds
+
+
+CODECS = {"mp4": ("libx264", "aac", "mov_text"), "webm": ("libvpx-vp9", "libopus", "webvtt")}
+VIDEO_OPTIONS = {"libx264": {"preset": "veryfast"},
+                 # VP9's realtime mode: a few times slower than x264 veryfast instead of fifty
+                 "libvpx-vp9": {"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
+LANGUAGE_TAGS = {"en": "eng", "ko": "kor"}  # ISO 639-2, as MP4 and Matroska store a track's language
+# The style a text track's cues are written in (mov_text and WebVTT encoders take ASS dialogue)
+ASS_HEADER = """[Script Info]
+ScriptType: v4.00+
+PlayResX: 384
+PlayResY: 288
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
+Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
+MarginV, Encoding
+Style: Default,Sans,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+
+
+def clip_frames(path: Path, fps: int) -> int:
+    with av.open(str(path)) as f:
+        stream = f.streams.video[0]
+        return stream.frames or round(float(f.duration / av.time_base) * fps)
+
+
+def timeline(parts: list[Part], fps: int) -> list[tuple[float, float]]:
+    """Each part's start and end in the joined video (its held frames included), in whole frames."""
+    spans, frame = [], 0
+    for part in parts:
+        start = frame
+        frame += clip_frames(part.path, fps) + round(part.pad * fps)
+        spans.append((start / fps, frame / fps))
+    return spans
+
+
+def _dialogue(text: str) -> bytes:
+    """A cue as the ASS dialogue line the text encoders take: braces and backslashes would be markup,
+    angle brackets are read as tags by players, so each is written as a look-alike."""
+    for a, b in (("\\", "⧵"), ("{", "｛"), ("}", "｝"), ("<", "‹"), (">", "›")):
+        text = text.replace(a, b)
+    return ("0,0,Default,,0,0,0,," + "\\N".join(text.splitlines())).encode()
+
+
+class _TextTrack:
+    def __init__(self, out, codec: str, lang: str, cues: list, default: bool):
+        self.stream = out.add_stream(codec)
+        self.stream.time_base = self.stream.codec_context.time_base = Fraction(1, 1000)
+        self.stream.codec_context.subtitle_header = ASS_HEADER.encode()
+        self.stream.metadata["language"] = LANGUAGE_TAGS.get(lang, "und")
+        self.stream.metadata["title"] = f"Narration ({lang})"
+        if not default:
+            self.stream.disposition = av.stream.Disposition(0)
+        self.cues = sorted(cues, key=lambda c: c.start)
+
+    def mux_until(self, out, t: float) -> None:
+        while self.cues and self.cues[0].start <= t:
+            cue = self.cues.pop(0)
+            start, length = round(cue.start * 1000), max(1, round((cue.end - cue.start) * 1000))
+            packet = self.stream.codec_context.encode_subtitle(
+                av.subtitles.subtitle.SubtitleSet.create(_dialogue(cue.text), 0, length))
+            packet.stream, packet.time_base = self.stream, Fraction(1, 1000)
+            packet.pts = packet.dts = start
+            packet.duration = length
+            out.mux(packet)
+
+
+class _AudioTrack:
+    def __init__(self, out, codec: str, samples, rate: int, title: str):
+        self.stream = out.add_stream(codec, rate=rate)
+        self.stream.layout = "mono"
+        self.stream.metadata["title"] = title
+        self.stream.metadata["handler_name"] = title
+        self.samples, self.rate, self.done = samples, rate, 0
+
+    def mux_until(self, out, t: float | None) -> None:
+        import numpy as np
+
+        end = self.samples.size if t is None else min(self.samples.size, int(t * self.rate))
+        step = 4800
+        while self.done < end:
+            chunk = np.ascontiguousarray(self.samples[self.done:min(end, self.done + step)], dtype=np.float32)
+            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = self.rate, self.done, Fraction(1, self.rate)
+            self.done += chunk.size
+            out.mux(self.stream.encode(frame))
+        if t is None:
+            out.mux(self.stream.encode(None))
+
+
+def join_clips(parts: list[Part], output: Path, fps: int, fmt: str = "mp4", subtitles: dict | None = None,
+               audio=None, burner=None, metadata: dict | None = None, audio_title: str = "Narration",
+               crf: int = 23) -> list[Chapter]:
+    """Re-encode ``parts`` (same size and fps) into ``output`` (mp4: H.264, AAC and mov_text; webm: VP9,
+    Opus and WebVTT), with a chapter wherever a part starts one.
+
+    ``subtitles``: {language: cues}, a text track each, the first the default one; ``audio``: mono
+    samples at pipeline.voice.RATE from the start; ``burner``: draws the cues into the picture
+    (pipeline/burn.py); ``metadata``: the file's tags.
+    """
+    from pipeline.voice import RATE
+
+    video_codec, audio_codec, text_codec = CODECS[fmt]
+    spans = timeline(parts, fps)
+    starts = [(part.chapter, start) for part, (start, _) in zip(parts, spans) if part.chapter is not None]
+    total = spans[-1][1] if spans else 0.0
+    chapters = [Chapter(title, start, starts[i + 1][1] if i + 1 < len(starts) else total)
+                for i, (title, start) in enumerate(starts)]
+    frame_index = 0
+    with av.open(str(parts[0].path)) as first:
+        width, height = first.streams.video[0].codec_context.width, first.streams.video[0].codec_context.height
+    with av.open(str(output), "w", format=fmt) as out:
+        out.metadata.update(metadata or {})
+        stream = out.add_stream(video_codec, rate=fps)  # first: the track players take as the main one
+        stream.width, stream.height = (burner.width, burner.height) if burner is not None else (width, height)
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), **VIDEO_OPTIONS[video_codec]}
+        tracks = [_TextTrack(out, text_codec, lang, cues, i == 0) for i, (lang, cues) in enumerate((subtitles or {}).items())]
+        voice = _AudioTrack(out, audio_codec, audio, RATE, audio_title) if audio is not None else None
+
+        def put(frame):
+            nonlocal frame_index
+            t = frame_index / fps
+            if burner is not None:
+                frame = av.VideoFrame.from_ndarray(burner.frame(frame.to_ndarray(format="rgb24"), t), format="rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts, frame.time_base = frame_index, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+            frame_index += 1
+            for track in tracks:
+                track.mux_until(out, t)
+            if voice is not None:
+                voice.mux_until(out, t + 1 / fps)
+
+        for part in parts:
+            last = None
+            with av.open(str(part.path)) as src:
                 for frame in src.decode(video=0):
-                    if stream is None:
-                        stream = out.add_stream("libx264", rate=fps)
-                        stream.width, stream.height = frame.width, frame.height
-                        stream.pix_fmt = "yuv420p"
-                        stream.options = {"crf": str(crf), "preset": "veryfast"}
-                    frame = frame.reformat(format="yuv420p")
-                    frame.pts, frame.time_base = frame_index, Fraction(1, fps)
-                    out.mux(stream.encode(frame))
-                    frame_index += 1
-            chapters.append(Chapter(title, start, frame_index / fps))
+                    last = frame
+                    put(frame)
+            for _ in range(round(part.pad * fps)):
+                put(last)
         out.mux(stream.encode(None))
-        out.set_chapters([{"id": i + 1, "start": round(c.start * 1000), "end": round(c.end * 1000),
-                           "time_base": Fraction(1, 1000), "metadata": {"title": c.title}}
-                          for i, c in enumerate(chapters)])
+        for track in tracks:
+            track.mux_until(out, float("inf"))
+        if voice is not None:
+            voice.mux_until(out, None)
+        out.set_chapters(_chapter_marks([(c.title, c.start, c.end) for c in chapters]))
     return chapters
 
 
-def subtitles_srt(chapters: list[Chapter]) -> str:
-    """SRT cues, one per narrated chapter. SRT has no escapes and players read <...> as formatting, so
+def subtitles_srt(cues: list) -> str:
+    """SRT cues (pipeline.narration.Cue). SRT has no escapes and players read <...> as formatting, so
     angle brackets are written as ‹ and ›; blank lines (which end a cue) were removed at validation."""
     subs = [srt.Subtitle(i + 1, timedelta(seconds=c.start), timedelta(seconds=c.end),
-                         c.narration.strip().replace("<", "‹").replace(">", "›"))
-            for i, c in enumerate(chapters) if c.narration.strip()]
+                         c.text.strip().replace("<", "‹").replace(">", "›"))
+            for i, c in enumerate(cues) if c.text.strip()]
     return srt.compose(subs, reindex=True)
 
 
-def subtitles_vtt(chapters: list[Chapter]) -> str:
+def subtitles_vtt(cues: list) -> str:
     def ts(t: float) -> str:
         ms = round(t * 1000)
         return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
@@ -104,6 +253,5 @@ def subtitles_vtt(chapters: list[Chapter]) -> str:
     def escape(text: str) -> str:  # WebVTT's cue text escapes
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-    cues = [f"{ts(c.start)} --> {ts(c.end)}\n{escape(c.narration.strip())}\n"
-            for c in chapters if c.narration.strip()]
-    return "WEBVTT\n\n" + "\n".join(cues)
+    lines = [f"{ts(c.start)} --> {ts(c.end)}\n{escape(c.text.strip())}\n" for c in cues if c.text.strip()]
+    return "WEBVTT\n\n" + "\n".join(lines)

@@ -7,7 +7,7 @@ Without BACKPROP_SOURCE each scene renders its shipped config.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, RIGHT, UP, MathTex, Scene, Table, Text
+from manim import DOWN, RIGHT, UP, MathTex, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from engine.errors import ConfigError
@@ -15,6 +15,7 @@ from scenes import style
 from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph
+from scenes.pacing import PacedScene
 from scenes.formulas import branch_sum_tex, chain_rule_pages, summary_pages
 from scenes.text_fit import fitted_text, title_mobject
 from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
@@ -31,7 +32,7 @@ PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within
 VIEW_EDGE = 6.8
 
 
-class GraphScene(Scene):
+class GraphScene(PacedScene):
     """Draw graph; forward pass; backward pass, gate by gate; summarise."""
 
     default_source = "assets/configs/chain_rule.yaml"
@@ -43,6 +44,7 @@ class GraphScene(Scene):
     sections_from_captions = False  # True: each new caption starts a step (see step())
 
     def setup(self):
+        super().setup()
         self.caption = self.equation = None
         self.content_top = CONTENT_TOP
 
@@ -223,11 +225,6 @@ class GraphScene(Scene):
             self.wait(1.5 if len(formulas) == 1 else 1.2)
 
     # --- helpers --------------------------------------------------------------------------------
-    def step(self, name: str) -> None:
-        """Start the next step: a Manim section (a file of its own with --save_sections), one slide, a place
-        a presenter pauses at. Its name says what it shows."""
-        self.next_section(" ".join(name.split())[:300])
-
     def set_caption(self, text: str | None):
         if self.sections_from_captions and text:  # a scene whose steps are its captions (the training scenes)
             self.step(text)

@@ -3,21 +3,30 @@ from __future__ import annotations
 
 import os
 
-from manim import DOWN, UP, Scene, Text, VGroup
+from manim import DOWN, UP, Text, VGroup
 
 from scenes import style
 from scenes.animations import fade_in, fade_out
 from scenes.glyphs import merge_glyphs
+from scenes.pacing import PacedScene
 
 
-class TitleCard(Scene):
-    """Title (and subtitle) from $BACKPROP_TITLE / $BACKPROP_SUBTITLE."""
+class TitleCard(PacedScene):
+    """Title (and subtitle) from $BACKPROP_TITLE / $BACKPROP_SUBTITLE: one step, which a lecture may hold
+    longer (while the chapter's narration is read or spoken)."""
 
-    hold = 1.6
+    hold_time = 1.6
+    fade_in_time, fade_out_time = 0.6, 0.4
+
+    @classmethod
+    def seconds(cls, timing) -> float:
+        """How long the card lasts with ``timing`` (pipeline.render_job.Timing): its only step, 0, is held."""
+        hold = max((s for key, s in timing.holds if key == 0), default=0.0)
+        return max((cls.fade_in_time + cls.hold_time) / timing.pace, hold) + cls.fade_out_time / timing.pace
 
     def construct(self):
-        title = merge_glyphs(Text(os.environ.get("BACKPROP_TITLE", "Backpropagation"), font=style.caption_font(),
-                                  font_size=52, color=style.TEXT))
+        text = os.environ.get("BACKPROP_TITLE", "Backpropagation")
+        title = merge_glyphs(Text(text, font=style.caption_font(), font_size=52, color=style.TEXT))
         parts = [title]
         sub = os.environ.get("BACKPROP_SUBTITLE")
         if sub:
@@ -25,6 +34,8 @@ class TitleCard(Scene):
         card = VGroup(*parts).arrange(DOWN, buff=0.4)
         if card.width > 12.5:
             card.scale(12.5 / card.width)
-        self.play(fade_in(card, shift=0.2 * UP), run_time=0.6)
-        self.wait(self.hold)
-        self.play(fade_out(card), run_time=0.4)
+        self.step(f"title: {text}")
+        self.play(fade_in(card, shift=0.2 * UP), run_time=self.fade_in_time)
+        self.wait(self.hold_time)
+        self.wait_for_hold()  # a longer hold is spent on the card, before it fades
+        self.play(fade_out(card), run_time=self.fade_out_time)

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   graphviz                                      # `dot` lays out computational graphs
   fonts-nanum                                   # Korean captions
   chromium                                      # the gallery's browser test
+  espeak-ng                                     # draft voices for lectures (render.py lecture --voice draft)
 )
 
 missing=()

@@ -130,8 +130,9 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def write_clip(path, frames: int, shade: int = 0, fps: int = 10):
-    """A tiny H.264 MP4 (64x48, one grey level) of ``frames`` frames, made without rendering."""
+def write_clip(path, frames: int, shade: int = 0, fps: int = 10, steps=()):
+    """A tiny H.264 MP4 (64x48, one grey level) of ``frames`` frames, made without rendering; ``steps``
+    (name, start, end) are written as its chapters, as a rendered clip's steps are."""
     from fractions import Fraction
 
     import av
@@ -144,6 +145,8 @@ def write_clip(path, frames: int, shade: int = 0, fps: int = 10):
             frame.pts, frame.time_base = i, Fraction(1, fps)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
+        out.set_chapters([{"id": i + 1, "start": round(a * 1000), "end": round(b * 1000), "time_base": Fraction(1, 1000),
+                           "metadata": {"title": name}} for i, (name, a, b) in enumerate(steps)])
     return path
 
 

@@ -11,25 +11,24 @@ import helpers
 from helpers import parse_vtt
 from render import CONFIG_DIR
 from pipeline import lecture as lecture_mod
+from pipeline.render_job import Timing
 
 FPS = 10  # the "low" quality's frame rate
 FRAMES = {"title": 7, "scene": 13}  # each fake clip's length: 0.7 s and 1.3 s
-
-
-def write_clip(path: Path, frames: int, shade: int) -> None:
-    helpers.write_clip(path, frames, shade, FPS)
+# each fake scene's steps, written into it as a rendered clip's are (its chapters)
+STEPS = [("title: T", 0.0, 0.4), ("forward: a = 1", 0.4, 0.8), ("backward: + gate a", 0.8, 1.3)]
 
 
 @pytest.fixture
 def fake_renders(tmp_path, monkeypatch):
-    """Every clip 'rendered': (kind, what, quality, lang, theme) per call."""
+    """Every clip 'rendered': (kind, what, quality, lang, theme, timing) per call."""
     calls = []
 
     def render_clips(todo, jobs, progress=None):
-        for kind, arg, sub, quality, lang, theme, out in todo:
-            calls.append((kind, Path(arg).stem if kind == "scene" else arg, quality, lang, theme))
+        for kind, arg, sub, quality, lang, theme, out, timing in todo:
+            calls.append((kind, Path(arg).stem if kind == "scene" else arg, quality, lang, theme, timing))
             tmp = Path(out).with_name(".partial.mp4")
-            write_clip(tmp, FRAMES[kind], 40 * len(calls) % 256)
+            helpers.write_clip(tmp, FRAMES[kind], 40 * len(calls) % 256, FPS, STEPS if kind == "scene" else ())
             publish(tmp, Path(out), Path(out).stem)
             if progress:
                 progress.advance()
@@ -50,22 +49,27 @@ def lecture_file(tmp_path):
     return lec
 
 
-def test_chapters_and_subtitles_follow_the_clips(tmp_path, fake_renders, lecture_file):
+def test_chapters_start_at_their_title_cards_and_narration_is_read_over_them(tmp_path, fake_renders, lecture_file):
     out = tmp_path / "out.mp4"
     chapters = lecture_mod.render_lecture(lecture_file, out, quality="low")
+    # the lecture's card, then each chapter's card (0.7 s) and scene (1.3 s)
     assert [(c.title, c.start, c.end) for c in chapters] == [
-        ("Course", 0.0, 0.7), ("Chain rule: f = (x + y) z", 0.7, 2.0), ("Gates", 2.0, 3.3)]
-    assert [c[0] for c in fake_renders] == ["title", "scene", "scene"] and fake_renders[0][1] == "Course"
-    assert fake_renders[1][1].startswith("chain_rule-") and fake_renders[2][1].startswith("gates-")
+        ("Course", 0.0, 0.7), ("Chain rule: f = (x + y) z", 0.7, 2.7), ("Gates", 2.7, 4.7)]
+    assert [(c[0], c[1]) for c in fake_renders if c[0] == "title"] == [
+        ("title", "Course"), ("title", "Chain rule: f = (x + y) z"), ("title", "Gates")]
+    assert [c[0] for c in fake_renders] == ["title", "title", "scene", "title", "scene"]
+    assert fake_renders[2][1].startswith("chain_rule-") and fake_renders[4][1].startswith("gates-")
+    # a narrated card is held while its text is read (15 characters a second, at least 1.5 s)
+    assert fake_renders[1][5] == Timing(1.0, ((0, 1.5),)) and fake_renders[0][5] == Timing(1.0, ())
     with av.open(str(out)) as f:
-        assert sum(1 for _ in f.decode(video=0)) == 7 + 13 + 13
+        assert sum(1 for _ in f.decode(video=0)) == 7 + 7 + 13 + 7 + 13
         assert [(c["start"], c["end"], c["metadata"]["title"]) for c in f.chapters()] == [
-            (0, 700, "Course"), (700, 2000, "Chain rule: f = (x + y) z"), (2000, 3300, "Gates")]
+            (0, 700, "Course"), (700, 2700, "Chain rule: f = (x + y) z"), (2700, 4700, "Gates")]
     subs = list(srt.parse(out.with_suffix(".srt").read_text()))
     assert [(s.start.total_seconds(), s.end.total_seconds(), s.content) for s in subs] == [
-        (0.7, 2.0, "First in English."), (2.0, 3.3, "Only English.")]
-    assert parse_vtt(out.with_suffix(".vtt").read_text()) == [(0.7, 2.0, "First in English."),
-                                                             (2.0, 3.3, "Only English.")]
+        (0.7, 1.4, "First in English."), (2.7, 3.4, "Only English.")]
+    assert parse_vtt(out.with_suffix(".vtt").read_text()) == [(0.7, 1.4, "First in English."),
+                                                             (2.7, 3.4, "Only English.")]
 
 
 def test_korean_narration_and_its_fallback(tmp_path, fake_renders, lecture_file):
@@ -77,18 +81,18 @@ def test_korean_narration_and_its_fallback(tmp_path, fake_renders, lecture_file)
 
 def test_cached_clips_are_not_rendered_again_and_keys_separate_what_differs(tmp_path, fake_renders, lecture_file):
     lecture_mod.render_lecture(lecture_file, tmp_path / "a.mp4", quality="low")
-    assert len(fake_renders) == 3
+    assert len(fake_renders) == 5
     lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low")
-    assert len(fake_renders) == 3  # everything cached
+    assert len(fake_renders) == 5  # everything cached
     cfg = lecture_file.parent / "gates.yaml"
     cfg.write_text(cfg.read_text().replace("x: 3", "x: 2"))
     lecture_mod.render_lecture(lecture_file, tmp_path / "c.mp4", quality="low")
-    assert len(fake_renders) == 4 and fake_renders[3][1].startswith("gates-")  # only the changed clip
-    assert fake_renders[3][1] != fake_renders[2][1]
-    for option in ({"lang": "ko"}, {"theme": "light"}):
+    assert len(fake_renders) == 6 and fake_renders[5][1].startswith("gates-")  # only the changed clip
+    assert fake_renders[5][1] != fake_renders[4][1]
+    for option in ({"lang": "ko"}, {"theme": "light"}, {"pace": 0.5}):
         before = len(fake_renders)
         lecture_mod.render_lecture(lecture_file, tmp_path / "d.mp4", quality="low", **option)
-        assert len(fake_renders) == before + 3, option  # another language or theme: every clip anew
+        assert len(fake_renders) == before + 5, option  # another language, theme or pace: every clip anew
     lecture_file.write_text(lecture_file.read_text().replace("subtitle: Week 1", "subtitle: Week 2"))
     before = len(fake_renders)
     lecture_mod.render_lecture(lecture_file, tmp_path / "e.mp4", quality="low")
@@ -107,4 +111,4 @@ def test_progress_counts_cached_clips_as_done(tmp_path, fake_renders, lecture_fi
 
     lecture_mod.render_lecture(lecture_file, tmp_path / "a.mp4", quality="low", progress=Progress())
     lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low", progress=Progress())
-    assert events == [("start", 3, 0), "advance", "advance", "advance", ("start", 3, 3)]
+    assert events == [("start", 5, 0), *["advance"] * 5, ("start", 5, 5)]

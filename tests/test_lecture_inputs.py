@@ -5,7 +5,8 @@ import srt
 
 from engine.config import ConfigError
 from pipeline.lecture import load_lecture
-from pipeline.video import Chapter, subtitles_srt, subtitles_vtt
+from pipeline.narration import Cue
+from pipeline.video import subtitles_srt, subtitles_vtt
 from helpers import parse_vtt
 from render import CONFIG_DIR
 
@@ -33,12 +34,12 @@ def test_blank_lines_are_collapsed(tmp_path):
 
 
 def test_each_format_escapes_and_parses_back():
-    chapters = [Chapter("a", 0.0, 2.5, "x < y & z > 0\nsecond line"), Chapter("b", 2.5, 3.0, ""),
-                Chapter("c", 3.0, 61.25, "<i>not a tag</i>")]
-    subs = list(srt.parse(subtitles_srt(chapters)))
+    cues_in = [Cue(0.0, 2.5, "x < y & z > 0\nsecond line"), Cue(2.5, 3.0, ""),
+                Cue(3.0, 61.25, "<i>not a tag</i>")]
+    subs = list(srt.parse(subtitles_srt(cues_in)))
     assert [(s.start.total_seconds(), s.end.total_seconds()) for s in subs] == [(0.0, 2.5), (3.0, 61.25)]
     assert subs[0].content == "x ‹ y & z › 0\nsecond line" and subs[1].content == "‹i›not a tag‹/i›"
-    cues = parse_vtt(subtitles_vtt(chapters))
+    cues = parse_vtt(subtitles_vtt(cues_in))
     assert cues == [(0.0, 2.5, "x &lt; y &amp; z &gt; 0\nsecond line"), (3.0, 61.25, "&lt;i&gt;not a tag&lt;/i&gt;")]
 
 

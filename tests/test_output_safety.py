@@ -92,7 +92,7 @@ def test_lecture_outputs_never_overwrite_inputs_or_each_other(tmp_path, config):
     r = run("lecture", lecture, "-o", tmp_path / "x.mp4")
     assert r.exit_code == 1 and "x.srt (a link to" in r.output and "destroy the input" in r.output
     r = run("lecture", lecture, "-o", tmp_path / "x.srt")
-    assert r.exit_code == 2 and "a lecture is an MP4" in r.output
+    assert r.exit_code == 2 and "a lecture is an .mp4 or .webm" in r.output
     assert lecture.read_bytes() == before and not (tmp_path / "x.mp4").exists()
 
 

@@ -3,14 +3,15 @@ import av
 import pytest
 
 from helpers import write_clip
-from pipeline.video import Chapter, join_clips, probe_duration, subtitles_srt, subtitles_vtt
+from pipeline.narration import Cue
+from pipeline.video import Part, join_clips, probe_duration, subtitles_srt, subtitles_vtt
 
 
 def test_clips_join_with_a_chapter_each_at_the_right_times(tmp_path):
     a, b = write_clip(tmp_path / "a.mp4", 15), write_clip(tmp_path / "b.mp4", 25, shade=200)
     assert probe_duration(a) == pytest.approx(1.5, abs=0.11)
     out = tmp_path / "joined.mp4"
-    chapters = join_clips([a, b], ["Chain rule", "Gates"], out, fps=10)
+    chapters = join_clips([Part(a, "Chain rule"), Part(b, "Gates")], out, fps=10)
     assert [(c.title, c.start, c.end) for c in chapters] == [("Chain rule", 0.0, 1.5), ("Gates", 1.5, 4.0)]
     with av.open(str(out)) as f:
         assert f.format.name.startswith("mov,mp4")
@@ -25,9 +26,8 @@ def test_clips_join_with_a_chapter_each_at_the_right_times(tmp_path):
 
 
 def test_subtitle_files_number_and_time_their_cues():
-    chapters = [Chapter("A", 0.0, 2.5, "first <b>"), Chapter("B", 2.5, 3725.25, ""),
-                Chapter("C", 3725.25, 3730.0, "third & last")]
-    assert subtitles_srt(chapters) == ("1\n00:00:00,000 --> 00:00:02,500\nfirst ‹b›\n\n"
+    cues = [Cue(0.0, 2.5, "first <b>"), Cue(2.5, 3725.25, ""), Cue(3725.25, 3730.0, "third & last")]
+    assert subtitles_srt(cues) == ("1\n00:00:00,000 --> 00:00:02,500\nfirst ‹b›\n\n"
                                        "2\n01:02:05,250 --> 01:02:10,000\nthird & last\n\n")
-    assert subtitles_vtt(chapters) == ("WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nfirst &lt;b&gt;\n\n"
+    assert subtitles_vtt(cues) == ("WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nfirst &lt;b&gt;\n\n"
                                        "01:02:05.250 --> 01:02:10.000\nthird &amp; last\n")
