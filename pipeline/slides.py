@@ -42,11 +42,17 @@ class Step:
 
 
 def clip_steps(config: Path, work: Path, quality: str, theme: str, lang: str, narration: str = "",
-               chapter: str | None = None) -> list[Step]:
-    """Render one clip with its sections into ``work``: a step per section, with its notes."""
+               chapter: str | None = None, step_narration=()) -> list[Step]:
+    """Render one clip with its sections into ``work``: a step per section, with its notes (its name, and
+    what a lecture says over it: the chapter's narration on the first, a step's own on its step)."""
+    from pipeline.narration import text_in
+    from scenes.pacing import match_steps
+
     work.mkdir(parents=True, exist_ok=True)
     done = render_scene(trace_path_for(config), work / "clip.mp4", quality=quality, lang=lang, theme=theme,
                         progress=False, sections_dir=work / "sections")
+    found = match_steps([st.step for st in step_narration], [section.name for section in done.sections])
+    said = {index: text_in(st.narration, lang) for st, index in zip(step_narration, found) if index is not None}
     steps = []
     for i, section in enumerate(done.sections):
         lines = [section.name]
@@ -54,6 +60,8 @@ def clip_steps(config: Path, work: Path, quality: str, theme: str, lang: str, na
             lines.insert(0, f"Chapter: {chapter}")
         if i == 0 and narration:
             lines.append(narration)
+        if said.get(i):
+            lines.append(said[i])
         steps.append(Step(section.video, "\n\n".join(lines)))
     return steps
 
@@ -73,7 +81,7 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
             spec, configs = load_lecture(source, allow_outside)
             for k, (clip, cfg) in enumerate(zip(spec.clips, configs)):
                 steps += clip_steps(cfg, work / f"clip{k:02d}", quality, theme, lang, clip.narration_in(lang),
-                                    clip.title)
+                                    clip.title, clip.steps)
         else:
             steps = clip_steps(source, work / "clip", quality, theme, lang)
         if not steps:

@@ -78,3 +78,35 @@ def test_lecture_unknown_key(tmp_path):
     lec.write_text("title: T\nclip: []\n")
     r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code != 0 and "unknown key 'clip' (did you mean 'clips'?)" in r.output
+
+
+@pytest.mark.slow
+def test_a_recorded_voice_is_in_sync_with_real_renders(small_lecture, tmp_path):
+    """Real clips: the scene's length is found without drawing, the scene slowed to the voice, and the
+    voice starts with its chapter while the next chapter starts after it has ended."""
+    import math
+    import wave
+
+    import numpy as np
+
+    from pipeline.voice import RATE, read_audio
+
+    rate = 16_000
+    t = np.arange(int(9.0 * rate)) / rate
+    with wave.open(str(tmp_path / "voice.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes((0.5 * np.sin(2 * math.pi * 330 * t) * 32767).astype("<i2").tobytes())
+    small_lecture.write_text(small_lecture.read_text().replace(
+        "    narration: Second clip.\n", "    narration: Second clip.\n    narration_audio: voice.wav\n"))
+    out = tmp_path / "voiced.mp4"
+    run_lecture(small_lecture, out)
+    with av.open(str(out)) as f:
+        starts = [c["start"] / 1000 for c in f.chapters()]
+        ends = [c["end"] / 1000 for c in f.chapters()]
+    sound = np.abs(read_audio(out))
+    loud = sound[:sound.size // 480 * 480].reshape(-1, 480).max(1) > 0.05
+    first, last = np.argmax(loud) * 480 / RATE, (len(loud) - np.argmax(loud[::-1])) * 480 / RATE
+    assert first == pytest.approx(starts[2], abs=0.03)  # "Checking" starts with its voice
+    assert last == pytest.approx(starts[2] + 9.0, abs=0.05)
+    # gradcheck's clip lasts about 4 s at pace 1: slowed until card and scene fill the 9 s of voice
+    assert ends[2] - starts[2] == pytest.approx(9.0, abs=0.25)

@@ -104,7 +104,8 @@ def test_a_lecture_s_deck_has_every_clip_s_steps_with_its_chapter_and_narration(
     lecture = tmp_path / "l.yaml"
     lecture.write_text(f"title: Two clips\nclips:\n  - config: {CONFIG_DIR / 'chain_rule.yaml'}\n    title: First\n"
                        f"    narration: {{en: Values flow forward., ko: 값이 앞으로 흐릅니다.}}\n"
-                       f"  - config: {CONFIG_DIR / 'gradcheck.yaml'}\n    title: Second\n")
+                       f"  - config: {CONFIG_DIR / 'gradcheck.yaml'}\n    title: Second\n"
+                       f"    steps: [{{step: 'gradient check: b1', narration: 'The bias, checked.'}}]\n")
     out = tmp_path / "deck.pptx"
     r = CliRunner().invoke(cli, ["slides", str(lecture), "-o", str(out), "--quality", "low", "--lang", "ko",
                                  "--allow-outside"])
@@ -115,6 +116,7 @@ def test_a_lecture_s_deck_has_every_clip_s_steps_with_its_chapter_and_narration(
     second = notes[10:]
     assert second[0].startswith("Chapter: Second\n\ntitle: ") and second[1] == "gradient check: central differences"
     assert [n.split(",")[0] for n in second[2:]] == [f"gradient check: {k}" for k in ("w1", "b1", "w2", "b2")]
+    assert second[3].endswith("\n\nThe bias, checked.") and "checked" not in second[2] + second[4]
     # the folder `manim-slides present --folder deck_slides Backprop` plays
     deck = PresentationConfig.from_file(tmp_path / "deck_slides" / "Backprop.json")
     assert len(deck.slides) == len(notes) and all(s.file.parent == tmp_path / "deck_slides" for s in deck.slides)
