@@ -1,7 +1,6 @@
 """Build a scene as `render` would, without drawing, and audit every frame a viewer can pause on."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,43 +38,28 @@ class Report:
 
 def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark", lang: str = "en",
                 source: str | None = None) -> Report:
-    from manim import config, tempconfig
+    from manim import config
 
-    from pipeline import svg_cache
-    from scenes import style
-    from scenes.graph_scenes import SCENES
+    from pipeline.render_job import undrawn
     from scenes.notation import Notation
-    from pipeline.render_job import CACHE, QUALITIES, environment, private_caches
     from scenes.trace_data import GraphTrace, read_trace
-    from scenes.training_scenes import SCENES as TRAINING_SCENES
 
     trace = read_trace(trace_path)
-    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
     equation_truth = _equation_truth(trace, GraphTrace, Notation) if trace["kind"] == "graph" else None
-    q = QUALITIES[quality]
-    env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme}
-    style.apply_theme(theme)
-    svg_cache.install(CACHE / "svg")
-    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-audit-") as media, \
-            private_caches(CACHE, ("tex", "text")) as caches:
-        options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-                   "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
-                   "background_color": style.BACKGROUND, "progress_bar": "none", "verbosity": "WARNING",
-                   "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
-        with tempconfig(options):
-            renderer = AuditRenderer()
-            scene = scene_cls(renderer=renderer)
-            scene.render()
+    with undrawn(trace_path, quality, lang, theme) as scene_cls:
+        renderer = AuditRenderer()
+        scene = scene_cls(renderer=renderer)
+        scene.render()
 
-            def claims(frame: Frame) -> list[str]:
-                if equation_truth is None:
-                    return []
-                out_name, grads = equation_truth
-                return [msg for t in frame.texts if t.kind == "equation"
-                        for msg in check_equation(t.string, out_name, grads)]
+        def claims(frame: Frame) -> list[str]:
+            if equation_truth is None:
+                return []
+            out_name, grads = equation_truth
+            return [msg for t in frame.texts if t.kind == "equation"
+                    for msg in check_equation(t.string, out_name, grads)]
 
-            violations = check_frames(renderer.frames, quality, claims)
-            width, height = config.pixel_width, config.pixel_height
+        violations = check_frames(renderer.frames, quality, claims)
+        width, height = config.pixel_width, config.pixel_height
     return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
                   renderer.plays, getattr(scene, "poster_time", None), list(scene.step_marks))
 

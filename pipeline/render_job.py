@@ -269,12 +269,13 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     return result
 
 
-def scene_duration(trace_path: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
-                   timing: Timing = Timing()) -> float:
-    """How long the scene of ``trace_path`` plays with ``timing``, found by building it without drawing a
-    frame (as a still is: Manim skips the animations, their times still add up)."""
+
+@contextlib.contextmanager
+def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
+            timing: Timing = Timing()):
+    """Manim set up to build the scene of ``trace_path`` without writing a file; yields the scene class.
+    The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
-    from manim.renderer.cairo_renderer import CairoRenderer
 
     from pipeline import svg_cache
     from scenes import style
@@ -288,13 +289,23 @@ def scene_duration(trace_path: Path, quality: str = "preview", lang: str = "en",
     env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
     svg_cache.install(CACHE / "svg")
-    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-timing-") as media, \
+    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:
         options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                    "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
-                   "progress_bar": "none", "verbosity": "WARNING",
+                   "background_color": style.BACKGROUND, "progress_bar": "none", "verbosity": "WARNING",
                    "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
         with tempconfig(options):
-            scene = scene_cls(renderer=CairoRenderer(skip_animations=True))
-            scene.render()
-            return scene.time
+            yield scene_cls
+
+
+def scene_duration(trace_path: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
+                   timing: Timing = Timing()) -> float:
+    """How long the scene of ``trace_path`` plays with ``timing``, found by building it without drawing a
+    frame (as a still is: Manim skips the animations, their times still add up)."""
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    with undrawn(trace_path, quality, lang, theme, timing) as scene_cls:
+        scene = scene_cls(renderer=CairoRenderer(skip_animations=True))
+        scene.render()
+        return scene.time
