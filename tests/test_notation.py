@@ -86,8 +86,12 @@ def test_info_lists_the_animations_upto_counts():
     r = CliRunner().invoke(cli, ["info", str(CONFIG_DIR / "chain_rule.yaml")])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 18 animations")
-    assert lines[2].split()[0] == "0" and lines[-1].split()[0] == "17"
+    # first the steps (a lecture's `steps:` and the slides count them), then the animations
+    assert lines[0].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 10 steps")
+    assert lines[2].split() == ["0", "0.0s", "title:", "Chain", "rule:", "f", "=", "(x", "+", "y)", "z"]
+    assert lines[10].split()[:4] == ["8", "6.5s", "backward:", "+"] and lines[11].split()[2] == "summary:"
+    assert lines[12].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 18 animations")
+    assert lines[14].split()[0] == "0" and lines[-1].split()[0] == "17"
     assert "Backward pass" in r.output
 
 
