@@ -159,8 +159,7 @@ class Item:
     sub: str | None = None
     timing: Timing = Timing()
     chapter: str | None = None  # a chapter starts here
-    narration: str = ""  # over the whole item (a title card)
-    narration_by_lang: dict = field(default_factory=dict)
+    narration_by_lang: dict = field(default_factory=dict)  # said over the whole item (a chapter's card)
     steps: list[StepNarration] = field(default_factory=list)
     voice: dict = field(default_factory=dict)  # what is spoken: key (None for the item, i for step i) -> samples
     recorded: object = None  # a scene's recorded voice (samples), from its chapter's start
@@ -216,7 +215,7 @@ def plan(spec: LectureSpec, configs: list[Path], lecture: Path, lang: str, pace:
             holds.append((st.step, hold(text, step_said)))
         scene.timing = Timing(pace, tuple(holds))
         if spec.chapter_cards:
-            card = Item("title", title, f"{k + 1} / {len(spec.clips)}", chapter=title, narration=narration,
+            card = Item("title", title, f"{k + 1} / {len(spec.clips)}", chapter=title,
                         narration_by_lang=_by_lang(clip.narration))
             card.timing = Timing(pace, ((0, hold(narration, said)),) if narration else ())
             if said is not None:
@@ -224,8 +223,7 @@ def plan(spec: LectureSpec, configs: list[Path], lecture: Path, lang: str, pace:
             scene.card = card
             items.append(card)
         else:
-            scene.chapter, scene.narration = title, narration
-            scene.narration_by_lang = _by_lang(clip.narration)
+            scene.chapter, scene.narration_by_lang = title, _by_lang(clip.narration)
             if said is not None:
                 scene.voice[None] = said
         items.append(scene)
@@ -243,8 +241,7 @@ def _key(fingerprint: bytes, item: Item, quality: str, lang: str, theme: str) ->
     return hashlib.sha256(fingerprint + content + what).hexdigest()[:24]
 
 
-def _cues(items: list[Item], spans: list[tuple[float, float]], lecture: Path, track_lang: str,
-          fallback: bool) -> list[Cue]:
+def _cues(items: list[Item], spans: list[tuple[float, float]], track_lang: str, fallback: bool) -> list[Cue]:
     """A text track's cues: an item's narration over the item (up to its first step cue), each step's over
     its step."""
     cues = []
@@ -319,7 +316,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     parts = [Part(item.path, item.chapter, item.pad) for item in items]
     spans = timeline(parts, fps)
     langs = [lang] + [other for other in LANGS if other != lang]
-    tracks = {L: _cues(items, spans, lecture, L, fallback=L == lang) for L in langs}
+    tracks = {L: _cues(items, spans, L, fallback=L == lang) for L in langs}
     tracks = {L: cues for L, cues in tracks.items() if cues or L == lang}
     start_of = {id(item): start for item, (start, _) in zip(items, spans)}
     segments = [(start_of[id(item.card or item)], item.recorded) for item in items if item.recorded is not None]
