@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from pipeline.render_job import CACHE
 RATE = 48_000
 ESPEAK_VOICES = {"en": "en-us", "ko": "ko"}
 ESPEAK_WORDS_PER_MINUTE = 150  # espeak-ng's default 175 is quick for a lecture
+MAX_SECONDS = 600  # a chapter's voice: ten minutes (115 MB of samples) at most
 GAP_SECONDS = 0.3  # silence after a spoken step before the next one starts
 VOICE_CACHE = CACHE / "voice"
 DRAFT_NOTE = "draft voice synthesised by espeak-ng"
@@ -42,8 +44,14 @@ def read_audio(path: Path) -> np.ndarray:
             if not f.streams.audio:
                 raise VoiceError(f"{path}: has no audio stream")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-            chunks = [out.to_ndarray().reshape(-1) for frame in f.decode(audio=0) for out in resampler.resample(frame)]
-            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+            chunks, total = [], 0
+            for frame in itertools.chain(f.decode(audio=0), [None]):  # None flushes the resampler
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    total += chunks[-1].size
+                if total > MAX_SECONDS * RATE:
+                    raise VoiceError(f"{path}: lasts more than {MAX_SECONDS} seconds, the most a chapter's voice "
+                                     "may last")
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
         raise VoiceError(f"{path}: cannot read it as audio ({e})") from None
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)

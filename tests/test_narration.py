@@ -234,6 +234,15 @@ def test_recorded_audio_outside_the_lecture_or_unreadable_is_refused(tmp_path, f
     assert not (tmp_path / "a.mp4").exists()
 
 
+def test_a_voice_longer_than_the_limit_is_refused_while_it_is_read(tmp_path, monkeypatch):
+    from pipeline import voice
+
+    monkeypatch.setattr(voice, "MAX_SECONDS", 60)
+    with pytest.raises(ConfigError, match=r"long.wav: lasts more than 60 seconds, the most a chapter's voice may last"):
+        read_audio(tone_wav(tmp_path / "long.wav", 61.0))
+    assert read_audio(tone_wav(tmp_path / "ok.wav", 59.0)).size == 59 * RATE
+
+
 def test_pace_stretches_every_step_alike_and_a_hold_only_its_own(tmp_path):
     """Real renders: at pace 0.5 every step takes twice as long and the last frame is the same picture;
     a hold lengthens the step it names to at least its seconds, and no other."""
