@@ -171,14 +171,32 @@ class Item:
     step_spans: list = field(default_factory=list)  # each narrated step's (start, end) in the clip, once rendered
 
 
-def _fit_pace(item: Item, pace: float, quality: str, lang: str, theme: str) -> float:
+def _natural_seconds(item: Item, timing: Timing, quality: str, lang: str, theme: str, fingerprint: bytes) -> float:
+    """How long a scene lasts with ``timing``, from building it without drawing (a few seconds), kept in
+    the clip cache so that a lecture rendered again does not build it again."""
+    from engine.cache import write_entry
+    from pipeline import render_job
+
+    probe = Item("scene", item.arg, timing=timing)
+    key = "seconds-" + _key(fingerprint, probe, quality, lang, theme)
+    path = CLIP_CACHE / f"{key}.txt"
+    if verified(path, key, "clip cache"):
+        try:
+            return float(path.read_text())
+        except ValueError:  # verified, yet not a number: made by something else; made again
+            pass
+    seconds = render_job.scene_duration(Path(item.arg), quality, lang, theme, timing)
+    write_entry(path, repr(seconds).encode(), key)
+    return seconds
+
+
+def _fit_pace(item: Item, pace: float, quality: str, lang: str, theme: str, fingerprint: bytes) -> float:
     """The pace at which a chapter (its card and scene) lasts as long as its recorded voice, within
     PACE_LIMITS: the card keeps its time, the scene is slowed or sped up."""
-    from pipeline import render_job
     from pipeline.voice import seconds
     from scenes.title_card import TitleCard
 
-    natural = render_job.scene_duration(Path(item.arg), quality, lang, theme, Timing(pace, item.timing.holds))
+    natural = _natural_seconds(item, Timing(pace, item.timing.holds), quality, lang, theme, fingerprint)
     card = TitleCard.seconds(item.card.timing) if item.card is not None else 0.0
     lo, hi = PACE_LIMITS
     return min(hi, max(lo, pace * natural / max(seconds(item.recorded) - card, 1e-3)))
@@ -288,12 +306,11 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     for i, path in enumerate(outputs):
         check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])
     items = plan(spec, configs, lecture, lang, pace, voice)
-    for item in items:
-        if item.recorded is not None:
-            item.timing = Timing(_fit_pace(item, pace, quality, lang, theme),
-                                 item.timing.holds)
     fingerprint = _scenes_fingerprint()
     CLIP_CACHE.mkdir(parents=True, exist_ok=True)
+    for item in items:
+        if item.recorded is not None:
+            item.timing = Timing(_fit_pace(item, pace, quality, lang, theme, fingerprint), item.timing.holds)
 
     todo = []
     for item in items:

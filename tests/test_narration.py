@@ -177,7 +177,8 @@ def onsets(samples: np.ndarray, threshold: float = 0.05, block: int = 480) -> li
 def test_a_recorded_voice_paces_its_chapter_and_starts_with_it(tmp_path, fake_renders, monkeypatch):
     tone_wav(tmp_path / "one.wav", 1.5)
     tone_wav(tmp_path / "two.wav", 7.1, freq=660)
-    monkeypatch.setattr(render_job, "scene_duration", lambda *args: 3.0)  # each scene's length at pace 1
+    built = []
+    monkeypatch.setattr(render_job, "scene_duration", lambda *args: built.append(args) or 3.0)  # 3 s at pace 1
     clips = ("  - config: c.yaml\n    title: One\n    narration_audio: one.wav\n"
              "  - config: c.yaml\n    title: Two\n    narration_audio: {en: two.wav}\n")
     out = tmp_path / "voice.mp4"
@@ -200,6 +201,11 @@ def test_a_recorded_voice_paces_its_chapter_and_starts_with_it(tmp_path, fake_re
     for chapter, onset in zip(chapters[1:], starts):
         assert onset == pytest.approx(chapter.start, abs=0.03)
     assert np.abs(sound[int(2.3 * RATE):int(3.3 * RATE)]).max() < 0.01  # One's voice ended at 2.2 s
+    # the scene (both chapters show the same one) was built once to learn its length; a second render
+    # reads that from the cache
+    assert len(built) == 1
+    lecture_mod.render_lecture(tmp_path / "l.yaml", tmp_path / "again.mp4", quality="low")
+    assert len(built) == 1 and (tmp_path / "again.mp4").read_bytes() == out.read_bytes()
 
 
 def test_a_draft_voice_speaks_each_narration_at_its_cue_and_says_it_is_a_draft(tmp_path, fake_renders):
