@@ -353,7 +353,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
         burner = Burner(q.width, q.height, tracks[lang], style.BACKGROUND, style.TEXT, style.FONTS[lang])
     with atomic_path(output, inputs) as tmp:
         chapters = join_clips(parts, tmp, fps, fmt, subtitles=tracks, audio=audio, burner=burner, metadata=metadata,
-                              audio_title="Narration (draft voice, espeak-ng)" if "comment" in metadata else "Narration")
+                              spans=spans, audio_title="Narration (draft voice, espeak-ng)" if "comment" in metadata else "Narration")
     write_text_atomic(outputs[1], subtitles_srt(tracks[lang]), inputs)
     write_text_atomic(outputs[2], subtitles_vtt(tracks[lang]), inputs)
     return chapters

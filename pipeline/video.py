@@ -177,18 +177,19 @@ class _AudioTrack:
 
 def join_clips(parts: list[Part], output: Path, fps: int, fmt: str = "mp4", subtitles: dict | None = None,
                audio=None, burner=None, metadata: dict | None = None, audio_title: str = "Narration",
-               crf: int = 23) -> list[Chapter]:
+               spans: list[tuple[float, float]] | None = None, crf: int = 23) -> list[Chapter]:
     """Re-encode ``parts`` (same size and fps) into ``output`` (mp4: H.264, AAC and mov_text; webm: VP9,
     Opus and WebVTT), with a chapter wherever a part starts one.
 
     ``subtitles``: {language: cues}, a text track each, the first the default one; ``audio``: mono
     samples at pipeline.voice.RATE from the start; ``burner``: draws the cues into the picture
-    (pipeline/burn.py); ``metadata``: the file's tags.
+    (pipeline/burn.py); ``metadata``: the file's tags; ``spans``: the parts' ``timeline``, when the caller
+    has it already (it opens every clip).
     """
     from pipeline.voice import RATE
 
     video_codec, audio_codec, text_codec = CODECS[fmt]
-    spans = timeline(parts, fps)
+    spans = spans or timeline(parts, fps)
     starts = [(part.chapter, start) for part, (start, _) in zip(parts, spans) if part.chapter is not None]
     total = spans[-1][1] if spans else 0.0
     chapters = [Chapter(title, start, starts[i + 1][1] if i + 1 < len(starts) else total)
