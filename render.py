@@ -67,6 +67,16 @@ trust_option = _env_flag("--trust", "BACKPROP_TRUST",
                          "Run the Python code a `torch:` config names (an expression config is never run).")
 
 
+def _jobs(value: str) -> int:
+    """--jobs: a count from 1 to 16, or auto."""
+    if value == "auto":
+        from pipeline.chunks import auto_jobs
+        return auto_jobs()
+    if not value.isdigit() or not 1 <= int(value) <= 16:
+        raise click.BadParameter(f"{value!r} is neither auto nor a count from 1 to 16", param_hint="--jobs")
+    return int(value)
+
+
 pace_option = click.option(
     "--pace", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True,
     help="Speed of the animations: 2 plays twice as fast, 0.5 takes twice as long; what is shown is the same.")
@@ -196,11 +206,14 @@ def _check_row(node: dict, tolerance: float) -> dict:
 @pace_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.option("-v", "--verbose", is_flag=True, help="Manim's own progress bars and messages instead of one line.")
+@click.option("-j", "--jobs", default="auto", show_default=True, callback=lambda ctx, param, value: _jobs(value),
+              help="Chunks of an MP4 clip rendered at once, cut at its steps and joined without re-encoding; "
+                   "auto: one per two cores (one render already keeps 1.6 cores busy).")
 @allow_long_option
 @trust_option
 def render(config: str, quality: str, output: str | None, fmt: str, still: bool, upto: int | None,
            transparent: bool, theme: str, lang: str, resolution: str | None, fps: int | None, quiet: bool,
-           verbose: bool, pace: float) -> None:
+           verbose: bool, pace: float, jobs: int) -> None:
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
     import dataclasses
 
@@ -227,9 +240,14 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     try:
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
         try:
-            render_scene(trace, out, quality=size, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
-                         theme=theme, progress="none" if quiet else "manim" if verbose else "line",
-                         timing=Timing(pace))
+            if jobs > 1 and fmt == "mp4" and upto is None and not still:
+                from pipeline.chunks import render_chunked
+                trace = trace.result()
+                render_chunked(trace, out, size, jobs, lang=lang, theme=theme, timing=Timing(pace))
+            else:
+                    render_scene(trace, out, quality=size, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
+                             theme=theme, progress="none" if quiet else "manim" if verbose else "line",
+                             timing=Timing(pace))
         except BaseException:  # Ctrl-C or SIGTERM while the child still traces: it stops too
             getattr(trace, "stop", lambda: None)()
             raise
@@ -346,6 +364,60 @@ class _BatchProgress:
     def stop(self):
         if self.task is not None:
             self.bar.stop()
+
+
+class _CourseProgress(_BatchProgress):
+    """The course's bar: clips done of all it needs (cached ones count as done), running, retried, time left."""
+
+    def __init__(self):
+        from rich.progress import TextColumn
+        super().__init__()
+        self.bar.columns = (TextColumn("course clips"), *self.bar.columns[1:3],
+                            TextColumn("{task.fields[running]} running, {task.fields[retried]} retried"),
+                            *self.bar.columns[3:])
+
+    def start(self, total: int, cached: int):
+        self.bar.start()
+        self.task = self.bar.add_task("clips", total=total, completed=cached, running=0, retried=0)
+
+    def status(self, running: int, retried: int):
+        self.bar.update(self.task, running=running, retried=retried)
+
+
+@cli.command()
+@click.argument("course_file", metavar="COURSE", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="out/course", show_default=True,
+              help="Folder the videos are written into, laid out by the course's `output` pattern.")
+@click.option("--cluster", default=None, metavar="local|ray://HOST:PORT",
+              help="Render the clips on Ray: `local` starts a Ray instance here with --jobs workers, ray://HOST:PORT "
+                   "uses a running cluster (this checkout's code is uploaded to it). Default: local worker processes.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Worker processes (or local Ray workers) rendering clips at once.")
+@click.option("--allow-outside", is_flag=True, help="Allow lectures' clip configs outside their folder trees.")
+@allow_long_option
+@trust_option
+def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow_outside: bool) -> None:
+    """Render every video of COURSE (lectures x languages x themes x qualities x formats): each distinct
+    clip once, cached clips not at all, then each video joined from the cache."""
+    from pipeline.course import render_course
+
+    if cluster is not None and cluster != "local" and not cluster.startswith("ray://"):
+        raise click.BadParameter(f"{cluster!r}: use local or ray://HOST:PORT", param_hint="--cluster")
+    progress = _CourseProgress()
+    try:
+        summary = render_course(Path(course_file), Path(out_dir), jobs=jobs, cluster=cluster, progress=progress,
+                                allow_outside=allow_outside)
+    except (ConfigError, OutputError) as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        progress.stop()
+        if cluster is not None:
+            from pipeline.cluster import shutdown
+            shutdown()
+    for line in summary.lines():
+        click.echo(line, err=True)
+    for v in summary.variants:
+        click.echo(f"wrote {v.output}", err=True)
 
 
 @cli.command()

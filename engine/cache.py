@@ -30,23 +30,38 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def publish(tmp: Path, path: Path, key: str) -> None:
-    """Move the finished file ``tmp`` (in the same directory) to ``path`` as the entry for ``key``."""
-    fd, record = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"{key} {_digest(tmp)}\n")
-    os.replace(record, record_path(path))
-    os.replace(tmp, path)
+def publish(tmp: Path, path: Path, key: str, replace: bool = True) -> bool:
+    """Move the finished file ``tmp`` (in the same directory) to ``path`` as the entry for ``key``;
+    with ``replace`` False, not over an entry already there (``tmp`` is then removed). True if published.
+
+    Publishers hold the directory's lock from the record to the file: two processes publishing the same
+    entry at once could otherwise leave one's record beside the other's file."""
+    import fcntl
+
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the lock: the directory itself
+    try:
+        fcntl.flock(directory, fcntl.LOCK_EX)
+        if not replace and path.exists():
+            Path(tmp).unlink(missing_ok=True)
+            return False
+        fd, record = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{key} {_digest(tmp)}\n")
+        os.replace(record, record_path(path))
+        os.replace(tmp, path)
+    finally:
+        os.close(directory)  # and its lock
+    return True
 
 
-def write_entry(path: Path, data: bytes, key: str) -> None:
-    """Write ``data`` as the entry for ``key`` at ``path``."""
+def write_entry(path: Path, data: bytes, key: str, replace: bool = True) -> None:
+    """Write ``data`` as the entry for ``key`` at ``path`` (not over one there, with ``replace`` False)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        publish(Path(tmp), path, key)
+        publish(Path(tmp), path, key, replace)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -291,6 +291,25 @@ def _resolve_steps(item: Item, lecture: Path) -> None:
     item.step_spans = [(marks[index][1], marks[index][2]) for index in found]
 
 
+def clips_to_render(spec: LectureSpec, configs: list[Path], lecture: Path, quality: str, lang: str, theme: str,
+                    pace: float = 1.0, voice: str = "none") -> tuple[list[Item], list[tuple]]:
+    """The lecture's items, each with its clip's place in the cache, and the render jobs of the clips not
+    cached yet: (kind, title or trace path, subtitle, quality, lang, theme, clip path, timing)."""
+    items = plan(spec, configs, lecture, lang, pace, voice)
+    fingerprint = _scenes_fingerprint()
+    CLIP_CACHE.mkdir(parents=True, exist_ok=True)
+    for item in items:
+        if item.recorded is not None:
+            item.timing = Timing(_fit_pace(item, pace, quality, lang, theme, fingerprint), item.timing.holds)
+    todo = []
+    for item in items:
+        key = _key(fingerprint, item, quality, lang, theme)
+        item.path = CLIP_CACHE / f"{key}.mp4"
+        if not verified(item.path, key, "clip cache"):
+            todo.append((item.kind, item.arg, item.sub, quality, lang, theme, str(item.path), item.timing))
+    return items, todo
+
+
 def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
                    jobs: int = 1, progress=None, allow_outside: bool = False, fmt: str = "mp4", pace: float = 1.0,
                    voice: str = "none", burn_subtitles: bool = False) -> list[Chapter]:
@@ -305,19 +324,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     outputs = [output, output.with_suffix(".srt"), output.with_suffix(".vtt")]
     for i, path in enumerate(outputs):
         check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])
-    items = plan(spec, configs, lecture, lang, pace, voice)
-    fingerprint = _scenes_fingerprint()
-    CLIP_CACHE.mkdir(parents=True, exist_ok=True)
-    for item in items:
-        if item.recorded is not None:
-            item.timing = Timing(_fit_pace(item, pace, quality, lang, theme, fingerprint), item.timing.holds)
-
-    todo = []
-    for item in items:
-        key = _key(fingerprint, item, quality, lang, theme)
-        item.path = CLIP_CACHE / f"{key}.mp4"
-        if not verified(item.path, key, "clip cache"):
-            todo.append((item.kind, item.arg, item.sub, quality, lang, theme, str(item.path), item.timing))
+    items, todo = clips_to_render(spec, configs, lecture, quality, lang, theme, pace, voice)
     if progress:
         progress.start(len(items), cached=len(items) - len(todo))
     if todo:

@@ -27,6 +27,7 @@ from itertools import starmap
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 from manim.camera.camera import Camera
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
@@ -38,9 +39,41 @@ _ORIGINAL_PATH = Camera.set_cairo_context_path
 
 # Frame arrays the encoder has finished with, for the renderer to fill again (deque: thread-safe ends).
 _FREE_FRAMES: deque[np.ndarray] = deque(maxlen=16)
+# The frames (by their number in the stream) that start a step: encoded as keyframes, so that a player
+# seeks to a step and a clip cut at its steps (pipeline/chunks.py) is encoded as it would be whole.
+_KEYFRAMES: set[int] = set()
 
 
-class RecyclingRenderer(CairoRenderer):
+class SkipsDrawing(CairoRenderer):
+    """Manim's Cairo renderer that draws nothing for an animation it skips.
+
+    Manim draws a skipped animation's static image and frozen frames and then throws them away (only
+    its end state matters). A scene built without drawing (its timing, the cost plan of its chunks) or a
+    chunk replaying the scene up to its start skips nearly every animation, so that drawing was nearly
+    all of their time. A still is drawn after the last animation, outside ``play``, and still is.
+    """
+
+    _playing = False
+
+    def play(self, scene, *args, **kwargs):
+        self._playing = True
+        try:
+            super().play(scene, *args, **kwargs)
+        finally:
+            self._playing = False
+
+    def update_frame(self, scene, *args, **kwargs):
+        if not (self._playing and self.skip_animations):
+            super().update_frame(scene, *args, **kwargs)
+
+    def save_static_frame_data(self, scene, static_mobjects):
+        if self._playing and self.skip_animations:
+            self.static_image = None
+            return None
+        return super().save_static_frame_data(scene, static_mobjects)
+
+
+class RecyclingRenderer(SkipsDrawing):
     """Manim's Cairo renderer that hands its drawn array over instead of copying it.
 
     Manim copies the camera's array for every frame, into fresh memory. Here the camera's array itself
@@ -53,6 +86,17 @@ class RecyclingRenderer(CairoRenderer):
 
     def __init__(self, **kwargs):
         super().__init__(file_writer_class=OneStreamFileWriter, **kwargs)
+        self.frames_out = 0  # frames handed to the encoder so far
+        _KEYFRAMES.clear()
+
+    def on_step(self) -> None:
+        """A step starts (scenes/pacing.py): its first frame is a keyframe."""
+        _KEYFRAMES.add(self.frames_out)
+
+    def add_frame(self, frame, num_frames: int = 1) -> None:
+        if not self.skip_animations:
+            self.frames_out += num_frames
+        super().add_frame(frame, num_frames)
 
     def play(self, scene, *args, **kwargs):
         super().play(scene, *args, **kwargs)
@@ -109,6 +153,7 @@ class BufferedSegmentEncoder(VideoSegmentEncoder):
             try:
                 for _ in range(repeat):
                     frame.pts, frame.time_base = self._next_pts, self._time_base
+                    frame.pict_type = PictureType.I if self._next_pts in _KEYFRAMES else PictureType.NONE
                     self._next_pts += 1
                     for packet in self._stream.encode(frame):
                         self._container.mux(packet)

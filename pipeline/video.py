@@ -84,9 +84,12 @@ class Part:
 
 
 CODECS = {"mp4": ("libx264", "aac", "mov_text"), "webm": ("libvpx-vp9", "libopus", "webvtt")}
-VIDEO_OPTIONS = {"libx264": {"preset": "veryfast"},
-                 # VP9's realtime mode: a few times slower than x264 veryfast instead of fifty
-                 "libvpx-vp9": {"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
+VIDEO_OPTIONS = {
+    # a constant quantiser, as the clips are encoded (pipeline/render_job.X264_OPTIONS): x264's CRF with
+    # frame threads gave different bytes for the same frames from one run to the next on a busy machine
+    "libx264": {"x264-params": "qp=25", "preset": "veryfast"},
+    # VP9's realtime mode: a few times slower than x264 veryfast instead of fifty
+    "libvpx-vp9": {"crf": "23", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
 LANGUAGE_TAGS = {"en": "eng", "ko": "kor"}  # ISO 639-2, as MP4 and Matroska store a track's language
 # The style a text track's cues are written in (mov_text and WebVTT encoders take ASS dialogue)
 ASS_HEADER = """[Script Info]
@@ -103,6 +106,27 @@ Style: Default,Sans,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,
 [Events]
 Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 """
+
+
+def concat_clips(paths: list[Path], output: Path) -> None:
+    """Join clips encoded alike (a chunked render's chunks, each starting on a keyframe) into one MP4 by
+    copying their packets: FFmpeg's concat demuxer carries the timestamps on across them."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="backprop-concat-") as listing:
+        for path in paths:
+            quoted = str(Path(path).resolve()).replace("'", "'\\''")
+            listing.write(f"file '{quoted}'\n")
+        listing.flush()
+        with av.open(listing.name, format="concat", options={"safe": "0"}) as src, \
+                av.open(str(output), "w", format="mp4") as out:
+            video = src.streams.video[0]
+            stream = out.add_stream_from_template(video)
+            for packet in src.demux(video):
+                if packet.dts is None:
+                    continue
+                packet.stream = stream
+                out.mux(packet)
 
 
 def clip_frames(path: Path, fps: int) -> int:
@@ -177,7 +201,7 @@ class _AudioTrack:
 
 def join_clips(parts: list[Part], output: Path, fps: int, fmt: str = "mp4", subtitles: dict | None = None,
                audio=None, burner=None, metadata: dict | None = None, audio_title: str = "Narration",
-               spans: list[tuple[float, float]] | None = None, crf: int = 23) -> list[Chapter]:
+               spans: list[tuple[float, float]] | None = None) -> list[Chapter]:
     """Re-encode ``parts`` (same size and fps) into ``output`` (mp4: H.264, AAC and mov_text; webm: VP9,
     Opus and WebVTT), with a chapter wherever a part starts one.
 
@@ -197,12 +221,14 @@ def join_clips(parts: list[Part], output: Path, fps: int, fmt: str = "mp4", subt
     frame_index = 0
     with av.open(str(parts[0].path)) as first:
         width, height = first.streams.video[0].codec_context.width, first.streams.video[0].codec_context.height
-    with av.open(str(output), "w", format=fmt) as out:
+    # bitexact: Matroska's segment, track and chapter UIDs from the content, not at random (same bytes each time)
+    container_options = {"fflags": "+bitexact"} if fmt == "webm" else {}
+    with av.open(str(output), "w", format=fmt, container_options=container_options) as out:
         out.metadata.update(metadata or {})
         stream = out.add_stream(video_codec, rate=fps)  # first: the track players take as the main one
         stream.width, stream.height = (burner.width, burner.height) if burner is not None else (width, height)
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), **VIDEO_OPTIONS[video_codec]}
+        stream.options = VIDEO_OPTIONS[video_codec]
         tracks = [_TextTrack(out, text_codec, lang, cues, i == 0) for i, (lang, cues) in enumerate((subtitles or {}).items())]
         voice = _AudioTrack(out, audio_codec, audio, RATE, audio_title) if audio is not None else None
 

@@ -73,7 +73,9 @@ def holds_from_env() -> list[tuple[int | str, float]]:
 class PacedScene(Scene):
     """A scene whose steps are Manim sections, timed by the pace and the holds its renderer asks for.
 
-    ``step_marks`` records every step as (name, start second), for the renderer to return.
+    ``step_marks`` records every step as (name, start second), for the renderer to return, and
+    ``step_plays`` the number of animations played before each step: the places a clip can be cut into
+    chunks rendered apart (pipeline/chunks.py).
     """
 
     def setup(self):
@@ -83,6 +85,7 @@ class PacedScene(Scene):
         self._hold_seconds = [seconds for _, seconds in holds]
         self._matcher = StepMatcher([key for key, _ in holds])
         self.step_marks: list[tuple[str, float]] = []
+        self.step_plays: list[int] = []
         self._hold = 0.0  # the current step's least duration
 
     def compile_animations(self, *args, **kwargs):
@@ -99,6 +102,10 @@ class PacedScene(Scene):
         self.wait_for_hold()
         index = len(self.step_marks)
         self.step_marks.append((name, self.time))
+        self.step_plays.append(self.renderer.num_plays)
+        on_step = getattr(self.renderer, "on_step", None)
+        if on_step is not None:
+            on_step()
         key = self._matcher.see(index, name)
         self._hold = 0.0 if key is None else self._hold_seconds[key]
         self.next_section(name)

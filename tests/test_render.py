@@ -97,3 +97,31 @@ def test_private_caches_publish_only_complete_new_files(tmp_path):
     assert (shared / "text" / "new.svg").read_text() == "new"
     assert (shared / "tex" / "f.tex").read_text() == "tex"
     assert (shared / "tex" / "f.tex.sha256").exists()
+
+
+def test_a_file_written_again_in_a_private_cache_leaves_the_shared_entry_alone(tmp_path):
+    """A render that rewrites a seeded file in place (Pango, LaTeX) must not reach the shared file: seeded
+    entries are copies (hard links once let a chunked render empty shared SVGs)."""
+    from engine.cache import verified, write_entry
+    from pipeline.render_job import private_caches
+
+    shared = tmp_path / "cache"
+    write_entry(shared / "text" / "a.svg", b"<svg/>", "a.svg")
+    with private_caches(shared, ("text",)) as dirs:
+        with open(dirs["text"] / "a.svg", "r+b") as f:  # in place, as a writer that truncates would
+            f.truncate(0)
+    assert (shared / "text" / "a.svg").read_bytes() == b"<svg/>"
+    assert verified(shared / "text" / "a.svg", "a.svg")
+
+
+def test_publishing_an_entry_another_render_published_first_keeps_the_first(tmp_path):
+    from engine.cache import publish, verified, write_entry
+
+    write_entry(tmp_path / "x.svg", b"first", "x.svg")
+    late = tmp_path / ".late.part"
+    late.write_bytes(b"second")
+    assert publish(late, tmp_path / "x.svg", "x.svg", replace=False) is False
+    assert not late.exists()
+    assert (tmp_path / "x.svg").read_bytes() == b"first" and verified(tmp_path / "x.svg", "x.svg")
+    write_entry(tmp_path / "x.svg", b"third", "x.svg")  # replacing is still the default
+    assert (tmp_path / "x.svg").read_bytes() == b"third" and verified(tmp_path / "x.svg", "x.svg")

@@ -1,0 +1,140 @@
+"""Clips rendered on a Ray cluster: tasks by content, results back through Ray into the local cache.
+
+A task carries what its clip is made of (the trace's bytes, or a title card's text, and the render
+settings), never a path on this machine: a worker writes the trace to a folder of its own, renders, and
+returns the clip's bytes with their SHA-256. The driver checks the digest and publishes the clip into
+the local content-addressed cache (engine.cache), so nothing reaches the cache that did not arrive whole.
+
+Ray's workers are long-lived processes: the first task on a worker imports Manim, the ones after it
+reuse that import. A worker that dies mid-task is a system failure Ray retries on another worker
+(``max_retries``); a Ledger actor counts the tasks that started more than once, for the summary. On
+Ctrl-C every task still queued or running is cancelled (force: its worker is killed), and as no result
+was published, nothing partial is left.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_RETRIES = 3
+# What a remote cluster's workers need of this checkout: the code, not its caches, media or environment.
+UPLOAD_EXCLUDES = [".venv", ".cache", "out", "media", "mutants", ".git", "**/__pycache__"]
+
+
+def _render_task(job: tuple, trace: bytes | None, ledger) -> tuple[bytes, str, int]:
+    """On a worker: render one clip job (lecture.render_clips' tuple); its bytes, their SHA-256 and the
+    worker's process id."""
+    import tempfile
+
+    from pipeline.lecture import _clip_job
+
+    kind, arg, sub, quality, lang, theme, out, timing = job
+    # not awaited: a task blocked in ray.get lends its CPU out, and Ray would start another worker meanwhile
+    ledger.started.remote(Path(out).stem)
+    with tempfile.TemporaryDirectory(prefix="backprop-task-") as tmp:
+        if trace is not None:  # the scene's trace, as the driver has it
+            arg = str(Path(tmp) / "trace.json")
+            Path(arg).write_bytes(trace)
+        clip = Path(tmp) / Path(out).name
+        _clip_job(kind, arg, sub, quality, lang, theme, str(clip), timing)
+        data = clip.read_bytes()
+    return data, hashlib.sha256(data).hexdigest(), os.getpid()
+
+
+class _Ledger:
+    """Which tasks have started, and how often (an actor: one place every worker reports to)."""
+
+    def __init__(self):
+        self.starts: dict[str, int] = {}
+
+    def started(self, key: str) -> None:
+        self.starts[key] = self.starts.get(key, 0) + 1
+
+    def retried(self) -> int:
+        return sum(1 for n in self.starts.values() if n > 1)
+
+    def running(self, finished: int) -> int:
+        return len(self.starts) - finished
+
+
+def connect(cluster: str, workers: int) -> None:
+    """``local``: a Ray instance on this machine with ``workers`` CPUs; ``ray://HOST:PORT``: a cluster,
+    to which this checkout's code is uploaded (its caches and environment are not)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    if cluster == "local":
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                 object_store_memory=512 * 1024 * 1024,
+                 runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    elif cluster.startswith("ray://"):
+        ray.init(address=cluster, log_to_driver=False,
+                 runtime_env={"working_dir": str(ROOT), "excludes": UPLOAD_EXCLUDES})
+    else:
+        raise ValueError(f"--cluster {cluster}: use local or ray://HOST:PORT")
+
+
+def render_on_ray(todo: list[tuple], cluster: str, workers: int, progress=None) -> tuple[int, int]:
+    """Render the clip jobs on Ray and publish each into the local cache; returns how many tasks were
+    retried and how many worker processes did the work."""
+    import ray
+
+    from engine.cache import write_entry
+
+    connect(cluster, workers)
+    ledger = ray.remote(num_cpus=0)(_Ledger).remote()
+    task = ray.remote(max_retries=MAX_RETRIES, num_cpus=1)(_render_task)
+    traces: dict[str, object] = {}  # one object per trace, however many clips read it
+    refs = {}
+    for job in todo:
+        trace = None
+        if job[0] == "scene":
+            if job[1] not in traces:
+                traces[job[1]] = ray.put(Path(job[1]).read_bytes())
+            trace = traces[job[1]]
+        refs[task.remote(job, trace, ledger)] = job
+    pending, pids = list(refs), set()
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1, timeout=1.0)
+            if progress:  # what the cluster is doing now, from the ledger
+                progress.status(running=ray.get(ledger.running.remote(len(refs) - len(pending))),
+                                retried=ray.get(ledger.retried.remote()))
+            if not done:
+                continue
+            data, digest, pid = ray.get(done[0])
+            out = Path(refs[done[0]][6])
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise RuntimeError(f"{out.name}: the clip arrived damaged (SHA-256 differs)")
+            write_entry(out, data, out.stem)
+            pids.add(pid)
+            if progress:
+                progress.advance()
+        return ray.get(ledger.retried.remote()), len(pids)
+    except BaseException:  # an error, Ctrl-C or SIGTERM: the cluster stops working for nobody
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+
+
+def shutdown() -> None:
+    import ray
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def worker_pids() -> list[int]:
+    """The processes of this machine that run a render task now (for tests that kill one)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ray::_render_task" in cmdline:
+                pids.append(int(entry))
+    return pids

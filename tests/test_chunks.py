@@ -1,0 +1,123 @@
+"""A clip rendered in chunks (pipeline/chunks.py, `render --jobs N`) is the clip rendered whole.
+
+The references are the whole render's own frames and file: the frames handed to the encoder must be the
+same arrays, bit for bit, and the joined file must decode to the whole one's pictures (PSNR), with the
+same frame count, chapters and poster moment.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline import chunks
+from pipeline.render_job import Timing, render_scene
+from pipeline.source import trace_path_for
+from pipeline.video import clip_frames, poster_time, read_chapters
+from render import CONFIG_DIR, cli
+
+
+def test_balance_minimises_the_costliest_chunk():
+    # ten animations of cost 1, steps at 2, 5 and 8: two chunks cut at 5 (5 + 5), not at 2 or 8
+    assert chunks.balance([1] * 10, [2, 5, 8], 2) == [0, 5]
+    # three chunks cannot beat 5 either (2+3+5, 5+3+2): no third chunk is paid for
+    assert chunks.balance([1] * 10, [2, 5, 8], 3) == [0, 5]
+    assert chunks.balance([1] * 10, [2, 4, 6, 8], 5) == [0, 2, 4, 6, 8]
+    # cost, not count: one heavy animation is a chunk of its own
+    assert chunks.balance([9, 1, 1, 1, 1, 1, 1, 1, 1, 1], list(range(1, 10)), 2) == [0, 1]
+    assert chunks.balance([1] * 10, [], 4) == [0]  # no step to cut at
+    assert chunks.balance([1] * 10, [0, 10, 12], 3) == [0]  # neither the ends nor past them
+    assert chunks.balance([1] * 4, [1, 2, 3], 1) == [0]
+
+
+def _frames_to_encoder(monkeypatch) -> list[str]:
+    """SHA-256 of every RGBA frame the renders hand to the encoder, a held frame once per repeat."""
+    from pipeline import speedups
+
+    seen: list[str] = []
+    original = speedups.BufferedSegmentEncoder.write_frame
+
+    def write_frame(self, pixels, *, repeat: int = 1):
+        seen.extend([hashlib.sha256(np.ascontiguousarray(pixels).data).hexdigest()] * repeat)
+        return original(self, pixels, repeat=repeat)
+
+    monkeypatch.setattr(speedups.BufferedSegmentEncoder, "write_frame", write_frame)
+    return seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config,count", [("gates.yaml", 2), ("sigmoid_gate.yaml", 3)])
+def test_chunks_draw_the_frames_the_whole_render_draws(config, count, tmp_path, monkeypatch):
+    trace = trace_path_for(CONFIG_DIR / config)
+    seen = _frames_to_encoder(monkeypatch)
+    whole = render_scene(trace, tmp_path / "whole.mp4", "low", progress=False)
+    drawn_whole = list(seen)
+    seen.clear()
+
+    plan = chunks.plan(trace, "low")
+    cuts = plan.cuts(count)
+    assert len(cuts) == count and cuts[0] == 0 and set(cuts[1:]) <= set(plan.step_plays)
+    assert len(plan.costs) == whole.animations
+    parts = []
+    for c, (first, end) in enumerate(zip(cuts, cuts[1:] + [None])):  # the workers' job, run here
+        parts.append(chunks.chunk_job(str(trace), str(tmp_path / f"c{c}.mp4"), "low", "en", "dark",
+                                      Timing(), first, end))
+    assert seen == drawn_whole  # the same pixels, in the same order, as often
+    steps, poster = chunks.join_chunks([tmp_path / f"c{c}.mp4" for c in range(count)], parts, cuts, plan,
+                                       tmp_path / "joined.mp4", 10)
+    assert [s.name for s in steps] == [s.name for s in whole.steps]
+    assert [round(s.start * 10) for s in steps] == [round(s.start * 10) for s in whole.steps]
+    assert poster == pytest.approx(whole.poster, abs=0.05)
+
+
+def _pictures(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as f:
+        return [frame.to_ndarray(format="rgb24") for frame in f.decode(video=0)]
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def _keyframes(path: Path) -> list[int]:
+    with av.open(str(path)) as f:
+        return [i for i, frame in enumerate(f.decode(video=0)) if frame.key_frame]
+
+
+@pytest.mark.slow
+def test_render_jobs_writes_the_clip_the_single_render_writes(tmp_path):
+    config = str(CONFIG_DIR / "sigmoid_gate.yaml")
+    one, three = tmp_path / "one.mp4", tmp_path / "three.mp4"
+    for jobs, out in ((1, one), (3, three)):
+        result = CliRunner().invoke(cli, ["render", config, "--quality", "low", "-q", "--jobs", str(jobs), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    assert clip_frames(three, 10) == clip_frames(one, 10)
+    pictures = zip(_pictures(one), _pictures(three), strict=True)
+    assert min(_psnr(a, b) for a, b in pictures) >= 45.0
+    assert [(n, round(s, 3), round(e, 3)) for n, s, e in read_chapters(three)] == \
+        [(n, round(s, 3), round(e, 3)) for n, s, e in read_chapters(one)]
+    assert poster_time(three) == poster_time(one)
+    assert abs(three.stat().st_size / one.stat().st_size - 1) < 0.05
+    # every step starts on a keyframe, whole or chunked: where a player seeks to, and a chunk may start
+    starts = [round(start * 10) for _, start, _ in read_chapters(one)]
+    assert set(starts) <= set(_keyframes(one)) and set(starts) <= set(_keyframes(three))
+
+
+def test_jobs_option_takes_auto_or_a_count(tmp_path):
+    result = CliRunner().invoke(cli, ["render", str(CONFIG_DIR / "gates.yaml"), "--jobs", "many",
+                                      "-o", str(tmp_path / "x.mp4")])
+    assert result.exit_code == 2
+    assert "'many' is neither auto nor a count from 1 to 16" in result.output
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_auto_jobs_is_one_chunk_per_two_cores(monkeypatch):
+    monkeypatch.setattr(chunks.os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert chunks.auto_jobs() == 4
+    monkeypatch.setattr(chunks.os, "sched_getaffinity", lambda pid: {0})
+    assert chunks.auto_jobs() == 1

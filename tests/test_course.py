@@ -1,0 +1,187 @@
+"""`render.py course`: a course rendered through one scheduler, locally or on a local Ray cluster.
+
+The reference for the Ray runs is the local scheduler's output, byte for byte; every run works in a
+cache of its own (seeded with the repository's LaTeX and text caches, so that no test waits for LaTeX).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.config import ConfigError
+from pipeline.course import load_course
+from render import CONFIG_DIR, ROOT, cli
+
+LECTURE = """title: Two gates
+chapter_cards: false
+clips:
+  - config: gates.yaml
+  - config: sigmoid_gate.yaml
+"""
+COURSE = """title: A small course
+lectures: [lec.yaml]
+langs: [en, ko]
+qualities: [low]
+formats: [mp4, webm]
+"""
+
+
+def _course(folder: Path, course: str = COURSE) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("gates.yaml", "sigmoid_gate.yaml"):
+        shutil.copy(CONFIG_DIR / name, folder / name)
+    (folder / "lec.yaml").write_text(LECTURE)
+    (folder / "course.yaml").write_text(course)
+    return folder / "course.yaml"
+
+
+def _cache(path: Path) -> Path:
+    for name in ("tex", "text", "svg"):
+        if (ROOT / ".cache" / name).is_dir():
+            shutil.copytree(ROOT / ".cache" / name, path / name, dirs_exist_ok=True)
+    return path
+
+
+def _run(course: Path, out: Path, cache: Path, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BACKPROP_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o", str(out), *extra],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+VIDEOS = ["lec/mp4/en-dark-low.mp4", "lec/mp4/ko-dark-low.mp4", "lec/webm/en-dark-low.webm", "lec/webm/ko-dark-low.webm"]
+
+
+def test_course_lists_every_video_it_asks_for(tmp_path):
+    course = _course(tmp_path / "c")
+    spec, variants = load_course(course, tmp_path / "out")
+    assert sorted(str(v.output.relative_to(tmp_path / "out")) for v in variants) == sorted(VIDEOS)
+    assert {(v.lang, v.fmt) for v in variants} == {("en", "mp4"), ("ko", "mp4"), ("en", "webm"), ("ko", "webm")}
+
+
+@pytest.mark.parametrize("change,message", [
+    ("langs: [en, fr]", "key 'langs': 'fr' is not one of en, ko"),
+    ("themes: [dark, dark]", "key 'themes': lists a value twice"),
+    ("output: '{lecture}/{speed}.{format}'", "key 'output': {speed} is not one of {lecture}, {lang}, {theme}, "
+                                            "{quality}, {format}"),
+    ("output: '../{lecture}-{lang}.{format}'", "key 'output': must be a relative path inside the output folder"),
+    ("output: '{lecture}-{lang}.{format}'", "key 'output': '{lecture}-{lang}.{format}' gives"),
+    ("output: '{lecture}/{format}/{lang}.mp4'", "key 'output': en.mp4 must end in .webm (use {format})"),
+    ("lectures: [nothing.yaml]", "key 'lectures.0': no such file nothing.yaml"),
+    ("lectures: [../outside.yaml]", "key 'lectures.0': ../outside.yaml is outside the course's folder"),
+])
+def test_a_bad_course_is_one_line_naming_the_key(tmp_path, change, message):
+    key = change.split(":")[0]
+    text = "\n".join(line for line in COURSE.splitlines() if not line.startswith(key + ":")) + "\n" + change + "\n"
+    (tmp_path / "outside.yaml").write_text(LECTURE)
+    course = _course(tmp_path / "c", text)
+    with pytest.raises(ConfigError) as e:
+        load_course(course, tmp_path / "out")
+    assert str(e.value).startswith(f"{course}: ") and message in str(e.value)
+    result = CliRunner().invoke(cli, ["course", str(course), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and message in result.output
+    assert not list((tmp_path / "out").rglob("*.mp4")) if (tmp_path / "out").exists() else True
+
+
+def test_cluster_option_names_what_it_takes(tmp_path):
+    result = CliRunner().invoke(cli, ["course", str(_course(tmp_path / "c")), "--cluster", "yarn"])
+    assert result.exit_code == 2 and "'yarn': use local or ray://HOST:PORT" in result.output
+
+
+@pytest.fixture(scope="module")
+def local_render(tmp_path_factory):
+    """The small course rendered by the local scheduler: the reference."""
+    tmp = tmp_path_factory.mktemp("local")
+    course, cache = _course(tmp / "c"), _cache(tmp / "cache")
+    result = _run(course, tmp / "out", cache)
+    assert result.returncode == 0, result.stderr
+    return course, _files(tmp / "out"), result.stderr
+
+
+@pytest.mark.slow
+def test_local_scheduler_renders_each_distinct_clip_once(local_render):
+    _, files, stderr = local_render
+    assert sorted(f for f in files if not f.endswith((".srt", ".vtt"))) == sorted(VIDEOS)
+    # 2 languages x (a title card and 2 scenes) = 6 clips; each is needed by an MP4 and a WebM
+    assert "4 videos from 6 distinct clips: 6 rendered, 0 already cached, 6 shared between videos, 0 retried" in stderr
+
+
+@pytest.mark.slow
+def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_render, tmp_path):
+    course, reference, _ = local_render
+    cache = _cache(tmp_path / "cache")
+    result = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
+    assert result.returncode == 0, result.stderr
+    assert _files(tmp_path / "out") == reference
+    # six tasks on the two workers: a worker imports Manim once and renders task after task
+    assert "6 rendered on 2 worker processes" in result.stderr
+    clips = {p: p.stat().st_mtime_ns for p in (cache / "clips").glob("*.mp4")}
+    assert len(clips) == 6
+    again = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
+    assert again.returncode == 0, again.stderr
+    assert "6 distinct clips: 0 rendered, 6 already cached" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in (cache / "clips").glob("*.mp4")} == clips  # nothing rendered again
+    assert _files(tmp_path / "out") == reference
+
+
+def _wait_for_workers(proc: subprocess.Popen, timeout: float = 180) -> list[int]:
+    from pipeline.cluster import worker_pids
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        pids = worker_pids()
+        if pids:
+            return pids
+        time.sleep(0.2)
+    raise AssertionError("no render task started on the cluster")
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_task_is_retried_and_the_course_completes(local_render, tmp_path):
+    course, reference, _ = local_render
+    env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "cache"))}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o",
+                             str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    victim = _wait_for_workers(proc)[0]
+    time.sleep(1.0)  # mid-task: Manim imported, the clip being drawn
+    os.kill(victim, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert "0 already cached" in stderr and "1 retried" in stderr
+    assert _files(tmp_path / "out") == reference
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp_path):
+    from pipeline.cluster import worker_pids
+
+    course, _, _ = local_render
+    cache = _cache(tmp_path / "cache")
+    env = {**os.environ, "BACKPROP_CACHE_DIR": str(cache)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o",
+                             str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_for_workers(proc)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()] if (tmp_path / "out").exists() else True
+    for clip in (cache / "clips").glob("*.mp4") if (cache / "clips").exists() else ():
+        from engine.cache import verified
+        assert verified(clip, clip.stem)  # only whole clips were published
+    deadline = time.monotonic() + 30
+    while worker_pids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert worker_pids() == []  # the cluster's tasks are gone with it
