@@ -19,6 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_RETRIES = 3
+# CPUs a clip task asks for: a render keeps about 1.6 cores busy (docs/benchmark.md), so two on a real
+# cluster; a local instance is given exactly --jobs CPUs, one per worker.
+CPUS_PER_TASK = {"local": 1, "remote": 2}
 # What a remote cluster's workers need of this checkout: the code, not its caches, media or environment.
 UPLOAD_EXCLUDES = [".venv", ".cache", "out", "media", "mutants", ".git", "**/__pycache__"]
 
@@ -86,7 +89,8 @@ def render_on_ray(todo: list[tuple], cluster: str, workers: int, progress=None) 
 
     connect(cluster, workers)
     ledger = ray.remote(num_cpus=0)(_Ledger).remote()
-    task = ray.remote(max_retries=MAX_RETRIES, num_cpus=1)(_render_task)
+    cpus = CPUS_PER_TASK["local" if cluster == "local" else "remote"]
+    task = ray.remote(max_retries=MAX_RETRIES, num_cpus=cpus)(_render_task)
     traces: dict[str, object] = {}  # one object per trace, however many clips read it
     refs = {}
     for job in todo:

@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.render_job import QUALITIES  # noqa: E402
+from pipeline.render_job import QUALITIES, X264_OPTIONS  # noqa: E402
 
 SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
           "histograms": "histograms.yaml"}
@@ -108,7 +108,7 @@ def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -
         with av.open(str(Path(d) / "floor.mp4"), "w") as out:
             s = out.add_stream("libx264", rate=Fraction(fps))
             s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-            s.options = {"crf": "23", "preset": preset}
+            s.options = {**X264_OPTIONS, "preset": preset}
             blank = np.zeros((height, width, 4), dtype=np.uint8)
             for i in range(frames):
                 frame = av.VideoFrame.from_numpy_buffer(blank, format="rgba")
@@ -165,10 +165,11 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     # cached: what a lecture re-render of this unchanged clip costs (hash the trace, find the clip).
     (cache / "clips").mkdir(parents=True, exist_ok=True)  # lecture.CLIP_CACHE, as BACKPROP_CACHE_DIR sets it
     cached_code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-                   "from pathlib import Path\nfrom scenes import lecture\n"
-                   f"import shutil, hashlib\nfrom pipeline.source import trace_path_for\n"
+                   "from pathlib import Path\nfrom pipeline import lecture\n"
+                   f"import shutil\nfrom pipeline.source import trace_path_for\n"
                    f"t = trace_path_for(Path({str(config)!r}))\n"
-                   "key = hashlib.sha256(lecture._scenes_fingerprint() + t.read_bytes()).hexdigest()[:24]\n"
+                   f"key = lecture._key(lecture._scenes_fingerprint(), lecture.Item('scene', str(t)), {quality!r}, "
+                   "'en', 'dark')\n"
                    "p = lecture.CLIP_CACHE / f'{key}.mp4'\n"
                    f"hit = p.exists()\nshutil.copyfile({str(out)!r}, p) if not hit else None\nprint(hit)\n")
     run_measured(["-c", cached_code], env)  # first pass stores the clip
@@ -247,7 +248,90 @@ def bench_training() -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], meta: dict, training: list[dict] = ()) -> str:
+# Chunked renders (`render --jobs N`, pipeline/chunks.py) against one whole render, in the same run.
+PARALLEL_SCENES = {"gates": "gates.yaml", "sigmoid_neuron": "sigmoid_neuron.yaml"}
+PARALLEL_REPEATS = 3
+PROJECTED_WORKERS = (1, 2, 4, 8, 16)
+
+
+def bench_parallel(work: Path, quality: str = "hd") -> list[dict]:
+    """For each scene: wall and CPU time with --jobs 1 and --jobs 2 (alternated, fastest of
+    PARALLEL_REPEATS), the serial plan's time, and what the measured chunk costs project for more workers."""
+    from pipeline import chunks
+    from pipeline.source import trace_path_for
+
+    rows = []
+    for name, config_name in PARALLEL_SCENES.items():
+        config = ROOT / "assets" / "configs" / config_name
+        env = {**os.environ, "BACKPROP_CACHE_DIR": str(work / "cache-parallel")}
+        runs = {1: [], 2: []}
+        for _ in range(PARALLEL_REPEATS):
+            for jobs in runs:
+                out = work / f"{name}-j{jobs}.mp4"
+                runs[jobs].append(run_measured([str(ROOT / "render.py"), "render", str(config), "--quality", quality,
+                                                "-q", "--jobs", str(jobs), "-o", str(out)], env))
+        one, two = fastest(*runs[1]), fastest(*runs[2])
+        trace = trace_path_for(config)
+        chunks.plan(trace, quality)  # Manim imported, LaTeX cached: the plan as a render's parent runs it
+        start = time.perf_counter()
+        plan = chunks.plan(trace, quality)
+        plan_seconds = time.perf_counter() - start
+        total = sum(plan.costs)
+        # on paper, with cores enough for every chunk (CORES_PER_CHUNK each): the plan and a worker's start
+        # run before the chunks, and the clip takes as long as its costliest chunk
+        start_seconds = 1.5  # Python and Manim imported in a worker (measured: the render up to its first frame)
+        work_seconds = one["wall"] - start_seconds
+        projected = {}
+        for n in PROJECTED_WORKERS:
+            cuts = plan.cuts(n)
+            bounds = list(zip(cuts, cuts[1:] + [len(plan.costs)]))
+            share = max(sum(plan.costs[a:b]) for a, b in bounds) / total
+            projected[n] = {"chunks": len(cuts), "costliest_share": share,
+                            "seconds": (plan_seconds + start_seconds + work_seconds * share) if n > 1 else one["wall"]}
+        rows.append({"scene": name, "quality": quality, "video_seconds": video_seconds(work / f"{name}-j1.mp4"),
+                     "steps": len(plan.step_plays), "animations": len(plan.costs),
+                     "jobs1": one, "jobs2": two, "ratio": two["wall"] / one["wall"],
+                     "cores_busy_jobs1": one["cpu"] / one["wall"], "cores_busy_jobs2": two["cpu"] / two["wall"],
+                     "plan_seconds": plan_seconds, "projected": projected,
+                     "size_ratio": (work / f"{name}-j2.mp4").stat().st_size / (work / f"{name}-j1.mp4").stat().st_size})
+    return rows
+
+
+def parallel_markdown(rows: list[dict], cores: int) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "## Chunked renders (`render --jobs N`)", "",
+             f"Measured on this machine ({cores} cores), fastest of {PARALLEL_REPEATS} alternated runs of each. "
+             "Target: `--jobs 2` in <= 0.6x the time of `--jobs 1` on two cores.", "",
+             "| scene | quality | video s | steps | --jobs 1 s | --jobs 2 s | ratio | cores busy (1 / 2) | plan s | "
+             "size ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['scene']} | {r['quality']} | {r['video_seconds']:.1f} | {r['steps']} | "
+                     f"{r['jobs1']['wall']:.1f} | {r['jobs2']['wall']:.1f} | **{r['ratio']:.2f}x** | "
+                     f"{r['cores_busy_jobs1']:.2f} / {r['cores_busy_jobs2']:.2f} | {r['plan_seconds']:.1f} | "
+                     f"{r['size_ratio']:.3f} |")
+    worst = max(r["ratio"] for r in rows)
+    lines += ["", f"- `--jobs 2` / `--jobs 1` <= 0.6 on two cores: **{'met' if worst <= 0.6 else 'NOT met'}** "
+                  f"(worst {worst:.2f}). One render already keeps {rows[0]['cores_busy_jobs1']:.1f} cores busy "
+                  "(drawing, RGBA-to-YUV conversion and x264's threads), so two cores leave a second chunk "
+                  "almost nothing to run on, and each chunk pays a worker's start and its replay up to the cut. "
+                  "`--jobs auto` therefore cuts a clip only with four cores or more.",
+              "", "On paper, with two cores per chunk (the clip takes its plan, one worker's start and its "
+                  "costliest chunk; the chunks' costs are the measured plan's, cut only at step starts):", "",
+              "| scene | " + " | ".join(f"{n} worker{'s' if n > 1 else ''}" for n in PROJECTED_WORKERS) + " |",
+              "|---|" + "---|" * len(PROJECTED_WORKERS)]
+    for r in rows:
+        cells = [f"{p['seconds']:.1f} s ({p['seconds'] / r['jobs1']['wall']:.2f}x, {p['chunks']} "
+                 f"chunk{'s' if p['chunks'] > 1 else ''})"
+                 for p in (r["projected"][str(n)] if str(n) in r["projected"] else r["projected"][n]
+                           for n in PROJECTED_WORKERS)]
+        lines.append(f"| {r['scene']} | " + " | ".join(cells) + " |")
+    lines += ["", "The speed-up stops growing where the costliest step is a chunk of its own: a clip cannot be "
+                  "cut inside a step, and a longer clip has more steps to share out (compare the two rows)."]
+    return lines
+
+
+def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: list[dict] = ()) -> str:
     lines = ["# Render benchmark", "",
              f"Machine: {meta['machine']}, {meta['cores']} cores; x264 preset `{meta['preset']}`; {meta['date']}.",
              "Written by `scripts/benchmark.py`. Every render runs in a fresh process, so its time includes",
@@ -289,6 +373,7 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = ()) -> str:
             lines += ["", f"The same training on torch (nn.Sequential, torch.optim.SGD, hooks) takes "
                           f"{engines['torch'] / engines['numpy']:.0f}x the compiled loop's time: each step of a 10 x 5 "
                           "network is dozens of tiny tensor ops, each costing microseconds of dispatch."]
+    lines += parallel_markdown(list(parallel), meta["cores"])
     return "\n".join(lines) + "\n"
 
 
@@ -298,12 +383,14 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = ()) -> str:
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset for renders and floor alike.")
 @click.option("--out", "out_dir", default=str(ROOT / "docs"), show_default=True, type=click.Path(file_okay=False))
 @click.option("--training-only", is_flag=True, help="Measure the training alone; keep the render rows already written.")
-def main(qualities, scenes, preset, out_dir, training_only):
+@click.option("--parallel-only", is_flag=True, help="Measure the chunked renders alone; keep the other rows.")
+def main(qualities, scenes, preset, out_dir, training_only, parallel_only):
     """Benchmark the fixed scenes and write benchmark.md / benchmark.json."""
-    rows = []
-    if training_only:
+    rows, training, parallel = [], [], []
+    earlier = Path(out_dir) / "benchmark.json"
+    if training_only or parallel_only:
         qualities = ()
-        rows = json.loads((Path(out_dir) / "benchmark.json").read_text())["rows"]
+        rows = json.loads(earlier.read_text())["rows"]
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as work:
         for quality in qualities:
             for name in scenes:
@@ -311,17 +398,27 @@ def main(qualities, scenes, preset, out_dir, training_only):
                 rows.append(row)
                 click.echo(f"{name} {quality}: warm RTF {row['warm']['rtf']:.2f}, "
                            f"{row['warm']['vs_floor']:.1f}x floor", err=True)
-    training = bench_training()
+        if not training_only:
+            parallel = bench_parallel(Path(work))
+            for r in parallel:
+                click.echo(f"parallel {r['scene']}: --jobs 2 / --jobs 1 = {r['ratio']:.2f}", err=True)
+    if parallel_only:
+        training = json.loads(earlier.read_text()).get("training", [])
+    else:
+        training = bench_training()
     for t in training:
         click.echo(f"training {t['setup']}: {t['seconds']:.2f} s", err=True)
     meta = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores": os.cpu_count(),
             "preset": preset, "date": time.strftime("%Y-%m-%d")}
-    if training_only:  # the render rows keep the date and settings they were measured with
-        meta = json.loads((Path(out_dir) / "benchmark.json").read_text())["meta"]
+    if training_only or parallel_only:  # the render rows keep the date and settings they were measured with
+        old = json.loads(earlier.read_text())
+        meta = {**old["meta"], "cores": meta["cores"]}
+        parallel = parallel or old.get("parallel", [])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows, "training": training}, indent=1) + "\n")
-    (out / "benchmark.md").write_text(markdown(rows, meta, training))
+    (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows, "training": training, "parallel": parallel},
+                                                indent=1) + "\n")
+    (out / "benchmark.md").write_text(markdown(rows, meta, training, parallel))
     click.echo(f"wrote {out / 'benchmark.md'}", err=True)
 
 
