@@ -23,7 +23,7 @@ MAX_RETRIES = 3
 # cluster; a local instance is given exactly --jobs CPUs, one per worker.
 CPUS_PER_TASK = {"local": 1, "remote": 2}
 # What a remote cluster's workers need of this checkout: the code, not its caches, media or environment.
-UPLOAD_EXCLUDES = [".venv", ".cache", "out", "media", "mutants", ".git", "**/__pycache__"]
+UPLOAD_EXCLUDES = [".venv", ".cache", "out", "media", "mutants", ".git", ".hypothesis", "*.egg-info", "**/__pycache__"]
 
 
 def _render_task(job: tuple, trace: bytes | None, ledger) -> tuple[bytes, str, int]:
@@ -65,6 +65,13 @@ class _Ledger:
 def connect(cluster: str, workers: int) -> None:
     """``local``: a Ray instance on this machine with ``workers`` CPUs; ``ray://HOST:PORT``: a cluster,
     to which this checkout's code is uploaded (its caches and environment are not)."""
+    if cluster.startswith("ray://") and "RAY_AUTH_MODE" not in os.environ and (
+            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or (Path.home() / ".ray" / "auth_token").is_file()):
+        # A cluster started with token authentication (Ray's default for `ray start` since 2.59) takes a
+        # client only with its token: sent when this machine has one, in Ray's own places for it. Ray reads
+        # the mode when it is imported, so it is set first.
+        os.environ["RAY_AUTH_MODE"] = "token"
     import ray
 
     if ray.is_initialized():
@@ -83,11 +90,11 @@ def connect(cluster: str, workers: int) -> None:
 def render_on_ray(todo: list[tuple], cluster: str, workers: int, progress=None) -> tuple[int, int]:
     """Render the clip jobs on Ray and publish each into the local cache; returns how many tasks were
     retried and how many worker processes did the work."""
+    connect(cluster, workers)  # first: it may set what Ray reads on import
     import ray
 
     from engine.cache import write_entry
 
-    connect(cluster, workers)
     ledger = ray.remote(num_cpus=0)(_Ledger).remote()
     cpus = CPUS_PER_TASK["local" if cluster == "local" else "remote"]
     task = ray.remote(max_retries=MAX_RETRIES, num_cpus=cpus)(_render_task)

@@ -185,3 +185,32 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
     while worker_pids() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert worker_pids() == []  # the cluster's tasks are gone with it
+
+
+@pytest.mark.slow
+def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_back_the_same_bytes(local_render, tmp_path):
+    """--cluster ray://HOST:PORT: a head started apart, as a cluster's is, with its client server; the
+    checkout is uploaded as the job's working_dir and the clips come back through Ray."""
+    import socket
+
+    course, reference, _ = local_render
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    ray = str(Path(sys.executable).parent / "ray")
+    # the workers' own LaTeX cache (a cluster node's), warm so that the test does not wait for LaTeX
+    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "node-cache"))}
+    # four CPUs: a remote clip task asks for two (cluster.CPUS_PER_TASK), so two tasks run at once
+    subprocess.run([ray, "start", "--head", "--num-cpus=4", f"--port={ports[0]}", f"--ray-client-server-port={ports[1]}",
+                    "--include-dashboard=false", "--disable-usage-stats"], check=True, env=head_env,
+                   capture_output=True, timeout=120)
+    try:
+        result = _run(course, tmp_path / "out", _cache(tmp_path / "cache"), "--cluster", f"ray://127.0.0.1:{ports[1]}")
+        assert result.returncode == 0, result.stderr
+        assert "6 rendered on 2 worker processes" in result.stderr
+        assert _files(tmp_path / "out") == reference
+        assert not (tmp_path / "node-cache" / "clips").exists()  # clips reached the driver's cache through Ray
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120)
