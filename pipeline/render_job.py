@@ -24,7 +24,8 @@ X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
 # a rate control's memory of the frames before, so a clip rendered in chunks that start on a step's IDR
 # keyframe (forced-idr, speedups._KEYFRAMES) decodes to exactly the pictures of the clip rendered whole.
 # QP 25 gives CRF 23's picture quality (mean PSNR 46.6 against 46.5 dB to a lossless encoding of sigmoid_neuron
-# at preview) in a file 3% larger.
+# at preview) in a file 3% larger there; at hd the files are about twice CRF's (1.35x Manim's default encode,
+# docs/benchmark.md), the price of chunks that decode exactly.
 X264_OPTIONS = {"x264-params": "qp=25", "preset": X264_PRESET, "forced-idr": "1"}
 MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
 

@@ -384,7 +384,8 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: 
 @click.option("--out", "out_dir", default=str(ROOT / "docs"), show_default=True, type=click.Path(file_okay=False))
 @click.option("--training-only", is_flag=True, help="Measure the training alone; keep the render rows already written.")
 @click.option("--parallel-only", is_flag=True, help="Measure the chunked renders alone; keep the other rows.")
-def main(qualities, scenes, preset, out_dir, training_only, parallel_only):
+@click.option("--keep-training", is_flag=True, help="Keep the training rows already written instead of measuring them.")
+def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_training):
     """Benchmark the fixed scenes and write benchmark.md / benchmark.json."""
     rows, training, parallel = [], [], []
     earlier = Path(out_dir) / "benchmark.json"
@@ -402,7 +403,7 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only):
             parallel = bench_parallel(Path(work))
             for r in parallel:
                 click.echo(f"parallel {r['scene']}: --jobs 2 / --jobs 1 = {r['ratio']:.2f}", err=True)
-    if parallel_only:
+    if parallel_only or keep_training:
         training = json.loads(earlier.read_text()).get("training", [])
     else:
         training = bench_training()
