@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engine.io import atomic_path
 from engine.processes import die_with_parent, run_job, stop_pool
-from pipeline.render_job import QUALITIES, Quality, Rendered, StepTime, Timing, undrawn
+from pipeline.render_job import Quality, Rendered, StepTime, Timing, quality_of, render_scene, undrawn
 
 MIN_CHUNK_SECONDS = 2.0  # shorter chunks cost more in their workers' start than they save
 # One render keeps about 1.6 cores busy (drawing, RGBA-to-YUV and x264's threads: docs/benchmark.md), so
@@ -59,7 +59,7 @@ def plan(trace_path: Path, quality: str | Quality = "preview", lang: str = "en",
             frames.append(n)
             costs.append(n * (1 + len(scene.get_mobject_family_members())))
 
-    fps = (quality if isinstance(quality, Quality) else QUALITIES[quality]).fps
+    fps = quality_of(quality).fps
     costs: list[float] = []
     frames: list[int] = []
     with undrawn(trace_path, quality, lang, theme, timing) as scene_cls:
@@ -101,7 +101,6 @@ def _warm() -> None:
 def chunk_job(trace_path: str, out: str, quality: str, lang: str, theme: str, timing: Timing,
               first: int, end: int | None) -> Rendered:
     """Render animations first..end-1 of the scene into ``out`` (a worker's job)."""
-    from pipeline.render_job import render_scene
     return render_scene(Path(trace_path), Path(out), quality, lang=lang, progress=False, theme=theme,
                         timing=timing, plays=(first, end))
 
@@ -133,8 +132,6 @@ def render_chunked(trace_path: Path, output: Path, quality: str | Quality, jobs:
                    theme: str = "dark", timing: Timing = Timing()) -> Rendered:
     """Render one MP4 clip in up to ``jobs`` chunks at once; falls back to one whole render when the
     clip is too short to be worth cutting or has too few steps."""
-    from pipeline.render_job import render_scene
-
     if jobs <= 1:
         return render_scene(trace_path, output, quality, lang=lang, progress=False, theme=theme, timing=timing)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter each: Manim's config is per process
@@ -143,7 +140,7 @@ def render_chunked(trace_path: Path, output: Path, quality: str | Quality, jobs:
         for _ in range(jobs):  # the workers start (and import Manim) while the cuts are planned here
             pool.submit(int)
         p = plan(trace_path, quality, lang, theme, timing)
-        fps = (quality if isinstance(quality, Quality) else QUALITIES[quality]).fps
+        fps = quality_of(quality).fps
         longest = max(1, int(sum(p.frames) / (MIN_CHUNK_SECONDS * fps)))
         cuts = p.cuts(min(jobs, longest))
         with tempfile.TemporaryDirectory(prefix="backprop-chunks-") as tmp, atomic_path(output) as out:

@@ -90,6 +90,11 @@ QUALITIES = {
 FORMATS = ("mp4", "webm", "gif", "mov", "png")
 
 
+def quality_of(quality: str | Quality) -> Quality:
+    """A preset's name or a Quality already made (a preset with --resolution or --fps changed)."""
+    return quality if isinstance(quality, Quality) else QUALITIES[quality]
+
+
 @contextlib.contextmanager
 def private_caches(shared_root: Path, names: tuple[str, ...]):
     """Per-render copies of Manim's LaTeX/text caches, published back file by file when done.
@@ -229,7 +234,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     still = still or fmt == "png"
     if transparent and fmt == "mp4":
         raise RenderLimitError("MP4 has no alpha channel: use --format webm, mov, gif or png with --transparent")
-    q = quality if isinstance(quality, Quality) else QUALITIES[quality]
+    q = quality_of(quality)
     mode = {True: "line", False: "none"}.get(progress, progress)  # line, none, or manim (Manim's own bars)
     env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
@@ -301,7 +306,7 @@ def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme:
 
     trace = read_trace(trace_path)
     scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
-    q = quality if isinstance(quality, Quality) else QUALITIES[quality]
+    q = quality_of(quality)
     env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
     svg_cache.install(CACHE / "svg")
