@@ -235,3 +235,59 @@ def test_a_directory_that_refuses_new_files_is_probed_where_the_output_goes():
         pytest.skip("/sys accepts new files here")
     with pytest.raises(OutputError, match=r"^/sys/x\.json: (cannot be written|directory /sys is not writable)"):
         check_output_path("/sys/x.json")
+
+
+TINY = "scene: graph\nexpression: x * 2\ninputs: {x: 3}\n"
+
+
+@pytest.mark.parametrize("make", ["user folder", "input inside", "marked but foreign", "link", "file"])
+def test_slides_never_remove_what_they_did_not_make_and_say_so_before_work(tmp_path, make):
+    from pipeline.slides import PRESENT_MARKER
+
+    config = tmp_path / "c.yaml"
+    config.write_text(TINY)
+    folder = tmp_path / "d_slides"
+    if make == "link":
+        (tmp_path / "elsewhere").mkdir()
+        folder.symlink_to(tmp_path / "elsewhere")
+        fragment = "is a link, not the slides folder"
+    elif make == "file":
+        folder.write_text("mine")
+        fragment = "is a file, not the slides folder"
+    else:
+        folder.mkdir()
+        (folder / "notes.txt").write_text("mine")
+        fragment = "was not made by render.py slides"
+        if make == "input inside":
+            config = folder / "c.yaml"
+            config.write_text(TINY)
+            (folder / PRESENT_MARKER).write_text("")  # even a folder it made is kept when it holds an input
+            fragment = f"holds the input {config}"
+        elif make == "marked but foreign":
+            (folder / PRESENT_MARKER).write_text("")
+            fragment = "holds notes.txt, which render.py slides did not write"
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    r = run("slides", config, "-o", tmp_path / "d.html", "--quality", "low")
+    assert r.exit_code == 1 and fragment in r.output and "it is left alone" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "d.html").exists()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert folder.is_symlink() == (make == "link")
+
+
+@pytest.mark.slow
+def test_slides_write_a_link_s_target_and_replace_only_their_own_folder(tmp_path):
+    from pipeline.slides import PRESENT_MARKER
+
+    config = tmp_path / "c.yaml"
+    config.write_text(TINY)
+    target = tmp_path / "target.pptx"
+    target.write_text("old")
+    link = tmp_path / "d.pptx"
+    link.symlink_to(target)
+    for _ in range(2):  # the second time, over the folder the first one made
+        r = run("slides", config, "-o", link, "--quality", "low")
+        assert r.exit_code == 0, r.output
+        assert link.is_symlink() and target.read_bytes()[:2] == b"PK"  # a PowerPoint file is a zip
+        folder = tmp_path / "d_slides"
+        assert (folder / PRESENT_MARKER).is_file() and (folder / "Backprop.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.pptx", "d_slides", "target.pptx"]
