@@ -129,7 +129,9 @@ def render_course(course: Path, out_dir: Path, jobs: int = 2, cluster: str | Non
     from pipeline import lecture as lec
 
     spec, variants = load_course(course, out_dir)
-    inputs = [course, *{v.lecture for v in variants}]
+    inputs = [course]
+    for file in dict.fromkeys(v.lecture for v in variants):  # every lecture's own inputs too
+        inputs += lec.input_files(file, *lec.load_lecture(file, allow_outside))
     outputs = [p for v in variants for p in (v.output, v.output.with_suffix(".srt"), v.output.with_suffix(".vtt"))]
     for i, p in enumerate(outputs):  # before anything renders: no video may overwrite an input or another
         p.parent.mkdir(parents=True, exist_ok=True)

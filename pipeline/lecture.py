@@ -333,9 +333,9 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     from pipeline.voice import DRAFT_NOTE, mix, seconds
 
     spec, configs = load_lecture(lecture, allow_outside)
-    # The video and its subtitles: none may be an input, nor each other (-o x.srt would be both), checked
-    # before anything renders.
-    inputs = [lecture, *configs]
+    # The video and its subtitles: none may be an input (a recorded voice too), nor each other (-o x.srt
+    # would be both), checked before anything renders.
+    inputs = input_files(lecture, spec, configs)
     outputs = [output, output.with_suffix(".srt"), output.with_suffix(".vtt")]
     for i, path in enumerate(outputs):
         check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])

@@ -291,3 +291,28 @@ def test_slides_write_a_link_s_target_and_replace_only_their_own_folder(tmp_path
         folder = tmp_path / "d_slides"
         assert (folder / PRESENT_MARKER).is_file() and (folder / "Backprop.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.pptx", "d_slides", "target.pptx"]
+
+
+@pytest.mark.parametrize("audio,output", [("o.mp4", "o.mp4"), ("o.webm", "o.webm"), ("o.srt", "o.mp4"),
+                                          ("o.vtt", "o.webm"), ("voice.m4a", "link.mp4")])
+def test_a_lecture_never_overwrites_its_recorded_voice(tmp_path, config, audio, output):
+    voice = tmp_path / audio
+    voice.write_bytes(b"recorded voice")
+    if output == "link.mp4":
+        (tmp_path / output).symlink_to(voice)
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text(f"title: t\nclips:\n  - config: a.yaml\n    narration_audio: {audio}\n")
+    r = run("lecture", lecture, "-o", tmp_path / output)
+    assert r.exit_code == 1 and "writing it would destroy the input" in r.output and str(voice) in r.output, r.output
+    assert voice.read_bytes() == b"recorded voice"
+
+
+def test_a_course_never_overwrites_a_lecture_s_voice_or_config(tmp_path, config):
+    (tmp_path / "l.yaml").write_text("title: t\nclips:\n  - config: a.yaml\n    narration_audio: {en: l/en.mp4}\n")
+    (tmp_path / "l").mkdir()
+    voice = tmp_path / "l" / "en.mp4"
+    voice.write_bytes(b"recorded voice")
+    (tmp_path / "c.yaml").write_text("title: c\nlectures: [l.yaml]\noutput: '{lecture}/{lang}.{format}'\n")
+    r = run("course", tmp_path / "c.yaml", "-o", tmp_path)
+    assert r.exit_code == 1 and "writing it would destroy the input" in r.output, r.output
+    assert voice.read_bytes() == b"recorded voice"
