@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
-from .expr import NAME
+from .expr import NAME, name_too_long
 from .gradcheck import DEFAULT_H
 
 MAX_INPUT_ELEMENTS = 10_000
@@ -77,6 +77,8 @@ def _check_arrays(inputs: Any) -> Any:
         if not NAME.fullmatch(name):
             raise ValueError(f"{_short(name)} is not a valid variable name: use ASCII letters, digits and _, "
                              "starting with a letter (write alpha for α)")
+        if name_too_long(name):
+            raise ValueError(name_too_long(name))
         if _depth(v) > MAX_INPUT_DIMS:
             raise ValueError(f"'{name}' has more than {MAX_INPUT_DIMS} dimensions")
         if not _all_numbers(v):

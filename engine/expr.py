@@ -20,6 +20,14 @@ from .ops import FUNCTIONS, KEYWORDS, LEAKY_SLOPE
 
 MAX_EXPRESSION_CHARS = 10_000
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a variable's name: ASCII, so every formula can typeset it
+MAX_NAME_CHARS = 24  # a name is drawn beside its node and in every formula: longer ones squeeze the graph away
+
+
+def name_too_long(name: str) -> str | None:
+    """Why a name is too long to draw, or None."""
+    if len(name) > MAX_NAME_CHARS:
+        return f"name '{name[:MAX_NAME_CHARS]}...' is {len(name)} characters; a name is at most {MAX_NAME_CHARS}"
+    return None
 # a torch module's parameter (fc1.weight, layers.0.bias): names joined by dots, still plain ASCII
 PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 
@@ -213,6 +221,8 @@ class _Builder:
         if not NAME.fullmatch(e.id):  # it is drawn in LaTeX: ASCII only, as inputs are
             raise ExpressionError(f"name '{e.id}' is not allowed: use ASCII letters, digits and _, starting with "
                                   "a letter (write alpha for α)", e.lineno, e.col_offset)
+        if name_too_long(e.id):
+            raise ExpressionError(name_too_long(e.id), e.lineno, e.col_offset)
         return e.id
 
 
