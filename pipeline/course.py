@@ -51,7 +51,13 @@ class CourseSpec(_Strict):
     @classmethod
     def _layout(cls, output):
         import string
-        names = [name for _, name, _, _ in string.Formatter().parse(output) if name is not None]
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(output)
+                  if name is not None]
+        for name, spec, conversion in fields:  # {lecture:>1000000} would pad a path with a megabyte of spaces
+            if spec or conversion:
+                raise ValueError(f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: "
+                                 "only bare fields such as {lecture} are allowed")
+        names = [name for name, _, _ in fields]
         unknown = [n for n in names if n not in LAYOUT_FIELDS]
         if unknown:
             raise ValueError(f"{{{unknown[0]}}} is not one of {{" + "}, {".join(LAYOUT_FIELDS) + "}")
@@ -134,8 +140,7 @@ def render_course(course: Path, out_dir: Path, jobs: int = 2, cluster: str | Non
         inputs += lec.input_files(file, *lec.load_lecture(file, allow_outside))
     outputs = [p for v in variants for p in (v.output, v.output.with_suffix(".srt"), v.output.with_suffix(".vtt"))]
     for i, p in enumerate(outputs):  # before anything renders: no video may overwrite an input or another
-        p.parent.mkdir(parents=True, exist_ok=True)
-        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:])
+        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:])  # (its folders made)
     summary = Summary(variants)
     needed, todo = set(), {}
     for v in variants:

@@ -78,6 +78,9 @@ def test_course_lists_every_video_it_asks_for(tmp_path):
     ("output: '../{lecture}-{lang}.{format}'", "key 'output': must be a relative path inside the output folder"),
     ("output: '{lecture}-{lang}.{format}'", "key 'output': '{lecture}-{lang}.{format}' gives"),
     ("output: '{lecture}/{format}/{lang}.mp4'", "key 'output': en.mp4 must end in .webm (use {format})"),
+    ("output: '{lecture:>1000000}/{lang}.{format}'", "key 'output': {lecture:>1000000}: only bare fields such "
+                                                    "as {lecture} are allowed"),
+    ("output: '{lecture!r}/{lang}.{format}'", "key 'output': {lecture!r}: only bare fields"),
     ("lectures: [nothing.yaml]", "key 'lectures.0': no such file nothing.yaml"),
     ("lectures: [../outside.yaml]", "key 'lectures.0': ../outside.yaml is outside the course's folder"),
 ])
