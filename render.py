@@ -399,9 +399,12 @@ class _CourseProgress(_BatchProgress):
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worker processes (or local Ray workers) rendering clips at once.")
 @click.option("--allow-outside", is_flag=True, help="Allow lectures' clip configs outside their folder trees.")
+@click.option("--allow-large", is_flag=True,
+              help="Render the course even when its plan (printed first) is estimated above 2 hours or 10 GB.")
 @allow_long_option
 @trust_option
-def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow_outside: bool) -> None:
+def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow_outside: bool,
+           allow_large: bool) -> None:
     """Render every video of COURSE (lectures x languages x themes x qualities x formats): each distinct
     clip once, cached clips not at all, then each video joined from the cache."""
     from pipeline.course import render_course
@@ -411,7 +414,8 @@ def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow
     progress = _CourseProgress()
     try:
         summary = render_course(Path(course_file), Path(out_dir), jobs=jobs, cluster=cluster, progress=progress,
-                                allow_outside=allow_outside)
+                                allow_outside=allow_outside, say=lambda line: click.echo(line, err=True),
+                                allow_large=allow_large)
     except (ConfigError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     finally:
