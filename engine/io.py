@@ -24,11 +24,13 @@ class OutputError(OSError):
     """An output path that cannot be written; checked before any work starts."""
 
 
-def check_output_path(path: str | Path, inputs=(), others=()) -> Path:
+def check_output_path(path: str | Path, inputs=(), others=(), make_folders: bool = True) -> Path:
     """The file to write for ``path`` (a link's target), refused with an OutputError if it is not safe;
     its missing folders are made.
 
     ``inputs`` are the files the command reads and ``others`` its other outputs: none may be the same file.
+    ``make_folders=False`` checks only what needs no writing (the kind of file, inputs, other outputs), for
+    a command that may yet stop before its work (a course over its budget).
     """
     path = Path(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -49,6 +51,8 @@ def check_output_path(path: str | Path, inputs=(), others=()) -> Path:
     for other in others:
         if _same(target, other):
             raise OutputError(f"{shown}: is also another output of this command ({other})")
+    if not make_folders:
+        return target
     parent = target.parent  # (a bare name's parent is Path("."))
     try:
         parent.mkdir(parents=True, exist_ok=True)

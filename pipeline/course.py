@@ -189,6 +189,9 @@ def render_course(course: Path, out_dir: Path, jobs: int = 2, cluster: str | Non
     inputs = [course]
     for file in dict.fromkeys(v.lecture for v in variants):  # every lecture's own inputs too
         inputs += lec.input_files(file, *lec.load_lecture(file, allow_outside))
+    outputs = [p for v in variants for p in (v.output, v.output.with_suffix(".srt"), v.output.with_suffix(".vtt"))]
+    for i, p in enumerate(outputs):  # before anything is read: no video may overwrite an input or another
+        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:], make_folders=False)
     summary = Summary(variants)
     planned, todo = [], {}
     for v in variants:
@@ -203,9 +206,8 @@ def render_course(course: Path, out_dir: Path, jobs: int = 2, cluster: str | Non
     say(plan.line())
     if plan.over_budget() and not allow_large:
         raise ConfigError(f"{course}: {plan.over_budget()}")
-    outputs = [p for v in variants for p in (v.output, v.output.with_suffix(".srt"), v.output.with_suffix(".vtt"))]
-    for i, p in enumerate(outputs):  # before anything renders: no video may overwrite an input or another
-        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:])  # (its folders made)
+    for i, p in enumerate(outputs):  # and now that it goes ahead, each is writable (its folders made)
+        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:])
     needed = {item.path for items in planned for item in items}
     summary.clips, summary.cached = len(needed), len(needed) - len(todo)
     if progress:
