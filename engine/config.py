@@ -260,6 +260,7 @@ def _key_rows(schema) -> list[str]:
 
 def parse_config(data: Any, source: str = "<config>") -> _Strict:
     """Validate a config already read into Python data; raise ConfigError naming source and key."""
+    _no_lone_surrogates(source, data)  # (a file's data was checked when read; the Python API's is here)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {type(data).__name__}")
     scene = data.get("scene")
@@ -315,7 +316,7 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: the YAML is nested too deeply") from None
 
 
-def _no_lone_surrogates(path: Path, data: Any) -> Any:
+def _no_lone_surrogates(path: Path | str, data: Any) -> Any:
     """``data`` unless a string in it holds half of a UTF-16 surrogate pair, which YAML's "\\ud800" escape
     makes and no file, subtitle or voice can encode: refused naming the key."""
     todo = [("", data)]

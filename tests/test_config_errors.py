@@ -267,3 +267,9 @@ def test_a_matrix_of_more_than_ten_columns_is_typeset():
     for cols in (10, 11, 40):
         tex = style.latex_array(np.arange(cols, dtype=float).reshape(1, cols))
         assert len(style.math(tex).submobjects[0]) > cols  # LaTeX ran, every entry drawn (amsmath stops at 10)
+
+
+def test_a_lone_surrogate_given_through_the_api_names_its_key():
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "graph", "title": "fire \ud83d", "expression": "x * 2", "inputs": {"x": 3}})
+    assert str(e.value).startswith("<config>: key 'title': U+D83D is half of a surrogate pair")
