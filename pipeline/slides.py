@@ -187,6 +187,9 @@ def _write_present_folder(presentation, folder: Path, inputs=()) -> None:
     fresh = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     old = None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(fresh, 0o777 & ~umask)  # mkdtemp makes it private; the folder is an ordinary one
         slides = []
         for i, slide in enumerate(presentation.slides):
             video = folder / f"{i:03d}{slide.file.suffix}"

@@ -290,6 +290,9 @@ def test_slides_write_a_link_s_target_and_replace_only_their_own_folder(tmp_path
         assert link.is_symlink() and target.read_bytes()[:2] == b"PK"  # a PowerPoint file is a zip
         folder = tmp_path / "d_slides"
         assert (folder / PRESENT_MARKER).is_file() and (folder / "Backprop.json").is_file()
+        umask = os.umask(0)
+        os.umask(umask)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask  # an ordinary folder, not a private one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.pptx", "d_slides", "target.pptx"]
 
 
