@@ -20,14 +20,6 @@ from .ops import FUNCTIONS, KEYWORDS, LEAKY_SLOPE
 
 MAX_EXPRESSION_CHARS = 10_000
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a variable's name: ASCII, so every formula can typeset it
-MAX_NAME_CHARS = 24  # a name is drawn beside its node and in every formula: longer ones squeeze the graph away
-
-
-def name_too_long(name: str) -> str | None:
-    """Why a name is too long to draw, or None."""
-    if len(name) > MAX_NAME_CHARS:
-        return f"name '{name[:MAX_NAME_CHARS]}...' is {len(name)} characters; a name is at most {MAX_NAME_CHARS}"
-    return None
 # a torch module's parameter (fc1.weight, layers.0.bias): names joined by dots, still plain ASCII
 PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
 
@@ -39,6 +31,15 @@ _NEAR_MISS_OPS = {ast.BitXor: "use x ** 2 for a power (^ is bitwise xor in Pytho
 _NEAR_MISS_CALLS = {"pow": "use x ** y", "power": "use x ** y", "dot": "use A @ B", "matmul": "use A @ B",
                     "ln": "use log(x) (the natural logarithm)", "sign": "sign has no useful gradient",
                     "square": "use x ** 2", "maximum": "use max(x, y)", "minimum": "use min(x, y)"}
+
+MAX_NAME_CHARS = 24  # a name is drawn beside its node and in every formula: longer ones squeeze the graph away
+
+
+def name_too_long(name: str) -> str | None:
+    """Why a name is too long to draw, or None."""
+    if len(name) > MAX_NAME_CHARS:
+        return f"name '{name[:MAX_NAME_CHARS]}...' is {len(name)} characters; a name is at most {MAX_NAME_CHARS}"
+    return None
 
 
 class ExpressionError(ValueError):
