@@ -77,8 +77,15 @@ def _jobs(value: str) -> int:
     return int(value)
 
 
+def _a_number(ctx, param, value: float) -> float:
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if value != value:
+        raise click.BadParameter("nan is not a number from 0.5 to 2")
+    return value
+
+
 pace_option = click.option(
-    "--pace", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True,
+    "--pace", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True, callback=_a_number,
     help="Speed of the animations: 2 plays twice as fast, 0.5 takes twice as long; what is shown is the same.")
 
 
@@ -234,8 +241,6 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
         size = dataclasses.replace(size, fps=fps)
     fmt = _output_format(output, fmt, still)
     out = Path(output or Path("out") / f"{Path(config).stem}.{fmt}")
-    if output is None:
-        out.parent.mkdir(parents=True, exist_ok=True)
     _check_output(str(out), inputs=[config])
     try:
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
@@ -394,9 +399,12 @@ class _CourseProgress(_BatchProgress):
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worker processes (or local Ray workers) rendering clips at once.")
 @click.option("--allow-outside", is_flag=True, help="Allow lectures' clip configs outside their folder trees.")
+@click.option("--allow-large", is_flag=True,
+              help="Render the course even when its plan (printed first) is estimated above 2 hours or 10 GB.")
 @allow_long_option
 @trust_option
-def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow_outside: bool) -> None:
+def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow_outside: bool,
+           allow_large: bool) -> None:
     """Render every video of COURSE (lectures x languages x themes x qualities x formats): each distinct
     clip once, cached clips not at all, then each video joined from the cache."""
     from pipeline.course import render_course
@@ -406,7 +414,8 @@ def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow
     progress = _CourseProgress()
     try:
         summary = render_course(Path(course_file), Path(out_dir), jobs=jobs, cluster=cluster, progress=progress,
-                                allow_outside=allow_outside)
+                                allow_outside=allow_outside, say=lambda line: click.echo(line, err=True),
+                                allow_large=allow_large)
     except (ConfigError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     finally:
@@ -458,8 +467,6 @@ def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None
         raise click.BadParameter(f"--format {fmt} but -o {output} is .{suffix}", param_hint="--format")
     fmt = fmt or suffix or "mp4"
     out = Path(output or f"out/lecture.{fmt}")
-    if out.parent == Path("out"):
-        out.parent.mkdir(exist_ok=True)
     _check_output(str(out), inputs=[lecture_file])
     progress = _BatchProgress()
     try:
@@ -499,8 +506,6 @@ def slides(source: str, to: str | None, output: str | None, quality: str, theme:
         raise click.BadParameter(f"--to {to} but -o {output} is .{suffix}", param_hint="--to")
     to = to or suffix or "html"
     out = Path(output or Path("out") / f"{Path(source).stem}.{to}")
-    if output is None:
-        out.parent.mkdir(parents=True, exist_ok=True)
     _check_output(str(out), inputs=[source])
     try:
         count = make_slides(Path(source), out, to=to, quality=quality, theme=theme, lang=lang,

@@ -47,6 +47,7 @@ def parse_value(tex: str) -> np.ndarray:
     """A number or a bmatrix (rows by \\\\, columns by &) as an array."""
     tex = _strip_color(tex).strip()
     tex = re.sub(r"\\;\\;\s*\(.*\)\s*$", "", tex).strip()  # a shape note after the value
+    tex = re.sub(r"^\\setcounter\{MaxMatrixCols\}\{\d+\}", "", tex)  # a wide matrix's column count
     m = re.fullmatch(r"\\begin\{bmatrix\}(.*)\\end\{bmatrix\}", tex, re.S)
     if not m:
         return np.asarray(parse_number(tex))

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
-from .expr import NAME
+from .expr import NAME, name_too_long
 from .gradcheck import DEFAULT_H
 
 MAX_INPUT_ELEMENTS = 10_000
@@ -77,6 +77,8 @@ def _check_arrays(inputs: Any) -> Any:
         if not NAME.fullmatch(name):
             raise ValueError(f"{_short(name)} is not a valid variable name: use ASCII letters, digits and _, "
                              "starting with a letter (write alpha for α)")
+        if name_too_long(name):
+            raise ValueError(name_too_long(name))
         if _depth(v) > MAX_INPUT_DIMS:
             raise ValueError(f"'{name}' has more than {MAX_INPUT_DIMS} dimensions")
         if not _all_numbers(v):
@@ -258,6 +260,7 @@ def _key_rows(schema) -> list[str]:
 
 def parse_config(data: Any, source: str = "<config>") -> _Strict:
     """Validate a config already read into Python data; raise ConfigError naming source and key."""
+    _no_lone_surrogates(source, data)  # (a file's data was checked when read; the Python API's is here)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {type(data).__name__}")
     scene = data.get("scene")
@@ -303,7 +306,7 @@ def read_yaml(path: str | Path) -> Any:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: the file is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        return yaml.load(raw, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader with YAML 1.2's scalars
+        return _no_lone_surrogates(path, yaml.load(raw, Loader=_ConfigLoader))  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -311,6 +314,29 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: YAML syntax error: {where}{problem}") from None
     except RecursionError:
         raise ConfigError(f"{path}: the YAML is nested too deeply") from None
+
+
+def _no_lone_surrogates(path: Path | str, data: Any) -> Any:
+    """``data`` unless a string in it holds half of a UTF-16 surrogate pair, which YAML's "\\ud800" escape
+    makes and no file, subtitle or voice can encode: refused naming the key."""
+    todo = [("", data)]
+    while todo:  # a loop, not recursion: the YAML may be nested as deeply as the parser allowed
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            todo += [(f"{key}.{k}" if key else str(k), v) for k, v in value.items()]
+            todo += [(f"{key}.{k}" if key else k, k) for k in value if isinstance(k, str)]  # the keys too
+        elif isinstance(value, list):
+            todo += [(f"{key}.{i}" if key else str(i), v) for i, v in enumerate(value)]
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                shown = key.encode("utf-8", "backslashreplace").decode()  # a key may hold one too
+                where = f"key '{shown[:80]}': " if key else ""
+                raise ConfigError(f"{path}: {where}U+{ord(value[e.start]):04X} is half of a surrogate pair, not "
+                                  'a character: write the character itself, or one escape ("\\U0001F525", not '
+                                  '"\\ud83d\\udd25")') from None
+    return data
 
 
 class _ConfigLoader(yaml.SafeLoader):

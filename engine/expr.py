@@ -32,6 +32,15 @@ _NEAR_MISS_CALLS = {"pow": "use x ** y", "power": "use x ** y", "dot": "use A @ 
                     "ln": "use log(x) (the natural logarithm)", "sign": "sign has no useful gradient",
                     "square": "use x ** 2", "maximum": "use max(x, y)", "minimum": "use min(x, y)"}
 
+MAX_NAME_CHARS = 24  # a name is drawn beside its node and in every formula: longer ones squeeze the graph away
+
+
+def name_too_long(name: str) -> str | None:
+    """Why a name is too long to draw, or None."""
+    if len(name) > MAX_NAME_CHARS:
+        return f"name '{name[:MAX_NAME_CHARS]}...' is {len(name)} characters; a name is at most {MAX_NAME_CHARS}"
+    return None
+
 
 class ExpressionError(ValueError):
     """The expression is not in the accepted language; the message says where and why."""
@@ -213,6 +222,8 @@ class _Builder:
         if not NAME.fullmatch(e.id):  # it is drawn in LaTeX: ASCII only, as inputs are
             raise ExpressionError(f"name '{e.id}' is not allowed: use ASCII letters, digits and _, starting with "
                                   "a letter (write alpha for α)", e.lineno, e.col_offset)
+        if name_too_long(e.id):
+            raise ExpressionError(name_too_long(e.id), e.lineno, e.col_offset)
         return e.id
 
 

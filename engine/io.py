@@ -2,7 +2,8 @@
 replaces an input, a device or anything but a regular file.
 
 What a path may be, checked before any work starts:
-- a path that does not exist yet, in an existing writable directory;
+- a path that does not exist yet, in a writable directory (made, with its parents, when missing: every
+  command treats ``-o new/folder/x.mp4`` alike);
 - an existing regular file (replaced atomically when the work is done);
 - a symbolic link to either of those: the link is followed and its target written, so the link stays;
 - never a directory, device, FIFO or socket (``-o /dev/null`` would otherwise, as root, replace the
@@ -23,10 +24,13 @@ class OutputError(OSError):
     """An output path that cannot be written; checked before any work starts."""
 
 
-def check_output_path(path: str | Path, inputs=(), others=()) -> Path:
-    """The file to write for ``path`` (a link's target), refused with an OutputError if it is not safe.
+def check_output_path(path: str | Path, inputs=(), others=(), make_folders: bool = True) -> Path:
+    """The file to write for ``path`` (a link's target), refused with an OutputError if it is not safe;
+    its missing folders are made.
 
     ``inputs`` are the files the command reads and ``others`` its other outputs: none may be the same file.
+    ``make_folders=False`` checks only what needs no writing (the kind of file, inputs, other outputs), for
+    a command that may yet stop before its work (a course over its budget).
     """
     path = Path(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -47,9 +51,13 @@ def check_output_path(path: str | Path, inputs=(), others=()) -> Path:
     for other in others:
         if _same(target, other):
             raise OutputError(f"{shown}: is also another output of this command ({other})")
+    if not make_folders:
+        return target
     parent = target.parent  # (a bare name's parent is Path("."))
-    if not parent.is_dir():
-        raise OutputError(f"{shown}: directory {parent} does not exist")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file on the way (Not a directory), a read-only place
+        raise OutputError(f"{shown}: cannot be written: {e.strerror}") from None
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{shown}: directory {parent} is not writable")
     _probe_writable(target, parent, info is not None, shown)

@@ -51,7 +51,13 @@ class CourseSpec(_Strict):
     @classmethod
     def _layout(cls, output):
         import string
-        names = [name for _, name, _, _ in string.Formatter().parse(output) if name is not None]
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(output)
+                  if name is not None]
+        for name, spec, conversion in fields:  # {lecture:>1000000} would pad a path with a megabyte of spaces
+            if spec or conversion:
+                raise ValueError(f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: "
+                                 "only bare fields such as {lecture} are allowed")
+        names = [name for name, _, _ in fields]
         unknown = [n for n in names if n not in LAYOUT_FIELDS]
         if unknown:
             raise ValueError(f"{{{unknown[0]}}} is not one of {{" + "}, {".join(LAYOUT_FIELDS) + "}")
@@ -123,27 +129,86 @@ def load_course(path: Path, out_dir: Path) -> tuple[CourseSpec, list[Variant]]:
     return spec, variants
 
 
+# What a course costs, estimated before it starts from docs/benchmark.md's measures: a scene clip's video
+# seconds (the benchmark's scenes last 9 to 34 s; a title card's are known exactly), render seconds per
+# video second for a cold clip and for a video's join, and bytes per video second.
+SCENE_SECONDS = 30.0
+RENDER_RTF = {"low": 0.3, "preview": 0.45, "hd": 1.0, "4k": 4.0}
+JOIN_RTF = {"low": 0.02, "preview": 0.03, "hd": 0.45, "4k": 1.8}
+BYTES_PER_SECOND = {"low": 10e3, "preview": 25e3, "hd": 95e3, "4k": 380e3}
+BUDGET_SECONDS = 2 * 3600  # more is refused unless asked for (--allow-large)
+BUDGET_BYTES = 10e9
+
+
+@dataclass
+class Plan:
+    """What a course will do, known before any clip renders."""
+    videos: int
+    clips: int
+    to_render: int
+    seconds: float  # estimated wall time
+    bytes: float  # estimated disk: the videos and the clips added to the cache
+
+    def line(self) -> str:
+        hours, rest = divmod(round(self.seconds), 3600)
+        took = f"{hours} h {rest // 60} min" if hours else f"{max(1, round(rest / 60))} min"
+        return (f"plan: {self.videos} videos from {self.clips} distinct clips ({self.to_render} to render, "
+                f"{self.clips - self.to_render} cached); estimated {took} and {self.bytes / 1e9:.1f} GB")
+
+    def over_budget(self) -> str | None:
+        if self.seconds > BUDGET_SECONDS or self.bytes > BUDGET_BYTES:
+            return (f"the plan is over the budget of {BUDGET_SECONDS // 3600} hours and {BUDGET_BYTES / 1e9:.0f} GB "
+                    "(pass --allow-large to render it anyway, or render fewer variants)")
+        return None
+
+
+def _estimate(variants: list[Variant], planned: list[list], todo: dict, jobs: int) -> Plan:
+    """The plan's cost: the clips to render spread over the workers, then every video joined."""
+    from scenes.title_card import TitleCard
+
+    def seconds(item) -> float:
+        return TitleCard.seconds(item.timing) if item.kind == "title" else SCENE_SECONDS
+
+    length = {item.path: seconds(item) for items in planned for item in items}
+    rendering = sum(length[Path(job[6])] * RENDER_RTF[job[3]] for job in todo.values()) / max(1, min(jobs, len(todo)))
+    videos = [(v.quality, sum(length[item.path] for item in items)) for v, items in zip(variants, planned)]
+    joining = sum(video_seconds * JOIN_RTF[quality] for quality, video_seconds in videos)
+    disk = sum(video_seconds * BYTES_PER_SECOND[quality] for quality, video_seconds in videos) + \
+        sum(length[Path(job[6])] * BYTES_PER_SECOND[job[3]] for job in todo.values())
+    return Plan(len(variants), len(length), len(todo), rendering + joining, disk)
+
+
 def render_course(course: Path, out_dir: Path, jobs: int = 2, cluster: str | None = None, progress=None,
-                  allow_outside: bool = False) -> Summary:
-    """Render every video of the course; clips through one scheduler, each distinct clip once."""
+                  allow_outside: bool = False, say=lambda line: None, allow_large: bool = False) -> Summary:
+    """Render every video of the course; clips through one scheduler, each distinct clip once. ``say`` gets
+    the plan before any work; a plan over the budget is refused unless ``allow_large``."""
     from pipeline import lecture as lec
 
     spec, variants = load_course(course, out_dir)
-    inputs = [course, *{v.lecture for v in variants}]
+    say(f"{course}: planning {len(variants)} videos")
+    inputs = [course]
+    for file in dict.fromkeys(v.lecture for v in variants):  # every lecture's own inputs too
+        inputs += lec.input_files(file, *lec.load_lecture(file, allow_outside))
     outputs = [p for v in variants for p in (v.output, v.output.with_suffix(".srt"), v.output.with_suffix(".vtt"))]
-    for i, p in enumerate(outputs):  # before anything renders: no video may overwrite an input or another
-        p.parent.mkdir(parents=True, exist_ok=True)
-        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:])
+    for i, p in enumerate(outputs):  # before anything is read: no video may overwrite an input or another
+        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:], make_folders=False)
     summary = Summary(variants)
-    needed, todo = set(), {}
+    planned, todo = [], {}
     for v in variants:
         lecture_spec, configs = lec.load_lecture(v.lecture, allow_outside)
         items, missing = lec.clips_to_render(lecture_spec, configs, v.lecture, v.quality, v.lang, v.theme)
-        needed |= {item.path for item in items}
+        planned.append(items)
         for job in missing:
             if job[6] in todo:
                 summary.shared += 1
             todo.setdefault(job[6], job)
+    plan = _estimate(variants, planned, todo, jobs)
+    say(plan.line())
+    if plan.over_budget() and not allow_large:
+        raise ConfigError(f"{course}: {plan.over_budget()}")
+    for i, p in enumerate(outputs):  # and now that it goes ahead, each is writable (its folders made)
+        check_output_path(p, inputs, outputs[:i] + outputs[i + 1:])
+    needed = {item.path for items in planned for item in items}
     summary.clips, summary.cached = len(needed), len(needed) - len(todo)
     if progress:
         progress.start(len(needed), cached=summary.cached)

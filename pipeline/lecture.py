@@ -104,6 +104,21 @@ def load_lecture(path: str | Path, allow_outside: bool = False) -> tuple[Lecture
     return spec, configs
 
 
+def audio_files(lecture: Path, spec: LectureSpec) -> list[Path]:
+    """Every recorded voice the lecture names, in every language."""
+    files = []
+    for clip in spec.clips:
+        audio = clip.narration_audio
+        for name in (audio.values() if isinstance(audio, dict) else [audio] if audio else []):
+            files.append((Path(lecture).parent / name).resolve())
+    return files
+
+
+def input_files(lecture: Path, spec: LectureSpec, configs: list[Path]) -> list[Path]:
+    """Every file a lecture reads (itself, its clips' configs, their recorded voices): no output may be one."""
+    return [Path(lecture), *configs, *audio_files(lecture, spec)]
+
+
 def _scenes_fingerprint() -> bytes:
     h = hashlib.sha256()
     for p in sorted((ROOT / "scenes").glob("*.py")):
@@ -318,9 +333,9 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     from pipeline.voice import DRAFT_NOTE, mix, seconds
 
     spec, configs = load_lecture(lecture, allow_outside)
-    # The video and its subtitles: none may be an input, nor each other (-o x.srt would be both), checked
-    # before anything renders.
-    inputs = [lecture, *configs]
+    # The video and its subtitles: none may be an input (a recorded voice too), nor each other (-o x.srt
+    # would be both), checked before anything renders.
+    inputs = input_files(lecture, spec, configs)
     outputs = [output, output.with_suffix(".srt"), output.with_suffix(".vtt")]
     for i, path in enumerate(outputs):
         check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])

@@ -31,14 +31,23 @@ def reading_seconds(text: str, lang: str) -> float:
     return max(MIN_CUE_SECONDS, len(text) / READING_SPEED.get(lang, READING_SPEED["en"]))
 
 
+MAX_NARRATION_CHARS = 2_000  # one text (a chapter's or a step's, in one language): over two minutes read
+# Format characters that join, not control: emoji sequences (👩‍💻) and scripts that need them (ZWNJ in Persian)
+JOINERS = "\u200c\u200d"
+
+
 def tidy_text(narration):
     """Narration as it may go into subtitle files: no timing lines, no control characters, one paragraph
     of lines. Raises ValueError (pydantic reports it with the key)."""
     texts = narration.values() if isinstance(narration, dict) else [narration]
     for text in texts:
+        if len(text) > MAX_NARRATION_CHARS:
+            raise ValueError(f"is {len(text):,} characters; a narration text is at most {MAX_NARRATION_CHARS:,} "
+                             "(split it over the clip's steps)")
         if "-->" in text:
             raise ValueError("must not contain '-->' (it would start a subtitle cue of its own)")
-        bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t"})
+        bad = sorted({f"U+{ord(c):04X}" for c in text
+                      if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" + JOINERS})
         if bad:
             raise ValueError(f"must not contain control characters ({', '.join(bad[:3])})")
 

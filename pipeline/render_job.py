@@ -274,6 +274,10 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
             finally:
                 if line:
                     line.close()
+            played = scene.renderer.num_plays
+            if upto is not None and played <= upto:  # Manim would keep the last frame: nothing is written
+                raise RenderLimitError(f"--upto {upto}: the scene has {played} animations (0 to {played - 1}); "
+                                       "`render.py info` lists them")
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if still else
                             writer.gif_file_path if fmt == "gif" else writer.movie_file_path)

@@ -14,6 +14,7 @@ manim-slides through its own asset cache, so it never downloads anything at conv
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
+from engine.io import OutputError, atomic_path, check_output_path
 from pipeline.render_job import CACHE, QUALITIES, environment, render_scene
 from pipeline.source import trace_path_for
 
@@ -72,13 +74,20 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
     from engine.config import read_yaml
 
     data = read_yaml(source)
+    spec = None
+    inputs = [source]
+    if isinstance(data, dict) and "clips" in data:
+        from pipeline.lecture import input_files, load_lecture
+
+        spec, configs = load_lecture(source, allow_outside)
+        inputs = input_files(source, spec, configs)
+    # both outputs, the deck and the folder beside it, checked before any work
+    check_output_path(output, inputs)
+    check_present_folder(present_folder(output), inputs)
     with tempfile.TemporaryDirectory(prefix="backprop-slides-") as tmp:
         work = Path(tmp)
         steps: list[Step] = []
-        if isinstance(data, dict) and "clips" in data:
-            from pipeline.lecture import load_lecture
-
-            spec, configs = load_lecture(source, allow_outside)
+        if spec is not None:
             for k, (clip, cfg) in enumerate(zip(spec.clips, configs)):
                 steps += clip_steps(cfg, work / f"clip{k:02d}", quality, theme, lang, clip.narration_in(lang),
                                     clip.title, clip.steps)
@@ -86,12 +95,13 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
             steps = clip_steps(source, work / "clip", quality, theme, lang)
         if not steps:
             raise SlidesError(f"{source}: the scene marks no steps")
-        write_deck(steps, output, to, quality, theme, work)
+        write_deck(steps, output, to, quality, theme, work, inputs)
     return len(steps)
 
 
-def write_deck(steps: list[Step], output: Path, to: str, quality: str, theme: str, work: Path) -> None:
-    """The deck itself, by manim-slides' converters, written next to ``output`` and moved into place."""
+def write_deck(steps: list[Step], output: Path, to: str, quality: str, theme: str, work: Path, inputs=()) -> None:
+    """The deck itself, by manim-slides' converters, written beside ``output`` (a link's target) and moved
+    into place, and the folder for `manim-slides present` beside it."""
     from manim_slides.config import PresentationConfig, SlideConfig
     from manim_slides.convert import PDF, PowerPoint, RevealJS
 
@@ -99,45 +109,109 @@ def write_deck(steps: list[Step], output: Path, to: str, quality: str, theme: st
 
     style.apply_theme(theme)
     q = QUALITIES[quality]
-    # notes: escaped where they become HTML (reveal.js), as written in PowerPoint's notes pane
-    slides = [SlideConfig(file=s.video, rev_file=s.video, notes=_notes(s.notes) if to == "html" else s.notes)
+    # notes: our own escaped HTML in the deck (reveal.js), as written in PowerPoint's notes pane
+    slides = [SlideConfig(file=s.video, rev_file=s.video, notes=notes_html(s.notes) if to == "html" else s.notes)
               for s in steps]
     presentation = PresentationConfig(slides=slides, resolution=(q.width, q.height),
                                       background_color=style.BACKGROUND)
-    # manim-slides' own folder for `manim-slides present`, beside the output
-    folder = output.with_name(output.stem + "_slides")
-    _write_present_folder(presentation, folder)
-    tmp_out = work / f"deck.{to}"
-    if to == "html":
-        with _reveal_assets():
-            RevealJS(presentation_configs=[presentation], one_file=True, offline=True,
-                     reveal_version=REVEAL_VERSION, reveal_theme="black" if theme == "dark" else "white",
-                     background_color=style.BACKGROUND).convert_to(tmp_out)
-    elif to == "pptx":
-        PowerPoint(presentation_configs=[presentation], width=q.width, height=q.height).convert_to(tmp_out)
-    else:
-        PDF(presentation_configs=[presentation]).convert_to(tmp_out)
-    shutil.move(str(tmp_out), output)
+    with atomic_path(output, inputs) as tmp_out:
+        if to == "html":
+            with _reveal_assets():
+                RevealJS(presentation_configs=[presentation], one_file=True, offline=True,
+                         template=_plain_notes_template(work), reveal_version=REVEAL_VERSION,
+                         reveal_theme="black" if theme == "dark" else "white",
+                         background_color=style.BACKGROUND).convert_to(tmp_out)
+        elif to == "pptx":
+            PowerPoint(presentation_configs=[presentation], width=q.width, height=q.height).convert_to(tmp_out)
+        else:
+            PDF(presentation_configs=[presentation]).convert_to(tmp_out)
+        _write_present_folder(presentation, present_folder(output), inputs)
 
 
-def _notes(text: str) -> str:
-    """Speaker notes as manim-slides writes them (HTML, read as Markdown by reveal.js): escaped for both,
-    so a title from a config can neither inject markup nor turn into emphasis."""
-    text = html.escape(text, quote=True)
-    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", text)
+def notes_html(text: str) -> str:
+    """Speaker notes as HTML: a paragraph per paragraph of text, every character of it escaped, so text
+    from a config (a title, narration) is shown as written and never becomes markup."""
+    return "".join(f"<p>{html.escape(par, quote=True)}</p>" for par in text.split("\n\n"))
 
 
-def _write_present_folder(presentation, folder: Path) -> None:
-    """Copy the step videos into ``folder`` with a manim-slides presentation file that points at them."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    slides = []
-    for i, slide in enumerate(presentation.slides):
-        video = folder / f"{i:03d}{slide.file.suffix}"
-        shutil.copyfile(slide.file, video)
-        slides.append(slide.model_copy(update={"file": video, "rev_file": video}))
-    (folder / "Backprop.json").write_text(presentation.model_copy(update={"slides": slides}).model_dump_json(indent=1))
+NOTES_MARKDOWN = '<aside class="notes" data-markdown>'
+
+
+def _plain_notes_template(work: Path) -> Path:
+    """manim-slides' reveal.js template with the notes taken as HTML, not as Markdown: reveal.js's Markdown
+    plugin decodes entities and renders raw HTML, so escaped notes would turn into live markup again."""
+    from manim_slides.convert import RevealJS
+
+    template = RevealJS(presentation_configs=[]).load_template()
+    if template.count(NOTES_MARKDOWN) != 1:  # a newer manim-slides: stop rather than ship live notes
+        raise SlidesError("manim-slides' reveal.js template changed: its notes are no longer "
+                          f"{NOTES_MARKDOWN!r}; pin manim-slides as requirements.txt does")
+    path = work / "revealjs.html"
+    path.write_text(template.replace(NOTES_MARKDOWN, '<aside class="notes">'), encoding="utf-8")
+    return path
+
+
+PRESENT_MARKER = ".backprop-slides"  # in every folder render.py slides made, and only there
+_PRESENT_FILES = re.compile(r"\d{3,}\.(mp4|webm|mov)|Backprop\.json|" + re.escape(PRESENT_MARKER))
+
+
+def present_folder(output: Path) -> Path:
+    """The folder for `manim-slides present` beside the deck: deck.html's is deck_slides/."""
+    return output.with_name(output.stem + "_slides")
+
+
+def check_present_folder(folder: Path, inputs=()) -> None:
+    """The folder beside the deck is an output too: a new path, or a folder this tool made (its marker
+    inside, nothing but what it writes), holding no input. Anything else is left alone, refused in one line."""
+    leave = "it is left alone: move it, or choose another -o"
+    for inp in inputs:
+        if Path(os.path.realpath(inp)).is_relative_to(os.path.realpath(folder)):
+            raise OutputError(f"{folder}: holds the input {inp}; {leave}")
+    if folder.is_symlink():
+        raise OutputError(f"{folder}: is a link, not the slides folder render.py slides makes; {leave}")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not the slides folder render.py slides makes; {leave}")
+    if not (folder / PRESENT_MARKER).is_file():
+        raise OutputError(f"{folder}: was not made by render.py slides (no {PRESENT_MARKER} in it); {leave}")
+    foreign = sorted(p.name for p in folder.iterdir() if not _PRESENT_FILES.fullmatch(p.name) or not p.is_file()
+                     or p.is_symlink())
+    if foreign:
+        raise OutputError(f"{folder}: holds {foreign[0]}, which render.py slides did not write; {leave}")
+
+
+def _write_present_folder(presentation, folder: Path, inputs=()) -> None:
+    """Copy the step videos into ``folder`` with a manim-slides presentation file that points at them: made
+    in a new folder beside it, which then takes the old one's place."""
+    fresh = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    old = None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(fresh, 0o777 & ~umask)  # mkdtemp makes it private; the folder is an ordinary one
+        slides = []
+        for i, slide in enumerate(presentation.slides):
+            video = folder / f"{i:03d}{slide.file.suffix}"
+            shutil.copyfile(slide.file, fresh / video.name)
+            slides.append(slide.model_copy(update={"file": video, "rev_file": video}))
+        (fresh / "Backprop.json").write_text(
+            presentation.model_copy(update={"slides": slides}).model_dump_json(indent=1))
+        (fresh / PRESENT_MARKER).write_text("made by render.py slides, which replaces this folder when it writes "
+                                            "the deck beside it again\n")
+        check_present_folder(folder, inputs)  # again: it may have changed while the slides rendered
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+            os.replace(folder, old / folder.name)
+        os.replace(fresh, folder)
+    except BaseException:
+        if old is not None and not folder.exists():
+            os.replace(old / folder.name, folder)
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _reveal_assets():

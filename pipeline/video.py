@@ -145,12 +145,14 @@ def timeline(parts: list[Part], fps: int) -> list[tuple[float, float]]:
     return spans
 
 
+# Characters players read as markup in a cue, each written as a look-alike: braces and backslashes are ASS
+# override codes ({\an8} moves a cue; libass obeys them in .srt too), angle brackets are tags.
+_LOOK_ALIKES = str.maketrans({"\\": "⧵", "{": "｛", "}": "｝", "<": "‹", ">": "›"})
+
+
 def _dialogue(text: str) -> bytes:
-    """A cue as the ASS dialogue line the text encoders take: braces and backslashes would be markup,
-    angle brackets are read as tags by players, so each is written as a look-alike."""
-    for a, b in (("\\", "⧵"), ("{", "｛"), ("}", "｝"), ("<", "‹"), (">", "›")):
-        text = text.replace(a, b)
-    return ("0,0,Default,,0,0,0,," + "\\N".join(text.splitlines())).encode()
+    """A cue as the ASS dialogue line the text encoders take, its markup characters as look-alikes."""
+    return ("0,0,Default,,0,0,0,," + "\\N".join(text.translate(_LOOK_ALIKES).splitlines())).encode()
 
 
 class _TextTrack:
@@ -264,10 +266,11 @@ def join_clips(parts: list[Part], output: Path, fps: int, fmt: str = "mp4", subt
 
 
 def subtitles_srt(cues: list) -> str:
-    """SRT cues (pipeline.narration.Cue). SRT has no escapes and players read <...> as formatting, so
-    angle brackets are written as ‹ and ›; blank lines (which end a cue) were removed at validation."""
+    """SRT cues (pipeline.narration.Cue). SRT has no escapes and players read <...> and {\\...} as
+    formatting, so those characters are written as look-alikes, as in the embedded track; blank lines
+    (which end a cue) were removed at validation."""
     subs = [srt.Subtitle(i + 1, timedelta(seconds=c.start), timedelta(seconds=c.end),
-                         c.text.strip().replace("<", "‹").replace(">", "›"))
+                         c.text.strip().translate(_LOOK_ALIKES))
             for i, c in enumerate(cues) if c.text.strip()]
     return srt.compose(subs, reindex=True)
 

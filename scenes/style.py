@@ -101,7 +101,9 @@ def latex_array(a: np.ndarray, signed: bool = False) -> str:
         return latex_number(float(a), signed)
     rows = a.reshape(-1, 1) if a.ndim == 1 else a.reshape(a.shape[0], -1)
     body = r" \\ ".join(" & ".join(latex_number(float(v), signed) for v in row) for row in rows)
-    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+    # amsmath's matrices stop at 10 columns (an 11th is a LaTeX error) unless told how many there are
+    widen = rf"\setcounter{{MaxMatrixCols}}{{{rows.shape[1]}}}" if rows.shape[1] > 10 else ""
+    return rf"{widen}\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
 def split_top_level(tex: str, sep: str) -> list[str]:

@@ -71,9 +71,14 @@ def test_failed_trace_keeps_previous_file(tmp_path):
     assert out.read_text() == "previous"
 
 
-def test_missing_output_directory_is_refused_before_work(tmp_path):
-    r = run("trace", CONFIG_DIR / "chain_rule.yaml", "-o", tmp_path / "nope" / "t.json")
-    assert r.exit_code != 0 and "does not exist" in r.output
+def test_missing_output_folders_are_made_by_every_command_alike(tmp_path):
+    r = run("trace", CONFIG_DIR / "chain_rule.yaml", "-o", tmp_path / "new" / "deep" / "t.json")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "new" / "deep" / "t.json").read_text().startswith("{")
+    r = run("render", CONFIG_DIR / "chain_rule.yaml", "--still", "--quality", "low", "--upto", "0",
+            "-o", tmp_path / "stills" / "x.png")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "stills" / "x.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_missing_config_file():
@@ -112,3 +117,25 @@ def test_the_batch_progress_counts_cached_clips_as_done():
     assert progress.bar.columns[0].text_format == "rendering clips" and progress.bar.columns[4].text_format == "left"
     progress.stop()
     assert progress.bar.live.is_started is False
+
+
+@pytest.mark.parametrize("command", ["render", "lecture"])
+def test_pace_nan_is_one_line(tmp_path, command):
+    r = run(command, CONFIG_DIR / "chain_rule.yaml", "--pace", "nan", "-o", tmp_path / "x.mp4")
+    assert r.exit_code == 2 and "Invalid value for '--pace': nan is not a number from 0.5 to 2" in r.output, r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_upto_past_the_last_animation_is_one_line_and_writes_nothing(tmp_path):
+    import re
+
+    config = tmp_path / "c.yaml"
+    config.write_text("scene: graph\nexpression: x * 2\ninputs: {x: 3}\n")
+    listed = run("info", config)
+    count = int(re.search(r": (\d+) animations", listed.output)[1])
+    r = run("render", config, "--still", "--quality", "low", "--upto", count, "-o", tmp_path / "past.png")
+    assert r.exit_code == 1 and f"--upto {count}: the scene has {count} animations (0 to {count - 1})" in r.output
+    assert not (tmp_path / "past.png").exists()
+    r = run("render", config, "--still", "--quality", "low", "--upto", count - 1, "-o", tmp_path / "last.png")
+    assert r.exit_code == 0, r.output

@@ -1,6 +1,9 @@
 """Bad configs and expressions: one line naming file, key and problem; nothing is executed."""
 import math
 
+import numpy as np
+import yaml
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -239,3 +242,34 @@ def test_yaml_infinities_and_nan_are_read_as_floats(tmp_path):
     got = read_yaml(p)
     assert (got["a"], got["b"], got["c"], got["e"]) == (math.inf, -math.inf, math.inf, 1500.0)
     assert math.isnan(got["d"])
+
+
+@pytest.mark.parametrize("data,fragment", [
+    ({"inputs": {"v" * 200: 3}, "expression": "v * 2"}, "key 'inputs': name 'vvvvvvvvvvvvvvvvvvvvvvvv...' is 200 "
+                                                       "characters; a name is at most 24"),
+    ({"inputs": {"x": 3}, "expression": "w" * 25 + " = x * 2\n" + "w" * 25 + " + 1"},
+     "key 'expression': line 1, column 1: name 'wwwwwwwwwwwwwwwwwwwwwwww...' is 25 characters"),
+])
+def test_a_name_too_long_to_draw_is_one_line(tmp_path, data, fragment):
+    from engine.config import load_config
+    from engine.run import trace_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"scene": "graph", **data}))
+    with pytest.raises(ConfigError) as e:
+        trace_config(load_config(path), path)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_matrix_of_more_than_ten_columns_is_typeset():
+    from scenes import style
+
+    for cols in (10, 11, 40):
+        tex = style.latex_array(np.arange(cols, dtype=float).reshape(1, cols))
+        assert len(style.math(tex).submobjects[0]) > cols  # LaTeX ran, every entry drawn (amsmath stops at 10)
+
+
+def test_a_lone_surrogate_given_through_the_api_names_its_key():
+    with pytest.raises(ConfigError) as e:
+        parse_config({"scene": "graph", "title": "fire \ud83d", "expression": "x * 2", "inputs": {"x": 3}})
+    assert str(e.value).startswith("<config>: key 'title': U+D83D is half of a surrogate pair")

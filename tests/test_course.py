@@ -78,6 +78,9 @@ def test_course_lists_every_video_it_asks_for(tmp_path):
     ("output: '../{lecture}-{lang}.{format}'", "key 'output': must be a relative path inside the output folder"),
     ("output: '{lecture}-{lang}.{format}'", "key 'output': '{lecture}-{lang}.{format}' gives"),
     ("output: '{lecture}/{format}/{lang}.mp4'", "key 'output': en.mp4 must end in .webm (use {format})"),
+    ("output: '{lecture:>1000000}/{lang}.{format}'", "key 'output': {lecture:>1000000}: only bare fields such "
+                                                    "as {lecture} are allowed"),
+    ("output: '{lecture!r}/{lang}.{format}'", "key 'output': {lecture!r}: only bare fields"),
     ("lectures: [nothing.yaml]", "key 'lectures.0': no such file nothing.yaml"),
     ("lectures: [../outside.yaml]", "key 'lectures.0': ../outside.yaml is outside the course's folder"),
 ])
@@ -214,3 +217,33 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
         assert not (tmp_path / "node-cache" / "clips").exists()  # clips reached the driver's cache through Ray
     finally:
         subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def test_the_plan_comes_first_and_a_course_over_budget_is_refused_before_any_work(tmp_path, monkeypatch):
+    from pipeline import course as course_module
+
+    course = _course(tmp_path / "c")
+    monkeypatch.setattr(course_module, "BUDGET_SECONDS", 1)  # this small course is over a one-second budget
+    r = CliRunner().invoke(cli, ["course", str(course), "-o", str(tmp_path / "out")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 1 and lines[0] == f"{course}: planning 4 videos", r.output
+    assert lines[1].startswith("plan: 4 videos from ") and " GB" in lines[1] and "estimated " in lines[1]
+    assert lines[2].startswith(f"Error: {course}: the plan is over the budget") and "--allow-large" in lines[2]
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(course_module, "BUDGET_SECONDS", 10 ** 9)
+    monkeypatch.setattr(course_module, "BUDGET_BYTES", 1)
+    r = CliRunner().invoke(cli, ["course", str(course), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 1 and "over the budget" in r.output and not (tmp_path / "out").exists()
+
+
+def test_the_estimate_counts_each_clip_to_render_once_and_every_video_s_join():
+    from types import SimpleNamespace
+
+    from pipeline.course import JOIN_RTF, RENDER_RTF, SCENE_SECONDS, Variant, _estimate
+
+    scene = SimpleNamespace(kind="scene", path=Path("/c/a.mp4"))
+    variants = [Variant(Path("l.yaml"), lang, "dark", "hd", "mp4", Path(f"{lang}.mp4")) for lang in ("en", "ko")]
+    todo = {"/c/a.mp4": ("scene", "t", None, "hd", "en", "dark", "/c/a.mp4", None)}
+    plan = _estimate(variants, [[scene], [scene]], todo, jobs=2)
+    assert (plan.videos, plan.clips, plan.to_render) == (2, 1, 1)
+    assert plan.seconds == pytest.approx(SCENE_SECONDS * RENDER_RTF["hd"] + 2 * SCENE_SECONDS * JOIN_RTF["hd"])

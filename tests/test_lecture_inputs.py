@@ -57,3 +57,45 @@ def test_clip_configs_outside_the_lecture_folder_are_refused(tmp_path):
     assert load_lecture(lec, allow_outside=True)[1] == [(tmp_path / "c.yaml").resolve()]
     lec.write_text(f"title: T\nclips:\n  - config: {CONFIG_DIR / 'gates.yaml'}\n")  # shipped configs are fine
     assert load_lecture(lec)[1] == [CONFIG_DIR / "gates.yaml"]
+
+
+@pytest.mark.parametrize("narration", ['"lone \\ud800 half"', '"fire \\ud83d\\udd25"', '{en: ok, ko: "\\udc00"}'])
+def test_lone_surrogates_are_one_line_naming_the_key(tmp_path, narration):
+    with pytest.raises(ConfigError) as e:
+        load_lecture(lecture(tmp_path, narration))
+    assert "key 'clips.0.narration" in str(e.value) and "half of a surrogate pair" in str(e.value)
+    assert "\n" not in str(e.value)
+    str(e.value).encode("utf-8")  # the message itself can be printed
+
+
+@pytest.mark.parametrize("command", [["lecture", "--voice", "draft"], ["slides", "--to", "pptx"]])
+def test_every_command_refuses_a_lone_surrogate_before_work(tmp_path, command):
+    from click.testing import CliRunner
+    from render import cli
+
+    path = lecture(tmp_path, '"fire \\ud83d\\udd25"')
+    r = CliRunner().invoke(cli, [command[0], str(path), *command[1:], "-o",
+                                 str(tmp_path / ("o.mp4" if command[0] == "lecture" else "o.pptx"))])
+    assert r.exit_code == 1 and r.output.startswith("Error: ") and "half of a surrogate pair" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "l.yaml"]
+
+
+def test_an_emoji_joined_by_zero_width_joiners_is_text_not_a_control_character(tmp_path):
+    coder = "\U0001F469\u200D\U0001F4BB"  # woman technologist: woman, ZWJ, laptop
+    spec, _ = load_lecture(lecture(tmp_path, f'"{coder} computes"'))
+    assert spec.clips[0].narration == f"{coder} computes"
+
+
+def test_narration_has_a_length_limit_checked_when_read(tmp_path):
+    from pipeline.narration import MAX_NARRATION_CHARS
+
+    assert load_lecture(lecture(tmp_path, "a" * MAX_NARRATION_CHARS))[0].clips[0].narration == "a" * MAX_NARRATION_CHARS
+    with pytest.raises(ConfigError) as e:
+        load_lecture(lecture(tmp_path, "a" * 100_000))
+    assert "key 'clips.0.narration'" in str(e.value) and "is 100,000 characters" in str(e.value)
+
+
+def test_srt_writes_ass_override_codes_as_text():
+    cue = Cue(0.0, 2.0, "{\\an8}{\\fs120}big and high \\N")
+    [sub] = srt.parse(subtitles_srt([cue]))
+    assert sub.content == "｛⧵an8｝｛⧵fs120｝big and high ⧵N"  # as the embedded track writes them

@@ -235,3 +235,87 @@ def test_a_directory_that_refuses_new_files_is_probed_where_the_output_goes():
         pytest.skip("/sys accepts new files here")
     with pytest.raises(OutputError, match=r"^/sys/x\.json: (cannot be written|directory /sys is not writable)"):
         check_output_path("/sys/x.json")
+
+
+TINY = "scene: graph\nexpression: x * 2\ninputs: {x: 3}\n"
+
+
+@pytest.mark.parametrize("make", ["user folder", "input inside", "marked but foreign", "link", "file"])
+def test_slides_never_remove_what_they_did_not_make_and_say_so_before_work(tmp_path, make):
+    from pipeline.slides import PRESENT_MARKER
+
+    config = tmp_path / "c.yaml"
+    config.write_text(TINY)
+    folder = tmp_path / "d_slides"
+    if make == "link":
+        (tmp_path / "elsewhere").mkdir()
+        folder.symlink_to(tmp_path / "elsewhere")
+        fragment = "is a link, not the slides folder"
+    elif make == "file":
+        folder.write_text("mine")
+        fragment = "is a file, not the slides folder"
+    else:
+        folder.mkdir()
+        (folder / "notes.txt").write_text("mine")
+        fragment = "was not made by render.py slides"
+        if make == "input inside":
+            config = folder / "c.yaml"
+            config.write_text(TINY)
+            (folder / PRESENT_MARKER).write_text("")  # even a folder it made is kept when it holds an input
+            fragment = f"holds the input {config}"
+        elif make == "marked but foreign":
+            (folder / PRESENT_MARKER).write_text("")
+            fragment = "holds notes.txt, which render.py slides did not write"
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    r = run("slides", config, "-o", tmp_path / "d.html", "--quality", "low")
+    assert r.exit_code == 1 and fragment in r.output and "it is left alone" in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1 and not (tmp_path / "d.html").exists()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert folder.is_symlink() == (make == "link")
+
+
+@pytest.mark.slow
+def test_slides_write_a_link_s_target_and_replace_only_their_own_folder(tmp_path):
+    from pipeline.slides import PRESENT_MARKER
+
+    config = tmp_path / "c.yaml"
+    config.write_text(TINY)
+    target = tmp_path / "target.pptx"
+    target.write_text("old")
+    link = tmp_path / "d.pptx"
+    link.symlink_to(target)
+    for _ in range(2):  # the second time, over the folder the first one made
+        r = run("slides", config, "-o", link, "--quality", "low")
+        assert r.exit_code == 0, r.output
+        assert link.is_symlink() and target.read_bytes()[:2] == b"PK"  # a PowerPoint file is a zip
+        folder = tmp_path / "d_slides"
+        assert (folder / PRESENT_MARKER).is_file() and (folder / "Backprop.json").is_file()
+        umask = os.umask(0)
+        os.umask(umask)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask  # an ordinary folder, not a private one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "d.pptx", "d_slides", "target.pptx"]
+
+
+@pytest.mark.parametrize("audio,output", [("o.mp4", "o.mp4"), ("o.webm", "o.webm"), ("o.srt", "o.mp4"),
+                                          ("o.vtt", "o.webm"), ("voice.m4a", "link.mp4")])
+def test_a_lecture_never_overwrites_its_recorded_voice(tmp_path, config, audio, output):
+    voice = tmp_path / audio
+    voice.write_bytes(b"recorded voice")
+    if output == "link.mp4":
+        (tmp_path / output).symlink_to(voice)
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text(f"title: t\nclips:\n  - config: a.yaml\n    narration_audio: {audio}\n")
+    r = run("lecture", lecture, "-o", tmp_path / output)
+    assert r.exit_code == 1 and "writing it would destroy the input" in r.output and str(voice) in r.output, r.output
+    assert voice.read_bytes() == b"recorded voice"
+
+
+def test_a_course_never_overwrites_a_lecture_s_voice_or_config(tmp_path, config):
+    (tmp_path / "l.yaml").write_text("title: t\nclips:\n  - config: a.yaml\n    narration_audio: {en: l/en.mp4}\n")
+    (tmp_path / "l").mkdir()
+    voice = tmp_path / "l" / "en.mp4"
+    voice.write_bytes(b"recorded voice")
+    (tmp_path / "c.yaml").write_text("title: c\nlectures: [l.yaml]\noutput: '{lecture}/{lang}.{format}'\n")
+    r = run("course", tmp_path / "c.yaml", "-o", tmp_path)
+    assert r.exit_code == 1 and "writing it would destroy the input" in r.output, r.output
+    assert voice.read_bytes() == b"recorded voice"
