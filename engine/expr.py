@@ -20,8 +20,9 @@ from .ops import FUNCTIONS, KEYWORDS, LEAKY_SLOPE
 
 MAX_EXPRESSION_CHARS = 10_000
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a variable's name: ASCII, so every formula can typeset it
-# a torch module's parameter (fc1.weight, layers.0.bias): names joined by dots, still plain ASCII
-PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+# a torch module's parameter (fc1.weight, layers.0.bias, 0.weight in an nn.Sequential): names and indices
+# joined by dots, plain ASCII, with at least one letter (so that no number, 0.5, reads as one)
+PARAM_NAME = re.compile(r"(?=[A-Za-z0-9_.]*[A-Za-z])[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 # Operators people reach for from other languages, with what this language spells them as.

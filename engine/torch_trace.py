@@ -31,6 +31,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .errors import ConfigError
+from .expr import NAME, PARAM_NAME
 from .gradcheck import DEFAULT_H, numerical_gradient
 from .ops import OPS, TORCH_OP
 from .trace import header, node_entry, step_entry
@@ -113,12 +114,13 @@ def torch_name(node) -> str:
 
 def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.Tensor] | None = None,
                 names: dict[int, str] | None = None, config: dict | None = None, h: float = DEFAULT_H,
-                check_numeric: bool = True) -> dict:
+                check_numeric: bool = True, modules: dict[str, str] | None = None) -> dict:
     """The trace of ``fn(**inputs, **constants)``, a scalar tensor, through one real torch backward pass.
 
     ``inputs`` are leaves that get gradients (made float64 and requires_grad here); ``names`` labels
-    other leaves found in the graph by ``id(tensor)`` (a module's parameters). ``config`` is recorded in
-    the trace as it is; ``check_numeric``: probe every input by central differences too.
+    other leaves found in the graph by ``id(tensor)`` (a module's parameters), and ``modules`` gives a
+    parameter's layer class by its label (0.weight -> Linear: drawn Linear₀.weight). ``config`` is recorded
+    in the trace as it is; ``check_numeric``: probe every input by central differences too.
     """
     constants = constants or {}
     leaves = {name: _leaf(v) for name, v in inputs.items()}
@@ -136,6 +138,11 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
         out = out.reshape(()) if out.dim() else out  # a loss of shape (1,): drawn as the scalar it is
     builder = _Builder(recorder.records, names, recorder.view_names({id(t): n for n, t in consts.items()}))
     nodes, output = builder.build(out.grad_fn, out.output_nr)
+    for n in nodes:  # every label is drawn in LaTeX: a name (fc1.weight, 0.bias), never other text
+        if n.op == "input" and not PARAM_NAME.fullmatch(n.label):
+            raise TorchTraceError(f"the parameter name {n.label[:40]!r} cannot be drawn: use ASCII letters, digits "
+                                  "and _ (parts joined by dots, as torch names a module's parameters)")
+    modules = {k: v for k, v in (modules or {}).items() if NAME.fullmatch(v)}
     # A module's parameters may hold gradients already: ours start from none, and theirs are given back.
     earlier = {tn: var.grad for tn, var in builder.leaf_var.items()}
     for var in builder.leaf_var.values():
@@ -155,7 +162,9 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
         config = {"scene": "graph", **({"title": f"{name} in PyTorch"} if name.isidentifier() else {})}
     return {**header("graph", config, "torch"),
             "nodes": [node_entry(n.id, n.op, n.label, n.value, n.grad, [i.id for i in n.inputs],
-                                 None if n.op in ("input", "const") else n.symbol, None, numeric.get(n.id),
+                                 None if n.op in ("input", "const") else n.symbol,
+                                 {"module": modules[n.label]} if n.op == "input" and n.label in modules else None,
+                                 numeric.get(n.id),
                                  **({"torch_op": n.torch_name} if n.torch_name else {})) for n in nodes],
             "output": output.id, "forward": [n.id for n in nodes],
             "backward": [step_entry(tn.id, up, local, down) for tn, up, local, down in steps]}

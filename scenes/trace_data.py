@@ -179,6 +179,10 @@ def _check_graph(part, where: str) -> None:
                f"{w}.label", f"must be a name or a number, got {str(label)[:40]!r}")
         _check(isinstance(n.get("inputs"), list) and all(isinstance(x, str) and x in ids for x in n["inputs"]),
                f"{w}.inputs", "must list ids of earlier nodes")
+        attrs = n.get("attrs", {})  # a parameter's layer class (Linear) reaches LaTeX: a name or nothing
+        _check(isinstance(attrs, dict) and (attrs.get("module") is None or isinstance(attrs["module"], str)
+                                            and NAME.fullmatch(attrs["module"]) is not None),
+               f"{w}.attrs", f"must be an object whose module is a name, got {str(attrs)[:40]!r}")
         _check_value(n.get("value"), f"{w}.value")
         for key in ("grad", "numeric_grad"):
             if n.get(key) is not None:

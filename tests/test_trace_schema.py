@@ -44,6 +44,9 @@ BAD = {
     "scene of another kind": (lambda t: t["config"].update(scene="zigzag"), "a zigzag scene needs a zigzag trace"),
     "version": (lambda t: t.update(version=2), "expected backprop-trace version 1"),
     "config not a dict": (lambda t: t.update(config=[1]), "config: must be an object"),
+    "latex in a layer class": (lambda t: t["nodes"][0].update(label="0.weight", attrs={"module": r"\def\x{}"}),
+                               "nodes[0].attrs: must be an object whose module is a name"),
+    "a number as a parameter": (lambda t: t["nodes"][0].update(label="0.5"), "nodes[0].label"),
 }
 
 
@@ -100,6 +103,23 @@ def test_assigned_names_latex_cannot_typeset_are_refused(name):
                                        (r"\input{x}", r"\text{?}"), ("a}b", r"\text{?}")])
 def test_latex_names(label, tex):
     assert latex_name(label) == tex
+
+
+@pytest.mark.parametrize("label,module,tex", [
+    ("fc1.weight", None, r"\mathrm{fc1.weight}"),
+    ("0.weight", "Linear", r"\mathrm{Linear}_{0}.\mathrm{weight}"),  # an nn.Sequential's: its layer's class
+    ("0.weight", None, r"0.\mathrm{weight}"),  # no class known: as it reads
+    ("0.weight", "a}b", r"0.\mathrm{weight}"),  # a class that is not a name never reaches LaTeX
+    ("layers.0.b_1", "Linear", r"\mathrm{layers}_{0}.\mathrm{b\_1}"),  # named: the index as a subscript
+    ("blocks.1.0.weight", None, r"\mathrm{blocks}_{1,0}.\mathrm{weight}"),
+])
+def test_torch_parameter_names_in_latex(label, module, tex):
+    assert latex_name(label, module) == tex
+
+
+def test_an_nn_sequential_s_parameters_are_valid_labels(tmp_path, chain):
+    t = poisoned(chain, lambda t: t["nodes"][0].update(label="0.weight", attrs={"module": "Linear"}))
+    read_trace(write(tmp_path, t))
 
 
 @pytest.fixture(scope="module")
