@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import math
 import re
+import sysconfig
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -61,6 +64,8 @@ class _Record:
     kwargs: dict
     outputs: list  # the output tensors (None for non-tensors), kept to read their grad_fn afterwards
     values: list  # their values at the time, copied (a later in-place op changes the tensor)
+    where: traceback.FrameSummary | None = None  # an in-place op: the line of the user's code that ran it
+    version: int = 0  # an in-place op: the version of the tensor it changed, after the change
 
 
 class _Recorder(TorchDispatchMode):
@@ -77,6 +82,10 @@ class _Recorder(TorchDispatchMode):
         tensors = [o if isinstance(o, torch.Tensor) else None for o in outs]
         self.records.append(_Record(func, args, kwargs, tensors,
                                     [None if t is None else t.detach().clone() for t in tensors]))
+        if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
+            # kept to name the user's line should the backward pass find the change (below: _in_place_error)
+            self.records[-1].where = _user_frame(traceback.extract_stack())
+            self.records[-1].version = args[0]._version + 1  # (torch counts the change after this call)
         return out
 
     def view_names(self, names: dict[int, str]) -> dict[int, str]:
@@ -148,7 +157,10 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
     for var in builder.leaf_var.values():
         var.grad = None
     try:
-        fired = builder.run_backward(out)
+        try:
+            fired = builder.run_backward(out)
+        except RuntimeError as e:
+            raise _in_place_error(e, recorder.records) or e
         steps = builder.steps(fired)
         for tn, var in builder.leaf_var.items():
             tn.grad = np.zeros(tn.value.shape) if var.grad is None else _np(var.grad)
@@ -168,6 +180,37 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
                                  **({"torch_op": n.torch_name} if n.torch_name else {})) for n in nodes],
             "output": output.id, "forward": [n.id for n in nodes],
             "backward": [step_entry(tn.id, up, local, down) for tn, up, local, down in steps]}
+
+
+_NOT_USER_CODE = tuple(str(p) for p in (Path(torch.__file__).parent, Path(__file__).parent,
+                                          sysconfig.get_paths()["stdlib"]))
+IN_PLACE = re.compile(r"modified by an inplace operation: \[(?P<tensor>[^\]]*\])\], which is output (?P<nr>\d+) of "
+                      r"(?P<op>\w+), is at version (?P<now>\d+); expected version (?P<saved>\d+)")
+
+
+def _user_frame(stack: list[traceback.FrameSummary]) -> traceback.FrameSummary | None:
+    """The innermost frame of the user's code: not torch's, ours or the standard library's."""
+    for frame in reversed(stack):
+        if not frame.filename.startswith(_NOT_USER_CODE) and not frame.filename.startswith("<"):
+            return frame
+    return None
+
+
+def _in_place_error(e: RuntimeError, records: list[_Record]) -> TorchTraceError | None:
+    """torch's "modified by an inplace operation ... output 0 of MulBackward0" said with the user's line that
+    made the change: the in-place op that took the tensor from the version its user saved to the next."""
+    m = IN_PLACE.search(str(e))
+    if m is None:
+        return None
+    saved = int(m["saved"])
+    for r in records:
+        if r.where is not None and r.version == saved + 1 and f"[{', '.join(map(str, r.args[0].shape))}]" \
+                in m["tensor"].replace("torch.Size(", ""):
+            line = f"{Path(r.where.filename).name}, line {r.where.lineno}" + (f": {r.where.line}" if r.where.line else "")
+            return TorchTraceError(
+                f"{line} changes a tensor in place (output {m['nr']} of {m['op']}) that an operation before it "
+                "saved for the backward pass; compute a new tensor instead (z = z + 1, not z += 1) or clone() it first")
+    return None
 
 
 def _leaf(v) -> torch.Tensor:

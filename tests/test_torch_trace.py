@@ -707,3 +707,22 @@ def test_the_shipped_sequential_matches_the_same_net_written_by_hand():
     assert list(grads_of(t)) == list(want)
     for name, g in grads_of(t).items():
         np.testing.assert_allclose(g, want[name].grad.numpy(), rtol=1e-12)
+
+
+def test_an_in_place_change_the_backward_pass_finds_names_the_user_s_line(tmp_path):
+    from engine.config import load_config
+    from engine.errors import ConfigError
+    from engine.run import trace_config
+    body = "def f(x):\n    y = x * 2\n    z = y * y\n    y.mul_(3)\n    return z.sum()\n"
+    # torch itself refuses the backward pass of this code, naming only its own node
+    namespace = {"torch": torch}
+    exec(body, namespace)
+    with pytest.raises(RuntimeError, match="output 0 of Mul, is at version 1; expected version 0"):
+        namespace["f"](_t([1.0, 2.0])).backward()
+    cfg = _model(tmp_path, body)
+    cfg.write_text("scene: graph\ntorch: model.py:f\ninputs: {x: [1.0, 2.0]}\n")
+    with pytest.raises(ConfigError) as e:
+        trace_config(load_config(cfg), str(cfg))
+    assert str(e.value) == (f"{cfg}: key 'torch': model.py, line 6: y.mul_(3) changes a tensor in place (output 0 "
+                            "of Mul) that an operation before it saved for the backward pass; compute a new "
+                            "tensor instead (z = z + 1, not z += 1) or clone() it first")
