@@ -164,3 +164,17 @@ def test_malformed_training_traces_are_one_line_errors(tmp_path, training_traces
     with pytest.raises(TraceError) as e:
         read_trace(write(tmp_path, poisoned(training_traces[kind], mutate)))
     assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_a_config_whose_trace_cannot_be_drawn_is_named_not_the_trace_cache(tmp_path, monkeypatch, chain):
+    import engine.run
+    from pipeline import source
+    monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
+    bad = poisoned(chain, BAD["latex in a label"][0])
+    monkeypatch.setattr(engine.run, "trace_config", lambda cfg, src: bad)  # whatever a tracer might let through
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text((CONFIG_DIR / "chain_rule.yaml").read_text())
+    with pytest.raises(ConfigError) as e:
+        source.trace_path_for(cfg)
+    assert str(e.value).startswith(f"{cfg}: its trace cannot be drawn: trace.nodes[0].label: must be a name")
+    assert not list((tmp_path / "cache").glob("*.json"))
