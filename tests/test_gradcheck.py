@@ -287,3 +287,20 @@ def test_the_one_sided_difference_moves_only_the_element_it_probes():
     # x = (0, 4): the first element sits at sqrt's edge, the second does not; each slope of sum(x) is 1
     g = _numeric("sum(sqrt(x) * sqrt(x))", [0.0, 4.0], 1e-3)
     np.testing.assert_allclose(g.value, [1.0, 1.0], rtol=1e-9)
+
+
+def test_real_kinks_in_torch_code_are_still_named(tmp_path):
+    # relu and abs at 0 and a tie in maximum: torch's subgradients, by hand, are 0, 0 and 0.5 each
+    body = "def f(x, y, a, b):\n    return torch.relu(x) + torch.abs(y) + torch.maximum(a, b) + 10 * x * y\n"
+    (tmp_path / "m.py").write_text("import torch\n\n" + body)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("scene: gradcheck\ntorch: m.py:f\ninputs: {x: 0.0, y: 0.0, a: 2.0, b: 2.0}\n")
+    grads = torch_grad(lambda x, y, a, b: torch.relu(x) + torch.abs(y) + torch.maximum(a, b) + 10 * x * y,
+                       0.0, 0.0, 2.0, 2.0)
+    assert grads == [0.0, 0.0, 0.5, 0.5]
+    r = CliRunner().invoke(cli, ["check", str(cfg), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {row["input"]: row for row in json.loads(r.stdout)}
+    for name, g in zip("xyab", grads):
+        assert float(decode_value(rows[name]["analytic"])) == g
+        assert rows[name]["status"] == "kink" and "not differentiable" in rows[name]["note"], rows[name]
