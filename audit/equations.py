@@ -13,8 +13,10 @@ import numpy as np
 
 from scenes.style import split_top_level
 
-TOTAL = re.compile(r"^\\frac\{\\partial (?P<out>[^{}]+|[^{}]*\{[^{}]*\}[^{}]*)\}"
-                   r"\{\\partial (?P<var>[^{}]+|[^{}]*\{[^{}]*\}[^{}]*)\}\s*=(?P<rhs>.*)$", re.S)
+# a name: text and braced groups nested up to twice (w_{0}, w_{\mathrm{in}}, \mathrm{Linear}_{0}.\mathrm{bias})
+_NAME = r"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+"
+TOTAL = re.compile(rf"^\\frac\{{\\partial (?P<out>{_NAME})\}}"
+                   rf"\{{\\partial (?P<var>{_NAME})\}}\s*=(?P<rhs>.*)$", re.S)
 COLOR = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]{6}\}")
 # relative agreement of a number shown with 3 significant digits, and what counts as 0 beside rounding noise
 REL_TOL, ABS_TOL = 6e-3, 1e-12

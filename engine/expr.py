@@ -3,7 +3,7 @@
 Accepted: numbers, names, + - * / ** @, unary minus and plus, parentheses, calls of the functions in
 ``ops.FUNCTIONS`` (``axis=k`` where ``ops.KEYWORDS`` allows it), subscripts with integer constants
 (``x[i]``, ``W[i, j]``), the one attribute ``W.T``, and several lines of ``name = expr`` or
-``name += expr`` (a name may be reassigned; the last line is the output). Everything else (other
+``name += expr`` (a name may be reassigned, an input's too; the last line is the output). Everything else (other
 attributes, slices, lambdas, comprehensions, imports...) is refused with the position of the offending
 syntax, and common near-misses (``x ^ 2``, ``np.exp(x)``, ``pow(x, 2)``) say what to write instead.
 Nothing is ever ``eval``ed.
@@ -20,8 +20,9 @@ from .ops import FUNCTIONS, KEYWORDS, LEAKY_SLOPE
 
 MAX_EXPRESSION_CHARS = 10_000
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a variable's name: ASCII, so every formula can typeset it
-# a torch module's parameter (fc1.weight, layers.0.bias): names joined by dots, still plain ASCII
-PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+# a torch module's parameter (fc1.weight, layers.0.bias, 0.weight in an nn.Sequential): names and indices
+# joined by dots, plain ASCII, with at least one letter (so that no number, 0.5, reads as one)
+PARAM_NAME = re.compile(r"(?=[A-Za-z0-9_.]*[A-Za-z])[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 # Operators people reach for from other languages, with what this language spells them as.
@@ -94,16 +95,17 @@ class _Builder:
                 if len(targets) != 1 or not isinstance(targets[0], ast.Name):
                     raise ExpressionError("only `name = expression` assignments are allowed", stmt.lineno, stmt.col_offset)
                 name = self._check_name(targets[0])
-                if name in self.input_names or name in self.constants:
-                    raise ExpressionError(f"'{name}' is an input and cannot be reassigned", stmt.lineno, stmt.col_offset)
                 if isinstance(stmt, ast.AugAssign):  # c += e is c = c + e: a new node, c rebound to it
                     value = ast.BinOp(left=ast.Name(name, ast.Load(), lineno=stmt.lineno, col_offset=stmt.col_offset),
                                       op=stmt.op, right=stmt.value, lineno=stmt.lineno, col_offset=stmt.col_offset)
                 else:
                     value = stmt.value
                 node = self.visit(value)
-                if node.op not in ("input", "const") and all(v is not node for v in self.names.values()):
-                    node.label = name  # an intermediate name becomes the gate's label
+                # an intermediate name becomes the gate's label; an input's name stays the input's (x += 1
+                # makes a new value named x, as x = x + 1 does in torch, drawn as q1 beside the input x)
+                if node.op not in ("input", "const") and all(v is not node for v in self.names.values()) \
+                        and name not in self.input_names and name not in self.constants:
+                    node.label = name
                 self.names[name] = node
                 last = node
             elif isinstance(stmt, ast.Expr):

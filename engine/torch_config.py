@@ -102,6 +102,9 @@ class user_code:
 
 def trace_torch_config(cfg, source: str = "<config>") -> dict:
     """The trace of a TorchGraphConfig: its function, or its module with the config's loss."""
+    if trusted():  # a module built as its file is imported (net = nn.Sequential(...)) gets the seed too
+        import torch
+        torch.manual_seed(cfg.seed)
     obj = load(source, cfg.torch)  # first: an untrusted config is refused without importing torch (4 s)
 
     import numpy as np
@@ -112,22 +115,30 @@ def trace_torch_config(cfg, source: str = "<config>") -> dict:
 
     folder = code_path(source, cfg.torch)[0].parent
     names: dict[int, str] = {}
+    modules: dict[str, str] = {}
     with user_code(folder):
         if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
             torch.manual_seed(cfg.seed)
-            module = obj(**cfg.torch_args).double()
-            names = {id(p): name for name, p in module.named_parameters()}
-            fn = module
+            fn = obj(**cfg.torch_args).double()
+        elif isinstance(obj, torch.nn.Module):  # built in the file, as nn.Sequential(...) often is
+            if cfg.torch_args:
+                raise ConfigError(f"{source}: key 'torch_args': {cfg.torch} is a module already built, not a class")
+            fn = obj.double()
         elif callable(obj):
             if cfg.torch_args:
                 raise ConfigError(f"{source}: key 'torch_args': {cfg.torch} is a function, not a module class")
             fn = obj
         else:
             raise ConfigError(f"{source}: key 'torch': {cfg.torch} is neither a function nor an nn.Module class")
+        if isinstance(fn, torch.nn.Module):  # parameters named as torch names them; 0.weight's layer: Linear
+            names = {id(p): name for name, p in fn.named_parameters()}
+            modules = {name: type(fn.get_submodule(name.rpartition(".")[0])).__name__
+                       for name, _ in fn.named_parameters()}
+    call = _call_convention(fn, [*cfg.inputs, *cfg.constants], source, cfg.torch)
     target = None if cfg.target is None else np.asarray(cfg.target, dtype=np.float64)
 
     def with_loss(**tensors):
-        out = fn(**tensors)
+        out = call(**tensors)
         if cfg.loss is None:
             return out
         if cfg.loss == "sum":
@@ -143,8 +154,39 @@ def trace_torch_config(cfg, source: str = "<config>") -> dict:
     config.setdefault("title", f"{cfg.torch.rpartition(':')[2]} in PyTorch")
     try:
         with user_code(folder):
-            return trace_torch(with_loss, cfg.inputs, cfg.constants, names=names, config=config, h=cfg.h)
+            return trace_torch(with_loss, cfg.inputs, cfg.constants, names=names, config=config, h=cfg.h,
+                               modules=modules)
     except ConfigError as e:
         if isinstance(e, UserCodeError):
             raise
         raise ConfigError(f"{source}: key 'torch': {e}") from None
+
+
+def _call_convention(fn, names: list[str], source, spec: str):
+    """How the config's tensors reach ``fn``: by name when its parameters take them (forward(self, x, y)),
+    else the one tensor positionally when it takes one input (nn.Sequential's forward(input)); otherwise a
+    ConfigError naming the keys, before any of the user's code runs on them."""
+    import inspect
+
+    import torch
+
+    target = fn.forward if isinstance(fn, torch.nn.Module) else fn
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # a builtin without a signature: by name, as ever
+        return fn
+    try:
+        signature.bind(**dict.fromkeys(names))
+        return fn
+    except TypeError:
+        pass
+    if len(names) == 1:
+        try:
+            signature.bind(None)
+            return lambda **tensors: fn(*tensors.values())
+        except TypeError:
+            pass
+    shown = ", ".join(signature.parameters)
+    raise ConfigError(f"{source}: keys 'inputs' and 'constants': {spec.rpartition(':')[2]} takes ({shown}), "
+                      f"which does not fit the tensors {', '.join(names) or '(none)'}: name them as its "
+                      "parameters, or give one tensor to a forward that takes one")

@@ -24,13 +24,17 @@ from __future__ import annotations
 
 import math
 import re
+import sysconfig
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .errors import ConfigError
+from .expr import NAME, PARAM_NAME
 from .gradcheck import DEFAULT_H, numerical_gradient
 from .ops import OPS, TORCH_OP
 from .trace import header, node_entry, step_entry
@@ -60,6 +64,8 @@ class _Record:
     kwargs: dict
     outputs: list  # the output tensors (None for non-tensors), kept to read their grad_fn afterwards
     values: list  # their values at the time, copied (a later in-place op changes the tensor)
+    where: traceback.FrameSummary | None = None  # an in-place op: the line of the user's code that ran it
+    version: int = 0  # an in-place op: the version of the tensor it changed, after the change
 
 
 class _Recorder(TorchDispatchMode):
@@ -76,6 +82,10 @@ class _Recorder(TorchDispatchMode):
         tensors = [o if isinstance(o, torch.Tensor) else None for o in outs]
         self.records.append(_Record(func, args, kwargs, tensors,
                                     [None if t is None else t.detach().clone() for t in tensors]))
+        if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):
+            # kept to name the user's line should the backward pass find the change (below: _in_place_error)
+            self.records[-1].where = _user_frame(traceback.extract_stack())
+            self.records[-1].version = args[0]._version + 1  # (torch counts the change after this call)
         return out
 
     def view_names(self, names: dict[int, str]) -> dict[int, str]:
@@ -113,12 +123,13 @@ def torch_name(node) -> str:
 
 def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.Tensor] | None = None,
                 names: dict[int, str] | None = None, config: dict | None = None, h: float = DEFAULT_H,
-                check_numeric: bool = True) -> dict:
+                check_numeric: bool = True, modules: dict[str, str] | None = None) -> dict:
     """The trace of ``fn(**inputs, **constants)``, a scalar tensor, through one real torch backward pass.
 
     ``inputs`` are leaves that get gradients (made float64 and requires_grad here); ``names`` labels
-    other leaves found in the graph by ``id(tensor)`` (a module's parameters). ``config`` is recorded in
-    the trace as it is; ``check_numeric``: probe every input by central differences too.
+    other leaves found in the graph by ``id(tensor)`` (a module's parameters), and ``modules`` gives a
+    parameter's layer class by its label (0.weight -> Linear: drawn Linear₀.weight). ``config`` is recorded
+    in the trace as it is; ``check_numeric``: probe every input by central differences too.
     """
     constants = constants or {}
     leaves = {name: _leaf(v) for name, v in inputs.items()}
@@ -136,12 +147,20 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
         out = out.reshape(()) if out.dim() else out  # a loss of shape (1,): drawn as the scalar it is
     builder = _Builder(recorder.records, names, recorder.view_names({id(t): n for n, t in consts.items()}))
     nodes, output = builder.build(out.grad_fn, out.output_nr)
+    for n in nodes:  # every label is drawn in LaTeX: a name (fc1.weight, 0.bias), never other text
+        if n.op == "input" and not PARAM_NAME.fullmatch(n.label):
+            raise TorchTraceError(f"the parameter name {n.label[:40]!r} cannot be drawn: use ASCII letters, digits "
+                                  "and _ (parts joined by dots, as torch names a module's parameters)")
+    modules = {k: v for k, v in (modules or {}).items() if NAME.fullmatch(v)}
     # A module's parameters may hold gradients already: ours start from none, and theirs are given back.
     earlier = {tn: var.grad for tn, var in builder.leaf_var.items()}
     for var in builder.leaf_var.values():
         var.grad = None
     try:
-        fired = builder.run_backward(out)
+        try:
+            fired = builder.run_backward(out)
+        except RuntimeError as e:
+            raise _in_place_error(e, recorder.records) or e
         steps = builder.steps(fired)
         for tn, var in builder.leaf_var.items():
             tn.grad = np.zeros(tn.value.shape) if var.grad is None else _np(var.grad)
@@ -155,10 +174,43 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
         config = {"scene": "graph", **({"title": f"{name} in PyTorch"} if name.isidentifier() else {})}
     return {**header("graph", config, "torch"),
             "nodes": [node_entry(n.id, n.op, n.label, n.value, n.grad, [i.id for i in n.inputs],
-                                 None if n.op in ("input", "const") else n.symbol, None, numeric.get(n.id),
+                                 None if n.op in ("input", "const") else n.symbol,
+                                 {"module": modules[n.label]} if n.op == "input" and n.label in modules else None,
+                                 numeric.get(n.id),
                                  **({"torch_op": n.torch_name} if n.torch_name else {})) for n in nodes],
             "output": output.id, "forward": [n.id for n in nodes],
             "backward": [step_entry(tn.id, up, local, down) for tn, up, local, down in steps]}
+
+
+_NOT_USER_CODE = tuple(str(p) for p in (Path(torch.__file__).parent, Path(__file__).parent,
+                                          sysconfig.get_paths()["stdlib"]))
+IN_PLACE = re.compile(r"modified by an inplace operation: \[(?P<tensor>[^\]]*\])\], which is output (?P<nr>\d+) of "
+                      r"(?P<op>\w+), is at version (?P<now>\d+); expected version (?P<saved>\d+)")
+
+
+def _user_frame(stack: list[traceback.FrameSummary]) -> traceback.FrameSummary | None:
+    """The innermost frame of the user's code: not torch's, ours or the standard library's."""
+    for frame in reversed(stack):
+        if not frame.filename.startswith(_NOT_USER_CODE) and not frame.filename.startswith("<"):
+            return frame
+    return None
+
+
+def _in_place_error(e: RuntimeError, records: list[_Record]) -> TorchTraceError | None:
+    """torch's "modified by an inplace operation ... output 0 of MulBackward0" said with the user's line that
+    made the change: the in-place op that took the tensor from the version its user saved to the next."""
+    m = IN_PLACE.search(str(e))
+    if m is None:
+        return None
+    saved = int(m["saved"])
+    for r in records:
+        if r.where is not None and r.version == saved + 1 and f"[{', '.join(map(str, r.args[0].shape))}]" \
+                in m["tensor"].replace("torch.Size(", ""):
+            line = f"{Path(r.where.filename).name}, line {r.where.lineno}" + (f": {r.where.line}" if r.where.line else "")
+            return TorchTraceError(
+                f"{line} changes a tensor in place (output {m['nr']} of {m['op']}) that an operation before it "
+                "saved for the backward pass; compute a new tensor instead (z = z + 1, not z += 1) or clone() it first")
+    return None
 
 
 def _leaf(v) -> torch.Tensor:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .gradcheck import NumericGradient, is_subgradient, relative_error
+from .gradcheck import NumericGradient, excess_error, is_subgradient, relative_error
 from .graph import BackwardStep, Graph
 from .ops import OPS
 
@@ -113,9 +113,12 @@ def _numeric_entry(grad: np.ndarray, ng: NumericGradient) -> dict:
     for idx in map(tuple, np.argwhere(np.isinf(grad))):
         comparable[idx] = False  # a vertical tangent (sqrt at 0): no finite difference can confirm it
         unavailable.setdefault(tuple(int(i) for i in idx), "the analytic gradient is infinite there")
-    errors = relative_error(grad, ng.value)[comparable]
+    errors = relative_error(grad, ng.value, ng.error)[comparable]
+    excess = excess_error(grad, ng.value, ng.error)[comparable]
     entry = {"numeric_grad": encode_value(ng.value),
              "relative_error": encode_float(float(np.max(errors))) if errors.size else None}
+    if errors.size:  # what the check fails on: the error beyond the numerical estimate's own
+        entry["excess_error"] = encode_float(float(np.max(excess)))
     if ng.kinks:
         entry["kinks"] = [{"index": list(k.index), "left": encode_float(k.left), "right": encode_float(k.right),
                            "subgradient": is_subgradient(float(grad[k.index]), k)} for k in ng.kinks]

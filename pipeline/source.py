@@ -73,7 +73,15 @@ def _traced(source: Path, cached: Path) -> Path:
         from engine.run import trace_config
         from engine.trace import dumps
 
-        write_entry(cached, dumps(trace_config(load_config(source), str(source))).encode(), cached.stem)
+        from engine.errors import ConfigError
+        from scenes.trace_data import _Invalid, validate
+
+        trace = trace_config(load_config(source), str(source))
+        try:  # checked here too, so that what the config gives that cannot be drawn is said of the config
+            validate(trace)
+        except _Invalid as e:
+            raise ConfigError(f"{source}: its trace cannot be drawn: {e}") from None
+        write_entry(cached, dumps(trace).encode(), cached.stem)
     return cached
 
 

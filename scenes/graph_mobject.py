@@ -247,7 +247,7 @@ class ComputationalGraph(VGroup):
         return f"{n.label} {style.shape_text(n.value)}" if show_shapes and np.ndim(n.value) else n.label
 
     def _leaf_mobject(self, n: TraceNode, show_shapes: bool) -> VGroup:
-        tex = style.node_tex(n.label, n.value)
+        tex = style.node_tex(n.label, n.value, n.attrs.get("module"))
         if show_shapes and np.ndim(n.value):
             tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
         color = style.TEXT if n.op == "input" else style.MUTED

@@ -65,7 +65,7 @@ class Notation:
     def tex(self, node_id: str) -> str:
         """The node in a formula: its name (w_{0}, q_{2}), or the number a literal constant holds."""
         n = self.trace.nodes[node_id]
-        return style.node_tex(self.names[node_id], n.value)
+        return style.node_tex(self.names[node_id], n.value, n.attrs.get("module"))
 
     @property
     def output_tex(self) -> str:

@@ -133,14 +133,17 @@ GREEK = {g: "\\" + g for g in ("alpha", "beta", "gamma", "delta", "epsilon", "ze
                                  "kappa", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega")}
 
 
-def latex_name(label: str) -> str:
+def latex_name(label: str, module: str | None = None) -> str:
     """A variable's name in a formula: w0 -> w_{0}, w_in -> w_{\\mathrm{in}}, alpha -> \\alpha.
 
     Only names of letters, digits and _ reach here (configs and traces are checked for that); anything
-    else is drawn as a question mark rather than handed to LaTeX.
+    else is drawn as a question mark rather than handed to LaTeX. A torch parameter's name is drawn as it
+    reads (fc1.weight), an index in it as a subscript (layers.0.bias -> layers₀.bias); one that starts with
+    an index, as an nn.Sequential's 0.weight, is led by ``module``, the class of the layer that holds it
+    (Linear₀.weight).
     """
-    if PARAM_NAME.fullmatch(label) and "." in label:  # a torch parameter: fc1.weight
-        return r"\mathrm{" + label.replace("_", r"\_") + "}"
+    if PARAM_NAME.fullmatch(label) and not NAME.fullmatch(label):  # a torch parameter: fc1.weight, 0.bias
+        return _parameter_tex(label, module if module and NAME.fullmatch(module) else None)
     if not NAME.fullmatch(label):
         return r"\text{?}"
     base, _, sub = label.partition("_")
@@ -156,9 +159,29 @@ def latex_name(label: str) -> str:
     return part(base) + (f"_{{{part(sub)}}}" if sub else "")
 
 
-def node_tex(label: str, value) -> str:
+def _parameter_tex(label: str, module: str | None) -> str:
+    """fc1.weight -> \\mathrm{fc1.weight}; layers.0.1.bias -> \\mathrm{layers}_{0,1}.\\mathrm{bias};
+    0.weight -> \\mathrm{Linear}_{0}.\\mathrm{weight} (``module`` None: 0.\\mathrm{weight})."""
+    def word(text: str) -> str:
+        return r"\mathrm{" + text.replace("_", r"\_") + "}"
+
+    parts = label.split(".")
+    if not any(p.isdigit() for p in parts):
+        return word(label)
+    groups: list[tuple[str, list[str]]] = []  # (a name, the indices after it)
+    for p in parts:
+        if p.isdigit() and (groups or module):
+            if not groups:
+                groups.append((word(module), []))
+            groups[-1][1].append(p)
+        else:
+            groups.append((p if p.isdigit() else word(p), []))
+    return ".".join(name + (f"_{{{','.join(indices)}}}" if indices else "") for name, indices in groups)
+
+
+def node_tex(label: str, value, module: str | None = None) -> str:
     """A leaf or named gate in a formula: its name (w_{0}), or the number a literal constant holds."""
-    return latex_name(label) if PARAM_NAME.fullmatch(label) else latex_number(float(value))
+    return latex_name(label, module) if PARAM_NAME.fullmatch(label) else latex_number(float(value))
 
 
 def shape_text(a: np.ndarray) -> str:

@@ -33,6 +33,7 @@ class TraceNode:
     kinks: list[dict]  # where the output is not differentiable in this input (gradient check)
     numeric_unavailable: dict | None  # elements the gradient check could not probe, and why
     attrs: dict  # a reduction's axis, a subscript's index
+    excess_error: float | None = None  # the relative error beyond the numerical estimate's own: the verdict
 
     @property
     def is_leaf(self) -> bool:
@@ -65,7 +66,8 @@ class GraphTrace:
         nodes = {n["id"]: TraceNode(n["id"], n["op"], n["label"], n.get("symbol", ""), n["inputs"], dec(n["value"]),
                                     dec(n.get("grad")), dec(n.get("numeric_grad")),
                                     None if n.get("relative_error") is None else float(dec(n["relative_error"])),
-                                    n.get("kinks", []), n.get("numeric_unavailable"), n.get("attrs", {}))
+                                    n.get("kinks", []), n.get("numeric_unavailable"), n.get("attrs", {}),
+                                    None if n.get("excess_error") is None else float(dec(n["excess_error"])))
                  for n in part["nodes"]}
         steps = [Step(s["node"], dec(s["upstream"]), [dec(v) for v in s["local"]],
                       [dec(v) for v in s["downstream"]]) for s in part["backward"]]
@@ -179,12 +181,16 @@ def _check_graph(part, where: str) -> None:
                f"{w}.label", f"must be a name or a number, got {str(label)[:40]!r}")
         _check(isinstance(n.get("inputs"), list) and all(isinstance(x, str) and x in ids for x in n["inputs"]),
                f"{w}.inputs", "must list ids of earlier nodes")
+        attrs = n.get("attrs", {})  # a parameter's layer class (Linear) reaches LaTeX: a name or nothing
+        _check(isinstance(attrs, dict) and (attrs.get("module") is None or isinstance(attrs["module"], str)
+                                            and NAME.fullmatch(attrs["module"]) is not None),
+               f"{w}.attrs", f"must be an object whose module is a name, got {str(attrs)[:40]!r}")
         _check_value(n.get("value"), f"{w}.value")
         for key in ("grad", "numeric_grad"):
             if n.get(key) is not None:
                 _check_value(n[key], f"{w}.{key}")
-        _check(n.get("relative_error") is None or _is_number(n["relative_error"]), f"{w}.relative_error",
-               "must be a number")
+        for key in ("relative_error", "excess_error"):
+            _check(n.get(key) is None or _is_number(n[key]), f"{w}.{key}", "must be a number")
         if op not in ("input", "const"):
             _check(isinstance(n.get("symbol"), str) and len(n["symbol"]) <= 12, f"{w}.symbol", "must be short text")
         ids[n["id"]] = n

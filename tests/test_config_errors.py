@@ -52,7 +52,7 @@ def graph(expression, inputs=None, **extra):
     ("x + zz", "undefined variable 'zz'"),
     ("x + y0", "did you mean 'y'"),
     ("x // y", "the operator FloorDiv is not allowed"),
-    ("x = y + 1\nx", "'x' is an input and cannot be reassigned"),
+    ("x = y + 1\nx", "input(s) 'x' not used by the expression"),  # rebound before its first use
     ("x / (y - 2)", "division by zero"),
     ("log(x - 1) + y", "log of a non-positive number"),
     ("x ** -1 + (y - 2) ** -1", "zero raised to a negative power"),

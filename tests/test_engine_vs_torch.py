@@ -183,3 +183,21 @@ def test_engine_fuzz_never_crashes(expression, inputs):
     for n in trace["nodes"]:
         if n["op"] == "input":  # the numerical check never refuses: a number, or unavailable with a reason
             assert n["relative_error"] is not None or n.get("kinks") or n.get("numeric_unavailable")
+
+
+@pytest.mark.parametrize("expression,reference", [
+    ("x += 1\nf = x * y", lambda x, y: (x + 1) * y),
+    ("x = x * y\nx += y\nx = x * x\nx", lambda x, y: (x * y + y) ** 2),
+    ("y -= x\ny *= y\nf = y + x", lambda x, y: (y - x) * (y - x) + x),
+])
+def test_an_input_may_be_reassigned_as_in_torch(expression, reference):
+    # x += 1 makes a new value named x, as x = x + 1 does in torch; the input keeps its gradient
+    t = trace_of(expression, {"x": 0.7, "y": -1.3})
+    x, y = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.7, -1.3))
+    out = reference(x, y)
+    out.backward()
+    assert float(output_value(t)) == pytest.approx(out.item(), rel=1e-12)
+    assert {k: float(v) for k, v in grads_of(t).items()} == pytest.approx({"x": x.grad.item(), "y": y.grad.item()},
+                                                                          rel=1e-12)
+    labels = [n["label"] for n in t["nodes"]]
+    assert labels.count("x") == 1 and labels.count("y") == 1  # the new values are not drawn as the inputs

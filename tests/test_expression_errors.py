@@ -27,7 +27,6 @@ BIG = "1" + "0" * 400
     ("y + exp(*x)", "line 1, column 5: starred arguments are not allowed"),
     ("y + __x", "line 1, column 5: name '__x' is not allowed"),
     ("x +", "line 1, column 4: syntax error: invalid syntax"),
-    ("q = y\nx = q", "line 2, column 1: 'x' is an input and cannot be reassigned"),
     ("q = x\nq <<= y", "line 2, column 1: the operator LShift is not allowed"),
     ("y + α", "line 1, column 5: name 'α' is not allowed: use ASCII letters, digits and _, starting with a letter "
               "(write alpha for α)"),

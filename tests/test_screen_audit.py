@@ -153,3 +153,11 @@ def test_readme_lists_every_key_of_every_kind_as_the_schemas_do():
     assert block == keys_reference()
     for key in ("batch", "loss", "bins", "samples", "view", "record_every", "seeds"):
         assert f"| `{key}` |" in block
+
+
+def test_a_claim_about_a_parameter_of_an_nn_sequential_is_read_and_checked():
+    import numpy as np
+    tex = r"\frac{\partial f}{\partial \mathrm{Linear}_{0}.\mathrm{bias}} = \begin{bmatrix} 0.5 \\ -0.25 \end{bmatrix}"
+    assert [c[:2] for c in claims(tex)] == [("f", r"\mathrm{Linear}_{0}.\mathrm{bias}")]
+    assert check_equation(tex, "f", {r"\mathrm{Linear}_{0}.\mathrm{bias}": [np.array([0.5, -0.25])]}) == []
+    assert check_equation(tex, "f", {r"\mathrm{Linear}_{0}.\mathrm{bias}": [np.array([0.5, 0.25])]})

@@ -617,3 +617,112 @@ def test_each_code_file_is_its_own_module(tmp_path):
         (tmp_path / name / "model.py").write_text(f"def f(x):\n    return '{name}'\n")
     fa, fb = (load(str(tmp_path / n / "c.yaml"), "model.py:f") for n in ("a", "b"))
     assert (fa(0), fb(0)) == ("a", "b") and fa.__module__ != fb.__module__  # neither replaced the other
+
+
+# --- nn.Sequential (issue 28) ---------------------------------------------------------------------------
+SEQUENTIAL_MODELS = {  # each builds Linear(3, 2), ReLU, Linear(2, 2) after the config's seed
+    "net": "net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))\n",
+    "Seq": "class Seq(torch.nn.Sequential):\n    def __init__(self):\n"
+           "        super().__init__(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))\n",
+    "Wrapped": "class Wrapped(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+               "        self.layers = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))\n"
+               "\n    def forward(self, x):\n        return self.layers(x)\n",
+}
+
+
+def _sequential_config(tmp_path, name: str, seed: int = 3):
+    (tmp_path / "model.py").write_text("import torch\n\n" + SEQUENTIAL_MODELS[name])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"scene: vectors\ntorch: model.py:{name}\nseed: {seed}\ninputs: {{}}\n"
+                   "constants: {x: [[1.0, -2.0, 0.5]]}\nloss: cross_entropy\ntarget: [1]\n")
+    return cfg
+
+
+@pytest.mark.parametrize("name", list(SEQUENTIAL_MODELS))
+def test_an_nn_sequential_model_traces_with_torch_s_parameter_names(tmp_path, name):
+    from engine.config import load_config
+    from engine.run import trace_config
+    cfg = _sequential_config(tmp_path, name)
+    t = trace_config(load_config(cfg), str(cfg))
+    validate(t)  # 0.weight is a name a trace may hold
+    # the same network by hand: two layers and a ReLU, built after the same seed
+    torch.manual_seed(3)
+    first, second = torch.nn.Linear(3, 2).double(), torch.nn.Linear(2, 2).double()
+    loss = F.cross_entropy(second(torch.relu(first(torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64)))),
+                           torch.tensor([1]))
+    loss.backward()
+    prefix = "layers." if name == "Wrapped" else ""
+    want = {f"{prefix}0.weight": first.weight, f"{prefix}0.bias": first.bias,
+            f"{prefix}2.weight": second.weight, f"{prefix}2.bias": second.bias}
+    assert list(grads_of(t)) == list(want)
+    np.testing.assert_allclose(output_value(t), loss.item(), rtol=1e-12)
+    for label, g in grads_of(t).items():
+        np.testing.assert_allclose(g, want[label].grad.numpy(), rtol=1e-12)
+    modules = {n["label"]: n.get("attrs", {}).get("module") for n in t["nodes"] if n["op"] == "input"}
+    assert set(modules.values()) == {"Linear"}
+
+
+def test_a_forward_that_fits_neither_by_name_nor_by_position_is_a_config_error(tmp_path):
+    from engine.config import load_config
+    from engine.errors import ConfigError
+    from engine.run import trace_config
+    cfg = _model(tmp_path, "def f(a, b):\n    return a * b\n")
+    with pytest.raises(ConfigError) as e:
+        trace_config(load_config(cfg), str(cfg))
+    assert str(e.value) == (f"{cfg}: keys 'inputs' and 'constants': f takes (a, b), which does not fit the tensors "
+                            "x: name them as its parameters, or give one tensor to a forward that takes one")
+    (tmp_path / "model.py").write_text("def f(t):\n    return t * t\n")  # one input, one tensor: positionally
+    assert grads_of(trace_config(load_config(cfg), str(cfg))) == {"x": 4.0}
+
+
+def test_a_parameter_name_latex_cannot_take_names_the_config_and_key_not_a_cache_file(tmp_path, monkeypatch):
+    from engine.errors import ConfigError
+    from pipeline import source
+    monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
+    (tmp_path / "model.py").write_text(
+        "import torch\n\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.add_module('층', torch.nn.Linear(2, 1))\n\n    def forward(self, x):\n"
+        "        return getattr(self, '층')(x).sum()\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("scene: graph\ntorch: model.py:M\ninputs: {x: [1.0, 2.0]}\n")
+    with pytest.raises(ConfigError) as e:
+        source.trace_path_for(cfg)
+    assert str(e.value) == (f"{cfg}: key 'torch': the parameter name '층.weight' cannot be drawn: use ASCII letters, "
+                            "digits and _ (parts joined by dots, as torch names a module's parameters)")
+    assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_the_shipped_sequential_matches_the_same_net_written_by_hand():
+    from engine.config import load_config
+    from engine.run import trace_config
+    path = CONFIG_DIR / "torch_sequential.yaml"
+    t = trace_config(load_config(path), str(path))
+    torch.manual_seed(0)
+    first, second = torch.nn.Linear(3, 2).double(), torch.nn.Linear(2, 2).double()
+    loss = F.cross_entropy(second(torch.relu(first(torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64)))),
+                           torch.tensor([1]))
+    loss.backward()
+    np.testing.assert_allclose(output_value(t), loss.item(), rtol=1e-12)
+    want = {"0.weight": first.weight, "0.bias": first.bias, "2.weight": second.weight, "2.bias": second.bias}
+    assert list(grads_of(t)) == list(want)
+    for name, g in grads_of(t).items():
+        np.testing.assert_allclose(g, want[name].grad.numpy(), rtol=1e-12)
+
+
+def test_an_in_place_change_the_backward_pass_finds_names_the_user_s_line(tmp_path):
+    from engine.config import load_config
+    from engine.errors import ConfigError
+    from engine.run import trace_config
+    body = "def f(x):\n    y = x * 2\n    z = y * y\n    y.mul_(3)\n    return z.sum()\n"
+    # torch itself refuses the backward pass of this code, naming only its own node
+    namespace = {"torch": torch}
+    exec(body, namespace)
+    with pytest.raises(RuntimeError, match="output 0 of Mul, is at version 1; expected version 0"):
+        namespace["f"](_t([1.0, 2.0])).backward()
+    cfg = _model(tmp_path, body)
+    cfg.write_text("scene: graph\ntorch: model.py:f\ninputs: {x: [1.0, 2.0]}\n")
+    with pytest.raises(ConfigError) as e:
+        trace_config(load_config(cfg), str(cfg))
+    assert str(e.value) == (f"{cfg}: key 'torch': model.py, line 6: y.mul_(3) changes a tensor in place (output 0 "
+                            "of Mul) that an operation before it saved for the backward pass; compute a new "
+                            "tensor instead (z = z + 1, not z += 1) or clone() it first")

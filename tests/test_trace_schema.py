@@ -44,6 +44,9 @@ BAD = {
     "scene of another kind": (lambda t: t["config"].update(scene="zigzag"), "a zigzag scene needs a zigzag trace"),
     "version": (lambda t: t.update(version=2), "expected backprop-trace version 1"),
     "config not a dict": (lambda t: t.update(config=[1]), "config: must be an object"),
+    "latex in a layer class": (lambda t: t["nodes"][0].update(label="0.weight", attrs={"module": r"\def\x{}"}),
+                               "nodes[0].attrs: must be an object whose module is a name"),
+    "a number as a parameter": (lambda t: t["nodes"][0].update(label="0.5"), "nodes[0].label"),
 }
 
 
@@ -102,6 +105,23 @@ def test_latex_names(label, tex):
     assert latex_name(label) == tex
 
 
+@pytest.mark.parametrize("label,module,tex", [
+    ("fc1.weight", None, r"\mathrm{fc1.weight}"),
+    ("0.weight", "Linear", r"\mathrm{Linear}_{0}.\mathrm{weight}"),  # an nn.Sequential's: its layer's class
+    ("0.weight", None, r"0.\mathrm{weight}"),  # no class known: as it reads
+    ("0.weight", "a}b", r"0.\mathrm{weight}"),  # a class that is not a name never reaches LaTeX
+    ("layers.0.b_1", "Linear", r"\mathrm{layers}_{0}.\mathrm{b\_1}"),  # named: the index as a subscript
+    ("blocks.1.0.weight", None, r"\mathrm{blocks}_{1,0}.\mathrm{weight}"),
+])
+def test_torch_parameter_names_in_latex(label, module, tex):
+    assert latex_name(label, module) == tex
+
+
+def test_an_nn_sequential_s_parameters_are_valid_labels(tmp_path, chain):
+    t = poisoned(chain, lambda t: t["nodes"][0].update(label="0.weight", attrs={"module": "Linear"}))
+    read_trace(write(tmp_path, t))
+
+
 @pytest.fixture(scope="module")
 def training_traces():
     from engine.config import load_config
@@ -144,3 +164,17 @@ def test_malformed_training_traces_are_one_line_errors(tmp_path, training_traces
     with pytest.raises(TraceError) as e:
         read_trace(write(tmp_path, poisoned(training_traces[kind], mutate)))
     assert fragment in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_a_config_whose_trace_cannot_be_drawn_is_named_not_the_trace_cache(tmp_path, monkeypatch, chain):
+    import engine.run
+    from pipeline import source
+    monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
+    bad = poisoned(chain, BAD["latex in a label"][0])
+    monkeypatch.setattr(engine.run, "trace_config", lambda cfg, src: bad)  # whatever a tracer might let through
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text((CONFIG_DIR / "chain_rule.yaml").read_text())
+    with pytest.raises(ConfigError) as e:
+        source.trace_path_for(cfg)
+    assert str(e.value).startswith(f"{cfg}: its trace cannot be drawn: trace.nodes[0].label: must be a name")
+    assert not list((tmp_path / "cache").glob("*.json"))
