@@ -15,8 +15,10 @@ import traceback
 from pathlib import Path
 
 from .errors import ConfigError
+from .io import read_input
 
 TRUST_ENV = "BACKPROP_TRUST"
+MAX_CODE_BYTES = 10_000_000  # a model's source file
 
 
 class UntrustedCode(ConfigError):
@@ -59,7 +61,7 @@ def code_fingerprint(source: str | Path, config_bytes: bytes) -> bytes:
         path, _ = code_path(source, spec)
     except ConfigError:
         return b""  # the trace itself reports it
-    return hashlib.sha256(path.read_bytes()).digest()
+    return hashlib.sha256(read_input(path, MAX_CODE_BYTES)).digest()
 
 
 def load(source: str | Path, spec: str):

@@ -13,10 +13,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cache import verified, write_entry
+from engine.cache import usable_cache_dir, verified, write_entry
 from engine.io import atomic_path
 
-CACHE = Path(os.environ.get("BACKPROP_CACHE_DIR") or Path(__file__).resolve().parent.parent / ".cache")
+CACHE_ENV = "BACKPROP_CACHE_DIR"
+CACHE = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
@@ -88,6 +89,13 @@ QUALITIES = {
 
 
 FORMATS = ("mp4", "webm", "gif", "mov", "png")
+
+
+def usable_cache() -> Path:
+    """The cache folder, checked once before the first render or trace uses it: an unusable one (a file,
+    /dev/null, read-only, full) is one line naming the setting (a CacheDirError), not a traceback later."""
+    named = f"{CACHE_ENV}={CACHE}" if os.environ.get(CACHE_ENV) else f"the cache folder {CACHE} (set {CACHE_ENV} for another)"
+    return usable_cache_dir(CACHE, named)
 
 
 def quality_of(quality: str | Quality) -> Quality:
@@ -238,6 +246,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     mode = {True: "line", False: "none"}.get(progress, progress)  # line, none, or manim (Manim's own bars)
     env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
+    usable_cache()
     svg_cache.install(CACHE / "svg")
     speedups.install()
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
@@ -309,6 +318,7 @@ def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme:
     q = quality_of(quality)
     env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
+    usable_cache()
     svg_cache.install(CACHE / "svg")
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from engine import __version__
 from engine.cache import verified, write_entry
+from engine.io import read_input
 from engine.processes import die_with_parent, run_job, stop_pool, workers
-from pipeline.render_job import CACHE as CACHE_ROOT
+from pipeline.render_job import CACHE as CACHE_ROOT, usable_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"
@@ -61,7 +62,8 @@ def _cached_trace(source: Path) -> Path:
         return source
     from engine.torch_config import code_fingerprint  # a torch config's trace also depends on its code
 
-    data = source.read_bytes()
+    data = read_input(source)  # a FIFO or /dev/zero is refused here, before anything else reads it
+    usable_cache()
     key = hashlib.sha256(data + _engine_fingerprint() + code_fingerprint(source, data)).hexdigest()[:20]
     return CACHE / f"{source.stem}-{key}.json"
 

@@ -23,6 +23,47 @@ def test_only_regular_files_are_read(tmp_path, special):
     assert "not a regular file" in str(e.value) and time.monotonic() - start < 1
 
 
+def _limited_memory():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a runaway read fails, not the machine
+
+
+@pytest.mark.parametrize("command", ["render", "info", "trace"])
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_every_command_refuses_a_fifo_or_device_before_reading_it(tmp_path, special, command):
+    import subprocess
+    import sys
+
+    from render import ROOT
+    path = special
+    if special == "fifo":
+        path = tmp_path / "f.yaml"
+        os.mkfifo(path)
+    r = subprocess.run([sys.executable, str(ROOT / "render.py"), command, str(path)]
+                       + (["-o", str(tmp_path / "o.mp4")] if command == "render" else []),
+                       capture_output=True, text=True, timeout=60, preexec_fn=_limited_memory,
+                       env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")})
+    assert r.returncode == 1 and r.stderr.strip() == f"Error: {path}: {'a device' if special == '/dev/zero' else 'a FIFO'}, not a regular file", r.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_the_input_reader_reads_no_more_than_its_limit(tmp_path, monkeypatch):
+    from engine import io
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"x" * 5000)
+    with pytest.raises(ConfigError, match="big.yaml: the file is larger than 1000 bytes"):
+        io.read_input(big, 1000)
+    # a file that grows after it was checked (st_size said small) is still read only to the limit
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(io.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    monkeypatch.setattr(io, "_check_regular", lambda path, info, limit: None)
+    with pytest.raises(ConfigError, match="larger than 1000 bytes"):
+        io.read_input(big, 1000)
+    assert sum(reads) <= 1001
+    assert io.read_input(big, 5000) == b"x" * 5000
+
+
 def test_a_lecture_file_has_the_same_size_limit(tmp_path):
     lec = tmp_path / "l.yaml"
     lec.write_text("title: T\nclips:\n  - config: c.yaml\n    narration: " + "x" * 1_100_000 + "\n")
