@@ -23,6 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"
 
 
+_configs: dict[Path, Path] = {}  # a cached trace -> the config it was traced from, in this process
+
+
+def config_of(trace_path: str | Path) -> Path:
+    """The config ``trace_path`` was traced from here (to name it in a message), else the trace itself."""
+    return _configs.get(Path(trace_path), Path(trace_path))
+
+
 def trace_path_for(source: str | Path) -> Path:
     """A trace file for ``source`` (.json is used as is; a YAML config is traced once and cached)."""
     source = Path(source)
@@ -65,7 +73,9 @@ def _cached_trace(source: Path) -> Path:
     data = read_input(source)  # a FIFO or /dev/zero is refused here, before anything else reads it
     usable_cache()
     key = hashlib.sha256(data + _engine_fingerprint() + code_fingerprint(source, data)).hexdigest()[:20]
-    return CACHE / f"{source.stem}-{key}.json"
+    cached = CACHE / f"{source.stem}-{key}.json"
+    _configs[cached] = source
+    return cached
 
 
 def _traced(source: Path, cached: Path) -> Path:

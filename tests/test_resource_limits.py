@@ -83,6 +83,42 @@ def test_training_past_the_budget_is_refused_with_an_estimate(tmp_path):
         check_budget(load_config(cfg), allow_long=False)
 
 
+def test_an_input_too_large_to_draw_in_time_is_refused_with_the_estimate(tmp_path):
+    import subprocess
+    import sys
+
+    from render import ROOT
+    cfg = tmp_path / "big.yaml"  # the documented maximum: traced in seconds, drawn in hours
+    cfg.write_text("scene: vectors\nexpression: sum(x * x)\ninputs:\n  x: [" + ", ".join(["0.5"] * 10_000) + "]\n")
+    start = time.monotonic()
+    r = subprocess.run([sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "o.mp4")],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache"), "BACKPROP_ALLOW_LONG": "0"})
+    assert r.returncode == 1 and time.monotonic() - start < 90 and not (tmp_path / "o.mp4").exists()
+    assert r.stderr == (f"Error: {cfg}: key 'inputs.x': its 10,000 elements (20,001 numbers in the graph) would take "
+                        "about 2.2 hours to draw (the budget is 10 minutes): use fewer elements (`trace` and `check` "
+                        "work on it as it is), or pass --allow-long\n"), r.stderr
+
+
+def test_the_draw_budget_passes_every_shipped_graph_and_yields_to_allow_long(monkeypatch):
+    from pathlib import Path
+
+    from pipeline.render_job import check_draw_budget
+    from render import CONFIG_DIR
+    monkeypatch.setenv("BACKPROP_ALLOW_LONG", "0")
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        cfg = load_config(path)
+        if cfg.kind == "graph":
+            check_draw_budget(trace_config(cfg, str(path)), path)  # none refused
+    big = trace_config(parse_config({"scene": "vectors", "expression": "sum(x * x) + sum(y * y)",
+                                     "inputs": {"x": [1.0] * 1000, "y": [2.0] * 2000}, "constants": {}}))
+    with pytest.raises(ConfigError, match=r"^t.json: key 'inputs.y': its 2,000 elements \(6,003 numbers in the graph\) "
+                                          r"would take about 40 minutes to draw"):
+        check_draw_budget(big, Path("t.json"))
+    monkeypatch.setenv("BACKPROP_ALLOW_LONG", "1")
+    check_draw_budget(big, Path("t.json"))
+
+
 def test_recorded_points_are_capped_and_thinned_evenly():
     cfg = parse_config({"scene": "vanishing", "depth": 3, "width": 2, "steps": 200_000, "record_every": 1,
                         "activations": ["relu"]})
@@ -107,7 +143,7 @@ def test_allow_long_is_a_flag_that_lifts_the_budget_for_the_run(tmp_path, monkey
     r = CliRunner().invoke(cli, ["trace", str(cfg)])
     assert r.exit_code == 1 and "--allow-long" in r.output
     help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
-    assert "--allow-long" in help_text and "Train even when the estimate exceeds the 10-minute budget." in help_text
+    assert "--allow-long" in help_text and "Train or draw even when the estimate exceeds the 10-minute budget." in help_text
     if command == "trace":
         r = CliRunner().invoke(cli, ["trace", str(cfg), "--allow-long"])
         assert r.exit_code == 0, r.output
