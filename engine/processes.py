@@ -3,11 +3,15 @@ Ctrl-C, so the same clean-up runs (no partial output, no temporary folders), and
 with the process that started them instead of rendering on, orphaned, for minutes."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing.connection
 import os
 import signal
+import sys
 import time
+
+from .errors import ConfigError
 
 PR_SET_PDEATHSIG = 1
 # How long a stopped worker may take to clean up before it is killed: its Python handler runs only when
@@ -101,3 +105,92 @@ def _ended(process) -> bool:
         return bool(multiprocessing.connection.wait([process.sentinel], timeout=0))
     except (ValueError, OSError):  # closed: the process object was released, so it ended
         return True
+
+
+class EndedEarly(ConfigError):
+    """A child running the user's code ended without returning: it exited or was killed (one line)."""
+
+
+def run_isolated(fn, args: tuple, what: str):
+    """``fn(*args)`` in a forked child, for code that is not ours (a `torch:` config's model): its result
+    or its exception comes back here; its ``sys.exit`` or ``os._exit``, a signal or a crash becomes one
+    EndedEarly line ("WHAT exited with code 3 before returning", "WHAT was killed by signal 11 (SIGSEGV)")
+    instead of ending or breaking this process; what it prints goes to stderr (stdout may be the trace
+    being written); and the child runs in a process group of its own, ended when the call ends, so a
+    process it started does not outlive the command. The child dies with this process (SIGKILL)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_isolated, args=(send, fn, args, os.getpid()))
+    child.start()
+    send.close()
+    with contextlib.suppress(OSError):
+        os.setpgid(child.pid, child.pid)  # (the child does so too: whichever runs first)
+    try:
+        result = _result(receive, child.pid)
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped yet
+    finally:
+        # Before the child is reaped its pid, the group's id, cannot have been reused by another process.
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+        receive.close()
+        child.join()
+    if result is None:
+        code = child.exitcode
+        if code is not None and code < 0:
+            raise EndedEarly(f"{what} was killed by signal {-code} ({_signal_name(-code)})")
+        raise EndedEarly(f"{what} exited with code {code} before returning")
+    kind, value = result
+    if kind == "ok":
+        return value
+    if kind == "exit":
+        raise EndedEarly(f"{what} exited with code {value} before returning")
+    raise value
+
+
+def _result(receive, pid: int):
+    """What the child sent, or None once it has ended without sending. (Neither the pipe's end-of-file
+    nor the child's sentinel says so: a process the user's code started may hold both open.)"""
+    while True:
+        if receive.poll(0.05):
+            with contextlib.suppress(EOFError, OSError):
+                return receive.recv()
+            return None
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return receive.recv() if receive.poll(0) else None  # what it sent before it ended, if anything
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown"
+
+
+def _isolated(send, fn, args, parent: int) -> None:
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(128 + signal.SIGKILL)
+    sys.stdout.flush()
+    os.dup2(2, 1)  # the user's print() goes to stderr: stdout may carry the trace
+    sys.stdout = sys.stderr
+    try:
+        result = ("ok", fn(*args))
+    except SystemExit as e:  # sys.exit() in the user's code: code None is 0, a message is 1
+        result = ("exit", e.code if isinstance(e.code, int) else 0 if e.code is None else 1)
+    except BaseException as e:  # noqa: BLE001 - every exception goes back to the parent
+        result = ("error", e)
+    try:
+        send.send(result)
+    except Exception:  # an exception that does not pickle: its text, with the traceback, as ours
+        import traceback
+        send.send(("error", RuntimeError("".join(traceback.format_exception(result[1])))))
+    send.close()
+    sys.stderr.flush()
+    os._exit(0)  # no exit handlers of the user's code or of the parent's copy run here
