@@ -7,8 +7,10 @@ import contextlib
 import ctypes
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
 from .errors import ConfigError
@@ -46,15 +48,60 @@ _in_job = False
 def _worker_signal(signum, frame):
     # Inside a job: clean up as Ctrl-C does (run_job then ends the process). Idle: just end.
     if _in_job:
+        # Once: Ctrl-C reaches every process of the terminal's group, and then stop_pool sends SIGTERM; a
+        # second interrupt inside the job's clean-up would leave its temporary folders behind. (A worker
+        # that does not finish cleaning up within STOP_GRACE_SECONDS is still killed.)
+        signal.signal(signal.SIGINT, _cleaning_up)  # (not SIG_IGN: a signal already on its way would then
+        signal.signal(signal.SIGTERM, _cleaning_up)  # print "ignored due to race condition")
         raise KeyboardInterrupt
-    os._exit(128 + signum)
+    _exit(128 + signum)
+
+
+def _cleaning_up(signum, frame):
+    pass  # the job is already ending
+
+
+def _exit(code: int) -> None:
+    """End a worker at once, its temporary folder with it (what its job's clean-up left, if anything)."""
+    try:
+        if _own_tmp is not None:
+            shutil.rmtree(_own_tmp, ignore_errors=True)
+    finally:
+        os._exit(code)
+
+
+_own_tmp: str | None = None
+
+
+def worker_tmp(parent: int, pid: int) -> str:
+    """The temporary folder of worker ``pid`` of ``parent``: everything the worker's tempfile makes."""
+    return os.path.join(tempfile.gettempdir(), f"backprop-worker-{parent}-{pid}")
+
+
+def _private_tmp(parent: int) -> None:
+    """Make this worker's temporary files in a folder of its own, removed when it ends, and by stop_pool
+    when it had to be killed (a worker killed mid-clean-up would otherwise leave its folders in $TMPDIR)."""
+    global _own_tmp
+    from multiprocessing import util
+
+    _own_tmp = worker_tmp(parent, os.getpid())
+    os.makedirs(_own_tmp, exist_ok=True)
+    tempfile.tempdir = _own_tmp
+    util.Finalize(None, shutil.rmtree, (_own_tmp, True), exitpriority=0)  # at a normal exit
 
 
 def die_with_parent(parent: int | None = None) -> None:
     """A pool worker's initializer: SIGTERM when the parent exits, however it exits (SIGKILL included),
     and SIGTERM or Ctrl-C ends the worker after its job's clean-up. Linux's prctl; elsewhere the rest."""
+    import multiprocessing
+
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
+    # A spawned worker's default context is spawn, where a lock a library makes (tqdm's) is a named
+    # semaphore registered with the resource tracker: a worker ended by a signal leaves it registered,
+    # and the command ends with "leaked semaphore objects". Fork's locks are unnamed: nothing to leak.
+    multiprocessing.set_start_method("fork", force=True)
+    _private_tmp(os.getppid() if parent is None else parent)
     if _prctl is None:
         return
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -70,7 +117,7 @@ def run_job(fn, *args):
     try:
         return fn(*args)
     except KeyboardInterrupt:
-        os._exit(128 + signal.SIGTERM)
+        _exit(128 + signal.SIGTERM)
     finally:
         _in_job = False
 
@@ -96,6 +143,9 @@ def stop_pool(pool, processes=None) -> None:
         if not _ended(process):
             process.kill()
             process.join(timeout=STOP_GRACE_SECONDS)
+    for process in processes:  # what a worker killed mid-clean-up left (its own folder: see die_with_parent)
+        if process.pid is not None and _ended(process):
+            shutil.rmtree(worker_tmp(os.getpid(), process.pid), ignore_errors=True)
 
 
 def _ended(process) -> bool:
