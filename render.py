@@ -62,7 +62,7 @@ def _env_flag(flag: str, variable: str, help: str):
 
 
 allow_long_option = _env_flag("--allow-long", "BACKPROP_ALLOW_LONG",
-                              "Train even when the estimate exceeds the 10-minute budget.")
+                              "Train or draw even when the estimate exceeds the 10-minute budget.")
 trust_option = _env_flag("--trust", "BACKPROP_TRUST",
                          "Run the Python code a `torch:` config names (an expression config is never run).")
 

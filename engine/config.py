@@ -6,9 +6,7 @@ validated data; nothing in a config is ever executed.
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -19,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 from .expr import NAME, name_too_long
 from .gradcheck import DEFAULT_H
+from .io import MAX_CONFIG_BYTES, read_input
 
 MAX_INPUT_ELEMENTS = 10_000
 MAX_NODES = 500
-MAX_CONFIG_BYTES = 1_000_000
 MAX_INPUT_DIMS = 4
 
 # A number, or a (nested) list of numbers: vectors and matrices; nesting is checked by the validator.
@@ -291,20 +289,11 @@ def read_yaml(path: str | Path) -> Any:
     """A config or lecture file's data, read as YAML 1.2 with the limits every input file gets.
 
     Only a regular file is read (a FIFO would block, /dev/zero never end), at most MAX_CONFIG_BYTES
-    of it; anchors and aliases are refused before anything expands (a few hundred bytes of aliases
+    of it (engine.io.read_input); anchors and aliases are refused before anything expands (a few hundred bytes of aliases
     can stand for gigabytes of data).
     """
     path = Path(path)
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{path}: not a regular file")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: the file is larger than {MAX_CONFIG_BYTES} bytes")
+    raw = read_input(path, MAX_CONFIG_BYTES)
     try:
         return _no_lone_surrogates(path, yaml.load(raw, Loader=_ConfigLoader))  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as e:

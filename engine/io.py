@@ -1,4 +1,4 @@
-"""Writing outputs so that an error or Ctrl-C never leaves a half-written file, and an output never
+"""Reading a user's file with limits, and writing outputs so that an error or Ctrl-C never leaves a half-written file, and an output never
 replaces an input, a device or anything but a regular file.
 
 What a path may be, checked before any work starts:
@@ -18,6 +18,69 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+
+from .errors import ConfigError
+
+MAX_CONFIG_BYTES = 1_000_000  # a config, lecture or course file
+
+
+class InputError(ConfigError):
+    """A file that cannot be read as an input (not a regular file, too large, unreadable); one line."""
+
+
+def read_input(path: str | Path, limit: int = MAX_CONFIG_BYTES, follow_links: bool = True) -> bytes:
+    """The bytes of the user's file ``path``: every read of an input (and of a cache entry) goes through here.
+
+    Only a regular file is read: a FIFO would block in open() until someone writes, /dev/zero never end.
+    It is checked before it is opened, and opened without blocking and checked again (it may have been
+    swapped meanwhile); at most ``limit`` bytes are read, so a file growing or lying about its size
+    costs no more memory than one at the limit. ``follow_links`` False (a cache): a link is refused too."""
+    path = Path(path)
+    fd = open_regular(path, limit, follow_links)
+    try:
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise InputError(f"{path}: the file is larger than {limit} bytes")
+    return b"".join(chunks)
+
+
+def open_regular(path: Path, limit: float = float("inf"), follow_links: bool = True) -> int:
+    """A descriptor for reading ``path``, a regular file of at most ``limit`` bytes, or an InputError;
+    never blocks (a FIFO) and, without ``follow_links``, never opens what a link points to."""
+    try:
+        _check_regular(path, os.stat(path) if follow_links else os.lstat(path), limit)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | (0 if follow_links else os.O_NOFOLLOW))
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        _check_regular(path, os.fstat(fd), limit)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_regular(path: Path, info: os.stat_result, limit: float) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a link" if stat.S_ISLNK(info.st_mode) else _kind(info.st_mode)
+        raise InputError(f"{path}: {kind}" + ("" if kind == "not a regular file" else ", not a regular file"))
+    if info.st_size > limit:
+        raise InputError(f"{path}: the file is larger than {limit} bytes")
+
+
+def _kind(mode: int) -> str:
+    return ("a directory" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file")
 
 
 class OutputError(OSError):
@@ -42,9 +105,7 @@ def check_output_path(path: str | Path, inputs=(), others=(), make_folders: bool
     except OSError as e:
         raise OutputError(f"{shown}: cannot be written: {e.strerror}") from None
     if info is not None and not stat.S_ISREG(info.st_mode):
-        kind = ("a directory" if stat.S_ISDIR(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode)
-                or stat.S_ISBLK(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else "not a regular file")
-        raise OutputError(f"{shown}: is {kind}; an output must be a regular file or a new path")
+        raise OutputError(f"{shown}: is {_kind(info.st_mode)}; an output must be a regular file or a new path")
     for other in inputs:
         if _same(target, other):
             raise OutputError(f"{shown}: is the input {other}; writing it would destroy the input")

@@ -15,8 +15,10 @@ import traceback
 from pathlib import Path
 
 from .errors import ConfigError
+from .io import read_input
 
 TRUST_ENV = "BACKPROP_TRUST"
+MAX_CODE_BYTES = 10_000_000  # a model's source file
 
 
 class UntrustedCode(ConfigError):
@@ -59,16 +61,25 @@ def code_fingerprint(source: str | Path, config_bytes: bytes) -> bytes:
         path, _ = code_path(source, spec)
     except ConfigError:
         return b""  # the trace itself reports it
-    return hashlib.sha256(path.read_bytes()).digest()
+    return hashlib.sha256(read_input(path, MAX_CODE_BYTES)).digest()
 
 
 def load(source: str | Path, spec: str):
     """The function or class named by ``spec``, imported from its file (runs the file's top level)."""
+    return _import(source, *_announce(source, spec))
+
+
+def _announce(source: str | Path, spec: str) -> tuple[Path, str]:
+    """The code's file and name, once the user has trusted it: said on stderr before it runs."""
     path, name = code_path(source, spec)
     if not trusted():
         raise UntrustedCode(f"{source}: key 'torch' runs Python code ({path.name}:{name}); run it only if you "
                             f"trust it, with --trust (or {TRUST_ENV}=1)")
     print(f"running {path}:{name} (trusted with --trust)", file=sys.stderr)  # (stderr is line-buffered)
+    return path, name
+
+
+def _import(source: str | Path, path: Path, name: str):
     module_name = "backprop_user_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
     spec_obj = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec_obj)
@@ -101,11 +112,20 @@ class user_code:
 
 
 def trace_torch_config(cfg, source: str = "<config>") -> dict:
-    """The trace of a TorchGraphConfig: its function, or its module with the config's loss."""
-    if trusted():  # a module built as its file is imported (net = nn.Sequential(...)) gets the seed too
-        import torch
-        torch.manual_seed(cfg.seed)
-    obj = load(source, cfg.torch)  # first: an untrusted config is refused without importing torch (4 s)
+    """The trace of a TorchGraphConfig: its function, or its module with the config's loss.
+
+    The user's code runs in a child process (engine.processes.run_isolated): its sys.exit, a crash or a
+    kill is one line here, its print() goes to stderr, and a process it starts ends with the trace."""
+    from .processes import run_isolated
+
+    path, name = _announce(source, cfg.torch)  # first: an untrusted config is refused without torch (4 s)
+    return run_isolated(_trace_torch_config, (cfg, source, path, name), f"{source}: key 'torch': {path.name}:{name}")
+
+
+def _trace_torch_config(cfg, source: str, path: Path, name: str) -> dict:
+    import torch
+    torch.manual_seed(cfg.seed)  # a module built as its file is imported (net = nn.Sequential(...)) gets it too
+    obj = _import(source, path, name)
 
     import numpy as np
     import torch
@@ -113,7 +133,7 @@ def trace_torch_config(cfg, source: str = "<config>") -> dict:
 
     from .torch_trace import trace_torch
 
-    folder = code_path(source, cfg.torch)[0].parent
+    folder = path.parent
     names: dict[int, str] = {}
     modules: dict[str, str] = {}
     with user_code(folder):

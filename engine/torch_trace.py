@@ -51,6 +51,7 @@ GATES = {
     "SoftmaxBackward0": "softmax", "LogSoftmaxBackward0": "log_softmax",
 }
 MAX_TRACED_NODES = 500
+MAX_TRACED_ELEMENTS = 1_000_000  # in one tensor the user's code makes: a hundred times an input's limit
 
 
 class TorchTraceError(ConfigError):
@@ -80,6 +81,12 @@ class _Recorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
         tensors = [o if isinstance(o, torch.Tensor) else None for o in outs]
+        for t in tensors:  # refused as it is made, not minutes later (every op on it is recorded and probed)
+            if t is not None and t.is_complex():
+                raise TorchTraceError(f"{func} made a {t.dtype} tensor: complex numbers are not supported")
+            if t is not None and t.numel() > MAX_TRACED_ELEMENTS:
+                raise TorchTraceError(f"{func} made a tensor of {t.numel():,} elements; a traced tensor has at most "
+                                      f"{MAX_TRACED_ELEMENTS:,} (an input at most 10,000)")
         self.records.append(_Record(func, args, kwargs, tensors,
                                     [None if t is None else t.detach().clone() for t in tensors]))
         if func._schema.is_mutable and args and isinstance(args[0], torch.Tensor):

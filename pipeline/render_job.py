@@ -13,10 +13,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cache import verified, write_entry
+from engine.cache import usable_cache_dir, verified, write_entry
 from engine.io import atomic_path
 
-CACHE = Path(os.environ.get("BACKPROP_CACHE_DIR") or Path(__file__).resolve().parent.parent / ".cache")
+CACHE_ENV = "BACKPROP_CACHE_DIR"
+CACHE = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
@@ -28,6 +29,9 @@ X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
 # docs/benchmark.md), the price of chunks that decode exactly.
 X264_OPTIONS = {"x264-params": "qp=25", "preset": X264_PRESET, "forced-idr": "1"}
 MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
+# Building a graph scene's equations costs about this much per number among its nodes' values (LaTeX, then
+# the glyphs): measured 0.45 s over sum(x * x) of 50 to 200 elements at low quality on the 2-core test machine.
+DRAW_SECONDS_PER_NUMBER = 0.4
 
 
 class RenderLimitError(ValueError):
@@ -88,6 +92,13 @@ QUALITIES = {
 
 
 FORMATS = ("mp4", "webm", "gif", "mov", "png")
+
+
+def usable_cache() -> Path:
+    """The cache folder, checked once before the first render or trace uses it: an unusable one (a file,
+    /dev/null, read-only, full) is one line naming the setting (a CacheDirError), not a traceback later."""
+    named = f"{CACHE_ENV}={CACHE}" if os.environ.get(CACHE_ENV) else f"the cache folder {CACHE} (set {CACHE_ENV} for another)"
+    return usable_cache_dir(CACHE, named)
 
 
 def quality_of(quality: str | Quality) -> Quality:
@@ -161,9 +172,38 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
     if nodes > MAX_DRAWN_NODES:
         raise RenderLimitError(f"{trace_path}: the graph has {nodes} nodes, more than a scene can draw legibly "
                                f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
+    check_draw_budget(trace, trace_path)
     scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
                         progress, fmt, transparent, theme, sections_dir, timing, plays)
+
+
+def check_draw_budget(trace: dict, trace_path: Path) -> None:
+    """Refuse a graph whose numbers would take longer to draw than training's budget (as training is
+    refused: with the estimate; --allow-long, i.e. BACKPROP_ALLOW_LONG=1, lifts it). One line naming the
+    config (when this process traced it) and its largest input."""
+    from engine.errors import ConfigError
+    from engine.training import BUDGET_SECONDS, _duration
+
+    numbers = sum(_count(n.get("value")) for n in trace.get("nodes", ()))
+    seconds = DRAW_SECONDS_PER_NUMBER * numbers
+    if seconds <= BUDGET_SECONDS or os.environ.get("BACKPROP_ALLOW_LONG") == "1":
+        return
+    from pipeline.source import config_of
+
+    config = trace.get("config", {})
+    sizes = {f"{group}.{name}": _count(v) for group in ("inputs", "constants")
+             for name, v in (config.get(group) or {}).items()}
+    key = max(sizes, key=sizes.get, default=None)
+    where = f"key '{key}': its {sizes[key]:,} elements" if key else "its values"
+    raise ConfigError(f"{config_of(trace_path)}: {where} ({numbers:,} numbers in the graph) would take about "
+                      f"{_duration(seconds)} to draw (the budget is {BUDGET_SECONDS // 60} minutes): use fewer "
+                      "elements (`trace` and `check` work on it as it is), or pass --allow-long")
+
+
+def _count(value) -> int:
+    """How many numbers a trace's (nested list) value holds."""
+    return sum(_count(v) for v in value) if isinstance(value, list) else int(value is not None)
 
 
 class _ProgressLine:
@@ -238,6 +278,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
     mode = {True: "line", False: "none"}.get(progress, progress)  # line, none, or manim (Manim's own bars)
     env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
+    usable_cache()
     svg_cache.install(CACHE / "svg")
     speedups.install()
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
@@ -309,10 +350,12 @@ def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme:
     from scenes.training_scenes import SCENES as TRAINING_SCENES
 
     trace = read_trace(trace_path)
+    check_draw_budget(trace, trace_path)
     scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
     q = quality_of(quality)
     env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)
+    usable_cache()
     svg_cache.install(CACHE / "svg")
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:

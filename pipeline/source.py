@@ -15,11 +15,20 @@ from pathlib import Path
 
 from engine import __version__
 from engine.cache import verified, write_entry
+from engine.io import read_input
 from engine.processes import die_with_parent, run_job, stop_pool, workers
-from pipeline.render_job import CACHE as CACHE_ROOT
+from pipeline.render_job import CACHE as CACHE_ROOT, usable_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"
+
+
+_configs: dict[Path, Path] = {}  # a cached trace -> the config it was traced from, in this process
+
+
+def config_of(trace_path: str | Path) -> Path:
+    """The config ``trace_path`` was traced from here (to name it in a message), else the trace itself."""
+    return _configs.get(Path(trace_path), Path(trace_path))
 
 
 def trace_path_for(source: str | Path) -> Path:
@@ -61,9 +70,12 @@ def _cached_trace(source: Path) -> Path:
         return source
     from engine.torch_config import code_fingerprint  # a torch config's trace also depends on its code
 
-    data = source.read_bytes()
+    data = read_input(source)  # a FIFO or /dev/zero is refused here, before anything else reads it
+    usable_cache()
     key = hashlib.sha256(data + _engine_fingerprint() + code_fingerprint(source, data)).hexdigest()[:20]
-    return CACHE / f"{source.stem}-{key}.json"
+    cached = CACHE / f"{source.stem}-{key}.json"
+    _configs[cached] = source
+    return cached
 
 
 def _traced(source: Path, cached: Path) -> Path:

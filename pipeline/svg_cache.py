@@ -28,9 +28,11 @@ from manim.constants import CapStyleType, LineJointType
 from manim.mobject.svg.svg_mobject import SVGMobject
 from manim.utils.color import ManimColor
 
-from engine.cache import report_bad_entry
+from engine.cache import remove_entry, report_bad_entry
+from engine.io import read_input
 
 FORMAT = "backprop-glyphs-1"
+MAX_ENTRY_BYTES = 64 << 20  # the glyphs of one SVG: a page of text is well under a megabyte
 _memory: dict[str, tuple[np.ndarray, dict]] = {}  # verified entries, by key
 _state = {"dir": None, "original": None}
 _ENUMS = {"LineJointType": LineJointType, "CapStyleType": CapStyleType}
@@ -121,12 +123,11 @@ def _load(key: str, directory: Path):
     if found is not None:
         return found
     path = directory / f"{key}.npz"
-    try:
-        blob = path.read_bytes()
-    except OSError:
+    if not os.path.lexists(path):
         return None
     try:
-        found = decode(key, blob)
+        # a regular file only, not a link (a FIFO in its place would block every render)
+        found = decode(key, read_input(path, MAX_ENTRY_BYTES, follow_links=False))
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError):
         _discard(path)
         return None
@@ -136,23 +137,22 @@ def _load(key: str, directory: Path):
 
 def _discard(path: Path) -> None:
     """A damaged or foreign entry is a miss: delete it (it is parsed again) and say so once."""
-    try:
-        path.unlink()
-    except OSError:
-        pass
+    remove_entry(path)
     report_bad_entry("glyph cache", path.name, "removed and parsed again")
 
 
 def _store(key: str, directory: Path, leaves: list, groups: dict) -> None:
     blob = encode(key, leaves, groups)
+    tmp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
         os.replace(tmp, directory / f"{key}.npz")  # readers only ever see whole files
-    except OSError:
-        pass  # a read-only cache only costs speed
+    except OSError:  # a read-only cache only costs speed
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _init_svg_mobject(self: SVGMobject, use_svg_cache: bool) -> SVGMobject:

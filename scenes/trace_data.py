@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.expr import NAME, PARAM_NAME
+from engine.io import InputError, read_input
 from engine.ops import OPS, TORCH_OP
 from engine.trace import TRACE_FORMAT, TRACE_VERSION, decode_value
 
@@ -98,12 +97,9 @@ def read_trace(path: str | Path) -> dict:
     """
     path = Path(path)
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise TraceError(f"{path}: not a regular file")
-        if info.st_size > MAX_TRACE_BYTES:
-            raise TraceError(f"{path}: larger than {MAX_TRACE_BYTES} bytes")
-        d = json.loads(path.read_bytes())
+        d = json.loads(read_input(path, MAX_TRACE_BYTES))
+    except InputError as e:
+        raise TraceError(str(e)) from None
     except (OSError, ValueError, RecursionError) as e:
         raise TraceError(f"{path}: not a readable trace: {str(e).splitlines()[0][:200]}") from None
     try:

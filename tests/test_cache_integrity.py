@@ -165,3 +165,131 @@ def test_a_bad_entry_is_named_once_per_cache(tmp_path, capsys, monkeypatch):
         assert cache.verified(tmp_path / name, "wrong key", "tex cache") is False
         assert not (tmp_path / name).exists() and not (tmp_path / f"{name}.sha256").exists()
     assert capsys.readouterr().err == "tex cache: a.svg did not verify; removed, computing it again\n"
+
+
+@pytest.fixture
+def no_hang():
+    """A read that blocks (open() on a FIFO nobody writes) fails the test after 10 s instead of hanging it."""
+    import signal
+
+    class Blocked(Exception):  # not an OSError, which the cache would take for a bad entry
+        pass
+
+    def timeout(signum, frame):
+        raise Blocked("blocked reading the cache")
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def fifo(path, outside):
+    path.unlink()
+    __import__("os").mkfifo(path)
+
+
+def directory(path, outside):
+    path.unlink()
+    (path / "inside").mkdir(parents=True)
+    (path / "inside" / "f").write_text("x")
+
+
+def link_out(path, outside):  # the entry or record, genuine, moved out of the cache and linked to
+    shutil.move(path, outside)
+    path.symlink_to(outside)
+
+
+@pytest.mark.parametrize("damage", [fifo, directory, link_out])
+@pytest.mark.parametrize("which", ["entry", "record"])
+def test_an_entry_or_record_that_is_not_a_regular_file_is_removed_unopened(tmp_path, monkeypatch, capsys, no_hang,
+                                                                             damage, which):
+    monkeypatch.setattr(source, "CACHE", tmp_path / "traces")
+    monkeypatch.setattr("engine.cache._warned", set())
+    good = source.trace_path_for(CONFIG_DIR / "chain_rule.yaml")
+    truth = good.read_text()
+    outside = tmp_path / "outside"
+    damage(good if which == "entry" else record_path(good), outside)
+    again = source.trace_path_for(CONFIG_DIR / "chain_rule.yaml")  # a FIFO opened would block here
+    assert again == good and again.read_text() == truth and not again.is_symlink()
+    assert "trace cache: " in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "traces").iterdir()) == [good.name, record_path(good).name]  # no .part
+    if damage is link_out:
+        assert outside.exists()  # a link is removed, never what it points to
+
+
+def test_a_huge_sparse_record_is_not_read_whole(tmp_path):
+    import tracemalloc
+    entry = tmp_path / "e.json"
+    write_entry(entry, b"data", "e")
+    with open(record_path(entry), "r+b") as f:
+        f.truncate(300 << 20)  # sparse: 300 MB that take no disk
+    tracemalloc.start()
+    try:
+        assert not verified(entry, "e")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20 and not record_path(entry).exists() and not entry.exists()
+
+
+@pytest.mark.parametrize("damage", [fifo, directory])
+def test_a_glyph_entry_that_is_not_a_regular_file_is_a_miss_and_removed(tmp_path, monkeypatch, no_hang, damage):
+    from pipeline import svg_cache
+    monkeypatch.setattr(svg_cache, "_memory", {})
+    entry = tmp_path / "k.npz"
+    entry.write_bytes(b"x")
+    damage(entry, None)
+    assert svg_cache._load("k", tmp_path) is None
+    assert not __import__("os").path.lexists(entry)
+    svg_cache._store("k", tmp_path, [], {})  # made again in its place, nothing else left
+    assert [p.name for p in tmp_path.iterdir()] == ["k.npz"] and svg_cache._load("k", tmp_path) is not None
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    """A folder nobody may write in, root included (chattr +i), taken back afterwards."""
+    folder = tmp_path / "immutable"
+    folder.mkdir()
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    yield folder
+    subprocess.run(["chattr", "-i", str(folder)])
+
+
+@pytest.mark.parametrize("where,wrong", [("file", "is a file, not a folder"), ("/dev/null", "is a device, not a folder"),
+                                         ("immutable", "cannot write there: Operation not permitted")])
+def test_an_unusable_cache_folder_is_one_line_naming_the_variable(tmp_path, request, where, wrong):
+    if where == "file":
+        where = tmp_path / "file"
+        where.write_text("mine")
+    elif where == "immutable":
+        where = request.getfixturevalue("immutable")
+    r = subprocess.run([sys.executable, str(ROOT / "render.py"), "render", str(CONFIG_DIR / "chain_rule.yaml"),
+                        "--still", "--quality", "low", "-o", str(tmp_path / "x.png")], capture_output=True, text=True,
+                       timeout=120, env={**__import__("os").environ, "BACKPROP_CACHE_DIR": str(where)})
+    assert r.returncode == 1 and r.stderr == f"Error: BACKPROP_CACHE_DIR={where}: {wrong}\n", r.stderr
+    assert not (tmp_path / "x.png").exists()
+    if where == tmp_path / "file":
+        assert where.read_text() == "mine"
+
+
+def test_a_full_cache_folder_is_one_line_before_and_while_it_is_used(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from engine import cache
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(cache.os, "write", full)
+    with pytest.raises(cache.CacheDirError, match=r"^BACKPROP_CACHE_DIR=x: cannot write there: No space left on device$"):
+        cache.usable_cache_dir(tmp_path / "c", "BACKPROP_CACHE_DIR=x")
+    monkeypatch.undo()
+    assert cache.usable_cache_dir(tmp_path / "c", "BACKPROP_CACHE_DIR=x") == tmp_path / "c"
+    assert list((tmp_path / "c").iterdir()) == []  # the probe is gone
+    # filled up later, while a render writes an entry: the same one line, nothing half-written left
+    monkeypatch.setattr(cache, "_digest", lambda path: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    with pytest.raises(cache.CacheDirError, match="cache folder .*/c: cannot write there: No space left on device"):
+        cache.write_entry(tmp_path / "c" / "e.json", b"data", "e")
+    assert list((tmp_path / "c").iterdir()) == []

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -154,6 +155,48 @@ def test_a_worker_in_a_job_cleans_up_before_it_ends(signum, tmp_path):
     assert marker.exists()
 
 
+def test_a_second_signal_does_not_interrupt_the_job_s_clean_up(tmp_path):
+    # Ctrl-C reaches every process of the terminal's group, and stop_pool then sends SIGTERM: the second
+    # arrives while the job cleans up (removes its temporary folders) and must not cut that short.
+    marker = tmp_path / "cleaned"
+    code = textwrap.dedent(f"""
+        import time
+        from engine.processes import die_with_parent, run_job
+        def job():
+            try:
+                print("started", flush=True)
+                time.sleep(30)
+            finally:
+                print("cleaning", flush=True)
+                time.sleep(1)
+                open({str(marker)!r}, "w").close()
+        die_with_parent()
+        run_job(job)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=default_sigint, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout.readline().strip() == "cleaning"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == EXIT_TERM
+    assert marker.exists() and "Traceback" not in proc.stderr.read()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cleaned"]  # the worker's own folder went with it
+
+
+def test_stop_pool_removes_what_a_killed_worker_left(monkeypatch, tmp_path):
+    monkeypatch.setattr(processes, "STOP_GRACE_SECONDS", 0.5)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=processes.die_with_parent, initargs=(os.getpid(),))
+    assert pool.submit(tempfile.mkdtemp, prefix="backprop-media-").result().startswith(str(tmp_path))
+    procs = processes.workers(pool)
+    os.kill(procs[0].pid, signal.SIGSTOP)  # deaf to SIGTERM: it is killed, no clean-up of its own runs
+    processes.stop_pool(pool)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the same, in this process (so that coverage tools, mutmut among them, see the calls) ---------------
 class _Exit(Exception):
     pass
@@ -165,7 +208,11 @@ def no_exit(monkeypatch):
         raise _Exit(code)
     monkeypatch.setattr(processes.os, "_exit", fake_exit)
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.gettempdir())  # die_with_parent gives a worker its own
+    monkeypatch.setattr(processes, "_own_tmp", None)
+    method = multiprocessing.get_start_method(allow_none=True)
     yield
+    multiprocessing.set_start_method(method, force=True)
     for s, handler in saved.items():
         signal.signal(s, handler)
     import ctypes

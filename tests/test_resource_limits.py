@@ -23,6 +23,47 @@ def test_only_regular_files_are_read(tmp_path, special):
     assert "not a regular file" in str(e.value) and time.monotonic() - start < 1
 
 
+def _limited_memory():
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a runaway read fails, not the machine
+
+
+@pytest.mark.parametrize("command", ["render", "info", "trace"])
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_every_command_refuses_a_fifo_or_device_before_reading_it(tmp_path, special, command):
+    import subprocess
+    import sys
+
+    from render import ROOT
+    path = special
+    if special == "fifo":
+        path = tmp_path / "f.yaml"
+        os.mkfifo(path)
+    r = subprocess.run([sys.executable, str(ROOT / "render.py"), command, str(path)]
+                       + (["-o", str(tmp_path / "o.mp4")] if command == "render" else []),
+                       capture_output=True, text=True, timeout=60, preexec_fn=_limited_memory,
+                       env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")})
+    assert r.returncode == 1 and r.stderr.strip() == f"Error: {path}: {'a device' if special == '/dev/zero' else 'a FIFO'}, not a regular file", r.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_the_input_reader_reads_no_more_than_its_limit(tmp_path, monkeypatch):
+    from engine import io
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"x" * 5000)
+    with pytest.raises(ConfigError, match="big.yaml: the file is larger than 1000 bytes"):
+        io.read_input(big, 1000)
+    # a file that grows after it was checked (st_size said small) is still read only to the limit
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(io.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    monkeypatch.setattr(io, "_check_regular", lambda path, info, limit: None)
+    with pytest.raises(ConfigError, match="larger than 1000 bytes"):
+        io.read_input(big, 1000)
+    assert sum(reads) <= 1001
+    assert io.read_input(big, 5000) == b"x" * 5000
+
+
 def test_a_lecture_file_has_the_same_size_limit(tmp_path):
     lec = tmp_path / "l.yaml"
     lec.write_text("title: T\nclips:\n  - config: c.yaml\n    narration: " + "x" * 1_100_000 + "\n")
@@ -40,6 +81,42 @@ def test_training_past_the_budget_is_refused_with_an_estimate(tmp_path):
     check_budget(load_config(cfg), allow_long=True)  # allowed: no refusal (the run itself is not started here)
     with pytest.raises(TooLong):
         check_budget(load_config(cfg), allow_long=False)
+
+
+def test_an_input_too_large_to_draw_in_time_is_refused_with_the_estimate(tmp_path):
+    import subprocess
+    import sys
+
+    from render import ROOT
+    cfg = tmp_path / "big.yaml"  # the documented maximum: traced in seconds, drawn in hours
+    cfg.write_text("scene: vectors\nexpression: sum(x * x)\ninputs:\n  x: [" + ", ".join(["0.5"] * 10_000) + "]\n")
+    start = time.monotonic()
+    r = subprocess.run([sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "o.mp4")],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache"), "BACKPROP_ALLOW_LONG": "0"})
+    assert r.returncode == 1 and time.monotonic() - start < 90 and not (tmp_path / "o.mp4").exists()
+    assert r.stderr == (f"Error: {cfg}: key 'inputs.x': its 10,000 elements (20,001 numbers in the graph) would take "
+                        "about 2.2 hours to draw (the budget is 10 minutes): use fewer elements (`trace` and `check` "
+                        "work on it as it is), or pass --allow-long\n"), r.stderr
+
+
+def test_the_draw_budget_passes_every_shipped_graph_and_yields_to_allow_long(monkeypatch):
+    from pathlib import Path
+
+    from pipeline.render_job import check_draw_budget
+    from render import CONFIG_DIR
+    monkeypatch.setenv("BACKPROP_ALLOW_LONG", "0")
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        cfg = load_config(path)
+        if cfg.kind == "graph":
+            check_draw_budget(trace_config(cfg, str(path)), path)  # none refused
+    big = trace_config(parse_config({"scene": "vectors", "expression": "sum(x * x) + sum(y * y)",
+                                     "inputs": {"x": [1.0] * 1000, "y": [2.0] * 2000}, "constants": {}}))
+    with pytest.raises(ConfigError, match=r"^t.json: key 'inputs.y': its 2,000 elements \(6,003 numbers in the graph\) "
+                                          r"would take about 40 minutes to draw"):
+        check_draw_budget(big, Path("t.json"))
+    monkeypatch.setenv("BACKPROP_ALLOW_LONG", "1")
+    check_draw_budget(big, Path("t.json"))
 
 
 def test_recorded_points_are_capped_and_thinned_evenly():
@@ -66,7 +143,7 @@ def test_allow_long_is_a_flag_that_lifts_the_budget_for_the_run(tmp_path, monkey
     r = CliRunner().invoke(cli, ["trace", str(cfg)])
     assert r.exit_code == 1 and "--allow-long" in r.output
     help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
-    assert "--allow-long" in help_text and "Train even when the estimate exceeds the 10-minute budget." in help_text
+    assert "--allow-long" in help_text and "Train or draw even when the estimate exceeds the 10-minute budget." in help_text
     if command == "trace":
         r = CliRunner().invoke(cli, ["trace", str(cfg), "--allow-long"])
         assert r.exit_code == 0, r.output

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -726,3 +727,59 @@ def test_an_in_place_change_the_backward_pass_finds_names_the_user_s_line(tmp_pa
     assert str(e.value) == (f"{cfg}: key 'torch': model.py, line 6: y.mul_(3) changes a tensor in place (output 0 "
                             "of Mul) that an operation before it saved for the backward pass; compute a new "
                             "tensor instead (z = z + 1, not z += 1) or clone() it first")
+
+# --- the user's code runs in a process of its own -------------------------------------------------------
+def _cli(args, timeout=120):
+    """render.py in a process of its own: the user's code may exit, crash or print there."""
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "BACKPROP_TRUST": "1"})
+
+
+@pytest.mark.parametrize("body,said", [
+    ("import sys\n    sys.exit(0)", "exited with code 0 before returning"),
+    ("import sys\n    sys.exit(3)", "exited with code 3 before returning"),
+    ("import os\n    os._exit(4)", "exited with code 4 before returning"),
+    ("import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)", "was killed by signal 9 (SIGKILL)"),
+    ("import ctypes\n    ctypes.string_at(0)", "was killed by signal 11 (SIGSEGV)"),
+])
+@pytest.mark.parametrize("command", ["trace", "render"])
+def test_user_code_that_exits_or_crashes_is_one_line(tmp_path, body, said, command):
+    cfg = _model(tmp_path, f"def f(x):\n    {body}\n")
+    out = tmp_path / ("t.json" if command == "trace" else "s.png")
+    r = _cli([command, cfg, "-o", out] + (["--still", "--quality", "low"] if command == "render" else []))
+    assert r.returncode == 1 and not out.exists()
+    assert r.stderr.splitlines()[-1] == f"Error: {cfg}: key 'torch': model.py:f {said}", r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_what_user_code_prints_goes_to_stderr_not_into_the_trace(tmp_path):
+    cfg = _model(tmp_path, "def f(x):\n    print('from the model')\n    return x * x\n")
+    r = _cli(["trace", cfg])
+    assert r.returncode == 0 and grads_of(json.loads(r.stdout)) == {"x": 4.0}
+    assert "from the model" in r.stderr
+
+
+def test_a_process_the_user_code_starts_ends_with_the_trace(tmp_path):
+    from helpers import alive
+    pids = tmp_path / "pids"
+    cfg = _model(tmp_path, f"import os, time\n\ndef f(x):\n    if os.fork() == 0:\n"
+                           f"        with open({str(pids)!r}, 'a') as p:\n            p.write(f'{{os.getpid()}}\\n')\n"
+                           "        time.sleep(120)\n        os._exit(0)\n    return x * x\n")
+    r = _cli(["trace", cfg, "-o", tmp_path / "t.json"])
+    assert r.returncode == 0, r.stderr
+    started = [int(p) for p in pids.read_text().split()]
+    deadline = time.monotonic() + 5  # (SIGKILL is sent as the command ends; its delivery takes a moment)
+    while any(alive(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started and not any(alive(p) for p in started)  # each call forked one: none outlives the command
+
+
+def test_complex_numbers_and_huge_intermediates_are_refused_as_they_are_made():
+    from engine.torch_trace import TorchTraceError
+    with pytest.raises(TorchTraceError, match=r"^aten.complex.default made a torch.complex128 tensor: complex numbers "
+                                              r"are not supported$"):
+        trace_torch(lambda x, y: torch.complex(x, y).abs(), {"x": 1.0, "y": 2.0})
+    with pytest.raises(TorchTraceError, match=r"^aten.ones.default made a tensor of 2,000,000 elements; a traced "
+                                              r"tensor has at most 1,000,000"):
+        trace_torch(lambda x: (x * torch.ones(2_000_000, dtype=torch.float64)).sum(), {"x": 2.0})
+    trace_torch(lambda x: (x * torch.ones(1_000, dtype=torch.float64)).sum(), {"x": 2.0})  # a modest one is traced
