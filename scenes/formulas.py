@@ -32,11 +32,112 @@ def chain_rule_pages(nt: Notation, step: Step) -> list[str]:
             # local x upstream, first as symbols (the output's own step has the seed 1 as its upstream)
             symbols = "" if step.node == trace.output else rf"{nt.local(step.node, src)}\,{nt.d(step.node)} = "
             lines.append(rf"{lhs} = {symbols}{style.latex_number(float(local))} \times ({up}) = {grad}")
+        elif local is not None and node.op == "matmul":
+            lines.append(matmul_line(nt, step, slot, lhs))
+        elif node.op == "softmax_cross_entropy" and slot == 0 and _one_hot_terms(step):
+            lines += softmax_loss_lines(nt, step, lhs)
+        elif local is not None and np.shape(local) == np.shape(down):  # elementwise: local ⊙ upstream
+            lines += elementwise_lines(nt, step, slot, lhs)
         else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
             lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
     for src in nt.completes(step):
         lines.append(branch_sum_line(nt, src))
     return pages(lines)
+
+
+def _up(nt: Notation, step: Step, shape=None) -> str:
+    """The step's upstream gradient, in the gradient colour (reshaped to how a product writes it)."""
+    up = nt.upstream(step)
+    return style.colored(_matrix(up if shape is None else np.reshape(up, shape), True), style.GRADIENT)
+
+
+def _matrix(a, signed: bool = False) -> str:
+    """A 1x1 as its number, anything else as a bmatrix (2-D arrays keep their rows: a row stays a row)."""
+    a = np.asarray(a)
+    return style.latex_number(float(a.reshape(())), signed) if a.size == 1 else style.latex_array(a, signed)
+
+
+def _down(nt: Notation, step: Step, slot: int, shape=None) -> str:
+    d = nt.downstream(step, slot)
+    return style.colored(_matrix(d if shape is None else np.reshape(d, shape), True), style.GRADIENT)
+
+
+def matmul_line(nt: Notation, step: Step, slot: int, lhs: str) -> str:
+    """q = A B: dA = upstream · Bᵀ, dB = Aᵀ · upstream, symbols first, then the trace's matrices.
+
+    A vector is written the way the product uses it (numpy's matmul: a 1-D left operand is a row, a 1-D
+    right operand a column), so the written product has the shapes it needs; every entry is the trace's
+    (the local gradient is the other operand transposed, as recorded; upstream and result as recorded)."""
+    node = nt.trace.nodes[step.node]
+    a_src, b_src = node.inputs
+    a, b = nt.trace.nodes[a_src].value, nt.trace.nodes[b_src].value
+    rows = 1 if np.ndim(a) == 1 else np.shape(a)[0]
+    cols = 1 if np.ndim(b) == 1 else np.shape(b)[1]
+    inner = np.shape(a)[-1]
+    up_shape = (rows, cols)
+    local = step.local[slot]
+    if slot == 0:  # dA = upstream · Bᵀ
+        symbols = rf"{nt.d(step.node)} \cdot {nt.tex(b_src)}^{{T}}"
+        numbers = rf"{_up(nt, step, up_shape)} \cdot {_matrix(np.reshape(local, (cols, inner)))}"
+        result = _down(nt, step, slot, (rows, inner))
+    else:  # dB = Aᵀ · upstream
+        symbols = rf"{nt.tex(a_src)}^{{T}} \cdot {nt.d(step.node)}"
+        numbers = rf"{_matrix(np.reshape(local, (inner, rows)))} \cdot {_up(nt, step, up_shape)}"
+        result = _down(nt, step, slot, (inner, cols))
+    return rf"{lhs} = {symbols} = {numbers} = {result}"
+
+
+# The local gradient of an elementwise layer, as the books write it (the gate's own name, or its input's)
+def _local_symbol(nt: Notation, step: Step, slot: int) -> str:
+    node = nt.trace.nodes[step.node]
+    src = node.inputs[slot]
+    if node.op == "relu":
+        return rf"\mathbb{{1}}[{nt.tex(src)} > 0]"
+    if node.op == "sigmoid":
+        y = nt.tex(step.node)
+        return rf"{y}\,(1 - {y})"
+    return nt.local(step.node, src)
+
+
+def elementwise_lines(nt: Notation, step: Step, slot: int, lhs: str) -> list[str]:
+    """downstream = local ⊙ upstream, entry by entry: ReLU's mask, Sigmoid's y(1 − y) with y shown."""
+    node = nt.trace.nodes[step.node]
+    local = step.local[slot]
+    lines = []
+    if node.op == "sigmoid":  # the cached output y, then its y(1 - y): the numbers the mask is made of
+        y = style.colored(style.latex_array(nt.value(step.node)), style.FORWARD)
+        lines.append(rf"{_local_symbol(nt, step, slot)} = {y} \odot \left(1 - {y}\right) = {style.latex_array(local)}")
+    # a scalar upstream (a sum's) multiplies every entry; the output's own step has the seed 1 as upstream
+    times = r"\cdot" if np.ndim(step.upstream) == 0 else r"\odot"
+    symbols = "" if step.node == nt.trace.output else rf"{_local_symbol(nt, step, slot)} {times} {nt.d(step.node)} = "
+    lines.append(rf"{lhs} = {symbols}{style.latex_array(local)} {times} {_up(nt, step)} = {_down(nt, step, slot)}")
+    return lines
+
+
+def _one_hot_terms(step: Step) -> bool:
+    """Softmax-with-loss's y, t and N are in the trace and every row of t sums to 1 (one-hot or soft
+    targets): then its local gradient is (y − t) / N."""
+    terms = step.terms or {}
+    if not {"y", "t", "N"} <= set(terms):
+        return False
+    t = np.asarray(terms["t"])
+    return bool(np.all(np.isfinite(t)) and np.allclose(t.sum(axis=-1), 1.0))
+
+
+def softmax_loss_lines(nt: Notation, step: Step, lhs: str) -> list[str]:
+    """Softmax-with-Loss: y = softmax(scores), then (y − t) / N with y, t and N from the trace."""
+    node = nt.trace.nodes[step.node]
+    terms = step.terms
+    y = style.colored(style.latex_array(terms["y"]), style.FORWARD)
+    t = style.latex_array(terms["t"])
+    n = style.latex_number(float(terms["N"]))
+    first = rf"y = \mathrm{{softmax}}({nt.tex(node.inputs[0])}) = {y}"
+    rule = rf"\frac{{y - t}}{{N}} = \frac{{1}}{{{n}}}\left({y} - {t}\right)"
+    if step.node == nt.trace.output:  # the seed 1 upstream: the local gradient is the whole gradient
+        return [first, rf"{lhs} = {rule} = {_down(nt, step, 0)}"]
+    symbols = rf"\frac{{y - t}}{{N}} \, {nt.d(step.node)}"
+    return [first, rf"{lhs} = {symbols} = {style.latex_array(step.local[0])} \times \left({_up(nt, step)}\right)"
+                   rf" = {_down(nt, step, 0)}"]
 
 
 def pages(lines: list[str]) -> list[str]:
