@@ -12,8 +12,11 @@ from scenes.notation import Notation
 from scenes.trace_data import Step
 
 
-def chain_rule_pages(nt: Notation, step: Step) -> list[str]:
+def chain_rule_pages(nt: Notation, step: Step, compact: bool = False) -> list[str]:
     """One line per input: d out / d input = local x upstream = downstream (numbers from the trace).
+
+    A vector or layer gate writes its rule as symbols, then with the trace's matrices; ``compact`` writes
+    each symbol under its matrix instead (a brace), for a line too wide to read at full size.
 
     An input used more than once gets a share from each use: that line is written as one path's share
     (d L/d x restricted to x -> q), and once the last share has arrived the total is written as their sum.
@@ -33,11 +36,11 @@ def chain_rule_pages(nt: Notation, step: Step) -> list[str]:
             symbols = "" if step.node == trace.output else rf"{nt.local(step.node, src)}\,{nt.d(step.node)} = "
             lines.append(rf"{lhs} = {symbols}{style.latex_number(float(local))} \times ({up}) = {grad}")
         elif local is not None and node.op == "matmul":
-            lines.append(matmul_line(nt, step, slot, lhs))
+            lines.append(matmul_line(nt, step, slot, lhs, compact))
         elif node.op == "softmax_cross_entropy" and slot == 0 and _one_hot_terms(step):
-            lines += softmax_loss_lines(nt, step, lhs)
+            lines += softmax_loss_lines(nt, step, lhs, compact)
         elif local is not None and np.shape(local) == np.shape(down):  # elementwise: local ⊙ upstream
-            lines += elementwise_lines(nt, step, slot, lhs)
+            lines += elementwise_lines(nt, step, slot, lhs, compact)
         else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
             lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
     for src in nt.completes(step):
@@ -62,7 +65,21 @@ def _down(nt: Notation, step: Step, slot: int, shape=None) -> str:
     return style.colored(_matrix(d if shape is None else np.reshape(d, shape), True), style.GRADIENT)
 
 
-def matmul_line(nt: Notation, step: Step, slot: int, lhs: str) -> str:
+def _product(lhs: str, factors: list[tuple[str, str]], times: str, result: str, compact: bool) -> str:
+    """lhs = s1 · s2 = M1 · M2 = result; compact: lhs = M1 · M2 = result with each symbol under its matrix."""
+    if compact:
+        body = f" {times} ".join(rf"\underbrace{{{m}}}_{{\displaystyle {s}}}" for s, m in factors)
+        return rf"{lhs} = {body} = {result}"
+    symbols = f" {times} ".join(s for s, _ in factors)
+    return rf"{lhs} = {symbols} = {f' {times} '.join(m for _, m in factors)} = {result}"
+
+
+def _d(nt: Notation, node_id: str, compact: bool) -> str:
+    """d out / d node: a fraction, or on one line (under a brace, where a fraction would be tiny)."""
+    return rf"\partial {nt.output_tex}/\partial {nt.tex(node_id)}" if compact else nt.d(node_id)
+
+
+def matmul_line(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = False) -> str:
     """q = A B: dA = upstream · Bᵀ, dB = Aᵀ · upstream, symbols first, then the trace's matrices.
 
     A vector is written the way the product uses it (numpy's matmul: a 1-D left operand is a row, a 1-D
@@ -76,30 +93,31 @@ def matmul_line(nt: Notation, step: Step, slot: int, lhs: str) -> str:
     inner = np.shape(a)[-1]
     up_shape = (rows, cols)
     local = step.local[slot]
+    up = (_d(nt, step.node, compact), _up(nt, step, up_shape))
     if slot == 0:  # dA = upstream · Bᵀ
-        symbols = rf"{nt.d(step.node)} \cdot {nt.tex(b_src)}^{{T}}"
-        numbers = rf"{_up(nt, step, up_shape)} \cdot {_matrix(np.reshape(local, (cols, inner)))}"
+        factors = [up, (rf"{nt.tex(b_src)}^{{T}}", _matrix(np.reshape(local, (cols, inner))))]
         result = _down(nt, step, slot, (rows, inner))
     else:  # dB = Aᵀ · upstream
-        symbols = rf"{nt.tex(a_src)}^{{T}} \cdot {nt.d(step.node)}"
-        numbers = rf"{_matrix(np.reshape(local, (inner, rows)))} \cdot {_up(nt, step, up_shape)}"
+        factors = [(rf"{nt.tex(a_src)}^{{T}}", _matrix(np.reshape(local, (inner, rows)))), up]
         result = _down(nt, step, slot, (inner, cols))
-    return rf"{lhs} = {symbols} = {numbers} = {result}"
+    return _product(lhs, factors, r"\cdot", result, compact)
 
 
 # The local gradient of an elementwise layer, as the books write it (the gate's own name, or its input's)
-def _local_symbol(nt: Notation, step: Step, slot: int) -> str:
+def _local_symbol(nt: Notation, step: Step, slot: int, compact: bool = False) -> str:
     node = nt.trace.nodes[step.node]
     src = node.inputs[slot]
     if node.op == "relu":
-        return rf"\mathbb{{1}}[{nt.tex(src)} > 0]"
+        return rf"\mathbf{{1}}[{nt.tex(src)} > 0]"
     if node.op == "sigmoid":
         y = nt.tex(step.node)
         return rf"{y}\,(1 - {y})"
+    if compact:
+        return rf"\partial {nt.tex(step.node)}/\partial {nt.tex(src)}"
     return nt.local(step.node, src)
 
 
-def elementwise_lines(nt: Notation, step: Step, slot: int, lhs: str) -> list[str]:
+def elementwise_lines(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = False) -> list[str]:
     """downstream = local ⊙ upstream, entry by entry: ReLU's mask, Sigmoid's y(1 − y) with y shown."""
     node = nt.trace.nodes[step.node]
     local = step.local[slot]
@@ -109,8 +127,12 @@ def elementwise_lines(nt: Notation, step: Step, slot: int, lhs: str) -> list[str
         lines.append(rf"{_local_symbol(nt, step, slot)} = {y} \odot \left(1 - {y}\right) = {style.latex_array(local)}")
     # a scalar upstream (a sum's) multiplies every entry; the output's own step has the seed 1 as upstream
     times = r"\cdot" if np.ndim(step.upstream) == 0 else r"\odot"
-    symbols = "" if step.node == nt.trace.output else rf"{_local_symbol(nt, step, slot)} {times} {nt.d(step.node)} = "
-    lines.append(rf"{lhs} = {symbols}{style.latex_array(local)} {times} {_up(nt, step)} = {_down(nt, step, slot)}")
+    if step.node == nt.trace.output:
+        lines.append(rf"{lhs} = {style.latex_array(local)} {times} {_up(nt, step)} = {_down(nt, step, slot)}")
+    else:
+        factors = [(_local_symbol(nt, step, slot, compact), style.latex_array(local)),
+                   (_d(nt, step.node, compact), _up(nt, step))]
+        lines.append(_product(lhs, factors, times, _down(nt, step, slot), compact))
     return lines
 
 
@@ -124,7 +146,7 @@ def _one_hot_terms(step: Step) -> bool:
     return bool(np.all(np.isfinite(t)) and np.allclose(t.sum(axis=-1), 1.0))
 
 
-def softmax_loss_lines(nt: Notation, step: Step, lhs: str) -> list[str]:
+def softmax_loss_lines(nt: Notation, step: Step, lhs: str, compact: bool = False) -> list[str]:
     """Softmax-with-Loss: y = softmax(scores), then (y − t) / N with y, t and N from the trace."""
     node = nt.trace.nodes[step.node]
     terms = step.terms
@@ -132,12 +154,14 @@ def softmax_loss_lines(nt: Notation, step: Step, lhs: str) -> list[str]:
     t = style.latex_array(terms["t"])
     n = style.latex_number(float(terms["N"]))
     first = rf"y = \mathrm{{softmax}}({nt.tex(node.inputs[0])}) = {y}"
-    rule = rf"\frac{{y - t}}{{N}} = \frac{{1}}{{{n}}}\left({y} - {t}\right)"
+    if compact:
+        rule = rf"\frac{{1}}{{{n}}}\left(\underbrace{{{y}}}_{{\displaystyle y}} - \underbrace{{{t}}}_{{\displaystyle t}}\right)"
+    else:
+        rule = rf"\frac{{y - t}}{{N}} = \frac{{1}}{{{n}}}\left({y} - {t}\right)"
     if step.node == nt.trace.output:  # the seed 1 upstream: the local gradient is the whole gradient
         return [first, rf"{lhs} = {rule} = {_down(nt, step, 0)}"]
-    symbols = rf"\frac{{y - t}}{{N}} \, {nt.d(step.node)}"
-    return [first, rf"{lhs} = {symbols} = {style.latex_array(step.local[0])} \times \left({_up(nt, step)}\right)"
-                   rf" = {_down(nt, step, 0)}"]
+    factors = [(r"(y - t)/N", style.latex_array(step.local[0])), (_d(nt, step.node, compact), _up(nt, step))]
+    return [first, _product(lhs, factors, r"\times", _down(nt, step, 0), compact)]
 
 
 def pages(lines: list[str]) -> list[str]:

@@ -197,7 +197,8 @@ class GraphScene(PacedScene):
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
         note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
-        formulas = [part for tex in chain_rule_pages(graph.notation, step) for part in self._readable(tex)] or [None]
+        full, compact = chain_rule_pages(graph.notation, step), chain_rule_pages(graph.notation, step, compact=True)
+        formulas = [part for tex in map(self._roomier, full, compact) for part in self._readable(tex)] or [None]
         self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
         for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
             self.wait(self.step_time)
@@ -242,6 +243,14 @@ class GraphScene(PacedScene):
         mob = fitted_text(text, (26, 24, 22), 13.2, 1 if self.equation_room else 2, "caption", style.MUTED)
         return mob.move_to(self.caption_y * UP)
 
+    def _roomier(self, full: str, compact: str) -> str:
+        """The rule written out in full, unless it must shrink to fit and the compact form (each symbol under
+        its matrix) is drawn larger."""
+        if full == compact:
+            return full
+        scale = {tex: self._equation_mob(tex).fit for tex in (full, compact)}
+        return full if scale[full] >= min(0.9, scale[compact]) else compact
+
     def _readable(self, tex: str) -> list[str]:
         """A formula, or its lines one page each when all together they would be drawn too small."""
         mob = self._equation_mob(tex)
@@ -262,6 +271,7 @@ class GraphScene(PacedScene):
             if min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height) > fit:
                 mob, fit = stacked, min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height)
         mob.audit_kind = "equation"
+        mob.fit = fit  # how much it was shrunk to fit the equation area
         return mob.scale(fit).move_to(EQUATION_Y * UP)
 
     def _swap(self, new_mobs: dict):

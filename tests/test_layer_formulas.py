@@ -1,0 +1,138 @@
+"""Vector and layer gates write their rule with its numbers (issue 26): every matrix of the equation at a
+backward step is checked against torch written by hand from the config, never against our own trace."""
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from audit.equations import check_equation, parse_value
+from engine.config import load_config
+from engine.run import trace_config
+from render import CONFIG_DIR
+from scenes.formulas import chain_rule_pages
+from scenes.notation import Notation
+from scenes.trace_data import GraphTrace
+
+MATRIX = re.compile(r"\\begin\{bmatrix\}.*?\\end\{bmatrix\}", re.S)
+
+
+def traced(name: str):
+    trace = trace_config(load_config(CONFIG_DIR / f"{name}.yaml"))
+    g = GraphTrace.from_dict(trace)
+    return trace, g, Notation(g)
+
+
+def matrices(tex: str) -> list[np.ndarray]:
+    """Every bmatrix of a formula, in reading order, as the audit reads numbers."""
+    return [parse_value(m) for m in MATRIX.findall(tex)]
+
+
+def close(shown: np.ndarray, truth) -> bool:
+    truth = np.asarray(truth, dtype=float)
+    return shown.size == truth.size and np.allclose(shown.reshape(truth.shape), truth, rtol=6e-3, atol=1e-12)
+
+
+def step_of(g: GraphTrace, op: str):
+    return next(s for s in g.backward if g.nodes[s.node].op == op)
+
+
+def audited(nt: Notation, page: str) -> list[str]:
+    grads = {nt.tex(i): [n.grad] for i, n in nt.trace.nodes.items() if n.grad is not None}
+    return check_equation(page, nt.output_tex, grads)
+
+
+@pytest.fixture(scope="module")
+def vectors_torch():
+    cfg = load_config(CONFIG_DIR / "vectors.yaml")
+    W = torch.tensor(cfg.inputs["W"], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor(cfg.inputs["x"], dtype=torch.float64, requires_grad=True)
+    q = W @ x
+    q.retain_grad()
+    (q ** 2).sum().backward()
+    return W, x, q
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_matmul_step_writes_upstream_times_x_transposed_and_w_transposed_times_upstream(vectors_torch, compact):
+    # f = ||W x||^2: df/dW = df/dq x^T and df/dx = W^T df/dq, each with the numbers torch gets
+    W, x, q = vectors_torch
+    _, g, nt = traced("vectors")
+    dW, dx = chain_rule_pages(nt, step_of(g, "matmul"), compact)
+    assert dW.startswith(r"\frac{\partial f}{\partial W} = ") and dx.startswith(r"\frac{\partial f}{\partial x} = ")
+    if not compact:
+        assert r"\frac{\partial f}{\partial q} \cdot x^{T} = " in dW and r"W^{T} \cdot \frac{\partial f}{\partial q} = " in dx
+    up, x_t, product = matrices(dW)
+    assert close(up, q.grad.numpy()) and up.shape == (2, 1)  # the upstream as a column
+    assert close(x_t, x.detach().numpy()) and x_t.shape == (1, 2)  # x^T as a row
+    assert close(product, W.grad.numpy()) and product.shape == (2, 2)
+    w_t, up2, result = matrices(dx)
+    assert close(w_t, W.detach().numpy().T) and close(up2, q.grad.numpy()) and close(result, x.grad.numpy())
+    assert audited(nt, dW) == [] and audited(nt, dx) == []
+
+
+@pytest.fixture(scope="module")
+def layers_torch():
+    cfg = load_config(CONFIG_DIR / "layers.yaml")
+    a = torch.tensor(cfg.inputs["a"], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(cfg.constants["t"], dtype=torch.float64)
+    h = torch.relu(a)
+    s = torch.sigmoid(h)
+    for v in (h, s):
+        v.retain_grad()
+    F.cross_entropy(s, t.argmax(dim=1)).backward()
+    return a, t, h, s
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_softmax_with_loss_shows_y_and_t(layers_torch, compact):
+    a, t, h, s = layers_torch
+    _, g, nt = traced("layers")
+    first, rule = chain_rule_pages(nt, step_of(g, "softmax_cross_entropy"), compact)
+    (y,) = matrices(first)
+    assert close(y, torch.softmax(s, dim=1).detach().numpy())
+    y2, t_shown, grad = matrices(rule)
+    assert close(y2, y) and close(t_shown, t.numpy()) and close(grad, s.grad.numpy())
+    assert r"\frac{1}{2}" in rule  # N, the batch
+    assert audited(nt, first) == [] and audited(nt, rule) == []
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_sigmoid_shows_y_then_y_times_one_minus_y_times_upstream(layers_torch, compact):
+    a, t, h, s = layers_torch
+    _, g, nt = traced("layers")
+    local, rule = chain_rule_pages(nt, step_of(g, "sigmoid"), compact)
+    y, y_again, factor = matrices(local)
+    sig = s.detach().numpy()
+    assert close(y, sig) and close(y_again, sig) and close(factor, sig * (1 - sig))
+    factor2, up, grad = matrices(rule)
+    assert close(factor2, sig * (1 - sig)) and close(up, s.grad.numpy()) and close(grad, h.grad.numpy())
+    assert audited(nt, local) == [] and audited(nt, rule) == []
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_relu_shows_its_mask_times_upstream(layers_torch, compact):
+    a, t, h, s = layers_torch
+    _, g, nt = traced("layers")
+    (rule,) = chain_rule_pages(nt, step_of(g, "relu"), compact)
+    mask, up, grad = matrices(rule)
+    assert close(mask, (a.detach().numpy() > 0).astype(float)) and close(up, h.grad.numpy())
+    assert close(grad, a.grad.numpy())
+    assert r"\mathbf{1}[a > 0]" in rule and audited(nt, rule) == []
+
+
+def test_softmax_with_loss_terms_in_the_trace_are_torchs(tmp_path):
+    # class indices as targets: the trace's t is their one-hot, y torch's softmax, N the batch
+    from engine.config import parse_config
+    cfg = parse_config({"scene": "layers", "expression": "L = softmax_cross_entropy(s, t)",
+                        "inputs": {"s": [[2.0, -1.0, 0.5], [0.1, 0.2, -0.3]]}, "constants": {"t": [2, 0]}})
+    trace = trace_config(cfg)
+    step = next(s for s in trace["backward"] if s["node"] == trace["output"])
+    s = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, -0.3]], dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([2, 0])
+    F.cross_entropy(s, labels).backward()
+    y, t, n = (np.asarray(step["terms"][k], dtype=float) for k in ("y", "t", "N"))
+    assert np.allclose(y, torch.softmax(s, dim=1).detach().numpy(), rtol=1e-12)
+    assert np.array_equal(t, F.one_hot(labels, 3).numpy())
+    assert n == 2 and np.allclose((y - t) / n, s.grad.numpy(), rtol=1e-12)
