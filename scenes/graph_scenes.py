@@ -447,7 +447,10 @@ SCENES = {
 
 
 def _plain(value, gradient: bool) -> str:
-    """A value as plain text for a step's name: a signed number, or a matrix's shape."""
+    """A value as plain text for a step's name: a signed number, a short vector's entries, or a shape."""
+    if np.ndim(value) == 1 and np.size(value) <= 4:
+        fmt = style.fmt_grad if gradient else style.fmt_value
+        return "[" + ", ".join(fmt(float(v)) for v in value) + "]"
     if np.ndim(value):
         return style.shape_text(value)
     return style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))

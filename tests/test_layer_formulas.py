@@ -136,3 +136,26 @@ def test_softmax_with_loss_terms_in_the_trace_are_torchs(tmp_path):
     assert np.allclose(y, torch.softmax(s, dim=1).detach().numpy(), rtol=1e-12)
     assert np.array_equal(t, F.one_hot(labels, 3).numpy())
     assert n == 2 and np.allclose((y - t) / n, s.grad.numpy(), rtol=1e-12)
+
+
+def test_a_vector_is_drawn_as_a_vector_never_as_a_bare_number():
+    # torch LayerNorm's x, gamma and beta were each drawn as "3", and a step was named "forward: x = 3"
+    from manim import Text
+
+    from scenes.graph_mobject import EdgeLabel
+    from scenes.graph_scenes import _plain
+    from scenes.style import latex_shape, shape_text
+
+    v = np.array([1.0, -2.0, 0.5])
+    for gradient, base in [(False, "ℝ"), (True, "∂ ℝ")]:
+        label = EdgeLabel(v, gradient=gradient, chip=True)
+        parts = [m for m in label.submobjects if isinstance(m, Text)]
+        assert [m.text.replace(" ", "") for m in parts] == [base.replace(" ", ""), "3"]
+        ref, exponent = parts
+        # the exponent is raised and nearly as large as a digit (a typeset superscript is too small to read)
+        digit = Text("0", font_size=ref.font_size, font=ref.font).height
+        assert exponent.get_bottom()[1] > ref.get_bottom()[1] + 0.2 * digit and exponent.height >= 0.8 * digit
+    assert r"\mathbb{R}" in latex_shape(v) and "3" in latex_shape(v)  # a leaf's shape, and an equation's
+    assert shape_text(v) == "3-vector" and shape_text(np.zeros((2, 3))) == "2×3"
+    assert _plain(v, gradient=False) == "[1, −2, 0.5]" and _plain(v, gradient=True) == "[+1, −2, +0.5]"
+    assert _plain(np.arange(5.0), gradient=False) == "5-vector"
