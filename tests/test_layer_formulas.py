@@ -159,3 +159,22 @@ def test_a_vector_is_drawn_as_a_vector_never_as_a_bare_number():
     assert shape_text(v) == "3-vector" and shape_text(np.zeros((2, 3))) == "2×3"
     assert _plain(v, gradient=False) == "[1, −2, 0.5]" and _plain(v, gradient=True) == "[+1, −2, +0.5]"
     assert _plain(np.arange(5.0), gradient=False) == "5-vector"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("size", [34, 24, 22])
+def test_a_superscript_in_a_title_or_caption_reads_at_10_px(monkeypatch, lang, size):
+    # "||W x||²" in a Korean title: NanumGothic's own ² was about 4 px at 854x480
+    from manim import config
+
+    from scenes.text_fit import fitted_text
+
+    monkeypatch.setenv("BACKPROP_LANG", lang)
+    mob = fitted_text("f = ||W x||²", (size,), 13.0, 1, "title", "#FFFFFF")
+    contours = [p for m in mob.family_members_with_points() for p in m.get_subpaths() if len(p)]
+    two = max(contours, key=lambda p: p[:, 0].min())  # the last glyph: the exponent, one contour
+    height_px = (two[:, 1].max() - two[:, 1].min()) * 480 / config.frame_height
+    assert height_px >= 10
+    bars = [p for p in contours if p[:, 0].max() < two[:, 0].min()]
+    baseline = float(np.median([p[:, 1].min() for p in bars]))  # where most glyphs before it stand
+    assert two[:, 1].min() > baseline + 0.2 * (two[:, 1].max() - two[:, 1].min())  # raised: an exponent
