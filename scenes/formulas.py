@@ -43,9 +43,32 @@ def chain_rule_pages(nt: Notation, step: Step, compact: bool = False) -> list[st
             lines += elementwise_lines(nt, step, slot, lhs, compact)
         else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
             lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
+        if np.ndim(shown) == 2 and (shown.shape[0] > MAX_ROWS or shown.shape[1] > MAX_COLS):
+            lines.append(magnified_line(nt, src, shown))
     for src in nt.completes(step):
         lines.append(branch_sum_line(nt, src))
     return pages(lines)
+
+
+# A larger matrix is drawn too small to read in the equation area (1.75 units tall, 13 wide, at 38 points)
+MAX_ROWS, MAX_COLS = 4, 6
+
+
+def _window(n: int, at: int, size: int) -> slice:
+    """``size`` consecutive indices of n, as centred on ``at`` as the ends allow."""
+    start = min(max(at - size // 2, 0), max(n - size, 0))
+    return slice(start, min(start + size, n))
+
+
+def magnified_line(nt: Notation, src: str, grad: np.ndarray) -> str:
+    """A gradient too large to read whole: the block of at most 4 x 6 entries around its largest entry,
+    named by its rows and columns (counted from 1), at a size that reads."""
+    finite = np.where(np.isfinite(grad), np.abs(grad), np.inf)
+    i, j = np.unravel_index(int(np.argmax(finite)), grad.shape)
+    rows, cols = _window(grad.shape[0], i, MAX_ROWS), _window(grad.shape[1], j, MAX_COLS)
+    where = rf"{rows.start + 1}..{rows.stop},\ {cols.start + 1}..{cols.stop}"
+    block = style.colored(style.latex_array(grad[rows, cols], True), style.GRADIENT)
+    return rf"\left[{nt.d(src)}\right]_{{{where}}} = {block}\;\; ({style.latex_shape(grad)})"
 
 
 def _up(nt: Notation, step: Step, shape=None) -> str:

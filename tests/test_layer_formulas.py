@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from audit.equations import check_equation, parse_value
 from engine.config import load_config
+from engine.numfmt import format_number
 from engine.run import trace_config
 from render import CONFIG_DIR
 from scenes.formulas import chain_rule_pages
@@ -30,8 +31,11 @@ def matrices(tex: str) -> list[np.ndarray]:
 
 
 def close(shown: np.ndarray, truth) -> bool:
+    """``shown`` is ``truth`` as the project's one formatter writes it (3 significant digits, 2 in
+    scientific notation)."""
     truth = np.asarray(truth, dtype=float)
-    return shown.size == truth.size and np.allclose(shown.reshape(truth.shape), truth, rtol=6e-3, atol=1e-12)
+    written = np.vectorize(lambda v: float(format_number(v)))(truth) if truth.size else truth
+    return shown.size == truth.size and np.allclose(shown.reshape(truth.shape), written, rtol=1e-9, atol=0)
 
 
 def step_of(g: GraphTrace, op: str):
@@ -178,3 +182,24 @@ def test_a_superscript_in_a_title_or_caption_reads_at_10_px(monkeypatch, lang, s
     bars = [p for p in contours if p[:, 0].max() < two[:, 0].min()]
     baseline = float(np.median([p[:, 1].min() for p in bars]))  # where most glyphs before it stand
     assert two[:, 1].min() > baseline + 0.2 * (two[:, 1].max() - two[:, 1].min())  # raised: an exponent
+
+
+def test_a_matrix_too_large_to_read_gets_a_magnified_block_around_its_largest_entry():
+    from engine.config import parse_config
+    rng = np.random.default_rng(3)
+    W0, x0 = rng.normal(size=(8, 9)).round(2), rng.normal(size=9).round(2)
+    trace = trace_config(parse_config({"scene": "vectors", "expression": "f = sum(tanh(W @ x))",
+                                       "inputs": {"W": W0.tolist(), "x": x0.tolist()}}))
+    g = GraphTrace.from_dict(trace)
+    nt = Notation(g)
+    W = torch.tensor(W0, requires_grad=True)
+    torch.tanh(W @ torch.tensor(x0)).sum().backward()
+    pages = chain_rule_pages(nt, step_of(g, "matmul"))
+    (page,) = [p for p in pages if p.startswith(r"\left[\frac{\partial f}{\partial W}\right]")]
+    (block,) = matrices(page)
+    rows, cols = (int(a) for a in re.search(r"_\{(\d+)\.\.\d+,\\ (\d+)\.\.\d+\}", page).groups())
+    truth = W.grad.numpy()
+    assert block.shape == (4, 6)
+    assert close(block, truth[rows - 1:rows + 3, cols - 1:cols + 5])
+    assert np.abs(truth).max() == pytest.approx(np.abs(block).max(), rel=6e-3)  # the largest entry is in view
+    assert audited(nt, page) == []
