@@ -74,7 +74,8 @@ def magnified_line(nt: Notation, src: str, grad: np.ndarray) -> str:
 def _up(nt: Notation, step: Step, shape=None) -> str:
     """The step's upstream gradient, in the gradient colour (reshaped to how a product writes it)."""
     up = nt.upstream(step)
-    return style.colored(_matrix(up if shape is None else np.reshape(up, shape), True), style.GRADIENT)
+    tex = style.colored(_matrix(up if shape is None else np.reshape(up, shape), True), style.GRADIENT)
+    return rf"({tex})" if np.size(up) == 1 else tex  # a signed number after an operator: in parentheses
 
 
 def _matrix(a, signed: bool = False) -> str:
