@@ -419,7 +419,7 @@ class GradientCheck(GraphScene):
                 cells = [style.fmt_grad(float(n.grad)), style.fmt_grad(float(n.numeric_grad))]
             else:
                 # a matrix does not fit a cell: its shape here, its largest relative error in the last column
-                cells = [f"{style.shape_text(n.grad)} matrix", f"{style.shape_text(n.numeric_grad)} matrix"]
+                cells = [style.shape_text(g) + (" matrix" if np.ndim(g) == 2 else "") for g in (n.grad, n.numeric_grad)]
             checked = n.relative_error is not None or n.kinks
             rows.append([n.label, *cells, verdict + (("  ✓" if ok else "  ✗") if checked else "")])
             colors.append((style.GOOD if ok else style.BAD) if checked else style.MUTED)
