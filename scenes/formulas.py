@@ -30,7 +30,9 @@ def chain_rule_pages(nt: Notation, step: Step, compact: bool = False) -> list[st
         lhs = nt.d(src) if nt.uses[src] == 1 else nt.d_via(src, step.node)
         shown = nt.downstream(step, slot)
         grad = style.colored(style.latex_array(shown, True), style.GRADIENT)
-        if local is not None and np.ndim(down) == 0 and np.ndim(local) == 0:
+        if any(too_large(a) for a in (local, step.upstream, down)):  # unreadable written out in full
+            lines.append(magnified_line(lhs, shown) if too_large(down) else rf"{lhs} = {grad}")
+        elif local is not None and np.ndim(down) == 0 and np.ndim(local) == 0:
             up = style.colored(style.latex_number(float(nt.upstream(step)), True), style.GRADIENT)
             # local x upstream, first as symbols (the output's own step has the seed 1 as its upstream)
             symbols = "" if step.node == trace.output else rf"{nt.local(step.node, src)}\,{nt.d(step.node)} = "
@@ -43,8 +45,6 @@ def chain_rule_pages(nt: Notation, step: Step, compact: bool = False) -> list[st
             lines += elementwise_lines(nt, step, slot, lhs, compact)
         else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
             lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
-        if np.ndim(shown) == 2 and (shown.shape[0] > MAX_ROWS or shown.shape[1] > MAX_COLS):
-            lines.append(magnified_line(nt, src, shown))
     for src in nt.completes(step):
         lines.append(branch_sum_line(nt, src))
     return pages(lines)
@@ -60,15 +60,25 @@ def _window(n: int, at: int, size: int) -> slice:
     return slice(start, min(start + size, n))
 
 
-def magnified_line(nt: Notation, src: str, grad: np.ndarray) -> str:
+def too_large(a) -> bool:
+    """More rows or columns than read in the equation area (a vector is written as a column)."""
+    if a is None or np.ndim(a) == 0:
+        return False
+    rows, cols = (np.size(a), 1) if np.ndim(a) == 1 else np.shape(a)[:2]
+    return rows > MAX_ROWS or cols > MAX_COLS or np.ndim(a) > 2
+
+
+def magnified_line(lhs: str, grad: np.ndarray, color: str | None = None, signed: bool = True) -> str:
     """A gradient too large to read whole: the block of at most 4 x 6 entries around its largest entry,
     named by its rows and columns (counted from 1), at a size that reads."""
+    full = grad
+    grad = grad.reshape(-1, 1) if grad.ndim == 1 else grad.reshape(grad.shape[0], -1)
     finite = np.where(np.isfinite(grad), np.abs(grad), np.inf)
     i, j = np.unravel_index(int(np.argmax(finite)), grad.shape)
     rows, cols = _window(grad.shape[0], i, MAX_ROWS), _window(grad.shape[1], j, MAX_COLS)
-    where = rf"{rows.start + 1}..{rows.stop},\ {cols.start + 1}..{cols.stop}"
-    block = style.colored(style.latex_array(grad[rows, cols], True), style.GRADIENT)
-    return rf"\left[{nt.d(src)}\right]_{{{where}}} = {block}\;\; ({style.latex_shape(grad)})"
+    where = rf"{rows.start + 1}..{rows.stop}" + (rf",\ {cols.start + 1}..{cols.stop}" if full.ndim == 2 else "")
+    block = style.colored(style.latex_array(grad[rows, cols], signed), color or style.GRADIENT)
+    return rf"\left[{lhs}\right]_{{{where}}} = {block}\;\; ({style.latex_shape(full)})"
 
 
 def _up(nt: Notation, step: Step, shape=None) -> str:
@@ -209,7 +219,8 @@ def branch_sum_line(nt: Notation, node_id: str) -> str:
 
 
 def summary_pages(nt: Notation) -> list[str]:
-    parts = [rf"{nt.d(n.id)} = " + style.colored(style.latex_array(nt.grad(n.id), True), style.GRADIENT)
+    parts = [magnified_line(nt.d(n.id), nt.grad(n.id)) if too_large(n.grad) else
+             rf"{nt.d(n.id)} = " + style.colored(style.latex_array(nt.grad(n.id), True), style.GRADIENT)
              for n in nt.trace.inputs]
     if all(np.ndim(n.grad) == 0 for n in nt.trace.inputs):
         return [r",\quad ".join(parts)]

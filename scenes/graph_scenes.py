@@ -16,7 +16,7 @@ from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph
 from scenes.pacing import PacedScene
-from scenes.formulas import branch_sum_tex, chain_rule_pages, summary_pages
+from scenes.formulas import branch_sum_tex, chain_rule_pages, magnified_line, summary_pages, too_large
 from scenes.text_fit import fitted_text, title_mobject
 from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
 
@@ -167,7 +167,10 @@ class GraphScene(PacedScene):
             value = graph.notation.value(node_id)
             self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}")
             self.focus_node(graph, node_id, graph.out_edges(node_id))
-            if graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
+            if graph.is_chip(value) and too_large(value):  # too large to read whole: a block of it
+                self.set_equation(magnified_line(graph.notation.tex(node_id), value, style.FORWARD, signed=False))
+                shown = True
+            elif graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
                 self.set_equation(rf"{graph.notation.tex(node_id)} = "
                                   + style.colored(style.latex_array(value), style.FORWARD)
                                   + rf"\;\; ({style.latex_shape(value)})")

@@ -203,3 +203,6 @@ def test_a_matrix_too_large_to_read_gets_a_magnified_block_around_its_largest_en
     assert close(block, truth[rows - 1:rows + 3, cols - 1:cols + 5])
     assert np.abs(truth).max() == pytest.approx(np.abs(block).max(), rel=6e-3)  # the largest entry is in view
     assert audited(nt, page) == []
+    from scenes.formulas import summary_pages
+    for p in [p for s in g.backward for p in chain_rule_pages(nt, s)] + summary_pages(nt):  # none unreadable
+        assert all(m.shape[0] <= 4 and m.shape[1] <= 6 for m in matrices(p)), p[:80]
