@@ -32,6 +32,7 @@ class BackwardStep:
     upstream: Array
     local: list[Array | None]
     downstream: list[Array | None]
+    terms: dict[str, Array] | None = None  # what the op's formula is written with (Op.terms)
 
 
 class Graph:
@@ -96,7 +97,8 @@ class Graph:
                     src.grad = src.grad + d  # several uses of one node accumulate
                 else:
                     local[i] = down[i] = None
-            steps.append(BackwardStep(n, n.grad.copy(), local, down))
+            terms = OPS[n.op].terms(vals, n.value, **n.attrs) if OPS[n.op].terms else None
+            steps.append(BackwardStep(n, n.grad.copy(), local, down, terms))
         return steps
 
     def _ancestors_of_output(self) -> set[Node]:

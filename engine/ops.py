@@ -36,6 +36,9 @@ class Op:
     # A router (max, min, relu): an input it did not choose gets exactly 0, even from an infinite or NaN
     # upstream gradient (0 x inf would be NaN), as torch's masked backward gives.
     routes: bool = False
+    # The named quantities its local gradient is written with on screen, when they are not already in the
+    # trace as a node's value or the local gradient itself: softmax-with-loss's y and one-hot t and batch N.
+    terms: Callable[..., dict[str, Array]] | None = None
 
     def downstream(self, inputs: list[Array], out: Array, upstream: Array,
                    attrs: dict | None = None) -> tuple[list[Array | None], list[Array]]:
@@ -267,6 +270,12 @@ def _sce_local(ins: list[Array], out: Array) -> list[Array]:
     return [d_x, d_t]
 
 
+def _sce_terms(ins: list[Array], out: Array) -> dict[str, Array]:
+    """(y - t) / N's parts: the softmax y, the targets t as class probabilities (indices made one-hot), N."""
+    x, t = ins
+    return {"y": _softmax(x), "t": _targets(x, t), "N": np.asarray(float(_batch(x)))}
+
+
 def _mse_forward(y: Array, t: Array) -> Array:
     if y.shape != t.shape:
         raise EngineError(f"mse needs targets of the predictions' shape {y.shape}, got {t.shape}")
@@ -331,7 +340,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("mean", "mean", _mean_forward, _mean_local, _reduce_backward),
     Op("softmax", "softmax", _softmax_forward, _no_factor, _softmax_backward),
     Op("log_softmax", "logsm", _log_softmax_forward, _no_factor, _log_softmax_backward),
-    Op("softmax_cross_entropy", "loss", _sce_forward, _sce_local),
+    Op("softmax_cross_entropy", "loss", _sce_forward, _sce_local, terms=_sce_terms),
     Op("mse", "mse", _mse_forward, _mse_local),
     Op("index", "[ ]", _index_forward, _index_local, _index_backward),
 ]}

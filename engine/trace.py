@@ -78,14 +78,18 @@ def graph_trace(graph: Graph, steps: list[BackwardStep], numeric: dict[str, Nume
         "nodes": nodes,
         "output": graph.output.id,
         "forward": [n.id for n in graph.nodes],  # creation order is a topological order
-        "backward": [step_entry(s.node.id, s.upstream, s.local, s.downstream) for s in steps],
+        "backward": [step_entry(s.node.id, s.upstream, s.local, s.downstream, s.terms) for s in steps],
     }
 
 
-def step_entry(node_id: str, upstream, local: list, downstream: list) -> dict:
-    """One backward step of a graph trace, as every tracer writes it (ours and torch's)."""
-    return {"node": node_id, "upstream": encode_value(upstream), "local": [encode_value(v) for v in local],
-            "downstream": [encode_value(v) for v in downstream]}
+def step_entry(node_id: str, upstream, local: list, downstream: list, terms: dict | None = None) -> dict:
+    """One backward step of a graph trace, as every tracer writes it (ours and torch's). ``terms``: the
+    named quantities its formula is written with (softmax-with-loss's y, t and N), when the op has them."""
+    entry = {"node": node_id, "upstream": encode_value(upstream), "local": [encode_value(v) for v in local],
+             "downstream": [encode_value(v) for v in downstream]}
+    if terms:
+        entry["terms"] = {name: encode_value(v) for name, v in terms.items()}
+    return entry
 
 
 def node_entry(node_id: str, op: str, label: str, value, grad, inputs: list[str], symbol: str | None = None,

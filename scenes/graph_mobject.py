@@ -84,6 +84,22 @@ def is_chip(value, every_matrix: bool = False) -> bool:
     return not fits or np.size(value) > MAX_ENTRIES_ON_EDGE
 
 
+VECTOR_EXPONENT = 0.85  # of the digits' size: an exponent as readable as the numbers beside it
+
+
+def vector_space_label(size: int, gradient: bool, color) -> list[Text]:
+    """ℝ³ (∂ ℝ³ for a gradient) on an edge: the exponent a digit of nearly full size, raised a third of a
+    digit, so that it reads as large as the labels' numbers (a typeset superscript would be a third smaller)."""
+    base = merge_glyphs(Text(("∂ " if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
+                             font=style.FONTS["en"]))
+    exponent = merge_glyphs(Text(str(size), font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
+    exponent.scale(VECTOR_EXPONENT).next_to(base, RIGHT, buff=0.02).align_to(base, DOWN)
+    exponent.shift(0.35 * exponent.height * UP)
+    for part in (base, exponent):
+        part.audit_kind = "gradient" if gradient else "value"
+    return [base, exponent]
+
+
 class EdgeLabel(VGroup):
     """A number or small matrix written beside an edge, in the forward or gradient colour; a larger matrix
     as its shape (2×3, or ∂ 2×3 for a gradient), its entries shown in the equation area during its step."""
@@ -92,7 +108,9 @@ class EdgeLabel(VGroup):
         super().__init__()
         self.audit_kind = "gradient" if gradient else "value"
         color = style.GRADIENT if gradient else style.FORWARD
-        if chip or is_chip(value):
+        if (chip or is_chip(value)) and np.ndim(value) == 1:  # a vector as its space, R^3: never a bare 3
+            self.add(*vector_space_label(np.size(value), gradient, color))
+        elif chip or is_chip(value):
             chip = ("∂ " if gradient else "") + style.shape_text(value)
             self.add(merge_glyphs(Text(chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         elif np.ndim(value) == 0:

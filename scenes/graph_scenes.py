@@ -16,7 +16,7 @@ from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph
 from scenes.pacing import PacedScene
-from scenes.formulas import branch_sum_tex, chain_rule_pages, summary_pages
+from scenes.formulas import branch_sum_tex, chain_rule_pages, magnified_line, summary_pages, too_large
 from scenes.text_fit import fitted_text, title_mobject
 from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
 
@@ -167,7 +167,10 @@ class GraphScene(PacedScene):
             value = graph.notation.value(node_id)
             self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}")
             self.focus_node(graph, node_id, graph.out_edges(node_id))
-            if graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
+            if graph.is_chip(value) and too_large(value):  # too large to read whole: a block of it
+                self.set_equation(magnified_line(graph.notation.tex(node_id), value, style.FORWARD, signed=False))
+                shown = True
+            elif graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
                 self.set_equation(rf"{graph.notation.tex(node_id)} = "
                                   + style.colored(style.latex_array(value), style.FORWARD)
                                   + rf"\;\; ({style.latex_shape(value)})")
@@ -197,7 +200,8 @@ class GraphScene(PacedScene):
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
         note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
-        formulas = [part for tex in chain_rule_pages(graph.notation, step) for part in self._readable(tex)] or [None]
+        full, compact = chain_rule_pages(graph.notation, step), chain_rule_pages(graph.notation, step, compact=True)
+        formulas = [part for tex in map(self._roomier, full, compact) for part in self._readable(tex)] or [None]
         self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
         for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
             self.wait(self.step_time)
@@ -242,6 +246,14 @@ class GraphScene(PacedScene):
         mob = fitted_text(text, (26, 24, 22), 13.2, 1 if self.equation_room else 2, "caption", style.MUTED)
         return mob.move_to(self.caption_y * UP)
 
+    def _roomier(self, full: str, compact: str) -> str:
+        """The rule written out in full, unless it must shrink to fit and the compact form (each symbol under
+        its matrix) is drawn larger."""
+        if full == compact:
+            return full
+        scale = {tex: self._equation_mob(tex).fit for tex in (full, compact)}
+        return full if scale[full] >= min(0.9, scale[compact]) else compact
+
     def _readable(self, tex: str) -> list[str]:
         """A formula, or its lines one page each when all together they would be drawn too small."""
         mob = self._equation_mob(tex)
@@ -262,6 +274,7 @@ class GraphScene(PacedScene):
             if min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height) > fit:
                 mob, fit = stacked, min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height)
         mob.audit_kind = "equation"
+        mob.fit = fit  # how much it was shrunk to fit the equation area
         return mob.scale(fit).move_to(EQUATION_Y * UP)
 
     def _swap(self, new_mobs: dict):
@@ -411,7 +424,7 @@ class GradientCheck(GraphScene):
                 cells = [style.fmt_grad(float(n.grad)), style.fmt_grad(float(n.numeric_grad))]
             else:
                 # a matrix does not fit a cell: its shape here, its largest relative error in the last column
-                cells = [f"{style.shape_text(n.grad)} matrix", f"{style.shape_text(n.numeric_grad)} matrix"]
+                cells = [style.shape_text(g) + (" matrix" if np.ndim(g) == 2 else "") for g in (n.grad, n.numeric_grad)]
             checked = n.relative_error is not None or n.kinks
             rows.append([n.label, *cells, verdict + (("  ✓" if ok else "  ✗") if checked else "")])
             colors.append((style.GOOD if ok else style.BAD) if checked else style.MUTED)
@@ -439,7 +452,10 @@ SCENES = {
 
 
 def _plain(value, gradient: bool) -> str:
-    """A value as plain text for a step's name: a signed number, or a matrix's shape."""
+    """A value as plain text for a step's name: a signed number, a short vector's entries, or a shape."""
+    if np.ndim(value) == 1 and np.size(value) <= 4:
+        fmt = style.fmt_grad if gradient else style.fmt_value
+        return "[" + ", ".join(fmt(float(v)) for v in value) + "]"
     if np.ndim(value):
         return style.shape_text(value)
     return style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))

@@ -185,10 +185,17 @@ def node_tex(label: str, value, module: str | None = None) -> str:
 
 
 def shape_text(a: np.ndarray) -> str:
+    """A shape in words: 2×3, or 3-vector (a bare 3 would read as a value)."""
+    if np.ndim(a) == 1:
+        return f"{np.size(a)}-vector"
     return "×".join(map(str, np.shape(a))) if np.ndim(a) else "scalar"
 
 
 def latex_shape(a: np.ndarray) -> str:
+    """A shape in a formula: 2\times 3, or a vector's space R^3, its exponent as large as the R beside it
+    (a bare 3 would read as a value, and a script-size exponent is too small to read beside a name)."""
+    if np.ndim(a) == 1:
+        return rf"\mathbb{{R}}^{{\scriptstyle {np.size(a)}}}"
     return r"\times ".join(map(str, np.shape(a))) if np.ndim(a) else r"\text{scalar}"
 
 

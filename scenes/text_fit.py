@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from manim import Text
+import numpy as np
+from manim import LEFT, UP, Text
 
 from scenes import style
 from scenes.glyphs import merge_glyphs
@@ -23,14 +24,46 @@ TITLE_SIZES = (34, 30, 26, 24)  # the title shrinks to fit before it wraps onto 
 _TOLERANCE = 0.003
 
 
+# A font's own superscript glyphs are a third of its digits' height or less (NanumGothic's ² is 4.8 px in a
+# 24-point title at 854x480): each is drawn as the ordinary character at SUPERSCRIPT_SCALE, raised.
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ᵀ"
+SUPERSCRIPT_CHARS = str.maketrans(SUPERSCRIPTS, "0123456789+−T")
+SUPERSCRIPT_SCALE = 0.75  # of the text's size: 10.4 px digits at the smallest caption size, 22 points
+SUPERSCRIPT_RISE = 0.4  # of a full digit's height
+
+
+def raise_superscripts(mob: Text, original: str) -> Text:
+    """``mob`` was made from ``original`` with its superscript characters made ordinary (SUPERSCRIPT_CHARS):
+    shrink each of those to SUPERSCRIPT_SCALE and raise it, closing the gap it leaves on its line."""
+    chars = [c for c in original if not c.isspace()]
+    glyphs = mob.submobjects
+    if not any(c in SUPERSCRIPTS for c in chars) or len(chars) != len(glyphs):  # (shaped scripts: left as set)
+        return mob
+    digit = Text("0", font=mob.font, font_size=mob.font_size).height
+    for i, (c, glyph) in enumerate(zip(chars, glyphs)):
+        if c not in SUPERSCRIPTS:
+            continue
+        line_bottom, line_top = glyph.get_bottom()[1], glyph.get_top()[1]
+        left = glyph.get_left()[0]
+        width = glyph.width
+        glyph.scale(SUPERSCRIPT_SCALE, about_point=glyph.get_corner(np.array([-1.0, -1.0, 0.0])))
+        glyph.shift(SUPERSCRIPT_RISE * digit * UP)
+        gap = width - glyph.width
+        for later in glyphs[i + 1:]:  # the rest of its line moves left into the room it freed
+            if later.get_left()[0] > left and later.get_bottom()[1] < line_top and later.get_top()[1] > line_bottom:
+                later.shift(gap * LEFT)
+    return mob
+
+
 def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kind: str, color) -> Text:
     """Text never cut: its own lines kept, the font shrunk step by step through ``sizes`` until it fits
     ``width``; failing that, long lines wrapped at spaces (largest size first) into at most ``max_lines``;
     only then scaled to the width.
     Pango lays out each line, so right-to-left scripts (Arabic, Hebrew) read in their own direction."""
     def make(lines, size):
-        mob = merge_glyphs(Text("\n".join(lines), font=style.caption_font(), font_size=size, color=color,
-                                line_spacing=0.8))
+        mob = merge_glyphs(raise_superscripts(Text("\n".join(lines).translate(SUPERSCRIPT_CHARS),
+                                                   font=style.caption_font(), font_size=size, color=color,
+                                                   line_spacing=0.8), "\n".join(lines)))
         mob.audit_kind = kind
         return mob
 
@@ -95,7 +128,8 @@ class _WordExtents:
         right-to-left text puts them in another order."""
         if any(unicodedata.bidirectional(c) in ("R", "AL", "AN") for line in lines for c in line):
             return None
-        layout = Text("\n".join(lines), font=style.caption_font(), font_size=size, line_spacing=0.8)
+        layout = Text("\n".join(lines).translate(SUPERSCRIPT_CHARS), font=style.caption_font(), font_size=size,
+                      line_spacing=0.8)  # (superscripts as make() sets them, before they are shrunk)
         glyphs = iter(layout.submobjects)
         if len(layout.submobjects) != sum(not c.isspace() for c in "".join(lines)):
             return None

@@ -45,6 +45,7 @@ class Step:
     upstream: np.ndarray
     local: list[np.ndarray | None]
     downstream: list[np.ndarray | None]
+    terms: dict[str, np.ndarray] | None = None  # the quantities the op's formula is written with (y, t, N)
 
 
 @dataclass
@@ -69,7 +70,8 @@ class GraphTrace:
                                     None if n.get("excess_error") is None else float(dec(n["excess_error"])))
                  for n in part["nodes"]}
         steps = [Step(s["node"], dec(s["upstream"]), [dec(v) for v in s["local"]],
-                      [dec(v) for v in s["downstream"]]) for s in part["backward"]]
+                      [dec(v) for v in s["downstream"]],
+                      {k: dec(v) for k, v in s["terms"].items()} if "terms" in s else None) for s in part["backward"]]
         return cls(nodes, part["output"], part["forward"], steps, d["config"])
 
     def alternative(self, d: dict) -> "GraphTrace | None":
@@ -85,6 +87,7 @@ class GraphTrace:
 
 MAX_TRACE_BYTES = 200_000_000
 NUMBER_LABEL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?(?:e[-+][0-9]+)?|inf)")  # f"{value:g}" of a literal
+TERM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,7}")  # a step's terms: y, t, N
 ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu"}
 
 
@@ -205,6 +208,12 @@ def _check_graph(part, where: str) -> None:
                 if v is not None:
                     _check_value(v, f"{w}.{key}")
         _check_value(step.get("upstream"), f"{w}.upstream")
+        if "terms" in step:
+            terms = step["terms"]
+            _check(isinstance(terms, dict) and len(terms) <= 8 and all(TERM_NAME.fullmatch(k) for k in terms),
+                   f"{w}.terms", "must map a few short names to values")
+            for k, v in terms.items():
+                _check_value(v, f"{w}.terms.{k}")
 
 
 def _check_training(d: dict) -> None:

@@ -43,6 +43,8 @@ BAD = {
     "scene unknown": (lambda t: t["config"].update(scene="shell"), "config.scene: unknown scene kind"),
     "scene of another kind": (lambda t: t["config"].update(scene="zigzag"), "a zigzag scene needs a zigzag trace"),
     "version": (lambda t: t.update(version=2), "expected backprop-trace version 1"),
+    "latex in a term's name": (lambda t: t["backward"][0].update(terms={r"\input{x}": 1.0}), "backward[0].terms"),
+    "term as text": (lambda t: t["backward"][0].update(terms={"y": "1; rm"}), "backward[0].terms.y: expected a number"),
     "config not a dict": (lambda t: t.update(config=[1]), "config: must be an object"),
     "latex in a layer class": (lambda t: t["nodes"][0].update(label="0.weight", attrs={"module": r"\def\x{}"}),
                                "nodes[0].attrs: must be an object whose module is a name"),

@@ -1,0 +1,208 @@
+"""Vector and layer gates write their rule with its numbers (issue 26): every matrix of the equation at a
+backward step is checked against torch written by hand from the config, never against our own trace."""
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from audit.equations import check_equation, parse_value
+from engine.config import load_config
+from engine.numfmt import format_number
+from engine.run import trace_config
+from render import CONFIG_DIR
+from scenes.formulas import chain_rule_pages
+from scenes.notation import Notation
+from scenes.trace_data import GraphTrace
+
+MATRIX = re.compile(r"\\begin\{bmatrix\}.*?\\end\{bmatrix\}", re.S)
+
+
+def traced(name: str):
+    trace = trace_config(load_config(CONFIG_DIR / f"{name}.yaml"))
+    g = GraphTrace.from_dict(trace)
+    return trace, g, Notation(g)
+
+
+def matrices(tex: str) -> list[np.ndarray]:
+    """Every bmatrix of a formula, in reading order, as the audit reads numbers."""
+    return [parse_value(m) for m in MATRIX.findall(tex)]
+
+
+def close(shown: np.ndarray, truth) -> bool:
+    """``shown`` is ``truth`` as the project's one formatter writes it (3 significant digits, 2 in
+    scientific notation)."""
+    truth = np.asarray(truth, dtype=float)
+    written = np.vectorize(lambda v: float(format_number(v)))(truth) if truth.size else truth
+    return shown.size == truth.size and np.allclose(shown.reshape(truth.shape), written, rtol=1e-9, atol=0)
+
+
+def step_of(g: GraphTrace, op: str):
+    return next(s for s in g.backward if g.nodes[s.node].op == op)
+
+
+def audited(nt: Notation, page: str) -> list[str]:
+    grads = {nt.tex(i): [n.grad] for i, n in nt.trace.nodes.items() if n.grad is not None}
+    return check_equation(page, nt.output_tex, grads)
+
+
+@pytest.fixture(scope="module")
+def vectors_torch():
+    cfg = load_config(CONFIG_DIR / "vectors.yaml")
+    W = torch.tensor(cfg.inputs["W"], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor(cfg.inputs["x"], dtype=torch.float64, requires_grad=True)
+    q = W @ x
+    q.retain_grad()
+    (q ** 2).sum().backward()
+    return W, x, q
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_matmul_step_writes_upstream_times_x_transposed_and_w_transposed_times_upstream(vectors_torch, compact):
+    # f = ||W x||^2: df/dW = df/dq x^T and df/dx = W^T df/dq, each with the numbers torch gets
+    W, x, q = vectors_torch
+    _, g, nt = traced("vectors")
+    dW, dx = chain_rule_pages(nt, step_of(g, "matmul"), compact)
+    assert dW.startswith(r"\frac{\partial f}{\partial W} = ") and dx.startswith(r"\frac{\partial f}{\partial x} = ")
+    if not compact:
+        assert r"\frac{\partial f}{\partial q} \cdot x^{T} = " in dW and r"W^{T} \cdot \frac{\partial f}{\partial q} = " in dx
+    up, x_t, product = matrices(dW)
+    assert close(up, q.grad.numpy()) and up.shape == (2, 1)  # the upstream as a column
+    assert close(x_t, x.detach().numpy()) and x_t.shape == (1, 2)  # x^T as a row
+    assert close(product, W.grad.numpy()) and product.shape == (2, 2)
+    w_t, up2, result = matrices(dx)
+    assert close(w_t, W.detach().numpy().T) and close(up2, q.grad.numpy()) and close(result, x.grad.numpy())
+    assert audited(nt, dW) == [] and audited(nt, dx) == []
+
+
+@pytest.fixture(scope="module")
+def layers_torch():
+    cfg = load_config(CONFIG_DIR / "layers.yaml")
+    a = torch.tensor(cfg.inputs["a"], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(cfg.constants["t"], dtype=torch.float64)
+    h = torch.relu(a)
+    s = torch.sigmoid(h)
+    for v in (h, s):
+        v.retain_grad()
+    F.cross_entropy(s, t.argmax(dim=1)).backward()
+    return a, t, h, s
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_softmax_with_loss_shows_y_and_t(layers_torch, compact):
+    a, t, h, s = layers_torch
+    _, g, nt = traced("layers")
+    first, rule = chain_rule_pages(nt, step_of(g, "softmax_cross_entropy"), compact)
+    (y,) = matrices(first)
+    assert close(y, torch.softmax(s, dim=1).detach().numpy())
+    y2, t_shown, grad = matrices(rule)
+    assert close(y2, y) and close(t_shown, t.numpy()) and close(grad, s.grad.numpy())
+    assert r"\frac{1}{2}" in rule  # N, the batch
+    assert audited(nt, first) == [] and audited(nt, rule) == []
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_sigmoid_shows_y_then_y_times_one_minus_y_times_upstream(layers_torch, compact):
+    a, t, h, s = layers_torch
+    _, g, nt = traced("layers")
+    local, rule = chain_rule_pages(nt, step_of(g, "sigmoid"), compact)
+    y, y_again, factor = matrices(local)
+    sig = s.detach().numpy()
+    assert close(y, sig) and close(y_again, sig) and close(factor, sig * (1 - sig))
+    factor2, up, grad = matrices(rule)
+    assert close(factor2, sig * (1 - sig)) and close(up, s.grad.numpy()) and close(grad, h.grad.numpy())
+    assert audited(nt, local) == [] and audited(nt, rule) == []
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_relu_shows_its_mask_times_upstream(layers_torch, compact):
+    a, t, h, s = layers_torch
+    _, g, nt = traced("layers")
+    (rule,) = chain_rule_pages(nt, step_of(g, "relu"), compact)
+    mask, up, grad = matrices(rule)
+    assert close(mask, (a.detach().numpy() > 0).astype(float)) and close(up, h.grad.numpy())
+    assert close(grad, a.grad.numpy())
+    assert r"\mathbf{1}[a > 0]" in rule and audited(nt, rule) == []
+
+
+def test_softmax_with_loss_terms_in_the_trace_are_torchs(tmp_path):
+    # class indices as targets: the trace's t is their one-hot, y torch's softmax, N the batch
+    from engine.config import parse_config
+    cfg = parse_config({"scene": "layers", "expression": "L = softmax_cross_entropy(s, t)",
+                        "inputs": {"s": [[2.0, -1.0, 0.5], [0.1, 0.2, -0.3]]}, "constants": {"t": [2, 0]}})
+    trace = trace_config(cfg)
+    step = next(s for s in trace["backward"] if s["node"] == trace["output"])
+    s = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, -0.3]], dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([2, 0])
+    F.cross_entropy(s, labels).backward()
+    y, t, n = (np.asarray(step["terms"][k], dtype=float) for k in ("y", "t", "N"))
+    assert np.allclose(y, torch.softmax(s, dim=1).detach().numpy(), rtol=1e-12)
+    assert np.array_equal(t, F.one_hot(labels, 3).numpy())
+    assert n == 2 and np.allclose((y - t) / n, s.grad.numpy(), rtol=1e-12)
+
+
+def test_a_vector_is_drawn_as_a_vector_never_as_a_bare_number():
+    # torch LayerNorm's x, gamma and beta were each drawn as "3", and a step was named "forward: x = 3"
+    from manim import Text
+
+    from scenes.graph_mobject import EdgeLabel
+    from scenes.graph_scenes import _plain
+    from scenes.style import latex_shape, shape_text
+
+    v = np.array([1.0, -2.0, 0.5])
+    for gradient, base in [(False, "ℝ"), (True, "∂ ℝ")]:
+        label = EdgeLabel(v, gradient=gradient, chip=True)
+        parts = [m for m in label.submobjects if isinstance(m, Text)]
+        assert [m.text.replace(" ", "") for m in parts] == [base.replace(" ", ""), "3"]
+        ref, exponent = parts
+        # the exponent is raised and nearly as large as a digit (a typeset superscript is too small to read)
+        digit = Text("0", font_size=ref.font_size, font=ref.font).height
+        assert exponent.get_bottom()[1] > ref.get_bottom()[1] + 0.2 * digit and exponent.height >= 0.8 * digit
+    assert r"\mathbb{R}" in latex_shape(v) and "3" in latex_shape(v)  # a leaf's shape, and an equation's
+    assert shape_text(v) == "3-vector" and shape_text(np.zeros((2, 3))) == "2×3"
+    assert _plain(v, gradient=False) == "[1, −2, 0.5]" and _plain(v, gradient=True) == "[+1, −2, +0.5]"
+    assert _plain(np.arange(5.0), gradient=False) == "5-vector"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("size", [34, 24, 22])
+def test_a_superscript_in_a_title_or_caption_reads_at_10_px(monkeypatch, lang, size):
+    # "||W x||²" in a Korean title: NanumGothic's own ² was about 4 px at 854x480
+    from manim import config
+
+    from scenes.text_fit import fitted_text
+
+    monkeypatch.setenv("BACKPROP_LANG", lang)
+    mob = fitted_text("f = ||W x||²", (size,), 13.0, 1, "title", "#FFFFFF")
+    contours = [p for m in mob.family_members_with_points() for p in m.get_subpaths() if len(p)]
+    two = max(contours, key=lambda p: p[:, 0].min())  # the last glyph: the exponent, one contour
+    height_px = (two[:, 1].max() - two[:, 1].min()) * 480 / config.frame_height
+    assert height_px >= 10
+    bars = [p for p in contours if p[:, 0].max() < two[:, 0].min()]
+    baseline = float(np.median([p[:, 1].min() for p in bars]))  # where most glyphs before it stand
+    assert two[:, 1].min() > baseline + 0.2 * (two[:, 1].max() - two[:, 1].min())  # raised: an exponent
+
+
+def test_a_matrix_too_large_to_read_gets_a_magnified_block_around_its_largest_entry():
+    from engine.config import parse_config
+    rng = np.random.default_rng(3)
+    W0, x0 = rng.normal(size=(8, 9)).round(2), rng.normal(size=9).round(2)
+    trace = trace_config(parse_config({"scene": "vectors", "expression": "f = sum(tanh(W @ x))",
+                                       "inputs": {"W": W0.tolist(), "x": x0.tolist()}}))
+    g = GraphTrace.from_dict(trace)
+    nt = Notation(g)
+    W = torch.tensor(W0, requires_grad=True)
+    torch.tanh(W @ torch.tensor(x0)).sum().backward()
+    pages = chain_rule_pages(nt, step_of(g, "matmul"))
+    (page,) = [p for p in pages if p.startswith(r"\left[\frac{\partial f}{\partial W}\right]")]
+    (block,) = matrices(page)
+    rows, cols = (int(a) for a in re.search(r"_\{(\d+)\.\.\d+,\\ (\d+)\.\.\d+\}", page).groups())
+    truth = W.grad.numpy()
+    assert block.shape == (4, 6)
+    assert close(block, truth[rows - 1:rows + 3, cols - 1:cols + 5])
+    assert np.abs(truth).max() == pytest.approx(np.abs(block).max(), rel=6e-3)  # the largest entry is in view
+    assert audited(nt, page) == []
+    from scenes.formulas import summary_pages
+    for p in [p for s in g.backward for p in chain_rule_pages(nt, s)] + summary_pages(nt):  # none unreadable
+        assert all(m.shape[0] <= 4 and m.shape[1] <= 6 for m in matrices(p)), p[:80]
