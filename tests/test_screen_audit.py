@@ -188,6 +188,57 @@ def test_a_legend_entry_whose_curve_is_drawn_over_fails():
     assert [v for v in apart if v.rule == "legend-hidden"] == []
 
 
+# --- captions: the numbers they state -------------------------------------------------------------------
+XOR = {"kind": "vanishing", "config": {"steps": 20000, "seeds": 10},
+       "runs": [{"activation": "tanh", "steps": [0, 10000, 20000], "accuracy": [0.5, 1.0, 1.0]},
+                {"activation": "relu", "steps": [0, 10000, 20000], "accuracy": [0.5, 0.75, "nan"]}],
+       "seed_summary": [{"activation": "tanh", "seeds": 10, "solved": 9, "diverged": 0, "median_ratio": 3.2e-5},
+                        {"activation": "relu", "seeds": 10, "solved": 5, "diverged": 3, "median_ratio": 0.42}]}
+
+
+def _caption_problems(text, kind="caption"):
+    from audit.captions import CaptionCheck
+    from scenes.training_scenes import ACT_NAMES
+    return CaptionCheck(XOR, ACT_NAMES).check_text(kind, text)
+
+
+def test_caption_numbers_that_the_trace_has_pass():
+    assert _caption_problems("after 20000 steps: solved XOR: tanh (9/10); not solved: ReLU (5/10)") == []
+    assert _caption_problems("diverged (NaN): ReLU (3/10)") == []
+    assert _caption_problems("step 0: tanh's first layer gets a gradient 4 orders of magnitude below its last") == []
+    assert _caption_problems("ReLU: final accuracy 0.75", "text") == []
+    assert _caption_problems("20000 스텝 후: XOR 해결: tanh (9/10)") == []
+    assert _caption_problems("sigmoid inputs: w1 and w2 move the same way") == []  # names are not numbers
+
+
+def test_caption_numbers_the_trace_does_not_have_fail():
+    assert _caption_problems("after 20001 steps: solved XOR: tanh (9/10)") == [
+        "caption 'after 20001 steps: solved XOR: tanh (9/10)': 20001 is not a number of tanh's run in the trace"]
+    # another run's count: ReLU solved 5 of 10, tanh 9
+    assert len(_caption_problems("not solved: tanh (5/10), ReLU (9/10)")) == 2
+    assert len(_caption_problems("leaky ReLU: final accuracy 0.8", "text")) == 1
+
+
+@pytest.mark.slow
+def test_a_scene_whose_caption_miscounts_fails():
+    from scenes.training_scenes import VanishingGradients
+
+    class OffByOne(VanishingGradients):
+        @staticmethod
+        def outcome_caption(trace, steps):
+            return VanishingGradients.outcome_caption(trace, steps + 1)
+
+    from audit.captions import CaptionCheck
+    from pipeline.source import trace_path_for
+    from scenes.trace_data import read_trace
+    from scenes.training_scenes import ACT_NAMES
+    config = CONFIG_DIR / "vanishing.yaml"
+    frames, _ = _audit_scene(OffByOne, config)
+    check = CaptionCheck(read_trace(trace_path_for(str(config))), ACT_NAMES)
+    wrong = {m for f in frames for m in check(f)}
+    assert len(wrong) == 1 and "5001 is not a number of" in wrong.pop()  # the shipped scene passes (below)
+
+
 # --- equations: what a total derivative claims ----------------------------------------------------------
 GRADS = {"x": [np.asarray(-0.731)], "y": [np.asarray(1.46)], "W": [np.array([[0.5, -1.0], [2.0, 3.2e-7]])]}
 
