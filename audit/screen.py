@@ -9,6 +9,7 @@ Nothing here computes a gradient: the equation check compares what a formula cla
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ import numpy as np
 from manim import (Arrow, Axes, DecimalNumber, MarkupText, Mobject, SingleStringMathTex, Text, VMobject, config)
 from manim.renderer.cairo_renderer import CairoRenderer
 
+from pipeline.render_job import QUALITIES
 from scenes.graph_mobject import ComputationalGraph, SplineEdge
 
 # Glyph heights per point of font size, in scene units, measured at font_size=48: the lower-case x-height
@@ -27,10 +29,26 @@ GLYPH_PER_POINT = {("text", "x"): 0.364 / 48, ("text", "digit"): 0.504 / 48, ("t
                    ("tex", "x"): 0.2257 / 48, ("tex", "digit"): 0.3427 / 48, ("tex", "hangul"): 0.3427 / 48}
 TEX_COMMAND = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]+\}|\\(begin|end)\{[a-z]+\}|\\[a-zA-Z]+")
 
-# 8 px of x-height at 854x480 (1.7% of the frame's height, an em of about 15 px). Projected on a 2 m
-# tall screen that is a 3.3 cm x-height, which reads from about 15 m; the 24-point minimum of slide
-# guidelines is about 2.2% of a 7.5-inch slide's height for the em, so the floor is roughly that.
-MIN_GLYPH_PX = {"low": 4.0, "preview": 8.0, "hd": 18.0, "4k": 36.0}
+# 10 px of x-height at 854x480 (2.1% of the frame's height, an em of about 19 px), for every text: labels,
+# captions, axis numbers and the exponents and superscripts in them. Projected on a 2 m tall screen that is
+# a 4.2 cm x-height, which reads from the back of a lecture hall (8 px could not be read when projected);
+# the 24-point minimum of slide guidelines is about 2.2% of a 7.5-inch slide's height for the em. The
+# floor is a fraction of the frame's height, so it scales with the quality: 5 px at low (240 lines),
+# 22.5 px at hd, 45 px at 4k.
+MIN_GLYPH_PX_AT_480 = 10.0
+
+
+def min_glyph_px(pixel_height: int) -> float:
+    return MIN_GLYPH_PX_AT_480 * pixel_height / 480
+
+
+MIN_GLYPH_PX = {name: min_glyph_px(q.height) for name, q in QUALITIES.items()}
+# TeX sets a superscript or subscript in \scriptstyle: its digits are 0.696 of the text-style digits'
+# height (MathTex "{}^{0}" against "0"). Unicode super- and subscript characters (², ᵀ) have the font's own
+# sizes, measured when met.
+TEX_SCRIPT = 0.696
+TEX_SCRIPT_ARG = re.compile(r"[\^_](\{[^{}]*\}|\\?[A-Za-z0-9+\-])")
+SCRIPT_CHARS = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9c-\u1dbf]")
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 SAFE_MARGIN = 0.02  # of the frame's width and height: a player's controls and TV overscan
 OVERLAP_TOLERANCE_PX = 1.0
@@ -276,13 +294,30 @@ def glyph_kind(string: str, tex: bool) -> str:
 
 
 def _glyph_height_px(m: Mobject, string: str) -> float:
+    """The height of the smallest kind of glyph in the text: its main line's (x-height, digits or Hangul)
+    or a superscript's or subscript's (an exponent, the ² of ||x||², the ᵀ of Bᵀ), whichever is smaller."""
     family = "text" if isinstance(m, (Text, MarkupText)) else "tex"
-    per_point = GLYPH_PER_POINT[(family, glyph_kind(string, family == "tex"))]
     try:
         size = float(m.font_size)
     except (AttributeError, ZeroDivisionError):
         return float("nan")
-    return size * per_point * config.pixel_height / config.frame_height
+    if family == "tex":
+        scripts = TEX_SCRIPT_ARG.findall(string)
+        main = TEX_SCRIPT_ARG.sub("", string)
+        heights = [TEX_SCRIPT * GLYPH_PER_POINT[("tex", glyph_kind(a, True))] for a in scripts]
+        if not scripts or re.search(r"[^\s{}]", TEX_COMMAND.sub("", main)):
+            heights.append(GLYPH_PER_POINT[("tex", glyph_kind(main, True))])
+    else:
+        font = getattr(m, "font", "") or ""
+        heights = [GLYPH_PER_POINT[("text", glyph_kind(string, False))]]
+        heights += [_char_height_per_point(font, c) for c in set(SCRIPT_CHARS.findall(string))]
+    return size * min(heights) * config.pixel_height / config.frame_height
+
+
+@functools.cache
+def _char_height_per_point(font: str, char: str) -> float:
+    """A character's height in scene units per point of font size, in ``font`` (Pango's fallback if absent)."""
+    return Text(char, font=font, font_size=48).height / 48
 
 
 def _visible_colors(m: Mobject) -> list[np.ndarray]:
@@ -449,7 +484,7 @@ def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=
     ``caption_claims(frame)`` captions whose numbers the trace does not have (see captions)."""
     w, h = config.pixel_width, config.pixel_height
     mx, my = SAFE_MARGIN * w, SAFE_MARGIN * h
-    floor = MIN_GLYPH_PX[quality]
+    floor = min_glyph_px(h)  # the frame this quality draws (MIN_GLYPH_PX[quality] for a preset)
     out = []
     seen_names: set[tuple[int, str]] = set()
     for f in frames:

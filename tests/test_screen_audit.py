@@ -46,7 +46,7 @@ def test_text_outside_the_safe_area(bbox):
 
 
 def test_small_text_low_contrast_and_overlap():
-    assert rules(frame(text([100, 100, 200, 120], height=7.9))) == ["too-small"]
+    assert rules(frame(text([100, 100, 200, 120], height=9.9))) == ["too-small"]
     assert rules(frame(text([100, 100, 200, 120], contrast=4.49))) == ["contrast"]
     assert rules(frame(text([100, 100, 200, 120]), text([190, 110, 300, 130]))) == ["overlap"]
     assert rules(frame(text([100, 100, 200, 120]), text([200, 100, 300, 120]))) == []  # touching is not overlapping
@@ -57,6 +57,33 @@ def test_an_edge_through_a_label_but_not_one_ending_at_it():
     ending = [(50, 110), (99, 110)]
     assert rules(frame(text([100, 100, 200, 120]), edges=[through])) == ["edge-through-text"]
     assert rules(frame(text([100, 100, 200, 120]), edges=[ending])) == []
+
+
+@pytest.mark.parametrize("quality", ["low", "preview", "hd", "4k"])
+def test_the_text_floor_is_10_px_at_480_lines_and_follows_the_quality(quality):
+    from pipeline.render_job import QUALITIES
+    from audit.screen import MIN_GLYPH_PX
+    q = QUALITIES[quality]
+    floor = 10 * q.height / 480  # 5 px at low, 10 at preview, 22.5 at hd, 45 at 4k
+    assert MIN_GLYPH_PX[quality] == pytest.approx(floor)
+    box = [0.1 * q.width, 0.4 * q.height, 0.3 * q.width, 0.45 * q.height]
+    with tempconfig({"pixel_width": q.width, "pixel_height": q.height}):
+        def rules_at(height):
+            return [v.rule for v in check_frames([frame(text(box, height=height))], quality)]
+        assert rules_at(floor) == [] and rules_at(0.99 * floor) == ["too-small"]
+        assert rules_at(9.9 * q.height / 480) == ["too-small"]  # under 10 px at 854x480, at any quality
+
+
+def test_exponents_and_superscripts_are_measured_too():
+    from manim import MathTex, Text
+    from audit.screen import _glyph_height_px
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        base = _glyph_height_px(MathTex("10", font_size=40), "10")
+        power = _glyph_height_px(MathTex("10^{-3}", font_size=40), "10^{-3}")
+        assert power == pytest.approx(0.696 * base, rel=0.01)  # the exponent, in TeX's script size
+        word = _glyph_height_px(Text("norm", font_size=40), "norm")
+        squared = _glyph_height_px(Text("norm²", font_size=40), "norm²")
+        assert squared < 0.9 * word  # the ² is smaller than the x-height: it sets the text's height
 
 
 def test_glyph_height_is_measured_on_the_smallest_kind_of_glyph():
@@ -315,7 +342,7 @@ def test_json_record_of_what_is_on_screen():
     assert {"title", "caption", "equation", "value", "gradient", "name"} <= kinds
     shown = {t["string"] for t in last["texts"] if t["kind"] == "gradient"}
     assert {"−4", "+3", "+1"} <= shown  # cs231n's f = (x + y) z: df/dx = df/dy = -4, df/dz = 3
-    assert all(t["height_px"] >= 8 and t["contrast"] >= 4.5 for t in last["texts"])
+    assert all(t["height_px"] >= 10 and t["contrast"] >= 4.5 for t in last["texts"])
     gates = {s["label"]: s["bbox"] for s in last["shapes"] if s["kind"] == "gate"}
     assert set(gates) == {"q", "f"} and all(0 <= x0 < x1 <= 854 and 0 <= y0 < y1 <= 480 for x0, y0, x1, y1 in gates.values())
     assert {"x → q", "z → f"} <= {s["label"] for s in last["shapes"] if s["kind"] == "edge"}
