@@ -295,6 +295,21 @@ def test_rows_matrices_and_scientific_notation_are_read():
     assert len(check_equation(bad, "f", GRADS)) == 1
 
 
+def test_matrices_with_scientific_entries_agree_as_shown():
+    # numfmt writes 3.2456e-7 with two significant digits, 3.2e-7: 1.4% from the trace's value, not a mismatch
+    grads = {"W": [np.array([[3.2456e-7, -1.0], [2.0, -4.5678e-9]])]}
+    tex = (r"\frac{\partial f}{\partial W} = \textcolor[HTML]{E69F00}{\begin{bmatrix} +3.2\times 10^{-7} & -1 \\ "
+           r"+2 & -4.6\times 10^{-9} \end{bmatrix}}\;\; (2\times 2)")
+    assert check_equation(tex, "f", grads) == []
+    wrong = tex.replace("-4.6", "-4.2")
+    assert check_equation(wrong, "f", grads) == [
+        "∂f/∂W (the total gradient) shows -4.2×10^{-9} at entry [1, 1] where the trace has -4.6×10^{-9}"]
+    assert check_equation(r"\frac{\partial f}{\partial W} = +3.2\times 10^{-7}", "f", grads) == [
+        "∂f/∂W (the total gradient) 1 entries are written where the trace has 4 (2x2)"]
+    # the sign is part of the value
+    assert check_equation(tex.replace("+3.2", "-3.2"), "f", grads) != []
+
+
 # --- the whole scenes ---------------------------------------------------------------------------------
 def _audit(config: Path, theme: str, lang: str):
     r = CliRunner().invoke(cli, ["audit", str(config), "--theme", theme, "--lang", lang])
