@@ -94,7 +94,7 @@ class NodeSeen:
     name: str  # as the equations write it
     graph_size: int  # the graph's nodes, constants included
     name_shown: bool  # its name is drawn, whole, inside the frame (a node without a name: True)
-    shape_shown: bool  # its gate circle (or, for an input, its name) is drawn whole inside the frame
+    shape_shown: bool  # its gate circle is drawn whole inside the frame (an input, with no circle: True)
     active: bool = False  # the gate this step pulses, or one of its inputs
 
 
@@ -459,7 +459,7 @@ def _nodes_seen(graphs, shown: set[int], active) -> list[NodeSeen]:
         for nid, names in parts.names.items():
             name_shown = all(_family_in(m, shown) for m in names)
             circle = parts.circles.get(nid)
-            shape_shown = name_shown if circle is None else id(circle) in shown
+            shape_shown = circle is None or id(circle) in shown  # an input has no shape: its name says it all
             out.append(NodeSeen(id(g), nid, g.notation.names.get(nid, nid), len(g.trace.nodes), name_shown,
                                 shape_shown, (id(g), nid) in active))
     return out
