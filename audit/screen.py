@@ -514,6 +514,13 @@ def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=
                 hit = ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m))
                 if hit.any():
                     bad("edge-through-text", f"an edge runs through {t.kind} {t.string[:40]!r}")
+        for stroke in f.strokes:  # a chart's curve across a note or a tick label hides both
+            pts = stroke.points.reshape(-1, 2)
+            for t in f.texts:
+                x0, y0, x1, y1 = t.bbox
+                m = 2.0
+                if ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m)).any():
+                    bad("curve-through-text", f"the curve {stroke.label!r} runs through {t.kind} {t.string[:40]!r}")
         for sh in f.shapes:
             if sh.kind != "edge" and not inside_frame(sh.bbox) and _overlap(sh.bbox, [0, 0, w, h], 0):
                 bad("shape-cut", f"{sh.kind} {sh.label or ''!s} at {sh.bbox} is cut by the {w}x{h} frame's edge"

@@ -86,6 +86,15 @@ def test_exponents_and_superscripts_are_measured_too():
         assert squared < 0.9 * word  # the ² is smaller than the x-height: it sets the text's height
 
 
+def test_a_curve_through_a_note():
+    from audit.screen import Stroke
+    line = np.array([[[50 + 10 * k, 110] for k in range(12)]], dtype=float)  # 50..160 px along y = 110
+    across = Frame(0, 0.0, [text([100, 100, 200, 120])], strokes=[Stroke("ReLU", line, 1.0)])
+    assert rules(across) == ["curve-through-text"]
+    beside = Frame(0, 0.0, [text([100, 100, 200, 120])], strokes=[Stroke("ReLU", line + [0, 20], 1.0)])
+    assert rules(beside) == []
+
+
 def test_glyph_height_is_measured_on_the_smallest_kind_of_glyph():
     assert glyph_kind("layer 1", tex=False) == "x"
     assert glyph_kind("−0.534", tex=False) == "digit"
