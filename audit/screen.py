@@ -55,9 +55,10 @@ OVERLAP_TOLERANCE_PX = 1.0
 # A graph this small (constants included) fits the frame at a readable size: every name stays in view.
 WHOLE_GRAPH_NODES = 20
 STROKE_SAMPLES = 12  # points per Bézier piece of a curve
-# A curve shows itself where its stroke's middle is this far outside every stroke drawn over it, for at
-# least MIN_OWN_CURVE_PX of its length: less is a curve a viewer cannot find.
-OWN_PIXEL_PX, MIN_OWN_CURVE_PX = 1.0, 3.0
+# A curve shows itself where its whole stroke is clear of every stroke drawn over it, by a pixel, for at
+# least MIN_OWN_CURVE_PX of its length. A sliver beside a brighter line (ReLU's derivative 1.5 px from
+# leaky ReLU's) or a few pixels where curves cross is a curve a viewer cannot find.
+OWN_PIXEL_PX, MIN_OWN_CURVE_PX = 1.0, 8.0
 
 
 @dataclass
@@ -571,7 +572,7 @@ def own_length(f: Frame, k: int) -> float:
     for later in f.strokes[k + 1:]:
         if later.label == s.label or not later.points.size:
             continue
-        visible &= _distance_to_stroke(pts, later) > max(later.half_width - s.half_width, 0) + OWN_PIXEL_PX
+        visible &= _distance_to_stroke(pts, later) > later.half_width + s.half_width + OWN_PIXEL_PX
     vis = visible.reshape(s.points.shape[:2])
     seg = np.sqrt(((s.points[:, 1:] - s.points[:, :-1]) ** 2).sum(2))
     return float((seg * (vis[:, 1:] & vis[:, :-1])).sum())
