@@ -220,6 +220,8 @@ def test_a_legend_entry_whose_curve_is_drawn_over_fails():
     _, hidden = _audit_scene(_chart(0.0))
     assert [v.message for v in hidden if v.rule == "legend-hidden"] == [
         "legend entry 'A': its curve has no visible pixels of its own (other curves are drawn over all of it)"]
+    _, sliver = _audit_scene(_chart(0.025))  # 1.5 px apart: A is a sliver along B's edge, not a curve
+    assert [v.rule for v in sliver if v.rule == "legend-hidden"] == ["legend-hidden"]
     _, apart = _audit_scene(_chart(0.1))  # 6 px apart at 854x480: both curves show
     assert [v for v in apart if v.rule == "legend-hidden"] == []
 
