@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from scenes.style import split_top_level
+from scenes.style import latex_number, split_top_level
 
 # a name: text and braced groups nested up to twice (w_{0}, w_{\mathrm{in}}, \mathrm{Linear}_{0}.\mathrm{bias})
 _NAME = r"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+"
@@ -20,6 +20,7 @@ TOTAL = re.compile(rf"^\\frac\{{\\partial (?P<out>{_NAME})\}}"
 COLOR = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]{6}\}")
 # relative agreement of a number shown with 3 significant digits, and what counts as 0 beside rounding noise
 REL_TOL, ABS_TOL = 6e-3, 1e-12
+TIMES = r"\times"
 
 
 def _strip_color(tex: str) -> str:
@@ -36,25 +37,56 @@ def _strip_color(tex: str) -> str:
     return tex
 
 
+def _plain_token(tex: str) -> str:
+    return tex.strip().strip("()").strip().replace(r"\,", "").replace(" ", "").replace("−", "-")
+
+
 def parse_number(tex: str) -> float:
-    t = tex.strip().strip("()").strip().replace(r"\,", "").replace(" ", "")
-    t = t.replace("−", "-").replace(r"\infty", "inf").replace(r"\mathrm{NaN}", "nan")
+    t = _plain_token(tex).replace(r"\infty", "inf").replace(r"\mathrm{NaN}", "nan")
     m = re.fullmatch(r"([-+]?[0-9.]+)\\times10\^\{(-?[0-9]+)\}", t)
     if m:
         return float(m.group(1)) * 10.0 ** int(m.group(2))
     return float(t)
 
 
-def parse_value(tex: str) -> np.ndarray:
-    """A number or a bmatrix (rows by \\\\, columns by &) as an array."""
+def parse_cells(tex: str) -> tuple[list[str], tuple[int, ...]]:
+    """The entries of a number or a bmatrix (rows by \\\\, columns by &) as written, and its shape."""
     tex = _strip_color(tex).strip()
     tex = re.sub(r"\\;\\;\s*\(.*\)\s*$", "", tex).strip()  # a shape note after the value
     tex = re.sub(r"^\\setcounter\{MaxMatrixCols\}\{\d+\}", "", tex)  # a wide matrix's column count
     m = re.fullmatch(r"\\begin\{bmatrix\}(.*)\\end\{bmatrix\}", tex, re.S)
     if not m:
-        return np.asarray(parse_number(tex))
-    rows = [[parse_number(c) for c in row.split("&")] for row in m.group(1).split(r"\\") if row.strip()]
-    return np.asarray(rows)
+        return [tex], ()
+    rows = [[c.strip() for c in row.split("&")] for row in m.group(1).split(r"\\") if row.strip()]
+    if len({len(r) for r in rows}) > 1:
+        raise ValueError("rows of different lengths")
+    return [c for r in rows for c in r], (len(rows), len(rows[0]))
+
+
+def parse_value(tex: str) -> np.ndarray:
+    """A number or a bmatrix as an array."""
+    cells, shape = parse_cells(tex)
+    return np.asarray([parse_number(c) for c in cells]).reshape(shape)
+
+
+def _as_shown(x: float) -> str:
+    """How the screen writes x (numfmt's digits, ×10ⁿ for the tiny and the huge), unsigned and without spaces."""
+    return _plain_token(latex_number(float(x))).lstrip("+-")
+
+
+def entry_agrees(cell: str, truth: float) -> bool:
+    """A written entry agrees with the trace's value if it is that value as the screen writes it (three
+    significant digits, two in scientific notation: 3.2×10⁻⁷ for 3.2456e-7), or equal to it within the
+    rounding of three digits (a value that is zero within rounding noise is written 0)."""
+    shown = parse_number(cell)
+    if np.isnan(truth) or np.isnan(shown):
+        return bool(np.isnan(truth) and np.isnan(shown))
+    if np.isinf(truth):
+        return shown == truth
+    same_sign = (shown < 0) == (truth < 0) or shown == 0 or truth == 0
+    if same_sign and _plain_token(_strip_color(cell)).lstrip("+-") == _as_shown(abs(truth)):
+        return True
+    return abs(shown - truth) <= REL_TOL * abs(truth) + ABS_TOL
 
 
 def claims(tex: str) -> list[tuple[str, str, str]]:
@@ -69,11 +101,27 @@ def claims(tex: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def mismatch(cells: list[str], truth: np.ndarray) -> str | None:
+    """None if every written entry agrees with the trace; else what differs, in words."""
+    truth = np.asarray(truth, dtype=float)
+    if len(cells) != truth.size:
+        return f"{len(cells)} entries are written where the trace has {truth.size} ({'x'.join(map(str, truth.shape))})"
+    flat = truth.reshape(-1)  # vectors are written as columns, matrices row by row
+    for k, (cell, t) in enumerate(zip(cells, flat)):
+        if not entry_agrees(cell, float(t)):
+            where = "" if truth.ndim == 0 else f" at entry {[int(i) for i in np.unravel_index(k, truth.shape)]}"
+            shown = _plain_token(_strip_color(cell)).replace(TIMES, "×")
+            expected = latex_number(float(t)).replace(" ", "").replace(TIMES, "×")
+            return f"shows {shown}{where} where the trace has {expected}"
+    return None
+
+
 def agrees(shown: np.ndarray, truth: np.ndarray) -> bool:
+    """Whether values (as read by parse_value) equal the trace's within the rounding of three digits."""
     truth = np.asarray(truth, dtype=float)
     if shown.size != truth.size:
         return False
-    shown = shown.reshape(truth.shape)  # vectors are written as columns
+    shown = shown.reshape(truth.shape)
     both_nan = np.isnan(shown) & np.isnan(truth)
     close = np.abs(shown - truth) <= REL_TOL * np.abs(truth) + ABS_TOL
     return bool(np.all(both_nan | close | (np.isinf(truth) & (shown == truth))))
@@ -94,11 +142,13 @@ def check_equation(tex: str, output_name: str, gradients: dict[str, np.ndarray])
             problems.append(f"∂{out}/∂{var}: no node is named {var}")
             continue
         try:
-            shown = parse_value(value)
+            cells, _ = parse_cells(value)
+            for c in cells:
+                parse_number(c)
         except ValueError:
             problems.append(f"∂{out}/∂{var}: cannot read the value {value.strip()[:40]!r}")
             continue
-        if not any(agrees(shown, g) for g in gradients[var]):
-            problems.append(f"∂{out}/∂{var} = {value.strip()[:60]!r} but the trace's total gradient is "
-                            " or ".join(np.array2string(np.asarray(g), precision=4) for g in gradients[var]))
+        differences = [mismatch(cells, g) for g in gradients[var]]
+        if all(differences):
+            problems.append(f"∂{out}/∂{var} (the total gradient) " + " or ".join(dict.fromkeys(differences)))
     return problems

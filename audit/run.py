@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audit.captions import CaptionCheck
 from audit.equations import check_equation
 from audit.screen import AuditRenderer, Frame, Play, Violation, check_frames
 
@@ -43,8 +44,10 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
     from pipeline.render_job import undrawn
     from scenes.notation import Notation
     from scenes.trace_data import GraphTrace, read_trace
+    from scenes.training_scenes import ACT_NAMES
 
     trace = read_trace(trace_path)
+    caption_claims = CaptionCheck(trace, ACT_NAMES)
     equation_truth = _equation_truth(trace, GraphTrace, Notation) if trace["kind"] == "graph" else None
     with undrawn(trace_path, quality, lang, theme) as scene_cls:
         renderer = AuditRenderer()
@@ -58,7 +61,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
             return [msg for t in frame.texts if t.kind == "equation"
                     for msg in check_equation(t.string, out_name, grads)]
 
-        violations = check_frames(renderer.frames, quality, claims)
+        violations = check_frames(renderer.frames, quality, claims, caption_claims)
         width, height = config.pixel_width, config.pixel_height
     return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
                   renderer.plays, getattr(scene, "poster_time", None), list(scene.step_marks))

@@ -9,13 +9,17 @@ Nothing here computes a gradient: the equation check compares what a formula cla
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from manim import (Arrow, DecimalNumber, MarkupText, Mobject, SingleStringMathTex, Text, VMobject, config)
+from manim import (Arrow, Axes, DecimalNumber, MarkupText, Mobject, SingleStringMathTex, Text, VMobject, config)
 from manim.renderer.cairo_renderer import CairoRenderer
+
+from pipeline.render_job import QUALITIES
+from scenes.graph_mobject import ComputationalGraph, SplineEdge
 
 # Glyph heights per point of font size, in scene units, measured at font_size=48: the lower-case x-height
 # (Text "x" in DejaVu Sans 0.364, MathTex "x" 0.226), digits (Text "0" 0.504, MathTex "0" 0.343) and a
@@ -25,13 +29,36 @@ GLYPH_PER_POINT = {("text", "x"): 0.364 / 48, ("text", "digit"): 0.504 / 48, ("t
                    ("tex", "x"): 0.2257 / 48, ("tex", "digit"): 0.3427 / 48, ("tex", "hangul"): 0.3427 / 48}
 TEX_COMMAND = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]+\}|\\(begin|end)\{[a-z]+\}|\\[a-zA-Z]+")
 
-# 8 px of x-height at 854x480 (1.7% of the frame's height, an em of about 15 px). Projected on a 2 m
-# tall screen that is a 3.3 cm x-height, which reads from about 15 m; the 24-point minimum of slide
-# guidelines is about 2.2% of a 7.5-inch slide's height for the em, so the floor is roughly that.
-MIN_GLYPH_PX = {"low": 4.0, "preview": 8.0, "hd": 18.0, "4k": 36.0}
+# 10 px of x-height at 854x480 (2.1% of the frame's height, an em of about 19 px), for every text: labels,
+# captions, axis numbers and the exponents and superscripts in them. Projected on a 2 m tall screen that is
+# a 4.2 cm x-height, which reads from the back of a lecture hall (8 px could not be read when projected);
+# the 24-point minimum of slide guidelines is about 2.2% of a 7.5-inch slide's height for the em. The
+# floor is a fraction of the frame's height, so it scales with the quality: 5 px at low (240 lines),
+# 22.5 px at hd, 45 px at 4k.
+MIN_GLYPH_PX_AT_480 = 10.0
+
+
+def min_glyph_px(pixel_height: int) -> float:
+    return MIN_GLYPH_PX_AT_480 * pixel_height / 480
+
+
+MIN_GLYPH_PX = {name: min_glyph_px(q.height) for name, q in QUALITIES.items()}
+# TeX sets a superscript or subscript in \scriptstyle: its digits are 0.696 of the text-style digits'
+# height (MathTex "{}^{0}" against "0"). Unicode super- and subscript characters (², ᵀ) have the font's own
+# sizes, measured when met.
+TEX_SCRIPT = 0.696
+TEX_SCRIPT_ARG = re.compile(r"[\^_](\{[^{}]*\}|\\?[A-Za-z0-9+\-])")
+SCRIPT_CHARS = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9c-\u1dbf]")
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 SAFE_MARGIN = 0.02  # of the frame's width and height: a player's controls and TV overscan
 OVERLAP_TOLERANCE_PX = 1.0
+# A graph this small (constants included) fits the frame at a readable size: every name stays in view.
+WHOLE_GRAPH_NODES = 20
+STROKE_SAMPLES = 12  # points per Bézier piece of a curve
+# A curve shows itself where its whole stroke is clear of every stroke drawn over it, by a pixel, for at
+# least MIN_OWN_CURVE_PX of its length. A sliver beside a brighter line (ReLU's derivative 1.5 px from
+# leaky ReLU's) or a few pixels where curves cross is a curve a viewer cannot find.
+OWN_PIXEL_PX, MIN_OWN_CURVE_PX = 1.0, 8.0
 
 
 @dataclass
@@ -46,14 +73,46 @@ class TextRecord:
 
 
 @dataclass
+class ShapeRecord:
+    kind: str  # gate, edge, axis, curve, bar or legend (scenes/screen_tags.py)
+    label: str | None  # the gate's name, an edge's "tail → head", a curve's and its legend entry's name
+    bbox: list[float]  # x0, y0, x1, y1 in pixels, y downwards
+
+
+@dataclass
+class Stroke:
+    """A curve as drawn: points along it (pixels) and half its stroke's width (pixels)."""
+    label: str | None
+    points: np.ndarray
+    half_width: float
+
+
+@dataclass
+class NodeSeen:
+    """A node of a graph on screen: whether its name is in the frame, whether the step is about it."""
+    graph: int  # which graph (a scene may draw several, one after another)
+    node: str
+    name: str  # as the equations write it
+    graph_size: int  # the graph's nodes, constants included
+    name_shown: bool  # its name is drawn, whole, inside the frame (a node without a name: True)
+    shape_shown: bool  # its gate circle is drawn whole inside the frame (an input, with no circle: True)
+    active: bool = False  # the gate this step pulses, or one of its inputs
+
+
+@dataclass
 class Frame:
     index: int  # the animation this frame ends, counted from 0 as `render --still --upto` counts
     time: float
     texts: list[TextRecord] = field(default_factory=list)
     edges: list[list[list[float]]] = field(default_factory=list, repr=False)  # sampled paths, pixels
+    shapes: list[ShapeRecord] = field(default_factory=list)
+    strokes: list[Stroke] = field(default_factory=list, repr=False)  # the curves, in drawing order
+    nodes: list[NodeSeen] = field(default_factory=list, repr=False)
+    step: int = 0  # how many steps the scene had started when this frame was recorded
 
     def to_json(self) -> dict:
-        return {"index": self.index, "time": round(self.time, 3), "texts": [asdict(t) for t in self.texts]}
+        return {"index": self.index, "time": round(self.time, 3), "texts": [asdict(t) for t in self.texts],
+                "shapes": [asdict(s) for s in self.shapes]}
 
 
 @dataclass
@@ -84,16 +143,82 @@ class AuditRenderer(CairoRenderer):
         super().__init__(skip_animations=True, **kwargs)
         self.frames: list[Frame] = []
         self.plays: list[Play] = []
+        self.graphs: dict[int, GraphParts] = {}  # every graph an animation has shown, by id
+        self.active: set[tuple[int, str]] = set()  # (graph, node) the current step is about
+        self.step = -1
 
     def play(self, scene, *args, **kwargs):
         start = self.time
+        animations = list(_animations(args))
+        for graph in _graphs_in(animations):
+            self.graphs.setdefault(id(graph), GraphParts(graph))
+        step = len(getattr(scene, "step_marks", ()))
+        if step != self.step:  # a new step: about nothing until its gate pulses
+            self.step, self.active = step, set()
+        self.active |= _pulsed(animations, self.graphs)
         super().play(scene, *args, **kwargs)
-        frame = snapshot(scene, len(self.plays), self.time)  # numbered as --upto counts
+        frame = snapshot(scene, len(self.plays), self.time, self.graphs.values(), self.active)  # as --upto counts
+        frame.step = step
         said = [t.string for t in frame.texts if t.kind == "caption"]
         self.plays.append(Play(len(self.plays), round(start, 3), round(self.time, 3), said[0] if said else ""))
         # a wait shows the frame before it again: one record per distinct paused frame
-        if not self.frames or frame.to_json()["texts"] != self.frames[-1].to_json()["texts"]:
+        last = self.frames[-1] if self.frames else None
+        if last is None or frame.to_json() | {"index": 0, "time": 0} != last.to_json() | {"index": 0, "time": 0}:
             self.frames.append(frame)
+        elif frame.step == last.step:  # the same picture: what this play made active stays so
+            last.nodes = frame.nodes
+
+
+def _animations(items):
+    """Every animation in ``items``, groups and successions opened."""
+    for a in items:
+        yield a
+        yield from _animations(getattr(a, "animations", ()) or ())
+
+
+def _graphs_in(animations) -> list[ComputationalGraph]:
+    out = []
+    for a in animations:
+        mob = getattr(a, "mobject", None)
+        if mob is not None:
+            out += [m for m in mob.get_family() if isinstance(m, ComputationalGraph)]
+    return out
+
+
+def _pulsed(animations, graphs) -> set[tuple[int, str]]:
+    """(graph, node) for a gate an animation pulses (the node a step computes) and for its inputs."""
+    from scenes.animations import Pulse
+    out = set()
+    for a in animations:
+        if not isinstance(a, Pulse):
+            continue
+        for gid, parts in graphs.items():
+            for nid, gate in parts.graph.gate_mobs.items():
+                if gate is a.mobject:
+                    out |= {(gid, nid)} | {(gid, src) for src in parts.graph.trace.nodes[nid].inputs}
+    return out
+
+
+class GraphParts:
+    """A graph's gate circles, edges and names, remembered when it is first shown: a scene that pans
+    takes names out of their gates while they are out of view, and the audit still knows whose they are."""
+
+    def __init__(self, graph: ComputationalGraph):
+        self.graph = graph
+        nt = graph.notation
+        self.names: dict[str, list[Mobject]] = {}
+        self.circles: dict[str, Mobject] = {}
+        for nid, n in graph.trace.nodes.items():
+            if nid in graph.leaf_mobs:
+                self.names[nid] = [graph.leaf_mobs[nid]]
+            elif nid in graph.gate_mobs:
+                gate = graph.gate_mobs[nid]
+                self.circles[nid] = gate.submobjects[0]
+                self.names[nid] = [m for m in gate.submobjects[1:] if getattr(m, "audit_kind", None) == "name"]
+        self.shape_of: dict[int, tuple[str, str | None]] = {
+            id(c): ("gate", nt.names.get(nid, nid)) for nid, c in self.circles.items()}
+        for (tail, head, _), edge in graph.edges.items():
+            self.shape_of[id(edge)] = ("edge", f"{nt.names.get(tail, tail)} → {nt.names.get(head, 'output')}")
 
 
 TEXT_CLASSES = (Text, MarkupText, SingleStringMathTex, DecimalNumber)
@@ -109,13 +234,31 @@ def _string(m: Mobject) -> str:
     return ""
 
 
-def _walk(mobjects, kind=None, seen=None):
-    """(mobject, kind) for every text atom, and ('edge', path) for every edge, in drawing order."""
+def _shape_of(m: Mobject, known: dict) -> tuple[str, str | None] | None:
+    """What shape ``m`` is: a scene's tag (scenes/screen_tags.py), a graph's part, or its Manim class."""
+    if getattr(m, "audit_shape", None):
+        return m.audit_shape, getattr(m, "audit_label", None)
+    if id(m) in known:
+        return known[id(m)]
+    if isinstance(m, (SplineEdge, Arrow)):
+        return "edge", None
+    if isinstance(m, Axes):
+        return "axis", None
+    return None
+
+
+def _walk(mobjects, kind=None, seen=None, known=None):
+    """(mobject, kind) for every text atom, ('edge', path) for every edge, ('fill', shape) for every filled
+    shape and (mobject, ('shape', kind, label)) for every shape the audit records, in drawing order."""
     seen = set() if seen is None else seen
+    known = {} if known is None else known
     for m in mobjects:
         if id(m) in seen:
             continue
         seen.add(id(m))
+        shape = _shape_of(m, known)
+        if shape is not None:
+            yield m, ("shape", *shape)
         k = getattr(m, "audit_kind", None) or kind
         if isinstance(m, TEXT_CLASSES):
             yield m, k or ("equation" if isinstance(m, SingleStringMathTex) else "text")
@@ -125,7 +268,7 @@ def _walk(mobjects, kind=None, seen=None):
             continue
         if isinstance(m, VMobject) and m.points.size and m.get_fill_opacity() > 0.05 and k != "no-fill":
             yield m, "fill"
-        yield from _walk(m.submobjects, k, seen)
+        yield from _walk(m.submobjects, k, seen, known)
 
 
 def _to_px(points: np.ndarray) -> np.ndarray:
@@ -152,13 +295,30 @@ def glyph_kind(string: str, tex: bool) -> str:
 
 
 def _glyph_height_px(m: Mobject, string: str) -> float:
+    """The height of the smallest kind of glyph in the text: its main line's (x-height, digits or Hangul)
+    or a superscript's or subscript's (an exponent, the ² of ||x||², the ᵀ of Bᵀ), whichever is smaller."""
     family = "text" if isinstance(m, (Text, MarkupText)) else "tex"
-    per_point = GLYPH_PER_POINT[(family, glyph_kind(string, family == "tex"))]
     try:
         size = float(m.font_size)
     except (AttributeError, ZeroDivisionError):
         return float("nan")
-    return size * per_point * config.pixel_height / config.frame_height
+    if family == "tex":
+        scripts = TEX_SCRIPT_ARG.findall(string)
+        main = TEX_SCRIPT_ARG.sub("", string)
+        heights = [TEX_SCRIPT * GLYPH_PER_POINT[("tex", glyph_kind(a, True))] for a in scripts]
+        if not scripts or re.search(r"[^\s{}]", TEX_COMMAND.sub("", main)):
+            heights.append(GLYPH_PER_POINT[("tex", glyph_kind(main, True))])
+    else:
+        font = getattr(m, "font", "") or ""
+        heights = [GLYPH_PER_POINT[("text", glyph_kind(string, False))]]
+        heights += [_char_height_per_point(font, c) for c in set(SCRIPT_CHARS.findall(string))]
+    return size * min(heights) * config.pixel_height / config.frame_height
+
+
+@functools.cache
+def _char_height_per_point(font: str, char: str) -> float:
+    """A character's height in scene units per point of font size, in ``font`` (Pango's fallback if absent)."""
+    return Text(char, font=font, font_size=48).height / 48
 
 
 def _visible_colors(m: Mobject) -> list[np.ndarray]:
@@ -218,11 +378,49 @@ def _sample_curves(pts: np.ndarray, per_curve: int) -> np.ndarray:
     return _to_px(b.transpose(1, 0, 2).reshape(-1, 3))
 
 
-def snapshot(scene, index: int, time: float) -> Frame:
+def _drawn(m: Mobject) -> bool:
+    """Whether any part of ``m`` is drawn at all (a stroke or a fill that is not faded out)."""
+    for part in m.family_members_with_points():
+        if not isinstance(part, VMobject):
+            continue
+        if part.get_fill_opacity() > 0.05:
+            return True
+        if part.get_stroke_width() > 0 and len(part.get_stroke_rgbas()) and part.get_stroke_rgbas()[:, 3].max() > 0.05:
+            return True
+    return False
+
+
+def _stroke(m: VMobject, label) -> Stroke:
+    """A curve's drawn points, one row of samples per Bézier piece, and half its stroke's width in pixels
+    (Cairo draws a stroke_width of 1 as 0.01 scene units)."""
+    px_per_unit = config.pixel_width / config.frame_width
+    parts = [p for p in m.family_members_with_points() if isinstance(p, VMobject)]
+    pts = [_sample_curves(p.points, STROKE_SAMPLES).reshape(-1, STROKE_SAMPLES, 2) for p in parts]
+    half = max((p.get_stroke_width() for p in parts), default=0)
+    return Stroke(label, np.concatenate(pts) if pts else np.zeros((0, STROKE_SAMPLES, 2)), 0.5 * half * 0.01 * px_per_unit)
+
+
+def inside_frame(bbox, tol: float = 0.5) -> bool:
+    return bbox[0] >= -tol and bbox[1] >= -tol and bbox[2] <= config.pixel_width + tol and bbox[3] <= config.pixel_height + tol
+
+
+def snapshot(scene, index: int, time: float, graphs=(), active=frozenset()) -> Frame:
     background = np.array([*_rgb(config.background_color), 1.0])
     fills: list[tuple[np.ndarray, list[float]]] = []
     frame = Frame(index, time)
-    for m, kind in _walk(scene.mobjects):
+    known = {k: v for g in graphs for k, v in g.shape_of.items()}
+    whole: set[int] = set()  # texts and shapes drawn whole inside the frame
+    for m, kind in _walk(scene.mobjects, known=known):
+        if isinstance(kind, tuple):  # a shape
+            box = _bbox_px(m)
+            if box is None or not _drawn(m):
+                continue
+            frame.shapes.append(ShapeRecord(kind[1], kind[2], [round(v, 1) for v in box]))
+            if kind[1] == "curve":
+                frame.strokes.append(_stroke(m, kind[2]))
+            if inside_frame(box):
+                whole.add(id(m))
+            continue
         if kind == "fill":
             fills.extend(_fill_boxes(m))
             continue
@@ -233,6 +431,8 @@ def snapshot(scene, index: int, time: float) -> Frame:
         box = _bbox_px(m)
         if not colors or box is None:
             continue  # faded out, or nothing drawn
+        if inside_frame(box):
+            whole.add(id(m))
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         under = background[:3]
         for rgba, b in fills:  # in drawing order: later shapes cover earlier ones
@@ -246,7 +446,28 @@ def snapshot(scene, index: int, time: float) -> Frame:
                 worst, worst_color = r, shown
         frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box], round(_glyph_height_px(m, _string(m)), 1),
                                       _hex(worst_color), _hex(under), round(worst, 2)))
+    frame.nodes = _nodes_seen(graphs, whole, active)
     return frame
+
+
+def _nodes_seen(graphs, shown: set[int], active) -> list[NodeSeen]:
+    """For each graph still drawn: which of its nodes' names and gate circles are whole in the frame."""
+    out = []
+    for parts in graphs:
+        g = parts.graph
+        if not any(id(m) in shown for m in [*parts.circles.values(), *g.edges.values()]):
+            continue  # the graph is gone (faded out), or not drawn yet
+        for nid, names in parts.names.items():
+            name_shown = all(_family_in(m, shown) for m in names)
+            circle = parts.circles.get(nid)
+            shape_shown = circle is None or id(circle) in shown  # an input has no shape: its name says it all
+            out.append(NodeSeen(id(g), nid, g.notation.names.get(nid, nid), len(g.trace.nodes), name_shown,
+                                shape_shown, (id(g), nid) in active))
+    return out
+
+
+def _family_in(m: Mobject, shown: set[int]) -> bool:
+    return any(id(x) in shown for x in m.get_family())
 
 
 def _rgb(color) -> np.ndarray:
@@ -259,12 +480,14 @@ def _overlap(a, b, tol=OVERLAP_TOLERANCE_PX) -> bool:
     return a[0] + tol < b[2] and b[0] + tol < a[2] and a[1] + tol < b[3] and b[1] + tol < a[3]
 
 
-def check_frames(frames: list[Frame], quality: str, claims=None) -> list[Violation]:
-    """Every rule, on every paused frame. ``claims(frame)`` returns equation violations (see equations)."""
+def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=None) -> list[Violation]:
+    """Every rule, on every paused frame. ``claims(frame)`` returns equation violations (see equations),
+    ``caption_claims(frame)`` captions whose numbers the trace does not have (see captions)."""
     w, h = config.pixel_width, config.pixel_height
     mx, my = SAFE_MARGIN * w, SAFE_MARGIN * h
-    floor = MIN_GLYPH_PX[quality]
+    floor = min_glyph_px(h)  # the frame this quality draws (MIN_GLYPH_PX[quality] for a preset)
     out = []
+    seen_names: set[tuple[int, str]] = set()
     for f in frames:
         def bad(rule, msg):
             out.append(Violation(f.index, f.time, rule, msg))
@@ -292,9 +515,76 @@ def check_frames(frames: list[Frame], quality: str, claims=None) -> list[Violati
                 hit = ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m))
                 if hit.any():
                     bad("edge-through-text", f"an edge runs through {t.kind} {t.string[:40]!r}")
+        for stroke in f.strokes:  # a chart's curve across a note or a tick label hides both
+            pts = stroke.points.reshape(-1, 2)
+            for t in f.texts:
+                x0, y0, x1, y1 = t.bbox
+                m = 2.0
+                if ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m)).any():
+                    bad("curve-through-text", f"the curve {stroke.label!r} runs through {t.kind} {t.string[:40]!r}")
+        for sh in f.shapes:
+            if sh.kind != "edge" and not inside_frame(sh.bbox) and _overlap(sh.bbox, [0, 0, w, h], 0):
+                bad("shape-cut", f"{sh.kind} {sh.label or ''!s} at {sh.bbox} is cut by the {w}x{h} frame's edge"
+                    .replace("  ", " "))
+        for n in f.nodes:
+            key = (n.graph, n.node)
+            if n.name_shown:
+                seen_names.add(key)
+            elif n.active or (key in seen_names and n.graph_size <= WHOLE_GRAPH_NODES):
+                why = "its step is about it" if n.active else f"its graph ({n.graph_size} nodes) is still drawn"
+                bad("name-gone", f"the name {n.name!r} is not in the frame while {why}")
+            if n.active and not n.shape_shown:
+                bad("active-off-frame", f"{n.name!r} is not whole in the frame during its own step")
+        for label in hidden_curves(f):
+            bad("legend-hidden", f"legend entry {label!r}: its curve has no visible pixels of its own "
+                "(other curves are drawn over all of it)")
         if claims is not None:
             for msg in claims(f):
                 bad("equation", msg)
+        if caption_claims is not None:
+            for msg in caption_claims(f):
+                bad("caption-number", msg)
+    return out
+
+
+def _distance_to_stroke(points: np.ndarray, stroke: Stroke) -> np.ndarray:
+    """Each point's distance (pixels) to the middle line of ``stroke``."""
+    a = stroke.points[:, :-1].reshape(-1, 2)
+    b = stroke.points[:, 1:].reshape(-1, 2)
+    ab = b - a
+    den = np.maximum((ab ** 2).sum(1), 1e-12)
+    best = np.full(len(points), np.inf)
+    for i in range(0, len(points), 256):  # in blocks: points x segments can be millions of pairs
+        p = points[i:i + 256, None, :]
+        t = np.clip(((p - a) * ab).sum(2) / den, 0, 1)
+        d = np.sqrt((((a + t[..., None] * ab) - p) ** 2).sum(2))
+        best[i:i + 256] = d.min(1)
+    return best
+
+
+def own_length(f: Frame, k: int) -> float:
+    """How much of curve ``k`` (pixels of length) is not covered by the curves drawn after it."""
+    s = f.strokes[k]
+    pts = s.points.reshape(-1, 2)
+    if len(pts) < 2:
+        return 0.0
+    visible = (pts[:, 0] >= 0) & (pts[:, 0] <= config.pixel_width) & (pts[:, 1] >= 0) & (pts[:, 1] <= config.pixel_height)
+    for later in f.strokes[k + 1:]:
+        if later.label == s.label or not later.points.size:
+            continue
+        visible &= _distance_to_stroke(pts, later) > later.half_width + s.half_width + OWN_PIXEL_PX
+    vis = visible.reshape(s.points.shape[:2])
+    seg = np.sqrt(((s.points[:, 1:] - s.points[:, :-1]) ** 2).sum(2))
+    return float((seg * (vis[:, 1:] & vis[:, :-1])).sum())
+
+
+def hidden_curves(f: Frame) -> list[str]:
+    """Legend entries whose curves (the strokes with the entry's label) are all covered by later curves."""
+    out = []
+    for label in dict.fromkeys(s.label for s in f.shapes if s.kind == "legend" and s.label):
+        mine = [k for k, s in enumerate(f.strokes) if s.label == label and s.points.size]
+        if mine and sum(own_length(f, k) for k in mine) < MIN_OWN_CURVE_PX:
+            out.append(label)
     return out
 
 

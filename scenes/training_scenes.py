@@ -14,6 +14,7 @@ from scenes import style
 from scenes.animations import fade_in, fade_out
 from scenes.glyphs import merge_axes, merge_glyphs, merge_shapes
 from scenes.graph_scenes import GRAPH_CENTER_Y, GraphScene
+from scenes.screen_tags import tag_shape
 from scenes.trace_data import decode_value
 
 ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU"}
@@ -100,10 +101,10 @@ class VanishingGradients(GraphScene):
             lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(np.minimum(y, 5))) for y in ys)
             ax = axes(numbers=True, x_range=[x[0], x[-1], 2.5], y_range=[min(lo, 0) - 0.1, hi + 0.2, 0.5],
                       x_length=5.6, y_length=3.3)
-            curves_mob = VGroup(*(polyline(ax, x, np.minimum(y, 5), style.ACTIVATION[n]) for n, y in zip(names, ys)))
+            curves_mob = VGroup(*(tag_shape(polyline(ax, x, np.minimum(y, 5), style.ACTIVATION[n]), "curve", ACT_NAMES[n]) for n, y in zip(names, ys)))
             panels.add(VGroup(ax, curves_mob, label(style.caption(title), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
         self.below_title(panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP), 0.1)
-        legend = VGroup(*(label(ACT_NAMES[n], 20, style.ACTIVATION[n]) for n in names)).arrange(RIGHT, buff=0.5)
+        legend = VGroup(*(tag_shape(label(ACT_NAMES[n], 20, style.ACTIVATION[n]), "legend", ACT_NAMES[n]) for n in names)).arrange(RIGHT, buff=0.5)
         legend.next_to(panels, DOWN, buff=0.25)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), *(fade_in(p[2]) for p in panels),
                   fade_in(legend), run_time=1.5)
@@ -213,7 +214,7 @@ class VanishingGradients(GraphScene):
                                stroke_width=0).move_to((top + base) / 2))
         if np.isnan(norms).any():
             marks.add(label(style.caption("nan_norm"), 20, style.BAD).move_to(ax.c2p((len(norms) + 1) / 2, 0) + 0.75 * UP))
-        return VGroup(merge_shapes(bars), marks)
+        return VGroup(tag_shape(merge_shapes(bars), "bar"), marks)
 
     def show_learning_curves(self, trace: dict):
         runs = trace["runs"]
@@ -231,7 +232,7 @@ class VanishingGradients(GraphScene):
             for r, ys in zip(runs, ys_all):
                 color = style.ACTIVATION[r["activation"]]
                 ys_clipped = np.minimum(ys, y_range[1])
-                curves.add(polyline(ax, steps, ys_clipped, color))
+                curves.add(tag_shape(polyline(ax, steps, ys_clipped, color), "curve", ACT_NAMES[r["activation"]]))
                 if not np.all(np.isfinite(ys)):
                     k = int(np.argmin(np.isfinite(ys)))
                     mark = label(style.caption("nan_from", step=int(steps[k])), 20, style.BAD)
@@ -244,9 +245,9 @@ class VanishingGradients(GraphScene):
             panels.add(VGroup(ax, curves, marks, label(style.caption(key), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
         panels.arrange(RIGHT, buff=0.9)
         self.below_title(self.fit_width(panels, 13.0).move_to((GRAPH_CENTER_Y + 0.35) * UP), 0.1)
-        legend = VGroup(*(label(style.caption("final_accuracy", name=ACT_NAMES[r['activation']],
+        legend = VGroup(*(tag_shape(label(style.caption("final_accuracy", name=ACT_NAMES[r['activation']],
                                               accuracy=style.fmt_value(decode_value(r['accuracy'])[-1])), 20,
-                                style.ACTIVATION[r["activation"]])
+                                style.ACTIVATION[r["activation"]]), "legend", ACT_NAMES[r["activation"]])
                           for r in runs)).arrange_in_grid(rows=2, buff=(0.6, 0.12)).next_to(panels, DOWN, buff=0.2)
         self.set_caption(self.outcome_caption(trace, int(steps[-1])))
         self.play(*(fade_in(p[0]) for p in panels), *(fade_in(p[3]) for p in panels), run_time=0.6)
@@ -312,7 +313,7 @@ class SigmoidZigZag(GraphScene):
         target = Star(outer_radius=0.14, color=style.HIGHLIGHT, fill_opacity=1).move_to(ax.c2p(*trace["target"]))
         self.play(fade_in(surface), fade_in(ax), fade_in(ticks), fade_in(target), run_time=0.8)
         quadrants = self.allowed_quadrants(ax, decode_value(runs["sigmoid"]["weights"]))
-        paths = [self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a]) for a in ("sigmoid", "tanh")]
+        paths = [[tag_shape(seg, "curve", a) for seg in self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a])] for a in ("sigmoid", "tanh")]
         legend = self.legend(runs, len(paths[0]))
         legend.next_to(surface, RIGHT, buff=0.6).align_to(surface, UP)
         self.play(fade_in(legend[0]), run_time=0.4)
@@ -336,9 +337,9 @@ class SigmoidZigZag(GraphScene):
         rows = [entry(Star(outer_radius=0.14, color=style.HIGHLIGHT, fill_opacity=1), style.caption("zigzag_min")),
                 entry(quadrant, style.caption("zigzag_quadrants"))]
         for a in ("sigmoid", "tanh"):
-            rows.append(entry(Line(ORIGIN, 0.3 * RIGHT, color=style.ACTIVATION[a], stroke_width=4),
+            rows.append(tag_shape(entry(Line(ORIGIN, 0.3 * RIGHT, color=style.ACTIVATION[a], stroke_width=4),
                               style.caption("zigzag_path", name=a, same=runs[a]["same_sign_steps"],
-                                            steps=len(runs[a]["grads"])), style.ACTIVATION[a]))
+                                            steps=len(runs[a]["grads"])), style.ACTIVATION[a]), "legend", a))
         legend = VGroup(*rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
         return legend
 
@@ -446,7 +447,7 @@ class GradientHistograms(GraphScene):
             bh = 0.85 * height * c / peak
             bars.add(Rectangle(width=bw * 0.9, height=bh, fill_color=style.GRADIENT, fill_opacity=0.9, stroke_width=0)
                      .move_to(frame.get_corner(DOWN + LEFT) + (i + 0.5) * bw * RIGHT + bh / 2 * UP))
-        merge_shapes(bars)
+        tag_shape(merge_shapes(bars), "bar")
         span = float(edges[-1] - edges[0])
         zero_x = frame.get_left()[0] + w * (0 - edges[0]) / span if span > 0 else frame.get_center()[0]
         zero = Line([zero_x, frame.get_bottom()[1], 0], [zero_x, frame.get_top()[1], 0], color=style.TEXT, stroke_width=2)

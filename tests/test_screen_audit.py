@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from manim import tempconfig
 
 from audit.equations import check_equation, claims, parse_value
-from audit.screen import Frame, TextRecord, check_frames, contrast_ratio, glyph_kind
+from audit.screen import (AuditRenderer, Frame, NodeSeen, ShapeRecord, TextRecord, check_frames, contrast_ratio,
+                          glyph_kind)
 from render import CONFIG_DIR, cli
 
 STRESS = Path(__file__).parent / "screen"
@@ -45,7 +46,7 @@ def test_text_outside_the_safe_area(bbox):
 
 
 def test_small_text_low_contrast_and_overlap():
-    assert rules(frame(text([100, 100, 200, 120], height=7.9))) == ["too-small"]
+    assert rules(frame(text([100, 100, 200, 120], height=9.9))) == ["too-small"]
     assert rules(frame(text([100, 100, 200, 120], contrast=4.49))) == ["contrast"]
     assert rules(frame(text([100, 100, 200, 120]), text([190, 110, 300, 130]))) == ["overlap"]
     assert rules(frame(text([100, 100, 200, 120]), text([200, 100, 300, 120]))) == []  # touching is not overlapping
@@ -58,6 +59,42 @@ def test_an_edge_through_a_label_but_not_one_ending_at_it():
     assert rules(frame(text([100, 100, 200, 120]), edges=[ending])) == []
 
 
+@pytest.mark.parametrize("quality", ["low", "preview", "hd", "4k"])
+def test_the_text_floor_is_10_px_at_480_lines_and_follows_the_quality(quality):
+    from pipeline.render_job import QUALITIES
+    from audit.screen import MIN_GLYPH_PX
+    q = QUALITIES[quality]
+    floor = 10 * q.height / 480  # 5 px at low, 10 at preview, 22.5 at hd, 45 at 4k
+    assert MIN_GLYPH_PX[quality] == pytest.approx(floor)
+    box = [0.1 * q.width, 0.4 * q.height, 0.3 * q.width, 0.45 * q.height]
+    with tempconfig({"pixel_width": q.width, "pixel_height": q.height}):
+        def rules_at(height):
+            return [v.rule for v in check_frames([frame(text(box, height=height))], quality)]
+        assert rules_at(floor) == [] and rules_at(0.99 * floor) == ["too-small"]
+        assert rules_at(9.9 * q.height / 480) == ["too-small"]  # under 10 px at 854x480, at any quality
+
+
+def test_exponents_and_superscripts_are_measured_too():
+    from manim import MathTex, Text
+    from audit.screen import _glyph_height_px
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        base = _glyph_height_px(MathTex("10", font_size=40), "10")
+        power = _glyph_height_px(MathTex("10^{-3}", font_size=40), "10^{-3}")
+        assert power == pytest.approx(0.696 * base, rel=0.01)  # the exponent, in TeX's script size
+        word = _glyph_height_px(Text("norm", font_size=40), "norm")
+        squared = _glyph_height_px(Text("norm²", font_size=40), "norm²")
+        assert squared < 0.9 * word  # the ² is smaller than the x-height: it sets the text's height
+
+
+def test_a_curve_through_a_note():
+    from audit.screen import Stroke
+    line = np.array([[[50 + 10 * k, 110] for k in range(12)]], dtype=float)  # 50..160 px along y = 110
+    across = Frame(0, 0.0, [text([100, 100, 200, 120])], strokes=[Stroke("ReLU", line, 1.0)])
+    assert rules(across) == ["curve-through-text"]
+    beside = Frame(0, 0.0, [text([100, 100, 200, 120])], strokes=[Stroke("ReLU", line + [0, 20], 1.0)])
+    assert rules(beside) == []
+
+
 def test_glyph_height_is_measured_on_the_smallest_kind_of_glyph():
     assert glyph_kind("layer 1", tex=False) == "x"
     assert glyph_kind("−0.534", tex=False) == "digit"
@@ -65,6 +102,179 @@ def test_glyph_height_is_measured_on_the_smallest_kind_of_glyph():
     assert glyph_kind("스텝 0", tex=False) == "hangul"
     assert glyph_kind(r"\textcolor[HTML]{AD5A00}{\begin{bmatrix} 1 \\ 2 \end{bmatrix}}", tex=True) == "digit"
     assert glyph_kind(r"\frac{\partial f}{\partial x}", tex=True) == "x"
+
+
+def test_a_shape_cut_by_the_frame_edge():
+    inside = ShapeRecord("gate", "q", [100, 100, 160, 160])
+    cut = ShapeRecord("gate", "q", [820, 100, 880, 160])
+    gone = ShapeRecord("axis", None, [900, 100, 960, 160])  # wholly outside: not drawn, not cut
+    wire = ShapeRecord("edge", "x → q", [820, 100, 880, 160])  # a wire may lead out of a panned view
+    assert rules(Frame(0, 0.0, shapes=[inside, gone, wire])) == []
+    assert rules(Frame(0, 0.0, shapes=[cut])) == ["shape-cut"]
+
+
+def _node(name_shown=True, size=5, active=False, shape_shown=True, node="x"):
+    return NodeSeen(1, node, node, size, name_shown, shape_shown, active)
+
+
+def test_a_name_shown_then_gone_while_its_graph_is_drawn():
+    shown, gone = Frame(0, 0.0, nodes=[_node()]), Frame(1, 1.0, nodes=[_node(False)])
+    assert rules(shown, gone) == ["name-gone"]
+    assert rules(gone) == []  # never shown (a large graph panned from its start): nothing lost
+    # a graph too large for the frame may pan its names away, but not those of the step's own nodes
+    assert rules(Frame(0, 0.0, nodes=[_node(size=30)]), Frame(1, 1.0, nodes=[_node(False, size=30)])) == []
+    assert rules(Frame(0, 0.0, nodes=[_node(False, size=30, active=True)])) == ["name-gone"]
+    assert rules(Frame(0, 0.0, nodes=[_node(size=30, active=True, shape_shown=False)])) == ["active-off-frame"]
+
+
+# --- whole scenes made bad on purpose -----------------------------------------------------------------
+def _audit_scene(scene_cls, config: Path | None = None, quality: str = "preview"):
+    """Build ``scene_cls`` (set up as `render.py audit` sets scenes up, for ``config``'s trace) and audit it."""
+    from pipeline.render_job import undrawn
+    from pipeline.source import trace_path_for
+    with undrawn(trace_path_for(str(config or CONFIG_DIR / "chain_rule.yaml")), quality):
+        renderer = AuditRenderer()
+        scene_cls(renderer=renderer).render()
+        return renderer.frames, check_frames(renderer.frames, quality)
+
+
+def _plain_scene(build):
+    from manim import Scene
+
+    class Bad(Scene):
+        def construct(self):
+            self.add(*build())
+            self.wait(0.1)
+    return Bad
+
+
+def test_shapes_are_recorded_with_their_kind_label_and_box():
+    from manim import Axes, VMobject
+    from scenes.screen_tags import tag_shape
+
+    def build():
+        ax = Axes(x_range=[0, 4, 1], y_range=[0, 4, 1], x_length=4, y_length=3, tips=False)
+        curve = tag_shape(VMobject().set_points_as_corners([[-2, -1.5, 0], [0, 0.5, 0], [2, 1.5, 0]]), "curve", "tanh")
+        bars = tag_shape(VMobject(fill_opacity=1).set_points_as_corners([ax.c2p(1, 0), ax.c2p(1, 2), ax.c2p(2, 2)]),
+                         "bar")
+        return [ax, curve, bars]
+    frames, _ = _audit_scene(_plain_scene(build))
+    shapes = {(s.kind, s.label): s.bbox for s in frames[-1].shapes}
+    assert set(shapes) == {("axis", None), ("curve", "tanh"), ("bar", None)}
+    # a 4 x 3 unit box in the middle of the 14.22 x 8 unit frame, drawn 854 x 480: 60 px a unit, y downwards
+    assert shapes[("curve", "tanh")] == pytest.approx([427 - 2 * 854 / 14.222, 240 - 90, 427 + 2 * 854 / 14.222, 240 + 90],
+                                                      abs=0.1)
+    x0, y0, x1, y1 = shapes[("axis", None)]  # the axes' lines, and their ticks a few pixels beyond
+    assert 300 < x0 < 307 and 147 < y0 <= 150 and 547 <= x1 < 550 and 330 <= y1 < 337
+
+
+def test_a_graph_records_its_gates_and_edges_by_name():
+    from scenes.graph_scenes import ComputationalGraphScene
+    frames, violations = _audit_scene(ComputationalGraphScene)
+    shapes = frames[-1].shapes
+    assert {s.label for s in shapes if s.kind == "gate"} == {"q", "f"}  # cs231n's f = (x + y) z, q = x + y
+    assert {"x → q", "y → q", "q → f", "z → f"} <= {s.label for s in shapes if s.kind == "edge"}
+    assert [v for v in violations if v.rule in ("shape-cut", "name-gone", "active-off-frame")] == []
+
+
+def test_a_gate_cut_by_the_frame_edge_fails():
+    from manim import RIGHT, Circle
+    from scenes.screen_tags import tag_shape
+    _, violations = _audit_scene(_plain_scene(lambda: [tag_shape(Circle(radius=0.5).move_to(6.9 * RIGHT), "gate", "q")]))
+    assert [v.rule for v in violations] == ["shape-cut"]
+
+
+def test_a_name_taken_off_screen_while_its_graph_stays_fails():
+    from scenes.graph_scenes import ComputationalGraphScene
+
+    class PannedAway(ComputationalGraphScene):
+        def backward_pass(self, graph):  # as a pan does: x's name leaves the frame, its wires stay
+            self.play(graph.leaf_mobs[graph.trace.inputs[0].id].animate.shift(20 * RIGHT_))
+            super().backward_pass(graph)
+
+    from manim import RIGHT as RIGHT_
+    _, violations = _audit_scene(PannedAway)
+    gone = {v.message for v in violations if v.rule == "name-gone"}
+    assert "the name 'x' is not in the frame while its graph (5 nodes) is still drawn" in gone
+    assert gone <= {"the name 'x' is not in the frame while its graph (5 nodes) is still drawn",
+                    "the name 'x' is not in the frame while its step is about it"}  # the + gate's step adds x
+
+
+def _chart(offset: float):
+    """Two curves, B drawn over A (shifted up by ``offset`` scene units), each with a legend entry."""
+    from manim import DOWN, UP, Axes, Text, VMobject
+    from scenes.screen_tags import tag_shape
+
+    def build():
+        ax = Axes(x_range=[0, 4, 1], y_range=[0, 4, 1], x_length=6, y_length=4)
+        pts = [ax.c2p(x, 4 - 4 / (1 + x)) for x in (0, 1, 2, 3, 4)]
+        a = tag_shape(VMobject(stroke_width=3).set_points_as_corners(pts), "curve", "A")
+        b = tag_shape(VMobject(stroke_width=3).set_points_as_corners(pts).shift(offset * UP), "curve", "B")
+        legend = [tag_shape(Text(n, font_size=24).next_to(ax, DOWN).shift(i * 2 * UP), "legend", n)
+                  for i, n in enumerate("AB")]
+        return [ax, a, b, *legend]
+    return _plain_scene(build)
+
+
+def test_a_legend_entry_whose_curve_is_drawn_over_fails():
+    _, hidden = _audit_scene(_chart(0.0))
+    assert [v.message for v in hidden if v.rule == "legend-hidden"] == [
+        "legend entry 'A': its curve has no visible pixels of its own (other curves are drawn over all of it)"]
+    _, sliver = _audit_scene(_chart(0.025))  # 1.5 px apart: A is a sliver along B's edge, not a curve
+    assert [v.rule for v in sliver if v.rule == "legend-hidden"] == ["legend-hidden"]
+    _, apart = _audit_scene(_chart(0.1))  # 6 px apart at 854x480: both curves show
+    assert [v for v in apart if v.rule == "legend-hidden"] == []
+
+
+# --- captions: the numbers they state -------------------------------------------------------------------
+XOR = {"kind": "vanishing", "config": {"steps": 20000, "seeds": 10},
+       "runs": [{"activation": "tanh", "steps": [0, 10000, 20000], "accuracy": [0.5, 1.0, 1.0]},
+                {"activation": "relu", "steps": [0, 10000, 20000], "accuracy": [0.5, 0.75, "nan"]}],
+       "seed_summary": [{"activation": "tanh", "seeds": 10, "solved": 9, "diverged": 0, "median_ratio": 3.2e-5},
+                        {"activation": "relu", "seeds": 10, "solved": 5, "diverged": 3, "median_ratio": 0.42}]}
+
+
+def _caption_problems(text, kind="caption"):
+    from audit.captions import CaptionCheck
+    from scenes.training_scenes import ACT_NAMES
+    return CaptionCheck(XOR, ACT_NAMES).check_text(kind, text)
+
+
+def test_caption_numbers_that_the_trace_has_pass():
+    assert _caption_problems("after 20000 steps: solved XOR: tanh (9/10); not solved: ReLU (5/10)") == []
+    assert _caption_problems("diverged (NaN): ReLU (3/10)") == []
+    assert _caption_problems("step 0: tanh's first layer gets a gradient 4 orders of magnitude below its last") == []
+    assert _caption_problems("ReLU: final accuracy 0.75", "text") == []
+    assert _caption_problems("20000 스텝 후: XOR 해결: tanh (9/10)") == []
+    assert _caption_problems("sigmoid inputs: w1 and w2 move the same way") == []  # names are not numbers
+
+
+def test_caption_numbers_the_trace_does_not_have_fail():
+    assert _caption_problems("after 20001 steps: solved XOR: tanh (9/10)") == [
+        "caption 'after 20001 steps: solved XOR: tanh (9/10)': 20001 is not a number of tanh's run in the trace"]
+    # another run's count: ReLU solved 5 of 10, tanh 9
+    assert len(_caption_problems("not solved: tanh (5/10), ReLU (9/10)")) == 2
+    assert len(_caption_problems("leaky ReLU: final accuracy 0.8", "text")) == 1
+
+
+@pytest.mark.slow
+def test_a_scene_whose_caption_miscounts_fails():
+    from scenes.training_scenes import VanishingGradients
+
+    class OffByOne(VanishingGradients):
+        @staticmethod
+        def outcome_caption(trace, steps):
+            return VanishingGradients.outcome_caption(trace, steps + 1)
+
+    from audit.captions import CaptionCheck
+    from pipeline.source import trace_path_for
+    from scenes.trace_data import read_trace
+    from scenes.training_scenes import ACT_NAMES
+    config = CONFIG_DIR / "vanishing.yaml"
+    frames, _ = _audit_scene(OffByOne, config)
+    check = CaptionCheck(read_trace(trace_path_for(str(config))), ACT_NAMES)
+    wrong = {m for f in frames for m in check(f)}
+    assert len(wrong) == 1 and "5001 is not a number of" in wrong.pop()  # the shipped scene passes (below)
 
 
 # --- equations: what a total derivative claims ----------------------------------------------------------
@@ -94,6 +304,21 @@ def test_rows_matrices_and_scientific_notation_are_read():
     assert parse_value(r"-1.5\times 10^{3}") == -1500
     bad = tex.replace("+3.2", "+3.5")
     assert len(check_equation(bad, "f", GRADS)) == 1
+
+
+def test_matrices_with_scientific_entries_agree_as_shown():
+    # numfmt writes 3.2456e-7 with two significant digits, 3.2e-7: 1.4% from the trace's value, not a mismatch
+    grads = {"W": [np.array([[3.2456e-7, -1.0], [2.0, -4.5678e-9]])]}
+    tex = (r"\frac{\partial f}{\partial W} = \textcolor[HTML]{E69F00}{\begin{bmatrix} +3.2\times 10^{-7} & -1 \\ "
+           r"+2 & -4.6\times 10^{-9} \end{bmatrix}}\;\; (2\times 2)")
+    assert check_equation(tex, "f", grads) == []
+    wrong = tex.replace("-4.6", "-4.2")
+    assert check_equation(wrong, "f", grads) == [
+        "∂f/∂W (the total gradient) shows -4.2×10^{-9} at entry [1, 1] where the trace has -4.6×10^{-9}"]
+    assert check_equation(r"\frac{\partial f}{\partial W} = +3.2\times 10^{-7}", "f", grads) == [
+        "∂f/∂W (the total gradient) 1 entries are written where the trace has 4 (2x2)"]
+    # the sign is part of the value
+    assert check_equation(tex.replace("+3.2", "-3.2"), "f", grads) != []
 
 
 # --- the whole scenes ---------------------------------------------------------------------------------
@@ -143,7 +368,10 @@ def test_json_record_of_what_is_on_screen():
     assert {"title", "caption", "equation", "value", "gradient", "name"} <= kinds
     shown = {t["string"] for t in last["texts"] if t["kind"] == "gradient"}
     assert {"−4", "+3", "+1"} <= shown  # cs231n's f = (x + y) z: df/dx = df/dy = -4, df/dz = 3
-    assert all(t["height_px"] >= 8 and t["contrast"] >= 4.5 for t in last["texts"])
+    assert all(t["height_px"] >= 10 and t["contrast"] >= 4.5 for t in last["texts"])
+    gates = {s["label"]: s["bbox"] for s in last["shapes"] if s["kind"] == "gate"}
+    assert set(gates) == {"q", "f"} and all(0 <= x0 < x1 <= 854 and 0 <= y0 < y1 <= 480 for x0, y0, x1, y1 in gates.values())
+    assert {"x → q", "z → f"} <= {s["label"] for s in last["shapes"] if s["kind"] == "edge"}
 
 
 def test_readme_lists_every_key_of_every_kind_as_the_schemas_do():
