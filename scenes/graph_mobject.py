@@ -30,6 +30,7 @@ GATE, NAMED_GATE = 0.56, 0.74  # circle diameters, inches
 WORD_X_HEIGHT = 8.5 / 60
 LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
+COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any order (dot picks the uncrossed one)
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
 
 
@@ -169,7 +170,7 @@ class ComputationalGraph(VGroup):
                 # a long word (a torch op's name: layer_norm) widens its circle until it reads at WORD_X_HEIGHT
                 word_width = _symbol_size(n.symbol)[0] / _x_height() * WORD_X_HEIGHT / MIN_UNIT
                 size = max(size, word_width / (0.78 if named else 0.82))
-                specs.append(NodeSpec(n.id, "gate", n.symbol, size))
+                specs.append(NodeSpec(n.id, "gate", n.symbol, size, ordered=n.op not in COMMUTATIVE))
         self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
         edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
@@ -184,6 +185,7 @@ class ComputationalGraph(VGroup):
         if self.pannable and scale < MIN_UNIT:  # wider than the frame: as large as the height allows
             scale = min(MIN_UNIT, height / lay.height, 2.3)
         self.unit = scale
+        self.layout = lay  # dot's geometry in layout inches (tests read its crossings)
 
         def to_scene(x, y):
             return center + np.array([(x - lay.width / 2) * scale, (y - lay.height / 2) * scale, 0.0])

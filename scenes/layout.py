@@ -5,6 +5,12 @@ as splines around nodes. Each edge passes through an invisible box of its labels
 leaving east), so the edge line runs through the middle of room that dot keeps free: the forward value
 sits above the line and the gradient below it (cs231n's convention), and neither can overlap a node or
 another label. This module only asks dot and reads its answer (``-Tplain``); it knows nothing of Manim.
+
+The inputs of a gate are kept in slot order (first operand on top) only where the order means something
+(``NodeSpec.ordered``: a - b, a / b). Kept everywhere (``ordering=in`` on the whole graph), it pinned each
+gate's label boxes in slot order; the boxes are nodes of their own rank, so an input used twice, as x in
+x*y + x*z, could not have its two boxes side by side: one of its edges had to loop around its neighbour's
+box and cross the start of its neighbour's edge, and x seemed to feed one gate and y two.
 """
 from __future__ import annotations
 
@@ -51,6 +57,7 @@ class NodeSpec:
     kind: str  # "gate" (circle) or "leaf" (a label)
     text: str
     width: float = 0.0  # inches: a leaf's label, a gate's circle (0: the default 0.56)
+    ordered: bool = False  # a gate whose inputs are drawn in slot order, top to bottom (a - b, not a + b)
 
 
 def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float, float]]], output: str,
@@ -73,11 +80,12 @@ def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float,
 
 def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0) -> str:
     lines = ["digraph G {", f"  rankdir=LR; nodesep={0.22 * spacing:.3f}; ranksep={0.28 * spacing:.3f}; "
-             "splines=true; ordering=in;",
+             "splines=true;",
              '  node [fontsize=14, fixedsize=true];']
     for n in nodes:
         if n.kind == "gate":
-            lines.append(f'  "{n.id}" [shape=circle, width={n.width or 0.56:.3f}, label=""];')
+            order = ", ordering=in" if n.ordered else ""
+            lines.append(f'  "{n.id}" [shape=circle, width={n.width or 0.56:.3f}, label=""{order}];')
         else:
             lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height=0.34, label=""];')
     lines.append(f'  "{SINK}" [shape=point, width=0.01];')
