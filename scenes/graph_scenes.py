@@ -191,17 +191,27 @@ class GraphScene(PacedScene):
             self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)])
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
+            self.explain_sums(graph, step)
         self.mark_poster()  # every value and gradient on the graph, and the last step's formula
         self.set_equation(None)
 
     def explain_step(self, graph: ComputationalGraph, step: Step):
-        """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
-        note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
-        formulas = [part for tex in chain_rule_pages(graph.notation, step) for part in self._readable(tex)] or [None]
+        """Caption the gate's pattern and write its chain-rule equation with the trace's numbers (a branch's
+        sum follows on a page of its own, explain_sums: the gate's caption stays with the gate's formulas)."""
+        note = self.step_note(graph, step)
+        formulas = [part for tex in chain_rule_pages(graph.notation, step, sums=False)
+                    for part in self._readable(tex)] or [None]
         self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
         for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
             self.wait(self.step_time)
             self.set_equation(tex)
+
+    def explain_sums(self, graph: ComputationalGraph, step: Step):
+        """After a step's gradients flowed: an input whose last share arrived gets its sum, as a branch."""
+        completed = [graph.trace.nodes[src] for src in graph.notation.completes(step)]
+        if completed:
+            self.set_caption_and_equation(style.caption("branch"), branch_sum_tex(graph.notation, completed))
+            self.wait(self.step_time)
 
     def step_name(self, graph: ComputationalGraph, step: Step) -> str:
         """What a backward step shows, as a section's (and a slide's) name: "backward: × gate q1, x gets -4"."""
@@ -302,11 +312,6 @@ class GatePatterns(GraphScene):
     """add distributes, mul swaps, max routes, and a branch sums."""
 
     default_source = "assets/configs/gates.yaml"
-
-    def step_note(self, graph, step):
-        if len(graph.out_edges(step.node)) > 1:
-            return style.caption("branch")
-        return super().step_note(graph, step)
 
     def summarise(self, graph):
         branched = [n for n in graph.trace.inputs if len(graph.out_edges(n.id)) > 1]

@@ -1,0 +1,54 @@
+"""Graph scenes built as a still is (nothing drawn) and read at every paused frame: what the viewer sees
+during each step (its caption, the graph inside the frame)."""
+import functools
+
+import pytest
+
+from audit.run import audit_trace
+from pipeline.source import trace_path_for
+from render import CONFIG_DIR
+from scenes import style
+
+
+@functools.cache
+def report(name: str, theme: str = "dark", lang: str = "en"):
+    return audit_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml"), "preview", theme, lang)
+
+
+def frames_of_steps(rep):
+    """(step name, frames paused on during it) for every step of the scene."""
+    starts = [t for _, t in rep.steps] + [float("inf")]
+    return [(name, [f for f in rep.frames if starts[i] < f.time <= starts[i + 1]])
+            for i, (name, _) in enumerate(rep.steps)]
+
+
+def texts(frame, kind):
+    return [t.string for t in frame.texts if t.kind == kind]
+
+
+OP_OF_SYMBOL = {"×": "mul", "+": "add", "max": "max"}
+
+
+@pytest.mark.slow
+def test_each_backward_step_is_captioned_by_its_own_gate():
+    # gates.yaml: q = x * y, m = max(z, w), s = q + m, f = s * x. The x gate q completes x's sum: it is
+    # captioned as a mul gate while its formula shows, and as a branch only on the page with x's sum.
+    rep = report("gates")
+    branch, seen = style.caption("branch"), set()
+    for name, frames in frames_of_steps(rep):
+        if not name.startswith("backward: ") or "gate" not in name:
+            continue
+        symbol = name.split()[1]
+        gate_caption = style.caption(OP_OF_SYMBOL[symbol])
+        for f in frames:
+            caption = texts(f, "caption")
+            if not texts(f, "equation"):  # the step's formula has gone (the pass's end): nothing to match
+                continue
+            if caption == [gate_caption]:
+                seen.add(name)
+            else:
+                assert caption == [branch], f"{name}: captioned {caption}"
+                # the branch caption stands over a sum of shares: (a) + (b) = total
+                assert any(") + (" in e for e in texts(f, "equation")), texts(f, "equation")
+    steps = [n for n, _ in rep.steps if n.startswith("backward: ") and "gate" in n]
+    assert len(steps) == 4 and seen == set(steps)
