@@ -22,12 +22,13 @@ from .notation import Notation
 from .trace_data import GraphTrace, TraceNode
 
 LABEL_FONT = 22
-MIN_UNIT = 0.95  # scene units per layout inch: a scalar label's x-height is then about 8.5 px at 854x480
-MIN_SPACING = 0.15
-GATE, NAMED_GATE = 0.56, 0.74  # circle diameters, inches
-# A gate's word has at least this x-height in scene units (8.5 px at 854x480, 60 px a unit); its circle is
+MIN_UNIT = 1.05  # scene units per layout inch: a scalar label's digits are then 10 px tall at 854x480
+SPACINGS = (1.0, 0.6, 0.35, 0.15)  # dot's gaps, tighter and tighter until the graph fits at MIN_UNIT
+GATE, NAMED_GATE = 0.56, 0.6  # circle diameters, inches
+MIN_SCALAR_BOX, SCALAR_END = 0.5, 0.03  # inches: a scalar edge's label box, and its room at either end
+# A gate's word has at least this x-height in scene units (10 px at 854x480, 60 px a unit); its circle is
 # made wide enough for that at the smallest scale, MIN_UNIT.
-WORD_X_HEIGHT = 8.5 / 60
+WORD_X_HEIGHT = 10 / 60
 LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
 COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any order (dot picks the uncrossed one)
@@ -46,8 +47,9 @@ class SplineEdge(TipableVMobject):
 
 
 def _natural_width(text: str) -> float:
-    """Width in layout inches of a scalar label whose digits are 0.16 tall (9 px at 854x480 when one layout
-    inch is MIN_UNIT scene units: readable, and small enough that a chain of seven gates fits the frame)."""
+    """Width in layout inches of a scalar label whose digits are 0.16 tall (10 px at 854x480 when one layout
+    inch is MIN_UNIT scene units: readable, and small enough that cs231n's sigmoid neuron, a chain of eight
+    gates, fits the frame's width)."""
     return Text(text, font_size=LABEL_FONT, font=style.FONTS["en"]).width * 0.16 / _digit_height()
 
 
@@ -173,15 +175,14 @@ class ComputationalGraph(VGroup):
                 specs.append(NodeSpec(n.id, "gate", n.symbol, size, ordered=n.op not in COMMUTATIVE))
         self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
         edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
+        self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
         # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
-        spacing = 1.0
-        for _ in range(4):
+        for spacing in SPACINGS:
             lay = layout_graph(specs, edge_specs, t.output, spacing)
             scale = min(width / lay.width, height / lay.height, 2.3)
-            if scale >= MIN_UNIT or spacing <= MIN_SPACING:
+            if scale >= MIN_UNIT:
                 break
-            spacing = max(MIN_SPACING, spacing * (scale / MIN_UNIT) ** 2)
         if self.pannable and scale < MIN_UNIT:  # wider than the frame: as large as the height allows
             scale = min(MIN_UNIT, height / lay.height, 2.3)
         self.unit = scale
@@ -211,8 +212,10 @@ class ComputationalGraph(VGroup):
                     # 0.22 inches high, or as high as a word must be for its x-height to read at this scale
                     word = any(c.isascii() and c.isalpha() for c in n.symbol)
                     cap = max(0.22 * scale, WORD_X_HEIGHT * _symbol_size(n.symbol)[1] / _x_height() if word else 0)
-                    sym.scale_to_fit_height(min(sym.height, cap)).move_to(pos + 0.1 * scale * UP)
-                    tag.move_to(pos + 0.165 * scale * DOWN)
+                    sym.scale_to_fit_height(min(sym.height, cap)).move_to(pos + 0.09 * scale * UP)
+                    tag.move_to(pos + 0.14 * scale * DOWN)
+                    # a tall name (f) clear of the symbol above it
+                    tag.shift(max(0.0, tag.get_top()[1] - sym.get_bottom()[1] + 0.02 * scale) * DOWN)
                     tag.audit_kind = "name"
                     mob.add(tag)
                 self.gate_mobs[n.id] = mob
@@ -235,14 +238,18 @@ class ComputationalGraph(VGroup):
         """Room for an edge's two labels: a scalar's as wide as its longer number at the labels' height."""
         value = self.trace.nodes[key[0]].value
         w, h = _label_size_inches(value, self.chips_only)
-        if np.ndim(value) or key[1] == SINK:
+        if np.ndim(value):
             return w, h
         texts = [style.fmt_value(float(self.notation.value(key[0])))]
         step = next((s for s in self.trace.backward if s.node == key[1]), None)
         if step is not None and step.downstream[key[2]] is not None:
             texts.append(style.fmt_grad(float(self.notation.downstream(step, key[2]))))
+        if key[1] == SINK:
+            texts.append(style.fmt_grad(1.0))  # the seed
+        # as wide as the longer number and a little more at each end: every inch of a long chain's width
+        # that a box does not need is lost to the labels' size when the graph is fitted to the frame
         widest = max(_natural_width(t) for t in texts)
-        return max(w, widest + 0.16), h
+        return max(MIN_SCALAR_BOX, widest + 2 * SCALAR_END), h
 
     @staticmethod
     def _leaf_text(n: TraceNode, show_shapes: bool) -> str:
@@ -262,7 +269,8 @@ class ComputationalGraph(VGroup):
         """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
-        max_w, max_h = (w - 0.12) * self.unit, (h / 2 - 0.06) * self.unit
+        scalar = np.ndim(self.trace.nodes[key[0]].value) == 0
+        max_w, max_h = (w - (2 * SCALAR_END if scalar else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
         if np.ndim(self.trace.nodes[key[0]].value) == 0 or self.is_chip(self.trace.nodes[key[0]].value):
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))

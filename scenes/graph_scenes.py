@@ -30,6 +30,8 @@ GRAPH_BOTTOM = CAPTION_Y + 0.3
 TITLE_LINE = 0.75  # a one-line title is at most this tall
 PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within +-VIEW_EDGE (the safe area)
 VIEW_EDGE = 6.8
+GRAPH_WIDTH = 13.6  # the frame's width but its safe margins (2% a side: 6.83 units from the middle)
+FIT_NODES = 20  # constants included: a graph this small is never panned
 
 
 class GraphScene(PacedScene):
@@ -87,10 +89,12 @@ class GraphScene(PacedScene):
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
         bottom, top = GRAPH_BOTTOM, self.content_top  # from the title down to just above the caption
-        graph = ComputationalGraph(g, width=13.2, height=top - bottom, center=(top + bottom) / 2 * UP,
-                                   show_shapes=self.show_shapes, pannable=True)
+        # up to FIT_NODES nodes: the whole circuit in the frame at every moment, as large as it fits; a larger
+        # graph may be drawn wider than the frame (at a readable size) and panned
+        graph = ComputationalGraph(g, width=GRAPH_WIDTH, height=top - bottom, center=(top + bottom) / 2 * UP,
+                                   show_shapes=self.show_shapes, pannable=len(g.nodes) > FIT_NODES)
         self.hidden: dict[int, tuple] = {}  # texts out of view while the graph is panned: id -> (parent, mob)
-        if graph.width > 2 * PAN_EDGE:  # too wide for the frame at a readable size: start at its inputs
+        if graph.pannable and graph.width > GRAPH_WIDTH:  # too wide for the frame at a readable size: start at its inputs
             graph.in_view = self._in_view
             dx = -PAN_EDGE - graph.get_left()[0]
             graph.shift(dx * RIGHT)
@@ -111,7 +115,7 @@ class GraphScene(PacedScene):
         """Pan so that ``xs`` (a node and its labels' places) are in view; a text that would be cut by the
         frame's edge fades out first and one that comes fully into view fades in after, so no paused frame
         shows a cut label."""
-        if graph.width <= 2 * PAN_EDGE or not xs:
+        if graph.in_view is None or not xs:  # the whole graph is in the frame
             return
         for lab in graph.offstage:  # made while out of view: they come in with the others below
             self.hidden[id(lab)] = (None, lab)

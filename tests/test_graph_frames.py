@@ -52,3 +52,43 @@ def test_each_backward_step_is_captioned_by_its_own_gate():
                 assert any(") + (" in e for e in texts(f, "equation")), texts(f, "equation")
     steps = [n for n, _ in rep.steps if n.startswith("backward: ") and "gate" in n]
     assert len(steps) == 4 and seen == set(steps)
+
+
+SAFE = 0.02  # of the frame's width and height, as the audit's safe area
+GRAPH_KINDS = ("name", "gate", "value", "gradient")
+
+
+def _inside(t, rep) -> bool:
+    x0, y0, x1, y1 = t.bbox
+    return (SAFE * rep.width <= x0 and x1 <= (1 - SAFE) * rep.width
+            and SAFE * rep.height <= y0 and y1 <= (1 - SAFE) * rep.height)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,theme,lang", [("sigmoid_neuron", "dark", "en"), ("sigmoid_neuron", "light", "ko"),
+                                             ("sigmoid_gate", "dark", "en"), ("gates", "dark", "en"),
+                                             ("chain_rule", "light", "ko")])
+def test_a_small_graph_is_whole_and_readable_at_every_paused_frame(name, theme, lang):
+    # a graph of up to 20 nodes is never panned: from the moment it is drawn until it is cleared, every
+    # paused frame shows every name (inputs, constants, named gates), all inside the frame's safe area, and
+    # every name, gate, value and gradient at least 10 px tall at 854x480
+    rep = report(name, theme, lang)
+    runs, run = [], []
+    for f in rep.frames:
+        names = sorted(t.string for t in f.texts if t.kind == "name")
+        if names:
+            run.append((f, names))
+        elif run:
+            runs.append(run)
+            run = []
+    runs += [run] if run else []
+    assert len(runs) == (2 if name == "sigmoid_gate" else 1)
+    for run in runs:
+        everything = run[-1][1]
+        for f, names in run:
+            assert names == everything, f"frame {f.index}: names {names}, not {everything}"
+    for f in rep.frames:
+        for t in f.texts:
+            if t.kind in GRAPH_KINDS:
+                assert _inside(t, rep), f"frame {f.index}: {t.kind} {t.string!r} at {t.bbox}"
+                assert t.height_px >= 10, f"frame {f.index}: {t.kind} {t.string!r} is {t.height_px:.1f} px"
