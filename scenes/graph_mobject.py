@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, Succession,
-                   Text, VGroup, VMobject)
+                   Text, VGroup, VMobject, Wait)
 from manim.mobject.geometry.arc import TipableVMobject
 from manim.mobject.geometry.tips import ArrowTriangleFilledTip
 
@@ -22,7 +22,7 @@ from .notation import Notation
 from .trace_data import GraphTrace, TraceNode
 
 LABEL_FONT = 22
-MIN_UNIT = 1.05  # scene units per layout inch: a scalar label's digits are then 10 px tall at 854x480
+MIN_UNIT = 10 / (0.16 * 60)  # scene units per layout inch: a scalar label's 0.16 in digits are 10 px at 854x480
 SPACINGS = (1.0, 0.6, 0.35, 0.15)  # dot's gaps, tighter and tighter until the graph fits at MIN_UNIT
 GATE, NAMED_GATE = 0.56, 0.6  # circle diameters, inches
 MIN_SCALAR_BOX, SCALAR_END = 0.5, 0.03  # inches: a scalar edge's label box, and its room at either end
@@ -127,6 +127,7 @@ class ComputationalGraph(VGroup):
         self.notation = Notation(trace)
         self.leaf_mobs: dict[str, VGroup] = {}
         self.gate_mobs: dict[str, VGroup] = {}
+        self.circles: dict[str, Circle] = {}
         self.edges: dict[tuple[str, str, int], VMobject] = {}
         self.value_labels: dict[tuple[str, str, int], EdgeLabel] = {}
         self.grad_labels: dict[tuple[str, str, int], EdgeLabel] = {}
@@ -137,7 +138,7 @@ class ComputationalGraph(VGroup):
                 self.trace.nodes[k[0]].value) for k in self._edge_keys()):
             self.chips_only = True
             self.submobjects = []
-            for store in (self.leaf_mobs, self.gate_mobs, self.edges, self._label_anchor):
+            for store in (self.leaf_mobs, self.gate_mobs, self.circles, self.edges, self._label_anchor):
                 store.clear()
             self._build(width, height, np.asarray(center, dtype=float), show_shapes)
 
@@ -199,6 +200,7 @@ class ComputationalGraph(VGroup):
                 self.leaf_mobs[n.id] = mob
             else:
                 circle = Circle(radius=box.w / 2 * scale, color=style.NODE_STROKE, stroke_width=3).move_to(pos)
+                self.circles[n.id] = circle
                 sym = merge_glyphs(Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"]))
                 named = self.notation.shows_name(n.id)
                 sym.scale_to_fit_width(min(sym.width, (0.78 if named else 0.82) * box.w * scale)).move_to(pos)
@@ -316,10 +318,11 @@ class ComputationalGraph(VGroup):
         return shown
 
     def text_parts(self) -> list[tuple[VGroup, VMobject]]:
-        """(parent, text) for every name and gate symbol drawn in the graph."""
+        """(parent, part) for every name, gate symbol and gate circle drawn in the graph: what a pan hides
+        rather than show it cut by the frame's edge."""
         parts = [(self, mob) for mob in self.leaf_mobs.values()]
         for gate in self.gate_mobs.values():
-            parts += [(gate, m) for m in gate.submobjects[1:]]
+            parts += [(gate, m) for m in gate.submobjects]
         return parts
 
     def extent(self) -> tuple[float, float]:
@@ -342,8 +345,9 @@ class ComputationalGraph(VGroup):
     def out_edges(self, node_id: str) -> list[tuple[str, str, int]]:
         return [k for k in self.edges if k[0] == node_id]
 
-    def node_mobject(self, node_id: str) -> VGroup:
-        return self.gate_mobs.get(node_id) or self.leaf_mobs[node_id]
+    def node_mobject(self, node_id: str) -> VMobject:
+        """Where a node is: a gate's circle (placed even while a pan hides it), or an input's name."""
+        return self.circles[node_id] if node_id in self.circles else self.leaf_mobs[node_id]
 
     # --- animations -----------------------------------------------------------------------------
     def forward_animation(self, node_id: str, run_time: float = 0.6):
@@ -372,7 +376,7 @@ class ComputationalGraph(VGroup):
             origin = VGroup(*upstream).get_center() if upstream else label.get_center()
             if self._on_stage([label]):
                 flows.append(fade_in(label, shift=label.get_center() - origin))
-        return Succession(
-            Pulse(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
-            AnimationGroup(*flows, run_time=0.6 * run_time),
-        )
+        pulse = Pulse(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time)
+        if not flows:  # every label it makes is out of view (a panned graph): they come in with the pan
+            return Succession(pulse, Wait(0.6 * run_time))
+        return Succession(pulse, AnimationGroup(*flows, run_time=0.6 * run_time))

@@ -31,7 +31,6 @@ TITLE_LINE = 0.75  # a one-line title is at most this tall
 PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within +-VIEW_EDGE (the safe area)
 VIEW_EDGE = 6.8
 GRAPH_WIDTH = 13.6  # the frame's width but its safe margins (2% a side: 6.83 units from the middle)
-FIT_NODES = 20  # constants included: a graph this small is never panned
 
 
 class GraphScene(PacedScene):
@@ -89,10 +88,11 @@ class GraphScene(PacedScene):
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
         bottom, top = GRAPH_BOTTOM, self.content_top  # from the title down to just above the caption
-        # up to FIT_NODES nodes: the whole circuit in the frame at every moment, as large as it fits; a larger
-        # graph may be drawn wider than the frame (at a readable size) and panned
+        # The whole circuit in the frame at every moment, as large as it fits (cs231n's examples, and graphs of
+        # up to about 20 nodes that are not deeper than the sigmoid neuron's eight gates); a graph that would
+        # be drawn too small to read is drawn at a readable size, wider than the frame, and panned.
         graph = ComputationalGraph(g, width=GRAPH_WIDTH, height=top - bottom, center=(top + bottom) / 2 * UP,
-                                   show_shapes=self.show_shapes, pannable=len(g.nodes) > FIT_NODES)
+                                   show_shapes=self.show_shapes, pannable=True)
         self.hidden: dict[int, tuple] = {}  # texts out of view while the graph is panned: id -> (parent, mob)
         if graph.pannable and graph.width > GRAPH_WIDTH:  # too wide for the frame at a readable size: start at its inputs
             graph.in_view = self._in_view
@@ -112,9 +112,9 @@ class GraphScene(PacedScene):
         return -VIEW_EDGE <= mob.get_left()[0] + dx and mob.get_right()[0] + dx <= VIEW_EDGE
 
     def focus(self, graph: ComputationalGraph, xs: list[float]):
-        """Pan so that ``xs`` (a node and its labels' places) are in view; a text that would be cut by the
-        frame's edge fades out first and one that comes fully into view fades in after, so no paused frame
-        shows a cut label."""
+        """Pan so that ``xs`` (a node and its labels' places) are in view; a text or gate circle that would be
+        cut by the frame's edge fades out first and one that comes fully into view fades in after, so no
+        paused frame shows a cut label or gate."""
         if graph.in_view is None or not xs:  # the whole graph is in the frame
             return
         for lab in graph.offstage:  # made while out of view: they come in with the others below
@@ -153,11 +153,21 @@ class GraphScene(PacedScene):
             self.play(*(fade_in(m) for _, m in coming), run_time=0.25)
 
     def focus_node(self, graph: ComputationalGraph, node_id: str, keys):
-        """Bring a node, the labels of ``keys`` (its edges this step) and the nodes at their other ends into
-        view, as far as they fit (the leftmost first)."""
-        ends = {node_id} | {k[0] for k in keys} | {k[1] for k in keys if k[1] in graph.trace.nodes}
-        xs = [x for n in ends for x in (graph.node_mobject(n).get_left()[0], graph.node_mobject(n).get_right()[0])]
-        self.focus(graph, xs + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)])
+        """Bring a node and the labels of ``keys`` (its edges this step) into view, then the nodes at their
+        other ends as far as they fit with them, the nearest first: the gate of a backward step is never
+        pushed out by a far input (a long wire from the graph's first column)."""
+        def span(n: str) -> list[float]:
+            mob = graph.node_mobject(n)
+            return [mob.get_left()[0], mob.get_right()[0]]
+
+        xs = span(node_id) + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)]
+        middle = (min(xs) + max(xs)) / 2
+        ends = ({k[0] for k in keys} | {k[1] for k in keys if k[1] in graph.trace.nodes}) - {node_id}
+        for n in sorted(ends, key=lambda n: abs(graph.node_mobject(n).get_center()[0] - middle)):
+            wider = xs + span(n)
+            if max(wider) - min(wider) <= 2 * (PAN_EDGE - 0.3):
+                xs = wider
+        self.focus(graph, xs)
 
     def clear_graph(self, graph: ComputationalGraph):
         self.play(fade_out(graph, *graph.labels()), run_time=0.5)

@@ -103,7 +103,9 @@ def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0, orde
         box = f"{LABEL_BOX}{i}"
         lines.append(f'  "{box}" [shape=box, width={w:.3f}, height={h:.3f}, label=""];')
         lines.append(f'  "{tail}" -> "{box}" [arrowhead=none, headport=w];')
-        lines.append(f'  "{box}" -> "{head}" [tailport=e];')
+        # weighted: the box sits just before the gate it feeds, so a long wire's numbers are read beside the
+        # gate that uses them (not stacked near its start with other wires' numbers)
+        lines.append(f'  "{box}" -> "{head}" [tailport=e, weight=3];')
     lines.append("}")
     return "\n".join(lines)
 

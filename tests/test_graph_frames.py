@@ -92,3 +92,73 @@ def test_a_small_graph_is_whole_and_readable_at_every_paused_frame(name, theme, 
             if t.kind in GRAPH_KINDS:
                 assert _inside(t, rep), f"frame {f.index}: {t.kind} {t.string!r} at {t.bbox}"
                 assert t.height_px >= 10, f"frame {f.index}: {t.kind} {t.string!r} is {t.height_px:.1f} px"
+
+
+# --- a graph wider than the frame: the pan ------------------------------------------------------------
+def pan_records(config):
+    """(step name, {node: (shown, left, right)}, {leaf: name shown and inside}) at every paused frame of
+    ``config``'s scene built undrawn: where each gate's circle and each name is, in scene units."""
+    from manim import config as manim_config
+
+    from audit.screen import AuditRenderer
+    from pipeline.render_job import undrawn
+    from scenes.graph_mobject import ComputationalGraph
+
+    class Recorder(AuditRenderer):
+        records, graphs = [], []  # a pan may leave a graph's parts in the scene without the graph itself
+
+        def play(self, scene, *args, **kwargs):
+            super().play(scene, *args, **kwargs)
+            step = scene.step_marks[-1][0] if scene.step_marks else ""
+            members = scene.get_mobject_family_members()
+            family = {id(m) for m in members}
+            self.graphs += [m for m in members if isinstance(m, ComputationalGraph) and m not in self.graphs]
+            for graph in self.graphs:
+                if not any(id(e) in family for e in graph.edges.values()):
+                    continue  # cleared
+                circles = {n: (id(c) in family, c.get_left()[0], c.get_right()[0])
+                           for n, c in graph.circles.items()}
+                names = {n: (id(m) in family and abs(m.get_left()[0]) <= half and abs(m.get_right()[0]) <= half,
+                             m.get_left()[0], m.get_right()[0]) for n, m in graph.leaf_mobs.items()}
+                labels = {k: id(m) in family and abs(m.get_left()[0]) <= half and abs(m.get_right()[0]) <= half
+                          for k, m in graph.grad_labels.items()}
+                self.records.append((step, graph, circles, names, labels))
+
+    with undrawn(trace_path_for(config)) as scene_cls:
+        half = manim_config.frame_width / 2 * (1 - 2 * SAFE)
+        frame_half = manim_config.frame_width / 2
+        renderer = Recorder()
+        scene_cls(renderer=renderer).render()
+    return renderer.records, frame_half
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["tests/screen/graph17.yaml"])
+def test_a_panned_graph_keeps_the_active_gate_and_cuts_no_circle(config):
+    from pathlib import Path
+    records, frame_half = pan_records(Path(__file__).parent.parent / config)
+    assert any(not shown or abs(left) > frame_half for _, _, circles, _, _ in records
+               for shown, left, _ in circles.values()), "the graph was not panned"
+    for step, graph, circles, names, _ in records:
+        for node, (shown, left, right) in circles.items():
+            cut = left < -frame_half < right or left < frame_half < right
+            assert not (shown and cut), f"{step}: gate {graph.notation.names[node]} cut by the frame's edge"
+    # the last frame of each backward step: its gate and the gradients it sent in the frame, and each of
+    # its inputs (named) that fits in the frame with it; a long wire's far end may be out of view
+    last = {step: (graph, circles, names, labels) for step, graph, circles, names, labels in records}
+    checked = 0
+    for step, (graph, circles, names, labels) in last.items():
+        if not step.startswith("backward: ") or " gate " not in step:
+            continue
+        name = step.split(" gate ")[1].split(",")[0]
+        node = next(n for n, v in graph.notation.names.items() if v == name)
+        shown, left, right = circles[node]
+        assert shown and -frame_half <= left and right <= frame_half, f"{step}: its gate is not in the frame"
+        for slot, src in enumerate(graph.trace.nodes[node].inputs):
+            assert labels.get((src, node, slot), True), f"{step}: the gradient sent to {src} is not in the frame"
+            seen, src_left, src_right = circles[src] if src in circles else names[src]
+            if max(right, src_right) - min(left, src_left) > 2 * frame_half * (1 - 2 * SAFE) - 1:
+                continue  # too far apart to be in the frame together
+            assert seen, f"{step}: input {graph.notation.names[src]} not in the frame (or its name not)"
+        checked += 1
+    assert checked == len(graph.trace.backward)
