@@ -25,7 +25,9 @@ LABEL_FONT = 22
 MIN_UNIT = 10 / (0.16 * 60)  # scene units per layout inch: a scalar label's 0.16 in digits are 10 px at 854x480
 SPACINGS = (1.0, 0.6, 0.35, 0.15)  # dot's gaps, tighter and tighter until the graph fits at MIN_UNIT
 GATE, NAMED_GATE = 0.56, 0.6  # circle diameters, inches
-MIN_SCALAR_BOX, SCALAR_END = 0.5, 0.03  # inches: a scalar edge's label box, and its room at either end
+# inches: a scalar edge's label box, and its room at either end: tight to fit a graph to the frame; a graph
+# that pans anyway gets the roomier boxes, whose labels stay clear of where the edge bends out of its box
+TIGHT_BOX, ROOMY_BOX = (0.5, 0.03), (0.8, 0.08)
 # A gate's word has at least this x-height in scene units (10 px at 854x480, 60 px a unit); its circle is
 # made wide enough for that at the smallest scale, MIN_UNIT.
 WORD_X_HEIGHT = 10 / 60
@@ -174,15 +176,18 @@ class ComputationalGraph(VGroup):
                 word_width = _symbol_size(n.symbol)[0] / _x_height() * WORD_X_HEIGHT / MIN_UNIT
                 size = max(size, word_width / (0.78 if named else 0.82))
                 specs.append(NodeSpec(n.id, "gate", n.symbol, size, ordered=n.op not in COMMUTATIVE))
-        self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
-        edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
-        self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
         # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
-        for spacing in SPACINGS:
-            lay = layout_graph(specs, edge_specs, t.output, spacing)
-            scale = min(width / lay.width, height / lay.height, 2.3)
-            if scale >= MIN_UNIT:
+        for self._box in (TIGHT_BOX, ROOMY_BOX):
+            self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
+            edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
+            self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
+            for spacing in SPACINGS:
+                lay = layout_graph(specs, edge_specs, t.output, spacing)
+                scale = min(width / lay.width, height / lay.height, 2.3)
+                if scale >= MIN_UNIT:
+                    break
+            if scale >= MIN_UNIT or not self.pannable:
                 break
         if self.pannable and scale < MIN_UNIT:  # wider than the frame: as large as the height allows
             scale = min(MIN_UNIT, height / lay.height, 2.3)
@@ -251,7 +256,7 @@ class ComputationalGraph(VGroup):
         # as wide as the longer number and a little more at each end: every inch of a long chain's width
         # that a box does not need is lost to the labels' size when the graph is fitted to the frame
         widest = max(_natural_width(t) for t in texts)
-        return max(MIN_SCALAR_BOX, widest + 2 * SCALAR_END), h
+        return max(self._box[0], widest + 2 * self._box[1]), h
 
     @staticmethod
     def _leaf_text(n: TraceNode, show_shapes: bool) -> str:
@@ -272,7 +277,7 @@ class ComputationalGraph(VGroup):
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
         scalar = np.ndim(self.trace.nodes[key[0]].value) == 0
-        max_w, max_h = (w - (2 * SCALAR_END if scalar else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
+        max_w, max_h = (w - (2 * self._box[1] if scalar else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
         if np.ndim(self.trace.nodes[key[0]].value) == 0 or self.is_chip(self.trace.nodes[key[0]].value):
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
