@@ -12,14 +12,15 @@ from scenes.notation import Notation
 from scenes.trace_data import Step
 
 
-def chain_rule_pages(nt: Notation, step: Step, compact: bool = False) -> list[str]:
+def chain_rule_pages(nt: Notation, step: Step, compact: bool = False, sums: bool = True) -> list[str]:
     """One line per input: d out / d input = local x upstream = downstream (numbers from the trace).
 
     A vector or layer gate writes its rule as symbols, then with the trace's matrices; ``compact`` writes
     each symbol under its matrix instead (a brace), for a line too wide to read at full size.
 
     An input used more than once gets a share from each use: that line is written as one path's share
-    (d L/d x restricted to x -> q), and once the last share has arrived the total is written as their sum.
+    (d L/d x restricted to x -> q), and once the last share has arrived the total is written as their sum
+    (``sums=False``: not, for a scene that shows the sum on a page of its own).
     """
     trace = nt.trace
     node = trace.nodes[step.node]
@@ -45,7 +46,7 @@ def chain_rule_pages(nt: Notation, step: Step, compact: bool = False) -> list[st
             lines += elementwise_lines(nt, step, slot, lhs, compact)
         else:  # a matrix, or no simple factor (a transpose, a softmax's Jacobian): the product itself
             lines.append(rf"{lhs} = {grad}" + (rf"\;\; ({style.latex_shape(down)})" if np.ndim(down) else ""))
-    for src in nt.completes(step):
+    for src in nt.completes(step) if sums else []:
         lines.append(branch_sum_line(nt, src))
     return pages(lines)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, Succession,
-                   Text, VGroup, VMobject)
+                   Text, VGroup, VMobject, Wait)
 from manim.mobject.geometry.arc import TipableVMobject
 from manim.mobject.geometry.tips import ArrowTriangleFilledTip
 
@@ -22,14 +22,18 @@ from .notation import Notation
 from .trace_data import GraphTrace, TraceNode
 
 LABEL_FONT = 22
-MIN_UNIT = 0.95  # scene units per layout inch: a scalar label's x-height is then about 8.5 px at 854x480
-MIN_SPACING = 0.15
-GATE, NAMED_GATE = 0.56, 0.74  # circle diameters, inches
-# A gate's word has at least this x-height in scene units (8.5 px at 854x480, 60 px a unit); its circle is
+MIN_UNIT = 10 / (0.16 * 60)  # scene units per layout inch: a scalar label's 0.16 in digits are 10 px at 854x480
+SPACINGS = (1.0, 0.6, 0.35, 0.15)  # dot's gaps, tighter and tighter until the graph fits at MIN_UNIT
+GATE, NAMED_GATE = 0.56, 0.6  # circle diameters, inches
+# inches: a scalar edge's label box, and its room at either end: tight to fit a graph to the frame; a graph
+# that pans anyway gets the roomier boxes, whose labels stay clear of where the edge bends out of its box
+TIGHT_BOX, ROOMY_BOX = (0.5, 0.03), (0.8, 0.08)
+# A gate's word has at least this x-height in scene units (10 px at 854x480, 60 px a unit); its circle is
 # made wide enough for that at the smallest scale, MIN_UNIT.
-WORD_X_HEIGHT = 8.5 / 60
+WORD_X_HEIGHT = 10 / 60
 LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
+COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any order (dot picks the uncrossed one)
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
 
 
@@ -45,8 +49,9 @@ class SplineEdge(TipableVMobject):
 
 
 def _natural_width(text: str) -> float:
-    """Width in layout inches of a scalar label whose digits are 0.16 tall (9 px at 854x480 when one layout
-    inch is MIN_UNIT scene units: readable, and small enough that a chain of seven gates fits the frame)."""
+    """Width in layout inches of a scalar label whose digits are 0.16 tall (10 px at 854x480 when one layout
+    inch is MIN_UNIT scene units: readable, and small enough that cs231n's sigmoid neuron, a chain of eight
+    gates, fits the frame's width)."""
     return Text(text, font_size=LABEL_FONT, font=style.FONTS["en"]).width * 0.16 / _digit_height()
 
 
@@ -142,6 +147,7 @@ class ComputationalGraph(VGroup):
         self.notation = Notation(trace)
         self.leaf_mobs: dict[str, VGroup] = {}
         self.gate_mobs: dict[str, VGroup] = {}
+        self.circles: dict[str, Circle] = {}
         self.edges: dict[tuple[str, str, int], VMobject] = {}
         self.value_labels: dict[tuple[str, str, int], EdgeLabel] = {}
         self.grad_labels: dict[tuple[str, str, int], EdgeLabel] = {}
@@ -152,7 +158,7 @@ class ComputationalGraph(VGroup):
                 self.trace.nodes[k[0]].value) for k in self._edge_keys()):
             self.chips_only = True
             self.submobjects = []
-            for store in (self.leaf_mobs, self.gate_mobs, self.edges, self._label_anchor):
+            for store in (self.leaf_mobs, self.gate_mobs, self.circles, self.edges, self._label_anchor):
                 store.clear()
             self._build(width, height, np.asarray(center, dtype=float), show_shapes)
 
@@ -187,21 +193,24 @@ class ComputationalGraph(VGroup):
                 # a long word (a torch op's name: layer_norm) widens its circle until it reads at WORD_X_HEIGHT
                 word_width = _symbol_size(n.symbol)[0] / _x_height() * WORD_X_HEIGHT / MIN_UNIT
                 size = max(size, word_width / (0.78 if named else 0.82))
-                specs.append(NodeSpec(n.id, "gate", n.symbol, size))
-        self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
-        edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
+                specs.append(NodeSpec(n.id, "gate", n.symbol, size, ordered=n.op not in COMMUTATIVE))
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
         # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
-        spacing = 1.0
-        for _ in range(4):
-            lay = layout_graph(specs, edge_specs, t.output, spacing)
-            scale = min(width / lay.width, height / lay.height, 2.3)
-            if scale >= MIN_UNIT or spacing <= MIN_SPACING:
+        for self._box in (TIGHT_BOX, ROOMY_BOX):
+            self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
+            edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
+            self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
+            for spacing in SPACINGS:
+                lay = layout_graph(specs, edge_specs, t.output, spacing)
+                scale = min(width / lay.width, height / lay.height, 2.3)
+                if scale >= MIN_UNIT:
+                    break
+            if scale >= MIN_UNIT or not self.pannable:
                 break
-            spacing = max(MIN_SPACING, spacing * (scale / MIN_UNIT) ** 2)
         if self.pannable and scale < MIN_UNIT:  # wider than the frame: as large as the height allows
             scale = min(MIN_UNIT, height / lay.height, 2.3)
         self.unit = scale
+        self.layout = lay  # dot's geometry in layout inches (tests read its crossings)
 
         def to_scene(x, y):
             return center + np.array([(x - lay.width / 2) * scale, (y - lay.height / 2) * scale, 0.0])
@@ -214,6 +223,7 @@ class ComputationalGraph(VGroup):
                 self.leaf_mobs[n.id] = mob
             else:
                 circle = Circle(radius=box.w / 2 * scale, color=style.NODE_STROKE, stroke_width=3).move_to(pos)
+                self.circles[n.id] = circle
                 sym = merge_glyphs(Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"]))
                 named = self.notation.shows_name(n.id)
                 sym.scale_to_fit_width(min(sym.width, (0.78 if named else 0.82) * box.w * scale)).move_to(pos)
@@ -227,8 +237,10 @@ class ComputationalGraph(VGroup):
                     # 0.22 inches high, or as high as a word must be for its x-height to read at this scale
                     word = any(c.isascii() and c.isalpha() for c in n.symbol)
                     cap = max(0.22 * scale, WORD_X_HEIGHT * _symbol_size(n.symbol)[1] / _x_height() if word else 0)
-                    sym.scale_to_fit_height(min(sym.height, cap)).move_to(pos + 0.1 * scale * UP)
-                    tag.move_to(pos + 0.165 * scale * DOWN)
+                    sym.scale_to_fit_height(min(sym.height, cap)).move_to(pos + 0.09 * scale * UP)
+                    tag.move_to(pos + 0.14 * scale * DOWN)
+                    # a tall name (f) clear of the symbol above it
+                    tag.shift(max(0.0, tag.get_top()[1] - sym.get_bottom()[1] + 0.02 * scale) * DOWN)
                     tag.audit_kind = "name"
                     mob.add(tag)
                 self.gate_mobs[n.id] = mob
@@ -251,14 +263,18 @@ class ComputationalGraph(VGroup):
         """Room for an edge's two labels: a scalar's as wide as its longer number at the labels' height."""
         value = self.trace.nodes[key[0]].value
         w, h = _label_size_inches(value, self.chips_only)
-        if np.ndim(value) or key[1] == SINK:
+        if np.ndim(value):
             return w, h
         texts = [style.fmt_value(float(self.notation.value(key[0])))]
         step = next((s for s in self.trace.backward if s.node == key[1]), None)
         if step is not None and step.downstream[key[2]] is not None:
             texts.append(style.fmt_grad(float(self.notation.downstream(step, key[2]))))
+        if key[1] == SINK:
+            texts.append(style.fmt_grad(1.0))  # the seed
+        # as wide as the longer number and a little more at each end: every inch of a long chain's width
+        # that a box does not need is lost to the labels' size when the graph is fitted to the frame
         widest = max(_natural_width(t) for t in texts)
-        return max(w, widest + 0.16), h
+        return max(self._box[0], widest + 2 * self._box[1]), h
 
     @staticmethod
     def _leaf_text(n: TraceNode, show_shapes: bool) -> str:
@@ -278,7 +294,8 @@ class ComputationalGraph(VGroup):
         """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
-        max_w, max_h = (w - 0.12) * self.unit, (h / 2 - 0.06) * self.unit
+        scalar = np.ndim(self.trace.nodes[key[0]].value) == 0
+        max_w, max_h = (w - (2 * self._box[1] if scalar else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
         if np.ndim(self.trace.nodes[key[0]].value) == 0 or self.is_chip(self.trace.nodes[key[0]].value):
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
@@ -324,10 +341,11 @@ class ComputationalGraph(VGroup):
         return shown
 
     def text_parts(self) -> list[tuple[VGroup, VMobject]]:
-        """(parent, text) for every name and gate symbol drawn in the graph."""
+        """(parent, part) for every name, gate symbol and gate circle drawn in the graph: what a pan hides
+        rather than show it cut by the frame's edge."""
         parts = [(self, mob) for mob in self.leaf_mobs.values()]
         for gate in self.gate_mobs.values():
-            parts += [(gate, m) for m in gate.submobjects[1:]]
+            parts += [(gate, m) for m in gate.submobjects]
         return parts
 
     def extent(self) -> tuple[float, float]:
@@ -350,8 +368,9 @@ class ComputationalGraph(VGroup):
     def out_edges(self, node_id: str) -> list[tuple[str, str, int]]:
         return [k for k in self.edges if k[0] == node_id]
 
-    def node_mobject(self, node_id: str) -> VGroup:
-        return self.gate_mobs.get(node_id) or self.leaf_mobs[node_id]
+    def node_mobject(self, node_id: str) -> VMobject:
+        """Where a node is: a gate's circle (placed even while a pan hides it), or an input's name."""
+        return self.circles[node_id] if node_id in self.circles else self.leaf_mobs[node_id]
 
     # --- animations -----------------------------------------------------------------------------
     def forward_animation(self, node_id: str, run_time: float = 0.6):
@@ -380,7 +399,7 @@ class ComputationalGraph(VGroup):
             origin = VGroup(*upstream).get_center() if upstream else label.get_center()
             if self._on_stage([label]):
                 flows.append(fade_in(label, shift=label.get_center() - origin))
-        return Succession(
-            Pulse(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time),
-            AnimationGroup(*flows, run_time=0.6 * run_time),
-        )
+        pulse = Pulse(self.gate_mobs[step.node], color=style.HIGHLIGHT, scale_factor=1.15, run_time=0.4 * run_time)
+        if not flows:  # every label it makes is out of view (a panned graph): they come in with the pan
+            return Succession(pulse, Wait(0.6 * run_time))
+        return Succession(pulse, AnimationGroup(*flows, run_time=0.6 * run_time))

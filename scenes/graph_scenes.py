@@ -30,6 +30,7 @@ GRAPH_BOTTOM = CAPTION_Y + 0.3
 TITLE_LINE = 0.75  # a one-line title is at most this tall
 PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within +-VIEW_EDGE (the safe area)
 VIEW_EDGE = 6.8
+GRAPH_WIDTH = 13.6  # the frame's width but its safe margins (2% a side: 6.83 units from the middle)
 
 
 class GraphScene(PacedScene):
@@ -87,10 +88,13 @@ class GraphScene(PacedScene):
 
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
         bottom, top = GRAPH_BOTTOM, self.content_top  # from the title down to just above the caption
-        graph = ComputationalGraph(g, width=13.2, height=top - bottom, center=(top + bottom) / 2 * UP,
+        # The whole circuit in the frame at every moment, as large as it fits (cs231n's examples, and graphs of
+        # up to about 20 nodes that are not deeper than the sigmoid neuron's eight gates); a graph that would
+        # be drawn too small to read is drawn at a readable size, wider than the frame, and panned.
+        graph = ComputationalGraph(g, width=GRAPH_WIDTH, height=top - bottom, center=(top + bottom) / 2 * UP,
                                    show_shapes=self.show_shapes, pannable=True)
         self.hidden: dict[int, tuple] = {}  # texts out of view while the graph is panned: id -> (parent, mob)
-        if graph.width > 2 * PAN_EDGE:  # too wide for the frame at a readable size: start at its inputs
+        if graph.pannable and graph.width > GRAPH_WIDTH:  # too wide for the frame at a readable size: start at its inputs
             graph.in_view = self._in_view
             dx = -PAN_EDGE - graph.get_left()[0]
             graph.shift(dx * RIGHT)
@@ -108,10 +112,10 @@ class GraphScene(PacedScene):
         return -VIEW_EDGE <= mob.get_left()[0] + dx and mob.get_right()[0] + dx <= VIEW_EDGE
 
     def focus(self, graph: ComputationalGraph, xs: list[float]):
-        """Pan so that ``xs`` (a node and its labels' places) are in view; a text that would be cut by the
-        frame's edge fades out first and one that comes fully into view fades in after, so no paused frame
-        shows a cut label."""
-        if graph.width <= 2 * PAN_EDGE or not xs:
+        """Pan so that ``xs`` (a node and its labels' places) are in view; a text or gate circle that would be
+        cut by the frame's edge fades out first and one that comes fully into view fades in after, so no
+        paused frame shows a cut label or gate."""
+        if graph.in_view is None or not xs:  # the whole graph is in the frame
             return
         for lab in graph.offstage:  # made while out of view: they come in with the others below
             self.hidden[id(lab)] = (None, lab)
@@ -149,11 +153,21 @@ class GraphScene(PacedScene):
             self.play(*(fade_in(m) for _, m in coming), run_time=0.25)
 
     def focus_node(self, graph: ComputationalGraph, node_id: str, keys):
-        """Bring a node, the labels of ``keys`` (its edges this step) and the nodes at their other ends into
-        view, as far as they fit (the leftmost first)."""
-        ends = {node_id} | {k[0] for k in keys} | {k[1] for k in keys if k[1] in graph.trace.nodes}
-        xs = [x for n in ends for x in (graph.node_mobject(n).get_left()[0], graph.node_mobject(n).get_right()[0])]
-        self.focus(graph, xs + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)])
+        """Bring a node and the labels of ``keys`` (its edges this step) into view, then the nodes at their
+        other ends as far as they fit with them, the nearest first: the gate of a backward step is never
+        pushed out by a far input (a long wire from the graph's first column)."""
+        def span(n: str) -> list[float]:
+            mob = graph.node_mobject(n)
+            return [mob.get_left()[0], mob.get_right()[0]]
+
+        xs = span(node_id) + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)]
+        middle = (min(xs) + max(xs)) / 2
+        ends = ({k[0] for k in keys} | {k[1] for k in keys if k[1] in graph.trace.nodes}) - {node_id}
+        for n in sorted(ends, key=lambda n: abs(graph.node_mobject(n).get_center()[0] - middle)):
+            wider = xs + span(n)
+            if max(wider) - min(wider) <= 2 * (PAN_EDGE - 0.3):
+                xs = wider
+        self.focus(graph, xs)
 
     def clear_graph(self, graph: ComputationalGraph):
         self.play(fade_out(graph, *graph.labels()), run_time=0.5)
@@ -194,18 +208,28 @@ class GraphScene(PacedScene):
             self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)])
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
+            self.explain_sums(graph, step)
         self.mark_poster()  # every value and gradient on the graph, and the last step's formula
         self.set_equation(None)
 
     def explain_step(self, graph: ComputationalGraph, step: Step):
-        """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
-        note = style.caption("branch") if graph.notation.completes(step) else self.step_note(graph, step)
-        full, compact = chain_rule_pages(graph.notation, step), chain_rule_pages(graph.notation, step, compact=True)
+        """Caption the gate's pattern and write its chain-rule equation with the trace's numbers (a branch's
+        sum follows on a page of its own, explain_sums: the gate's caption stays with the gate's formulas)."""
+        note = self.step_note(graph, step)
+        full = chain_rule_pages(graph.notation, step, sums=False)
+        compact = chain_rule_pages(graph.notation, step, compact=True, sums=False)
         formulas = [part for tex in map(self._roomier, full, compact) for part in self._readable(tex)] or [None]
         self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
         for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
             self.wait(self.step_time)
             self.set_equation(tex)
+
+    def explain_sums(self, graph: ComputationalGraph, step: Step):
+        """After a step's gradients flowed: an input whose last share arrived gets its sum, as a branch."""
+        completed = [graph.trace.nodes[src] for src in graph.notation.completes(step)]
+        if completed:
+            self.set_caption_and_equation(style.caption("branch"), branch_sum_tex(graph.notation, completed))
+            self.wait(self.step_time)
 
     def step_name(self, graph: ComputationalGraph, step: Step) -> str:
         """What a backward step shows, as a section's (and a slide's) name: "backward: × gate q1, x gets -4"."""
@@ -315,11 +339,6 @@ class GatePatterns(GraphScene):
     """add distributes, mul swaps, max routes, and a branch sums."""
 
     default_source = "assets/configs/gates.yaml"
-
-    def step_note(self, graph, step):
-        if len(graph.out_edges(step.node)) > 1:
-            return style.caption("branch")
-        return super().step_note(graph, step)
 
     def summarise(self, graph):
         branched = [n for n in graph.trace.inputs if len(graph.out_edges(n.id)) > 1]

@@ -5,13 +5,23 @@ as splines around nodes. Each edge passes through an invisible box of its labels
 leaving east), so the edge line runs through the middle of room that dot keeps free: the forward value
 sits above the line and the gradient below it (cs231n's convention), and neither can overlap a node or
 another label. This module only asks dot and reads its answer (``-Tplain``); it knows nothing of Manim.
+
+Each gate's inputs are drawn in slot order (first operand on top) where that crosses no wires. Asking
+it of every gate (``ordering=in``) pins each gate's label boxes in slot order; the boxes are nodes of their
+own rank, so an input used twice, as x in x*y + x*z, cannot have its two boxes side by side: one of its
+edges loops around its neighbour's box and crosses the start of its neighbour's edge, and x seems to feed
+one gate and y two. So a layout whose wires cross is made again with the order kept only where it means
+something (``NodeSpec.ordered``: a - b, a / b), and dot free to put a shared input's boxes together.
 """
 from __future__ import annotations
 
+import itertools
 import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+
+import numpy as np
 
 SINK = "__out__"  # an invisible node after the output, so the output's edge can carry its labels
 LABEL_BOX = "__label__"  # the invisible box an edge passes through, holding its two labels
@@ -51,6 +61,7 @@ class NodeSpec:
     kind: str  # "gate" (circle) or "leaf" (a label)
     text: str
     width: float = 0.0  # inches: a leaf's label, a gate's circle (0: the default 0.56)
+    ordered: bool = False  # a gate whose inputs are drawn in slot order, top to bottom (a - b, not a + b)
 
 
 def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float, float]]], output: str,
@@ -61,23 +72,30 @@ def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float,
     then that one. ``spacing`` scales the gaps dot leaves between ranks and nodes (below 1: tighter, so
     that a wide graph drawn to the frame's width keeps its labels large).
     """
+    every_gate_ordered = _run_dot(to_dot(nodes, edges, output, spacing, order_all=True), len(edges) + 1)
+    if not crossings(every_gate_ordered):
+        return every_gate_ordered
+    return _run_dot(to_dot(nodes, edges, output, spacing), len(edges) + 1)
+
+
+def _run_dot(source: str, count: int) -> Layout:
     dot = shutil.which("dot")
     if dot is None:
         raise LayoutError("Graphviz `dot` is not installed (run scripts/setup.sh)")
-    proc = subprocess.run([dot, "-Tplain"], input=to_dot(nodes, edges, output, spacing), capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run([dot, "-Tplain"], input=source, capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise LayoutError(f"dot failed: {proc.stderr.strip()}")
-    return join_label_boxes(parse_plain(proc.stdout), len(edges) + 1)
+    return join_label_boxes(parse_plain(proc.stdout), count)
 
 
-def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0) -> str:
+def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0, order_all: bool = False) -> str:
     lines = ["digraph G {", f"  rankdir=LR; nodesep={0.22 * spacing:.3f}; ranksep={0.28 * spacing:.3f}; "
-             "splines=true; ordering=in;",
+             "splines=true;" + (" ordering=in;" if order_all else ""),
              '  node [fontsize=14, fixedsize=true];']
     for n in nodes:
         if n.kind == "gate":
-            lines.append(f'  "{n.id}" [shape=circle, width={n.width or 0.56:.3f}, label=""];')
+            order = ", ordering=in" if n.ordered else ""
+            lines.append(f'  "{n.id}" [shape=circle, width={n.width or 0.56:.3f}, label=""{order}];')
         else:
             lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height=0.34, label=""];')
     lines.append(f'  "{SINK}" [shape=point, width=0.01];')
@@ -85,7 +103,9 @@ def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0) -> s
         box = f"{LABEL_BOX}{i}"
         lines.append(f'  "{box}" [shape=box, width={w:.3f}, height={h:.3f}, label=""];')
         lines.append(f'  "{tail}" -> "{box}" [arrowhead=none, headport=w];')
-        lines.append(f'  "{box}" -> "{head}" [tailport=e];')
+        # weighted: the box sits just before the gate it feeds, so a long wire's numbers are read beside the
+        # gate that uses them (not stacked near its start with other wires' numbers)
+        lines.append(f'  "{box}" -> "{head}" [tailport=e, weight=3];')
     lines.append("}")
     return "\n".join(lines)
 
@@ -141,3 +161,50 @@ def _straight(a, b) -> list[tuple[float, float]]:
 
 def _distance(a, b) -> float:
     return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
+
+
+# --- crossings, read from the geometry -----------------------------------------------------------------
+def polyline(edge: EdgeLayout, samples: int = 12) -> np.ndarray:
+    """An edge's cubic Bézier pieces sampled into a polyline."""
+    pts = np.asarray(edge.points, dtype=float)
+    t = np.linspace(0, 1, samples)[:, None]
+    out = [pts[:1]]
+    for i in range(0, len(pts) - 3, 3):
+        a, b, c, d = pts[i:i + 4]
+        out.append(((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * d)[1:])
+    return np.concatenate(out)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether polylines a and b cross (two of their segments meet at a point inside both)."""
+    p, q = a[:-1, None], a[1:, None]
+    r, s = b[None, :-1], b[None, 1:]
+
+    def orient(u, v, w):
+        return np.sign((v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1])
+                       - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0]))
+    return bool(np.any((orient(p, q, r) * orient(p, q, s) < 0) & (orient(r, s, p) * orient(r, s, q) < 0)))
+
+
+def crossings(layout: Layout) -> list[str]:
+    """Wires that cross another wire, or pass behind a node that is neither of their ends: each makes one
+    node seem to feed another's gate. Wires that leave one node together (or enter one gate together) are
+    compared beyond their shared end."""
+    found = []
+    lines = [polyline(e) for e in layout.edges]
+    for (i, a), (j, b) in itertools.combinations(enumerate(layout.edges), 2):
+        la, lb = lines[i], lines[j]
+        if a.tail == b.tail:
+            la, lb = la[2:], lb[2:]
+        if a.head == b.head:
+            la, lb = la[:-2], lb[:-2]
+        if len(la) > 1 and len(lb) > 1 and _cross(la, lb):
+            found.append(f"{a.tail}->{a.head} crosses {b.tail}->{b.head}")
+    for e, line in zip(layout.edges, lines):
+        for name, box in layout.nodes.items():
+            if name in (e.tail, e.head) or name == SINK:
+                continue
+            inside = (np.abs(line[:, 0] - box.x) < box.w / 2 - 0.02) & (np.abs(line[:, 1] - box.y) < box.h / 2 - 0.02)
+            if inside.any():
+                found.append(f"{e.tail}->{e.head} passes behind {name}")
+    return found
