@@ -176,13 +176,11 @@ class GraphScene(PacedScene):
                 self.set_equation(None)
                 shown = False
             self.play(graph.forward_animation(node_id, run_time=0.5))
-        if shown:
-            self.set_equation(None)
 
     def backward_pass(self, graph: ComputationalGraph):
         out = graph.notation.names[graph.trace.output]
         self.step(f"backward: ∂{out}/∂{out} = 1")
-        self.set_caption(style.caption("backward"))
+        self.set_caption_and_equation(style.caption("backward"), None)  # the last forward step kept its matrix
         self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
         for step in graph.trace.backward:
@@ -192,7 +190,7 @@ class GraphScene(PacedScene):
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
         self.mark_poster()  # every value and gradient on the graph, and the last step's formula
-        self.set_equation(None)
+        # the formula stays to the step's end (a slide's page is its last frame): the next step replaces it
 
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers."""
@@ -346,12 +344,13 @@ class SigmoidGate(GraphScene):
         graph = self.draw_graph(long)
         self.forward_pass(graph)
         self.backward_pass(graph)
+        self.step("the same function with one sigmoid gate")  # before the graph goes: a step ends on its graph
         self.clear_graph(graph)
-        self.step("the same function with one sigmoid gate")
-        self.set_caption(style.caption("alternative"))
+        self.set_caption_and_equation(style.caption("alternative"), None)
         graph = self.draw_graph(short)
         self.forward_pass(graph)
         self.backward_pass(graph)
+        self.step("both routes give the same gradients")
         self.clear_graph(graph)
         self.compare_routes(long, short)
 
@@ -366,10 +365,8 @@ class SigmoidGate(GraphScene):
                       element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED})
         self.fit_width(table, 12.5).move_to(0.4 * UP)
-        self.step("both routes give the same gradients")
+        self.set_caption_and_equation(style.caption("same"), None)
         self.play(fade_in(table), run_time=0.8)
-        self.set_caption(style.caption("same"))
-        self.set_equation(None)
         self.wait(1.5)
 
 
