@@ -180,7 +180,9 @@ class GraphScene(PacedScene):
     def backward_pass(self, graph: ComputationalGraph):
         out = graph.notation.names[graph.trace.output]
         self.step(f"backward: ∂{out}/∂{out} = 1")
-        self.set_caption_and_equation(style.caption("backward"), None)  # the last forward step kept its matrix
+        # the step's formula replaces the last forward step's matrix (a step keeps its formula to its end)
+        self.set_caption_and_equation(style.caption("backward"),
+                                      f"{graph.notation.d(graph.trace.output)} = " + style.colored("1", style.GRADIENT))
         self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
         for step in graph.trace.backward:

@@ -95,7 +95,7 @@ class VanishingGradients(TrainingScene):
                                         for h in heads],
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED},
                       element_to_mobject_config={"font_size": 28, "font": style.FONTS["en"], "color": style.TEXT},
-                      v_buff=0.35, h_buff=0.6)
+                      v_buff=0.3, h_buff=0.4)
         for r, s in enumerate(summary, start=2):
             table.get_entries((r, 1)).set_color(style.ACTIVATION[s["activation"]])
         self.below_title(table.scale(min(1.0, 12.5 / table.width, 4.2 / table.height)).move_to(GRAPH_CENTER_Y * UP))
@@ -112,12 +112,12 @@ class VanishingGradients(TrainingScene):
         for key, title in (("f", "panel_activation"), ("df", "panel_derivative")):
             ys = [np.minimum(decode_value(curves[n][key]), 5) for n in names]
             lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(y)) for y in ys)
-            frame = charts.chart([x[0], x[-1], 2.5], nice_range(min(lo, 0.0), hi), 4.6, 3.0,
+            frame = charts.chart([x[0], x[-1], 2.5], nice_range(min(lo, 0.0), hi), 4.2, 3.0,
                                  style.caption("axis_input"), style.caption(title))
             lines = charts.visible_curves([charts.polyline(frame.ax, x, y, style.ACTIVATION[n]) for n, y in zip(names, ys)],
                                           [ACT_NAMES[n] for n in names])
             panels.add(VGroup(frame, lines))
-        self.below_title(panels.arrange(RIGHT, buff=0.7).move_to(GRAPH_CENTER_Y * UP), 0.1)
+        self.below_title(panels.arrange(RIGHT, buff=0.6).move_to(GRAPH_CENTER_Y * UP), 0.1)
         legend = self.legend([(ACT_NAMES[n], style.ACTIVATION[n]) for n in names]).next_to(panels, DOWN, buff=0.25)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), fade_in(legend), run_time=1.5)
         self.wait(1.5)
@@ -255,7 +255,7 @@ class VanishingGradients(TrainingScene):
         for key, ys_all, y_range in (("loss", losses, nice_range(0.0, min(top, 3.0))),
                                      ("accuracy", accuracies, [0, 1.0, 0.25])):
             every = steps[-1] / (2 if steps[-1] >= 10000 else 4)  # five-digit numbers need the room
-            frame = charts.chart([0, steps[-1], every], y_range, 4.2, 2.9, style.caption("axis_step"),
+            frame = charts.chart([0, steps[-1], every], y_range, 4.2, 2.6, style.caption("axis_step"),
                                  style.caption(key), x_label=lambda v: charts.text(str(int(round(v))), charts.TICK_SIZE))
             lines = charts.visible_curves([charts.polyline(frame.ax, steps, np.minimum(ys, y_range[1]), color)
                                            for ys, color in zip(ys_all, colors)], names)
