@@ -397,7 +397,7 @@ class SigmoidZigZag(TrainingScene):
         ys = VGroup(*(charts.text(style.fmt_value(v), charts.TICK_SIZE).next_to(ax.c2p(lo_x, v), LEFT, buff=0.12)
                       for v in np.arange(np.ceil(w2[0]), w2[-1] + 1e-9, 1)))
         names = VGroup(tex_label("w_1", 40, style.TEXT).next_to(VGroup(image, xs), DOWN, buff=0.05).align_to(image, RIGHT),
-                       tex_label("w_2", 40, style.TEXT).next_to(image, UP, buff=0.08).align_to(ys, LEFT))
+                       tex_label("w_2", 40, style.TEXT).next_to(VGroup(image, ys), UP, buff=0.08).align_to(ys, LEFT))
         return ax, VGroup(xs, ys, names), image
 
     @staticmethod
