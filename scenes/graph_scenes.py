@@ -159,13 +159,15 @@ class GraphScene(PacedScene):
         self.play(fade_out(graph, *graph.labels()), run_time=0.5)
 
     def forward_pass(self, graph: ComputationalGraph):
-        self.set_caption(style.caption("forward"))
-        shown = False
+        shown = captioned = False
         for node_id in graph.trace.forward:
             if not graph.out_edges(node_id):
                 continue
             value = graph.notation.value(node_id)
             self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}")
+            if not captioned:  # in the first forward step: the step before ends on its own caption
+                self.set_caption(style.caption("forward"))
+                captioned = True
             self.focus_node(graph, node_id, graph.out_edges(node_id))
             if graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
                 self.set_equation(rf"{graph.notation.tex(node_id)} = "

@@ -188,6 +188,8 @@ def test_every_graph_step_ends_with_its_formula_on_screen(name):
         if step.startswith("title:"):
             continue
         assert _kinds(frame, "caption"), f"{name}: step {step!r} ends without a caption"
+        if step.startswith("the same function"):  # sigmoid_gate's second graph: not yet the forward pass
+            assert _kinds(frame, "caption") == [style.caption("alternative")], f"{name}: {step!r} ends on another caption"
         if step.startswith(("backward:", "summary:", "a branch sums")):  # the seed ∂f/∂f = 1 included
             assert _kinds(frame, "equation"), f"{name}: step {step!r} ends without its formula"
         if step.startswith("backward:") and " gate " in step:  # the gate the step is about is still drawn
