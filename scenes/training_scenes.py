@@ -430,10 +430,10 @@ class GradientHistograms(TrainingScene):
         self.show_title(trace)
         runs = trace["runs"]
         n_layers = len(runs[0]["histograms"])
-        cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.3, 2.4 / len(runs))
+        cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.0, 2.0 / len(runs))
         all_cells = [[self.histogram(h, cell_w, cell_h) for h in run["histograms"]] for run in runs]
         # frames evenly spaced, far enough apart for the widest text under any of them
-        pitch = max(cell.width for cells in all_cells for cell in cells) + 0.3
+        pitch = max(cell.width for cells in all_cells for cell in cells) + 0.25
         rows = VGroup()
         for run, cells in zip(runs, all_cells):
             cells = VGroup(*cells)
@@ -442,15 +442,15 @@ class GradientHistograms(TrainingScene):
             name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
             rows.add(VGroup(name, cells).arrange(RIGHT, buff=0.35, aligned_edge=UP))
         rows.arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
-        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 22, style.MUTED).next_to(c[0], UP, buff=0.1)
+        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 24, style.MUTED).next_to(c[0], UP, buff=0.1)
                          for h, c in zip(runs[0]["histograms"], rows[0][1])))
         # the axes of every box, titled once: bar heights count weights, across is the gradient's value
-        key = charts.text(f"↑ {style.caption('axis_count')}      → {style.caption('axis_gradient')}", 22)
+        key = charts.text(f"↑ {style.caption('axis_count')}      → {style.caption('axis_gradient')}", 24)
         key.next_to(heads, UP, buff=0.15).align_to(rows[0][1], LEFT)
         board = VGroup(heads, rows, key)
-        room = self.content_top - 0.1 - (self.caption_y + 0.35)
-        board.scale(min(1.0, 13 / board.width, room / board.height)).move_to(0.25 * UP)
-        self.below_title(board, 0.1)
+        room = self.content_top - 0.1 - (self.caption_y + 0.45)  # above a caption of two lines
+        board.scale(min(1.0, 13 / board.width, room / board.height)).move_to(ORIGIN)
+        board.shift((self.content_top - 0.1 - board.get_top()[1]) * UP)
         self.set_caption(style.caption("hist_intro"))
         for row in rows:
             self.play(fade_in(row), run_time=0.8)
@@ -492,10 +492,12 @@ class GradientHistograms(TrainingScene):
         zero_x = frame.get_left()[0] + w * (0 - edges[0]) / span if span > 0 else frame.get_center()[0]
         zero = Line([zero_x, frame.get_bottom()[1], 0], [zero_x, frame.get_top()[1], 0], color=style.TEXT, stroke_width=2)
         reach = max(abs(float(edges[0])), abs(float(edges[-1])))
-        scale = label(f"±{style.fmt_value(reach)}", 22, style.MUTED).next_to(frame, DOWN, buff=0.1)
-        signs = label(f"+{h['positive']} {style.MINUS}{h['negative']}", 20, style.TEXT).next_to(scale, DOWN, buff=0.06)
-        zeros = label(f"0: {h['zero']}", 20, style.TEXT).next_to(signs, DOWN, buff=0.06)
-        return VGroup(frame, bars, zero, scale, signs, zeros)
+        scale = label(f"±{style.fmt_value(reach)}", 24, style.MUTED).next_to(frame, DOWN, buff=0.1)
+        # one count a line: "+5036 −4964" on one line would set the cells apart and the board would shrink
+        counts = VGroup(*(label(t, 20, style.TEXT) for t in
+                          (f"+{h['positive']}", f"{style.MINUS}{h['negative']}", f"0: {h['zero']}")))
+        counts.arrange(DOWN, buff=0.06).next_to(scale, DOWN, buff=0.06)
+        return VGroup(frame, bars, zero, scale, *counts)
 
 
 SCENES = {"vanishing": VanishingGradients, "zigzag": SigmoidZigZag, "histograms": GradientHistograms}

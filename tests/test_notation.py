@@ -147,4 +147,4 @@ def test_histogram_cells_show_zeros_and_their_range():
     h = {"layer": 2, "edges": [-0.5, 0.0, 0.5], "counts": [35, 29], "positive": 0, "negative": 35, "zero": 29}
     cell = GradientHistograms.histogram(h, 2.0, 1.2)
     texts = [m.original_text for m in cell if isinstance(m, Text)]
-    assert "±0.5" in texts and "+0 −35" in texts and "0: 29" in texts
+    assert "±0.5" in texts and "+0" in texts and "−35" in texts and "0: 29" in texts
