@@ -173,13 +173,15 @@ class GraphScene(PacedScene):
         self.play(fade_out(graph, *graph.labels()), run_time=0.5)
 
     def forward_pass(self, graph: ComputationalGraph):
-        self.set_caption(style.caption("forward"))
-        shown = False
+        shown = captioned = False
         for node_id in graph.trace.forward:
             if not graph.out_edges(node_id):
                 continue
             value = graph.notation.value(node_id)
             self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}")
+            if not captioned:  # in the first forward step: the step before ends on its own caption
+                self.set_caption(style.caption("forward"))
+                captioned = True
             self.focus_node(graph, node_id, graph.out_edges(node_id))
             if graph.is_chip(value) and too_large(value):  # too large to read whole: a block of it
                 self.set_equation(magnified_line(graph.notation.tex(node_id), value, style.FORWARD, signed=False))
@@ -193,13 +195,13 @@ class GraphScene(PacedScene):
                 self.set_equation(None)
                 shown = False
             self.play(graph.forward_animation(node_id, run_time=0.5))
-        if shown:
-            self.set_equation(None)
 
     def backward_pass(self, graph: ComputationalGraph):
         out = graph.notation.names[graph.trace.output]
         self.step(f"backward: ∂{out}/∂{out} = 1")
-        self.set_caption(style.caption("backward"))
+        # the step's formula replaces the last forward step's matrix (a step keeps its formula to its end)
+        self.set_caption_and_equation(style.caption("backward"),
+                                      f"{graph.notation.d(graph.trace.output)} = " + style.colored("1", style.GRADIENT))
         self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
         for step in graph.trace.backward:
@@ -210,7 +212,7 @@ class GraphScene(PacedScene):
             self.play(graph.backward_animation(step, run_time=self.step_time))
             self.explain_sums(graph, step)
         self.mark_poster()  # every value and gradient on the graph, and the last step's formula
-        self.set_equation(None)
+        # the formula stays to the step's end (a slide's page is its last frame): the next step replaces it
 
     def explain_step(self, graph: ComputationalGraph, step: Step):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers (a branch's
@@ -378,12 +380,13 @@ class SigmoidGate(GraphScene):
         graph = self.draw_graph(long)
         self.forward_pass(graph)
         self.backward_pass(graph)
+        self.step("the same function with one sigmoid gate")  # before the graph goes: a step ends on its graph
         self.clear_graph(graph)
-        self.step("the same function with one sigmoid gate")
-        self.set_caption(style.caption("alternative"))
+        self.set_caption_and_equation(style.caption("alternative"), None)
         graph = self.draw_graph(short)
         self.forward_pass(graph)
         self.backward_pass(graph)
+        self.step("both routes give the same gradients")
         self.clear_graph(graph)
         self.compare_routes(long, short)
 
@@ -398,10 +401,8 @@ class SigmoidGate(GraphScene):
                       element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED})
         self.fit_width(table, 12.5).move_to(0.4 * UP)
-        self.step("both routes give the same gradients")
+        self.set_caption_and_equation(style.caption("same"), None)
         self.play(fade_in(table), run_time=0.8)
-        self.set_caption(style.caption("same"))
-        self.set_equation(None)
         self.wait(1.5)
 
 

@@ -10,8 +10,9 @@ from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Axes, Create, Dot, Line, M
                    Succession, SurroundingRectangle, Table, Text, Transform, VGroup, VMobject, rgb_to_color)
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
-from scenes import style
+from scenes import charts, style
 from scenes.animations import fade_in, fade_out
+from scenes.charts import polyline  # noqa: F401 (tests draw a curve as the scenes do)
 from scenes.glyphs import merge_axes, merge_glyphs, merge_shapes
 from scenes.graph_scenes import GRAPH_CENTER_Y, GraphScene
 from scenes.screen_tags import tag_shape
@@ -23,38 +24,50 @@ ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu":
 VANISHED_RATIO = 1e-2  # first/last layer gradient: two orders of magnitude or more is called vanished
 
 
-def label(text: str, size: int = 22, color=None) -> Text:
+def label(text: str, size: int = 24, color=None) -> Text:
     return merge_glyphs(Text(text, font=style.caption_font(), font_size=size, color=color or style.TEXT))
 
 
-def tex_label(tex: str, size: int = 22, color=None) -> MathTex:
+def tex_label(tex: str, size: int = 36, color=None) -> MathTex:
     mob = merge_glyphs(MathTex(tex, font_size=size, color=color or style.MUTED))
     mob.audit_kind = "axis label"
     return mob
 
 
-def axes(numbers: bool = False, font_size: int = 20, **kwargs) -> Axes:
-    """Axes in the theme's colours, numbers (if any) at a size that reads at 854x480."""
-    config = {"color": style.MUTED, "include_numbers": numbers, "font_size": font_size}
-    config.update(kwargs.pop("axis_config", {}))
-    return merge_axes(Axes(tips=False, axis_config=config, **kwargs), style.TEXT)
+def nice_range(lo: float, hi: float, most: int = 6) -> list[float]:
+    """[low, high, step] covering lo..hi with at most ``most`` steps of 0.25, 0.5, 1, 2 or 5."""
+    for step in (0.25, 0.5, 1.0, 2.0, 5.0, 10.0):
+        a, b = np.floor(lo / step) * step, np.ceil(hi / step) * step
+        if (b - a) / step <= most:
+            return [float(a), float(b), step]
+    return [float(lo), float(hi), float(hi - lo) / most]
 
 
-def polyline(axes: Axes, xs, ys, color, width=3.0) -> VMobject:
-    """The finite prefix of a curve (a NaN ends it: the scene marks where)."""
-    ys = np.asarray(ys, dtype=float)
-    finite = np.isfinite(ys)
-    stop = len(ys) if finite.all() else int(np.argmin(finite))
-    pts = [axes.c2p(x, y) for x, y in zip(xs[:stop], ys[:stop])]
-    line = VMobject(stroke_color=color, stroke_width=width)
-    if len(pts) >= 2:
-        line.set_points_as_corners(pts)
-    return line
+class TrainingScene(GraphScene):
+    """A scene whose steps are its captions. What a step showed stays on screen to its end (its last frame is
+    a slide's page): ``retire`` marks it to fade out with the caption that starts the next step."""
+    sections_from_captions = True
+
+    def setup(self):
+        super().setup()
+        self.leaving: list = []
+
+    def retire(self, *mobs) -> None:
+        self.leaving += mobs
+
+    def set_caption(self, text: str | None):
+        if text:
+            self.step(text)
+        old, new = self.caption, self._caption_mob(text)
+        anims = [fade_out(m) for m in self.leaving + ([old] if old is not None else [])]
+        anims += [fade_in(new)] if new is not None else []
+        self.caption, self.leaving = new, []
+        if anims:
+            self.play(*anims, run_time=0.4)
 
 
-class VanishingGradients(GraphScene):
+class VanishingGradients(TrainingScene):
     """Activation slopes; per-layer gradient norms on a log axis over training; loss and accuracy curves."""
-    sections_from_captions = True  # each phase of the experiment is captioned: one step each
 
     default_source = "assets/configs/vanishing.yaml"
     trace_kind = "vanishing"
@@ -66,10 +79,9 @@ class VanishingGradients(GraphScene):
         self.show_title(trace)
         self.show_activation_slopes(trace["activation_curves"])
         self.show_gradient_norms(trace)
-        curves = self.show_learning_curves(trace)
+        self.show_learning_curves(trace)
         summary = trace.get("seed_summary", [])
         if summary and summary[0]["seeds"] > 1:
-            self.play(fade_out(curves), run_time=0.5)
             self.show_seed_summary(summary)
 
     def show_seed_summary(self, summary: list[dict]):
@@ -84,7 +96,7 @@ class VanishingGradients(GraphScene):
                                         for h in heads],
                       include_outer_lines=True, line_config={"stroke_color": style.MUTED},
                       element_to_mobject_config={"font_size": 28, "font": style.FONTS["en"], "color": style.TEXT},
-                      v_buff=0.35, h_buff=0.6)
+                      v_buff=0.3, h_buff=0.4)
         for r, s in enumerate(summary, start=2):
             table.get_entries((r, 1)).set_color(style.ACTIVATION[s["activation"]])
         self.below_title(table.scale(min(1.0, 12.5 / table.width, 4.2 / table.height)).move_to(GRAPH_CENTER_Y * UP))
@@ -95,23 +107,31 @@ class VanishingGradients(GraphScene):
     def show_activation_slopes(self, curves: dict):
         x = decode_value(curves["x"])
         names = [k for k in curves if k != "x"]
+        self.set_caption(style.caption("slopes", slopes=", ".join(
+            f"{ACT_NAMES[n]} ≤ {style.fmt_value(curves[n]['max_df'])}" for n in names)))
         panels = VGroup()
         for key, title in (("f", "panel_activation"), ("df", "panel_derivative")):
-            ys = [decode_value(curves[n][key]) for n in names]
-            lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(np.minimum(y, 5))) for y in ys)
-            ax = axes(numbers=True, x_range=[x[0], x[-1], 2.5], y_range=[min(lo, 0) - 0.1, hi + 0.2, 0.5],
-                      x_length=5.6, y_length=3.3)
-            curves_mob = VGroup(*(tag_shape(polyline(ax, x, np.minimum(y, 5), style.ACTIVATION[n]), "curve", ACT_NAMES[n]) for n, y in zip(names, ys)))
-            panels.add(VGroup(ax, curves_mob, label(style.caption(title), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
-        self.below_title(panels.arrange(RIGHT, buff=0.9).move_to(GRAPH_CENTER_Y * UP), 0.1)
-        legend = VGroup(*(tag_shape(label(ACT_NAMES[n], 20, style.ACTIVATION[n]), "legend", ACT_NAMES[n]) for n in names)).arrange(RIGHT, buff=0.5)
-        legend.next_to(panels, DOWN, buff=0.25)
-        self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), *(fade_in(p[2]) for p in panels),
-                  fade_in(legend), run_time=1.5)
-        slopes = ", ".join(f"{ACT_NAMES[n]} ≤ {style.fmt_value(curves[n]['max_df'])}" for n in names)
-        self.set_caption(style.caption("slopes", slopes=slopes))
+            ys = [np.minimum(decode_value(curves[n][key]), 5) for n in names]
+            lo, hi = min(float(np.min(y)) for y in ys), max(float(np.max(y)) for y in ys)
+            frame = charts.chart([x[0], x[-1], 2.5], nice_range(min(lo, 0.0), hi), 4.2, 3.0,
+                                 style.caption("axis_input"), style.caption(title))
+            lines = charts.visible_curves([charts.polyline(frame.ax, x, y, style.ACTIVATION[n]) for n, y in zip(names, ys)],
+                                          [ACT_NAMES[n] for n in names])
+            panels.add(VGroup(frame, lines))
+        self.below_title(panels.arrange(RIGHT, buff=0.6).move_to(GRAPH_CENTER_Y * UP), 0.1)
+        legend = self.legend([(ACT_NAMES[n], style.ACTIVATION[n]) for n in names]).next_to(panels, DOWN, buff=0.25)
+        self.play(*(Create(p[1]) for p in panels), *(fade_in(p[0]) for p in panels), fade_in(legend), run_time=1.5)
         self.wait(1.5)
-        self.play(fade_out(panels, legend), run_time=0.5)
+        self.retire(panels, legend)
+
+    @staticmethod
+    def legend(entries: list[tuple[str, str]], rows: int = 1, curves: list[str] | None = None) -> VGroup:
+        """One entry per curve, each in its curve's colour (``curves``: the curves' labels, when the entries'
+        texts are not their names)."""
+        items = [tag_shape(charts.text(name, 24, color, kind="legend"), "legend", curve)
+                 for (name, color), curve in zip(entries, curves or [name for name, _ in entries])]
+        group = VGroup(*items)
+        return group.arrange(RIGHT, buff=0.5) if rows == 1 else group.arrange_in_grid(rows=rows, buff=(0.6, 0.12))
 
     def show_gradient_norms(self, trace: dict):
         """Per-layer gradient norms at a few recorded steps; step 0, the scene's evidence, is held longest."""
@@ -122,37 +142,37 @@ class VanishingGradients(GraphScene):
         ymin = float(np.floor(np.log10(finite.min()))) if finite.size else -8.0
         ymax = float(np.ceil(np.log10(finite.max()))) if finite.size else 1.0
         span = max(ymax - ymin, 1.0)
-        tick = max(1, int(np.ceil(span / 3)))
-        charts = VGroup()
+        tick = max(1, int(np.ceil(span / 2)))
+        span = tick * np.ceil(span / tick)
+        self.set_caption(style.caption("norms"))
+        panels = VGroup()
         for run in runs:
             # Heights are decades above the smallest norm, so the baseline sits at the bottom.
-            ax = axes(x_range=[0, depth + 1, 1], y_range=[0, span, tick], x_length=5.2, y_length=1.45,
-                      x_axis_config={"include_numbers": True, "numbers_to_include": range(1, depth + 1, max(1, depth // 10))})
-            ticks = VGroup(*(tex_label(rf"10^{{{int(ymin + v)}}}", 22).next_to(ax.c2p(0, v), LEFT, 0.1)
-                             for v in np.arange(0, span + 0.01, tick)))
-            name = label(ACT_NAMES[run["activation"]], 22, style.ACTIVATION[run["activation"]])
-            charts.add(VGroup(ax, ticks, name))
-        for chart in charts:
-            chart[2].next_to(chart[0], UP, buff=0.1).align_to(VGroup(chart[0], chart[1]), LEFT)
+            frame = charts.chart([0, depth + 1, 1], [0, span, tick], 4.2, 1.05, style.caption("axis_layer"),
+                                 style.caption("axis_norm"), x_ticks=range(1, depth + 1, max(1, depth // 10)),
+                                 x_label=lambda v: charts.text(str(int(v)), charts.TICK_SIZE),
+                                 y_label=lambda v: charts.power_of_ten(int(ymin + v)))
+            name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
+            name.next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
+            panels.add(VGroup(frame, name))
         # below the title, with a line above for the step
-        charts.arrange_in_grid(rows=2, cols=2, buff=(0.9, 0.45))
+        panels.arrange_in_grid(rows=2, cols=2, buff=(0.6, 0.25))
         top = self.content_top - 0.35  # a line for the step above the charts
-        charts.shift((top - charts.get_top()[1]) * UP)
-        charts.set_x(0)
-        self.set_caption(style.caption("norms"))
-        self.play(fade_in(charts), run_time=0.8)
+        panels.shift((top - panels.get_top()[1]) * UP)
+        panels.set_x(0)
+        self.play(fade_in(panels), run_time=0.8)
         steps = runs[0]["steps"]
         picks = np.unique(np.linspace(0, len(steps) - 1, self.snapshots).round().astype(int))
         shown = None
         for k in picks:
-            bars = VGroup(*(self._bars(chart[0], n[k], ymin, style.ACTIVATION[r["activation"]])
-                            for chart, n, r in zip(charts, norms, runs)))
+            bars = VGroup(*(self._bars(panel[0].ax, n[k], ymin, style.ACTIVATION[r["activation"]])
+                            for panel, n, r in zip(panels, norms, runs)))
             # each panel says what its bars show at this step; the step itself is written once, above
             notes = VGroup(*(label(style.caption("norm_note", first=style.fmt_value(n[k][0]),
-                                                 last=style.fmt_value(n[k][-1])), 20, style.MUTED)
-                             .next_to(chart[2], RIGHT, buff=0.25).align_to(chart[2], DOWN)
-                             for chart, n in zip(charts, norms)))
-            stamp = label(style.caption("step_stamp", step=steps[k]), 24, style.TEXT).move_to((self.content_top - 0.07) * UP)
+                                                 last=style.fmt_value(n[k][-1])), 22, style.MUTED)
+                             .next_to(panel[1], RIGHT, buff=0.25).align_to(panel[1], DOWN)
+                             for panel, n in zip(panels, norms)))
+            stamp = label(style.caption("step_stamp", step=steps[k]), 24, style.TEXT).move_to((self.content_top - 0.1) * UP)
             new = VGroup(bars, notes, stamp)
             if shown is None:
                 self.play(fade_in(new), run_time=0.8)
@@ -166,16 +186,23 @@ class VanishingGradients(GraphScene):
                 self.wait(0.6)
             shown = new
         self.wait(1.5)
-        self.play(fade_out(charts, shown), run_time=0.5)
+        self.retire(panels, shown)
 
     @staticmethod
     def outcome_caption(trace: dict, steps: int) -> str:
-        """Which runs solved the task after training (accuracy 1 at the end), which did not, which diverged."""
+        """How the runs ended, from the trace's seed summary. One seed: which runs solved the task (accuracy 1
+        at the end), which did not, which diverged. Several: per activation, how many of its seeds reached
+        accuracy 1 and how many diverged to NaN."""
+        summary = trace.get("seed_summary", [])
+        if any(s["seeds"] > 1 for s in summary):
+            outcomes = [style.caption("outcome_count", name=ACT_NAMES[s["activation"]], solved=s["solved"])
+                        + (style.caption("outcome_count_nan", diverged=s["diverged"]) if s["diverged"] else "")
+                        for s in summary]
+            return style.caption("outcome_seeds", steps=steps, seeds=summary[0]["seeds"], outcomes=", ".join(outcomes))
         groups = {"solved": [], "unsolved": [], "diverged": []}
-        for s in trace.get("seed_summary", []):
-            name = ACT_NAMES[s["activation"]]
-            key = "diverged" if s["diverged"] == s["seeds"] else "solved" if s["solved"] == s["seeds"] else "unsolved"
-            groups[key].append(name if s["seeds"] == 1 or key != "unsolved" else f"{name} ({s['solved']}/{s['seeds']})")
+        for s in summary:
+            key = "diverged" if s["diverged"] else "solved" if s["solved"] else "unsolved"
+            groups[key].append(ACT_NAMES[s["activation"]])
         parts = [style.caption(f"outcome_{k}", names=", ".join(v)) for k, v in groups.items() if v]
         return style.caption("curves", steps=steps) + ": " + "; ".join(parts)
 
@@ -205,7 +232,7 @@ class VanishingGradients(GraphScene):
         width = 0.6 * (ax.c2p(1, 0)[0] - ax.c2p(0, 0)[0])
         for layer, v in enumerate(norms, start=1):
             if not np.isfinite(v) or v <= 0:
-                marks.add(label("×" if np.isnan(v) else "∞" if v > 0 else "0", 20, style.BAD)
+                marks.add(label("×" if np.isnan(v) else "∞" if v > 0 else "0", 24, style.BAD)
                           .move_to(ax.c2p(layer, 0) + 0.2 * UP))
                 continue
             top = ax.c2p(layer, max(np.log10(v) - ymin, 0.02))
@@ -213,47 +240,58 @@ class VanishingGradients(GraphScene):
             bars.add(Rectangle(width=width, height=max(top[1] - base[1], 0.01), fill_color=color, fill_opacity=0.85,
                                stroke_width=0).move_to((top + base) / 2))
         if np.isnan(norms).any():
-            marks.add(label(style.caption("nan_norm"), 20, style.BAD).move_to(ax.c2p((len(norms) + 1) / 2, 0) + 0.75 * UP))
+            marks.add(label(style.caption("nan_norm"), 24, style.BAD).move_to(ax.c2p((len(norms) + 1) / 2, 0) + 0.75 * UP))
         return VGroup(tag_shape(merge_shapes(bars), "bar"), marks)
 
     def show_learning_curves(self, trace: dict):
+        """Loss and accuracy of each activation's run (the first seed's, said so when there are several),
+        each curve visible, and where a run diverged marked in its own colour."""
         runs = trace["runs"]
         steps = np.asarray(runs[0]["steps"], dtype=float)
         losses = [decode_value(r["loss"]) for r in runs]
+        accuracies = [decode_value(r["accuracy"]) for r in runs]
         top = max(1.0, float(np.nanmax([np.nanmax(np.where(np.isfinite(l), l, np.nan)) for l in losses])))
-        panels = VGroup()
-        for key, ys_all, y_range in (("loss", losses, [0, min(top, 3.0), 0.5]),
-                                     ("accuracy", [decode_value(r["accuracy"]) for r in runs], [0, 1.0, 0.25])):
-            ax = axes(numbers=True, x_range=[0, steps[-1], steps[-1] / 4], y_range=y_range, x_length=5.6,
-                      y_length=2.6, x_axis_config={"decimal_number_config": {"num_decimal_places": 0,
-                                                                             "group_with_commas": False}})
-            curves = VGroup()
-            marks = VGroup()
-            for r, ys in zip(runs, ys_all):
-                color = style.ACTIVATION[r["activation"]]
-                ys_clipped = np.minimum(ys, y_range[1])
-                curves.add(tag_shape(polyline(ax, steps, ys_clipped, color), "curve", ACT_NAMES[r["activation"]]))
-                if not np.all(np.isfinite(ys)):
-                    k = int(np.argmin(np.isfinite(ys)))
-                    mark = label(style.caption("nan_from", step=int(steps[k])), 20, style.BAD)
-                    mark.move_to(ax.c2p(steps[k], y_range[1] * (0.9 - 0.15 * len(marks))))
-                    # inside the plot even when the NaN comes at its first or last step
-                    left, right = ax.c2p(0, 0)[0] + 0.1, ax.c2p(steps[-1], 0)[0]
-                    mark.shift(max(0.0, left - mark.get_left()[0]) * RIGHT
-                               + min(0.0, right - mark.get_right()[0]) * RIGHT)
-                    marks.add(mark)
-            panels.add(VGroup(ax, curves, marks, label(style.caption(key), 22, style.MUTED).next_to(ax, UP, buff=0.15)))
-        panels.arrange(RIGHT, buff=0.9)
-        self.below_title(self.fit_width(panels, 13.0).move_to((GRAPH_CENTER_Y + 0.35) * UP), 0.1)
-        legend = VGroup(*(tag_shape(label(style.caption("final_accuracy", name=ACT_NAMES[r['activation']],
-                                              accuracy=style.fmt_value(decode_value(r['accuracy'])[-1])), 20,
-                                style.ACTIVATION[r["activation"]]), "legend", ACT_NAMES[r["activation"]])
-                          for r in runs)).arrange_in_grid(rows=2, buff=(0.6, 0.12)).next_to(panels, DOWN, buff=0.2)
         self.set_caption(self.outcome_caption(trace, int(steps[-1])))
-        self.play(*(fade_in(p[0]) for p in panels), *(fade_in(p[3]) for p in panels), run_time=0.6)
+        names = [ACT_NAMES[r["activation"]] for r in runs]
+        colors = [style.ACTIVATION[r["activation"]] for r in runs]
+        panels = VGroup()
+        for key, ys_all, y_range in (("loss", losses, nice_range(0.0, min(top, 3.0))),
+                                     ("accuracy", accuracies, [0, 1.0, 0.25])):
+            every = steps[-1] / (2 if steps[-1] >= 10000 else 4)  # five-digit numbers need the room
+            frame = charts.chart([0, steps[-1], every], y_range, 4.2, 2.6, style.caption("axis_step"),
+                                 style.caption(key), x_label=lambda v: charts.text(str(int(round(v))), charts.TICK_SIZE))
+            lines = charts.visible_curves([charts.polyline(frame.ax, steps, np.minimum(ys, y_range[1]), color)
+                                           for ys, color in zip(ys_all, colors)], names)
+            ends = VGroup(*(self._end_mark(frame.ax, steps, ys, color)
+                            for ys, color in zip(ys_all, colors) if not np.all(np.isfinite(ys))))
+            panels.add(VGroup(frame, lines, ends))
+        panels.arrange(RIGHT, buff=0.6)
+        entries = []
+        for r, name, color, acc, loss in zip(runs, names, colors, accuracies, losses):
+            if np.all(np.isfinite(loss)):
+                entries.append((style.caption("final_accuracy", name=name, accuracy=style.fmt_value(acc[-1])), color))
+            else:
+                entries.append((style.caption("nan_from", name=name, step=int(steps[np.argmin(np.isfinite(loss))])), color))
+        legend = self.legend(entries, rows=2, curves=names).next_to(panels, DOWN, buff=0.25)
+        board = VGroup(panels, legend)
+        seeds = max((s["seeds"] for s in trace.get("seed_summary", [])), default=1)
+        if seeds > 1:  # the curves are one seed's: the screen says which
+            board.add(label(style.caption("curves_seed", seed=runs[0]["seed"], seeds=seeds), 24, style.TEXT)
+                      .next_to(panels, UP, buff=0.15))
+        board.move_to(ORIGIN).shift((self.content_top - 0.1 - board.get_top()[1]) * UP)
+        self.play(*(fade_in(p[0]) for p in panels), *(fade_in(m) for m in board[2:]), run_time=0.6)
         self.play(*(Create(p[1]) for p in panels), *(fade_in(p[2]) for p in panels), fade_in(legend), run_time=2.5)
         self.wait(2)
-        return VGroup(panels, legend)
+        self.retire(board)
+
+    @staticmethod
+    def _end_mark(ax, steps, ys, color) -> VGroup:
+        """A cross in the run's colour where its curve ends: the last value before NaN."""
+        k = max(int(np.argmin(np.isfinite(ys))) - 1, 0)
+        y = float(np.clip(ys[k], ax.y_range[0], ax.y_range[1])) if np.isfinite(ys[k]) else ax.y_range[0]
+        p, s = ax.c2p(steps[k], y), 0.11
+        return VGroup(Line(p + s * (LEFT + DOWN), p + s * (RIGHT + UP), color=color, stroke_width=4),
+                      Line(p + s * (LEFT + UP), p + s * (RIGHT + DOWN), color=color, stroke_width=4))
 
 
 SHADE_LEVELS = 24
@@ -295,9 +333,8 @@ def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> 
     return bands
 
 
-class SigmoidZigZag(GraphScene):
+class SigmoidZigZag(TrainingScene):
     """Loss surface over (w1, w2), the directions a sigmoid step may take, and both paths step by step."""
-    sections_from_captions = True  # each phase of the experiment is captioned: one step each
 
     default_source = "assets/configs/zigzag.yaml"
     trace_kind = "zigzag"
@@ -311,26 +348,28 @@ class SigmoidZigZag(GraphScene):
         runs = {r["activation"]: r for r in trace["runs"]}
         ax, ticks, surface = self.draw_surface(runs["sigmoid"]["contour"])
         target = Star(outer_radius=0.14, color=style.HIGHLIGHT, fill_opacity=1).move_to(ax.c2p(*trace["target"]))
-        self.play(fade_in(surface), fade_in(ax), fade_in(ticks), fade_in(target), run_time=0.8)
         quadrants = self.allowed_quadrants(ax, decode_value(runs["sigmoid"]["weights"]))
-        paths = [[tag_shape(seg, "curve", a) for seg in self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a])] for a in ("sigmoid", "tanh")]
+        paths = [[tag_shape(seg, "curve", a) for seg in self.path(ax, decode_value(runs[a]["weights"]), style.ACTIVATION[a])]
+                 for a in ("sigmoid", "tanh")]
         legend = self.legend(runs, len(paths[0]))
         legend.next_to(surface, RIGHT, buff=0.6).align_to(surface, UP)
-        self.play(fade_in(legend[0]), run_time=0.4)
         self.set_caption(style.caption("zigzag_sigmoid"))
+        self.play(fade_in(surface), fade_in(ax), fade_in(ticks), fade_in(target), fade_in(legend[0]), run_time=0.8)
         self.play(fade_in(quadrants), fade_in(legend[1]), run_time=0.6)
         self.wait(1.5)
-        self.play(fade_in(legend[2:]), run_time=0.5)
-        self.play(*(Succession(*(Create(seg) for seg in p), run_time=self.step_time * len(p)) for p in paths))
+        self.play(fade_in(legend[2]), run_time=0.4)
+        self.play(Succession(*(Create(seg) for seg in paths[0]), run_time=self.step_time * len(paths[0])))
+        self.wait(1.0)
         self.set_caption(style.caption("zigzag_tanh"))
-        self.play(fade_out(quadrants), run_time=0.5)
+        self.play(fade_out(quadrants), fade_in(legend[3]), run_time=0.5)
+        self.play(Succession(*(Create(seg) for seg in paths[1]), run_time=self.step_time * len(paths[1])))
         self.mark_poster()
         self.wait(2)
 
     def legend(self, runs: dict, steps: int) -> VGroup:
         """What each mark means: the minimum, the shaded quadrants, each path and its count of one-sign steps."""
         def entry(mark, text, color=None):
-            return VGroup(mark, label(text, 20, color or style.TEXT)).arrange(RIGHT, buff=0.2)
+            return VGroup(mark, label(text, 22, color or style.TEXT)).arrange(RIGHT, buff=0.2)
 
         quadrant = Rectangle(width=0.3, height=0.3, fill_color=style.ACTIVATION["sigmoid"], fill_opacity=0.3,
                              stroke_width=0)
@@ -338,31 +377,33 @@ class SigmoidZigZag(GraphScene):
                 entry(quadrant, style.caption("zigzag_quadrants"))]
         for a in ("sigmoid", "tanh"):
             rows.append(tag_shape(entry(Line(ORIGIN, 0.3 * RIGHT, color=style.ACTIVATION[a], stroke_width=4),
-                              style.caption("zigzag_path", name=a, same=runs[a]["same_sign_steps"],
-                                            steps=len(runs[a]["grads"])), style.ACTIVATION[a]), "legend", a))
+                                        style.caption("zigzag_path", name=a, same=runs[a]["same_sign_steps"],
+                                                      steps=len(runs[a]["grads"])), style.ACTIVATION[a]), "legend", a))
         legend = VGroup(*rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
         return legend
 
     def draw_surface(self, contour: dict):
         w1, w2, loss = (decode_value(contour[k]) for k in ("w1", "w2", "loss"))
-        ax = axes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1], x_length=self.plot_size,
-                  y_length=self.plot_size)
-        ax.move_to(0.5 * UP + 3.6 * LEFT)
-        self.below_title(ax, 0.1)
+        # axes along the plot's left and bottom edges: lines through the surface's middle would cross the paths
+        ax = merge_axes(charts.CornerAxes(x_range=[w1[0], w1[-1], 1], y_range=[w2[0], w2[-1], 1],
+                                          x_length=self.plot_size, y_length=self.plot_size, tips=False,
+                                          axis_config={"color": style.MUTED, "include_numbers": False}))
+        ax.move_to(0.3 * UP + 3.6 * LEFT)
+        self.below_title(ax, 0.5)
         # Lower loss is the far end of the colour ramp; a log scale shows the narrow valley that forces the zig-zag.
         level = np.log10(loss + 1e-9)
         shade = 1 - (level - level.min()) / max(level.max() - level.min(), 1e-12)
         image = shade_bands(ax, w1, w2, shade.T)
         # Numbers outside the plot (not on the coloured surface), and the axis names beside them.
         lo_x, lo_y = w1[0], w2[0]
-        ticks = VGroup(*(tex_label(style.latex_number(v), 22).next_to(ax.c2p(v, lo_y), DOWN, buff=0.12)
-                         for v in np.arange(np.ceil(w1[0]), w1[-1] + 1e-9, 1)),
-                       *(tex_label(style.latex_number(v), 22).next_to(ax.c2p(lo_x, v), LEFT, buff=0.12)
-                         for v in np.arange(np.ceil(w2[0]), w2[-1] + 1e-9, 1)))
-        names = VGroup(tex_label("w_1", 32, style.TEXT).next_to(image, DOWN, buff=0.1).align_to(image, RIGHT)
-                       .shift(0.45 * DOWN),
-                       tex_label("w_2", 32, style.TEXT).next_to(image, LEFT, buff=0.55).align_to(image, UP))
-        return ax, VGroup(ticks, names), image
+        xs = VGroup(*(charts.text(style.fmt_value(v), charts.TICK_SIZE).next_to(ax.c2p(v, lo_y), DOWN, buff=0.12)
+                      for v in np.arange(np.ceil(w1[0]), w1[-1] + 1e-9, 1)))
+        ys = VGroup(*(charts.text(style.fmt_value(v), charts.TICK_SIZE).next_to(ax.c2p(lo_x, v), LEFT, buff=0.12)
+                      for v in np.arange(np.ceil(w2[0]), w2[-1] + 1e-9, 1)))
+        names = VGroup(tex_label("w_1", 40, style.TEXT).next_to(VGroup(image, xs), DOWN, buff=0.05).align_to(image, RIGHT),
+                       tex_label("w_2", 40, style.TEXT).next_to(VGroup(image, ys), UP, buff=0.08).align_to(ys, LEFT))
+        return ax, VGroup(xs, ys, names), image
+
     @staticmethod
     def allowed_quadrants(ax: Axes, weights: np.ndarray, radius: float = 0.75) -> VGroup:
         """At a point of the sigmoid path with room around it: the up-right and down-left quarter discs a
@@ -381,9 +422,8 @@ class SigmoidZigZag(GraphScene):
         return [Line(ax.c2p(*a), ax.c2p(*b), color=color, stroke_width=3) for a, b in zip(weights, weights[1:])]
 
 
-class GradientHistograms(GraphScene):
+class GradientHistograms(TrainingScene):
     """Per-layer histograms of weight gradients from one backward pass, one row per activation."""
-    sections_from_captions = True  # each phase of the experiment is captioned: one step each
 
     default_source = "assets/configs/histograms.yaml"
     trace_kind = "histograms"
@@ -394,10 +434,10 @@ class GradientHistograms(GraphScene):
         self.show_title(trace)
         runs = trace["runs"]
         n_layers = len(runs[0]["histograms"])
-        cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.3, 2.4 / len(runs))
+        cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.0, 2.0 / len(runs))
         all_cells = [[self.histogram(h, cell_w, cell_h) for h in run["histograms"]] for run in runs]
         # frames evenly spaced, far enough apart for the widest text under any of them
-        pitch = max(cell.width for cells in all_cells for cell in cells) + 0.3
+        pitch = max(cell.width for cells in all_cells for cell in cells) + 0.25
         rows = VGroup()
         for run, cells in zip(runs, all_cells):
             cells = VGroup(*cells)
@@ -406,16 +446,19 @@ class GradientHistograms(GraphScene):
             name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
             rows.add(VGroup(name, cells).arrange(RIGHT, buff=0.35, aligned_edge=UP))
         rows.arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
-        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 22, style.MUTED).next_to(c[0], UP, buff=0.1)
+        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 24, style.MUTED).next_to(c[0], UP, buff=0.1)
                          for h, c in zip(runs[0]["histograms"], rows[0][1])))
-        board = VGroup(heads, rows)
-        room = self.content_top - 0.1 - (self.caption_y + 0.35)
-        board.scale(min(1.0, 13 / board.width, room / board.height)).move_to(0.25 * UP)
-        self.below_title(board, 0.1)
+        # the axes of every box, titled once: bar heights count weights, across is the gradient's value
+        key = charts.text(f"↑ {style.caption('axis_count')}      → {style.caption('axis_gradient')}", 24)
+        key.next_to(heads, UP, buff=0.15).align_to(rows[0][1], LEFT)
+        board = VGroup(heads, rows, key)
+        room = self.content_top - 0.1 - (self.caption_y + 0.45)  # above a caption of two lines
+        board.scale(min(1.0, 13 / board.width, room / board.height)).move_to(ORIGIN)
+        board.shift((self.content_top - 0.1 - board.get_top()[1]) * UP)
         self.set_caption(style.caption("hist_intro"))
         for row in rows:
             self.play(fade_in(row), run_time=0.8)
-        self.play(fade_in(heads), run_time=0.4)
+        self.play(fade_in(heads), fade_in(key), run_time=0.4)
         self.mark_poster()
         self.wait(0.5)
         # Each activation's last layer in turn: its sign counts, and what one sign means for the update.
@@ -423,12 +466,13 @@ class GradientHistograms(GraphScene):
         for run, row in zip(runs, rows):
             last = run["histograms"][-1]
             signs = (last["positive"] > 0) + (last["negative"] > 0)
-            new_box = SurroundingRectangle(row[1][-1][0], color=style.HIGHLIGHT, buff=0.06)
-            self.play(Create(new_box) if box is None else Transform(box, new_box), run_time=0.6)
-            box = box or new_box
+            # the caption starts the step, then the box moves to what it describes
             self.set_caption(style.caption(("hist_zero", "hist_one_sign", "hist_mixed")[signs],
                                            name=ACT_NAMES[run["activation"]], pos=last["positive"],
                                            neg=last["negative"], zero=last["zero"]))
+            new_box = SurroundingRectangle(row[1][-1][0], color=style.HIGHLIGHT, buff=0.06)
+            self.play(Create(new_box) if box is None else Transform(box, new_box), run_time=0.6)
+            box = box or new_box
             self.wait(1.8)
 
     @staticmethod
@@ -452,10 +496,12 @@ class GradientHistograms(GraphScene):
         zero_x = frame.get_left()[0] + w * (0 - edges[0]) / span if span > 0 else frame.get_center()[0]
         zero = Line([zero_x, frame.get_bottom()[1], 0], [zero_x, frame.get_top()[1], 0], color=style.TEXT, stroke_width=2)
         reach = max(abs(float(edges[0])), abs(float(edges[-1])))
-        scale = label(f"±{style.fmt_value(reach)}", 22, style.MUTED).next_to(frame, DOWN, buff=0.1)
-        signs = label(f"+{h['positive']} {style.MINUS}{h['negative']}", 20, style.TEXT).next_to(scale, DOWN, buff=0.06)
-        zeros = label(f"0: {h['zero']}", 20, style.TEXT).next_to(signs, DOWN, buff=0.06)
-        return VGroup(frame, bars, zero, scale, signs, zeros)
+        scale = label(f"±{style.fmt_value(reach)}", 24, style.MUTED).next_to(frame, DOWN, buff=0.1)
+        # one count a line: "+5036 −4964" on one line would set the cells apart and the board would shrink
+        counts = VGroup(*(label(t, 20, style.TEXT) for t in
+                          (f"+{h['positive']}", f"{style.MINUS}{h['negative']}", f"0: {h['zero']}")))
+        counts.arrange(DOWN, buff=0.06).next_to(scale, DOWN, buff=0.06)
+        return VGroup(frame, bars, zero, scale, *counts)
 
 
 SCENES = {"vanishing": VanishingGradients, "zigzag": SigmoidZigZag, "histograms": GradientHistograms}

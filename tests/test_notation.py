@@ -90,8 +90,8 @@ def test_info_lists_the_animations_upto_counts():
     assert lines[0].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 10 steps")
     assert lines[2].split() == ["0", "0.0s", "title:", "Chain", "rule:", "f", "=", "(x", "+", "y)", "z"]
     assert lines[10].split()[:4] == ["8", "6.5s", "backward:", "+"] and lines[11].split()[2] == "summary:"
-    assert lines[12].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 18 animations")
-    assert lines[14].split()[0] == "0" and lines[-1].split()[0] == "17"
+    assert lines[12].startswith(f"{CONFIG_DIR / 'chain_rule.yaml'}: 17 animations")
+    assert lines[14].split()[0] == "0" and lines[-1].split()[0] == "16"
     assert "Backward pass" in r.output
 
 
@@ -135,8 +135,10 @@ def test_vanishing_captions_are_written_from_the_trace():
     assert caption == "ReLU: dead at initialisation (no gradient reaches the first layer)"
     trace = {"seed_summary": [_summary("tanh", 0.5), _summary("relu", 0.2)]}
     assert V.vanish_caption(trace).startswith("step 0: no activation here loses more than a factor of 100")
-    trace = {"seed_summary": [_summary("relu", 1.0, solved=3, seeds=10, diverged=10)]}
+    trace = {"seed_summary": [_summary("relu", 1.0, solved=0, seeds=1, diverged=1)]}
     assert V.outcome_caption(trace, 100) == "after 100 steps: diverged (NaN): ReLU"
+    trace = {"seed_summary": [_summary("relu", 1.0, solved=0, seeds=10, diverged=10)]}
+    assert V.outcome_caption(trace, 100) == "after 100 steps, runs at accuracy 1 out of 10 seeds: ReLU 0 (10 diverged to NaN)"
 
 
 def test_histogram_cells_show_zeros_and_their_range():
@@ -145,4 +147,4 @@ def test_histogram_cells_show_zeros_and_their_range():
     h = {"layer": 2, "edges": [-0.5, 0.0, 0.5], "counts": [35, 29], "positive": 0, "negative": 35, "zero": 29}
     cell = GradientHistograms.histogram(h, 2.0, 1.2)
     texts = [m.original_text for m in cell if isinstance(m, Text)]
-    assert "±0.5" in texts and "+0 −35" in texts and "0: 29" in texts
+    assert "±0.5" in texts and "+0" in texts and "−35" in texts and "0: 29" in texts

@@ -1,0 +1,210 @@
+"""The training charts tell the truth: captions counted from the trace, every curve of a legend visible, no
+text drawn over a curve, a diverged run named in its own colour, every axis titled."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import yaml
+from manim import Text, VMobject
+
+from audit.screen import AuditRenderer, _sample_curves, _to_px
+from engine.training import seed_summary
+from pipeline.render_job import undrawn
+from pipeline.source import trace_path_for
+from scenes import style
+from scenes.trace_data import decode_value, read_trace
+from scenes.training_scenes import ACT_NAMES, VanishingGradients
+
+# A net that trains in a second: with lr 3 and the naive loss in float32, leaky ReLU's seed 0 diverges.
+DIVERGING = {"scene": "vanishing", "title": "diverging", "dataset": "xor", "depth": 3, "width": 5,
+             "activations": ["sigmoid", "tanh", "relu", "leaky_relu"], "init": "normal", "bias_init": "normal",
+             "dtype": "float32", "loss_form": "naive", "learning_rate": 3.0, "steps": 400, "record_every": 20,
+             "seed": 0, "seeds": 4}
+
+
+def fake_run(final_accuracy: float, diverged: bool):
+    losses = np.array([0.7, 0.5, np.nan if diverged else 0.1])
+    accs = np.array([0.5, 0.75, np.nan if diverged else final_accuracy])
+    return SimpleNamespace(losses=losses, accs=accs, norms=np.array([[1e-3, 1.0]]))
+
+
+def test_the_seed_outcome_caption_counts_solved_and_diverged_runs_per_activation():
+    # outcomes as in the XOR experiment: tanh solves 9 of 10 (and must not read as 9 failures), ReLU 5 with 3
+    # runs gone to NaN, leaky ReLU 5 with 5
+    outcomes = {"sigmoid": [(0.5, False)] * 8 + [(0.75, False)] * 2,
+                "tanh": [(0.25, False)] + [(1.0, False)] * 9,
+                "relu": [(1.0, False)] * 5 + [(0.75, False)] * 2 + [(0.0, True)] * 3,
+                "leaky_relu": [(1.0, False)] * 5 + [(0.0, True)] * 5}
+    summary = [seed_summary(act, [(s, fake_run(*o)) for s, o in enumerate(runs)]) for act, runs in outcomes.items()]
+    caption = VanishingGradients.outcome_caption({"seed_summary": summary}, 20000)
+    assert caption.startswith("after 20000 steps, runs at accuracy 1 out of 10 seeds: ")
+    parts = caption.split(": ", 1)[1].split(", ")
+    assert len(parts) == 4
+    for act, part in zip(outcomes, parts):
+        runs = outcomes[act]
+        solved = sum(1 for acc, div in runs if acc == 1.0 and not div)
+        diverged = sum(1 for _, div in runs if div)
+        expected = f"{ACT_NAMES[act]} {solved}" + (f" ({diverged} diverged to NaN)" if diverged else "")
+        assert part == expected
+
+
+def test_the_korean_seed_outcome_caption_says_the_same_counts(monkeypatch):
+    monkeypatch.setenv("BACKPROP_LANG", "ko")
+    summary = [seed_summary("relu", [(s, fake_run(1.0 if s < 5 else 0.0, s >= 7)) for s in range(10)])]
+    caption = VanishingGradients.outcome_caption({"seed_summary": summary}, 300)
+    # 300 steps, 10 seeds, 5 reaching accuracy 1, 3 diverged to NaN
+    assert caption == "300 스텝 후 시드 10개 중 정확도 1에 도달한 실행: ReLU 5개 (3개는 NaN으로 발산)"
+
+
+# --- what the learning-curve frames show ------------------------------------------------------------------
+class ChartRecorder(AuditRenderer):
+    """The audit's renderer, also keeping every paused frame's curves and texts as drawn."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.charts = []
+
+    def play(self, scene, *args, **kwargs):
+        super().play(scene, *args, **kwargs)
+        colors = {c.upper() for c in style.ACTIVATION.values()}
+        curves, texts = [], []
+        for m in _family(scene.mobjects):
+            if isinstance(m, Text):
+                texts.append((m.original_text, m.get_color().to_hex().upper(), _box(m)))
+            elif isinstance(m, VMobject) and len(m.points) >= 8 and m.get_fill_opacity() < 0.05 and \
+                    m.get_stroke_color().to_hex().upper() in colors and m.get_stroke_opacity() > 0.5:
+                curves.append((m.get_stroke_color().to_hex().upper(), _samples(m)))
+        self.charts.append((curves, texts))
+
+
+def _family(mobjects):
+    seen = set()
+    for m in mobjects:
+        for part in m.get_family():
+            if id(part) not in seen:
+                seen.add(id(part))
+                yield part
+
+
+def _box(m):
+    px = _to_px(m.get_all_points())
+    return px[:, 0].min(), px[:, 1].min(), px[:, 0].max(), px[:, 1].max()
+
+
+def _samples(m: VMobject) -> np.ndarray:
+    """Points along every piece of a curve, about a pixel apart, in pixels."""
+    return np.concatenate([_sample_curves(np.asarray(sub), 12) for sub in m.get_subpaths() if len(sub) >= 4])
+
+
+def own_share(curves, i: int, width_px: float = 2.5) -> float:
+    """The share of curve i's points that no curve drawn after it covers."""
+    pts = curves[i][1]
+    covered = np.zeros(len(pts), bool)
+    for _, later in curves[i + 1:]:
+        d = np.min(np.linalg.norm(pts[:, None, :] - later[None, :, :], axis=2), axis=1)
+        covered |= d < width_px
+    return float((~covered).mean())
+
+
+def record(config: Path, theme="dark", lang="en"):
+    with undrawn(trace_path_for(config), "preview", lang, theme) as scene_cls:
+        renderer = ChartRecorder()
+        scene = scene_cls(renderer=renderer)
+        scene.render()
+    return renderer.charts, read_trace(trace_path_for(config))
+
+
+@pytest.fixture(scope="module")
+def diverging(tmp_path_factory):
+    config = tmp_path_factory.mktemp("charts") / "diverging.yaml"
+    config.write_text(yaml.safe_dump(DIVERGING))
+    return record(config)
+
+
+@pytest.mark.slow
+def test_every_curve_has_pixels_of_its_own_and_no_text_lies_on_a_curve(diverging):
+    frames, _ = diverging
+    assert any(len(curves) >= 4 for curves, _ in frames)
+    for curves, texts in frames:
+        for i, (color, _) in enumerate(curves):
+            assert own_share(curves, i) > 0.2, f"a {color} curve is hidden under the curves drawn after it"
+        for string, _, (x0, y0, x1, y1) in texts:
+            for color, pts in curves:
+                inside = (pts[:, 0] > x0 + 1) & (pts[:, 0] < x1 - 1) & (pts[:, 1] > y0 + 1) & (pts[:, 1] < y1 - 1)
+                assert not inside.any(), f"the {color} curve runs through {string!r}"
+
+
+@pytest.mark.slow
+def test_a_diverged_run_is_named_in_its_own_colour_and_the_seed_shown_is_said(diverging):
+    frames, trace = diverging
+    texts = {(s, c) for _, ts in frames for s, c, _ in ts}
+    diverged = [r for r in trace["runs"] if not np.all(np.isfinite(decode_value(r["loss"])))]
+    assert diverged, "the fixture must have a diverged run"
+    for run in diverged:
+        loss = decode_value(run["loss"])
+        step = run["steps"][int(np.argmin(np.isfinite(loss)))]
+        note = f"{ACT_NAMES[run['activation']]}: NaN from step {step}"
+        assert (note, style.ACTIVATION[run["activation"]].upper()) in texts
+    assert not any("NaN from" in s and not s.startswith(tuple(ACT_NAMES.values())) for s, _ in texts)
+    assert ("curves: seed 0, one of the 4 seeds", style.TEXT.upper()) in texts
+
+
+@pytest.mark.slow
+def test_every_chart_has_axis_titles_in_both_languages(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump({**DIVERGING, "seeds": 1, "activations": ["sigmoid", "relu"]}))
+    for lang in ("en", "ko"):
+        frames, _ = record(config, "light", lang)
+        shown = {s for _, ts in frames for s, _, _ in ts}
+        for key in ("axis_input", "axis_step", "axis_layer", "axis_norm", "loss", "accuracy"):
+            assert style.CAPTIONS[lang][key] in shown, (lang, key)
+    assert "스텝" in style.CAPTIONS["ko"]["axis_step"] and "노름" in style.CAPTIONS["ko"]["axis_norm"]
+
+
+# --- every step ends on its explanation ---------------------------------------------------------------------
+def last_frames(report):
+    """(step name, the paused frame the step ends on) for every step: a slide's page, a PDF's frame."""
+    ends = [start for _, start in report.steps[1:]] + [float("inf")]
+    out = []
+    for (name, _), end in zip(report.steps, ends):
+        before = [f for f in report.frames if f.time <= end + 1e-6]
+        out.append((name, before[-1]))
+    return out
+
+
+def _kinds(frame, kind):
+    return [" ".join(t.string.split()) for t in frame.texts if t.kind == kind]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["chain_rule", "gates", "sigmoid_gate"])
+def test_every_graph_step_ends_with_its_formula_on_screen(name):
+    from audit.run import audit_trace
+    from render import CONFIG_DIR
+
+    report = audit_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml"))
+    for step, frame in last_frames(report):
+        if step.startswith("title:"):
+            continue
+        assert _kinds(frame, "caption"), f"{name}: step {step!r} ends without a caption"
+        if step.startswith("the same function"):  # sigmoid_gate's second graph: not yet the forward pass
+            assert _kinds(frame, "caption") == [style.caption("alternative")], f"{name}: {step!r} ends on another caption"
+        if step.startswith(("backward:", "summary:", "a branch sums")):  # the seed ∂f/∂f = 1 included
+            assert _kinds(frame, "equation"), f"{name}: step {step!r} ends without its formula"
+        if step.startswith("backward:") and " gate " in step:  # the gate the step is about is still drawn
+            assert any(t.kind in ("value", "gradient") for t in frame.texts), f"{name}: {step!r} ends on an empty graph"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vanishing", "zigzag", "histograms"])
+def test_every_training_step_ends_on_its_chart_and_its_own_caption(name):
+    from audit.run import audit_trace
+    from render import CONFIG_DIR
+
+    report = audit_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml"), theme="light", lang="ko")
+    for step, frame in last_frames(report)[1:]:
+        # the training scenes' steps are their captions: the step ends with the caption that named it
+        assert _kinds(frame, "caption") == [" ".join(step.split())], f"{name}: {step!r} ends on another caption"
+        drawn = [t for t in frame.texts if t.kind not in ("caption", "title")]
+        assert drawn, f"{name}: {step!r} ends on a blank chart"
