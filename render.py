@@ -274,9 +274,11 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True,
               help="Print every paused frame's texts (string, kind, box, x-height, contrast) and the violations.")
+@click.option("--strict", is_flag=True,
+              help="Also hold the scene to a 10 px floor (not 8) and keep every name and the active gate in view.")
 @allow_long_option
 @trust_option
-def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> None:
+def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, strict: bool) -> None:
     """Check what CONFIG's scene shows at every pause: inside the frame, no overlaps, no edge through a
     label, x-height and contrast (WCAG AA 4.5:1) readable, every total derivative equal to the trace's."""
     from audit.run import audit_trace
@@ -285,7 +287,8 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
     from scenes.trace_data import TraceError
 
     try:
-        report = audit_trace(trace_path_for(config), quality=quality, theme=theme, lang=lang, source=config)
+        report = audit_trace(trace_path_for(config), quality=quality, theme=theme, lang=lang, source=config,
+                             strict=strict)
     except (ConfigError, TraceError) as e:
         raise click.ClickException(str(e)) from None
     except FileNotFoundError as e:

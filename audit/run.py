@@ -38,7 +38,7 @@ class Report:
 
 
 def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark", lang: str = "en",
-                source: str | None = None) -> Report:
+                source: str | None = None, strict: bool = False) -> Report:
     from manim import config
 
     from pipeline.render_job import undrawn
@@ -61,7 +61,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
             return [msg for t in frame.texts if t.kind == "equation"
                     for msg in check_equation(t.string, out_name, grads)]
 
-        violations = check_frames(renderer.frames, quality, claims, caption_claims)
+        violations = check_frames(renderer.frames, quality, claims, caption_claims, strict)
         width, height = config.pixel_width, config.pixel_height
     return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
                   renderer.plays, getattr(scene, "poster_time", None), list(scene.step_marks))

@@ -148,6 +148,7 @@ class ComputationalGraph(VGroup):
         self.leaf_mobs: dict[str, VGroup] = {}
         self.gate_mobs: dict[str, VGroup] = {}
         self.circles: dict[str, Circle] = {}
+        self.name_tags: dict[str, VMobject] = {}  # a gate's name (q1) under its symbol, where it shows one
         self.edges: dict[tuple[str, str, int], VMobject] = {}
         self.value_labels: dict[tuple[str, str, int], EdgeLabel] = {}
         self.grad_labels: dict[tuple[str, str, int], EdgeLabel] = {}
@@ -158,7 +159,8 @@ class ComputationalGraph(VGroup):
                 self.trace.nodes[k[0]].value) for k in self._edge_keys()):
             self.chips_only = True
             self.submobjects = []
-            for store in (self.leaf_mobs, self.gate_mobs, self.circles, self.edges, self._label_anchor):
+            for store in (self.leaf_mobs, self.gate_mobs, self.circles, self.name_tags, self.edges,
+                          self._label_anchor):
                 store.clear()
             self._build(width, height, np.asarray(center, dtype=float), show_shapes)
 
@@ -242,6 +244,7 @@ class ComputationalGraph(VGroup):
                     # a tall name (f) clear of the symbol above it
                     tag.shift(max(0.0, tag.get_top()[1] - sym.get_bottom()[1] + 0.02 * scale) * DOWN)
                     tag.audit_kind = "name"
+                    self.name_tags[n.id] = tag
                     mob.add(tag)
                 self.gate_mobs[n.id] = mob
             self.add(mob)

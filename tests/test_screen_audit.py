@@ -389,3 +389,17 @@ def test_a_claim_about_a_parameter_of_an_nn_sequential_is_read_and_checked():
     assert [c[:2] for c in claims(tex)] == [("f", r"\mathrm{Linear}_{0}.\mathrm{bias}")]
     assert check_equation(tex, "f", {r"\mathrm{Linear}_{0}.\mathrm{bias}": [np.array([0.5, -0.25])]}) == []
     assert check_equation(tex, "f", {r"\mathrm{Linear}_{0}.\mathrm{bias}": [np.array([0.5, 0.25])]})
+
+
+def test_the_standard_audit_keeps_the_8_px_floor_and_leaves_the_strict_rules_to_strict():
+    from audit.screen import STRICT_RULES
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        def standard(*frames_):
+            return [v.rule for v in check_frames(list(frames_), "preview", strict=False)]
+        assert standard(frame(text([100, 100, 200, 120], height=9.0))) == []
+        assert standard(frame(text([100, 100, 200, 120], height=7.9))) == ["too-small"]
+        exponent = TextRecord("10^{-3}", "axis label", [100, 100, 200, 120], 6.0, "#FFFFFF", "#000000", 10.0, 8.6)
+        assert standard(frame(exponent)) == [] and rules(frame(exponent)) == ["too-small"]  # strict: the exponent
+        assert rules(frame(text([100, 100, 200, 120], height=9.0))) == ["too-small"]  # strict: 10 px
+        gone = (Frame(0, 0.0, nodes=[_node()]), Frame(1, 1.0, nodes=[_node(False, active=True, shape_shown=False)]))
+        assert standard(*gone) == [] and set(rules(*gone)) == STRICT_RULES
