@@ -1,16 +1,5 @@
-"""Titles and captions that are never cut: their own lines kept, the font shrunk, long lines wrapped.
-
-Choosing a size and the line breaks needs the width of many candidate lines. Building a Text for each
-(Pango, then the SVG turned into mobjects) cost up to 55 layouts for one caption, most of a histogram
-scene's render. Instead the caption is laid out once, and the width of any run of its words at any size
-is read from that layout: a line's width is its glyphs' extent, and Pango's outlines scale with the font
-size (to within 0.03%). Every choice made from these estimates is then built for real and checked, and
-text whose glyphs do not map one to one onto its characters (ligatures, scripts that join letters) is
-fitted by building each candidate, as before; so is right-to-left text, whose glyphs come in visual order.
-"""
+"""Titles and captions that are never cut: their own lines kept, the font shrunk, long lines wrapped."""
 from __future__ import annotations
-
-import unicodedata
 
 import numpy as np
 from manim import LEFT, UP, Text
@@ -20,8 +9,6 @@ from scenes.glyphs import merge_glyphs
 
 TITLE_WIDTH = 12.8
 TITLE_SIZES = (34, 30, 26, 24)  # the title shrinks to fit before it wraps onto more lines
-# An estimate this close to the width is checked by building the text: the estimates' error is ten times less.
-_TOLERANCE = 0.003
 
 
 # A font's own superscript glyphs are a third of its digits' height or less (NanumGothic's ² is 4.8 px in a
@@ -68,87 +55,27 @@ def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int,
         return mob
 
     given = [line.strip() for line in text.strip().splitlines() if line.strip()] or [""]
-    words = [line.split(" ") for line in given]
-    measure = _WordExtents.of(given, sizes[0])
-    if measure is None:  # glyphs that are not one per character: measure each candidate by building it
-        def line_width(line, j, k, size):
-            return make([" ".join(words[line][j:k])], size).width
-        tolerance = 0.0
-    else:
-        line_width, tolerance = measure.width, _TOLERANCE
-
-    def fits(estimate: float) -> bool:
-        return estimate <= width * (1 + tolerance)
-
     if len(given) <= max_lines:  # a smaller font before a wrapped line
         for size in sizes:
-            if fits(max(line_width(i, 0, len(w), size) for i, w in enumerate(words))):
-                mob = make(given, size)
-                if mob.width <= width:
-                    return mob
-    for size in sizes:
-        lines = []
-        for i, line_words in enumerate(words):
-            start = 0
-            for k in range(1, len(line_words)):
-                if line_width(i, start, k + 1, size) > width:  # the word after ``start..k`` goes on a new line
-                    lines.append(" ".join(line_words[start:k]))
-                    start = k
-            lines.append(" ".join(line_words[start:]))
-        if len(lines) <= max_lines and fits(max(_width_of(lines, words, line_width, size))):
-            mob = make(lines, size)
+            mob = make(given, size)
             if mob.width <= width:
                 return mob
-    mob = make(lines, sizes[-1])
-    return mob.scale(width / mob.width) if mob.width > width else mob
-
-
-def _width_of(lines: list[str], words: list[list[str]], line_width, size) -> list[float]:
-    """The estimated width of each wrapped line, found as a run of words of a given line."""
-    widths, i, start = [], 0, 0
-    for line in lines:
-        count = len(line.split(" "))
-        widths.append(line_width(i, start, start + count, size))
-        start += count
-        if start >= len(words[i]):
-            i, start = i + 1, 0
-    return widths
-
-
-class _WordExtents:
-    """Each word's horizontal extent in one layout of the given lines, at one size."""
-
-    def __init__(self, extents: list[list[tuple[float, float]]], size: float):
-        self.extents = extents  # per given line, per word: (left, right) of its glyphs
-        self.size = size
-
-    @classmethod
-    def of(cls, lines: list[str], size: float) -> "_WordExtents | None":
-        """Measured from one Text of ``lines``, or None where its glyphs are not one per character, or
-        right-to-left text puts them in another order."""
-        if any(unicodedata.bidirectional(c) in ("R", "AL", "AN") for line in lines for c in line):
-            return None
-        layout = Text("\n".join(lines).translate(SUPERSCRIPT_CHARS), font=style.caption_font(), font_size=size,
-                      line_spacing=0.8)  # (superscripts as make() sets them, before they are shrunk)
-        glyphs = iter(layout.submobjects)
-        if len(layout.submobjects) != sum(not c.isspace() for c in "".join(lines)):
-            return None
-        extents = []
-        for line in lines:
-            per_word = []
+    for size in sizes:
+        lines = []
+        for line in given:
+            current = ""
             for word in line.split(" "):
-                boxes = [next(glyphs) for c in word if not c.isspace()]
-                per_word.append((min(b.get_left()[0] for b in boxes), max(b.get_right()[0] for b in boxes))
-                                if boxes else None)
-            extents.append(per_word)
-        return cls(extents, size)
-
-    def width(self, line: int, start: int, stop: int, size: float) -> float:
-        """Width of words ``start..stop-1`` of given line ``line`` as one line at ``size``."""
-        spans = [s for s in self.extents[line][start:stop] if s is not None]
-        if not spans:
-            return 0.0
-        return (max(r for _, r in spans) - min(left for left, _ in spans)) * size / self.size
+                trial = f"{current} {word}".strip()
+                if current and make([trial], size).width > width:
+                    lines.append(current)
+                    current = word
+                else:
+                    current = trial
+            lines.append(current)
+        mob = make(lines, size)
+        if len(lines) <= max_lines and mob.width <= width:
+            return mob
+    return mob.scale(width / mob.width) if mob.width > width else mob
 
 
 def title_mobject(text: str) -> Text:
