@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from engine.cache import publish, verified
 from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
-from engine.io import atomic_path, check_output_path, write_text_atomic
+from engine.io import atomic_path, check_output_path, read_input, write_text_atomic
 from engine.processes import die_with_parent, run_job, stop_pool
 from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
@@ -268,7 +268,7 @@ def _by_lang(narration) -> dict:
 
 
 def _key(fingerprint: bytes, item: Item, quality: str, lang: str, theme: str) -> str:
-    content = Path(item.arg).read_bytes() if item.kind == "scene" else f"{item.arg}\n{item.sub}".encode()
+    content = read_input(item.arg) if item.kind == "scene" else f"{item.arg}\n{item.sub}".encode()
     timing = json.dumps([item.timing.pace, [list(h) for h in item.timing.holds]], ensure_ascii=False)
     what = f"{item.kind}|{quality}|{lang}|{theme}|{timing}".encode()
     return hashlib.sha256(fingerprint + content + what).hexdigest()[:24]

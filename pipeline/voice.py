@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import numpy as np
 
 from engine.cache import publish, verified
 from engine.config import ConfigError
+from engine.io import InputError, open_regular
 from pipeline.render_job import CACHE
 
 RATE = 48_000
@@ -39,8 +41,13 @@ def read_audio(path: Path) -> np.ndarray:
     """A file's sound as mono float32 samples at RATE."""
     import av
 
+    # through the checked opener, as every input: a FIFO or a device named as a voice would block or never end
     try:
-        with av.open(str(path)) as f:
+        source = os.fdopen(open_regular(Path(path)), "rb")
+    except InputError as e:
+        raise VoiceError(str(e)) from None
+    try:
+        with source, av.open(source) as f:
             if not f.streams.audio:
                 raise VoiceError(f"{path}: has no audio stream")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)

@@ -285,3 +285,26 @@ def test_lecture_options_that_contradict_are_one_line(tmp_path, args, message):
 
     result = CliRunner().invoke(cli, ["lecture", str(lecture(tmp_path, STEP_NARRATION)), *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_voice_that_is_a_fifo_or_a_folder_is_refused_at_once_not_read(tmp_path):
+    import os
+    import threading
+
+    os.mkfifo(tmp_path / "voice.wav")
+    done = threading.Event()
+    outcome = {}
+
+    def read():
+        try:
+            read_audio(tmp_path / "voice.wav")
+        except ConfigError as e:
+            outcome["error"] = str(e)
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert done.wait(10), "reading a FIFO as a voice blocked"  # av.open would wait for a writer forever
+    assert outcome["error"] == f"{tmp_path / 'voice.wav'}: a FIFO, not a regular file"
+    (tmp_path / "folder.wav").mkdir()
+    with pytest.raises(ConfigError, match="folder.wav: a directory, not a regular file"):
+        read_audio(tmp_path / "folder.wav")
