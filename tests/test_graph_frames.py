@@ -105,15 +105,17 @@ def pan_records(config):
     from scenes.graph_mobject import ComputationalGraph
 
     class Recorder(AuditRenderer):
-        records, graphs = [], []  # a pan may leave a graph's parts in the scene without the graph itself
+        # a pan may leave a graph's parts in the scene without the graph itself (not ``graphs``: the
+        # AuditRenderer keeps its own by that name)
+        records, seen_graphs = [], []
 
         def play(self, scene, *args, **kwargs):
             super().play(scene, *args, **kwargs)
             step = scene.step_marks[-1][0] if scene.step_marks else ""
             members = scene.get_mobject_family_members()
             family = {id(m) for m in members}
-            self.graphs += [m for m in members if isinstance(m, ComputationalGraph) and m not in self.graphs]
-            for graph in self.graphs:
+            self.seen_graphs += [m for m in members if isinstance(m, ComputationalGraph) and m not in self.seen_graphs]
+            for graph in self.seen_graphs:
                 if not any(id(e) in family for e in graph.edges.values()):
                     continue  # cleared
                 circles = {n: (id(c) in family, c.get_left()[0], c.get_right()[0])

@@ -132,3 +132,27 @@ def test_labels_use_the_theme_colours(theme, forward, gradient):
             assert {m.get_fill_color().to_hex().upper() for m in label.family_members_with_points()} == {gradient}
     finally:
         style.apply_theme("dark")
+
+
+def test_no_other_edge_runs_through_a_panned_graphs_label():
+    """graph30 is drawn wider than the frame (as its scene does: 13.6 by 4.47, pannable); z -> q8 leaves z just
+    below z -> a and ran through the gradient under z -> a's line. Each edge is sampled along its own curve
+    (manim's point_from_proportion), a label crossed where it passes more than 2 px (the audit's margin) inside."""
+    from pathlib import Path
+    g = GraphTrace.from_dict(read_trace(trace_path_for(Path(__file__).parent / "screen" / "graph30.yaml")))
+    graph = ComputationalGraph(g, width=13.6, height=4.47, pannable=True)
+    assert graph.width > 13.6  # it pans
+    for node_id in g.forward:
+        graph.forward_animation(node_id)
+    graph.seed_animation()
+    for step in g.backward:
+        graph.backward_animation(step)
+    margin = 2 / 60  # scene units: 2 px at 854x480
+    samples = {key: [edge.point_from_proportion(t) for t in [i / 400 for i in range(401)]]
+               for key, edge in graph.edges.items()}
+    for key, label in [*graph.value_labels.items(), *graph.grad_labels.items()]:
+        (x0, y0, _), (x1, y1, _) = label.get_corner([-1, -1, 0]), label.get_corner([1, 1, 0])
+        for other, points in samples.items():
+            if other != key:
+                assert not any(x0 + margin < x < x1 - margin and y0 + margin < y < y1 - margin
+                               for x, y, _ in points), f"edge {other} runs through {key}'s label {text_of(label)}"
