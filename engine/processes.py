@@ -227,6 +227,12 @@ def _isolated(send, fn, args, parent: int) -> None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(128 + signal.SIGKILL)
+    # A forked child of a process whose OpenMP pool has run (torch's intra-op threads) waits forever at
+    # that pool's next barrier: the pool's threads were not forked with it. On one thread, torch never
+    # enters the pool (seen as a hung BatchNorm in the test suite, whose workers ran torch before).
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
     sys.stdout.flush()
     os.dup2(2, 1)  # the user's print() goes to stderr: stdout may carry the trace
     sys.stdout = sys.stderr

@@ -278,3 +278,24 @@ def test_a_process_has_ended_by_its_sentinel():
     assert processes._ended(p) is True
     p.close()  # released: its sentinel is gone, and it has certainly ended
     assert processes._ended(p) is True
+
+
+def test_isolated_torch_code_does_not_hang_after_the_parent_used_its_thread_pool():
+    # GNU OpenMP's pool is not fork-safe: a child forked after the parent ran a parallel op hangs at the
+    # pool's barrier in its own first parallel op (BatchNorm over a large batch is one).
+    code = textwrap.dedent("""
+        import torch
+        from engine.processes import run_isolated
+
+        torch.set_num_threads(2)
+        x = torch.randn(4096, 64, dtype=torch.float64)
+        torch.nn.functional.batch_norm(x, None, None, training=True)  # the pool runs here
+
+        def norm():
+            return float(torch.nn.functional.batch_norm(x, None, None, training=True).sum())
+
+        print(run_isolated(norm, (), "norm"))
+    """)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert abs(float(r.stdout.strip().splitlines()[-1])) < 1e-6
