@@ -93,12 +93,19 @@ def train_all(runs: list, progress=None, chunk_seconds: float = 0.1) -> None:
                 run.next = run.steps + 1
 
     pool = ThreadPoolExecutor(max_workers=min(len(runs), os.cpu_count() or 1))
+    interrupted = False
     try:
         for f in [pool.submit(work, r) for r in runs]:
             f.result()
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Interrupted, the threads are not waited for: one may be inside a chunk far longer than
+        # chunk_seconds (numba compiling the loop on a cold cache takes seconds), and a worker whose
+        # command died must end now. They stop at their next chunk, or with the process.
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 
 class StderrProgress:

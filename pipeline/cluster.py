@@ -137,15 +137,29 @@ def shutdown() -> None:
         ray.shutdown()
 
 
-def worker_pids() -> list[int]:
-    """The processes of this machine that run a render task now (for tests that kill one)."""
-    pids = []
+def worker_pids(under: int) -> list[int]:
+    """The processes under process ``under`` (a course's command: Ray's raylet and its workers are its
+    descendants) that run a render task now, for tests that kill one. Only that command's: another
+    course rendered at the same time on this machine has render tasks of its own."""
+    parents, tasks = {}, []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
             if b"ray::_render_task" in cmdline:
-                pids.append(int(entry))
-    return pids
+                tasks.append(int(entry))
+
+    def descends(pid: int) -> bool:
+        seen = set()
+        while pid > 1 and pid not in seen:
+            seen.add(pid)
+            pid = parents.get(pid, 0)
+            if pid == under:
+                return True
+        return False
+
+    return [pid for pid in tasks if descends(pid)]

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.config import ConfigError
+from helpers import alive
 from pipeline.course import load_course
 from render import CONFIG_DIR, ROOT, cli
 
@@ -142,7 +143,7 @@ def _wait_for_workers(proc: subprocess.Popen, timeout: float = 180) -> list[int]
     from pipeline.cluster import worker_pids
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        pids = worker_pids()
+        pids = worker_pids(proc.pid)
         if pids:
             return pids
         time.sleep(0.2)
@@ -176,7 +177,9 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    _wait_for_workers(proc)
+    tasks = set(_wait_for_workers(proc))
+    time.sleep(1.0)  # both tasks under way
+    tasks |= set(worker_pids(proc.pid))
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
     assert proc.returncode != 0
@@ -185,9 +188,9 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
         from engine.cache import verified
         assert verified(clip, clip.stem)  # only whole clips were published
     deadline = time.monotonic() + 30
-    while worker_pids() and time.monotonic() < deadline:
+    while any(map(alive, tasks)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert worker_pids() == []  # the cluster's tasks are gone with it
+    assert not any(map(alive, tasks))  # the cluster's tasks are gone with it
 
 
 @pytest.mark.slow

@@ -52,7 +52,9 @@ def _children(pid: int) -> list[int]:
 def test_the_trace_child_dies_with_the_render(tmp_path, sig):
     cfg = tmp_path / "long.yaml"  # a trace that takes far longer than the test
     cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 30\nwidth: 64\nsteps: 50000\nseeds: 4\n")
-    env = {**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")}
+    # numba's cache cold, as on a fresh machine: the interrupt comes while a thread compiles the training
+    # loop (seconds), which the interrupted worker must not wait for
+    env = {**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     proc = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, str(ROOT / "render.py"), "render", str(cfg), "-o", str(tmp_path / "x.mp4"),
                              "--allow-long"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -61,7 +63,7 @@ def test_the_trace_child_dies_with_the_render(tmp_path, sig):
         time.sleep(0.1)
     kids = _children(proc.pid)
     assert kids, "the render forked no child to trace in"
-    time.sleep(1)
+    time.sleep(2)  # numba imported, compiling
     proc.send_signal(sig)
     proc.wait(timeout=10)
     deadline = time.time() + 5
