@@ -175,6 +175,7 @@ def trace_torch(fn, inputs: dict[str, torch.Tensor], constants: dict[str, torch.
         for tn, var in builder.leaf_var.items():
             var.grad = earlier[tn]
     _check_sums(nodes, steps, output)
+    nodes, steps, output = _fold_reciprocal_times_one(nodes, steps, output)
     numeric = _numeric(fn, leaves, consts, nodes, builder, h) if check_numeric else {}
     if config is None:  # called from Python rather than from a config: a graph scene, titled by the function
         name = getattr(fn, "__name__", "")
@@ -453,6 +454,37 @@ def _operands(rec: _Record) -> list[tuple[str, object]]:
         elif t in NUMBER_TYPES and isinstance(v, (int, float)):
             scalars.append(("scalar", v))
     return out + scalars
+
+
+def _fold_reciprocal_times_one(nodes: list[_TNode], steps: list[tuple], output: _TNode):
+    """torch computes ``1 / t`` as ``reciprocal(t) * 1``: that multiply by the number 1 is how torch is built,
+    not a gate the user wrote, and drawn it adds a column to the circuit (cs231n's sigmoid neuron ends at a
+    1/x gate). Such a multiply is dropped and its reciprocal stands for it: its value and gradients are
+    the multiply's exactly (times 1 in floating point is exact), and every number left is still torch's."""
+    def is_one(n: _TNode) -> bool:
+        return n.op == "const" and n.value.shape == () and float(n.value) == 1.0
+
+    users: dict[_TNode, int] = {}
+    for n in nodes:
+        for i in n.inputs:
+            users[i] = users.get(i, 0) + 1
+    replaced: dict[_TNode, _TNode] = {}
+    for n in nodes:
+        if n.op == "mul" and len(n.inputs) == 2 and any(map(is_one, n.inputs)):
+            other = n.inputs[1] if is_one(n.inputs[0]) else n.inputs[0]
+            if other.op == "reciprocal" and users.get(other) == 1 and np.array_equal(other.value, n.value):
+                replaced[n] = other
+    if not replaced:
+        return nodes, steps, output
+    dropped = set(replaced) | {i for n in replaced for i in n.inputs if is_one(i) and users.get(i) == 1}
+    for n in nodes:
+        n.inputs = [replaced.get(i, i) for i in n.inputs]
+    for mul, recip in replaced.items():
+        recip.grad = mul.grad
+    kept = [n for n in nodes if n not in dropped]
+    for i, n in enumerate(kept):
+        n.id = f"n{i}"
+    return kept, [s for s in steps if s[0] not in dropped], replaced.get(output, output)
 
 
 def _check_sums(nodes: list[_TNode], steps: list[tuple], output: _TNode) -> None:

@@ -51,15 +51,36 @@ def test_the_cs231n_neuron_gives_the_published_gradients():
     g = {k: round(float(v), 2) for k, v in grads_of(t).items()}
     assert g == {"w0": -0.2, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.2}
     _sums_hold(t)
-    # torch's own graph: 1 / a is reciprocal then a multiplication by 1, and each op is a gate of ours
+    # torch's own graph, where 1 / a is reciprocal then a multiplication by 1: drawn as cs231n's 1/x gate,
+    # the multiply by 1 (torch's way of computing 1 / a, not the user's gate) left out; each op is a gate of ours
     assert [n["op"] for n in t["nodes"] if n["op"] not in ("input", "const")] == [
-        "mul", "mul", "add", "add", "neg", "exp", "add", "reciprocal", "mul"]
+        "mul", "mul", "add", "add", "neg", "exp", "add", "reciprocal"]
+    assert next(n for n in t["nodes"] if n["id"] == t["output"])["op"] == "reciprocal"
+    assert [n["value"] for n in t["nodes"] if n["op"] == "const"] == [1.0]  # the + 1's constant only
     for step in t["backward"]:
         node = next(n for n in t["nodes"] if n["id"] == step["node"])
         for local, down in zip(step["local"], step["downstream"]):
             if down is not None:  # every gate here has its local factor, and local x upstream is what torch sent
                 np.testing.assert_allclose(decode_value(local) * decode_value(step["upstream"]), decode_value(down))
         assert node["torch_op"].endswith("Backward0")
+
+
+def test_only_torch_s_own_multiply_by_one_after_a_reciprocal_is_left_out():
+    def f(x, y):  # 2 / x: reciprocal times 2; 1 / y used twice: its reciprocal feeds two ops
+        r = 1 / y
+        return 2 / x + r * r
+
+    leaves = {"x": _t(0.5), "y": _t(-4.0)}
+    t = trace_torch(f, {"x": 0.5, "y": -4.0})
+    validate(t)
+    ops = sorted(n["op"] for n in t["nodes"] if n["op"] not in ("input", "const"))
+    assert ops == ["add", "mul", "mul", "reciprocal", "reciprocal"]  # 2/x's multiply and r*r's kept
+    consts = sorted(float(n["value"]) for n in t["nodes"] if n["op"] == "const")
+    assert consts == [2.0]  # 1/y's multiply by 1 is gone, and its constant with it
+    _sums_hold(t)
+    grads = torch.autograd.grad(f(**leaves), list(leaves.values()))
+    for name, g in zip(leaves, grads):
+        np.testing.assert_allclose(grads_of(t)[name], g.numpy(), rtol=1e-12)
 
 
 SHARED = [  # (expression, the same written in torch by hand, inputs)
