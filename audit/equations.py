@@ -92,7 +92,13 @@ def entry_agrees(cell: str, truth: float) -> bool:
 def claims(tex: str) -> list[tuple[str, str, str]]:
     """(output, variable, value's LaTeX) for every total-derivative line of a formula."""
     out = []
-    for row in split_top_level(tex, r"\\"):
+    rows: list[str] = []
+    for row in split_top_level(tex, r"\\"):  # a row that starts with = carries on the line above (a long chain)
+        if row.strip().startswith("=") and rows:
+            rows[-1] += row
+        else:
+            rows.append(row)
+    for row in rows:
         for part in split_top_level(row, r"\qquad"):
             for piece in split_top_level(part, r",\quad"):
                 m = TOTAL.match(_strip_color(piece.strip()))

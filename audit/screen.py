@@ -54,6 +54,7 @@ MIN_GLYPH_PX = {name: min_glyph_px(q.height) for name, q in QUALITIES.items()}
 # sizes, measured when met.
 TEX_SCRIPT = 0.696
 TEX_SCRIPT_ARG = re.compile(r"[\^_](\{[^{}]*\}|\\?[A-Za-z0-9+\-])")
+TEXT_SIZE_SCRIPT = re.compile(r"\{\\(textstyle|displaystyle)\b")  # a script set at the text's size on purpose
 SCRIPT_CHARS = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9c-\u1dbf]")
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 SAFE_MARGIN = 0.02  # of the frame's width and height: a player's controls and TV overscan
@@ -317,7 +318,8 @@ def _glyph_heights_px(m: Mobject, string: str) -> tuple[float, float]:
     if family == "tex":
         scripts = TEX_SCRIPT_ARG.findall(string)
         main = TEX_SCRIPT_ARG.sub("", string)
-        heights = [TEX_SCRIPT * GLYPH_PER_POINT[("tex", glyph_kind(a, True))] for a in scripts]
+        heights = [(1.0 if TEXT_SIZE_SCRIPT.match(a) else TEX_SCRIPT) * GLYPH_PER_POINT[("tex", glyph_kind(a, True))]
+                   for a in scripts]
         main_height = GLYPH_PER_POINT[("tex", glyph_kind(main, True))]
         if not scripts or re.search(r"[^\s{}]", TEX_COMMAND.sub("", main)):
             heights.append(main_height)

@@ -397,10 +397,14 @@ class ComputationalGraph(VGroup):
         mobs = [*self.edges.values(), *self.leaf_mobs.values(), *self.gate_mobs.values()]
         return min(m.get_left()[0] for m in mobs), max(m.get_right()[0] for m in mobs)
 
-    def shift_anchors(self, dx: float) -> None:
-        """After the graph moved sideways: labels not made yet are placed where their edges now are."""
+    def shift_anchors(self, dx: float, dy: float = 0.0) -> None:
+        """After the graph moved: labels not made yet are placed where their edges now are."""
         for key in self._label_anchor:
-            self._label_anchor[key] = self._label_anchor[key] + dx * RIGHT
+            self._label_anchor[key] = self._label_anchor[key] + dx * RIGHT + dy * UP
+
+    def drawn_height(self) -> float:
+        """The height dot laid the graph out in, label boxes included (the labels drawn later stay inside)."""
+        return self.layout.height * self.unit
 
     def anchor_x(self, key) -> float:
         return float(self._label_anchor[key][0])

@@ -25,6 +25,10 @@ GRAPH_CENTER_Y = 0.95
 CAPTION_Y = -1.72
 EQUATION_Y = -2.85
 EQUATION_HEIGHT = 1.75
+# An equation is drawn up to this much larger than its 38 pt when the area has room: its scripts (the
+# x→q under an evaluation bar, w₀'s 0) then read at 10 px at 854x480, not 7.5.
+EQUATION_GROWTH = 1.34
+EQUATION_BOTTOM = -3.78  # the frame's safe area's bottom (2% of 8 units above -4), and a little
 CONTENT_TOP = 3.05  # below a one-line title
 GRAPH_BOTTOM = CAPTION_Y + 0.3
 TITLE_LINE = 0.75  # a one-line title is at most this tall
@@ -48,6 +52,7 @@ class GraphScene(PacedScene):
         super().setup()
         self.caption = self.equation = None
         self.content_top = CONTENT_TOP
+        self.equation_top, self.equation_height = EQUATION_Y + EQUATION_HEIGHT / 2, EQUATION_HEIGHT
 
     def construct(self):
         # The pipeline hands a render its trace; plain `manim` on this file asks it for one (lazily: the
@@ -94,6 +99,7 @@ class GraphScene(PacedScene):
         graph = ComputationalGraph(g, width=GRAPH_WIDTH, height=top - bottom, center=(top + bottom) / 2 * UP,
                                    show_shapes=self.show_shapes, pannable=True)
         self.hidden: dict[int, tuple] = {}  # texts out of view while the graph is panned: id -> (parent, mob)
+        self._lift(graph, top)
         if graph.pannable and graph.width > GRAPH_WIDTH:  # too wide for the frame at a readable size: start at its inputs
             graph.in_view = self._in_view
             dx = -PAN_EDGE - graph.get_left()[0]
@@ -103,8 +109,31 @@ class GraphScene(PacedScene):
                 if not self._in_view(mob):
                     parent.remove(mob)
                     self.hidden[id(mob)] = (parent, mob)
-        self.play(fade_in(graph), run_time=0.8)
+        moves = []  # a caption shown before this graph goes where this graph's captions go
+        if self.caption is not None and abs(self.caption.get_center()[1] - self.caption_y) > 1e-3:
+            moves.append(self.caption.animate.move_to(self.caption_y * UP))
+        self.play(fade_in(graph), *moves, run_time=0.8)
         return graph
+
+    def _lift(self, graph: ComputationalGraph, top: float):
+        """A graph lower than its band (a chain, laid out to the frame's width) moves up under the title, and
+        the caption and the equation area follow it: the room it leaves goes to the equations, which are
+        then drawn larger (a layer's matrices, a sum of five terms) instead of the frame staying empty."""
+        self.caption_y = type(self).caption_y  # a scene's second graph starts from the defaults again
+        self.equation_top, self.equation_height = EQUATION_Y + EQUATION_HEIGHT / 2, EQUATION_HEIGHT
+        if not self.equation_room:
+            return
+        middle = (top + GRAPH_BOTTOM) / 2
+        upper = max(graph.get_top()[1], middle + graph.drawn_height() / 2)
+        lower = min(graph.get_bottom()[1], middle - graph.drawn_height() / 2)
+        lift = ((top - 0.1) - upper) / 2  # half way up: the frame stays balanced when the equation is short
+        if lift < 0.15:
+            return
+        graph.shift(lift * UP)
+        graph.shift_anchors(0.0, lift)
+        self.caption_y = max(CAPTION_Y, lower + lift - 0.45)  # under the graph's lowest label
+        self.equation_top = self.caption_y - 0.32
+        self.equation_height = max(EQUATION_HEIGHT, self.equation_top - EQUATION_BOTTOM)
 
     # --- a graph wider than the frame: the view follows the step ---------------------------------------
     @staticmethod
@@ -283,7 +312,7 @@ class GraphScene(PacedScene):
     def _readable(self, tex: str) -> list[str]:
         """A formula, or its lines one page each when all together they would be drawn too small."""
         mob = self._equation_mob(tex)
-        if mob.height >= 0.98 * EQUATION_HEIGHT or mob.width >= 12.9:  # it was shrunk to fit
+        if mob.fit < 0.98:  # it was shrunk to fit
             parts = [p.strip() for row in style.split_top_level(tex, r"\\")
                      for p in style.split_top_level(row, r"\qquad")]
             if len(parts) > 1:
@@ -293,15 +322,28 @@ class GraphScene(PacedScene):
     def _equation_mob(self, tex):
         if not tex:
             return None
+        def room(m) -> float:  # as large as the equation area allows, up to EQUATION_GROWTH
+            return min(EQUATION_GROWTH, 13 / m.width, self.equation_height / m.height)
+
         mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
-        fit = min(1.0, 13 / mob.width, EQUATION_HEIGHT / mob.height)
-        if fit < 0.9 and r"\qquad" in tex:  # side by side is too wide: one above the other may read larger
+        scale = room(mob)
+        if scale < EQUATION_GROWTH and r"\qquad" in tex:  # side by side too wide: one above the other may read larger
             stacked = merge_glyphs(style.math(tex.replace(r"\qquad", r"\\"), font_size=38, color=style.TEXT))
-            if min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height) > fit:
-                mob, fit = stacked, min(1.0, 13 / stacked.width, EQUATION_HEIGHT / stacked.height)
+            if room(stacked) > scale:
+                mob, scale = stacked, room(stacked)
+        sides = style.split_top_level(tex, "=")
+        if scale < EQUATION_GROWTH and len(sides) > 2 and len(style.split_top_level(tex, "\\\\")) == 1 \
+                and r"\qquad" not in tex:
+            # a long chain (a layer's product of matrices, then its result): the result on a line of its own
+            broken = merge_glyphs(style.math("=".join(sides[:-1]) + r"\\ =" + sides[-1], font_size=38,
+                                             color=style.TEXT))
+            if room(broken) > 1.1 * scale:
+                mob, scale = broken, room(broken)
         mob.audit_kind = "equation"
-        mob.fit = fit  # how much it was shrunk to fit the equation area
-        return mob.scale(fit).move_to(EQUATION_Y * UP)
+        mob.fit = min(1.0, scale)  # how much it was shrunk to fit the equation area (1: not at all)
+        if self.equation_height > EQUATION_HEIGHT:  # a lifted graph: the equation takes the room below the caption
+            return mob.scale(scale).move_to((self.equation_top + EQUATION_BOTTOM) / 2 * UP)
+        return mob.scale(scale).move_to(EQUATION_Y * UP)
 
     def _swap(self, new_mobs: dict):
         """Fade the old caption/equation out and the new ones in, in one animation."""
@@ -396,11 +438,13 @@ class SigmoidGate(GraphScene):
         rows = [[style.fmt_grad(float(n.grad)) for n in long.inputs],
                 [style.fmt_grad(float(grads_short[k])) for k in names]]
         table = Table(rows, col_labels=[MathTex(style.latex_name(k), color=style.TEXT) for k in names],
-                      row_labels=[Text("−, exp, +1, 1/x", font_size=26, font=style.FONTS["en"], color=style.TEXT),
-                                  Text("σ", font_size=30, font=style.FONTS["en"], color=style.TEXT)],
+                      row_labels=[Text("−, exp, +1, 1/x", font_size=30, font=style.FONTS["en"], color=style.TEXT),
+                                  Text("σ", font_size=34, font=style.FONTS["en"], color=style.TEXT)],
                       element_to_mobject_config={"font_size": 30, "color": style.GRADIENT, "font": style.FONTS["en"]},
-                      include_outer_lines=True, line_config={"stroke_color": style.MUTED})
-        self.fit_width(table, 12.5).move_to(0.4 * UP)
+                      include_outer_lines=True, line_config={"stroke_color": style.MUTED}, h_buff=0.55)
+        # narrow cells (h_buff): five inputs' columns and the routes' names fit the width at a size read from
+        # the back of a room (10 px and more at 854x480)
+        self.fit_width(table, 12.5).move_to(0.8 * UP)
         self.set_caption_and_equation(style.caption("same"), None)
         self.play(fade_in(table), run_time=0.8)
         self.wait(1.5)

@@ -82,8 +82,9 @@ class Notation:
         return rf"\frac{{\partial {self.output_tex}}}{{\partial {self.tex(node_id)}}}"
 
     def d_via(self, node_id: str, head: str) -> str:
-        r"""One path's share of \partial L/\partial x: the part that reaches x through ``head``."""
-        return rf"\left.{self.d(node_id)}\right|_{{{self.tex(node_id)} \to {self.tex(head)}}}"
+        r"""One path's share of \partial L/\partial x: the part that reaches x through ``head``. The path under the
+        bar is set at the text's size, not a script's: it is what tells two shares apart, and reads at 10 px."""
+        return rf"\left.{self.d(node_id)}\right|_{{\textstyle {self.tex(node_id)} \to {self.tex(head)}}}"
 
     def local(self, head: str, node_id: str) -> str:
         return rf"\frac{{\partial {self.tex(head)}}}{{\partial {self.tex(node_id)}}}"
