@@ -63,7 +63,7 @@ def test_a_variable_used_twice_gets_shares_and_then_their_sum():
     pages = {step.node: chain_rule_pages(nt, step) for step in nt.trace.backward}
     mul = next(i for i, n in nt.trace.nodes.items() if n.op == "mul")
     text = pages[mul][0]
-    assert r"\left.\frac{\partial f}{\partial x}\right|_{x \to q_{1}}" in text
+    assert r"\left.\frac{\partial f}{\partial x}\right|_{\textstyle x \to q_{1}}" in text
     assert r"\frac{\partial f}{\partial x} = (+0.731) + (-2.19) = " in text  # max's share, then ×'s: -y * 0.731
     assert text.endswith("{-1.46}") or "{-1.46}" in text
     # no line claims a share is the whole derivative

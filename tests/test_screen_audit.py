@@ -291,6 +291,22 @@ def test_the_per_path_step_written_as_a_total_is_caught():
     assert check_equation(total, "f", GRADS) == []
 
 
+def test_a_chain_broken_before_its_result_is_read_as_one_line():
+    # a long product's result on a line of its own (\\ before its =): still the claim of the first line
+    tex = r"\frac{\partial f}{\partial x} = 1 \times (+0.731) \\ = \textcolor[HTML]{E69F00}{-0.731}"
+    assert claims(tex)[0][:2] == ("f", "x") and check_equation(tex, "f", GRADS) == []
+    assert len(check_equation(tex.replace("{-0.731}", "{-0.5}"), "f", GRADS)) == 1
+
+
+def test_a_script_set_at_the_text_size_is_measured_at_that_size():
+    from audit.screen import TEX_SCRIPT, _glyph_heights_px
+    from manim import MathTex
+    small, main = _glyph_heights_px(MathTex("x", font_size=38), r"\left.f\right|_{x \to q}")
+    assert small == pytest.approx(TEX_SCRIPT * main)
+    small, main = _glyph_heights_px(MathTex("x", font_size=38), r"\left.f\right|_{\textstyle x \to q}")
+    assert small == pytest.approx(main)
+
+
 def test_the_output_must_be_named_as_it_is():
     assert "the output is L" in check_equation(r"\frac{\partial f}{\partial x} = -0.731", "L", GRADS)[0]
 
