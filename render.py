@@ -93,14 +93,14 @@ pace_option = click.option(
 @click.option("--keys", is_flag=True, help="Every key of every scene kind, with its default (Markdown).")
 def list_cmd(keys: bool) -> None:
     """List scene kinds and the configs shipped under assets/configs."""
-    from engine.config import SCENE_HELP, SCHEMAS, keys_reference, load_config
+    from engine.config import KINDS, keys_reference, load_config
 
     if keys:
         click.echo(keys_reference(), nl=False)
         return
     click.echo("Scene kinds:")
-    for name in SCHEMAS:
-        click.echo(f"  {name:<14} {SCENE_HELP.get(name, '')}")
+    for name, kind in KINDS.items():
+        click.echo(f"  {name:<14} {kind.help}")
     click.echo(f"Shipped configs ({CONFIG_DIR.relative_to(ROOT)}):")
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
         try:

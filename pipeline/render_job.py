@@ -161,9 +161,8 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
     ``trace_path`` may be a future (pipeline.source.trace_path_soon): it is awaited only once Manim is
     imported, so a trace computed in another process costs the render little or nothing.
     """
-    from scenes.graph_scenes import SCENES  # imports Manim
+    from engine.config import KINDS
     from scenes.trace_data import read_trace
-    from scenes.training_scenes import SCENES as TRAINING_SCENES
 
     if isinstance(trace_path, Future):
         trace_path = trace_path.result()
@@ -173,7 +172,7 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
         raise RenderLimitError(f"{trace_path}: the graph has {nodes} nodes, more than a scene can draw legibly "
                                f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
     check_draw_budget(trace, trace_path)
-    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
+    scene_cls = KINDS[trace["config"]["scene"]].scene_class()  # imports Manim
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
                         progress, fmt, transparent, theme, sections_dir, timing, plays)
 
@@ -344,14 +343,13 @@ def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme:
     from manim import tempconfig
 
     from pipeline import svg_cache
+    from engine.config import KINDS
     from scenes import style
-    from scenes.graph_scenes import SCENES
     from scenes.trace_data import read_trace
-    from scenes.training_scenes import SCENES as TRAINING_SCENES
 
     trace = read_trace(trace_path)
     check_draw_budget(trace, trace_path)
-    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
+    scene_cls = KINDS[trace["config"]["scene"]].scene_class()
     q = quality_of(quality)
     env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)

@@ -86,12 +86,12 @@ def _traced(source: Path, cached: Path) -> Path:
         from engine.trace import dumps
 
         from engine.errors import ConfigError
-        from scenes.trace_data import _Invalid, validate
+        from scenes.trace_data import InvalidTrace, validate
 
         trace = trace_config(load_config(source), str(source))
         try:  # checked here too, so that what the config gives that cannot be drawn is said of the config
             validate(trace)
-        except _Invalid as e:
+        except InvalidTrace as e:
             raise ConfigError(f"{source}: its trace cannot be drawn: {e}") from None
         write_entry(cached, dumps(trace).encode(), cached.stem)
     return cached

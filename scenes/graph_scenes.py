@@ -461,16 +461,6 @@ class GradientCheck(GraphScene):
         return self.below_title(table)
 
 
-SCENES = {
-    "graph": ComputationalGraphScene,
-    "gates": GatePatterns,
-    "sigmoid_gate": SigmoidGate,
-    "vectors": VectorsAndJacobians,
-    "layers": LayersAsNodes,
-    "gradcheck": GradientCheck,
-}
-
-
 def _plain(value, gradient: bool) -> str:
     """A value as plain text for a step's name: a signed number, a short vector's entries, or a shape."""
     if np.ndim(value) == 1 and np.size(value) <= 4:

@@ -503,5 +503,3 @@ class GradientHistograms(TrainingScene):
         counts.arrange(DOWN, buff=0.06).next_to(scale, DOWN, buff=0.06)
         return VGroup(frame, bars, zero, scale, *counts)
 
-
-SCENES = {"vanishing": VanishingGradients, "zigzag": SigmoidZigZag, "histograms": GradientHistograms}
