@@ -228,7 +228,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     import dataclasses
 
     from pipeline.render_job import QUALITIES, RenderLimitError, Timing, parse_resolution, render_scene
-    from pipeline.source import trace_path_soon
+    from engine.source import trace_path_soon
     from scenes.trace_data import TraceError
 
     if quiet and verbose:
@@ -283,7 +283,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
     label, x-height and contrast (WCAG AA 4.5:1) readable, every total derivative equal to the trace's."""
     from audit.run import audit_trace
     from audit.screen import grouped
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:
@@ -313,7 +313,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
 def info(config: str, lang: str) -> None:
     """List CONFIG's animations: `render --still --upto N` shows the frame at the end of animation N."""
     from audit.run import audit_trace
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:

@@ -102,7 +102,7 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
     from engine.io import OutputError, check_output_path
     from engine.trace import dumps
     from pipeline.render_job import RenderLimitError, render_scene
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     fmt = "png" if still else Path(output).suffix.lstrip(".").lower() if output else "mp4"

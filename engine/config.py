@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any, Callable, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import numpy as np
 import yaml
@@ -21,7 +21,6 @@ from .expr import NAME, name_too_long
 from .gradcheck import DEFAULT_H
 from .io import MAX_CONFIG_BYTES, read_input
 from .ops import ACTIVATIONS
-from .trace_check import check_graph_trace, check_histograms_trace, check_vanishing_trace, check_zigzag_trace
 
 MAX_INPUT_ELEMENTS = 10_000
 MAX_NODES = 500
@@ -31,12 +30,13 @@ MAX_INPUT_DIMS = 4
 Value = Union[float, list[Any]]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """The base of every file's schema: scene configs here, lectures and courses in the pipeline."""
     # strict: `steps: true` or `depth: "3"` is refused, not quietly made 1 or 3 (ints still count as floats)
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-class SceneConfig(_Strict):
+class SceneConfig(Strict):
     """What every scene config has besides its kind's own keys."""
 
     title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
@@ -236,15 +236,15 @@ class HistogramsConfig(SceneConfig):
 class SceneKind:
     """Everything a scene kind is made of, in one entry: a new kind is its module(s) and one ``register``.
 
-    The tracer and the scene are named by import path ("module:name"): configs load without the engine's
-    training code, and the engine never imports Manim. The trace a kind draws is its schema's ``kind``
-    ("graph" for every scene of a computational graph).
+    Its tracer, trace check and scene are named by import path ("module:name"): configs load without the
+    engine's training code, the checks (engine.trace_check) can look kinds up here, and the engine never
+    imports Manim. The trace a kind draws is its schema's ``kind`` ("graph" for every graph scene).
     """
 
     name: str  # the config's `scene:` value
     schema: type[SceneConfig]  # the config's keys
     tracer: str  # "module:function", called as function(config, source, allow_long) -> trace
-    check_trace: Callable[[dict], None]  # raises engine.trace_check.InvalidTrace unless the trace can be drawn
+    check_trace: str  # "module:function", raises engine.trace_check.InvalidTrace unless the trace can be drawn
     scene: str  # "module:Class", the Manim scene that draws it
     help: str  # one line for `render.py list`
     example: str  # the shipped config that shows it (assets/configs/EXAMPLE.yaml)
@@ -255,6 +255,9 @@ class SceneKind:
 
     def trace(self, cfg, source: str, allow_long: bool) -> dict:
         return _imported(self.tracer)(cfg, source, allow_long)
+
+    def check(self, trace: dict) -> None:
+        _imported(self.check_trace)(trace)
 
     def scene_class(self) -> type:
         return _imported(self.scene)
@@ -273,30 +276,32 @@ def register(kind: SceneKind) -> SceneKind:
     return kind
 
 
+def _graph_kind(name: str, scene: str, help: str, example: str) -> SceneKind:
+    """A scene of one computational graph (an expression or torch code), drawn from a graph trace."""
+    return SceneKind(name, GraphConfig, "engine.run:trace_graph", "engine.trace_check:check_graph_trace",
+                     f"scenes.graph_scenes:{scene}", help, example)
+
+
 for _kind in [
-    SceneKind("graph", GraphConfig, "engine.run:trace_graph", check_graph_trace,
-              "scenes.graph_scenes:ComputationalGraphScene",
-              "computational graph: forward values, then the backward pass gate by gate", "chain_rule"),
-    SceneKind("gates", GraphConfig, "engine.run:trace_graph", check_graph_trace, "scenes.graph_scenes:GatePatterns",
-              "gate patterns: add distributes, mul swaps, max routes, a branch sums", "gates"),
-    SceneKind("sigmoid_gate", GraphConfig, "engine.run:trace_graph", check_graph_trace,
-              "scenes.graph_scenes:SigmoidGate", "the sigmoid's chain of gates collapsed into one gate", "sigmoid_gate"),
-    SceneKind("vectors", GraphConfig, "engine.run:trace_graph", check_graph_trace,
-              "scenes.graph_scenes:VectorsAndJacobians",
-              "vectors and matrices: every gradient has its variable's shape", "vectors"),
-    SceneKind("layers", GraphConfig, "engine.run:trace_graph", check_graph_trace, "scenes.graph_scenes:LayersAsNodes",
-              "layers as nodes: ReLU mask, Sigmoid y(1-y), Softmax-with-Loss (y-t)/batch", "layers"),
-    SceneKind("gradcheck", GraphConfig, "engine.run:trace_graph", check_graph_trace,
-              "scenes.graph_scenes:GradientCheck", "analytic against numerical gradients, with their relative error",
-              "gradcheck"),
-    SceneKind("vanishing", VanishingConfig, "engine.run:trace_vanishing", check_vanishing_trace,
+    _graph_kind("graph", "ComputationalGraphScene",
+                "computational graph: forward values, then the backward pass gate by gate", "chain_rule"),
+    _graph_kind("gates", "GatePatterns", "gate patterns: add distributes, mul swaps, max routes, a branch sums",
+                "gates"),
+    _graph_kind("sigmoid_gate", "SigmoidGate", "the sigmoid's chain of gates collapsed into one gate", "sigmoid_gate"),
+    _graph_kind("vectors", "VectorsAndJacobians", "vectors and matrices: every gradient has its variable's shape",
+                "vectors"),
+    _graph_kind("layers", "LayersAsNodes",
+                "layers as nodes: ReLU mask, Sigmoid y(1-y), Softmax-with-Loss (y-t)/batch", "layers"),
+    _graph_kind("gradcheck", "GradientCheck", "analytic against numerical gradients, with their relative error",
+                "gradcheck"),
+    SceneKind("vanishing", VanishingConfig, "engine.run:trace_vanishing", "engine.trace_check:check_vanishing_trace",
               "scenes.training_scenes:VanishingGradients",
               "deep nets on XOR: gradient norms per layer, loss and accuracy per activation", "vanishing"),
-    SceneKind("zigzag", ZigzagConfig, "engine.run:trace_zigzag", check_zigzag_trace,
+    SceneKind("zigzag", ZigzagConfig, "engine.run:trace_zigzag", "engine.trace_check:check_zigzag_trace",
               "scenes.training_scenes:SigmoidZigZag", "sigmoid's all-positive inputs make gradient descent zig-zag",
               "zigzag"),
-    SceneKind("histograms", HistogramsConfig, "engine.run:trace_histograms", check_histograms_trace,
-              "scenes.training_scenes:GradientHistograms",
+    SceneKind("histograms", HistogramsConfig, "engine.run:trace_histograms",
+              "engine.trace_check:check_histograms_trace", "scenes.training_scenes:GradientHistograms",
               "per-layer histograms of weight gradients: sigmoid against tanh", "histograms"),
 ]:
     register(_kind)
@@ -330,7 +335,7 @@ def _key_rows(schema) -> list[str]:
     return rows
 
 
-def parse_config(data: Any, source: str = "<config>") -> _Strict:
+def parse_config(data: Any, source: str = "<config>") -> Strict:
     """Validate a config already read into Python data; raise ConfigError naming source and key."""
     _no_lone_surrogates(source, data)  # (a file's data was checked when read; the Python API's is here)
     if not isinstance(data, dict):
@@ -351,10 +356,10 @@ def parse_config(data: Any, source: str = "<config>") -> _Strict:
     try:
         return schema.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{source}: {_first_error(e, schema)}") from None
+        raise ConfigError(f"{source}: {first_error(e, schema)}") from None
 
 
-def load_config(path: str | Path) -> _Strict:
+def load_config(path: str | Path) -> Strict:
     """Read and validate a YAML config file."""
     return parse_config(read_yaml(path), str(path))
 
@@ -471,7 +476,7 @@ def _all_numbers(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
+def first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     # An unknown key usually explains a missing one (a typo), so report it first.
     err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
     loc = [str(p) for p in err["loc"]]  # empty only for a rule between keys (parse_config checks the mapping)

@@ -2,15 +2,17 @@
 
 A trace may come from anywhere (`render` accepts a JSON file), so nothing in it is trusted: labels must be
 names or numbers (they reach LaTeX), values numbers or the strings nan/inf/-inf, and every id must refer to
-a node. Each scene kind names its check in the registry (engine.config.KINDS); scenes.trace_data.validate
-checks the header, then calls it.
+a node. ``validate`` checks the header, then the check the trace's scene kind names in the registry
+(engine.config.KINDS).
 """
 from __future__ import annotations
 
 import re
 
+from .config import KINDS
 from .expr import NAME, PARAM_NAME
 from .ops import ACTIVATIONS, OPS, TORCH_OP
+from .trace import TRACE_FORMAT, TRACE_VERSION
 
 NUMBER_LABEL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?(?:e[-+][0-9]+)?|inf)")  # f"{value:g}" of a literal
 TERM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,7}")  # a step's terms: y, t, N
@@ -43,6 +45,25 @@ def check_values(d: dict, keys, where: str) -> None:
     for k in keys:
         check(k in d, where, f"key {k!r} is missing")
         check_value(d[k], f"{where}.{k}")
+
+
+def validate(d) -> None:
+    """Raise InvalidTrace (naming where) unless ``d`` is a trace the scenes can draw safely: the header
+    here, the rest by the check its kind registered (engine.config.KINDS)."""
+    check(isinstance(d, dict), "trace", "must be an object")
+    check(d.get("format") == TRACE_FORMAT and d.get("version") == TRACE_VERSION, "trace",
+          f"expected {TRACE_FORMAT} version {TRACE_VERSION}, got {str(d.get('format'))[:40]!r} "
+          f"version {str(d.get('version'))[:20]!r}")
+    config = d.get("config")
+    check(isinstance(config, dict), "config", "must be an object")
+    scene = config.get("scene")
+    check(isinstance(scene, str) and scene in KINDS, "config.scene", f"unknown scene kind {str(scene)[:40]!r}")
+    kind = KINDS[scene]
+    for key in ("title", "expression", "alternative"):
+        check(config.get(key) is None or isinstance(config[key], str) and len(config[key]) <= 10_000,
+              f"config.{key}", "must be text")
+    check(d.get("kind") == kind.trace_kind, "kind", f"a {scene} scene needs a {kind.trace_kind} trace")
+    kind.check(d)
 
 
 def _check_graph(part, where: str) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import KINDS
 from engine.io import InputError, read_input
-from engine.trace import TRACE_FORMAT, TRACE_VERSION, decode_value
-from engine.trace_check import InvalidTrace, check
+from engine.trace import decode_value
+from engine.trace_check import InvalidTrace, validate  # (the format is checked in the engine, which writes it)
 
 
 class TraceError(ValueError):
@@ -80,9 +79,6 @@ class GraphTrace:
     def inputs(self) -> list[TraceNode]:
         return [n for n in self.nodes.values() if n.op == "input"]
 
-    def consumers(self, node_id: str) -> list[str]:
-        return [n.id for n in self.nodes.values() if node_id in n.inputs]
-
 
 MAX_TRACE_BYTES = 200_000_000
 
@@ -106,22 +102,3 @@ def read_trace(path: str | Path) -> dict:
     except InvalidTrace as e:
         raise TraceError(f"{path}: not a valid trace: {e}") from None
     return d
-
-
-def validate(d) -> None:
-    """Raise InvalidTrace (naming where) unless ``d`` is a trace the scenes can draw safely: the header
-    here, the rest by the check its kind registered (engine.config.KINDS)."""
-    check(isinstance(d, dict), "trace", "must be an object")
-    check(d.get("format") == TRACE_FORMAT and d.get("version") == TRACE_VERSION, "trace",
-          f"expected {TRACE_FORMAT} version {TRACE_VERSION}, got {str(d.get('format'))[:40]!r} "
-          f"version {str(d.get('version'))[:20]!r}")
-    config = d.get("config")
-    check(isinstance(config, dict), "config", "must be an object")
-    scene = config.get("scene")
-    check(isinstance(scene, str) and scene in KINDS, "config.scene", f"unknown scene kind {str(scene)[:40]!r}")
-    kind = KINDS[scene]
-    for key in ("title", "expression", "alternative"):
-        check(config.get(key) is None or isinstance(config[key], str) and len(config[key]) <= 10_000,
-              f"config.{key}", "must be text")
-    check(d.get("kind") == kind.trace_kind, "kind", f"a {scene} scene needs a {kind.trace_kind} trace")
-    kind.check_trace(d)

@@ -14,7 +14,7 @@ from audit.run import audit_trace
 from engine.config import KINDS as SCENE_KINDS
 from render import CONFIG_DIR
 from pipeline.render_job import render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 
 CONTROLS = Path(__file__).parent / "control_frames"
 # one config per scene kind, its example (sigmoid_neuron is a graph too, drawn by the same scene as chain_rule)

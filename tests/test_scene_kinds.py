@@ -16,7 +16,7 @@ from engine.trace_check import InvalidTrace, check, check_values
 from render import cli
 from scenes import style
 from scenes.animations import fade_in
-from scenes.graph_scenes import GraphScene
+from scenes.graph_scenes import TraceScene
 from scenes.trace_data import validate
 
 
@@ -37,26 +37,28 @@ def check_countdown(d: dict) -> None:
     check(len(d["values"]) <= 9, "trace.values", "at most 9 numbers")
 
 
-class Countdown(GraphScene):
+class Countdown(TraceScene):
     """Its numbers, one by one: every one read from the trace."""
 
     trace_kind = "countdown"
 
     def story(self, trace: dict):
         self.show_title(trace)
-        for i, v in enumerate(trace["values"]):
-            number = Text(str(v), font_size=72, color=style.TEXT).shift((i - (len(trace["values"]) - 1) / 2) * 2 * RIGHT)
+        values = trace["values"]
+        for i, v in enumerate(values):
+            number = Text(str(v), font_size=72, color=style.TEXT).shift((2 * i - len(values) + 1) * RIGHT)
             self.play(fade_in(number), run_time=0.2)
         self.wait(0.2)
 
 
 @pytest.fixture
 def countdown(tmp_path, monkeypatch):
-    from pipeline import source
+    from engine import source
 
     monkeypatch.setattr(source, "CACHE", tmp_path / "traces")
-    kind = register(SceneKind("countdown", CountdownConfig, f"{__name__}:countdown_trace", check_countdown,
-                              f"{__name__}:Countdown", "numbers counted down", "countdown"))
+    kind = register(SceneKind("countdown", CountdownConfig, f"{__name__}:countdown_trace",
+                              f"{__name__}:check_countdown", f"{__name__}:Countdown", "numbers counted down",
+                              "countdown"))
     config = tmp_path / "countdown.yaml"
     config.write_text("scene: countdown\nstart: 4\ntitle: Count down\n")
     yield config
