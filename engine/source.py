@@ -114,5 +114,6 @@ def scene_source(default: str | None) -> Path:
     named = os.environ.get("BACKPROP_SOURCE")
     if not named and default is None:
         from .errors import ConfigError
-        raise ConfigError("BACKPROP_SOURCE is not set, and this scene has no config of its own: name a config or trace")
+        raise ConfigError("BACKPROP_SOURCE is not set, and this scene has no config of its own: "
+                          "name a config or trace")
     return Path(named or ROOT / default)
