@@ -93,14 +93,14 @@ pace_option = click.option(
 @click.option("--keys", is_flag=True, help="Every key of every scene kind, with its default (Markdown).")
 def list_cmd(keys: bool) -> None:
     """List scene kinds and the configs shipped under assets/configs."""
-    from engine.config import SCENE_HELP, SCHEMAS, keys_reference, load_config
+    from engine.config import KINDS, keys_reference, load_config
 
     if keys:
         click.echo(keys_reference(), nl=False)
         return
     click.echo("Scene kinds:")
-    for name in SCHEMAS:
-        click.echo(f"  {name:<14} {SCENE_HELP.get(name, '')}")
+    for name, kind in KINDS.items():
+        click.echo(f"  {name:<14} {kind.help}")
     click.echo(f"Shipped configs ({CONFIG_DIR.relative_to(ROOT)}):")
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
         try:
@@ -228,7 +228,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     import dataclasses
 
     from pipeline.render_job import QUALITIES, RenderLimitError, Timing, parse_resolution, render_scene
-    from pipeline.source import trace_path_soon
+    from engine.source import trace_path_soon
     from scenes.trace_data import TraceError
 
     if quiet and verbose:
@@ -283,7 +283,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
     label, x-height and contrast (WCAG AA 4.5:1) readable, every total derivative equal to the trace's."""
     from audit.run import audit_trace
     from audit.screen import grouped
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:
@@ -313,7 +313,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
 def info(config: str, lang: str) -> None:
     """List CONFIG's animations: `render --still --upto N` shows the frame at the end of animation N."""
     from audit.run import audit_trace
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:

@@ -69,11 +69,12 @@ def trace_torch(fn: Callable, inputs: Mapping[str, Any], constants: Mapping[str,
     """The trace of your own torch function, ``fn(**inputs, **constants)`` returning a scalar: inputs become
     float64 leaves that get gradients, constants do not. ``names``: labels for other leaves by ``id``, e.g.
     ``{id(p): n for n, p in model.named_parameters()}``. Your code runs here, so no --trust is asked."""
-    from engine.config import GRAPH_SCENES
+    from engine.config import KINDS
     from engine.torch_trace import trace_torch as _trace_torch
 
-    if scene not in GRAPH_SCENES:
-        raise BackpropError(f"scene {scene!r}: a torch trace is drawn by a graph scene: {', '.join(GRAPH_SCENES)}")
+    graph_scenes = [k.name for k in KINDS.values() if k.trace_kind == "graph"]
+    if scene not in graph_scenes:
+        raise BackpropError(f"scene {scene!r}: a torch trace is drawn by a graph scene: {', '.join(graph_scenes)}")
     config = {"scene": scene, "title": title or f"{getattr(fn, '__name__', 'f')} in PyTorch"}
     if not config["title"].isprintable() or "<" in config["title"]:
         config["title"] = "PyTorch"
@@ -85,11 +86,11 @@ def trace_torch(fn: Callable, inputs: Mapping[str, Any], constants: Mapping[str,
 
 def check_trace(t: dict) -> None:
     """Raise BackpropError unless ``t`` is a trace the scenes can draw (the check every trace file gets)."""
-    from scenes.trace_data import _Invalid, validate
+    from scenes.trace_data import InvalidTrace, validate
 
     try:
         validate(t)
-    except _Invalid as e:
+    except InvalidTrace as e:
         raise BackpropError(f"not a valid trace: {e}") from None
 
 
@@ -101,7 +102,7 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
     from engine.io import OutputError, check_output_path
     from engine.trace import dumps
     from pipeline.render_job import RenderLimitError, render_scene
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     fmt = "png" if still else Path(output).suffix.lstrip(".").lower() if output else "mp4"

@@ -25,6 +25,8 @@ from pathlib import Path
 from .errors import ConfigError
 from .io import open_regular, read_input
 
+CACHE_ENV = "BACKPROP_CACHE_DIR"
+CACHE = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")  # every cache's root
 MAX_RECORD_BYTES = 512
 PROBE_BYTES = 1 << 16  # written once into a cache folder: a full disk refuses it (an empty file may pass)
 _warned: set[str] = set()
@@ -33,6 +35,13 @@ _usable: set[Path] = set()
 
 class CacheDirError(ConfigError):
     """A cache folder that cannot be used (not a folder, not writable, full); one line naming its setting."""
+
+
+def usable_cache() -> Path:
+    """The cache folder, checked once before the first render or trace uses it: an unusable one (a file,
+    /dev/null, read-only, full) is one line naming the setting (a CacheDirError), not a traceback later."""
+    named = f"{CACHE_ENV}={CACHE}" if os.environ.get(CACHE_ENV) else f"the cache folder {CACHE} (set {CACHE_ENV} for another)"
+    return usable_cache_dir(CACHE, named)
 
 
 def usable_cache_dir(path: Path, named: str) -> Path:

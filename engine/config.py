@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -18,6 +20,7 @@ from .errors import ConfigError
 from .expr import NAME, name_too_long
 from .gradcheck import DEFAULT_H
 from .io import MAX_CONFIG_BYTES, read_input
+from .ops import ACTIVATIONS
 
 MAX_INPUT_ELEMENTS = 10_000
 MAX_NODES = 500
@@ -26,25 +29,24 @@ MAX_INPUT_DIMS = 4
 # A number, or a (nested) list of numbers: vectors and matrices; nesting is checked by the validator.
 Value = Union[float, list[Any]]
 
-GRAPH_SCENES = ("graph", "gates", "sigmoid_gate", "vectors", "layers", "gradcheck")
 
-
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """The base of every file's schema: scene configs here, lectures and courses in the pipeline."""
     # strict: `steps: true` or `depth: "3"` is refused, not quietly made 1 or 3 (ints still count as floats)
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-class _SceneConfig(_Strict):
+class SceneConfig(Strict):
     """What every scene config has besides its kind's own keys."""
 
     title: str | None = Field(None, max_length=200, description="caption shown at the top of the scene")
 
 
-class GraphConfig(_SceneConfig):
+class GraphConfig(SceneConfig):
     """An expression over named inputs, traced through one forward and backward pass."""
 
     kind: ClassVar[str] = "graph"
-    scene: Literal[GRAPH_SCENES] = "graph"
+    scene: str = "graph"
     expression: str = Field(max_length=10_000, description="one expression, or lines of `name = expr`")
     inputs: dict[str, Value] = Field(description="a value for every variable: a number or nested list")
     constants: dict[str, Value] = Field(
@@ -53,6 +55,11 @@ class GraphConfig(_SceneConfig):
         None, max_length=10_000,
         description="a second expression over the same inputs, traced beside the first (e.g. a collapsed gate)")
     h: float = Field(DEFAULT_H, gt=0, le=1, description="step of the numerical gradient check")
+
+    @field_validator("scene")
+    @classmethod
+    def _draws_graphs(cls, scene: str) -> str:
+        return _graph_scene(scene)
 
     @field_validator("inputs", "constants", mode="before")
     @classmethod
@@ -96,6 +103,14 @@ def _check_arrays(inputs: Any) -> Any:
     return inputs
 
 
+def _graph_scene(scene: str) -> str:
+    """A graph config's scene: a kind that draws graph traces (said as a Literal would, from the registry)."""
+    names = [k.name for k in KINDS.values() if k.schema.kind == "graph"]
+    if scene not in names:
+        raise ValueError(f"Input should be {', '.join(map(repr, names[:-1]))} or {names[-1]!r}")
+    return scene
+
+
 def _distinct_names(cfg):
     both = sorted(cfg.inputs.keys() & cfg.constants.keys())
     if both:
@@ -107,12 +122,12 @@ PlainData = Union[bool, int, float, str, list[Any], dict[str, Any], None]
 TORCH_SPEC = r"^[A-Za-z0-9_./-]+\.py:[A-Za-z_][A-Za-z0-9_]*$"
 
 
-class TorchGraphConfig(_SceneConfig):
+class TorchGraphConfig(SceneConfig):
     """PyTorch code, a function or an nn.Module in a file beside the config, traced through torch autograd.
     Unlike an expression this runs Python: the CLI runs it only with --trust."""
 
     kind: ClassVar[str] = "graph"
-    scene: Literal[GRAPH_SCENES] = "graph"
+    scene: str = "graph"
     torch: str = Field(pattern=TORCH_SPEC, max_length=300,
                        description="FILE.py:NAME, a function or nn.Module class in a file under the config's folder")
     inputs: dict[str, Value] = Field(description="leaf tensors that get gradients (float64), passed by name")
@@ -126,6 +141,11 @@ class TorchGraphConfig(_SceneConfig):
     target: Value | None = Field(None, description="what mse or cross_entropy compares the output with")
     seed: Seed = Field(0, description="torch.manual_seed before a module is built (its initial weights)")
     h: float = Field(DEFAULT_H, gt=0, le=1, description="step of the numerical gradient check")
+
+    @field_validator("scene")
+    @classmethod
+    def _draws_graphs(cls, scene: str) -> str:
+        return _graph_scene(scene)
 
     @field_validator("inputs", "constants", mode="before")
     @classmethod
@@ -145,11 +165,11 @@ class TorchGraphConfig(_SceneConfig):
         return self
 
 
-Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu"]
+Activation = Literal[ACTIVATIONS]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="random seed")]
 
 
-class VanishingConfig(_SceneConfig):
+class VanishingConfig(SceneConfig):
     """Deep MLPs on a toy dataset, one run per activation, trained by plain gradient descent."""
 
     kind: ClassVar[str] = "vanishing"
@@ -157,7 +177,7 @@ class VanishingConfig(_SceneConfig):
     dataset: Literal["xor", "circles"] = Field("xor", description="xor or circles")
     depth: int = Field(10, ge=1, le=50, description="number of weight layers (1 to 50)")
     width: int = Field(8, ge=1, le=256, description="units per hidden layer (1 to 256)")
-    activations: list[Activation] = Field(["sigmoid", "tanh", "relu", "leaky_relu"], min_length=1, max_length=4,
+    activations: list[Activation] = Field(list(ACTIVATIONS), min_length=1, max_length=len(ACTIVATIONS),
                                           description="hidden activations to compare")
     init: Literal["normal", "xavier", "he"] = Field("normal", description="normal (std 1), xavier or he")
     bias_init: Literal["zeros", "normal"] = Field("zeros", description="biases start at zero or standard normal")
@@ -176,7 +196,7 @@ class VanishingConfig(_SceneConfig):
         "numpy", description="numpy (our compiled loop), or torch: nn.Sequential, torch.optim.SGD, hooks")
 
 
-class ZigzagConfig(_SceneConfig):
+class ZigzagConfig(SceneConfig):
     """One linear neuron with two weights fed all-positive (sigmoid) or zero-centred (tanh) inputs."""
 
     kind: ClassVar[str] = "zigzag"
@@ -192,7 +212,7 @@ class ZigzagConfig(_SceneConfig):
     seed: Seed = 0
 
 
-class HistogramsConfig(_SceneConfig):
+class HistogramsConfig(SceneConfig):
     """One backward pass through an MLP; per-layer histograms of weight gradients."""
 
     kind: ClassVar[str] = "histograms"
@@ -212,28 +232,87 @@ class HistogramsConfig(_SceneConfig):
     seed: Seed = 0
 
 
-SCHEMAS: dict[str, type[_Strict]] = {name: GraphConfig for name in GRAPH_SCENES}
-SCHEMAS.update(vanishing=VanishingConfig, zigzag=ZigzagConfig, histograms=HistogramsConfig)
+@dataclass(frozen=True)
+class SceneKind:
+    """Everything a scene kind is made of, in one entry: a new kind is its module(s) and one ``register``.
 
-SCENE_HELP = {
-    "graph": "computational graph: forward values, then the backward pass gate by gate",
-    "gates": "gate patterns: add distributes, mul swaps, max routes, a branch sums",
-    "sigmoid_gate": "the sigmoid's chain of gates collapsed into one gate",
-    "vectors": "vectors and matrices: every gradient has its variable's shape",
-    "layers": "layers as nodes: ReLU mask, Sigmoid y(1-y), Softmax-with-Loss (y-t)/batch",
-    "gradcheck": "analytic against numerical gradients, with their relative error",
-    "vanishing": "deep nets on XOR: gradient norms per layer, loss and accuracy per activation",
-    "zigzag": "sigmoid's all-positive inputs make gradient descent zig-zag",
-    "histograms": "per-layer histograms of weight gradients: sigmoid against tanh",
-}
+    Its tracer, trace check and scene are named by import path ("module:name"): configs load without the
+    engine's training code, the checks (engine.trace_check) can look kinds up here, and the engine never
+    imports Manim. The trace a kind draws is its schema's ``kind`` ("graph" for every graph scene).
+    """
+
+    name: str  # the config's `scene:` value
+    schema: type[SceneConfig]  # the config's keys
+    tracer: str  # "module:function", called as function(config, source, allow_long) -> trace
+    check_trace: str  # "module:function", raises engine.trace_check.InvalidTrace unless the trace can be drawn
+    scene: str  # "module:Class", the Manim scene that draws it
+    help: str  # one line for `render.py list`
+    example: str  # the shipped config that shows it (assets/configs/EXAMPLE.yaml)
+
+    @property
+    def trace_kind(self) -> str:
+        return self.schema.kind
+
+    def trace(self, cfg, source: str, allow_long: bool) -> dict:
+        return _imported(self.tracer)(cfg, source, allow_long)
+
+    def check(self, trace: dict) -> None:
+        _imported(self.check_trace)(trace)
+
+    def scene_class(self) -> type:
+        return _imported(self.scene)
+
+
+def _imported(path: str):
+    module, _, name = path.partition(":")
+    return getattr(import_module(module), name)
+
+
+KINDS: dict[str, SceneKind] = {}  # by name, in the order `render.py list` shows them
+
+
+def register(kind: SceneKind) -> SceneKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def _graph_kind(name: str, scene: str, help: str, example: str) -> SceneKind:
+    """A scene of one computational graph (an expression or torch code), drawn from a graph trace."""
+    return SceneKind(name, GraphConfig, "engine.run:trace_graph", "engine.trace_check:check_graph_trace",
+                     f"scenes.graph_scenes:{scene}", help, example)
+
+
+for _kind in [
+    _graph_kind("graph", "ComputationalGraphScene",
+                "computational graph: forward values, then the backward pass gate by gate", "chain_rule"),
+    _graph_kind("gates", "GatePatterns", "gate patterns: add distributes, mul swaps, max routes, a branch sums",
+                "gates"),
+    _graph_kind("sigmoid_gate", "SigmoidGate", "the sigmoid's chain of gates collapsed into one gate", "sigmoid_gate"),
+    _graph_kind("vectors", "VectorsAndJacobians", "vectors and matrices: every gradient has its variable's shape",
+                "vectors"),
+    _graph_kind("layers", "LayersAsNodes",
+                "layers as nodes: ReLU mask, Sigmoid y(1-y), Softmax-with-Loss (y-t)/batch", "layers"),
+    _graph_kind("gradcheck", "GradientCheck", "analytic against numerical gradients, with their relative error",
+                "gradcheck"),
+    SceneKind("vanishing", VanishingConfig, "engine.run:trace_vanishing", "engine.trace_check:check_vanishing_trace",
+              "scenes.training_scenes:VanishingGradients",
+              "deep nets on XOR: gradient norms per layer, loss and accuracy per activation", "vanishing"),
+    SceneKind("zigzag", ZigzagConfig, "engine.run:trace_zigzag", "engine.trace_check:check_zigzag_trace",
+              "scenes.training_scenes:SigmoidZigZag", "sigmoid's all-positive inputs make gradient descent zig-zag",
+              "zigzag"),
+    SceneKind("histograms", HistogramsConfig, "engine.run:trace_histograms",
+              "engine.trace_check:check_histograms_trace", "scenes.training_scenes:GradientHistograms",
+              "per-layer histograms of weight gradients: sigmoid against tanh", "histograms"),
+]:
+    register(_kind)
 
 
 def keys_reference() -> str:
     """Every key of every scene kind as Markdown, from the schemas themselves (README and `list --keys`)."""
     out = []
     groups: dict[type, list[str]] = {}
-    for name, schema in SCHEMAS.items():
-        groups.setdefault(schema, []).append(name)
+    for name, kind in KINDS.items():
+        groups.setdefault(kind.schema, []).append(name)
     for schema, names in groups.items():
         out.append(f"**{', '.join(f'`{n}`' for n in names)}**\n")
         out.extend(_key_rows(schema))
@@ -256,20 +335,20 @@ def _key_rows(schema) -> list[str]:
     return rows
 
 
-def parse_config(data: Any, source: str = "<config>") -> _Strict:
+def parse_config(data: Any, source: str = "<config>") -> Strict:
     """Validate a config already read into Python data; raise ConfigError naming source and key."""
     _no_lone_surrogates(source, data)  # (a file's data was checked when read; the Python API's is here)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {type(data).__name__}")
     scene = data.get("scene")
     if scene is None:
-        raise ConfigError(f"{source}: key 'scene' is missing; allowed: {', '.join(SCHEMAS)}")
+        raise ConfigError(f"{source}: key 'scene' is missing; allowed: {', '.join(KINDS)}")
     if not isinstance(scene, str):
-        raise ConfigError(f"{source}: key 'scene': must be a name, got {_short(scene)}; allowed: {', '.join(SCHEMAS)}")
-    if scene not in SCHEMAS:
-        raise ConfigError(f"{source}: key 'scene': unknown scene kind {scene!r}{_did_you_mean(str(scene), SCHEMAS)};"
-                          f" allowed: {', '.join(SCHEMAS)}")
-    schema = SCHEMAS[scene]
+        raise ConfigError(f"{source}: key 'scene': must be a name, got {_short(scene)}; allowed: {', '.join(KINDS)}")
+    if scene not in KINDS:
+        raise ConfigError(f"{source}: key 'scene': unknown scene kind {scene!r}{_did_you_mean(str(scene), KINDS)};"
+                          f" allowed: {', '.join(KINDS)}")
+    schema = KINDS[scene].schema
     if "torch" in data and schema is GraphConfig:
         if "expression" in data:
             raise ConfigError(f"{source}: give either 'expression' (a formula, data) or 'torch' (Python code), not both")
@@ -277,10 +356,10 @@ def parse_config(data: Any, source: str = "<config>") -> _Strict:
     try:
         return schema.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{source}: {_first_error(e, schema)}") from None
+        raise ConfigError(f"{source}: {first_error(e, schema)}") from None
 
 
-def load_config(path: str | Path) -> _Strict:
+def load_config(path: str | Path) -> Strict:
     """Read and validate a YAML config file."""
     return parse_config(read_yaml(path), str(path))
 
@@ -397,7 +476,7 @@ def _all_numbers(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _first_error(e: ValidationError, schema: type[BaseModel]) -> str:
+def first_error(e: ValidationError, schema: type[BaseModel]) -> str:
     # An unknown key usually explains a missing one (a typo), so report it first.
     err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
     loc = [str(p) for p in err["loc"]]  # empty only for a rule between keys (parse_config checks the mapping)

@@ -358,5 +358,7 @@ FUNCTIONS: dict[str, dict[int, str]] = {
 # Keyword arguments a function accepts (each an integer constant, fixed at parse time).
 KEYWORDS: dict[str, tuple[str, ...]] = {"sum": ("axis",), "mean": ("axis",)}
 LEAKY_SLOPE = 0.01
+# The hidden activations a training scene compares (every table keyed by activation covers these).
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 # The op of a torch trace's node that matches no gate above (engine.torch_trace): drawn with its torch name.
 TORCH_OP = "torch"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from .config import MAX_NODES, ConfigError, GraphConfig, as_array
+from .config import KINDS, MAX_NODES, ConfigError, GraphConfig, as_array
 from .expr import ExpressionError, parse_expression
 from .gradcheck import numerical_gradient
 from .graph import Graph
@@ -44,23 +44,39 @@ def _one_graph(expression: str, cfg: GraphConfig, source: str, key: str, config:
 
 
 def trace_config(cfg, source: str = "<config>", allow_long: bool | None = None) -> dict:
-    """Dispatch on the config's kind. Training estimated to take longer than its budget is refused unless
-    ``allow_long`` (default: $BACKPROP_ALLOW_LONG, which the CLI's --allow-long sets for its workers too)."""
-    if cfg.kind == "graph":
-        if hasattr(cfg, "torch"):  # Python code, run only when trusted (engine.torch_config)
-            from .torch_config import trace_torch_config
-            return trace_torch_config(cfg, source)
-        return trace_graph_config(cfg, source)
-    from . import training
+    """The trace of a config, by its kind's tracer (engine.config.KINDS). Training estimated to take longer
+    than its budget is refused unless ``allow_long`` (default: $BACKPROP_ALLOW_LONG, which the CLI's
+    --allow-long sets for its workers too)."""
     if allow_long is None:
         allow_long = os.environ.get("BACKPROP_ALLOW_LONG") == "1"
-    if cfg.kind == "vanishing":
-        try:
-            training.check_budget(cfg, allow_long)
-        except training.TooLong as e:
-            raise ConfigError(f"{source}: {e}") from None
-    tracers = {"vanishing": training.vanishing_trace, "zigzag": training.zigzag_trace,
-               "histograms": training.histograms_trace}
-    if cfg.kind in tracers:
-        return tracers[cfg.kind](cfg)
-    raise ConfigError(f"{source}: no tracer for kind {cfg.kind!r}")
+    kind = KINDS.get(cfg.scene)
+    if kind is None:
+        raise ConfigError(f"{source}: no tracer for kind {cfg.scene!r}")
+    return kind.trace(cfg, source, allow_long)
+
+
+# The tracers the registry names (engine.config.KINDS): (config, source, allow_long) -> trace.
+def trace_graph(cfg, source: str, allow_long: bool) -> dict:
+    if hasattr(cfg, "torch"):  # Python code, run only when trusted (engine.torch_config)
+        from .torch_config import trace_torch_config
+        return trace_torch_config(cfg, source)
+    return trace_graph_config(cfg, source)
+
+
+def trace_vanishing(cfg, source: str, allow_long: bool) -> dict:
+    from . import training
+    try:
+        training.check_budget(cfg, allow_long)
+    except training.TooLong as e:
+        raise ConfigError(f"{source}: {e}") from None
+    return training.vanishing_trace(cfg)
+
+
+def trace_zigzag(cfg, source: str, allow_long: bool) -> dict:
+    from . import training
+    return training.zigzag_trace(cfg)
+
+
+def trace_histograms(cfg, source: str, allow_long: bool) -> dict:
+    from . import training
+    return training.histograms_trace(cfg)

@@ -157,12 +157,12 @@ def estimate_seconds(cfg) -> float:
 def check_budget(cfg, allow_long: bool) -> None:
     seconds = estimate_seconds(cfg)
     if seconds > BUDGET_SECONDS and not allow_long:
-        raise TooLong(f"training would take about {_duration(seconds)} on {os.cpu_count()} cores (the budget is "
+        raise TooLong(f"training would take about {duration_text(seconds)} on {os.cpu_count()} cores (the budget is "
                       f"{BUDGET_SECONDS // 60} minutes): lower steps, depth, width, seeds or activations, or pass "
                       "--allow-long")
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
 
 

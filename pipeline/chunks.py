@@ -94,8 +94,10 @@ def balance(costs, candidates: list[int], chunks: int) -> list[int]:
 def _warm() -> None:
     """A chunk worker's start: Manim and the scenes imported while the parent plans the cuts."""
     die_with_parent(os.getppid())
-    import scenes.graph_scenes  # noqa: F401
-    import scenes.training_scenes  # noqa: F401
+    from engine.config import KINDS
+
+    for kind in KINDS.values():
+        kind.scene_class()
 
 
 def chunk_job(trace_path: str, out: str, quality: str, lang: str, theme: str, timing: Timing,

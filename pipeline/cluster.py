@@ -31,7 +31,7 @@ def _render_task(job: tuple, trace: bytes | None, ledger) -> tuple[bytes, str, i
     worker's process id."""
     import tempfile
 
-    from pipeline.lecture import _clip_job
+    from pipeline.lecture import render_clip_job
 
     kind, arg, sub, quality, lang, theme, out, timing = job
     # not awaited: a task blocked in ray.get lends its CPU out, and Ray would start another worker meanwhile
@@ -41,7 +41,7 @@ def _render_task(job: tuple, trace: bytes | None, ledger) -> tuple[bytes, str, i
             arg = str(Path(tmp) / "trace.json")
             Path(arg).write_bytes(trace)
         clip = Path(tmp) / Path(out).name
-        _clip_job(kind, arg, sub, quality, lang, theme, str(clip), timing)
+        render_clip_job(kind, arg, sub, quality, lang, theme, str(clip), timing)
         data = clip.read_bytes()
     return data, hashlib.sha256(data).hexdigest(), os.getpid()
 

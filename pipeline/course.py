@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
-from engine.config import ConfigError, _Strict, _first_error, read_yaml
+from engine.config import ConfigError, Strict, first_error, read_yaml
 from engine.io import check_output_path
 from pipeline.narration import LANGS
 from pipeline.render_job import QUALITIES
@@ -23,7 +23,7 @@ LAYOUT_FIELDS = ("lecture", "lang", "theme", "quality", "format")
 MAX_VARIANTS = 400
 
 
-class CourseSpec(_Strict):
+class CourseSpec(Strict):
     title: str = Field(max_length=200, description="the course's name, for the summary")
     lectures: list[str] = Field(min_length=1, max_length=100,
                                 description="lecture files, relative to the course file (inside its folder tree)")
@@ -98,7 +98,7 @@ def load_course(path: Path, out_dir: Path) -> tuple[CourseSpec, list[Variant]]:
     try:
         spec = CourseSpec.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(f"{path}: {_first_error(e, CourseSpec)}") from None
+        raise ConfigError(f"{path}: {first_error(e, CourseSpec)}") from None
     root = path.resolve().parent
     lectures = []
     for i, name in enumerate(spec.lectures):

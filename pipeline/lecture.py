@@ -18,12 +18,12 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from engine.cache import publish, verified
-from engine.config import ConfigError, _Strict, _first_error, load_config, read_yaml
+from engine.config import ConfigError, Strict, first_error, load_config, read_yaml
 from engine.io import atomic_path, check_output_path, read_input, write_text_atomic
 from engine.processes import die_with_parent, run_job, stop_pool
 from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from pipeline.video import Chapter, Part, clip_frames, join_clips, read_chapters, subtitles_srt, subtitles_vtt, timeline
 from pipeline.voice import espeak_version
 
@@ -34,7 +34,7 @@ MAX_STEPS = 200
 PACE_LIMITS = (0.5, 2.0)  # --pace, and how far a recorded voice may stretch or squeeze a chapter
 
 
-class ClipSpec(_Strict):
+class ClipSpec(Strict):
     config: str = Field(description="path of a scene config, relative to the lecture file")
     title: str | None = Field(None, max_length=200, description="chapter title (default: the config's title)")
     narration: str | dict[str, str] = Field(
@@ -54,7 +54,7 @@ class ClipSpec(_Strict):
         return text_in(self.narration, lang)
 
 
-class LectureSpec(_Strict):
+class LectureSpec(Strict):
     title: str = Field(max_length=200, description="shown on the opening title card")
     subtitle: str | None = Field(None, max_length=200, description="second line of the title card")
     chapter_cards: bool = Field(True, description="a title card before every chapter")
@@ -78,7 +78,7 @@ def load_lecture(path: str | Path, allow_outside: bool = False) -> tuple[Lecture
     try:
         spec = LectureSpec.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{path}: {_first_error(e, LectureSpec)}") from None
+        raise ConfigError(f"{path}: {first_error(e, LectureSpec)}") from None
     configs = []
     for i, clip in enumerate(spec.clips):
         cfg = (path.parent / clip.config).resolve()
@@ -126,8 +126,8 @@ def _scenes_fingerprint() -> bytes:
     return h.digest()
 
 
-def _clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
-              out: str, timing: Timing = Timing()) -> str:
+def render_clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
+                    out: str, timing: Timing = Timing()) -> str:
     """Render one clip in a worker process (a title card or a traced scene) into the clip cache.
 
     The file is rendered under a temporary name and published with its checksum only when complete, so
@@ -155,7 +155,7 @@ def render_clips(todo: list[tuple], jobs: int, progress=None) -> None:
     pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=die_with_parent,
                                initargs=(os.getpid(),))
     try:
-        futures = [pool.submit(run_job, _clip_job, *job) for job in todo]
+        futures = [pool.submit(run_job, render_clip_job, *job) for job in todo]
         for f in as_completed(futures):
             f.result()
             if progress:

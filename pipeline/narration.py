@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, field_validator
 
-from engine.config import _Strict
+from engine.config import Strict
 
 READING_SPEED = {"en": 15.0, "ko": 12.0}  # characters per second
 MIN_CUE_SECONDS = 1.5
@@ -66,7 +66,7 @@ def text_in(narration: Narration, lang: str, fallback: bool = True) -> str:
     return narration.get(lang) or (narration.get("en", "") if fallback else "")
 
 
-class StepNarration(_Strict):
+class StepNarration(Strict):
     step: int | str = Field(description="the step: its index in the clip (0 is the title), or the start of its "
                                         "name as `render.py info` lists it; keys match in order")
     narration: str | dict[str, str] = Field(description="what is said over the step, or one text per language")

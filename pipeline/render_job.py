@@ -13,11 +13,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cache import usable_cache_dir, verified, write_entry
+from engine.cache import CACHE, usable_cache, verified, write_entry
 from engine.io import atomic_path
 
-CACHE_ENV = "BACKPROP_CACHE_DIR"
-CACHE = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
@@ -94,13 +92,6 @@ QUALITIES = {
 FORMATS = ("mp4", "webm", "gif", "mov", "png")
 
 
-def usable_cache() -> Path:
-    """The cache folder, checked once before the first render or trace uses it: an unusable one (a file,
-    /dev/null, read-only, full) is one line naming the setting (a CacheDirError), not a traceback later."""
-    named = f"{CACHE_ENV}={CACHE}" if os.environ.get(CACHE_ENV) else f"the cache folder {CACHE} (set {CACHE_ENV} for another)"
-    return usable_cache_dir(CACHE, named)
-
-
 def quality_of(quality: str | Quality) -> Quality:
     """A preset's name or a Quality already made (a preset with --resolution or --fps changed)."""
     return quality if isinstance(quality, Quality) else QUALITIES[quality]
@@ -158,12 +149,11 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
                  timing: Timing = Timing(), plays: tuple[int, int | None] | None = None) -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still).
 
-    ``trace_path`` may be a future (pipeline.source.trace_path_soon): it is awaited only once Manim is
+    ``trace_path`` may be a future (engine.source.trace_path_soon): it is awaited only once Manim is
     imported, so a trace computed in another process costs the render little or nothing.
     """
-    from scenes.graph_scenes import SCENES  # imports Manim
+    from engine.config import KINDS
     from scenes.trace_data import read_trace
-    from scenes.training_scenes import SCENES as TRAINING_SCENES
 
     if isinstance(trace_path, Future):
         trace_path = trace_path.result()
@@ -173,7 +163,7 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
         raise RenderLimitError(f"{trace_path}: the graph has {nodes} nodes, more than a scene can draw legibly "
                                f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
     check_draw_budget(trace, trace_path)
-    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
+    scene_cls = KINDS[trace["config"]["scene"]].scene_class()  # imports Manim
     return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
                         progress, fmt, transparent, theme, sections_dir, timing, plays)
 
@@ -183,13 +173,13 @@ def check_draw_budget(trace: dict, trace_path: Path) -> None:
     refused: with the estimate; --allow-long, i.e. BACKPROP_ALLOW_LONG=1, lifts it). One line naming the
     config (when this process traced it) and its largest input."""
     from engine.errors import ConfigError
-    from engine.training import BUDGET_SECONDS, _duration
+    from engine.training import BUDGET_SECONDS, duration_text
 
     numbers = sum(_count(n.get("value")) for n in trace.get("nodes", ()))
     seconds = DRAW_SECONDS_PER_NUMBER * numbers
     if seconds <= BUDGET_SECONDS or os.environ.get("BACKPROP_ALLOW_LONG") == "1":
         return
-    from pipeline.source import config_of
+    from engine.source import config_of
 
     config = trace.get("config", {})
     sizes = {f"{group}.{name}": _count(v) for group in ("inputs", "constants")
@@ -197,7 +187,7 @@ def check_draw_budget(trace: dict, trace_path: Path) -> None:
     key = max(sizes, key=sizes.get, default=None)
     where = f"key '{key}': its {sizes[key]:,} elements" if key else "its values"
     raise ConfigError(f"{config_of(trace_path)}: {where} ({numbers:,} numbers in the graph) would take about "
-                      f"{_duration(seconds)} to draw (the budget is {BUDGET_SECONDS // 60} minutes): use fewer "
+                      f"{duration_text(seconds)} to draw (the budget is {BUDGET_SECONDS // 60} minutes): use fewer "
                       "elements (`trace` and `check` work on it as it is), or pass --allow-long")
 
 
@@ -344,14 +334,13 @@ def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme:
     from manim import tempconfig
 
     from pipeline import svg_cache
+    from engine.config import KINDS
     from scenes import style
-    from scenes.graph_scenes import SCENES
     from scenes.trace_data import read_trace
-    from scenes.training_scenes import SCENES as TRAINING_SCENES
 
     trace = read_trace(trace_path)
     check_draw_budget(trace, trace_path)
-    scene_cls = {**SCENES, **TRAINING_SCENES}[trace["config"]["scene"]]
+    scene_cls = KINDS[trace["config"]["scene"]].scene_class()
     q = quality_of(quality)
     env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
     style.apply_theme(theme)

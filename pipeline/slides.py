@@ -26,7 +26,7 @@ from pathlib import Path
 from engine.config import ConfigError
 from engine.io import OutputError, atomic_path, check_output_path
 from pipeline.render_job import CACHE, QUALITIES, environment, render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 
 REVEAL_VERSION = "6.0.1"  # manim-slides 5.7's template
 VENDOR = CACHE / "vendor"

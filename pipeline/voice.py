@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cache import publish, verified
+from engine.cache import CACHE, publish, verified
 from engine.config import ConfigError
 from engine.io import InputError, open_regular
-from pipeline.render_job import CACHE
 
 RATE = 48_000
 ESPEAK_VOICES = {"en": "en-us", "ko": "ko"}

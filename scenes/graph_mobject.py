@@ -6,7 +6,6 @@ Every number it draws is read from the trace. Forward values sit above each edge
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 from manim import (DL, DOWN, LEFT, ORIGIN, RIGHT, UP, AnimationGroup, Circle, Succession, UR,
@@ -35,13 +34,6 @@ LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
 COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any order (dot picks the uncrossed one)
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
-
-
-@dataclass
-class EdgeKey:
-    tail: str
-    head: str
-    slot: int  # which input of the head this edge feeds (x * x has two edges)
 
 
 class SplineEdge(TipableVMobject):
@@ -278,10 +270,6 @@ class ComputationalGraph(VGroup):
         # that a box does not need is lost to the labels' size when the graph is fitted to the frame
         widest = max(_natural_width(t) for t in texts)
         return max(self._box[0], widest + 2 * self._box[1]), h
-
-    @staticmethod
-    def _leaf_text(n: TraceNode, show_shapes: bool) -> str:
-        return f"{n.label} {style.shape_text(n.value)}" if show_shapes and np.ndim(n.value) else n.label
 
     def _leaf_mobject(self, n: TraceNode, show_shapes: bool) -> VGroup:
         tex = style.node_tex(n.label, n.value, n.attrs.get("module"))

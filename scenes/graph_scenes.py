@@ -11,6 +11,7 @@ from manim import DOWN, RIGHT, UP, MathTex, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from engine.errors import ConfigError
+from engine.source import scene_source, trace_path_for
 from scenes import style
 from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
@@ -37,13 +38,12 @@ VIEW_EDGE = 6.8
 GRAPH_WIDTH = 13.6  # the frame's width but its safe margins (2% a side: 6.83 units from the middle)
 
 
-class GraphScene(PacedScene):
-    """Draw graph; forward pass; backward pass, gate by gate; summarise."""
+class TraceScene(PacedScene):
+    """The base of every scene: reads its trace (refusing one of another kind), then tells its ``story``
+    under a title, with a caption and an equation below."""
 
-    default_source = "assets/configs/chain_rule.yaml"
-    trace_kind = "graph"
-    show_shapes = False
-    step_time = 1.2
+    default_source: str | None = None  # the shipped config plain `manim` renders without BACKPROP_SOURCE
+    trace_kind: str  # the kind of trace it draws (engine.config.KINDS: its schema's kind)
     caption_y = CAPTION_Y
     equation_room = True  # False: nothing below the caption, which may take two lines
     sections_from_captions = False  # True: each new caption starts a step (see step())
@@ -55,10 +55,8 @@ class GraphScene(PacedScene):
         self.equation_top, self.equation_height = EQUATION_Y + EQUATION_HEIGHT / 2, EQUATION_HEIGHT
 
     def construct(self):
-        # The pipeline hands a render its trace; plain `manim` on this file asks it for one (lazily: the
-        # pipeline imports these scenes, not the other way round).
-        from pipeline.source import scene_source, trace_path_for
-
+        # A render names the scene its trace file; plain `manim` on this file may name a config, traced here
+        # (and cached) by engine.source as a render would.
         source = scene_source(self.default_source)
         try:
             trace = read_trace(trace_path_for(source))
@@ -69,14 +67,6 @@ class GraphScene(PacedScene):
                              f"cannot draw (it draws {self.trace_kind} traces); `render.py render {source}` picks "
                              "the right scene")
         self.story(trace)
-
-    def story(self, trace: dict):
-        g = GraphTrace.from_dict(trace)
-        self.show_title(trace)
-        graph = self.draw_graph(g)
-        self.forward_pass(graph)
-        self.backward_pass(graph)
-        self.summarise(graph)
 
     # --- the storyboard's pieces ----------------------------------------------------------------
     def show_title(self, trace: dict):
@@ -91,6 +81,110 @@ class GraphScene(PacedScene):
         self.step(f"title: {text}")
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
+    # --- helpers --------------------------------------------------------------------------------
+    def set_caption(self, text: str | None):
+        if self.sections_from_captions and text:  # a scene whose steps are its captions (the training scenes)
+            self.step(text)
+        self._swap({"caption": self._caption_mob(text)})
+
+    def set_equation(self, tex: str | None):
+        self._swap({"equation": self._equation_mob(tex)})
+
+    def set_caption_and_equation(self, text: str | None, tex: str | None):
+        self._swap({"caption": self._caption_mob(text), "equation": self._equation_mob(tex)})
+
+    def _caption_mob(self, text):
+        if not text:
+            return None
+        mob = fitted_text(text, (26, 24, 22), 13.2, 1 if self.equation_room else 2, "caption", style.MUTED)
+        return mob.move_to(self.caption_y * UP)
+
+    def _roomier(self, full: str, compact: str) -> str:
+        """The rule written out in full, unless it must shrink to fit and the compact form (each symbol under
+        its matrix) is drawn larger."""
+        if full == compact:
+            return full
+        scale = {tex: self._equation_mob(tex).fit for tex in (full, compact)}
+        return full if scale[full] >= min(0.9, scale[compact]) else compact
+
+    def _readable(self, tex: str) -> list[str]:
+        """A formula, or its lines one page each when all together they would be drawn too small."""
+        mob = self._equation_mob(tex)
+        if mob.fit < 0.98:  # it was shrunk to fit
+            parts = [p.strip() for row in style.split_top_level(tex, r"\\")
+                     for p in style.split_top_level(row, r"\qquad")]
+            if len(parts) > 1:
+                return parts
+        return [tex]
+
+    def _equation_mob(self, tex):
+        if not tex:
+            return None
+        def room(m) -> float:  # as large as the equation area allows, up to EQUATION_GROWTH
+            return min(EQUATION_GROWTH, 13 / m.width, self.equation_height / m.height)
+
+        mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
+        scale = room(mob)
+        if scale < EQUATION_GROWTH and r"\qquad" in tex:  # side by side too wide: one above the other may read larger
+            stacked = merge_glyphs(style.math(tex.replace(r"\qquad", r"\\"), font_size=38, color=style.TEXT))
+            if room(stacked) > scale:
+                mob, scale = stacked, room(stacked)
+        sides = style.split_top_level(tex, "=")
+        if scale < EQUATION_GROWTH and len(sides) > 2 and len(style.split_top_level(tex, "\\\\")) == 1 \
+                and r"\qquad" not in tex:
+            # a long chain (a layer's product of matrices, then its result): the result on a line of its own
+            broken = merge_glyphs(style.math("=".join(sides[:-1]) + r"\\ =" + sides[-1], font_size=38,
+                                             color=style.TEXT))
+            if room(broken) > 1.1 * scale:
+                mob, scale = broken, room(broken)
+        mob.audit_kind = "equation"
+        mob.fit = min(1.0, scale)  # how much it was shrunk to fit the equation area (1: not at all)
+        if self.equation_height > EQUATION_HEIGHT:  # a lifted graph: the equation takes the room below the caption
+            return mob.scale(scale).move_to((self.equation_top + EQUATION_BOTTOM) / 2 * UP)
+        return mob.scale(scale).move_to(EQUATION_Y * UP)
+
+    def _swap(self, new_mobs: dict):
+        """Fade the old caption/equation out and the new ones in, in one animation."""
+        anims = []
+        for attr, new in new_mobs.items():
+            old = getattr(self, attr, None)
+            anims += ([fade_out(old)] if old is not None else []) + ([fade_in(new)] if new is not None else [])
+            setattr(self, attr, new)
+        if anims:
+            self.play(*anims, run_time=0.3)
+
+    def mark_poster(self, later: float = 0.0):
+        """The scene's most informative moment (the first one marked): the gallery's poster frame."""
+        if getattr(self, "poster_time", None) is None:
+            self.poster_time = self.renderer.time + later
+
+    def below_title(self, mob, gap: float = 0.0):
+        """Move ``mob`` down if it would reach into a title of several lines."""
+        over = mob.get_top()[1] - (self.content_top - gap)
+        return mob.shift(over * DOWN) if over > 0 else mob
+
+    @staticmethod
+    def fit_width(mob, width: float):
+        return mob.scale(width / mob.width) if mob.width > width else mob
+
+
+class GraphScene(TraceScene):
+    """Draw graph; forward pass; backward pass, gate by gate; summarise."""
+
+    default_source = "assets/configs/chain_rule.yaml"
+    trace_kind = "graph"
+    show_shapes = False
+    step_time = 1.2
+
+    def story(self, trace: dict):
+        g = GraphTrace.from_dict(trace)
+        self.show_title(trace)
+        graph = self.draw_graph(g)
+        self.forward_pass(graph)
+        self.backward_pass(graph)
+        self.summarise(graph)
+
+    # --- a graph's pieces -------------------------------------------------------------------------
     def draw_graph(self, g: GraphTrace) -> ComputationalGraph:
         bottom, top = GRAPH_BOTTOM, self.content_top  # from the title down to just above the caption
         # The whole circuit in the frame at every moment, as large as it fits (cs231n's examples, and graphs of
@@ -283,100 +377,9 @@ class GraphScene(PacedScene):
             self.set_equation(tex)
             self.wait(1.5 if len(formulas) == 1 else 1.2)
 
-    # --- helpers --------------------------------------------------------------------------------
-    def set_caption(self, text: str | None):
-        if self.sections_from_captions and text:  # a scene whose steps are its captions (the training scenes)
-            self.step(text)
-        self._swap({"caption": self._caption_mob(text)})
-
-    def set_equation(self, tex: str | None):
-        self._swap({"equation": self._equation_mob(tex)})
-
-    def set_caption_and_equation(self, text: str | None, tex: str | None):
-        self._swap({"caption": self._caption_mob(text), "equation": self._equation_mob(tex)})
-
-    def _caption_mob(self, text):
-        if not text:
-            return None
-        mob = fitted_text(text, (26, 24, 22), 13.2, 1 if self.equation_room else 2, "caption", style.MUTED)
-        return mob.move_to(self.caption_y * UP)
-
-    def _roomier(self, full: str, compact: str) -> str:
-        """The rule written out in full, unless it must shrink to fit and the compact form (each symbol under
-        its matrix) is drawn larger."""
-        if full == compact:
-            return full
-        scale = {tex: self._equation_mob(tex).fit for tex in (full, compact)}
-        return full if scale[full] >= min(0.9, scale[compact]) else compact
-
-    def _readable(self, tex: str) -> list[str]:
-        """A formula, or its lines one page each when all together they would be drawn too small."""
-        mob = self._equation_mob(tex)
-        if mob.fit < 0.98:  # it was shrunk to fit
-            parts = [p.strip() for row in style.split_top_level(tex, r"\\")
-                     for p in style.split_top_level(row, r"\qquad")]
-            if len(parts) > 1:
-                return parts
-        return [tex]
-
-    def _equation_mob(self, tex):
-        if not tex:
-            return None
-        def room(m) -> float:  # as large as the equation area allows, up to EQUATION_GROWTH
-            return min(EQUATION_GROWTH, 13 / m.width, self.equation_height / m.height)
-
-        mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
-        scale = room(mob)
-        if scale < EQUATION_GROWTH and r"\qquad" in tex:  # side by side too wide: one above the other may read larger
-            stacked = merge_glyphs(style.math(tex.replace(r"\qquad", r"\\"), font_size=38, color=style.TEXT))
-            if room(stacked) > scale:
-                mob, scale = stacked, room(stacked)
-        sides = style.split_top_level(tex, "=")
-        if scale < EQUATION_GROWTH and len(sides) > 2 and len(style.split_top_level(tex, "\\\\")) == 1 \
-                and r"\qquad" not in tex:
-            # a long chain (a layer's product of matrices, then its result): the result on a line of its own
-            broken = merge_glyphs(style.math("=".join(sides[:-1]) + r"\\ =" + sides[-1], font_size=38,
-                                             color=style.TEXT))
-            if room(broken) > 1.1 * scale:
-                mob, scale = broken, room(broken)
-        mob.audit_kind = "equation"
-        mob.fit = min(1.0, scale)  # how much it was shrunk to fit the equation area (1: not at all)
-        if self.equation_height > EQUATION_HEIGHT:  # a lifted graph: the equation takes the room below the caption
-            return mob.scale(scale).move_to((self.equation_top + EQUATION_BOTTOM) / 2 * UP)
-        return mob.scale(scale).move_to(EQUATION_Y * UP)
-
-    def _swap(self, new_mobs: dict):
-        """Fade the old caption/equation out and the new ones in, in one animation."""
-        anims = []
-        for attr, new in new_mobs.items():
-            old = getattr(self, attr, None)
-            anims += ([fade_out(old)] if old is not None else []) + ([fade_in(new)] if new is not None else [])
-            setattr(self, attr, new)
-        if anims:
-            self.play(*anims, run_time=0.3)
-
-    def mark_poster(self, later: float = 0.0):
-        """The scene's most informative moment (the first one marked): the gallery's poster frame."""
-        if getattr(self, "poster_time", None) is None:
-            self.poster_time = self.renderer.time + later
-
-    def below_title(self, mob, gap: float = 0.0):
-        """Move ``mob`` down if it would reach into a title of several lines."""
-        over = mob.get_top()[1] - (self.content_top - gap)
-        return mob.shift(over * DOWN) if over > 0 else mob
-
-    @staticmethod
-    def fit_width(mob, width: float):
-        return mob.scale(width / mob.width) if mob.width > width else mob
-
 
 class ComputationalGraphScene(GraphScene):
     """Any graph config: the chain rule gate by gate."""
-
-
-class SigmoidNeuron(GraphScene):
-    default_source = "assets/configs/sigmoid_neuron.yaml"
-    step_time = 0.9
 
 
 class GatePatterns(GraphScene):
@@ -503,16 +506,6 @@ class GradientCheck(GraphScene):
             table.get_entries((r, 4)).set_color(color)
         table.scale(min(1.0, 12.5 / table.width, 4.0 / table.height)).move_to(GRAPH_CENTER_Y * UP)
         return self.below_title(table)
-
-
-SCENES = {
-    "graph": ComputationalGraphScene,
-    "gates": GatePatterns,
-    "sigmoid_gate": SigmoidGate,
-    "vectors": VectorsAndJacobians,
-    "layers": LayersAsNodes,
-    "gradcheck": GradientCheck,
-}
 
 
 def _plain(value, gradient: bool) -> str:

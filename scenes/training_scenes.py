@@ -14,7 +14,7 @@ from scenes import charts, style
 from scenes.animations import fade_in, fade_out
 from scenes.charts import polyline  # noqa: F401 (tests draw a curve as the scenes do)
 from scenes.glyphs import merge_axes, merge_glyphs, merge_shapes
-from scenes.graph_scenes import GRAPH_CENTER_Y, GraphScene
+from scenes.graph_scenes import GRAPH_CENTER_Y, TraceScene
 from scenes.screen_tags import tag_shape
 from scenes.trace_data import decode_value
 
@@ -43,7 +43,7 @@ def nice_range(lo: float, hi: float, most: int = 6) -> list[float]:
     return [float(lo), float(hi), float(hi - lo) / most]
 
 
-class TrainingScene(GraphScene):
+class TrainingScene(TraceScene):
     """A scene whose steps are its captions. What a step showed stays on screen to its end (its last frame is
     a slide's page): ``retire`` marks it to fade out with the caption that starts the next step."""
     sections_from_captions = True
@@ -503,5 +503,3 @@ class GradientHistograms(TrainingScene):
         counts.arrange(DOWN, buff=0.06).next_to(scale, DOWN, buff=0.06)
         return VGroup(frame, bars, zero, scale, *counts)
 
-
-SCENES = {"vanishing": VanishingGradients, "zigzag": SigmoidZigZag, "histograms": GradientHistograms}

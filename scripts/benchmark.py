@@ -60,7 +60,7 @@ from pathlib import Path
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from pipeline import render_job
-from pipeline.source import trace_path_soon
+from engine.source import trace_path_soon
 render_job.render_class = lambda *args, **kwargs: None
 render_job.render_scene(trace_path_soon(Path({config!r})), Path("unused.mp4"))
 print(time.perf_counter() - t0)
@@ -166,7 +166,7 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     (cache / "clips").mkdir(parents=True, exist_ok=True)  # lecture.CLIP_CACHE, as BACKPROP_CACHE_DIR sets it
     cached_code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
                    "from pathlib import Path\nfrom pipeline import lecture\n"
-                   f"import shutil\nfrom pipeline.source import trace_path_for\n"
+                   f"import shutil\nfrom engine.source import trace_path_for\n"
                    f"t = trace_path_for(Path({str(config)!r}))\n"
                    f"key = lecture._key(lecture._scenes_fingerprint(), lecture.Item('scene', str(t)), {quality!r}, "
                    "'en', 'dark')\n"
@@ -258,7 +258,7 @@ def bench_parallel(work: Path, quality: str = "hd") -> list[dict]:
     """For each scene: wall and CPU time with --jobs 1 and --jobs 2 (alternated, fastest of
     PARALLEL_REPEATS), the serial plan's time, and what the measured chunk costs project for more workers."""
     from pipeline import chunks
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
 
     rows = []
     for name, config_name in PARALLEL_SCENES.items():

@@ -12,7 +12,7 @@ import pytest
 
 from engine.cache import record_path, verified, write_entry
 from render import CONFIG_DIR, ROOT
-from pipeline import source
+from engine import source
 
 
 def truncate(path, other):

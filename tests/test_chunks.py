@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from pipeline import chunks
 from pipeline.render_job import Timing, render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from pipeline.video import clip_frames, poster_time, read_chapters
 from render import CONFIG_DIR, cli
 

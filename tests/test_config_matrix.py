@@ -4,12 +4,13 @@ import math
 
 import pytest
 
-from engine.config import SCHEMAS, ConfigError, parse_config
+from engine.config import KINDS, ConfigError, parse_config
 
 WRONG = {"null": None, "text": "text", "list": [1, 2], "nested": [[[]]], "mapping": {"a": 1}, "bool": True,
          "nan": math.nan, "inf": -math.inf, "huge": 10 ** 400, "negative": -7}
 BASE = {"graph": {"expression": "x", "inputs": {"x": 1.0}}}
 
+SCHEMAS = {name: kind.schema for name, kind in KINDS.items()}
 CASES = [(kind, key, name) for kind, schema in SCHEMAS.items() for key in schema.model_fields
          if key != "scene" for name in WRONG]
 

@@ -11,13 +11,14 @@ import pytest
 from PIL import Image
 
 from audit.run import audit_trace
+from engine.config import KINDS as SCENE_KINDS
 from render import CONFIG_DIR
 from pipeline.render_job import render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 
 CONTROLS = Path(__file__).parent / "control_frames"
-# one config per scene kind (sigmoid_neuron is a graph too, drawn by the same scene as chain_rule)
-KINDS = ["chain_rule", "gates", "sigmoid_gate", "vectors", "layers", "gradcheck", "vanishing", "zigzag", "histograms"]
+# one config per scene kind, its example (sigmoid_neuron is a graph too, drawn by the same scene as chain_rule)
+KINDS = [kind.example for kind in SCENE_KINDS.values()]
 # mean absolute difference per channel (0-255), and the share of pixels allowed to differ by more than 64:
 # anti-aliasing and font hinting move edges by a pixel, a moved label or a changed number does not pass
 MEAN_TOLERANCE, PIXEL_TOLERANCE = 1.5, 0.004

@@ -201,3 +201,34 @@ def test_an_input_may_be_reassigned_as_in_torch(expression, reference):
                                                                           rel=1e-12)
     labels = [n["label"] for n in t["nodes"]]
     assert labels.count("x") == 1 and labels.count("y") == 1  # the new values are not drawn as the inputs
+
+
+# Gates no expression makes: torch's own ops that a torch trace draws as one of our gates (engine.torch_trace),
+# each against the torch function itself, with an upstream gradient that is not all ones.
+GATE_CASES = [("reciprocal", torch.reciprocal, [[0.5, -2.0, 3.0]])]
+
+
+@pytest.mark.parametrize("op,reference,args", GATE_CASES, ids=[case[0] for case in GATE_CASES])
+def test_gate_matches_torch(op, reference, args):
+    from engine.ops import OPS
+
+    inputs = [np.asarray(a, dtype=np.float64) for a in args]
+    leaves = [torch.tensor(a, requires_grad=True) for a in inputs]
+    expected = reference(*leaves)
+    upstream = np.linspace(-1.0, 2.0, expected.numel()).reshape(tuple(expected.shape))
+    expected.backward(torch.tensor(upstream))
+    out = OPS[op].forward(*inputs)
+    _, downstream = OPS[op].downstream(inputs, out, upstream)
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12)
+    for ours, leaf in zip(downstream, leaves):
+        np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-12)
+
+
+def test_every_gate_has_a_torch_reference():
+    """An op added to the gate table (engine/ops.py) fails here until a case above checks it against torch."""
+    from engine.ops import OPS
+
+    checked = {op for op, _, _ in GATE_CASES}
+    for expression, inputs, *constants in CASES + CLASS_INDEX_CASES:
+        checked |= {n["op"] for n in trace_of(expression, inputs, *constants)["nodes"]}
+    assert sorted(set(OPS) - checked) == []

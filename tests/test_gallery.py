@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from render import CONFIG_DIR, cli
 from pipeline.render_job import render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from pipeline.video import probe_duration
 
 CHROMIUM = shutil.which("chromium")

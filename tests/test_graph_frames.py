@@ -5,7 +5,7 @@ import functools
 import pytest
 
 from audit.run import audit_trace
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from render import CONFIG_DIR
 from scenes import style
 

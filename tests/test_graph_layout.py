@@ -3,7 +3,7 @@ or pass behind a node, so an input used twice is seen to feed both of its gates.
 import pytest
 
 from render import CONFIG_DIR
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from scenes.graph_mobject import ComputationalGraph
 from scenes.layout import Box, EdgeLayout, Layout, crossings
 from scenes.trace_data import GraphTrace, read_trace

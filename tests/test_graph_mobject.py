@@ -11,7 +11,7 @@ from scenes import style
 from scenes.graph_mobject import ComputationalGraph
 from scenes.formulas import chain_rule_tex, summary_tex
 from scenes.notation import Notation
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from scenes.trace_data import GraphTrace, read_trace
 
 SCALAR_CONFIGS = ["chain_rule", "sigmoid_neuron", "gates", "gradcheck"]

@@ -252,7 +252,7 @@ def test_a_voice_longer_than_the_limit_is_refused_while_it_is_read(tmp_path, mon
 def test_pace_stretches_every_step_alike_and_a_hold_only_its_own(tmp_path):
     """Real renders: at pace 0.5 every step takes twice as long and the last frame is the same picture;
     a hold lengthens the step it names to at least its seconds, and no other."""
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from pipeline.video import read_chapters
 
     trace = trace_path_for(CONFIG_DIR / "chain_rule.yaml")

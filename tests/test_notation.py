@@ -11,7 +11,7 @@ from render import CONFIG_DIR, ROOT, cli
 from scenes import style
 from scenes.formulas import chain_rule_pages, summary_pages
 from scenes.notation import Notation
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from scenes.trace_data import GraphTrace, read_trace
 
 STRESS = Path(__file__).parent / "screen"

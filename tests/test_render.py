@@ -8,7 +8,7 @@ from PIL import Image
 
 from render import CONFIG_DIR, cli
 from pipeline.render_job import QUALITIES, render_scene
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 

@@ -131,7 +131,7 @@ def test_a_name_shown_then_gone_while_its_graph_is_drawn():
 def _audit_scene(scene_cls, config: Path | None = None, quality: str = "preview"):
     """Build ``scene_cls`` (set up as `render.py audit` sets scenes up, for ``config``'s trace) and audit it."""
     from pipeline.render_job import undrawn
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     with undrawn(trace_path_for(str(config or CONFIG_DIR / "chain_rule.yaml")), quality):
         renderer = AuditRenderer()
         scene_cls(renderer=renderer).render()
@@ -267,7 +267,7 @@ def test_a_scene_whose_caption_miscounts_fails():
             return VanishingGradients.outcome_caption(trace, steps + 1)
 
     from audit.captions import CaptionCheck
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import read_trace
     from scenes.training_scenes import ACT_NAMES
     config = CONFIG_DIR / "vanishing.yaml"

@@ -10,7 +10,7 @@ from tqdm import tqdm
 import engine.run
 from engine.errors import ConfigError
 from render import CONFIG_DIR, ROOT
-from pipeline import source
+from engine import source
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_a_missing_config_fails_at_once(trace_cache, tmp_path):
 
 
 def test_caches_follow_backprop_cache_dir(tmp_path):
-    code = "from pipeline import lecture, source; print(source.CACHE); print(lecture.CLIP_CACHE)"
+    code = "from engine import source; from pipeline import lecture; print(source.CACHE); print(lecture.CLIP_CACHE)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path)}).stdout.split()
     assert out == [str(tmp_path / "traces"), str(tmp_path / "clips")]

@@ -274,7 +274,7 @@ def test_config_errors_of_a_torch_config_are_one_line(tmp_path):
 
 
 def test_an_edited_model_is_traced_again(tmp_path, monkeypatch):
-    from pipeline import source
+    from engine import source
     monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
     cfg = _model(tmp_path, "def f(x):\n    return x * x\n")
     first = source.trace_path_for(cfg)
@@ -699,7 +699,7 @@ def test_a_forward_that_fits_neither_by_name_nor_by_position_is_a_config_error(t
 
 def test_a_parameter_name_latex_cannot_take_names_the_config_and_key_not_a_cache_file(tmp_path, monkeypatch):
     from engine.errors import ConfigError
-    from pipeline import source
+    from engine import source
     monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
     (tmp_path / "model.py").write_text(
         "import torch\n\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"

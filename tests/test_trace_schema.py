@@ -170,7 +170,7 @@ def test_malformed_training_traces_are_one_line_errors(tmp_path, training_traces
 
 def test_a_config_whose_trace_cannot_be_drawn_is_named_not_the_trace_cache(tmp_path, monkeypatch, chain):
     import engine.run
-    from pipeline import source
+    from engine import source
     monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
     bad = poisoned(chain, BAD["latex in a label"][0])
     monkeypatch.setattr(engine.run, "trace_config", lambda cfg, src: bad)  # whatever a tracer might let through

@@ -11,7 +11,7 @@ from manim import Text, VMobject
 from audit.screen import AuditRenderer, _sample_curves, _to_px
 from engine.training import seed_summary
 from pipeline.render_job import undrawn
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from scenes import style
 from scenes.trace_data import decode_value, read_trace
 from scenes.training_scenes import ACT_NAMES, VanishingGradients

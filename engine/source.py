@@ -1,7 +1,8 @@
 """Where a scene gets its trace: a trace file, or a config that the engine traces (cached on disk).
 
 The scene never computes anything itself: for a config it asks the engine for the trace, exactly as
-`render.py trace` would, and keeps the result under .cache/traces keyed by the config's contents.
+`render.py trace` would, and keeps the result under .cache/traces keyed by the config's contents. It lives
+below the scenes (they read their trace through it), so that nothing they import imports them back.
 """
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from engine import __version__
-from engine.cache import verified, write_entry
-from engine.io import read_input
-from engine.processes import die_with_parent, run_job, stop_pool, workers
-from pipeline.render_job import CACHE as CACHE_ROOT, usable_cache
+from . import __version__
+from .cache import CACHE as CACHE_ROOT, usable_cache, verified, write_entry
+from .io import read_input
+from .processes import die_with_parent, run_job, stop_pool, workers
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"
@@ -68,7 +68,7 @@ def _cached_trace(source: Path) -> Path:
     """Where ``source``'s trace is (a .json is its own trace), keyed by the config and the engine's code."""
     if source.suffix == ".json":
         return source
-    from engine.torch_config import code_fingerprint  # a torch config's trace also depends on its code
+    from .torch_config import code_fingerprint  # a torch config's trace also depends on its code
 
     data = read_input(source)  # a FIFO or /dev/zero is refused here, before anything else reads it
     usable_cache()
@@ -81,17 +81,16 @@ def _cached_trace(source: Path) -> Path:
 def _traced(source: Path, cached: Path) -> Path:
     """``cached``, first written with ``source``'s trace unless it is there (verified) or is the trace file."""
     if cached != source and not _is_cached(cached):
-        from engine.config import load_config  # the schemas load only when there is a config to trace
-        from engine.run import trace_config
-        from engine.trace import dumps
-
-        from engine.errors import ConfigError
-        from scenes.trace_data import _Invalid, validate
+        from .config import load_config  # the schemas load only when there is a config to trace
+        from .errors import ConfigError
+        from .run import trace_config
+        from .trace import dumps
+        from .trace_check import InvalidTrace, validate
 
         trace = trace_config(load_config(source), str(source))
         try:  # checked here too, so that what the config gives that cannot be drawn is said of the config
             validate(trace)
-        except _Invalid as e:
+        except InvalidTrace as e:
             raise ConfigError(f"{source}: its trace cannot be drawn: {e}") from None
         write_entry(cached, dumps(trace).encode(), cached.stem)
     return cached
@@ -110,6 +109,11 @@ def _engine_fingerprint() -> bytes:
     return h.digest()
 
 
-def scene_source(default: str) -> Path:
+def scene_source(default: str | None) -> Path:
     """The config or trace a scene renders: $BACKPROP_SOURCE (set by the CLI), else its default."""
-    return Path(os.environ.get("BACKPROP_SOURCE") or ROOT / default)
+    named = os.environ.get("BACKPROP_SOURCE")
+    if not named and default is None:
+        from .errors import ConfigError
+        raise ConfigError("BACKPROP_SOURCE is not set, and this scene has no config of its own: "
+                          "name a config or trace")
+    return Path(named or ROOT / default)
