@@ -15,9 +15,9 @@ from pathlib import Path
 
 from engine.cache import usable_cache_dir, verified, write_entry
 from engine.io import atomic_path
+from engine.places import CACHE_ENV, cache_root
 
-CACHE_ENV = "BACKPROP_CACHE_DIR"
-CACHE = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")
+CACHE = cache_root()  # the checkout's .cache, the user's cache folder when installed, or BACKPROP_CACHE_DIR
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")

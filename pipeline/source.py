@@ -16,6 +16,7 @@ from pathlib import Path
 from engine import __version__
 from engine.cache import verified, write_entry
 from engine.io import read_input
+from engine.places import ASSETS
 from engine.processes import die_with_parent, run_job, stop_pool, workers
 from pipeline.render_job import CACHE as CACHE_ROOT, usable_cache
 
@@ -112,4 +113,4 @@ def _engine_fingerprint() -> bytes:
 
 def scene_source(default: str) -> Path:
     """The config or trace a scene renders: $BACKPROP_SOURCE (set by the CLI), else its default."""
-    return Path(os.environ.get("BACKPROP_SOURCE") or ROOT / default)
+    return Path(os.environ.get("BACKPROP_SOURCE") or ASSETS.parent / default)  # default: "assets/configs/..."
