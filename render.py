@@ -118,15 +118,16 @@ def list_cmd(keys: bool) -> None:
     for name in SCHEMAS:
         click.echo(f"  {name:<14} {SCENE_HELP.get(name, '')}")
     folder = CONFIG_DIR if INSTALLED else CONFIG_DIR.relative_to(ROOT)
-    click.echo(f"Shipped configs, named by their file's name (`render chain_rule`) or path ({folder}):")
+    command = click.get_current_context().find_root().info_name  # render.py, or backprop-anim when installed
+    click.echo(f"Shipped configs, named by their file's name (`{command} render chain_rule`) or path ({folder}):")
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
         try:
             scene = load_config(path).scene
         except ConfigError as e:
             scene = f"INVALID: {e}"
         click.echo(f"  {path.name:<26} [{scene}]")
-    click.echo(f"Shipped lectures (`lecture default`): {', '.join(shipped_names(LECTURES))}")
-    click.echo("Every key of every kind: render.py list --keys")
+    click.echo(f"Shipped lectures (`{command} lecture default`): {', '.join(shipped_names(LECTURES))}")
+    click.echo(f"Every key of every kind: {command} list --keys")
 
 
 @cli.command()

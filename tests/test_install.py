@@ -102,7 +102,7 @@ def test_the_installed_command_runs_from_an_empty_folder_and_writes_only_to_the_
     listed = run("backprop-anim", "list").stdout
     for config in sorted((ROOT / "assets" / "configs").glob("*.yaml")):
         assert f"  {config.name} " in listed
-    assert "Shipped lectures (`lecture default`): default" in listed and "INVALID" not in listed
+    assert "Shipped lectures (`backprop-anim lecture default`): default" in listed and "INVALID" not in listed
     run("backprop-anim", "render", "chain_rule", "--still", "--quality", "low", "--upto", "3", "-o", "still.png")
     assert (work / "still.png").read_bytes()[:4] == b"\x89PNG"
     run("backprop-anim", "trace", "vanishing", "-o", "vanishing.json")  # numba compiles and caches its loop
