@@ -17,11 +17,12 @@ import click
 from engine.errors import ConfigError
 from engine.io import OutputError, check_output_path, write_text_atomic
 from engine.numfmt import format_number
+from engine.places import CONFIGS, INSTALLED, LECTURES, UnknownName, resolve_shipped, shipped_names
 from engine.trace import decode_value, dumps
 from pipeline.render_job import FORMATS
 
 ROOT = Path(__file__).resolve().parent
-CONFIG_DIR = ROOT / "assets" / "configs"
+CONFIG_DIR = CONFIGS  # assets/configs in a checkout, backprop_anim/assets/configs when installed
 
 
 def _load_trace(config_path: str) -> dict:
@@ -84,6 +85,21 @@ def _a_number(ctx, param, value: float) -> float:
     return value
 
 
+def _file_or_shipped(folders: tuple[Path, ...], what: str):
+    """A CONFIG or LECTURE argument: a file's path (an existing one always wins), or the name of a
+    shipped one (`chain_rule`); an unknown name is one line with the close ones."""
+    def callback(ctx, param, value: str) -> str:
+        try:
+            return resolve_shipped(value, folders, what)
+        except UnknownName as e:
+            raise click.ClickException(str(e)) from None
+    return callback
+
+
+config_argument = click.argument("config", type=click.Path(dir_okay=False),
+                                 callback=_file_or_shipped((CONFIGS,), "config"))
+
+
 pace_option = click.option(
     "--pace", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True, callback=_a_number,
     help="Speed of the animations: 2 plays twice as fast, 0.5 takes twice as long; what is shown is the same.")
@@ -101,18 +117,21 @@ def list_cmd(keys: bool) -> None:
     click.echo("Scene kinds:")
     for name, kind in KINDS.items():
         click.echo(f"  {name:<14} {kind.help}")
-    click.echo(f"Shipped configs ({CONFIG_DIR.relative_to(ROOT)}):")
+    folder = CONFIG_DIR if INSTALLED else CONFIG_DIR.relative_to(ROOT)
+    command = click.get_current_context().find_root().info_name  # render.py, or backprop-anim when installed
+    click.echo(f"Shipped configs, named by their file's name (`{command} render chain_rule`) or path ({folder}):")
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
         try:
             scene = load_config(path).scene
         except ConfigError as e:
             scene = f"INVALID: {e}"
-        click.echo(f"  {path.relative_to(ROOT)}  [{scene}]")
-    click.echo("Every key of every kind: render.py list --keys")
+        click.echo(f"  {path.name:<26} [{scene}]")
+    click.echo(f"Shipped lectures (`{command} lecture default`): {', '.join(shipped_names(LECTURES))}")
+    click.echo(f"Every key of every kind: {command} list --keys")
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@config_argument
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Trace file to write (default: stdout).")
 @allow_long_option
 @trust_option
@@ -137,7 +156,7 @@ def trace(config: str, output: str | None) -> None:
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--tolerance", default=1e-6, show_default=True, help="Largest relative error that passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @trust_option
@@ -193,7 +212,7 @@ def _check_row(node: dict, tolerance: float) -> dict:
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
               help="preview: 854x480 at 15 fps; hd: 1920x1080 at 60 fps; low: 426x240 at 10 fps (drafts).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
@@ -267,7 +286,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
               help="The frame size the pixel measures are taken at.")
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
@@ -306,7 +325,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
 @allow_long_option
 @trust_option
@@ -436,7 +455,8 @@ def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow
 
 
 @cli.command()
-@click.argument("lecture_file", metavar="LECTURE", type=click.Path(dir_okay=False))
+@click.argument("lecture_file", metavar="LECTURE", type=click.Path(dir_okay=False),
+                callback=_file_or_shipped((LECTURES,), "lecture"))
 @click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
               help="Quality of every clip.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -488,7 +508,8 @@ def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None
 
 
 @cli.command()
-@click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False))
+@click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False),
+                callback=_file_or_shipped((CONFIGS, LECTURES), "config or lecture"))
 @click.option("--to", "to", type=click.Choice(["html", "pptx", "pdf"]), default=None,
               help="html (reveal.js, one offline file), pptx or pdf (a frame per step); default: from -o, else html.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .io import open_regular, read_input
+from .places import CACHE_ENV, cache_root
 
-CACHE_ENV = "BACKPROP_CACHE_DIR"
-CACHE = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent.parent / ".cache")  # every cache's root
+CACHE = cache_root()  # every cache's root: the checkout's .cache, the user's cache folder when installed, or $CACHE_ENV
 MAX_RECORD_BYTES = 512
 PROBE_BYTES = 1 << 16  # written once into a cache folder: a full disk refuses it (an empty file may pass)
 _warned: set[str] = set()

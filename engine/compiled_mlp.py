@@ -14,6 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.core import config as numba_config
+
+from .places import INSTALLED, cache_root
+
+if INSTALLED and not numba_config.CACHE_DIR:  # numba caches beside the source, i.e. inside the installed package
+    numba_config.CACHE_DIR = str(cache_root() / "numba")
 
 ACTIVATION_KIND = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 2}
 

@@ -18,6 +18,7 @@ from . import __version__
 from .cache import CACHE as CACHE_ROOT, usable_cache, verified, write_entry
 from .io import read_input
 from .processes import die_with_parent, run_job, stop_pool, workers
+from .places import ASSETS
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"
@@ -116,4 +117,4 @@ def scene_source(default: str | None) -> Path:
         from .errors import ConfigError
         raise ConfigError("BACKPROP_SOURCE is not set, and this scene has no config of its own: "
                           "name a config or trace")
-    return Path(named or ROOT / default)
+    return Path(named or ASSETS.parent / default)  # default: "assets/configs/..."

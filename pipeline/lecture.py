@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 from engine.cache import publish, verified
 from engine.config import ConfigError, Strict, first_error, load_config, read_yaml
 from engine.io import atomic_path, check_output_path, read_input, write_text_atomic
+from engine.places import CONFIGS
 from engine.processes import die_with_parent, run_job, stop_pool
 from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
@@ -61,7 +62,7 @@ class LectureSpec(Strict):
     clips: list[ClipSpec] = Field(min_length=1, max_length=MAX_CLIPS, description="the scenes, in order")
 
 
-SHIPPED_CONFIGS = ROOT / "assets" / "configs"
+SHIPPED_CONFIGS = CONFIGS
 
 
 def load_lecture(path: str | Path, allow_outside: bool = False) -> tuple[LectureSpec, list[Path]]:
