@@ -335,6 +335,32 @@ def info(config: str, lang: str) -> None:
         click.echo(f"{p.index:>5} {p.start:>6.1f}s {p.end:>6.1f}s  {p.caption[:70]}")
 
 
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"steps": [{"name", "start", "narration"}]}.')
+@allow_long_option
+@trust_option
+def narrate(config: str, lang: str, as_json: bool) -> None:
+    """Print CONFIG's narration written from its trace: each step's name, start and what is said over it."""
+    from pipeline.auto_narration import spoken_steps
+    from pipeline.source import trace_path_for
+    from scenes.trace_data import TraceError
+
+    try:
+        steps = spoken_steps(trace_path_for(config), lang)
+    except (ConfigError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    if as_json:
+        click.echo(json.dumps({"steps": [{"name": s.name, "start": s.start, "narration": s.narration} for s in steps]},
+                              ensure_ascii=False, indent=1))
+        return
+    for i, s in enumerate(steps):
+        click.echo(f"{i:>3} {s.start:>6.1f}s  {s.name}\n{'':>12}{s.narration}")
+
+
 FORMAT_OF_SUFFIX = {f".{f}": f for f in FORMATS}
 
 
