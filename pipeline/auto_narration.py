@@ -7,6 +7,7 @@ Authored narration may name numbers of the trace as placeholders, {grad.x}, fill
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,26 +23,52 @@ class SpokenStep:
     narration: str
 
 
-_BUILT: dict[tuple[str, str], list[SpokenStep]] = {}  # (trace's digest, lang) -> its steps, for one process
-
-
 def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
-    """Every step of the scene of ``trace_path`` (the title first), with its generated narration in ``lang``."""
+    """Every step of the scene of ``trace_path`` (the title first), with its generated narration in ``lang``.
+
+    Kept in the cache (.cache/narration) by the trace, the scenes' code and the language: a lecture rendered
+    again does not build its scenes again to know what they say."""
+    from engine.cache import verified, write_entry
+    from pipeline.lecture import _scenes_fingerprint
+    from pipeline.render_job import CACHE
+
+    key = hashlib.sha256(read_input(trace_path) + _scenes_fingerprint() + lang.encode()).hexdigest()[:24]
+    path = CACHE / "narration" / f"{key}.json"
+    if verified(path, key, "narration cache"):
+        steps = _read_steps(path.read_bytes())
+        if steps is not None:
+            return steps
+    steps = _build(trace_path, lang)
+    write_entry(path, json.dumps([[s.name, s.start, s.narration] for s in steps], ensure_ascii=False).encode(), key)
+    return steps
+
+
+def _read_steps(data: bytes) -> list[SpokenStep] | None:
+    """A cached entry, if it is what _build writes (a verified entry is still read as untrusted)."""
+    try:
+        rows = json.loads(data)
+        if isinstance(rows, list) and all(isinstance(r, list) and len(r) == 3 and isinstance(r[0], str) and
+                                          isinstance(r[1], (int, float)) and isinstance(r[2], str) for r in rows):
+            return [SpokenStep(name, float(start), text) for name, start, text in rows]
+    except ValueError:
+        pass
+    return None
+
+
+def _build(trace_path: Path, lang: str) -> list[SpokenStep]:
+    """Build the scene without drawing, and say each step it marked."""
     from pipeline.render_job import undrawn
     from pipeline.speedups import SkipsDrawing
     from scenes.narration_text import narrate
     from scenes.trace_data import read_trace
 
-    key = (hashlib.sha256(read_input(trace_path)).hexdigest(), lang)
-    if key not in _BUILT:
-        trace = read_trace(trace_path)
-        with undrawn(Path(trace_path), lang=lang) as scene_cls:
-            scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))
-            scene.render()
-        marks, about = scene.step_marks, scene.step_about
-        texts = narrate(trace, [(name, a) for (name, _), a in zip(marks, about)], lang)
-        _BUILT[key] = [SpokenStep(name, round(start, 3), text) for (name, start), text in zip(marks, texts)]
-    return list(_BUILT[key])
+    trace = read_trace(trace_path)
+    with undrawn(Path(trace_path), lang=lang) as scene_cls:
+        scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))
+        scene.render()
+    marks, about = scene.step_marks, scene.step_about
+    texts = narrate(trace, [(name, a) for (name, _), a in zip(marks, about)], lang)
+    return [SpokenStep(name, round(start, 3), text) for (name, start), text in zip(marks, texts)]
 
 
 def fields_of(trace_path: Path) -> dict[str, str]:
@@ -76,3 +103,49 @@ def fill(text: str, fields: dict[str, str], where: str) -> str:
                               " write {{ and }} for braces)")
         return fields[m.group(1)]
     return PLACEHOLDER.sub(one, text)
+
+
+def clip_narration(clip, index: int, config: Path, lecture: Path, lang: str):
+    """What a lecture's clip says: (over its chapter card, [per step]), authored text with its placeholders
+    filled from the trace, or with ``narration: auto`` (a clip with no narration at all) every step's
+    generated narration in every language, a step with authored narration keeping it.
+
+    Steps are StepNarration; with ``auto`` (the third value) every step's, keyed by its index."""
+    from pipeline.narration import LANGS, StepNarration
+    from pipeline.source import trace_path_for
+    from scenes.pacing import match_steps
+
+    trace_path = trace_path_for(config)
+    fields: dict | None = None
+
+    def filled(narration, key: str):
+        nonlocal fields
+        texts = narration.items() if isinstance(narration, dict) else [(None, narration)]
+        if not any(has_placeholders(text) for _, text in texts):
+            return narration
+        if fields is None:
+            fields = fields_of(trace_path)
+        out = {lang: fill(text, fields, f"{lecture}: key '{key}.{lang}'") for lang, text in texts if lang}
+        return out or fill(narration, fields, f"{lecture}: key '{key}'")
+
+    card = "" if clip.narration == "auto" else filled(clip.narration, f"clips.{index}.narration")
+    steps = [StepNarration(step=st.step, narration=filled(st.narration, f"clips.{index}.steps.{i}.narration"))
+             for i, st in enumerate(clip.steps)]
+    if not clip.auto_narrated:
+        return card, steps, False
+    said = {other: spoken_steps(trace_path, other) for other in LANGS}
+    names = [s.name for s in said[lang]]
+    found = match_steps([st.step for st in steps], names)
+    for i, (st, at) in enumerate(zip(steps, found)):
+        if at is None:
+            raise ConfigError(f"{lecture}: key 'clips.{index}.steps.{i}.step': no step of {config.name} matches "
+                              f"{st.step!r} after the steps before it (`render.py info {config.name}` lists its steps)")
+    authored = dict(zip(found, steps))
+    out = []
+    for i in range(len(names)):
+        if i in authored:
+            out.append(StepNarration(step=i, narration=authored[i].narration))
+            continue
+        text = {other: said[other][i].narration for other in LANGS if len(said[other]) == len(names)}
+        out.append(StepNarration.model_validate({"step": i, "narration": text}))
+    return card, out, True
