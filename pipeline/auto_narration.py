@@ -43,6 +43,18 @@ def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
     return steps
 
 
+def step_texts(trace_path: Path, lang: str = "en") -> list[str]:
+    """What is said over each step of the scene of ``trace_path``, in ``lang``: a graph scene's steps are read
+    from its trace at once; a training scene, whose steps are its captions, is built (and cached)."""
+    from scenes.narration_text import graph_story, narrate
+    from scenes.trace_data import read_trace
+
+    trace = read_trace(trace_path)
+    if trace["kind"] == "graph":
+        return narrate(trace, [("", about) for about in graph_story(trace, lang)], lang)
+    return [s.narration for s in spoken_steps(trace_path, lang)]
+
+
 def _read_steps(data: bytes) -> list[SpokenStep] | None:
     """A cached entry, if it is what _build writes (a verified entry is still read as untrusted)."""
     try:
@@ -133,9 +145,12 @@ def clip_narration(clip, index: int, config: Path, lecture: Path, lang: str):
              for i, st in enumerate(clip.steps)]
     if not clip.auto_narrated:
         return card, steps, False
-    said = {other: spoken_steps(trace_path, other) for other in LANGS}
-    names = [s.name for s in said[lang]]
-    found = match_steps([st.step for st in steps], names)
+    said = {other: step_texts(trace_path, other) for other in LANGS}
+    if steps:  # authored steps among generated ones: matched to the scene's steps by name, as a render does
+        names = [s.name for s in spoken_steps(trace_path, lang)]
+        found = match_steps([st.step for st in steps], names)
+    else:
+        names, found = said[lang], []
     for i, (st, at) in enumerate(zip(steps, found)):
         if at is None:
             raise ConfigError(f"{lecture}: key 'clips.{index}.steps.{i}.step': no step of {config.name} matches "
@@ -146,6 +161,6 @@ def clip_narration(clip, index: int, config: Path, lecture: Path, lang: str):
         if i in authored:
             out.append(StepNarration(step=i, narration=authored[i].narration))
             continue
-        text = {other: said[other][i].narration for other in LANGS if len(said[other]) == len(names)}
+        text = {other: said[other][i] for other in LANGS if len(said[other]) == len(names)}
         out.append(StepNarration.model_validate({"step": i, "narration": text}))
     return card, out, True

@@ -157,11 +157,21 @@ def caption_key(text: str, lang: str) -> str | None:
     return None
 
 
-def _caption_said(text: str, lang: str) -> str:
-    lead = LEADS[lang].get(caption_key(text, lang) or "", "")
-    text = " ".join(text.split())
-    sentence = text[:1].upper() + text[1:] if lang == "en" else text
-    return f"{lead} {sentence}{'' if sentence.endswith(('.', '!', '?', '★')) else '.'}".strip()
+def _caption_said(text: str, lang: str, trace: dict) -> str:
+    key = caption_key(text, lang) or ""
+    lead = LEADS[lang].get(key, "")
+    sentences = [" ".join(text.split())]
+    if key in ("zigzag_sigmoid", "zigzag_tanh"):  # the path's count, which the legend shows beside it
+        act = key.split("_")[1]
+        for run in trace.get("runs", []):
+            if run["activation"] == act and "same_sign_steps" in run:
+                sentences.append(style.CAPTIONS[lang]["zigzag_path"].format(
+                    name=act, same=run["same_sign_steps"], steps=len(run["grads"])))
+    said = [lead] if lead else []
+    for sentence in sentences:
+        sentence = sentence[:1].upper() + sentence[1:] if lang == "en" else sentence
+        said.append(sentence + ("" if sentence.endswith((".", "!", "?", "★")) else "."))
+    return " ".join(said)
 
 
 def narrate(trace: dict, steps: list[tuple[str, dict | None]], lang: str) -> list[str]:
@@ -172,7 +182,7 @@ def narrate(trace: dict, steps: list[tuple[str, dict | None]], lang: str) -> lis
     for name, about in steps:
         kind = (about or {}).get("kind")
         if kind == "caption" or teller is None and kind != "title":
-            said.append(_caption_said(name, lang))  # a training scene's caption: already written from the trace
+            said.append(_caption_said(name, lang, trace))  # a training scene's caption: already written from the trace
         elif kind == "title":
             said.append(SAY[lang]["title"].format(text=about["text"].strip().rstrip(".")))
         elif teller is not None and kind in teller.kinds:
@@ -180,6 +190,37 @@ def narrate(trace: dict, steps: list[tuple[str, dict | None]], lang: str) -> lis
         else:  # a step the scene did not describe (a title card's): its name says what it shows
             said.append(name.split(": ", 1)[-1] if name.startswith("title: ") else name)
     return [" ".join(text.split()) for text in said]
+
+
+def graph_story(trace: dict, lang: str = "en") -> list[dict]:
+    """The steps a graph scene marks, each as its ``about``, read from the trace alone (without building the
+    scene, which takes seconds): what scenes/graph_scenes.py does, step for step (a test holds the two equal
+    for every shipped config)."""
+    config = trace["config"]
+    lines = (config.get("expression") or "").strip().splitlines()
+    title = config.get("title") or (lines[-1] if lines else
+                                    style.CAPTIONS[lang].get(f"title_{config['scene']}", config["scene"]))
+    story = [{"kind": "title", "text": title}]
+    main = GraphTrace.from_dict(trace)
+    if config["scene"] == "gradcheck":
+        return story + [{"kind": "gradcheck"}] + [{"kind": "check", "node": n.id} for n in main.inputs]
+
+    def passes(g: GraphTrace, part: str) -> list[dict]:
+        used = {src for n in g.nodes.values() for src in n.inputs} | {g.output}
+        return ([{"kind": "forward", "node": nid, "graph": part} for nid in g.forward if nid in used]
+                + [{"kind": "seed", "graph": part}]
+                + [{"kind": "backward", "index": i, "graph": part} for i in range(len(g.backward))])
+
+    story += passes(main, "main")
+    if config["scene"] == "sigmoid_gate":
+        alt = main.alternative(trace)
+        return story + [{"kind": "alternative"}] + passes(alt, "alternative") + [{"kind": "routes"}]
+    if config["scene"] == "gates":
+        uses = Notation(main).uses
+        branched = [n.id for n in main.inputs if uses[n.id] > 1]
+        if branched:
+            story.append({"kind": "branch", "nodes": branched, "graph": "main"})
+    return story + [{"kind": "summary", "graph": "main"}]
 
 
 class _Teller:
