@@ -273,3 +273,18 @@ def test_a_lecture_without_narration_renders_subtitles_from_the_trace(tmp_path, 
     card = cues[0].start.total_seconds()
     starts = [round(start + card, 1) for _, start, _ in read_chapters(scene)]
     assert [round(c.start.total_seconds(), 1) for c in cues] == starts
+
+
+def test_a_clip_without_narration_gets_a_draft_voice_for_every_step_held_as_long_as_it_speaks(tmp_path):
+    import shutil
+
+    from pipeline.lecture import load_lecture, plan
+    from pipeline.voice import GAP_SECONDS, seconds
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng is installed by scripts/setup.sh")
+    lec = _lecture(tmp_path, "")
+    spec, configs = load_lecture(lec)
+    scene = plan(spec, configs, lec, "en", 1.0, "draft")[-1]
+    assert scene.auto and sorted(scene.voice) == list(range(len(scene.steps)))  # every step spoken
+    for (key, hold), (index, samples) in zip(scene.timing.holds, sorted(scene.voice.items())):
+        assert key == index and hold >= seconds(samples) + GAP_SECONDS - 1e-9 and seconds(samples) > 1.0
