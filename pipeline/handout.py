@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +70,13 @@ def scene_figures(trace_path: Path, lang: str, theme: str, narration: dict[int, 
             fw, fh, fc = camera.frame_width, camera.frame_height, camera.frame_center
             ctx.set_matrix(cairo.Matrix(width / fw, 0, 0, -(height / fh), width / 2 - fc[0] * width / fw,
                                         height / 2 + fc[1] * height / fh))
-            for mob in camera.get_mobjects_to_display(scene.mobjects):
-                if isinstance(mob, VMobject):  # the scenes draw nothing else (no images: a figure stays vectors)
-                    camera.display_vectorized(mob, ctx)
+            camera.set_cairo_context_color = types.MethodType(_rgb_colors, camera)
+            try:
+                for mob in camera.get_mobjects_to_display(scene.mobjects):
+                    if isinstance(mob, VMobject):  # the scenes draw nothing else (no images: a figure stays vectors)
+                        camera.display_vectorized(mob, ctx)
+            finally:
+                del camera.set_cairo_context_color
             return surface
 
         def on_step():
@@ -85,6 +90,25 @@ def scene_figures(trace_path: Path, lang: str, theme: str, narration: dict[int, 
     narration = narration or {}
     return [Figure(name, narration.get(i) or said[i], drawing, width, height)
             for i, (name, drawing) in enumerate(zip(names, drawings))]
+
+
+def _rgb_colors(camera, ctx, rgbas, vmobject):
+    """Manim's Camera.set_cairo_context_color for a true cairo surface: Manim writes colours as BGR, because
+    its pixel array reads cairo's ARGB32 bytes as RGBA; a PDF or SVG surface takes them as they are."""
+    import itertools
+
+    import cairo
+    import numpy as np
+
+    if len(rgbas) == 1:
+        ctx.set_source_rgba(*rgbas[0][:3], rgbas[0][3])
+    else:
+        points = camera.transform_points_pre_display(vmobject, vmobject.get_gradient_start_and_end_points())
+        pattern = cairo.LinearGradient(*itertools.chain(*(point[:2] for point in points)))
+        for rgba, offset in zip(rgbas, np.linspace(0, 1, len(rgbas))):
+            pattern.add_color_stop_rgba(offset, *rgba[:3], rgba[3])
+        ctx.set_source(pattern)
+    return camera
 
 
 def chapters_of(source: Path, lang: str, theme: str, allow_outside: bool = False) -> tuple[str, list[Chapter], list]:
@@ -138,17 +162,58 @@ def make_handout(source: Path, output: Path, to: str = "pdf", lang: str = "en", 
 
 # --- PDF ----------------------------------------------------------------------------------------------
 
-def _wrap(ctx, text: str, width: float) -> list[str]:
-    """Lines of ``text`` that fit ``width`` in the context's font, broken at spaces."""
-    lines, line = [], ""
-    for word in text.split():
-        trial = f"{line} {word}" if line else word
-        if line and ctx.text_extents(trial).x_advance > width:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return lines + ([line] if line else [])
+class _Type:
+    """Text set with cairo's own text API (so the PDF holds it as text, its fonts embedded), each character
+    in the first of ``fonts`` that has it: NanumGothic has no − (U+2212), DejaVu Sans no Hangul."""
+
+    def __init__(self, ctx, fonts: list[str]):
+        self.ctx, self.fonts, self.font_of = ctx, fonts, {}
+
+    def _font(self, char: str) -> str:
+        if char not in self.font_of:
+            self.font_of[char] = self.fonts[-1]
+            for font in self.fonts:
+                self.ctx.select_font_face(font)
+                glyphs = self.ctx.get_scaled_font().text_to_glyphs(0, 0, char, False)
+                if glyphs and all(g.index != 0 for g in glyphs):  # glyph 0: the font lacks it
+                    self.font_of[char] = font
+                    break
+        return self.font_of[char]
+
+    def runs(self, text: str) -> list[tuple[str, str]]:
+        runs: list[tuple[str, str]] = []
+        for char in text:
+            font = runs[-1][0] if char == " " and runs else self._font(char)
+            if runs and runs[-1][0] == font:
+                runs[-1] = (font, runs[-1][1] + char)
+            else:
+                runs.append((font, char))
+        return runs
+
+    def width(self, text: str) -> float:
+        total = 0.0
+        for font, run in self.runs(text):
+            self.ctx.select_font_face(font)
+            total += self.ctx.text_extents(run).x_advance
+        return total
+
+    def show(self, text: str, x: float, y: float) -> None:
+        self.ctx.move_to(x, y)
+        for font, run in self.runs(text):
+            self.ctx.select_font_face(font)
+            self.ctx.show_text(run)
+
+    def wrap(self, text: str, width: float) -> list[str]:
+        """Lines of ``text`` that fit ``width``, broken at spaces."""
+        lines, line = [], ""
+        for word in text.split():
+            trial = f"{line} {word}" if line else word
+            if line and self.width(trial) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        return lines + ([line] if line else [])
 
 
 def write_pdf(path: Path, title: str, chapters: list[Chapter], lang: str) -> None:
@@ -156,12 +221,12 @@ def write_pdf(path: Path, title: str, chapters: list[Chapter], lang: str) -> Non
 
     from scenes import style
 
-    font = style.FONTS.get(lang, style.FONTS["en"])
+    fonts = list(dict.fromkeys([style.FONTS.get(lang, style.FONTS["en"]), *style.FONTS.values()]))
     pw, ph = PAGE
     surface = cairo.PDFSurface(str(path), pw, ph)
     surface.set_metadata(cairo.PDFMetadata.TITLE, title)
     ctx = cairo.Context(surface)
-    ctx.select_font_face(font)
+    typeset = _Type(ctx, fonts)
     inner = pw - 2 * MARGIN
     y = MARGIN
 
@@ -170,8 +235,7 @@ def write_pdf(path: Path, title: str, chapters: list[Chapter], lang: str) -> Non
         ctx.set_source_rgb(0.07, 0.07, 0.07)
         for line in lines:
             at += size * LINE
-            ctx.move_to(MARGIN, at)
-            ctx.show_text(line)
+            typeset.show(line, MARGIN, at)
         return at
 
     def new_page():
@@ -185,14 +249,14 @@ def write_pdf(path: Path, title: str, chapters: list[Chapter], lang: str) -> Non
             new_page()
         first = False
         ctx.set_font_size(HEADING_SIZE)
-        y = text(_wrap(ctx, chapter.title, inner), HEADING_SIZE, y) + 6
+        y = text(typeset.wrap(chapter.title, inner), HEADING_SIZE, y) + 6
         if chapter.intro:
             ctx.set_font_size(TEXT_SIZE)
-            y = text(_wrap(ctx, chapter.intro, inner), TEXT_SIZE, y) + 8
+            y = text(typeset.wrap(chapter.intro, inner), TEXT_SIZE, y) + 8
         for fig in chapter.figures:
             scale = inner / fig.width
             ctx.set_font_size(TEXT_SIZE)
-            lines = _wrap(ctx, fig.narration, inner)
+            lines = typeset.wrap(fig.narration, inner)
             need = fig.height * scale + 10 + len(lines) * TEXT_SIZE * LINE + 18
             if y + need > ph - MARGIN and y > MARGIN:
                 new_page()

@@ -98,3 +98,58 @@ def test_a_handout_s_output_must_be_pdf_or_html(tmp_path):
     r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "--to", "html", "-o", str(tmp_path / "x.pdf")])
     assert r.exit_code == 2 and "--to html but -o" in r.output
     assert list(tmp_path.iterdir()) == []
+
+
+def _pixels(fig):
+    """A figure drawn to pixels, as (R, G, B) rows (cairo's ARGB32 is B, G, R, A in memory)."""
+    import cairo
+    import numpy as np
+
+    image = cairo.ImageSurface(cairo.FORMAT_ARGB32, fig.width, fig.height)
+    ctx = cairo.Context(image)
+    ctx.set_source_surface(fig.drawing, 0, 0)
+    ctx.paint()
+    image.flush()
+    data = np.frombuffer(image.get_data(), np.uint8).reshape(fig.height, image.get_stride() // 4, 4)
+    return data[:, :fig.width, 2::-1].astype(int)
+
+
+def _near(pixels, hex_color: str, tolerance: int = 12) -> int:
+    import numpy as np
+
+    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(pixels - rgb).max(axis=2) <= tolerance).sum())
+
+
+@pytest.mark.slow
+def test_a_figure_keeps_the_screen_s_colours_forward_blue_and_gradients_orange():
+    """Manim's camera writes colours as BGR for its pixel array; drawn on a true cairo surface they must not
+    come out swapped (gradients blue, values orange)."""
+    from pipeline.handout import scene_figures
+    from scenes.style import THEMES
+
+    figures = scene_figures(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), "en", "light")
+    last = _pixels(figures[-2])  # the last backward step: values and gradients on every edge
+    light = THEMES["light"]
+    swapped = {k: "#" + light[k][5:7] + light[k][3:5] + light[k][1:3] for k in ("FORWARD", "GRADIENT")}
+    assert _near(last, light["FORWARD"]) > 50 and _near(last, light["GRADIENT"]) > 50
+    assert _near(last, swapped["FORWARD"]) < 5 and _near(last, swapped["GRADIENT"]) < 5
+    assert _near(_pixels(figures[0]), light["BACKGROUND"], 2) > 0.8 * figures[0].width * figures[0].height
+
+
+def test_each_character_of_the_narration_is_set_in_a_font_that_has_it():
+    """NanumGothic has no − (U+2212) and DejaVu Sans no Hangul: cairo's text API has no fallback, so a
+    missing glyph printed as a box; each run is in a font that has all of its characters."""
+    import cairo
+
+    from pipeline.handout import _Type
+    from scenes.style import FONTS
+
+    ctx = cairo.Context(cairo.ImageSurface(cairo.FORMAT_ARGB32, 10, 10))
+    runs = _Type(ctx, [FONTS["ko"], FONTS["en"]]).runs("x의 기울기는 −10입니다, ∂f/∂x = −4")
+    assert "".join(text for _, text in runs) == "x의 기울기는 −10입니다, ∂f/∂x = −4"
+    for font, text in runs:
+        ctx.select_font_face(font)
+        glyphs = ctx.get_scaled_font().text_to_glyphs(0, 0, text, False)
+        assert all(g.index != 0 for g in glyphs), (font, text)
+    assert {font for font, text in runs if "−" in text} == {FONTS["en"]}
