@@ -162,5 +162,19 @@ def clip_narration(clip, index: int, config: Path, lecture: Path, lang: str):
             out.append(StepNarration(step=i, narration=authored[i].narration))
             continue
         text = {other: said[other][i] for other in LANGS if len(said[other]) == len(names)}
-        out.append(StepNarration.model_validate({"step": i, "narration": text}))
+        out.append(generated_step(i, text, config))
     return card, out, True
+
+
+def generated_step(index: int, narration, config: Path):
+    """A generated narration as a lecture's step narration, held to the same rules as authored text (a
+    config's title is in it: one that could not be a subtitle is one line naming the config)."""
+    from pydantic import ValidationError
+
+    from pipeline.narration import StepNarration
+
+    try:
+        return StepNarration.model_validate({"step": index, "narration": narration})
+    except ValidationError as e:
+        raise ConfigError(f"{config}: the narration written for its step {index} "
+                          f"{e.errors()[0]['msg'].removeprefix('Value error, ')}") from None

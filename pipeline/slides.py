@@ -96,10 +96,9 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
                 steps += clip_steps(cfg, work / f"clip{k:02d}", quality, theme, lang, text_in(card, lang),
                                     clip.title, said)
         else:  # a config alone: each step's notes say what it shows, written from the trace
-            from pipeline.auto_narration import step_texts
-            from pipeline.narration import StepNarration
+            from pipeline.auto_narration import generated_step, step_texts
 
-            said = [StepNarration(step=i, narration=text) for i, text in enumerate(step_texts(trace_path_for(source), lang))]
+            said = [generated_step(i, text, source) for i, text in enumerate(step_texts(trace_path_for(source), lang))]
             steps = clip_steps(source, work / "clip", quality, theme, lang, step_narration=said)
         if not steps:
             raise SlidesError(f"{source}: the scene marks no steps")

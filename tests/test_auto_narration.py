@@ -288,3 +288,13 @@ def test_a_clip_without_narration_gets_a_draft_voice_for_every_step_held_as_long
     assert scene.auto and sorted(scene.voice) == list(range(len(scene.steps)))  # every step spoken
     for (key, hold), (index, samples) in zip(scene.timing.holds, sorted(scene.voice.items())):
         assert key == index and hold >= seconds(samples) + GAP_SECONDS - 1e-9 and seconds(samples) > 1.0
+
+
+def test_a_config_title_that_cannot_be_a_subtitle_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "c.yaml").write_text("scene: graph\ntitle: 'x --> y'\nexpression: f = x * 2\ninputs: {x: 3}\n")
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: L\nclips:\n  - config: c.yaml\n")
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "c.yaml: the narration written for its step 0 must not contain '-->'" in r.output
+    assert not (tmp_path / "o.mp4").exists()
