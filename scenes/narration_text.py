@@ -19,8 +19,6 @@ from scenes.notation import Notation
 from scenes.trace_data import NUMBER_LABEL, GraphTrace, decode_value
 from scenes.training_scenes import ACT_NAMES
 
-LANGS = ("en", "ko")
-
 # How a gate is called: its op's name (a symbol is said badly by a voice)
 GATE_NAMES = {
     "en": {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide", "neg": "negate", "pow": "power",
@@ -293,7 +291,7 @@ class _Teller:
                                              other_value=_plain(nt.value(node.inputs[1 - k]), gradient=False))
                        for k in slots]
             parts.append(say["mul"].format(name=name, clauses=say["clauses"].join(clauses)))
-        elif node.op in ("max", "min") and len(node.inputs) == 2 and np.ndim(step.upstream) == 0 and node.op == "max":
+        elif node.op == "max" and len(node.inputs) == 2 and np.ndim(step.upstream) == 0:
             winners = [k for k in slots if float(nt.downstream(step, k)) != 0.0]
             if len(winners) == 1:
                 k = winners[0]
