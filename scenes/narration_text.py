@@ -168,7 +168,7 @@ def _caption_said(text: str, lang: str, trace: dict) -> str:
     said = [lead] if lead else []
     for sentence in sentences:
         sentence = sentence[:1].upper() + sentence[1:] if lang == "en" else sentence
-        said.append(sentence + ("" if sentence.endswith((".", "!", "?", "★")) else "."))
+        said.append(sentence + ("" if sentence.endswith((".", "!", "?")) else "."))
     return " ".join(said)
 
 
