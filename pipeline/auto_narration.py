@@ -1,7 +1,7 @@
 """Narration written from the trace: every step of a scene, with when it starts and what is said over it.
 
 The scene is built without drawing (as ``render.py info`` does) so that its steps are exactly the ones a
-render marks, each with what of the trace it shows; scenes/narration_text.py writes the sentences.
+render marks, each with what of the trace it shows; pipeline/narration_text.py writes the sentences.
 Authored narration may name numbers of the trace as placeholders, {grad.x}, filled in here.
 """
 from __future__ import annotations
@@ -26,13 +26,14 @@ class SpokenStep:
 def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
     """Every step of the scene of ``trace_path`` (the title first), with its generated narration in ``lang``.
 
-    Kept in the cache (.cache/narration) by the trace, the scenes' code and the language: a lecture rendered
-    again does not build its scenes again to know what they say."""
+    Kept in the cache (.cache/narration) by the trace, the scenes' code, the sentences' and the language: a
+    lecture rendered again does not build its scenes again to know what they say."""
     from engine.cache import verified, write_entry
     from pipeline.lecture import _scenes_fingerprint
     from pipeline.render_job import CACHE
 
-    key = hashlib.sha256(read_input(trace_path) + _scenes_fingerprint() + lang.encode()).hexdigest()[:24]
+    sayer = (Path(__file__).parent / "narration_text.py").read_bytes()
+    key = hashlib.sha256(read_input(trace_path) + _scenes_fingerprint() + sayer + lang.encode()).hexdigest()[:24]
     path = CACHE / "narration" / f"{key}.json"
     if verified(path, key, "narration cache"):
         steps = _read_steps(path.read_bytes())
@@ -46,7 +47,7 @@ def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
 def step_texts(trace_path: Path, lang: str = "en") -> list[str]:
     """What is said over each step of the scene of ``trace_path``, in ``lang``: a graph scene's steps are read
     from its trace at once; a training scene, whose steps are its captions, is built (and cached)."""
-    from scenes.narration_text import graph_story, narrate
+    from pipeline.narration_text import graph_story, narrate
     from scenes.trace_data import read_trace
 
     trace = read_trace(trace_path)
@@ -71,7 +72,7 @@ def _build(trace_path: Path, lang: str) -> list[SpokenStep]:
     """Build the scene without drawing, and say each step it marked."""
     from pipeline.render_job import undrawn
     from pipeline.speedups import SkipsDrawing
-    from scenes.narration_text import narrate
+    from pipeline.narration_text import narrate
     from scenes.trace_data import read_trace
 
     trace = read_trace(trace_path)
@@ -85,7 +86,7 @@ def _build(trace_path: Path, lang: str) -> list[SpokenStep]:
 
 def fields_of(trace_path: Path) -> dict[str, str]:
     """The placeholders an authored narration over this trace may use, with their text."""
-    from scenes.narration_text import trace_fields
+    from pipeline.narration_text import trace_fields
     from scenes.trace_data import read_trace
 
     return trace_fields(read_trace(trace_path))

@@ -76,7 +76,7 @@ class PacedScene(Scene):
     ``step_marks`` records every step as (name, start second), for the renderer to return, and
     ``step_plays`` the number of animations played before each step: the places a clip can be cut into
     chunks rendered apart (pipeline/chunks.py). ``step_about`` says, per step, what of the trace it shows
-    (a node, a backward step...), for narration written from the trace (scenes/narration_text.py).
+    (a node, a backward step...), for narration written from the trace (pipeline/narration_text.py).
     """
 
     def setup(self):

@@ -8,6 +8,8 @@ said and what is shown never disagree. A training scene's steps are its captions
 from the trace in the render's language: they are said as shown.
 
 ``trace_fields`` gives the names an authored narration may use as placeholders ("x gets {grad.x}").
+It lives beside the pipeline, not in scenes/: rewording a sentence changes no picture, so it must not
+make every cached clip stale (a clip's cache key covers the scenes' code).
 """
 from __future__ import annotations
 
