@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.ops import TORCH_OP
+
 from scenes import style
 from scenes.graph_scenes import GradientCheck, _plain
 from scenes.notation import Notation
@@ -28,13 +30,14 @@ GATE_NAMES = {
            "amin": "min", "abs": "absolute-value", "reciprocal": "one-over-x", "sigmoid": "sigmoid", "tanh": "tanh",
            "relu": "ReLU", "leaky_relu": "leaky ReLU", "matmul": "matrix-product", "transpose": "transpose",
            "sum": "sum", "mean": "mean", "softmax": "softmax", "log_softmax": "log-softmax",
-           "softmax_cross_entropy": "softmax-with-loss", "mse": "mean-squared-error", "index": "index"},
+           "softmax_cross_entropy": "softmax-with-loss", "mse": "mean-squared-error", "index": "index",
+           TORCH_OP: "PyTorch"},
     "ko": {"add": "덧셈", "sub": "뺄셈", "mul": "곱셈", "div": "나눗셈", "neg": "부호 반전", "pow": "거듭제곱",
            "exp": "지수", "log": "로그", "sqrt": "제곱근", "max": "max", "min": "min", "amax": "max", "amin": "min",
            "abs": "절댓값", "reciprocal": "역수", "sigmoid": "시그모이드", "tanh": "tanh", "relu": "ReLU",
            "leaky_relu": "leaky ReLU", "matmul": "행렬 곱", "transpose": "전치", "sum": "합", "mean": "평균",
            "softmax": "softmax", "log_softmax": "log-softmax", "softmax_cross_entropy": "Softmax-with-Loss",
-           "mse": "평균 제곱 오차", "index": "인덱스"},
+           "mse": "평균 제곱 오차", "index": "인덱스", TORCH_OP: "PyTorch"},
 }
 
 SAY = {
@@ -51,8 +54,8 @@ SAY = {
         "forward_gate": "The {gate} gate {name} takes {inputs} and computes {value}.",
         "seed": "The backward pass starts at the output {out}: its gradient with respect to itself is {one}.",
         "local": "At the {gate} gate {name}, the upstream gradient {up} times the local gradient {local} gives "
-                 "{src} the gradient {down}.",
-        "passes": "At the {gate} gate {name}, the upstream gradient {up} gives {src} the gradient {down}.",
+                 "{src} its gradient, {down}.",
+        "passes": "At the {gate} gate {name}, the upstream gradient {up} gives {src} its gradient, {down}.",
         "add": "The add gate {name} distributes: {srcs} each get the upstream gradient {up}, unchanged.",
         "mul": "The multiply gate {name} swaps its inputs: {clauses}.",
         "mul_one": "{src} gets the upstream gradient {up} times {other}'s value {other_value}, that is {down}",
@@ -247,8 +250,11 @@ class _Teller:
             return self.say["vector"].format(size=np.size(value))
         return text
 
-    def gate(self, op: str) -> str:
-        return GATE_NAMES[self.lang].get(op, op)
+    def gate(self, node) -> str:
+        """What a gate is called: its op's name, or the PyTorch function it ran (addmm)."""
+        if node.op == TORCH_OP and node.symbol:
+            return node.symbol
+        return GATE_NAMES[self.lang].get(node.op, node.op)
 
     def join(self, items: list[str]) -> str:
         if len(items) <= 1:
@@ -268,7 +274,7 @@ class _Teller:
             return self.say["forward_named_const"].format(name=nt.names[node.id], value=value)
         inputs = self.join([nt.names[i] if not NUMBER_LABEL.fullmatch(nt.trace.nodes[i].label) else
                             _plain(nt.value(i), gradient=False) for i in node.inputs])
-        return self.say["forward_gate"].format(gate=self.gate(node.op), name=nt.names[node.id], inputs=inputs,
+        return self.say["forward_gate"].format(gate=self.gate(node), name=nt.names[node.id], inputs=inputs,
                                                value=value)
 
     # --- the backward pass ------------------------------------------------------------------------
@@ -327,7 +333,7 @@ class _Teller:
     def _generic(self, nt: Notation, step, slot: int, src: str, down: str) -> str:
         node = nt.trace.nodes[step.node]
         local = step.local[slot]
-        fields = dict(gate=self.gate(node.op), name=nt.names[node.id], up=self.amount(nt.upstream(step), True),
+        fields = dict(gate=self.gate(node), name=nt.names[node.id], up=self.amount(nt.upstream(step), True),
                       src=src, down=down)
         if local is not None and (np.ndim(local) == 0 or np.shape(local) == np.shape(step.downstream[slot])
                                   and np.ndim(local) == 1 and np.size(local) <= 4):
