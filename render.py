@@ -354,6 +354,66 @@ def info(config: str, lang: str) -> None:
         click.echo(f"{p.index:>5} {p.start:>6.1f}s {p.end:>6.1f}s  {p.caption[:70]}")
 
 
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"steps": [{"name", "start", "narration"}]}.')
+@allow_long_option
+@trust_option
+def narrate(config: str, lang: str, as_json: bool) -> None:
+    """Print CONFIG's narration written from its trace: each step's name, start and what is said over it."""
+    from pipeline.auto_narration import spoken_steps
+    from pipeline.source import trace_path_for
+    from scenes.trace_data import TraceError
+
+    try:
+        steps = spoken_steps(trace_path_for(config), lang)
+    except (ConfigError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    if as_json:
+        click.echo(json.dumps({"steps": [{"name": s.name, "start": s.start, "narration": s.narration} for s in steps]},
+                              ensure_ascii=False, indent=1))
+        return
+    for i, s in enumerate(steps):
+        click.echo(f"{i:>3} {s.start:>6.1f}s  {s.name}\n{'':>12}{s.narration}")
+
+
+@cli.command()
+@click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False))
+@click.option("--to", "to", type=click.Choice(["pdf", "html"]), default=None,
+              help="pdf (vector figures, two steps a page) or html (one self-contained page); default: from -o, else pdf.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="The handout (default: out/<name>.pdf).")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="light", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--allow-outside", is_flag=True, help="Allow a lecture's clip configs outside its folder tree.")
+@allow_long_option
+@trust_option
+def handout(source: str, to: str | None, output: str | None, theme: str, lang: str, allow_outside: bool) -> None:
+    """A printable handout of a config or a lecture: each step's figure, drawn as vectors, with its narration
+    beneath (authored, or written from the trace), under chapter headings."""
+    from pipeline.handout import FORMATS as HANDOUT_FORMATS, make_handout
+    from scenes.trace_data import TraceError
+
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    if output and suffix not in HANDOUT_FORMATS:
+        raise click.BadParameter(f"{output}: a handout is .pdf or .html", param_hint="-o")
+    if to and suffix and to != suffix:
+        raise click.BadParameter(f"--to {to} but -o {output} is .{suffix}", param_hint="--to")
+    to = to or suffix or "pdf"
+    out = Path(output or Path("out") / f"{Path(source).stem}.{to}")
+    _check_output(str(out), inputs=[source])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        count = make_handout(Path(source), out, to=to, lang=lang, theme=theme, allow_outside=allow_outside)
+    except (ConfigError, OutputError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{source}: cannot read: {e.strerror}") from None
+    click.echo(f"wrote {out} ({count} figures)", err=True)
+
+
 FORMAT_OF_SUFFIX = {f".{f}": f for f in FORMATS}
 
 

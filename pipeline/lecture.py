@@ -39,7 +39,9 @@ class ClipSpec(Strict):
     config: str = Field(description="path of a scene config, relative to the lecture file")
     title: str | None = Field(None, max_length=200, description="chapter title (default: the config's title)")
     narration: str | dict[str, str] = Field(
-        "", description="what is said over the chapter's title card, or one text per language: {en: ..., ko: ...}")
+        "", description="what is said over the chapter's title card, or one text per language: {en: ..., ko: ...}; "
+                        "`auto` (the default for a clip with no narration, steps or narration_audio): every step "
+                        "says what it shows, written from the trace. Text may name the trace's numbers: {grad.x}")
     steps: list[StepNarration] = Field(
         [], max_length=MAX_STEPS, description="narration per step: [{step: 0 or a name's start, narration: ...}]")
     narration_audio: str | dict[str, str] | None = Field(
@@ -52,7 +54,14 @@ class ClipSpec(Strict):
         return _checked_languages(tidy_text(narration))
 
     def narration_in(self, lang: str) -> str:
-        return text_in(self.narration, lang)
+        return "" if self.narration == "auto" else text_in(self.narration, lang)
+
+    @property
+    def auto_narrated(self) -> bool:
+        """Every step narrated from the trace: asked for, or the clip says nothing of its own (an empty
+        ``narration: ""`` keeps it silent)."""
+        return self.narration == "auto" or ("narration" not in self.model_fields_set and not self.steps
+                                            and self.narration_audio is None)
 
 
 class LectureSpec(Strict):
@@ -185,6 +194,7 @@ class Item:
     path: Path | None = None
     pad: float = 0.0
     step_spans: list = field(default_factory=list)  # each narrated step's (start, end) in the clip, once rendered
+    auto: bool = False  # steps narrated from the trace (by index: one the clip does not have is dropped)
 
 
 def _natural_seconds(item: Item, timing: Timing, quality: str, lang: str, theme: str, fingerprint: bytes) -> float:
@@ -221,6 +231,7 @@ def _fit_pace(item: Item, pace: float, quality: str, lang: str, theme: str, fing
 def plan(spec: LectureSpec, configs: list[Path], lecture: Path, lang: str, pace: float, voice: str) -> list[Item]:
     """The lecture's items in order: its title card, then per chapter a card (unless chapter_cards is off)
     and the scene, each with the holds its narration needs and the voice it carries."""
+    from pipeline.auto_narration import clip_narration
     from pipeline.narration import reading_seconds
     from pipeline.voice import GAP_SECONDS, VOICE_CACHE, read_audio, seconds, synthesise
 
@@ -233,15 +244,16 @@ def plan(spec: LectureSpec, configs: list[Path], lecture: Path, lang: str, pace:
     items = [Item("title", spec.title, spec.subtitle, Timing(pace), chapter=spec.title)]
     for k, (clip, cfg) in enumerate(zip(spec.clips, configs)):
         title = clip.title or getattr(load_config(cfg), "title", None) or cfg.stem
-        narration = clip.narration_in(lang)
+        card_text, steps, auto = clip_narration(clip, k, cfg, lecture, lang)
+        narration = text_in(card_text, lang)
         audio = clip.narration_audio
         audio = text_in(audio, lang, fallback=False) if isinstance(audio, dict) else audio
         recorded = read_audio((lecture.parent / audio).resolve()) if audio else None
         said = spoken(narration) if recorded is None else None
-        scene = Item("scene", str(trace_path_for(cfg)), config=cfg, clip_index=k, steps=list(clip.steps),
-                     recorded=recorded)
+        scene = Item("scene", str(trace_path_for(cfg)), config=cfg, clip_index=k, steps=steps, recorded=recorded,
+                     auto=auto)
         holds = []
-        for i, st in enumerate(clip.steps):
+        for i, st in enumerate(steps):
             text = text_in(st.narration, lang)
             step_said = spoken(text) if recorded is None else None
             if step_said is not None:
@@ -250,14 +262,14 @@ def plan(spec: LectureSpec, configs: list[Path], lecture: Path, lang: str, pace:
         scene.timing = Timing(pace, tuple(holds))
         if spec.chapter_cards:
             card = Item("title", title, f"{k + 1} / {len(spec.clips)}", chapter=title,
-                        narration_by_lang=_by_lang(clip.narration))
+                        narration_by_lang=_by_lang(card_text))
             card.timing = Timing(pace, ((0, hold(narration, said)),) if narration else ())
             if said is not None:
                 card.voice[None] = said
             scene.card = card
             items.append(card)
         else:
-            scene.chapter, scene.narration_by_lang = title, _by_lang(clip.narration)
+            scene.chapter, scene.narration_by_lang = title, _by_lang(card_text)
             if said is not None:
                 scene.voice[None] = said
         items.append(scene)
@@ -299,6 +311,11 @@ def _resolve_steps(item: Item, lecture: Path) -> None:
 
     marks = read_chapters(item.path)
     found = match_steps([st.step for st in item.steps], [name for name, _, _ in marks])
+    if item.auto:  # written for the scene's own steps: one the clip does not have (a clip made otherwise) is left out
+        kept = [i for i, index in enumerate(found) if index is not None]
+        new_index = {old: new for new, old in enumerate(kept)}
+        item.voice = {k if k is None else new_index[k]: v for k, v in item.voice.items() if k is None or k in new_index}
+        item.steps, found = [item.steps[i] for i in kept], [found[i] for i in kept]
     for i, (st, index) in enumerate(zip(item.steps, found)):
         if index is None:
             raise ConfigError(f"{lecture}: key 'clips.{item.clip_index}.steps.{i}.step': no step of "

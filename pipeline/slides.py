@@ -88,11 +88,18 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
         work = Path(tmp)
         steps: list[Step] = []
         if spec is not None:
+            from pipeline.auto_narration import clip_narration
+            from pipeline.narration import text_in
+
             for k, (clip, cfg) in enumerate(zip(spec.clips, configs)):
-                steps += clip_steps(cfg, work / f"clip{k:02d}", quality, theme, lang, clip.narration_in(lang),
-                                    clip.title, clip.steps)
-        else:
-            steps = clip_steps(source, work / "clip", quality, theme, lang)
+                card, said, _ = clip_narration(clip, k, cfg, source, lang)
+                steps += clip_steps(cfg, work / f"clip{k:02d}", quality, theme, lang, text_in(card, lang),
+                                    clip.title, said)
+        else:  # a config alone: each step's notes say what it shows, written from the trace
+            from pipeline.auto_narration import generated_step, step_texts
+
+            said = [generated_step(i, text, source) for i, text in enumerate(step_texts(trace_path_for(source), lang))]
+            steps = clip_steps(source, work / "clip", quality, theme, lang, step_narration=said)
         if not steps:
             raise SlidesError(f"{source}: the scene marks no steps")
         write_deck(steps, output, to, quality, theme, work, inputs)

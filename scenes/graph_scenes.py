@@ -53,6 +53,7 @@ class TraceScene(PacedScene):
         self.caption = self.equation = None
         self.content_top = CONTENT_TOP
         self.equation_top, self.equation_height = EQUATION_Y + EQUATION_HEIGHT / 2, EQUATION_HEIGHT
+        self.graph_part = "main"  # the trace's graph being shown, or its "alternative" (narration reads it)
 
     def construct(self):
         # A render names the scene its trace file; plain `manim` on this file may name a config, traced here
@@ -78,13 +79,13 @@ class TraceScene(PacedScene):
         if self.title.height > TITLE_LINE:  # several lines: hang from the top, and the content moves down
             self.title.to_edge(UP, buff=0.2)
         self.content_top = min(CONTENT_TOP, self.title.get_bottom()[1] - 0.2)
-        self.step(f"title: {text}")
+        self.step(f"title: {text}", about={"kind": "title", "text": text})
         self.play(fade_in(self.title, shift=0.2 * DOWN), run_time=0.6)
 
     # --- helpers --------------------------------------------------------------------------------
     def set_caption(self, text: str | None):
         if self.sections_from_captions and text:  # a scene whose steps are its captions (the training scenes)
-            self.step(text)
+            self.step(text, about={"kind": "caption"})
         self._swap({"caption": self._caption_mob(text)})
 
     def set_equation(self, tex: str | None):
@@ -301,7 +302,8 @@ class GraphScene(TraceScene):
             if not graph.out_edges(node_id):
                 continue
             value = graph.notation.value(node_id)
-            self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}")
+            self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}",
+                      about={"kind": "forward", "node": node_id, "graph": self.graph_part})
             if not captioned:  # in the first forward step: the step before ends on its own caption
                 self.set_caption(style.caption("forward"))
                 captioned = True
@@ -321,15 +323,15 @@ class GraphScene(TraceScene):
 
     def backward_pass(self, graph: ComputationalGraph):
         out = graph.notation.names[graph.trace.output]
-        self.step(f"backward: ∂{out}/∂{out} = 1")
+        self.step(f"backward: ∂{out}/∂{out} = 1", about={"kind": "seed", "graph": self.graph_part})
         # the step's formula replaces the last forward step's matrix (a step keeps its formula to its end)
         self.set_caption_and_equation(style.caption("backward"),
                                       f"{graph.notation.d(graph.trace.output)} = " + style.colored("1", style.GRADIENT))
         self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
-        for step in graph.trace.backward:
+        for index, step in enumerate(graph.trace.backward):
             node = graph.trace.nodes[step.node]
-            self.step(self.step_name(graph, step))
+            self.step(self.step_name(graph, step), about={"kind": "backward", "index": index, "graph": self.graph_part})
             self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)])
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
@@ -370,7 +372,8 @@ class GraphScene(TraceScene):
 
     def summarise(self, graph: ComputationalGraph):
         self.step("summary: " + ", ".join(f"∂{graph.notation.names[graph.trace.output]}/∂{n.label} = "
-                                          f"{_plain(graph.notation.grad(n.id), gradient=True)}" for n in graph.trace.inputs))
+                                          f"{_plain(graph.notation.grad(n.id), gradient=True)}" for n in graph.trace.inputs),
+                  about={"kind": "summary", "graph": self.graph_part})
         self.set_caption(style.caption("summary"))
         formulas = summary_pages(graph.notation)
         for tex in formulas:
@@ -390,7 +393,8 @@ class GatePatterns(GraphScene):
     def summarise(self, graph):
         branched = [n for n in graph.trace.inputs if len(graph.out_edges(n.id)) > 1]
         if branched:
-            self.step("a branch sums: " + ", ".join(n.label for n in branched) + " collect every path's share")
+            self.step("a branch sums: " + ", ".join(n.label for n in branched) + " collect every path's share",
+                      about={"kind": "branch", "nodes": [n.id for n in branched], "graph": self.graph_part})
             self.set_caption(style.caption("branch"))
             self.set_equation(branch_sum_tex(graph.notation, branched))
             self.wait(1.5)
@@ -425,13 +429,14 @@ class SigmoidGate(GraphScene):
         graph = self.draw_graph(long)
         self.forward_pass(graph)
         self.backward_pass(graph)
-        self.step("the same function with one sigmoid gate")  # before the graph goes: a step ends on its graph
+        self.step("the same function with one sigmoid gate", about={"kind": "alternative"})  # before the graph goes: a step ends on its graph
         self.clear_graph(graph)
         self.set_caption_and_equation(style.caption("alternative"), None)
+        self.graph_part = "alternative"
         graph = self.draw_graph(short)
         self.forward_pass(graph)
         self.backward_pass(graph)
-        self.step("both routes give the same gradients")
+        self.step("both routes give the same gradients", about={"kind": "routes"})
         self.clear_graph(graph)
         self.compare_routes(long, short)
 
@@ -466,23 +471,28 @@ class GradientCheck(GraphScene):
         h = trace["config"].get("h")
         self.set_equation(rf"\frac{{f(x+h)-f(x-h)}}{{2h}},\quad h = {style.latex_number(h)}")
         table = self.check_table(g)
-        self.step("gradient check: central differences")
+        self.step("gradient check: central differences", about={"kind": "gradcheck"})
         self.play(fade_in(table.get_col_labels()), fade_in(table.get_horizontal_lines()),
                   fade_in(table.get_vertical_lines()), run_time=0.6)
         for n, row in zip(g.inputs, table.get_rows()[1:]):
             error = "not checked" if n.relative_error is None else f"relative error {n.relative_error:.1e}"
-            self.step(f"gradient check: {n.label}, {error}")
+            self.step(f"gradient check: {n.label}, {error}", about={"kind": "check", "node": n.id})
             self.play(fade_in(row, shift=0.1 * UP), run_time=0.6)
         self.mark_poster()
         self.wait(1.5)
 
+    @classmethod
+    def passes(cls, n) -> bool:
+        """The table's verdict on one input (its narration says the same)."""
+        kinks_ok = all(k["subgradient"] for k in n.kinks)
+        # what fails is an error beyond the numerical estimate's own (engine.gradcheck)
+        verdict_error = n.relative_error if n.excess_error is None else n.excess_error
+        return kinks_ok and (n.relative_error is None or verdict_error <= cls.tolerance)
+
     def check_table(self, g: GraphTrace) -> Table:
         rows, colors = [], []
         for n in g.inputs:
-            kinks_ok = all(k["subgradient"] for k in n.kinks)
-            # what fails is an error beyond the numerical estimate's own (engine.gradcheck)
-            verdict_error = n.relative_error if n.excess_error is None else n.excess_error
-            ok = kinks_ok and (n.relative_error is None or verdict_error <= self.tolerance)
+            ok = self.passes(n)
             if n.relative_error is not None:
                 verdict = style.fmt_value(n.relative_error)
             else:

@@ -75,7 +75,8 @@ class PacedScene(Scene):
 
     ``step_marks`` records every step as (name, start second), for the renderer to return, and
     ``step_plays`` the number of animations played before each step: the places a clip can be cut into
-    chunks rendered apart (pipeline/chunks.py).
+    chunks rendered apart (pipeline/chunks.py). ``step_about`` says, per step, what of the trace it shows
+    (a node, a backward step...), for narration written from the trace (pipeline/narration_text.py).
     """
 
     def setup(self):
@@ -86,6 +87,7 @@ class PacedScene(Scene):
         self._matcher = StepMatcher([key for key, _ in holds])
         self.step_marks: list[tuple[str, float]] = []
         self.step_plays: list[int] = []
+        self.step_about: list[dict | None] = []
         self._hold = 0.0  # the current step's least duration
 
     def compile_animations(self, *args, **kwargs):
@@ -95,7 +97,7 @@ class PacedScene(Scene):
                 animation.run_time = animation.run_time / self.pace
         return animations
 
-    def step(self, name: str) -> None:
+    def step(self, name: str, about: dict | None = None) -> None:
         """Start the next step: a Manim section (a file of its own with --save_sections), one slide, a place
         a presenter pauses at. Its name says what it shows."""
         name = " ".join(name.split())[:300]
@@ -103,6 +105,7 @@ class PacedScene(Scene):
         index = len(self.step_marks)
         self.step_marks.append((name, self.time))
         self.step_plays.append(self.renderer.num_plays)
+        self.step_about.append(about)
         on_step = getattr(self.renderer, "on_step", None)
         if on_step is not None:
             on_step()

@@ -57,7 +57,7 @@ class TrainingScene(TraceScene):
 
     def set_caption(self, text: str | None):
         if text:
-            self.step(text)
+            self.step(text, about={"kind": "caption"})
         old, new = self.caption, self._caption_mob(text)
         anims = [fade_out(m) for m in self.leaving + ([old] if old is not None else [])]
         anims += [fade_in(new)] if new is not None else []

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   fonts-nanum                                   # Korean captions
   chromium                                      # the gallery's browser test
   espeak-ng                                     # draft voices for lectures (render.py lecture --voice draft)
+  poppler-utils                                 # the handout's tests read its PDF (pdftotext, pdfimages)
 )
 
 missing=()

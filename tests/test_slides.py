@@ -17,6 +17,16 @@ CHAIN_STEPS = ["title: Chain rule: f = (x + y) z", "forward: x = −2", "forward
                "backward: + gate q, x gets −4, y gets −4", "summary: ∂f/∂x = −4, ∂f/∂y = −4, ∂f/∂z = +3"]
 
 
+def chain_notes() -> list[str]:
+    """A config's slides: each step's notes are its name and its narration written from the trace."""
+    from pipeline.auto_narration import step_texts
+    from pipeline.source import trace_path_for
+
+    said = step_texts(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), "en")
+    assert len(said) == len(CHAIN_STEPS) and "To sum up, the gradients of f: x −4, y −4, z +3." in said
+    return [f"{step}\n\n{text}" for step, text in zip(CHAIN_STEPS, said)]
+
+
 @pytest.fixture(scope="module")
 def decks(tmp_path_factory):
     out = tmp_path_factory.mktemp("slides")
@@ -50,10 +60,11 @@ def test_the_html_deck_steps_through_every_step_with_its_video_and_notes(decks):
         page.goto((decks / "chain.html").as_uri())
         page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20_000)
         assert page.evaluate("Reveal.getTotalSlides()") == len(CHAIN_STEPS)
-        for k, (step, video) in enumerate(zip(CHAIN_STEPS, videos)):
+        for k, (step, video) in enumerate(zip(chain_notes(), videos)):
             assert page.evaluate("Reveal.getIndices().h") == k
             notes = page.evaluate("Reveal.getSlideNotes()")
-            assert notes == f"<p>{step}</p>"  # the notes are our escaped HTML: the text, no markup
+            # the notes are our escaped HTML: the text, no markup
+            assert notes == "".join(f"<p>{par}</p>" for par in step.split("\n\n"))
             page.wait_for_function("(() => { const v = document.querySelector('.slide-background.present video');"
                                    " return v && !v.paused && v.currentTime > 0; })()", timeout=10_000)
             src = page.evaluate("document.querySelector('.slide-background.present video source, "
@@ -72,7 +83,7 @@ def test_the_pptx_deck_has_a_slide_and_notes_per_step(decks):
     from pptx import Presentation
 
     deck = Presentation(str(decks / "chain.pptx"))
-    assert [s.notes_slide.notes_text_frame.text for s in deck.slides] == CHAIN_STEPS
+    assert [s.notes_slide.notes_text_frame.text for s in deck.slides] == chain_notes()
     assert all(any(sh.shape_type == 16 for sh in s.shapes) for s in deck.slides)  # MSO_SHAPE_TYPE.MEDIA
 
 

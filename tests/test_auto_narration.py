@@ -1,0 +1,300 @@
+"""Narration written from the trace: every number said is one the trace holds, as the screen writes it.
+
+The numbers a sentence may say are collected here from the trace JSON itself (json.loads, not the scenes'
+structures): every value, gradient, upstream, local and downstream gradient, relative error, the gradient
+check's h, and the counts a scene shows (shapes, how often a variable is used, a ReLU mask's ones), each
+written by engine.numfmt.format_number, the formatter behind every number on screen. A training trace's
+numbers are all of its numbers (curves, norms, counts), plus the orders of magnitude its step-0 caption
+states (floor(-log10(median first/last ratio))).
+"""
+import json
+import math
+import re
+import srt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from engine.config import ConfigError
+from engine.numfmt import format_number
+from pipeline.auto_narration import fill, spoken_steps, step_texts
+from pipeline.source import trace_path_for
+from render import CONFIG_DIR, cli
+
+GRAPH_CONFIGS = ["chain_rule", "gates", "sigmoid_gate", "sigmoid_neuron", "vectors", "layers", "gradcheck",
+                 "torch_mlp", "torch_sigmoid_neuron"]
+TRAINING_CONFIGS = ["vanishing", "zigzag", "histograms"]
+# formulas said as formulas, not numbers of the trace
+FORMULAS = ("y(1−y)", "(y − t)")
+NUMBER = re.compile(r"(?<![\w.])[+\-−]?\d+(?:\.\d+)?(?:e[+\-−]?\d+)?")
+
+
+def said_numbers(text: str, title: str) -> list[str]:
+    text = text.replace(title, "")
+    for formula in FORMULAS:
+        text = text.replace(formula, "")
+    return [n.replace("−", "-").lstrip("+") for n in NUMBER.findall(text)]
+
+
+def _floats(v) -> list[float]:
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return [x for item in v for x in _floats(item)]
+    if isinstance(v, str):  # "nan", "inf"
+        return [float(v)]
+    return [float(v)]
+
+
+def _shape(v) -> list[int]:
+    return list(np.shape(np.array(v, dtype=object if not isinstance(v, list) else float))) if isinstance(v, list) else []
+
+
+def graph_numbers(trace: dict) -> set[str]:
+    """The numbers a graph trace's scene may show: written as on screen."""
+    values, counts = [], {0, 1}
+    parts = [trace] + ([trace["alternative"]] if "alternative" in trace else [])
+    for part in parts:
+        uses = {}
+        for n in part["nodes"]:
+            for key in ("value", "grad", "numeric_grad", "relative_error"):
+                values += _floats(n.get(key))
+                counts.update(_shape(n.get(key)))
+                counts.update([len(_floats(n.get(key)))])
+            for src in n["inputs"]:
+                uses[src] = uses.get(src, 0) + 1
+        counts.update(uses.values())
+        for s in part["backward"]:
+            for key in ("upstream",):
+                values += _floats(s[key])
+            for v in s["local"] + s["downstream"] + list(s.get("terms", {}).values()):
+                values += _floats(v)
+                counts.update(_shape(v))
+            for v in s["local"]:
+                if v is not None:
+                    counts.add(int(np.count_nonzero(np.asarray(_floats(v)))))
+    if trace["config"].get("h") is not None:
+        values.append(float(trace["config"]["h"]))
+    return {format_number(v) for v in values} | {str(c) for c in counts} | {"0"}
+
+
+def training_numbers(trace: dict) -> set[str]:
+    found = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, list):
+            found.add(str(len(v)))  # a count: of steps, of layers
+            for item in v:
+                walk(item)
+        elif isinstance(v, bool):
+            pass
+        elif isinstance(v, int):
+            found.add(str(v))
+            found.add(format_number(v))
+        elif isinstance(v, float):
+            found.add(format_number(v))
+    walk(trace)
+    for s in trace.get("seed_summary", []):
+        if s.get("median_ratio") not in (None, "nan", "inf"):
+            found.add(str(int(math.floor(-math.log10(float(s["median_ratio"]))))))
+    return found | {"0"}
+
+
+def trace_json(config: str) -> dict:
+    return json.loads(Path(trace_path_for(CONFIG_DIR / f"{config}.yaml")).read_text())
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("config", GRAPH_CONFIGS)
+def test_every_number_a_graph_scene_says_is_the_trace_s_as_on_screen(config, lang):
+    trace = trace_json(config)
+    allowed = graph_numbers(trace)
+    texts = step_texts(trace_path_for(CONFIG_DIR / f"{config}.yaml"), lang)
+    title = trace["config"].get("title") or ""
+    assert len(texts) > 3 and all(texts)
+    said = [(n, text) for text in texts for n in said_numbers(text, title)]
+    assert said, "the narration says no number at all"
+    assert [(n, text) for n, text in said if n not in allowed] == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("config", TRAINING_CONFIGS)
+def test_every_number_a_training_scene_says_is_the_trace_s(config, lang):
+    trace = trace_json(config)
+    allowed = training_numbers(trace)
+    steps = spoken_steps(trace_path_for(CONFIG_DIR / f"{config}.yaml"), lang)
+    assert steps[0].name.startswith("title: ") and len(steps) >= 3
+    said = [(n, s.narration) for s in steps for n in said_numbers(s.narration, trace["config"].get("title") or "")]
+    assert said and [(n, text) for n, text in said if n not in allowed] == []
+    if lang == "ko":  # said in Korean: Hangul in every step but the title
+        assert all(re.search("[가-힣]", s.narration) for s in steps[1:])
+
+
+def test_a_gate_s_sentence_says_its_rule_with_the_trace_s_numbers():
+    """gates.yaml, worked by hand (cs231n): f = (x y + max(z, w)) x with x=3, y=-4, z=2, w=-1."""
+    texts = step_texts(trace_path_for(CONFIG_DIR / "gates.yaml"), "en")
+    joined = "\n".join(texts)
+    assert "The add gate s distributes: q and m each get the upstream gradient +3, unchanged." in joined
+    assert "the larger input, z = 2, gets the whole upstream gradient +3; w gets 0." in joined
+    assert "x gets the upstream gradient +3 times y's value −4, that is −12" in joined
+    assert "−10 and −12 add up to −22" in joined  # the branch's sum
+    assert texts[-1] == "To sum up, the gradients of f: x −22, y +9, z +3, w 0."
+    ko = step_texts(trace_path_for(CONFIG_DIR / "gates.yaml"), "ko")
+    assert len(ko) == len(texts) and "x: −22, y: +9, z: +3, w: 0" in ko[-1]
+
+
+def test_sigmoid_and_matmul_and_gradcheck_say_their_rules():
+    sig = "\n".join(step_texts(trace_path_for(CONFIG_DIR / "sigmoid_gate.yaml"), "en"))
+    # sigma(1) = 0.731, its local gradient 0.731 (1 - 0.731) = 0.197
+    assert "the local gradient is y(1−y), with the output y = 0.731: 0.197" in sig
+    vec = "\n".join(step_texts(trace_path_for(CONFIG_DIR / "vectors.yaml"), "en"))
+    assert "W gets the upstream gradient times xᵀ: a 2×2 matrix" in vec
+    check = step_texts(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), "en")
+    assert check[1].startswith("To check the gradients, we nudge each input by h = 1e−4")
+    assert all(text.endswith("a pass.") for text in check[2:])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", GRAPH_CONFIGS)
+def test_the_story_read_from_the_trace_is_the_scene_s_own_steps(config):
+    """step_texts reads a graph scene's steps from its trace without building it: the same steps, in the same
+    order, saying the same, as the scene built (spoken_steps)."""
+    path = trace_path_for(CONFIG_DIR / f"{config}.yaml")
+    assert step_texts(path, "en") == [s.narration for s in spoken_steps(path, "en")]
+
+
+def test_narrate_prints_steps_and_json_with_the_title_first():
+    config = str(CONFIG_DIR / "gates.yaml")
+    r = CliRunner().invoke(cli, ["narrate", config, "--json"])
+    assert r.exit_code == 0, r.output
+    steps = json.loads(r.output)["steps"]
+    assert all(set(s) == {"name", "start", "narration"} for s in steps)
+    assert steps[0]["name"] == "title: Patterns in backward flow" and steps[0]["start"] == 0
+    assert [s["start"] for s in steps] == sorted(s["start"] for s in steps) and steps[-1]["start"] > 5
+    assert steps[-1]["name"].startswith("summary") and "−22" in steps[-1]["narration"]
+    r = CliRunner().invoke(cli, ["narrate", config, "--lang", "ko"])
+    assert r.exit_code == 0 and "title: Patterns in backward flow" in r.output and "정리하면" in r.output
+
+
+def test_placeholders_are_filled_and_an_unknown_one_is_one_line():
+    fields = {"grad.x": "−22", "seeds": "10"}
+    assert fill("x gets {grad.x} over {seeds} seeds", fields, "l.yaml: key 'k'") == "x gets −22 over 10 seeds"
+    assert fill("{grad.x} and {{braces}}", fields, "w") == "−22 and {braces}"
+    # without a placeholder a text is as written, braces and all
+    for text in ("a set {x, y}", "{{as written}}", "σ(1−σ) and {} and { x }"):
+        assert fill(text, fields, "w") == text
+    with pytest.raises(ConfigError) as e:
+        fill("x gets {grad.xx}", fields, "l.yaml: key 'clips.0.steps.1.narration.en'")
+    assert str(e.value).startswith("l.yaml: key 'clips.0.steps.1.narration.en': unknown placeholder {grad.xx}")
+    assert "\n" not in str(e.value) and "{grad.x}" in str(e.value)
+
+
+def _lecture(tmp_path, clip: str) -> Path:
+    (tmp_path / "c.yaml").write_bytes((CONFIG_DIR / "gates.yaml").read_bytes())
+    p = tmp_path / "l.yaml"
+    p.write_text(f"title: L\nclips:\n  - config: c.yaml\n{clip}")
+    return p
+
+
+def test_lecture_placeholders_come_from_the_trace_and_an_unknown_one_names_file_and_key(tmp_path):
+    from pipeline.lecture import load_lecture, plan
+
+    lec = _lecture(tmp_path, "    narration: {en: 'f is {value.f}'}\n"
+                             "    steps: [{step: summary, narration: 'x gets {grad.x}, y gets {grad.y}'}]\n")
+    spec, configs = load_lecture(lec)
+    items = plan(spec, configs, lec, "en", 1.0, "none")
+    card, scene = items[1], items[2]
+    assert card.narration_by_lang["en"] == "f is −30"
+    assert scene.steps[0].narration == "x gets −22, y gets +9" and not scene.auto
+    lec = _lecture(tmp_path, "    steps: [{step: summary, narration: {ko: '{grad.q} 그리고 {grad.nope}'}}]\n")
+    spec, configs = load_lecture(lec)
+    with pytest.raises(ConfigError) as e:
+        plan(spec, configs, lec, "en", 1.0, "none")
+    assert str(e.value).startswith(f"{lec}: key 'clips.0.steps.0.narration.ko': unknown placeholder {{grad.nope}}")
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    assert r.exit_code == 1 and "unknown placeholder {grad.nope}" in r.output and not (tmp_path / "o.mp4").exists()
+
+
+def test_the_shipped_lecture_s_narration_stays_as_written():
+    from pipeline.auto_narration import has_placeholders
+    from pipeline.lecture import load_lecture
+
+    spec, _ = load_lecture(CONFIG_DIR.parent / "lectures" / "default.yaml")
+    texts = [t for clip in spec.clips for n in [clip.narration, *(st.narration for st in clip.steps)]
+             for t in (n.values() if isinstance(n, dict) else [n])]
+    assert len(texts) > 30 and not any(has_placeholders(t) for t in texts)
+    assert not any(clip.auto_narrated for clip in spec.clips)
+
+
+def test_a_clip_without_narration_is_narrated_from_its_trace_in_both_languages(tmp_path):
+    from pipeline.lecture import load_lecture, plan
+    from pipeline.narration import reading_seconds
+
+    lec = _lecture(tmp_path, "")
+    spec, configs = load_lecture(lec)
+    scene = plan(spec, configs, lec, "ko", 1.0, "none")[-1]
+    en = step_texts(trace_path_for(tmp_path / "c.yaml"), "en")
+    assert scene.auto and [st.step for st in scene.steps] == list(range(len(en)))
+    assert [st.narration["en"] for st in scene.steps] == en
+    assert "정리하면" in scene.steps[-1].narration["ko"]
+    # each step held while its Korean text is read
+    assert scene.timing.holds == tuple((i, reading_seconds(st.narration["ko"], "ko")) for i, st in enumerate(scene.steps))
+    silent = _lecture(tmp_path, '    narration: ""\n')
+    spec, configs = load_lecture(silent)
+    assert plan(spec, configs, silent, "en", 1.0, "none")[-1].steps == []
+
+
+@pytest.mark.slow
+def test_a_lecture_without_narration_renders_subtitles_from_the_trace(tmp_path, monkeypatch):
+    """A real render (low quality) of a one-clip lecture with no narration: its subtitles are the generated
+    sentences, each at its step."""
+    from pipeline import lecture as lecture_mod
+    from pipeline.video import read_chapters
+
+    monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
+    (tmp_path / "c.yaml").write_text("scene: graph\ntitle: Tiny\nexpression: f = x * y\ninputs: {x: 3, y: -2}\n")
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: L\nchapter_cards: false\nclips:\n  - config: c.yaml\n")
+    out = tmp_path / "l.mp4"
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    cues = list(srt.parse(out.with_suffix(".srt").read_text()))
+    texts = step_texts(trace_path_for(tmp_path / "c.yaml"), "en")
+    assert [c.content for c in cues] == texts
+    assert "The multiply gate f swaps its inputs: x gets the upstream gradient +1 times y's value −2, that is −2" \
+        in cues[-2].content
+    # each cue starts at its step (the lecture's title card first)
+    scene = [p for p in sorted((tmp_path / "clips").glob("*.mp4")) if len(read_chapters(p)) > 1][0]
+    card = cues[0].start.total_seconds()
+    starts = [round(start + card, 1) for _, start, _ in read_chapters(scene)]
+    assert [round(c.start.total_seconds(), 1) for c in cues] == starts
+
+
+def test_a_clip_without_narration_gets_a_draft_voice_for_every_step_held_as_long_as_it_speaks(tmp_path):
+    import shutil
+
+    from pipeline.lecture import load_lecture, plan
+    from pipeline.voice import GAP_SECONDS, seconds
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng is installed by scripts/setup.sh")
+    lec = _lecture(tmp_path, "")
+    spec, configs = load_lecture(lec)
+    scene = plan(spec, configs, lec, "en", 1.0, "draft")[-1]
+    assert scene.auto and sorted(scene.voice) == list(range(len(scene.steps)))  # every step spoken
+    for (key, hold), (index, samples) in zip(scene.timing.holds, sorted(scene.voice.items())):
+        assert key == index and hold >= seconds(samples) + GAP_SECONDS - 1e-9 and seconds(samples) > 1.0
+
+
+def test_a_config_title_that_cannot_be_a_subtitle_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "c.yaml").write_text("scene: graph\ntitle: 'x --> y'\nexpression: f = x * 2\ninputs: {x: 3}\n")
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: L\nclips:\n  - config: c.yaml\n")
+    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "c.yaml: the narration written for its step 0 must not contain '-->'" in r.output
+    assert not (tmp_path / "o.mp4").exists()

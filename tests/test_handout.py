@@ -1,0 +1,155 @@
+"""The printable handout: a figure per step drawn as vectors, its narration beneath, chapter headings.
+
+The PDF is read with poppler-utils (Debian): pdfinfo for pages, pdfimages for raster images (none may be
+there), pdffonts for the Korean font being embedded, pdftotext for the narration. The HTML page is opened
+in headless Chromium."""
+import math
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.auto_narration import step_texts
+from pipeline.source import trace_path_for
+from render import CONFIG_DIR, cli
+
+POPPLER = shutil.which("pdftotext") and shutil.which("pdfimages")
+CHROMIUM = shutil.which("chromium")
+
+
+def run(*args) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def lecture(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("handout")
+    for name in ("chain_rule", "gradcheck"):
+        (folder / f"{name}.yaml").write_bytes((CONFIG_DIR / f"{name}.yaml").read_bytes())
+    lec = folder / "l.yaml"
+    lec.write_text("title: Handout\nclips:\n  - config: chain_rule.yaml\n    title: The chain rule\n"
+                   "  - config: gradcheck.yaml\n    title: Checking\n    narration: {en: Check it., ko: 확인합니다.}\n"
+                   "    steps: [{step: 'gradient check: b1', narration: {en: 'b1 gets {grad.b1}.', "
+                   "ko: 'b1의 기울기는 {grad.b1}입니다.'}}]\n")
+    return lec
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POPPLER, reason="poppler-utils is installed by scripts/setup.sh")
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_pdf_has_every_step_s_vector_figure_and_narration(lecture, lang):
+    out = lecture.parent / f"h-{lang}.pdf"
+    r = CliRunner().invoke(cli, ["handout", str(lecture), "--lang", lang, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    chain = step_texts(trace_path_for(lecture.parent / "chain_rule.yaml"), lang)
+    check = step_texts(trace_path_for(lecture.parent / "gradcheck.yaml"), lang)
+    steps = len(chain) + len(check)
+    assert f"({steps} figures)" in r.output
+    pages = int(next(line.split()[-1] for line in run("pdfinfo", str(out)).splitlines() if line.startswith("Pages:")))
+    # two figures a page at most, each chapter from a new page
+    assert math.ceil(len(chain) / 2) + math.ceil(len(check) / 2) <= pages <= steps
+    assert run("pdfimages", "-list", str(out)).strip().splitlines()[2:] == []  # not one raster image
+    text = flat(run("pdftotext", str(out), "-"))
+    b1 = "b1 gets +0.214." if lang == "en" else "b1의 기울기는 +0.214입니다."  # the authored step, its placeholder filled
+    said = chain + check[:3] + [b1] + check[4:]
+    for sentence in said + ["The chain rule", "Checking", "Check it." if lang == "en" else "확인합니다."]:
+        assert flat(sentence) in text
+    assert check[3] not in text  # replaced by the authored narration
+    if lang == "ko":  # the Korean font embedded (a subset), so the page prints as it reads
+        fonts = run("pdffonts", str(out))
+        assert any("Nanum" in line and " yes " in line for line in fonts.splitlines()), fonts
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by scripts/setup.sh")
+def test_the_html_handout_is_one_page_with_an_alt_text_per_figure(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from test_slides import CHROMIUM_ARGS
+
+    out = tmp_path / "gates.html"
+    r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    said = step_texts(trace_path_for(CONFIG_DIR / "gates.yaml"), "en")
+    requests = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        figures = page.evaluate("[...document.querySelectorAll('figure img')].map(i => "
+                                "[i.alt, i.complete && i.naturalWidth > 0, i.src.slice(0, 26)])")
+        captions = page.evaluate("[...document.querySelectorAll('figcaption')].map(c => c.textContent)")
+        browser.close()
+    assert [alt for alt, _, _ in figures] == said == captions
+    assert all(loaded and src == "data:image/svg+xml;base64," for _, loaded, src in figures)
+    assert [url for url in requests if not url.startswith(("file:", "data:"))] == []  # self-contained
+
+
+def test_a_handout_s_output_must_be_pdf_or_html(tmp_path):
+    r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(tmp_path / "x.png")])
+    assert r.exit_code == 2 and "x.png: a handout is .pdf or .html" in r.output
+    r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "--to", "html", "-o", str(tmp_path / "x.pdf")])
+    assert r.exit_code == 2 and "--to html but -o" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def _pixels(fig):
+    """A figure drawn to pixels, as (R, G, B) rows (cairo's ARGB32 is B, G, R, A in memory)."""
+    import cairo
+    import numpy as np
+
+    image = cairo.ImageSurface(cairo.FORMAT_ARGB32, fig.width, fig.height)
+    ctx = cairo.Context(image)
+    ctx.set_source_surface(fig.drawing, 0, 0)
+    ctx.paint()
+    image.flush()
+    data = np.frombuffer(image.get_data(), np.uint8).reshape(fig.height, image.get_stride() // 4, 4)
+    return data[:, :fig.width, 2::-1].astype(int)
+
+
+def _near(pixels, hex_color: str, tolerance: int = 12) -> int:
+    import numpy as np
+
+    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(pixels - rgb).max(axis=2) <= tolerance).sum())
+
+
+@pytest.mark.slow
+def test_a_figure_keeps_the_screen_s_colours_forward_blue_and_gradients_orange():
+    """Manim's camera writes colours as BGR for its pixel array; drawn on a true cairo surface they must not
+    come out swapped (gradients blue, values orange)."""
+    from pipeline.handout import scene_figures
+    from scenes.style import THEMES
+
+    figures = scene_figures(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), "en", "light")
+    last = _pixels(figures[-2])  # the last backward step: values and gradients on every edge
+    light = THEMES["light"]
+    swapped = {k: "#" + light[k][5:7] + light[k][3:5] + light[k][1:3] for k in ("FORWARD", "GRADIENT")}
+    assert _near(last, light["FORWARD"]) > 50 and _near(last, light["GRADIENT"]) > 50
+    assert _near(last, swapped["FORWARD"]) < 5 and _near(last, swapped["GRADIENT"]) < 5
+    assert _near(_pixels(figures[0]), light["BACKGROUND"], 2) > 0.8 * figures[0].width * figures[0].height
+
+
+def test_each_character_of_the_narration_is_set_in_a_font_that_has_it():
+    """NanumGothic has no − (U+2212) and DejaVu Sans no Hangul: cairo's text API has no fallback, so a
+    missing glyph printed as a box; each run is in a font that has all of its characters."""
+    import cairo
+
+    from pipeline.handout import _Type
+    from scenes.style import FONTS
+
+    ctx = cairo.Context(cairo.ImageSurface(cairo.FORMAT_ARGB32, 10, 10))
+    runs = _Type(ctx, [FONTS["ko"], FONTS["en"]]).runs("x의 기울기는 −10입니다, ∂f/∂x = −4")
+    assert "".join(text for _, text in runs) == "x의 기울기는 −10입니다, ∂f/∂x = −4"
+    for font, text in runs:
+        ctx.select_font_face(font)
+        glyphs = ctx.get_scaled_font().text_to_glyphs(0, 0, text, False)
+        assert all(g.index != 0 for g in glyphs), (font, text)
+    assert {font for font, text in runs if "−" in text} == {FONTS["en"]}
