@@ -363,7 +363,7 @@ def info(config: str, lang: str) -> None:
 def narrate(config: str, lang: str, as_json: bool) -> None:
     """Print CONFIG's narration written from its trace: each step's name, start and what is said over it."""
     from pipeline.auto_narration import spoken_steps
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.trace_data import TraceError
 
     try:

@@ -29,11 +29,10 @@ def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
     Kept in the cache (.cache/narration) by the trace, the scenes' code, the sentences' and the language: a
     lecture rendered again does not build its scenes again to know what they say."""
     from engine.cache import verified, write_entry
-    from pipeline.lecture import _scenes_fingerprint
-    from pipeline.render_job import CACHE
+    from pipeline.render_job import CACHE, scenes_fingerprint
 
     sayer = (Path(__file__).parent / "narration_text.py").read_bytes()
-    key = hashlib.sha256(read_input(trace_path) + _scenes_fingerprint() + sayer + lang.encode()).hexdigest()[:24]
+    key = hashlib.sha256(read_input(trace_path) + scenes_fingerprint() + sayer + lang.encode()).hexdigest()[:24]
     path = CACHE / "narration" / f"{key}.json"
     if verified(path, key, "narration cache"):
         steps = _read_steps(path.read_bytes())
@@ -125,7 +124,7 @@ def clip_narration(clip, index: int, config: Path, lecture: Path, lang: str):
 
     Steps are StepNarration; with ``auto`` (the third value) every step's, keyed by its index."""
     from pipeline.narration import LANGS, StepNarration
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.pacing import match_steps
 
     trace_path = trace_path_for(config)

@@ -115,7 +115,7 @@ def chapters_of(source: Path, lang: str, theme: str, allow_outside: bool = False
     """The handout's title, chapters and input files, for a lecture or a single config."""
     from engine.config import load_config, read_yaml
     from pipeline.narration import text_in
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
     from scenes.pacing import match_steps
 
     data = read_yaml(source)

@@ -24,6 +24,7 @@ from engine.places import CONFIGS
 from engine.processes import die_with_parent, run_job, stop_pool
 from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
+from pipeline.render_job import scenes_fingerprint as _scenes_fingerprint
 from engine.source import trace_path_for
 from pipeline.video import Chapter, Part, clip_frames, join_clips, read_chapters, subtitles_srt, subtitles_vtt, timeline
 from pipeline.voice import espeak_version
@@ -127,13 +128,6 @@ def audio_files(lecture: Path, spec: LectureSpec) -> list[Path]:
 def input_files(lecture: Path, spec: LectureSpec, configs: list[Path]) -> list[Path]:
     """Every file a lecture reads (itself, its clips' configs, their recorded voices): no output may be one."""
     return [Path(lecture), *configs, *audio_files(lecture, spec)]
-
-
-def _scenes_fingerprint() -> bytes:
-    h = hashlib.sha256()
-    for p in sorted((ROOT / "scenes").glob("*.py")):
-        h.update(p.read_bytes())
-    return h.digest()
 
 
 def render_clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,

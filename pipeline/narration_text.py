@@ -3,7 +3,7 @@
 A scene marks each step with what of the trace it shows (``PacedScene.step``'s ``about``: a forward
 node, a backward step, the summary...); ``narrate`` turns those into sentences. Every number is the
 trace's, written by the functions that write it on screen (``style.fmt_value``, ``style.fmt_grad`` and
-the step names' ``_plain``), through the same Notation (names, rounding noise shown as 0), so what is
+the step names' ``plain_number``), through the same Notation (names, rounding noise shown as 0), so what is
 said and what is shown never disagree. A training scene's steps are its captions, already sentences
 from the trace in the render's language: they are said as shown.
 
@@ -18,7 +18,7 @@ import numpy as np
 from engine.ops import TORCH_OP
 
 from scenes import style
-from scenes.graph_scenes import GradientCheck, _plain
+from scenes.graph_scenes import GradientCheck, plain_number
 from scenes.notation import Notation
 from scenes.trace_data import NUMBER_LABEL, GraphTrace, decode_value
 from scenes.training_scenes import ACT_NAMES
@@ -243,7 +243,7 @@ class _Teller:
 
     def amount(self, value, gradient: bool) -> str:
         """A number as on screen, a short vector's entries, or a larger array's shape in words."""
-        text = _plain(value, gradient)
+        text = plain_number(value, gradient)
         if np.ndim(value) >= 2:
             return self.say["matrix"].format(shape=text)
         if np.ndim(value) == 1 and text.endswith("-vector"):
@@ -273,7 +273,7 @@ class _Teller:
                 return self.say["forward_const"].format(value=value)
             return self.say["forward_named_const"].format(name=nt.names[node.id], value=value)
         inputs = self.join([nt.names[i] if not NUMBER_LABEL.fullmatch(nt.trace.nodes[i].label) else
-                            _plain(nt.value(i), gradient=False) for i in node.inputs])
+                            plain_number(nt.value(i), gradient=False) for i in node.inputs])
         return self.say["forward_gate"].format(gate=self.gate(node), name=nt.names[node.id], inputs=inputs,
                                                value=value)
 
@@ -281,7 +281,7 @@ class _Teller:
     def seed(self, about: dict) -> str:
         nt = self.nt(about)
         out = nt.trace.output
-        return self.say["seed"].format(out=nt.names[out], one=_plain(nt.grad(out), gradient=False))
+        return self.say["seed"].format(out=nt.names[out], one=plain_number(nt.grad(out), gradient=False))
 
     def backward(self, about: dict) -> str:
         nt = self.nt(about)
@@ -296,7 +296,7 @@ class _Teller:
             parts.append(say["add"].format(name=name, srcs=self.join([src[k] for k in slots]), up=up))
         elif node.op == "mul" and len(node.inputs) == 2 and all(np.ndim(v) == 0 for v in step.downstream if v is not None):
             clauses = [say["mul_one"].format(src=src[k], up=up, other=nt.names[node.inputs[1 - k]], down=down[k],
-                                             other_value=_plain(nt.value(node.inputs[1 - k]), gradient=False))
+                                             other_value=plain_number(nt.value(node.inputs[1 - k]), gradient=False))
                        for k in slots]
             parts.append(say["mul"].format(name=name, clauses=say["clauses"].join(clauses)))
         elif node.op == "max" and len(node.inputs) == 2 and np.ndim(step.upstream) == 0:
@@ -304,14 +304,14 @@ class _Teller:
             if len(winners) == 1:
                 k = winners[0]
                 losers = [src[j] for j in slots if j != k]
-                parts.append(say["max"].format(name=name, src=src[k], value=_plain(nt.value(node.inputs[k]), False),
+                parts.append(say["max"].format(name=name, src=src[k], value=plain_number(nt.value(node.inputs[k]), False),
                                                up=up, others=self.join(losers), s="s" if len(losers) == 1 else ""))
             else:
                 parts += [self._generic(nt, step, k, src[k], down[k]) for k in slots]
         elif node.op == "sigmoid" and np.ndim(step.upstream) == 0:
             k = slots[0]
-            parts.append(say["sigmoid"].format(name=name, y=_plain(nt.value(node.id), False),
-                                               local=_plain(step.local[k], False), up=up, src=src[k], down=down[k]))
+            parts.append(say["sigmoid"].format(name=name, y=plain_number(nt.value(node.id), False),
+                                               local=plain_number(step.local[k], False), up=up, src=src[k], down=down[k]))
         elif node.op == "sigmoid":
             parts.append(say["sigmoid_each"].format(name=name, src=src[slots[0]], down=down[slots[0]]))
         elif node.op == "relu" and slots and step.local[slots[0]] is not None and np.ndim(step.local[slots[0]]):
@@ -337,7 +337,7 @@ class _Teller:
                       src=src, down=down)
         if local is not None and (np.ndim(local) == 0 or np.shape(local) == np.shape(step.downstream[slot])
                                   and np.ndim(local) == 1 and np.size(local) <= 4):
-            return self.say["local"].format(local=_plain(local, False), **fields)
+            return self.say["local"].format(local=plain_number(local, False), **fields)
         return self.say["passes"].format(**fields)
 
     def _branch_sum(self, nt: Notation, node_id: str) -> str:
@@ -388,9 +388,9 @@ def trace_fields(trace: dict) -> dict[str, str]:
         nt = Notation(GraphTrace.from_dict(trace))
         for nid, node in nt.trace.nodes.items():
             for name in dict.fromkeys((nt.names[nid], node.label)):
-                fields.setdefault(f"value.{name}", _plain(nt.value(nid), gradient=False))
+                fields.setdefault(f"value.{name}", plain_number(nt.value(nid), gradient=False))
                 if node.grad is not None:
-                    fields.setdefault(f"grad.{name}", _plain(nt.grad(nid), gradient=True))
+                    fields.setdefault(f"grad.{name}", plain_number(nt.grad(nid), gradient=True))
                 if node.relative_error is not None:
                     fields.setdefault(f"error.{name}", style.fmt_value(node.relative_error))
         fields["output"] = nt.names[nt.trace.output]

@@ -6,6 +6,7 @@ changed at import time.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -366,3 +367,11 @@ def scene_duration(trace_path: Path, quality: str = "preview", lang: str = "en",
         scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))
         scene.render()
         return scene.time
+
+
+def scenes_fingerprint() -> bytes:
+    """Changes whenever a scene's code does: part of every clip's cache key (and generated narration's)."""
+    h = hashlib.sha256()
+    for p in sorted((Path(__file__).resolve().parent.parent / "scenes").glob("*.py")):
+        h.update(p.read_bytes())
+    return h.digest()

@@ -302,7 +302,7 @@ class GraphScene(TraceScene):
             if not graph.out_edges(node_id):
                 continue
             value = graph.notation.value(node_id)
-            self.step(f"forward: {graph.notation.names[node_id]} = {_plain(value, gradient=False)}",
+            self.step(f"forward: {graph.notation.names[node_id]} = {plain_number(value, gradient=False)}",
                       about={"kind": "forward", "node": node_id, "graph": self.graph_part})
             if not captioned:  # in the first forward step: the step before ends on its own caption
                 self.set_caption(style.caption("forward"))
@@ -362,7 +362,7 @@ class GraphScene(TraceScene):
         """What a backward step shows, as a section's (and a slide's) name: "backward: × gate q1, x gets -4"."""
         n = graph.notation
         node = graph.trace.nodes[step.node]
-        sends = [f"{n.names[src]} gets {_plain(n.downstream(step, slot), gradient=True)}"
+        sends = [f"{n.names[src]} gets {plain_number(n.downstream(step, slot), gradient=True)}"
                  for slot, src in enumerate(node.inputs) if step.downstream[slot] is not None]
         return f"backward: {node.symbol} gate {n.names[step.node]}" + (", " + ", ".join(sends) if sends else "")
 
@@ -372,7 +372,7 @@ class GraphScene(TraceScene):
 
     def summarise(self, graph: ComputationalGraph):
         self.step("summary: " + ", ".join(f"∂{graph.notation.names[graph.trace.output]}/∂{n.label} = "
-                                          f"{_plain(graph.notation.grad(n.id), gradient=True)}" for n in graph.trace.inputs),
+                                          f"{plain_number(graph.notation.grad(n.id), gradient=True)}" for n in graph.trace.inputs),
                   about={"kind": "summary", "graph": self.graph_part})
         self.set_caption(style.caption("summary"))
         formulas = summary_pages(graph.notation)
@@ -518,7 +518,7 @@ class GradientCheck(GraphScene):
         return self.below_title(table)
 
 
-def _plain(value, gradient: bool) -> str:
+def plain_number(value, gradient: bool) -> str:
     """A value as plain text for a step's name: a signed number, a short vector's entries, or a shape."""
     if np.ndim(value) == 1 and np.size(value) <= 4:
         fmt = style.fmt_grad if gradient else style.fmt_value

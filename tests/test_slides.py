@@ -20,7 +20,7 @@ CHAIN_STEPS = ["title: Chain rule: f = (x + y) z", "forward: x = −2", "forward
 def chain_notes() -> list[str]:
     """A config's slides: each step's notes are its name and its narration written from the trace."""
     from pipeline.auto_narration import step_texts
-    from pipeline.source import trace_path_for
+    from engine.source import trace_path_for
 
     said = step_texts(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), "en")
     assert len(said) == len(CHAIN_STEPS) and "To sum up, the gradients of f: x −4, y −4, z +3." in said
