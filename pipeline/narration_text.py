@@ -16,11 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from engine.ops import TORCH_OP
+from engine.trace_check import NUMBER_LABEL
 
 from scenes import style
 from scenes.graph_scenes import GradientCheck, plain_number
 from scenes.notation import Notation
-from scenes.trace_data import NUMBER_LABEL, GraphTrace, decode_value
+from scenes.trace_data import GraphTrace, decode_value
 from scenes.training_scenes import ACT_NAMES
 
 # How a gate is called: its op's name (a symbol is said badly by a voice)
