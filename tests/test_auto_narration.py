@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from engine.config import ConfigError
 from engine.numfmt import format_number
 from pipeline.auto_narration import fill, spoken_steps, step_texts
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from render import CONFIG_DIR, cli
 
 GRAPH_CONFIGS = ["chain_rule", "gates", "sigmoid_gate", "sigmoid_neuron", "vectors", "layers", "gradcheck",

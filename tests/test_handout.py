@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.auto_narration import step_texts
-from pipeline.source import trace_path_for
+from engine.source import trace_path_for
 from render import CONFIG_DIR, cli
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdfimages")

@@ -147,7 +147,7 @@ def test_a_vector_is_drawn_as_a_vector_never_as_a_bare_number():
     from manim import Text
 
     from scenes.graph_mobject import EdgeLabel
-    from scenes.graph_scenes import _plain
+    from scenes.graph_scenes import plain_number
     from scenes.style import latex_shape, shape_text
 
     v = np.array([1.0, -2.0, 0.5])
@@ -161,8 +161,8 @@ def test_a_vector_is_drawn_as_a_vector_never_as_a_bare_number():
         assert exponent.get_bottom()[1] > ref.get_bottom()[1] + 0.2 * digit and exponent.height >= 0.8 * digit
     assert r"\mathbb{R}" in latex_shape(v) and "3" in latex_shape(v)  # a leaf's shape, and an equation's
     assert shape_text(v) == "3-vector" and shape_text(np.zeros((2, 3))) == "2×3"
-    assert _plain(v, gradient=False) == "[1, −2, 0.5]" and _plain(v, gradient=True) == "[+1, −2, +0.5]"
-    assert _plain(np.arange(5.0), gradient=False) == "5-vector"
+    assert plain_number(v, gradient=False) == "[1, −2, 0.5]" and plain_number(v, gradient=True) == "[+1, −2, +0.5]"
+    assert plain_number(np.arange(5.0), gradient=False) == "5-vector"
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
