@@ -338,13 +338,14 @@ def test_matrices_with_scientific_entries_agree_as_shown():
 
 
 # --- the whole scenes ---------------------------------------------------------------------------------
-def _audit(config: Path, theme: str, lang: str):
-    r = CliRunner().invoke(cli, ["audit", str(config), "--theme", theme, "--lang", lang])
+def _audit(config: Path, theme: str, lang: str, strict: bool = False):
+    r = CliRunner().invoke(cli, ["audit", str(config), "--theme", theme, "--lang", lang] + ["--strict"] * strict)
     assert r.exit_code == 0, r.output[-3000:]
     return r.output
 
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+NOT_STRICT_YET = {"torch_mlp", "torch_sequential"}
 STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
 
 
@@ -353,7 +354,10 @@ STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
 @pytest.mark.parametrize("theme", ["dark", "light"])
 @pytest.mark.parametrize("config", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_every_shipped_config_passes_the_audit(config, theme, lang):
-    assert "paused frames" in _audit(config, theme, lang)
+    # dark and English at the strict level (10 px, scripts included; names kept in view), but the two torch
+    # networks whose graphs still pan (README, "not yet"); the rest at the standard level
+    strict = (theme, lang) == ("dark", "en") and config.stem not in NOT_STRICT_YET
+    assert "paused frames" in _audit(config, theme, lang, strict)
 
 
 @pytest.mark.slow
