@@ -19,10 +19,15 @@ from engine.io import OutputError, check_output_path, write_text_atomic
 from engine.numfmt import format_number
 from engine.places import CONFIGS, INSTALLED, LECTURES, UnknownName, resolve_shipped, shipped_names
 from engine.trace import decode_value, dumps
-from pipeline.render_job import FORMATS
+from engine.settings import (FORMATS, HANDOUT_FORMATS, LANGS, LECTURE_FORMATS, PACE_RANGE, QUALITIES, SLIDE_FORMATS,
+                             THEMES, VOICES, RenderOptions, Timing)
 
 ROOT = Path(__file__).resolve().parent
 CONFIG_DIR = CONFIGS  # assets/configs in a checkout, backprop_anim/assets/configs when installed
+# the allowed values come from the constants that hold them (engine/settings.py), in their own order
+QUALITY_CHOICE = click.Choice(list(QUALITIES))
+THEME_CHOICE = click.Choice(THEMES)
+LANG_CHOICE = click.Choice(LANGS)
 
 
 def _load_trace(config_path: str) -> dict:
@@ -81,7 +86,7 @@ def _jobs(value: str) -> int:
 def _a_number(ctx, param, value: float) -> float:
     """click's FloatRange lets NaN through (every comparison with it is false)."""
     if value != value:
-        raise click.BadParameter("nan is not a number from 0.5 to 2")
+        raise click.BadParameter(f"nan is not a number from {PACE_RANGE[0]:g} to {PACE_RANGE[1]:g}")
     return value
 
 
@@ -101,7 +106,7 @@ config_argument = click.argument("config", type=click.Path(dir_okay=False),
 
 
 pace_option = click.option(
-    "--pace", type=click.FloatRange(0.5, 2.0), default=1.0, show_default=True, callback=_a_number,
+    "--pace", type=click.FloatRange(*PACE_RANGE), default=1.0, show_default=True, callback=_a_number,
     help="Speed of the animations: 2 plays twice as fast, 0.5 takes twice as long; what is shown is the same.")
 
 
@@ -213,7 +218,7 @@ def _check_row(node: dict, tolerance: float) -> dict:
 
 @cli.command()
 @config_argument
-@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
+@click.option("--quality", type=QUALITY_CHOICE, default="preview", show_default=True,
               help="preview: 854x480 at 15 fps; hd: 1920x1080 at 60 fps; low: 426x240 at 10 fps (drafts).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (default: out/<config name>.mp4, or .png with --still).")
@@ -227,9 +232,9 @@ def _check_row(node: dict, tolerance: float) -> dict:
 @click.option("--transparent", is_flag=True,
               help="Keep an alpha channel for compositing (webm, mov, gif, png). Text takes the theme's colour: "
                    "use --theme light over white slides (the dark theme's white text vanishes there).")
-@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+@click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True,
               help="dark (Manim's look) or light (white background for slides and print).")
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True, help="Caption language.")
 @click.option("--resolution", help="WIDTHxHEIGHT instead of the quality's size, e.g. 1280x720 (even numbers).")
 @click.option("--fps", type=click.IntRange(1, 120), help="Frames per second instead of the quality's.")
 @pace_option
@@ -246,7 +251,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     """Render CONFIG (a YAML config or a trace JSON) as a clip or a still."""
     import dataclasses
 
-    from pipeline.render_job import QUALITIES, RenderLimitError, Timing, parse_resolution, render_scene
+    from pipeline.render_job import RenderLimitError, parse_resolution, render_scene
     from engine.source import trace_path_soon
     from scenes.trace_data import TraceError
 
@@ -264,17 +269,18 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     fmt = _output_format(output, fmt, still)
     out = Path(output or Path("out") / f"{Path(config).stem}.{fmt}")
     _check_output(str(out), inputs=[config])
+    options = RenderOptions(quality=size, theme=theme, lang=lang, timing=Timing(pace), fmt=fmt, still=still,
+                            transparent=transparent, upto=upto,
+                            progress="none" if quiet else "manim" if verbose else "line")
     try:
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
         try:
             if jobs > 1 and fmt == "mp4" and upto is None and not still:
                 from pipeline.chunks import render_chunked
                 trace = trace.result()
-                render_chunked(trace, out, size, jobs, lang=lang, theme=theme, timing=Timing(pace))
+                render_chunked(trace, out, options, jobs)
             else:
-                    render_scene(trace, out, quality=size, upto=upto, lang=lang, fmt=fmt, transparent=transparent,
-                             theme=theme, progress="none" if quiet else "manim" if verbose else "line",
-                             timing=Timing(pace))
+                render_scene(trace, out, options)
         except BaseException:  # Ctrl-C or SIGTERM while the child still traces: it stops too
             getattr(trace, "stop", lambda: None)()
             raise
@@ -287,10 +293,10 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
 
 @cli.command()
 @config_argument
-@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
+@click.option("--quality", type=QUALITY_CHOICE, default="preview", show_default=True,
               help="The frame size the pixel measures are taken at.")
-@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True,
               help="Print every paused frame's texts (string, kind, box, x-height, contrast) and the violations.")
 @click.option("--strict", is_flag=True,
@@ -326,7 +332,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
 
 @cli.command()
 @config_argument
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
 @allow_long_option
 @trust_option
 def info(config: str, lang: str) -> None:
@@ -356,7 +362,7 @@ def info(config: str, lang: str) -> None:
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help='Print {"steps": [{"name", "start", "narration"}]}.')
 @allow_long_option
 @trust_option
@@ -382,18 +388,18 @@ def narrate(config: str, lang: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False))
-@click.option("--to", "to", type=click.Choice(["pdf", "html"]), default=None,
+@click.option("--to", "to", type=click.Choice(HANDOUT_FORMATS), default=None,
               help="pdf (vector figures, two steps a page) or html (one self-contained page); default: from -o, else pdf.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The handout (default: out/<name>.pdf).")
-@click.option("--theme", type=click.Choice(["dark", "light"]), default="light", show_default=True)
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--theme", type=THEME_CHOICE, default="light", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
 @click.option("--allow-outside", is_flag=True, help="Allow a lecture's clip configs outside its folder tree.")
 @allow_long_option
 @trust_option
 def handout(source: str, to: str | None, output: str | None, theme: str, lang: str, allow_outside: bool) -> None:
     """A printable handout of a config or a lecture: each step's figure, drawn as vectors, with its narration
     beneath (authored, or written from the trace), under chapter headings."""
-    from pipeline.handout import FORMATS as HANDOUT_FORMATS, make_handout
+    from pipeline.handout import make_handout
     from scenes.trace_data import TraceError
 
     suffix = Path(output).suffix.lower().lstrip(".") if output else ""
@@ -517,17 +523,17 @@ def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow
 @cli.command()
 @click.argument("lecture_file", metavar="LECTURE", type=click.Path(dir_okay=False),
                 callback=_file_or_shipped((LECTURES,), "lecture"))
-@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True,
+@click.option("--quality", type=QUALITY_CHOICE, default="preview", show_default=True,
               help="Quality of every clip.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="The joined video (default: out/lecture.mp4, or .webm); .srt and .vtt subtitles beside it.")
-@click.option("--format", "fmt", type=click.Choice(["mp4", "webm"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(LECTURE_FORMATS), default=None,
               help="mp4 (H.264, AAC, mov_text subtitles) or webm (VP9, Opus, WebVTT); default: from -o, else mp4.")
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Caption language.")
-@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True, help="Caption language.")
+@click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True,
               help="dark or light (white background).")
 @pace_option
-@click.option("--voice", type=click.Choice(["none", "draft"]), default="none", show_default=True,
+@click.option("--voice", type=click.Choice(VOICES), default="none", show_default=True,
               help="draft: speak the narration with espeak-ng (offline; a rough voice for timing, marked as a draft). "
                    "A chapter's recorded narration_audio is used either way.")
 @click.option("--burn-subtitles", is_flag=True,
@@ -546,7 +552,7 @@ def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None
     from pipeline.lecture import render_lecture
 
     suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    if output and suffix not in ("mp4", "webm"):
+    if output and suffix not in LECTURE_FORMATS:
         raise click.BadParameter(f"{output}: a lecture is an .mp4 or .webm (its .srt and .vtt are written beside it)",
                                  param_hint="-o")
     if fmt and suffix and fmt != suffix:
@@ -570,13 +576,13 @@ def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None
 @cli.command()
 @click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False),
                 callback=_file_or_shipped((CONFIGS, LECTURES), "config or lecture"))
-@click.option("--to", "to", type=click.Choice(["html", "pptx", "pdf"]), default=None,
+@click.option("--to", "to", type=click.Choice(SLIDE_FORMATS), default=None,
               help="html (reveal.js, one offline file), pptx or pdf (a frame per step); default: from -o, else html.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="The deck (default: out/<name>.html); manim-slides' folder for `manim-slides present` beside it.")
-@click.option("--quality", type=click.Choice(["low", "preview", "hd", "4k"]), default="preview", show_default=True)
-@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--quality", type=QUALITY_CHOICE, default="preview", show_default=True)
+@click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
 @click.option("--allow-outside", is_flag=True, help="Allow a lecture's clip configs outside its folder tree.")
 @allow_long_option
 @trust_option
@@ -584,10 +590,10 @@ def slides(source: str, to: str | None, output: str | None, quality: str, theme:
            allow_outside: bool) -> None:
     """Step-through slides of a config or a lecture: one slide per step (each forward value, each backward
     gate, each summary), speaker notes saying what it shows and the clip's narration, made by manim-slides."""
-    from pipeline.slides import FORMATS, make_slides
+    from pipeline.slides import make_slides
 
     suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    if output and suffix not in FORMATS:
+    if output and suffix not in SLIDE_FORMATS:
         raise click.BadParameter(f"{output}: slides are .html, .pptx or .pdf", param_hint="-o")
     if to and suffix and to != suffix:
         raise click.BadParameter(f"--to {to} but -o {output} is .{suffix}", param_hint="--to")

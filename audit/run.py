@@ -41,7 +41,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
                 source: str | None = None, strict: bool = False) -> Report:
     from manim import config
 
-    from pipeline.render_job import undrawn
+    from pipeline.render_job import RenderOptions, undrawn
     from scenes.notation import Notation
     from scenes.trace_data import GraphTrace, read_trace
     from scenes.training_scenes import ACT_NAMES
@@ -49,7 +49,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
     trace = read_trace(trace_path)
     caption_claims = CaptionCheck(trace, ACT_NAMES)
     equation_truth = _equation_truth(trace, GraphTrace, Notation) if trace["kind"] == "graph" else None
-    with undrawn(trace_path, quality, lang, theme) as scene_cls:
+    with undrawn(trace_path, RenderOptions(quality=quality, lang=lang, theme=theme)) as scene_cls:
         renderer = AuditRenderer()
         scene = scene_cls(renderer=renderer)
         scene.render()

@@ -101,6 +101,7 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
     out/<name>.mp4, or .png with ``still``); returns the Clip written."""
     from engine.io import OutputError, check_output_path
     from engine.trace import dumps
+    from engine.settings import RenderOptions
     from pipeline.render_job import RenderLimitError, render_scene
     from engine.source import trace_path_for
     from scenes.trace_data import TraceError
@@ -118,8 +119,9 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
             out = Path(output) if output else Path("out") / f"{name}.{fmt}"
             out.parent.mkdir(parents=True, exist_ok=True)
             check_output_path(str(out), inputs=[str(path)])
-            done = render_scene(trace_path_for(path), out, quality=quality, still=still, upto=upto, lang=lang,
-                                progress=progress, fmt=fmt, theme=theme)
+            done = render_scene(trace_path_for(path), out, RenderOptions(quality=quality, still=still, upto=upto,
+                                                                         lang=lang, progress=progress, fmt=fmt,
+                                                                         theme=theme))
         except (ConfigError, TraceError, RenderLimitError, OutputError) as e:
             raise BackpropError(str(e)) from None
         except FileNotFoundError as e:

@@ -19,6 +19,7 @@ from .cache import CACHE as CACHE_ROOT, usable_cache, verified, write_entry
 from .io import read_input
 from .processes import die_with_parent, run_job, stop_pool, workers
 from .places import ASSETS
+from .settings import SOURCE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = CACHE_ROOT / "traces"
@@ -112,7 +113,7 @@ def _engine_fingerprint() -> bytes:
 
 def scene_source(default: str | None) -> Path:
     """The config or trace a scene renders: $BACKPROP_SOURCE (set by the CLI), else its default."""
-    named = os.environ.get("BACKPROP_SOURCE")
+    named = os.environ.get(SOURCE_ENV)
     if not named and default is None:
         from .errors import ConfigError
         raise ConfigError("BACKPROP_SOURCE is not set, and this scene has no config of its own: "

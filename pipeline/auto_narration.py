@@ -69,13 +69,13 @@ def _read_steps(data: bytes) -> list[SpokenStep] | None:
 
 def _build(trace_path: Path, lang: str) -> list[SpokenStep]:
     """Build the scene without drawing, and say each step it marked."""
-    from pipeline.render_job import undrawn
+    from pipeline.render_job import RenderOptions, undrawn
     from pipeline.speedups import SkipsDrawing
     from pipeline.narration_text import narrate
     from scenes.trace_data import read_trace
 
     trace = read_trace(trace_path)
-    with undrawn(Path(trace_path), lang=lang) as scene_cls:
+    with undrawn(Path(trace_path), RenderOptions(lang=lang)) as scene_cls:
         scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))
         scene.render()
     marks, about = scene.step_marks, scene.step_about

@@ -13,6 +13,7 @@ step starts at. The cuts are chosen at step starts so that the chunks' costs are
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from engine.io import atomic_path
 from engine.processes import die_with_parent, run_job, stop_pool
-from pipeline.render_job import Quality, Rendered, StepTime, Timing, quality_of, render_scene, undrawn
+from pipeline.render_job import Rendered, RenderOptions, StepTime, render_scene, undrawn
 
 MIN_CHUNK_SECONDS = 2.0  # shorter chunks cost more in their workers' start than they save
 # One render keeps about 1.6 cores busy (drawing, RGBA-to-YUV and x264's threads: docs/benchmark.md), so
@@ -47,8 +48,7 @@ class Plan:
         return balance(self.costs, [p for p in self.step_plays if 0 < p < len(self.costs)], chunks)
 
 
-def plan(trace_path: Path, quality: str | Quality = "preview", lang: str = "en", theme: str = "dark",
-         timing: Timing = Timing()) -> Plan:
+def plan(trace_path: Path, options: RenderOptions = RenderOptions()) -> Plan:
     """Build the scene without drawing, recording what each animation will cost to draw and encode."""
     from pipeline.speedups import SkipsDrawing
 
@@ -59,10 +59,10 @@ def plan(trace_path: Path, quality: str | Quality = "preview", lang: str = "en",
             frames.append(n)
             costs.append(n * (1 + len(scene.get_mobject_family_members())))
 
-    fps = quality_of(quality).fps
+    fps = options.size.fps
     costs: list[float] = []
     frames: list[int] = []
-    with undrawn(trace_path, quality, lang, theme, timing) as scene_cls:
+    with undrawn(trace_path, options) as scene_cls:
         scene = scene_cls(renderer=Costing(skip_animations=True))
         scene.render()
     return Plan(tuple(costs), tuple(frames), tuple(getattr(scene, "step_plays", ())))
@@ -100,11 +100,9 @@ def _warm() -> None:
         kind.scene_class()
 
 
-def chunk_job(trace_path: str, out: str, quality: str, lang: str, theme: str, timing: Timing,
-              first: int, end: int | None) -> Rendered:
+def chunk_job(trace_path: str, out: str, options: RenderOptions, first: int, end: int | None) -> Rendered:
     """Render animations first..end-1 of the scene into ``out`` (a worker's job)."""
-    return render_scene(Path(trace_path), Path(out), quality, lang=lang, progress=False, theme=theme,
-                        timing=timing, plays=(first, end))
+    return render_scene(Path(trace_path), Path(out), dataclasses.replace(options, progress=False, plays=(first, end)))
 
 
 def join_chunks(chunks: list[Path], rendered: list[Rendered], cuts: list[int], plan_: Plan, output: Path,
@@ -130,32 +128,32 @@ def join_chunks(chunks: list[Path], rendered: list[Rendered], cuts: list[int], p
     return whole, poster
 
 
-def render_chunked(trace_path: Path, output: Path, quality: str | Quality, jobs: int, lang: str = "en",
-                   theme: str = "dark", timing: Timing = Timing()) -> Rendered:
+def render_chunked(trace_path: Path, output: Path, options: RenderOptions, jobs: int) -> Rendered:
     """Render one MP4 clip in up to ``jobs`` chunks at once; falls back to one whole render when the
-    clip is too short to be worth cutting or has too few steps."""
+    clip is too short to be worth cutting or has too few steps. Only the options' quality, language, theme
+    and timing apply (a whole MP4 clip, no progress line)."""
+    options = RenderOptions(options.quality, options.theme, options.lang, options.timing, progress=False)
     if jobs <= 1:
-        return render_scene(trace_path, output, quality, lang=lang, progress=False, theme=theme, timing=timing)
+        return render_scene(trace_path, output, options)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter each: Manim's config is per process
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_warm)
     try:
         for _ in range(jobs):  # the workers start (and import Manim) while the cuts are planned here
             pool.submit(int)
-        p = plan(trace_path, quality, lang, theme, timing)
-        fps = quality_of(quality).fps
+        p = plan(trace_path, options)
+        fps = options.size.fps
         longest = max(1, int(sum(p.frames) / (MIN_CHUNK_SECONDS * fps)))
         cuts = p.cuts(min(jobs, longest))
         with tempfile.TemporaryDirectory(prefix="backprop-chunks-") as tmp, atomic_path(output) as out:
             if len(cuts) == 1:
                 pool.shutdown(wait=False, cancel_futures=True)
-                rendered = render_scene(trace_path, out, quality, lang=lang, progress=False, theme=theme,
-                                        timing=timing)
+                rendered = render_scene(trace_path, out, options)
                 return Rendered(output, rendered.duration, rendered.animations, steps=rendered.steps,
                                 poster=rendered.poster)
             paths = [Path(tmp) / f"chunk{c:03d}.mp4" for c in range(len(cuts))]
             ends = cuts[1:] + [None]
-            futures = [pool.submit(run_job, chunk_job, str(trace_path), str(path), quality, lang, theme, timing,
-                                   first, end) for path, first, end in zip(paths, cuts, ends)]
+            futures = [pool.submit(run_job, chunk_job, str(trace_path), str(path), options, first, end)
+                       for path, first, end in zip(paths, cuts, ends)]
             rendered = [f.result() for f in futures]
             steps, poster = join_chunks(paths, rendered, cuts, p, out, fps)
         pool.shutdown()

@@ -16,6 +16,10 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.lecture import ClipJob
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_RETRIES = 3
@@ -26,22 +30,22 @@ CPUS_PER_TASK = {"local": 1, "remote": 2}
 UPLOAD_EXCLUDES = [".venv", ".cache", "out", "media", "mutants", ".git", ".hypothesis", "*.egg-info", "**/__pycache__"]
 
 
-def _render_task(job: tuple, trace: bytes | None, ledger) -> tuple[bytes, str, int]:
-    """On a worker: render one clip job (lecture.render_clips' tuple); its bytes, their SHA-256 and the
-    worker's process id."""
+def _render_task(job: ClipJob, trace: bytes | None, ledger) -> tuple[bytes, str, int]:
+    """On a worker: render one clip job; its bytes, their SHA-256 and the worker's process id."""
+    import dataclasses
     import tempfile
 
     from pipeline.lecture import render_clip_job
 
-    kind, arg, sub, quality, lang, theme, out, timing = job
     # not awaited: a task blocked in ray.get lends its CPU out, and Ray would start another worker meanwhile
-    ledger.started.remote(Path(out).stem)
+    ledger.started.remote(Path(job.out).stem)
     with tempfile.TemporaryDirectory(prefix="backprop-task-") as tmp:
+        source = job.source
         if trace is not None:  # the scene's trace, as the driver has it
-            arg = str(Path(tmp) / "trace.json")
-            Path(arg).write_bytes(trace)
-        clip = Path(tmp) / Path(out).name
-        render_clip_job(kind, arg, sub, quality, lang, theme, str(clip), timing)
+            source = str(Path(tmp) / "trace.json")
+            Path(source).write_bytes(trace)
+        clip = Path(tmp) / Path(job.out).name
+        render_clip_job(dataclasses.replace(job, source=source, out=str(clip)))
         data = clip.read_bytes()
     return data, hashlib.sha256(data).hexdigest(), os.getpid()
 
@@ -87,7 +91,7 @@ def connect(cluster: str, workers: int) -> None:
         raise ValueError(f"--cluster {cluster}: use local or ray://HOST:PORT")
 
 
-def render_on_ray(todo: list[tuple], cluster: str, workers: int, progress=None) -> tuple[int, int]:
+def render_on_ray(todo: list[ClipJob], cluster: str, workers: int, progress=None) -> tuple[int, int]:
     """Render the clip jobs on Ray and publish each into the local cache; returns how many tasks were
     retried and how many worker processes did the work."""
     connect(cluster, workers)  # first: it may set what Ray reads on import
@@ -102,10 +106,10 @@ def render_on_ray(todo: list[tuple], cluster: str, workers: int, progress=None) 
     refs = {}
     for job in todo:
         trace = None
-        if job[0] == "scene":
-            if job[1] not in traces:
-                traces[job[1]] = ray.put(Path(job[1]).read_bytes())
-            trace = traces[job[1]]
+        if job.kind == "scene":
+            if job.source not in traces:
+                traces[job.source] = ray.put(Path(job.source).read_bytes())
+            trace = traces[job.source]
         refs[task.remote(job, trace, ledger)] = job
     pending, pids = list(refs), set()
     try:
@@ -117,7 +121,7 @@ def render_on_ray(todo: list[tuple], cluster: str, workers: int, progress=None) 
             if not done:
                 continue
             data, digest, pid = ray.get(done[0])
-            out = Path(refs[done[0]][6])
+            out = Path(refs[done[0]].out)
             if hashlib.sha256(data).hexdigest() != digest:
                 raise RuntimeError(f"{out.name}: the clip arrived damaged (SHA-256 differs)")
             write_entry(out, data, out.stem)

@@ -16,8 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from engine.config import ConfigError, Strict, first_error, read_yaml
 from engine.io import check_output_path
-from pipeline.narration import LANGS
-from pipeline.render_job import QUALITIES
+from engine.settings import LANGS, LECTURE_FORMATS, QUALITIES, THEMES, RenderOptions
 
 LAYOUT_FIELDS = ("lecture", "lang", "theme", "quality", "format")
 MAX_VARIANTS = 400
@@ -38,8 +37,8 @@ class CourseSpec(Strict):
     @field_validator("langs", "themes", "qualities", "formats")
     @classmethod
     def _known(cls, values, info):
-        allowed = {"langs": LANGS, "themes": ("dark", "light"), "qualities": tuple(QUALITIES),
-                   "formats": ("mp4", "webm")}[info.field_name]
+        allowed = {"langs": LANGS, "themes": THEMES, "qualities": tuple(QUALITIES),
+                   "formats": LECTURE_FORMATS}[info.field_name]
         for v in values:
             if v not in allowed:
                 raise ValueError(f"{v!r} is not one of {', '.join(allowed)}")
@@ -170,11 +169,12 @@ def _estimate(variants: list[Variant], planned: list[list], todo: dict, jobs: in
         return TitleCard.seconds(item.timing) if item.kind == "title" else SCENE_SECONDS
 
     length = {item.path: seconds(item) for items in planned for item in items}
-    rendering = sum(length[Path(job[6])] * RENDER_RTF[job[3]] for job in todo.values()) / max(1, min(jobs, len(todo)))
+    rendering = sum(length[Path(job.out)] * RENDER_RTF[job.options.quality] for job in todo.values()) / \
+        max(1, min(jobs, len(todo)))
     videos = [(v.quality, sum(length[item.path] for item in items)) for v, items in zip(variants, planned)]
     joining = sum(video_seconds * JOIN_RTF[quality] for quality, video_seconds in videos)
     disk = sum(video_seconds * BYTES_PER_SECOND[quality] for quality, video_seconds in videos) + \
-        sum(length[Path(job[6])] * BYTES_PER_SECOND[job[3]] for job in todo.values())
+        sum(length[Path(job.out)] * BYTES_PER_SECOND[job.options.quality] for job in todo.values())
     return Plan(len(variants), len(length), len(todo), rendering + joining, disk)
 
 
@@ -196,12 +196,13 @@ def render_course(course: Path, out_dir: Path, jobs: int = 2, cluster: str | Non
     planned, todo = [], {}
     for v in variants:
         lecture_spec, configs = lec.load_lecture(v.lecture, allow_outside)
-        items, missing = lec.clips_to_render(lecture_spec, configs, v.lecture, v.quality, v.lang, v.theme)
+        options = RenderOptions(quality=v.quality, theme=v.theme, lang=v.lang, progress=False)
+        items, missing = lec.clips_to_render(lecture_spec, configs, v.lecture, options)
         planned.append(items)
         for job in missing:
-            if job[6] in todo:
+            if job.out in todo:
                 summary.shared += 1
-            todo.setdefault(job[6], job)
+            todo.setdefault(job.out, job)
     plan = _estimate(variants, planned, todo, jobs)
     say(plan.line())
     if plan.over_budget() and not allow_large:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from engine.config import ConfigError
 from engine.io import atomic_path, check_output_path
+from engine.settings import HANDOUT_FORMATS, RenderOptions
 
-FORMATS = ("pdf", "html")
+FORMATS = HANDOUT_FORMATS
 PAGE = (595.0, 842.0)  # A4 in points
 MARGIN = 48.0
 TEXT_SIZE = 10.5
@@ -56,7 +57,7 @@ def scene_figures(trace_path: Path, lang: str, theme: str, narration: dict[int, 
 
     trace = read_trace(trace_path)
     drawings = []
-    with undrawn(Path(trace_path), quality="preview", lang=lang, theme=theme) as scene_cls:
+    with undrawn(Path(trace_path), RenderOptions(quality="preview", lang=lang, theme=theme)) as scene_cls:
         renderer = SkipsDrawing(skip_animations=True)
         scene = scene_cls(renderer=renderer)
         camera = renderer.camera

@@ -6,6 +6,7 @@ processes with ``jobs`` > 1.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -21,6 +22,7 @@ from engine.cache import publish, verified
 from engine.config import ConfigError, Strict, first_error, load_config, read_yaml
 from engine.io import atomic_path, check_output_path, read_input, write_text_atomic
 from engine.places import CONFIGS
+from engine.settings import PACE_RANGE, SUBTITLE_ENV, TITLE_ENV, RenderOptions
 from engine.processes import die_with_parent, run_job, stop_pool
 from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
@@ -33,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIP_CACHE = CACHE / "clips"
 MAX_CLIPS = 50
 MAX_STEPS = 200
-PACE_LIMITS = (0.5, 2.0)  # --pace, and how far a recorded voice may stretch or squeeze a chapter
 
 
 class ClipSpec(Strict):
@@ -130,36 +131,46 @@ def input_files(lecture: Path, spec: LectureSpec, configs: list[Path]) -> list[P
     return [Path(lecture), *configs, *audio_files(lecture, spec)]
 
 
-def render_clip_job(kind: str, arg: str, subtitle: str | None, quality: str, lang: str, theme: str,
-                    out: str, timing: Timing = Timing()) -> str:
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to render into the clip cache (a worker's job, sent to another process or a Ray worker)."""
+    kind: str  # "title" or "scene"
+    source: str  # the card's title, or the scene's trace path
+    subtitle: str | None  # a title card's second line
+    options: RenderOptions  # its quality, language, theme and timing
+    out: str  # its place in the clip cache
+
+
+def render_clip_job(job: ClipJob) -> str:
     """Render one clip in a worker process (a title card or a traced scene) into the clip cache.
 
     The file is rendered under a temporary name and published with its checksum only when complete, so
     an interrupted clip is never cached.
     """
-    out = Path(out)
+    out = Path(job.out)
+    options = dataclasses.replace(job.options, progress=False, fmt="mp4")  # a clip for the join, quietly
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4", dir=out.parent)
     os.close(fd)
     try:
-        if kind == "title":
+        if job.kind == "title":
             from scenes.title_card import TitleCard
-            env = {"BACKPROP_TITLE": arg, **({"BACKPROP_SUBTITLE": subtitle} if subtitle else {})}
-            render_class(TitleCard, env, Path(tmp), quality, lang=lang, progress=False, theme=theme, timing=timing)
+            env = {TITLE_ENV: job.source, **({SUBTITLE_ENV: job.subtitle} if job.subtitle else {})}
+            render_class(TitleCard, env, Path(tmp), options)
         else:
-            render_scene(Path(arg), Path(tmp), quality, lang=lang, progress=False, theme=theme, timing=timing)
+            render_scene(Path(job.source), Path(tmp), options)
         publish(Path(tmp), out, out.stem)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return str(out)
 
 
-def render_clips(todo: list[tuple], jobs: int, progress=None) -> None:
+def render_clips(todo: list[ClipJob], jobs: int, progress=None) -> None:
     """Render the clips not cached yet, ``jobs`` at a time, each in a fresh worker process."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: Manim's config is per process
     pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=die_with_parent,
                                initargs=(os.getpid(),))
     try:
-        futures = [pool.submit(run_job, render_clip_job, *job) for job in todo]
+        futures = [pool.submit(run_job, render_clip_job, job) for job in todo]
         for f in as_completed(futures):
             f.result()
             if progress:
@@ -191,34 +202,35 @@ class Item:
     auto: bool = False  # steps narrated from the trace (by index: one the clip does not have is dropped)
 
 
-def _natural_seconds(item: Item, timing: Timing, quality: str, lang: str, theme: str, fingerprint: bytes) -> float:
-    """How long a scene lasts with ``timing``, from building it without drawing (a few seconds), kept in
+def _natural_seconds(item: Item, options: RenderOptions, fingerprint: bytes) -> float:
+    """How long a scene lasts with ``options.timing``, from building it without drawing (a few seconds), kept in
     the clip cache so that a lecture rendered again does not build it again."""
     from engine.cache import write_entry
     from pipeline import render_job
 
-    probe = Item("scene", item.arg, timing=timing)
-    key = "seconds-" + _key(fingerprint, probe, quality, lang, theme)
+    probe = Item("scene", item.arg, timing=options.timing)
+    key = "seconds-" + _key(fingerprint, probe, options)
     path = CLIP_CACHE / f"{key}.txt"
     if verified(path, key, "clip cache"):
         try:
             return float(path.read_text())
         except ValueError:  # verified, yet not a number: made by something else; made again
             pass
-    seconds = render_job.scene_duration(Path(item.arg), quality, lang, theme, timing)
+    seconds = render_job.scene_duration(Path(item.arg), options)
     write_entry(path, repr(seconds).encode(), key)
     return seconds
 
 
-def _fit_pace(item: Item, pace: float, quality: str, lang: str, theme: str, fingerprint: bytes) -> float:
+def _fit_pace(item: Item, options: RenderOptions, fingerprint: bytes) -> float:
     """The pace at which a chapter (its card and scene) lasts as long as its recorded voice, within
-    PACE_LIMITS: the card keeps its time, the scene is slowed or sped up."""
+    PACE_RANGE: the card keeps its time, the scene is slowed or sped up (from ``options.timing.pace``)."""
     from pipeline.voice import seconds
     from scenes.title_card import TitleCard
 
-    natural = _natural_seconds(item, Timing(pace, item.timing.holds), quality, lang, theme, fingerprint)
+    pace = options.timing.pace
+    natural = _natural_seconds(item, dataclasses.replace(options, timing=Timing(pace, item.timing.holds)), fingerprint)
     card = TitleCard.seconds(item.card.timing) if item.card is not None else 0.0
-    lo, hi = PACE_LIMITS
+    lo, hi = PACE_RANGE
     return min(hi, max(lo, pace * natural / max(seconds(item.recorded) - card, 1e-3)))
 
 
@@ -274,10 +286,11 @@ def _by_lang(narration) -> dict:
     return dict(narration) if isinstance(narration, dict) else {lang: narration for lang in LANGS} if narration else {}
 
 
-def _key(fingerprint: bytes, item: Item, quality: str, lang: str, theme: str) -> str:
+def _key(fingerprint: bytes, item: Item, options: RenderOptions) -> str:
+    """What determines a clip's pixels: the scenes' code, the card's text or the trace, and the options."""
     content = read_input(item.arg) if item.kind == "scene" else f"{item.arg}\n{item.sub}".encode()
     timing = json.dumps([item.timing.pace, [list(h) for h in item.timing.holds]], ensure_ascii=False)
-    what = f"{item.kind}|{quality}|{lang}|{theme}|{timing}".encode()
+    what = f"{item.kind}|{options.quality}|{options.lang}|{options.theme}|{timing}".encode()
     return hashlib.sha256(fingerprint + content + what).hexdigest()[:24]
 
 
@@ -318,22 +331,24 @@ def _resolve_steps(item: Item, lecture: Path) -> None:
     item.step_spans = [(marks[index][1], marks[index][2]) for index in found]
 
 
-def clips_to_render(spec: LectureSpec, configs: list[Path], lecture: Path, quality: str, lang: str, theme: str,
-                    pace: float = 1.0, voice: str = "none") -> tuple[list[Item], list[tuple]]:
+def clips_to_render(spec: LectureSpec, configs: list[Path], lecture: Path, options: RenderOptions,
+                    voice: str = "none") -> tuple[list[Item], list[ClipJob]]:
     """The lecture's items, each with its clip's place in the cache, and the render jobs of the clips not
-    cached yet: (kind, title or trace path, subtitle, quality, lang, theme, clip path, timing)."""
-    items = plan(spec, configs, lecture, lang, pace, voice)
+    cached yet. ``options``: the quality (a preset's name), language, theme and pace of every clip."""
+    pace = options.timing.pace
+    items = plan(spec, configs, lecture, options.lang, pace, voice)
     fingerprint = _scenes_fingerprint()
     CLIP_CACHE.mkdir(parents=True, exist_ok=True)
     for item in items:
         if item.recorded is not None:
-            item.timing = Timing(_fit_pace(item, pace, quality, lang, theme, fingerprint), item.timing.holds)
+            item.timing = Timing(_fit_pace(item, options, fingerprint), item.timing.holds)
     todo = []
     for item in items:
-        key = _key(fingerprint, item, quality, lang, theme)
+        key = _key(fingerprint, item, options)
         item.path = CLIP_CACHE / f"{key}.mp4"
         if not verified(item.path, key, "clip cache"):
-            todo.append((item.kind, item.arg, item.sub, quality, lang, theme, str(item.path), item.timing))
+            todo.append(ClipJob(item.kind, item.arg, item.sub, dataclasses.replace(options, timing=item.timing),
+                                str(item.path)))
     return items, todo
 
 
@@ -351,7 +366,9 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
     outputs = [output, output.with_suffix(".srt"), output.with_suffix(".vtt")]
     for i, path in enumerate(outputs):
         check_output_path(path, inputs, outputs[:i] + outputs[i + 1:])
-    items, todo = clips_to_render(spec, configs, lecture, quality, lang, theme, pace, voice)
+    # every clip an MP4 (the joined video is ``fmt``), rendered without a progress line
+    options = RenderOptions(quality=quality, theme=theme, lang=lang, timing=Timing(pace), progress=False)
+    items, todo = clips_to_render(spec, configs, lecture, options, voice)
     if progress:
         progress.start(len(items), cached=len(items) - len(todo))
     if todo:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pydantic import Field, field_validator
 
 from engine.config import Strict
+from engine.settings import LANGS
 
 READING_SPEED = {"en": 15.0, "ko": 12.0}  # characters per second
 MIN_CUE_SECONDS = 1.5
-LANGS = ("en", "ko")
 
 
 def reading_seconds(text: str, lang: str) -> float:

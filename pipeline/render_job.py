@@ -16,6 +16,8 @@ from pathlib import Path
 
 from engine.cache import CACHE, usable_cache, verified, write_entry
 from engine.io import atomic_path
+# the render settings and their allowed values, also importable from here
+from engine.settings import FORMATS, QUALITIES, SOURCE_ENV, Quality, RenderOptions, Timing, quality_of  # noqa: F401
 
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
@@ -59,43 +61,6 @@ class Rendered:
     sections: tuple[Section, ...] = ()  # with ``sections_dir``: one video per step, in order
     steps: tuple[StepTime, ...] = ()  # every step, when it starts and ends (also the clip's chapters)
     poster: float | None = None  # the second the scene names as its most telling frame
-
-
-@dataclass(frozen=True)
-class Timing:
-    """How long a render's steps take: ``pace`` scales every animation (2 is twice as fast), ``holds``
-    are least durations in seconds, keyed by step index or name prefix (scenes/pacing.py)."""
-    pace: float = 1.0
-    holds: tuple[tuple[int | str, float], ...] = ()
-
-    def env(self) -> dict:
-        import json
-
-        from scenes.pacing import HOLDS_ENV, PACE_ENV
-        return {PACE_ENV: repr(self.pace), HOLDS_ENV: json.dumps([list(h) for h in self.holds], ensure_ascii=False)}
-
-
-@dataclass(frozen=True)
-class Quality:
-    width: int
-    height: int
-    fps: int
-
-
-QUALITIES = {
-    "low": Quality(426, 240, 10),  # drafts and the test suite
-    "preview": Quality(854, 480, 15),
-    "hd": Quality(1920, 1080, 60),
-    "4k": Quality(3840, 2160, 60),
-}
-
-
-FORMATS = ("mp4", "webm", "gif", "mov", "png")
-
-
-def quality_of(quality: str | Quality) -> Quality:
-    """A preset's name or a Quality already made (a preset with --resolution or --fps changed)."""
-    return quality if isinstance(quality, Quality) else QUALITIES[quality]
 
 
 @contextlib.contextmanager
@@ -144,10 +109,8 @@ def environment(env: dict):
                 os.environ[k] = v
 
 
-def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "preview", still: bool = False,
-                 upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
-                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None,
-                 timing: Timing = Timing(), plays: tuple[int, int | None] | None = None) -> Rendered:
+def render_scene(trace_path: Path | Future[Path], output: Path,
+                 options: RenderOptions = RenderOptions()) -> Rendered:
     """Render the scene that ``trace_path``'s config names into ``output`` (.mp4, or .png for a still).
 
     ``trace_path`` may be a future (engine.source.trace_path_soon): it is awaited only once Manim is
@@ -165,8 +128,7 @@ def render_scene(trace_path: Path | Future[Path], output: Path, quality: str = "
                                f"(at most {MAX_DRAWN_NODES}); `trace` and `check` still work on it")
     check_draw_budget(trace, trace_path)
     scene_cls = KINDS[trace["config"]["scene"]].scene_class()  # imports Manim
-    return render_class(scene_cls, {"BACKPROP_SOURCE": str(trace_path)}, output, quality, still, upto, lang,
-                        progress, fmt, transparent, theme, sections_dir, timing, plays)
+    return render_class(scene_cls, {SOURCE_ENV: str(trace_path)}, output, options)
 
 
 def check_draw_budget(trace: dict, trace_path: Path) -> None:
@@ -243,59 +205,54 @@ def _sections(writer, into: Path) -> tuple[Section, ...]:
     return tuple(out)
 
 
-def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", still: bool = False,
-                 upto: int | None = None, lang: str = "en", progress: bool = True, fmt: str = "mp4",
-                 transparent: bool = False, theme: str = "dark", sections_dir: Path | None = None,
-                 timing: Timing = Timing(), plays: tuple[int, int | None] | None = None) -> Rendered:
-    """Render a scene class with the given environment (its inputs) inside Manim's tempconfig.
+def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = RenderOptions()) -> Rendered:
+    """Render a scene class inside Manim's tempconfig, as ``options`` ask, with ``env`` (its inputs: the trace,
+    a title card's text) and the options' own bridge variables (RenderOptions.env) set while it is built.
 
-    ``fmt`` is mp4 (H.264), webm (VP9), gif, mov or png (a still, as ``still=True``); ``transparent``
-    keeps an alpha channel (webm, mov, gif, png). ``sections_dir``: also write each step (the scene's
-    Manim sections) as a video of its own there, listed in ``Rendered.sections``. ``timing``: the pace
-    and the steps' least durations; a video's steps are also written into it as chapters. ``plays``
-    (first, end): draw only animations first..end-1 (end None: to the last), replaying the ones before
-    without drawing; one chunk of a clip (pipeline/chunks.py), its steps' times still counted from the
-    scene's start, and untagged.
+    A video's steps are also written into it as chapters; ``options.sections_dir`` adds one video per step
+    (``Rendered.sections``); a chunk (``options.plays``) keeps its steps' times counted from the scene's
+    start, and is untagged.
     """
     from manim import tempconfig
 
     from pipeline import speedups, svg_cache
     from scenes import style
 
-    still = still or fmt == "png"
-    if transparent and fmt == "mp4":
+    fmt, upto, plays, sections_dir = options.fmt, options.upto, options.plays, options.sections_dir
+    still = options.still or fmt == "png"
+    if options.transparent and fmt == "mp4":
         raise RenderLimitError("MP4 has no alpha channel: use --format webm, mov, gif or png with --transparent")
-    q = quality_of(quality)
-    mode = {True: "line", False: "none"}.get(progress, progress)  # line, none, or manim (Manim's own bars)
-    env = {**env, "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
-    style.apply_theme(theme)
+    q = options.size
+    mode = {True: "line", False: "none"}.get(options.progress, options.progress)  # line, none, or manim's bars
+    env = {**env, **options.env()}
+    style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
     speedups.install()
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
             atomic_path(output) as tmp_out, private_caches(CACHE, ("tex", "text")) as caches:
-        options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-                   "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
-                   "background_color": style.BACKGROUND, "transparent": transparent,
-                   "progress_bar": "display" if mode == "manim" else "none",
-                   "verbosity": "INFO" if mode == "manim" else "WARNING",
-                   "output_file": output.stem,
-                   # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
-                   "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
+        manim_config = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+                        "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
+                        "background_color": style.BACKGROUND, "transparent": options.transparent,
+                        "progress_bar": "display" if mode == "manim" else "none",
+                        "verbosity": "INFO" if mode == "manim" else "WARNING",
+                        "output_file": output.stem,
+                        # LaTeX and Pango outputs survive between renders: the slow part of a re-render.
+                        "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
         if not still:
-            options["format"] = fmt
+            manim_config["format"] = fmt
             if fmt == "mp4":
-                options["video_encoder_options"] = X264_OPTIONS
+                manim_config["video_encoder_options"] = X264_OPTIONS
         if upto is not None:
-            options["upto_animation_number"] = upto
+            manim_config["upto_animation_number"] = upto
         if plays is not None:
             first, end = plays
-            options["from_animation_number"] = first
+            manim_config["from_animation_number"] = first
             if end is not None:
-                options["upto_animation_number"] = end - 1  # Manim's last animation drawn, inclusive
+                manim_config["upto_animation_number"] = end - 1  # Manim's last animation drawn, inclusive
         if sections_dir is not None and not still:
-            options["save_sections"] = True
-        with tempconfig(options):
+            manim_config["save_sections"] = True
+        with tempconfig(manim_config):
             # One encoder for the whole scene, fed the drawn arrays themselves (pipeline/speedups.py).
             renderer = speedups.RecyclingRenderer()
             line = _ProgressLine(output.name) if mode == "line" else None
@@ -313,7 +270,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
             writer = scene.renderer.file_writer
             produced = Path(writer.image_file_path if still else
                             writer.gif_file_path if fmt == "gif" else writer.movie_file_path)
-            sections = _sections(writer, sections_dir) if options.get("save_sections") else ()
+            sections = _sections(writer, sections_dir) if manim_config.get("save_sections") else ()
             marks = getattr(scene, "step_marks", [])
             steps = tuple(StepTime(name, start, end) for (name, start), end in
                           zip(marks, [m[1] for m in marks[1:]] + [scene.time]))
@@ -328,8 +285,7 @@ def render_class(scene_cls, env: dict, output: Path, quality: str = "preview", s
 
 
 @contextlib.contextmanager
-def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
-            timing: Timing = Timing()):
+def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     """Manim set up to build the scene of ``trace_path`` without writing a file; yields the scene class.
     The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
@@ -342,28 +298,27 @@ def undrawn(trace_path: Path, quality: str = "preview", lang: str = "en", theme:
     trace = read_trace(trace_path)
     check_draw_budget(trace, trace_path)
     scene_cls = KINDS[trace["config"]["scene"]].scene_class()
-    q = quality_of(quality)
-    env = {"BACKPROP_SOURCE": str(trace_path), "BACKPROP_LANG": lang, "BACKPROP_THEME": theme, **timing.env()}
-    style.apply_theme(theme)
+    q = options.size
+    env = {SOURCE_ENV: str(trace_path), **options.env()}
+    style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:
-        options = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-                   "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
-                   "background_color": style.BACKGROUND, "progress_bar": "none", "verbosity": "WARNING",
-                   "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
-        with tempconfig(options):
+        manim_config = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+                        "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
+                        "background_color": style.BACKGROUND, "progress_bar": "none", "verbosity": "WARNING",
+                        "tex_dir": str(caches["tex"]), "text_dir": str(caches["text"])}
+        with tempconfig(manim_config):
             yield scene_cls
 
 
-def scene_duration(trace_path: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
-                   timing: Timing = Timing()) -> float:
-    """How long the scene of ``trace_path`` plays with ``timing``, found by building it without drawing a
+def scene_duration(trace_path: Path, options: RenderOptions = RenderOptions()) -> float:
+    """How long the scene of ``trace_path`` plays with ``options.timing``, found by building it without drawing a
     frame (as a still is: Manim skips the animations, their times still add up)."""
     from pipeline.speedups import SkipsDrawing
 
-    with undrawn(trace_path, quality, lang, theme, timing) as scene_cls:
+    with undrawn(trace_path, options) as scene_cls:
         scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))
         scene.render()
         return scene.time

@@ -25,12 +25,13 @@ from pathlib import Path
 
 from engine.config import ConfigError
 from engine.io import OutputError, atomic_path, check_output_path
+from engine.settings import SLIDE_FORMATS, RenderOptions
 from pipeline.render_job import CACHE, QUALITIES, environment, render_scene
 from engine.source import trace_path_for
 
 REVEAL_VERSION = "6.0.1"  # manim-slides 5.7's template
 VENDOR = CACHE / "vendor"
-FORMATS = ("html", "pptx", "pdf")
+FORMATS = SLIDE_FORMATS
 
 
 class SlidesError(ConfigError):
@@ -51,8 +52,9 @@ def clip_steps(config: Path, work: Path, quality: str, theme: str, lang: str, na
     from scenes.pacing import match_steps
 
     work.mkdir(parents=True, exist_ok=True)
-    done = render_scene(trace_path_for(config), work / "clip.mp4", quality=quality, lang=lang, theme=theme,
-                        progress=False, sections_dir=work / "sections")
+    done = render_scene(trace_path_for(config), work / "clip.mp4",
+                        RenderOptions(quality=quality, lang=lang, theme=theme, progress=False,
+                                      sections_dir=work / "sections"))
     found = match_steps([st.step for st in step_narration], [section.name for section in done.sections])
     said = {index: text_in(st.narration, lang) for st, index in zip(step_narration, found) if index is not None}
     steps = []

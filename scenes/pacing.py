@@ -21,10 +21,7 @@ import os
 from manim import Scene, config
 from manim.utils.exceptions import EndSceneEarlyException
 
-PACE_ENV = "BACKPROP_PACE"
-HOLDS_ENV = "BACKPROP_STEP_HOLDS"
-PACE_RANGE = (0.25, 4.0)
-
+from engine.settings import HOLDS_ENV, PACE_ENV, PACE_RANGE
 
 class StepMatcher:
     """Which key a step takes, as steps come one by one: an int key names a step by index, a string key

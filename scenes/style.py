@@ -13,6 +13,7 @@ from manim import MathTex, TexTemplate
 
 from engine.expr import NAME, PARAM_NAME
 from engine.numfmt import format_number
+from engine.settings import LANG_ENV, THEME_ENV
 
 # Okabe-Ito hues; the light theme darkens them just enough to read on white. Forward is always the
 # blue family and gradients the orange family, so the meaning survives a change of theme.
@@ -43,7 +44,7 @@ def apply_theme(name: str) -> None:
 
 def theme() -> str:
     """The theme in force: BACKPROP_THEME (set by the CLI's --theme), dark by default."""
-    name = os.environ.get("BACKPROP_THEME", "dark")
+    name = os.environ.get(THEME_ENV, "dark")
     return name if name in THEMES else "dark"
 
 
@@ -352,7 +353,7 @@ FONTS = {"en": "DejaVu Sans", "ko": "NanumGothic"}
 
 def language() -> str:
     """Caption language: BACKPROP_LANG (set by the CLI's --lang), English by default."""
-    lang = os.environ.get("BACKPROP_LANG", "en")
+    lang = os.environ.get(LANG_ENV, "en")
     return lang if lang in CAPTIONS else "en"
 
 

@@ -5,6 +5,7 @@ import os
 
 from manim import DOWN, UP, Text, VGroup
 
+from engine.settings import SUBTITLE_ENV, TITLE_ENV
 from scenes import style
 from scenes.animations import fade_in, fade_out
 from scenes.glyphs import merge_glyphs
@@ -20,15 +21,15 @@ class TitleCard(PacedScene):
 
     @classmethod
     def seconds(cls, timing) -> float:
-        """How long the card lasts with ``timing`` (pipeline.render_job.Timing): its only step, 0, is held."""
+        """How long the card lasts with ``timing`` (engine.settings.Timing): its only step, 0, is held."""
         hold = max((s for key, s in timing.holds if key == 0), default=0.0)
         return max((cls.fade_in_time + cls.hold_time) / timing.pace, hold) + cls.fade_out_time / timing.pace
 
     def construct(self):
-        text = os.environ.get("BACKPROP_TITLE", "Backpropagation")
+        text = os.environ.get(TITLE_ENV, "Backpropagation")
         title = merge_glyphs(Text(text, font=style.caption_font(), font_size=52, color=style.TEXT))
         parts = [title]
-        sub = os.environ.get("BACKPROP_SUBTITLE")
+        sub = os.environ.get(SUBTITLE_ENV)
         if sub:
             parts.append(merge_glyphs(Text(sub, font=style.caption_font(), font_size=30, color=style.MUTED)))
         card = VGroup(*parts).arrange(DOWN, buff=0.4)

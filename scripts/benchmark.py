@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.render_job import QUALITIES, X264_OPTIONS  # noqa: E402
+from pipeline.render_job import QUALITIES, X264_OPTIONS, RenderOptions  # noqa: E402
 
 SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
           "histograms": "histograms.yaml"}
@@ -272,9 +272,9 @@ def bench_parallel(work: Path, quality: str = "hd") -> list[dict]:
                                                 "-q", "--jobs", str(jobs), "-o", str(out)], env))
         one, two = fastest(*runs[1]), fastest(*runs[2])
         trace = trace_path_for(config)
-        chunks.plan(trace, quality)  # Manim imported, LaTeX cached: the plan as a render's parent runs it
+        chunks.plan(trace, RenderOptions(quality=quality))  # Manim imported, LaTeX cached: the plan as a render's parent runs it
         start = time.perf_counter()
-        plan = chunks.plan(trace, quality)
+        plan = chunks.plan(trace, RenderOptions(quality=quality))
         plan_seconds = time.perf_counter() - start
         total = sum(plan.costs)
         # on paper, with cores enough for every chunk (CORES_PER_CHUNK each): the plan and a worker's start

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import chunks
-from pipeline.render_job import Timing, render_scene
+from pipeline.render_job import RenderOptions, render_scene
 from engine.source import trace_path_for
 from pipeline.video import clip_frames, poster_time, read_chapters
 from render import CONFIG_DIR, cli
@@ -54,18 +54,18 @@ def _frames_to_encoder(monkeypatch) -> list[str]:
 def test_chunks_draw_the_frames_the_whole_render_draws(config, count, tmp_path, monkeypatch):
     trace = trace_path_for(CONFIG_DIR / config)
     seen = _frames_to_encoder(monkeypatch)
-    whole = render_scene(trace, tmp_path / "whole.mp4", "low", progress=False)
+    whole = render_scene(trace, tmp_path / "whole.mp4", RenderOptions(quality="low", progress=False))
     drawn_whole = list(seen)
     seen.clear()
 
-    plan = chunks.plan(trace, "low")
+    plan = chunks.plan(trace, RenderOptions(quality="low"))
     cuts = plan.cuts(count)
     assert len(cuts) == count and cuts[0] == 0 and set(cuts[1:]) <= set(plan.step_plays)
     assert len(plan.costs) == whole.animations
     parts = []
     for c, (first, end) in enumerate(zip(cuts, cuts[1:] + [None])):  # the workers' job, run here
-        parts.append(chunks.chunk_job(str(trace), str(tmp_path / f"c{c}.mp4"), "low", "en", "dark",
-                                      Timing(), first, end))
+        parts.append(chunks.chunk_job(str(trace), str(tmp_path / f"c{c}.mp4"), RenderOptions(quality="low"),
+                                      first, end))
     assert seen == drawn_whole  # the same pixels, in the same order, as often
     steps, poster = chunks.join_chunks([tmp_path / f"c{c}.mp4" for c in range(count)], parts, cuts, plan,
                                        tmp_path / "joined.mp4", 10)

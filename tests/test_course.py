@@ -242,11 +242,13 @@ def test_the_plan_comes_first_and_a_course_over_budget_is_refused_before_any_wor
 def test_the_estimate_counts_each_clip_to_render_once_and_every_video_s_join():
     from types import SimpleNamespace
 
+    from engine.settings import RenderOptions
     from pipeline.course import JOIN_RTF, RENDER_RTF, SCENE_SECONDS, Variant, _estimate
+    from pipeline.lecture import ClipJob
 
     scene = SimpleNamespace(kind="scene", path=Path("/c/a.mp4"))
     variants = [Variant(Path("l.yaml"), lang, "dark", "hd", "mp4", Path(f"{lang}.mp4")) for lang in ("en", "ko")]
-    todo = {"/c/a.mp4": ("scene", "t", None, "hd", "en", "dark", "/c/a.mp4", None)}
+    todo = {"/c/a.mp4": ClipJob("scene", "t", None, RenderOptions(quality="hd"), "/c/a.mp4")}
     plan = _estimate(variants, [[scene], [scene]], todo, jobs=2)
     assert (plan.videos, plan.clips, plan.to_render) == (2, 1, 1)
     assert plan.seconds == pytest.approx(SCENE_SECONDS * RENDER_RTF["hd"] + 2 * SCENE_SECONDS * JOIN_RTF["hd"])

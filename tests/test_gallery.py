@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from render import CONFIG_DIR, cli
-from pipeline.render_job import render_scene
+from pipeline.render_job import RenderOptions, render_scene
 from engine.source import trace_path_for
 from pipeline.video import probe_duration
 
@@ -21,9 +21,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 @pytest.fixture(scope="module")
 def gallery_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("gallery")
-    render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), out / "chain_rule.mp4", quality="low", progress=False)
-    render_scene(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), out / "gradcheck.webm", quality="low",
-                 progress=False, fmt="webm")
+    render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), out / "chain_rule.mp4",
+                 RenderOptions(quality="low", progress=False))
+    render_scene(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), out / "gradcheck.webm",
+                 RenderOptions(quality="low", progress=False, fmt="webm"))
     r = CliRunner().invoke(cli, ["gallery", str(out)])
     assert r.exit_code == 0, r.output
     return out
@@ -50,8 +51,8 @@ def test_the_poster_is_the_moment_the_scene_marked(gallery_dir):
     still = gallery_dir / "still.png"
     from audit.run import audit_trace
     index = audit_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml")).poster_index
-    render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), still, quality="low", progress=False, fmt="png",
-                 upto=index)
+    render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), still,
+                 RenderOptions(quality="low", progress=False, fmt="png", upto=index))
     poster = Image.open(next((gallery_dir / "posters").glob("chain_rule*.png"))).convert("RGB")
     expected = Image.open(still).convert("RGB")
     import numpy as np

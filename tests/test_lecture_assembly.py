@@ -25,8 +25,10 @@ def fake_renders(tmp_path, monkeypatch):
     calls = []
 
     def render_clips(todo, jobs, progress=None):
-        for kind, arg, sub, quality, lang, theme, out, timing in todo:
-            calls.append((kind, Path(arg).stem if kind == "scene" else arg, quality, lang, theme, timing))
+        for job in todo:
+            kind, out, options = job.kind, job.out, job.options
+            calls.append((kind, Path(job.source).stem if kind == "scene" else job.source, options.quality, options.lang,
+                          options.theme, options.timing))
             tmp = Path(out).with_name(".partial.mp4")
             helpers.write_clip(tmp, FRAMES[kind], 40 * len(calls) % 256, FPS, STEPS if kind == "scene" else ())
             publish(tmp, Path(out), Path(out).stem)

@@ -19,7 +19,7 @@ from engine.config import ConfigError
 from pipeline import lecture as lecture_mod
 from pipeline import render_job
 from pipeline.narration import reading_seconds
-from pipeline.render_job import Timing
+from pipeline.render_job import RenderOptions, Timing
 from pipeline.voice import RATE, read_audio
 from render import CONFIG_DIR
 from scenes.pacing import match_steps
@@ -50,8 +50,9 @@ def fake_renders(tmp_path, monkeypatch):
     calls = []
 
     def render_clips(todo, jobs, progress=None):
-        for kind, arg, sub, quality, lang, theme, out, timing in todo:
-            calls.append((kind, arg, timing))
+        for job in todo:
+            kind, out = job.kind, job.out
+            calls.append((kind, job.source, job.options.timing))
             tmp = Path(out).with_name(".partial.mp4")
             helpers.write_clip(tmp, FRAMES[kind], 30 + 50 * len(calls) % 200, FPS, STEPS if kind == "scene" else ())
             publish(tmp, Path(out), Path(out).stem)
@@ -256,9 +257,9 @@ def test_pace_stretches_every_step_alike_and_a_hold_only_its_own(tmp_path):
     from pipeline.video import read_chapters
 
     trace = trace_path_for(CONFIG_DIR / "chain_rule.yaml")
-    normal = render_job.render_scene(trace, tmp_path / "a.mp4", "low", progress=False)
-    slow = render_job.render_scene(trace, tmp_path / "b.mp4", "low", progress=False,
-                                   timing=Timing(0.5, (("forward: y", 3.0),)))
+    normal = render_job.render_scene(trace, tmp_path / "a.mp4", RenderOptions(quality="low", progress=False))
+    slow = render_job.render_scene(trace, tmp_path / "b.mp4", RenderOptions(
+        quality="low", progress=False, timing=Timing(0.5, (("forward: y", 3.0),))))
     held = [s.name for s in normal.steps].index("forward: y = 5")
     assert [s.name for s in slow.steps] == [s.name for s in normal.steps]
     for i, (a, b) in enumerate(zip(normal.steps, slow.steps)):

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from render import CONFIG_DIR, cli
-from pipeline.render_job import QUALITIES, render_scene
+from pipeline.render_job import QUALITIES, RenderOptions, render_scene
 from engine.source import trace_path_for
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
@@ -25,7 +25,7 @@ def probe(path: Path) -> dict:
 @pytest.mark.parametrize("config", SHIPPED, ids=lambda p: p.stem)
 def test_scene_renders_valid_video(config, tmp_path):
     out = tmp_path / f"{config.stem}.mp4"
-    result = render_scene(trace_path_for(config), out, quality="low", progress=False)
+    result = render_scene(trace_path_for(config), out, RenderOptions(quality="low", progress=False))
     q = QUALITIES["low"]
     info = probe(out)
     assert info["codec"] == "h264"

@@ -130,9 +130,9 @@ def test_a_name_shown_then_gone_while_its_graph_is_drawn():
 # --- whole scenes made bad on purpose -----------------------------------------------------------------
 def _audit_scene(scene_cls, config: Path | None = None, quality: str = "preview"):
     """Build ``scene_cls`` (set up as `render.py audit` sets scenes up, for ``config``'s trace) and audit it."""
-    from pipeline.render_job import undrawn
+    from pipeline.render_job import RenderOptions, undrawn
     from engine.source import trace_path_for
-    with undrawn(trace_path_for(str(config or CONFIG_DIR / "chain_rule.yaml")), quality):
+    with undrawn(trace_path_for(str(config or CONFIG_DIR / "chain_rule.yaml")), RenderOptions(quality=quality)):
         renderer = AuditRenderer()
         scene_cls(renderer=renderer).render()
         return renderer.frames, check_frames(renderer.frames, quality)

@@ -10,7 +10,7 @@ from manim import Text, VMobject
 
 from audit.screen import AuditRenderer, _sample_curves, _to_px
 from engine.training import seed_summary
-from pipeline.render_job import undrawn
+from pipeline.render_job import RenderOptions, undrawn
 from engine.source import trace_path_for
 from scenes import style
 from scenes.trace_data import decode_value, read_trace
@@ -108,7 +108,7 @@ def own_share(curves, i: int, width_px: float = 2.5) -> float:
 
 
 def record(config: Path, theme="dark", lang="en"):
-    with undrawn(trace_path_for(config), "preview", lang, theme) as scene_cls:
+    with undrawn(trace_path_for(config), RenderOptions(quality="preview", lang=lang, theme=theme)) as scene_cls:
         renderer = ChartRecorder()
         scene = scene_cls(renderer=renderer)
         scene.render()
