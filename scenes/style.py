@@ -26,6 +26,7 @@ THEMES = {
               "RELU": "#A8528A"},
 }
 BACKGROUND = FORWARD = GRADIENT = HIGHLIGHT = GOOD = BAD = NODE_STROKE = TEXT = MUTED = ""
+THEME = "dark"  # the theme applied last: what every colour of a scene follows
 ACTIVATION: dict[str, str] = {}
 
 
@@ -34,7 +35,7 @@ def apply_theme(name: str) -> None:
     from manim import MathTex, Paragraph, Tex, Text
 
     palette = THEMES[name]
-    globals().update({k: v for k, v in palette.items() if k != "RELU"})
+    globals().update({k: v for k, v in palette.items() if k != "RELU"}, THEME=name)
     # One colour per activation in the training scenes, always with its name written beside it.
     ACTIVATION.update(sigmoid=palette["BAD"], tanh=palette["GOOD"], relu=palette["RELU"],
                       leaky_relu=palette["HIGHLIGHT"])

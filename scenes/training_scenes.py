@@ -313,7 +313,7 @@ def shade_bands(ax: Axes, xs: np.ndarray, ys: np.ndarray, shade: np.ndarray) -> 
     x0, y0 = ax.c2p(xs[0], ys[0])[:2]
     dx = (ax.c2p(xs[1], ys[0])[0] - x0)
     dy = (ax.c2p(xs[0], ys[1])[1] - y0)
-    high, low = (np.asarray(c) for c in SURFACE[style.theme()])
+    high, low = (np.asarray(c) for c in SURFACE[style.THEME])
     bands = VGroup()
     for lv in range(SHADE_LEVELS):
         band = VMobject(stroke_width=0, fill_opacity=1)

@@ -208,3 +208,24 @@ def test_every_training_step_ends_on_its_chart_and_its_own_caption(name):
         assert _kinds(frame, "caption") == [" ".join(step.split())], f"{name}: {step!r} ends on another caption"
         drawn = [t for t in frame.texts if t.kind not in ("caption", "title")]
         assert drawn, f"{name}: {step!r} ends on a blank chart"
+
+
+def test_the_loss_surface_follows_the_theme_applied_not_the_environment(monkeypatch):
+    """The theme travels one way into a scene (style.apply_theme): the zig-zag surface once read
+    BACKPROP_THEME on its own, and a scene themed light over a dark environment mixed both."""
+    from manim import Axes, rgb_to_color
+
+    from engine.settings import THEME_ENV
+    from scenes import style
+    from scenes.training_scenes import SHADE_LEVELS, SURFACE, shade_bands
+
+    monkeypatch.setenv(THEME_ENV, "dark")
+    style.apply_theme("light")
+    try:
+        bands = shade_bands(Axes(x_range=[0, 1], y_range=[0, 1]), np.array([0.0, 1.0]), np.array([0.0, 1.0]),
+                            np.zeros((2, 2)))
+    finally:
+        style.apply_theme("dark")
+    high, low = (np.asarray(c) for c in SURFACE["light"])
+    expected = rgb_to_color(high + 0.5 / SHADE_LEVELS * (low - high))
+    assert [b.get_fill_color().to_hex() for b in bands] == [expected.to_hex()]
