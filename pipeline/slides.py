@@ -13,6 +13,7 @@ manim-slides through its own asset cache, so it never downloads anything at conv
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import re
@@ -44,7 +45,7 @@ class Step:
     notes: str
 
 
-def clip_steps(config: Path, work: Path, quality: str, theme: str, lang: str, narration: str = "",
+def clip_steps(config: Path, work: Path, options: RenderOptions, narration: str = "",
                chapter: str | None = None, step_narration=()) -> list[Step]:
     """Render one clip with its sections into ``work``: a step per section, with its notes (its name, and
     what a lecture says over it: the chapter's narration on the first, a step's own on its step)."""
@@ -52,11 +53,10 @@ def clip_steps(config: Path, work: Path, quality: str, theme: str, lang: str, na
     from scenes.pacing import match_steps
 
     work.mkdir(parents=True, exist_ok=True)
-    done = render_scene(trace_path_for(config), work / "clip.mp4",
-                        RenderOptions(quality=quality, lang=lang, theme=theme, progress=False,
-                                      sections_dir=work / "sections"))
+    options = dataclasses.replace(options, progress=False, sections_dir=work / "sections")
+    done = render_scene(trace_path_for(config), work / "clip.mp4", options)
     found = match_steps([st.step for st in step_narration], [section.name for section in done.sections])
-    said = {index: text_in(st.narration, lang) for st, index in zip(step_narration, found) if index is not None}
+    said = {index: text_in(st.narration, options.lang) for st, index in zip(step_narration, found) if index is not None}
     steps = []
     for i, section in enumerate(done.sections):
         lines = [section.name]
@@ -86,6 +86,7 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
     # both outputs, the deck and the folder beside it, checked before any work
     check_output_path(output, inputs)
     check_present_folder(present_folder(output), inputs)
+    options = RenderOptions(quality=quality, theme=theme, lang=lang)
     with tempfile.TemporaryDirectory(prefix="backprop-slides-") as tmp:
         work = Path(tmp)
         steps: list[Step] = []
@@ -95,13 +96,13 @@ def make_slides(source: Path, output: Path, to: str = "html", quality: str = "pr
 
             for k, (clip, cfg) in enumerate(zip(spec.clips, configs)):
                 card, said, _ = clip_narration(clip, k, cfg, source, lang)
-                steps += clip_steps(cfg, work / f"clip{k:02d}", quality, theme, lang, text_in(card, lang),
+                steps += clip_steps(cfg, work / f"clip{k:02d}", options, text_in(card, lang),
                                     clip.title, said)
         else:  # a config alone: each step's notes say what it shows, written from the trace
             from pipeline.auto_narration import generated_step, step_texts
 
             said = [generated_step(i, text, source) for i, text in enumerate(step_texts(trace_path_for(source), lang))]
-            steps = clip_steps(source, work / "clip", quality, theme, lang, step_narration=said)
+            steps = clip_steps(source, work / "clip", options, step_narration=said)
         if not steps:
             raise SlidesError(f"{source}: the scene marks no steps")
         write_deck(steps, output, to, quality, theme, work, inputs)
