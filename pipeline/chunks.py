@@ -132,7 +132,8 @@ def render_chunked(trace_path: Path, output: Path, options: RenderOptions, jobs:
     """Render one MP4 clip in up to ``jobs`` chunks at once; falls back to one whole render when the
     clip is too short to be worth cutting or has too few steps. Only the options' quality, language, theme
     and timing apply (a whole MP4 clip, no progress line)."""
-    options = RenderOptions(options.quality, options.theme, options.lang, options.timing, progress=False)
+    options = RenderOptions(quality=options.quality, theme=options.theme, lang=options.lang, timing=options.timing,
+                            progress=False)
     if jobs <= 1:
         return render_scene(trace_path, output, options)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter each: Manim's config is per process
