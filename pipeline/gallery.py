@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import av
 
@@ -57,7 +58,7 @@ PAGE = """<!doctype html>
 
 FIGURE = """<figure data-clip="{name}" data-duration="{duration:.3f}">
   <video controls preload="metadata" poster="{poster}" width="{width}" height="{height}" aria-label="{label}">
-    <source src="{name}" type="{mime}">
+    <source src="{src}" type="{mime}">
   </video>
   <figcaption>{name} ({duration:.1f} s, {width}&times;{height})</figcaption>
 {narration}  <pre id="embed-{index}">{snippet}</pre>
@@ -147,16 +148,17 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: t
     for i, clip in enumerate(clips):
         poster = outdir / "posters" / f"{clip.stem}{clip.suffix.replace('.', '-')}.png"
         width, height = save_poster(clip, poster)
-        rel_poster = poster.relative_to(outdir).as_posix()
+        # file names as URLs (a # or ? in one is part of the name), then escaped for the attribute
+        src, rel_poster = (html.escape(quote(p.relative_to(outdir).as_posix()), quote=True) for p in (clip, poster))
         steps = clip_steps(clip, configs, lang)
         duration = probe_duration(clip)
         at = poster_time(clip)
         label = html.escape(poster_label(clip, steps, 0.75 * duration if at is None else at), quote=True)
         snippet = (f'<video controls preload="metadata" poster="{rel_poster}" width="{width}" height="{height}" '
                    f'aria-label="{label}" style="max-width: 100%; height: auto">\n'
-                   f'  <source src="{html.escape(clip.name, quote=True)}" type="{VIDEO_TYPES[clip.suffix]}">\n</video>')
+                   f'  <source src="{src}" type="{VIDEO_TYPES[clip.suffix]}">\n</video>')
         figures.append(FIGURE.format(name=html.escape(clip.name, quote=True), duration=duration,
-                                     poster=html.escape(rel_poster, quote=True), width=width, height=height,
+                                     src=src, poster=rel_poster, width=width, height=height,
                                      mime=VIDEO_TYPES[clip.suffix], index=i, label=label,
                                      narration=narration_html(steps), snippet=html.escape(snippet)))
     index = outdir / "index.html"

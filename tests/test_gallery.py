@@ -142,6 +142,7 @@ def hostile_gallery(tmp_path_factory, gallery_dir):
     render_scene(trace_path_for(configs / "c.yaml"), out / "c.mp4", quality="low", progress=False)
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "gates.mp4")
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "no_such_config.mp4")
+    shutil.copy(gallery_dir / "chain_rule.mp4", out / QUOTED)
     r = CliRunner().invoke(cli, ["gallery", str(out), "--configs", str(configs), "--title", TITLE])
     assert r.exit_code == 0, r.output
     return out, configs
@@ -149,6 +150,8 @@ def hostile_gallery(tmp_path_factory, gallery_dir):
 
 # quote-free, as an attacker writes it to get past attribute escaping; it would change the page's title
 TITLE = "<img src=x alt=PWNED onerror=document.title=this.alt>"
+# a file name that would close an attribute and open a handler; its # would end a URL
+QUOTED = 'q" onmouseover="document.title=3 #1.mp4'
 
 
 @pytest.mark.slow
@@ -168,9 +171,17 @@ def test_narration_from_a_config_is_text_on_the_gallery_never_markup(hostile_gal
         title = page.evaluate("document.title")
         heading = page.evaluate("document.querySelector('h1').textContent")
         images = page.evaluate("document.querySelectorAll('img').length")
+        handlers = page.evaluate("[...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                                 ".filter(a => a.name.startsWith('on')).map(a => a.name)")
+        page.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 1)",
+                               timeout=20_000)  # every clip found by its URL, the odd name's too
+        posters = page.evaluate("Promise.all([...document.querySelectorAll('video')].map(v => new Promise(done => {"
+                                " const i = new Image(); i.onload = () => done(i.naturalWidth);"
+                                " i.onerror = () => done(0); i.src = v.poster; })))")
         shown = {clip: (label, said) for clip, label, said in _shown(page)}
         browser.close()
-    assert title == heading == TITLE and images == 0
+    assert title == heading == TITLE and images == 0 and handlers == []
+    assert posters == [426] * 4  # every poster found by its URL
     said = step_texts(trace_path_for(configs / "c.yaml"), "en")
     assert any(TITLE in sentence for sentence in said)  # the title step says it
     label, narration = shown["c.mp4"]
@@ -178,3 +189,4 @@ def test_narration_from_a_config_is_text_on_the_gallery_never_markup(hostile_gal
     # gates.yaml's steps are not this clip's: no narration, the poster's text is its step's name (the clip's chapter)
     assert shown["gates.mp4"] == ("gates.mp4: backward: + gate q, x gets −4, y gets −4", [])
     assert shown["no_such_config.mp4"] == ("no_such_config.mp4: backward: + gate q, x gets −4, y gets −4", [])
+    assert shown[QUOTED] == (QUOTED + ": backward: + gate q, x gets −4, y gets −4", [])
