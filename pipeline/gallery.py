@@ -143,6 +143,7 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: t
     """Write outdir/index.html (and outdir/posters/) for every .mp4 and .webm in ``outdir``; each clip's
     narration from the config of its name in ``configs`` (folders) or the shipped ones, in ``lang``."""
     clips = sorted(p for p in outdir.iterdir() if p.suffix in VIDEO_TYPES and not p.name.startswith("."))
+    said = {clip: clip_steps(clip, configs, lang) for clip in clips}  # a bad config stops it before any output
     (outdir / "posters").mkdir(exist_ok=True)
     figures = []
     for i, clip in enumerate(clips):
@@ -150,7 +151,7 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: t
         width, height = save_poster(clip, poster)
         # file names as URLs (a # or ? in one is part of the name), then escaped for the attribute
         src, rel_poster = (html.escape(quote(p.relative_to(outdir).as_posix()), quote=True) for p in (clip, poster))
-        steps = clip_steps(clip, configs, lang)
+        steps = said[clip]
         duration = probe_duration(clip)
         at = poster_time(clip)
         label = html.escape(poster_label(clip, steps, 0.75 * duration if at is None else at), quote=True)

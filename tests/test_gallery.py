@@ -190,3 +190,17 @@ def test_narration_from_a_config_is_text_on_the_gallery_never_markup(hostile_gal
     assert shown["gates.mp4"] == ("gates.mp4: backward: + gate q, x gets −4, y gets −4", [])
     assert shown["no_such_config.mp4"] == ("no_such_config.mp4: backward: + gate q, x gets −4, y gets −4", [])
     assert shown[QUOTED] == (QUOTED + ": backward: + gate q, x gets −4, y gets −4", [])
+
+
+@pytest.mark.slow
+def test_a_bad_config_of_a_clip_s_name_is_one_line_and_no_output(gallery_dir, tmp_path):
+    out, configs = tmp_path / "out", tmp_path / "configs"
+    out.mkdir()
+    configs.mkdir()
+    shutil.copy(gallery_dir / "chain_rule.mp4", out / "c.mp4")
+    (configs / "c.yaml").write_text("scene: grpah\n")
+    r = CliRunner().invoke(cli, ["gallery", str(out), "--configs", str(configs)])
+    assert r.exit_code == 1 and r.output.strip().splitlines() == [
+        f"Error: {configs / 'c.yaml'}: key 'scene': unknown scene kind 'grpah' (did you mean 'graph'?); allowed: "
+        + r.output.split("allowed: ")[1].strip()]
+    assert [p.name for p in out.iterdir()] == ["c.mp4"]  # no poster, no page
