@@ -133,9 +133,15 @@ def poster_label(clip: Path, steps: list[ClipStep], at: float) -> str:
 
 def narration_html(steps: list[ClipStep]) -> str:
     """Each step's narration with its start, as text (escaped), or nothing for a clip without narration."""
-    items = [f'    <li data-start="{s.start:.3f}"><span class="at">{int(s.start // 60)}:{s.start % 60:04.1f}</span>'
+    items = [f'    <li data-start="{s.start:.3f}"><span class="at">{_minutes(s.start)}</span>'
              f"{html.escape(s.narration)}</li>" for s in steps if s.narration is not None]
-    return f'  <ol class="narration">\n' + "\n".join(items) + "\n  </ol>\n" if items else ""
+    return '  <ol class="narration">\n' + "\n".join(items) + "\n  </ol>\n" if items else ""
+
+
+def _minutes(seconds: float) -> str:
+    """0:59.9, 1:00.0 (rounded first, so never 0:60.0)."""
+    tenths = round(seconds * 10)
+    return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
 def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: tuple[Path, ...] = (),
