@@ -613,11 +613,20 @@ def slides(source: str, to: str | None, output: str | None, quality: str, theme:
 @cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False, exists=True))
 @click.option("--title", default="Backpropagation clips", show_default=True, help="Heading of the page.")
-def gallery(outdir: str, title: str) -> None:
-    """Write OUTDIR/index.html: every MP4/WebM clip in OUTDIR with its poster frame and embed snippet."""
+@click.option("--configs", "configs", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="A folder of the clips' configs (clip NAME.mp4 is narrated from NAME.yaml); the shipped ones after.")
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Narration language.")
+@allow_long_option
+@trust_option
+def gallery(outdir: str, title: str, configs: tuple[str, ...], lang: str) -> None:
+    """Write OUTDIR/index.html: every MP4/WebM clip in OUTDIR with its poster frame, narration and embed snippet."""
     from pipeline.gallery import build_gallery
+    from scenes.trace_data import TraceError
 
-    index = build_gallery(Path(outdir), title)
+    try:
+        index = build_gallery(Path(outdir), title, tuple(Path(c) for c in configs), lang)
+    except (ConfigError, TraceError, OutputError) as e:
+        raise click.ClickException(str(e)) from None
     click.echo(f"wrote {index}", err=True)
 
 

@@ -25,11 +25,13 @@ class BackpropError(Exception):
 
 
 class Clip:
-    """A rendered file: ``path`` (os.PathLike too); in Jupyter it shows as an inline video or image."""
+    """A rendered file: ``path`` (os.PathLike too); in Jupyter it shows as an inline video or image, with
+    ``alt`` as its text alternative (what is said over the step it shows, or its poster shows)."""
 
-    def __init__(self, path: Path, duration: float):
+    def __init__(self, path: Path, duration: float, alt: str = ""):
         self.path = Path(path)
         self.duration = duration
+        self.alt = alt
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -38,14 +40,16 @@ class Clip:
         return f"Clip({str(self.path)!r}, {self.duration:.1f} s)"
 
     def _repr_html_(self) -> str:
+        import html
+
         data = base64.b64encode(self.path.read_bytes()).decode("ascii")
         kind = self.path.suffix.lstrip(".").lower()
-        if kind == "png":
-            return f'<img src="data:image/png;base64,{data}" style="max-width:100%">'
-        if kind == "gif":
-            return f'<img src="data:image/gif;base64,{data}" style="max-width:100%">'
+        alt = html.escape(self.alt or self.path.name, quote=True)  # text from a config: never markup
+        if kind in ("png", "gif"):
+            return f'<img src="data:image/{kind};base64,{data}" alt="{alt}" style="max-width:100%">'
         mime = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}[kind]
-        return f'<video controls style="max-width:100%"><source src="data:{mime};base64,{data}" type="{mime}"></video>'
+        return (f'<video controls aria-label="{alt}" style="max-width:100%">'
+                f'<source src="data:{mime};base64,{data}" type="{mime}"></video>')
 
 
 def trace(config: str | os.PathLike | Mapping[str, Any], trust: bool = False) -> dict:
@@ -122,11 +126,23 @@ def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = 
             done = render_scene(trace_path_for(path), out, RenderOptions(quality=quality, still=still, upto=upto,
                                                                          lang=lang, progress=progress, fmt=fmt,
                                                                          theme=theme))
+            alt = _shown_text(trace_path_for(path), done, still or fmt == "png", lang)
         except (ConfigError, TraceError, RenderLimitError, OutputError) as e:
             raise BackpropError(str(e)) from None
         except FileNotFoundError as e:
             raise BackpropError(f"{source}: cannot read: {e.strerror}") from None
-    return Clip(out, done.duration)
+    return Clip(out, done.duration, alt)
+
+
+def _shown_text(trace_path: Path, done, still: bool, lang: str) -> str:
+    """What is said over the step a still shows (the last one it reached), or a clip's poster shows: its
+    text alternative."""
+    from pipeline.auto_narration import step_texts
+
+    at = done.duration if still or done.poster is None else done.poster
+    shown = [i for i, step in enumerate(done.steps) if step.start < at - 5e-4] or [0]
+    said = step_texts(trace_path, lang)
+    return said[shown[-1]] if done.steps and shown[-1] < len(said) else ""
 
 
 def _trusted(on: bool):

@@ -43,6 +43,7 @@ class SlidesError(ConfigError):
 class Step:
     video: Path
     notes: str
+    label: str = ""  # the slide's text alternative: what is said over the step, else its name
 
 
 def clip_steps(config: Path, work: Path, options: RenderOptions, narration: str = "",
@@ -66,7 +67,7 @@ def clip_steps(config: Path, work: Path, options: RenderOptions, narration: str 
             lines.append(narration)
         if said.get(i):
             lines.append(said[i])
-        steps.append(Step(section.video, "\n\n".join(lines)))
+        steps.append(Step(section.video, "\n\n".join(lines), said.get(i) or section.name))
     return steps
 
 
@@ -131,11 +132,28 @@ def write_deck(steps: list[Step], output: Path, to: str, quality: str, theme: st
                          template=_plain_notes_template(work), reveal_version=REVEAL_VERSION,
                          reveal_theme="black" if theme == "dark" else "white",
                          background_color=style.BACKGROUND).convert_to(tmp_out)
+            _label_slides(Path(tmp_out), [s.label for s in steps])
         elif to == "pptx":
             PowerPoint(presentation_configs=[presentation], width=q.width, height=q.height).convert_to(tmp_out)
         else:
             PDF(presentation_configs=[presentation]).convert_to(tmp_out)
         _write_present_folder(presentation, present_folder(output), inputs)
+
+
+def _label_slides(deck: Path, labels: list[str]) -> None:
+    """Give each slide of the reveal.js deck its text alternative (aria-label): its video, which reveal.js
+    makes from the slide's data-background-video, cannot carry one. BeautifulSoup writes the attribute
+    escaped, so a config's text stays text."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(deck.read_text(encoding="utf-8"), "html.parser")
+    slides = soup.select("div.slides > section[data-background-video]")
+    if len(slides) != len(labels):  # a newer manim-slides' template: stop rather than label the wrong slides
+        raise SlidesError(f"manim-slides' reveal.js deck has {len(slides)} video slides for {len(labels)} steps; "
+                          "pin manim-slides as requirements.txt does")
+    for section, label in zip(slides, labels):
+        section["aria-label"] = label
+    deck.write_text(str(soup), encoding="utf-8")
 
 
 def notes_html(text: str) -> str:

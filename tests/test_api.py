@@ -50,3 +50,25 @@ def test_render_writes_a_still_and_shows_it_inline(tmp_path):
     assert clip._repr_html_().startswith('<img src="data:image/png;base64,')
     with pytest.raises(bp.BackpropError, match="is a directory|not a regular file|directory"):
         bp.render(t, output=tmp_path, still=True)
+
+
+@pytest.mark.slow
+def test_a_still_and_a_clip_show_inline_with_their_step_s_sentence_as_text_alternative(tmp_path):
+    """In Jupyter a still is an <img> with an alt text and a clip a <video> with an aria-label: what is said over
+    the step shown (a still's last step; a clip's poster's); a title that is markup stays text."""
+    from bs4 import BeautifulSoup
+
+    from engine.trace import dumps
+    from pipeline.auto_narration import step_texts
+
+    t = bp.trace({"scene": "graph", "title": '<b onclick="x()">"bold"</b>', "expression": "f = x * 2",
+                  "inputs": {"x": 3}})
+    (tmp_path / "t.json").write_text(dumps(t))
+    said = step_texts(tmp_path / "t.json", "en")
+    first = BeautifulSoup(bp.render(t, output=tmp_path / "s.png", still=True, upto=0)._repr_html_(), "html.parser")
+    assert [e.name for e in first.find_all()] == ["img"] and first.img["alt"] == said[0]  # the title's step
+    assert '<b onclick="x()">"bold"</b>' in said[0]
+    last = BeautifulSoup(bp.render(t, output=tmp_path / "l.png", still=True)._repr_html_(), "html.parser")
+    assert last.img["alt"] == said[-1]  # the last frame: the summary
+    clip = BeautifulSoup(bp.render(t, output=tmp_path / "c.mp4")._repr_html_(), "html.parser")
+    assert [e.name for e in clip.find_all()] == ["video", "source"] and clip.video["aria-label"] in said[1:]

@@ -101,3 +101,107 @@ def test_gallery_in_chromium(gallery_dir, server):
     for name, duration, width in found:
         assert abs(duration - probe_duration(gallery_dir / name)) < 0.15
         assert width == 426
+
+
+def _shown(page) -> list[tuple[str, str | None, list[str]]]:
+    """Each figure as a reader meets it: the clip, its video's text alternative, each step's narration."""
+    return page.eval_on_selector_all(
+        "figure", "fs => fs.map(f => [f.dataset.clip, f.querySelector('video').getAttribute('aria-label'),"
+                  " [...f.querySelectorAll('ol.narration li')].map(li => li.childNodes[1].textContent)])")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by scripts/setup.sh")
+def test_each_clip_s_narration_is_on_the_page_and_its_poster_has_a_text_alternative(gallery_dir, server):
+    """No clip here has authored narration: each step's is written from its config's trace (the shipped config
+    of the clip's name), and the poster's text is what is said over the step it shows."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.auto_narration import step_texts
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{server}/index.html")
+        shown = {clip: (label, said) for clip, label, said in _shown(page)}
+        browser.close()
+    chain = step_texts(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), "en")
+    check = step_texts(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), "en")
+    # chain_rule's poster: the end of the backward pass (the add gate's step), before the summary;
+    # gradcheck's: every gradient checked, at the end of its last step
+    assert shown == {"chain_rule.mp4": ("chain_rule.mp4: " + chain[-2], chain),
+                     "gradcheck.webm": ("gradcheck.webm: " + check[-1], check)}
+
+
+@pytest.fixture(scope="module")
+def hostile_gallery(tmp_path_factory, gallery_dir):
+    """A clip whose config's title is markup, with the config beside it; a clip whose name's shipped config
+    has other steps (no narration from it); one with no config at all."""
+    out = tmp_path_factory.mktemp("hostile")
+    configs = tmp_path_factory.mktemp("hostile-configs")
+    (configs / "c.yaml").write_text(f"scene: graph\ntitle: '{TITLE}'\nexpression: x * 2\ninputs: {{x: 3}}\n")
+    render_scene(trace_path_for(configs / "c.yaml"), out / "c.mp4", quality="low", progress=False)
+    shutil.copy(gallery_dir / "chain_rule.mp4", out / "gates.mp4")
+    shutil.copy(gallery_dir / "chain_rule.mp4", out / "no_such_config.mp4")
+    shutil.copy(gallery_dir / "chain_rule.mp4", out / QUOTED)
+    r = CliRunner().invoke(cli, ["gallery", str(out), "--configs", str(configs), "--title", TITLE])
+    assert r.exit_code == 0, r.output
+    return out, configs
+
+
+# quote-free, as an attacker writes it to get past attribute escaping; it would change the page's title
+TITLE = "<img src=x alt=PWNED onerror=document.title=this.alt>"
+# a file name that would close an attribute and open a handler; its # would end a URL
+QUOTED = 'q" onmouseover="document.title=3 #1.mp4'
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by scripts/setup.sh")
+def test_narration_from_a_config_is_text_on_the_gallery_never_markup(hostile_gallery):
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.auto_narration import step_texts
+
+    out, configs = hostile_gallery
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto((out / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(300)
+        title = page.evaluate("document.title")
+        heading = page.evaluate("document.querySelector('h1').textContent")
+        images = page.evaluate("document.querySelectorAll('img').length")
+        handlers = page.evaluate("[...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                                 ".filter(a => a.name.startsWith('on')).map(a => a.name)")
+        page.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 1)",
+                               timeout=20_000)  # every clip found by its URL, the odd name's too
+        posters = page.evaluate("Promise.all([...document.querySelectorAll('video')].map(v => new Promise(done => {"
+                                " const i = new Image(); i.onload = () => done(i.naturalWidth);"
+                                " i.onerror = () => done(0); i.src = v.poster; })))")
+        shown = {clip: (label, said) for clip, label, said in _shown(page)}
+        browser.close()
+    assert title == heading == TITLE and images == 0 and handlers == []
+    assert posters == [426] * 4  # every poster found by its URL
+    said = step_texts(trace_path_for(configs / "c.yaml"), "en")
+    assert any(TITLE in sentence for sentence in said)  # the title step says it
+    label, narration = shown["c.mp4"]
+    assert narration == said and label.startswith("c.mp4: ") and label[len("c.mp4: "):] in said
+    # gates.yaml's steps are not this clip's: no narration, the poster's text is its step's name (the clip's chapter)
+    assert shown["gates.mp4"] == ("gates.mp4: backward: + gate q, x gets −4, y gets −4", [])
+    assert shown["no_such_config.mp4"] == ("no_such_config.mp4: backward: + gate q, x gets −4, y gets −4", [])
+    assert shown[QUOTED] == (QUOTED + ": backward: + gate q, x gets −4, y gets −4", [])
+
+
+@pytest.mark.slow
+def test_a_bad_config_of_a_clip_s_name_is_one_line_and_no_output(gallery_dir, tmp_path):
+    out, configs = tmp_path / "out", tmp_path / "configs"
+    out.mkdir()
+    configs.mkdir()
+    shutil.copy(gallery_dir / "chain_rule.mp4", out / "c.mp4")
+    (configs / "c.yaml").write_text("scene: grpah\n")
+    r = CliRunner().invoke(cli, ["gallery", str(out), "--configs", str(configs)])
+    assert r.exit_code == 1 and r.output.strip().splitlines() == [
+        f"Error: {configs / 'c.yaml'}: key 'scene': unknown scene kind 'grpah' (did you mean 'graph'?); allowed: "
+        + r.output.split("allowed: ")[1].strip()]
+    assert [p.name for p in out.iterdir()] == ["c.mp4"]  # no poster, no page

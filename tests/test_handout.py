@@ -92,6 +92,45 @@ def test_the_html_handout_is_one_page_with_an_alt_text_per_figure(tmp_path):
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []  # self-contained
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is installed by scripts/setup.sh")
+def test_titles_and_narration_are_text_in_the_html_handout_and_its_alt_texts_never_markup(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from test_slides import CHROMIUM_ARGS, PAYLOADS
+
+    (tmp_path / "c.yaml").write_text(f"scene: graph\ntitle: '{PAYLOADS['config title']}'\nexpression: x * 2\n"
+                                     "inputs: {x: 3}\n")
+    # a narration that would close the alt attribute and open a handler, were it not escaped
+    step = PAYLOADS["step narration"] + ' " src=x onerror="document.title=3'
+    (tmp_path / "l.yaml").write_text(f"title: '{PAYLOADS['chapter title']}'\nclips:\n  - config: c.yaml\n"
+                                     f"    title: '{PAYLOADS['chapter title']}'\n    narration: auto\n"
+                                     f"    steps: [{{step: 1, narration: '{step}'}}]\n")
+    out = tmp_path / "h.html"
+    r = CliRunner().invoke(cli, ["handout", str(tmp_path / "l.yaml"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    said = step_texts(trace_path_for(tmp_path / "c.yaml"), "en")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(300)
+        title = page.evaluate("document.title")
+        alts = page.evaluate("[...document.querySelectorAll('img')].map(i => i.alt)")
+        captions = page.evaluate("[...document.querySelectorAll('figcaption')].map(c => c.textContent)")
+        headings = page.evaluate("[...document.querySelectorAll('h1, h2')].map(h => h.textContent)")
+        handlers = page.evaluate("[...document.querySelectorAll('*')].flatMap(e => [...e.attributes])"
+                                 ".filter(a => a.name.startsWith('on')).map(a => a.name)")
+        tags = page.evaluate("[...new Set([...document.body.querySelectorAll('*')].map(e => e.tagName))].sort()")
+        browser.close()
+    assert title == PAYLOADS["chapter title"] and headings == [PAYLOADS["chapter title"]] * 2
+    # every figure's alt text is its step's sentence as written: the authored one, the trace's elsewhere
+    assert alts == captions == [said[0], step, *said[2:]]
+    assert PAYLOADS["config title"] in said[0]
+    assert handlers == [] and tags == ["FIGCAPTION", "FIGURE", "H1", "H2", "IMG"]
+
+
 def test_a_handout_s_output_must_be_pdf_or_html(tmp_path):
     r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(tmp_path / "x.png")])
     assert r.exit_code == 2 and "x.png: a handout is .pdf or .html" in r.output

@@ -60,6 +60,9 @@ def test_the_html_deck_steps_through_every_step_with_its_video_and_notes(decks):
         page.goto((decks / "chain.html").as_uri())
         page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20_000)
         assert page.evaluate("Reveal.getTotalSlides()") == len(CHAIN_STEPS)
+        # each slide's text alternative (its video has none of its own): what is said over its step
+        labels = page.evaluate("[...document.querySelectorAll('.slides > section')].map(s => s.ariaLabel)")
+        assert labels == [notes.split("\n\n")[1] for notes in chain_notes()]
         for k, (step, video) in enumerate(zip(chain_notes(), videos)):
             assert page.evaluate("Reveal.getIndices().h") == k
             notes = page.evaluate("Reveal.getSlideNotes()")
@@ -113,6 +116,7 @@ def test_titles_and_narration_are_text_in_the_deck_s_notes_never_markup(tmp_path
         page.goto((tmp_path / "d.html").as_uri())
         page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20_000)
         title = page.evaluate("document.title")
+        labels = page.evaluate("[...document.querySelectorAll('.slides > section')].map(s => s.ariaLabel)")
         notes = page.evaluate("[...document.querySelectorAll('aside.notes')].map(a => a.textContent).join(' ')")
         live = page.evaluate("[...document.querySelectorAll('aside.notes *')].filter(e => e.tagName != 'P')"
                              ".map(e => e.tagName)")
@@ -127,6 +131,8 @@ def test_titles_and_narration_are_text_in_the_deck_s_notes_never_markup(tmp_path
     assert live == [] and handlers == [] and page_has_no("chapter", tmp_path)
     for text in PAYLOADS.values():  # each shown as written, in the notes
         assert text in notes
+    # the slides' text alternatives: a step's name (the config's title in the first), a step's narration
+    assert labels[:2] == ["title: " + PAYLOADS["config title"], PAYLOADS["step narration"]]
 
 
 def page_has_no(element_id: str, tmp_path) -> bool:
