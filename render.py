@@ -361,7 +361,7 @@ def info(config: str, lang: str) -> None:
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help='Print {"steps": [{"name", "start", "narration"}]}.')
 @allow_long_option
@@ -387,7 +387,8 @@ def narrate(config: str, lang: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False))
+@click.argument("source", metavar="LECTURE_OR_CONFIG", type=click.Path(dir_okay=False),
+                callback=_file_or_shipped((CONFIGS, LECTURES), "config or lecture"))
 @click.option("--to", "to", type=click.Choice(HANDOUT_FORMATS), default=None,
               help="pdf (vector figures, two steps a page) or html (one self-contained page); default: from -o, else pdf.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The handout (default: out/<name>.pdf).")

@@ -146,6 +146,14 @@ def test_a_shipped_config_is_named_by_its_name_with_or_without_yaml(runner, tmp_
         assert '"title": "Chain rule: f = (x + y) z"' in (tmp_path / f"{name}.json").read_text()
 
 
+def test_narrate_and_handout_take_a_shipped_name_too(runner, tmp_path):
+    r = runner.invoke(cli, ["narrate", "gradcheck", "--json"])
+    assert r.exit_code == 0, r.output
+    assert '"steps"' in r.output
+    r = runner.invoke(cli, ["handout", "gradchek", "-o", "h.html"])
+    assert r.exit_code == 1 and "did you mean gradcheck?" in r.output and not (tmp_path / "h.html").exists()
+
+
 def test_an_existing_path_wins_over_a_shipped_name(runner, tmp_path):
     (tmp_path / "chain_rule.yaml").write_text("scene: graph\ntitle: mine\nexpression: f = 2 * x\ninputs: {x: 1}\n")
     r = runner.invoke(cli, ["trace", "chain_rule.yaml", "-o", "t.json"])
