@@ -158,7 +158,10 @@ def test_a_worker_killed_mid_task_is_retried_and_the_course_completes(local_rend
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     victim = _wait_for_workers(proc)[0]
-    time.sleep(1.0)  # mid-task: Manim imported, the clip being drawn
+    # mid-task (a clip takes tens of seconds here), and late enough that the task's start, which the worker
+    # reports without waiting, has reached the ledger even on a loaded machine: a kill before that report
+    # is delivered makes the retry the task's first recorded start ("0 retried")
+    time.sleep(3.0)
     os.kill(victim, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
