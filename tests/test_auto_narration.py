@@ -24,8 +24,8 @@ from engine.source import trace_path_for
 from render import CONFIG_DIR, cli
 
 GRAPH_CONFIGS = ["chain_rule", "gates", "sigmoid_gate", "sigmoid_neuron", "vectors", "layers", "gradcheck",
-                 "torch_mlp", "torch_sigmoid_neuron"]
-TRAINING_CONFIGS = ["vanishing", "zigzag", "histograms"]
+                 "torch_mlp", "torch_sigmoid_neuron", "torch_sequential", "torch_layer_norm"]
+TRAINING_CONFIGS = ["vanishing", "zigzag", "histograms", "histograms_torch", "vanishing_torch", "xor_seeds"]
 # formulas said as formulas, not numbers of the trace
 FORMULAS = ("y(1−y)", "(y − t)")
 NUMBER = re.compile(r"(?<![\w.])[+\-−]?\d+(?:\.\d+)?(?:e[+\-−]?\d+)?")
@@ -298,3 +298,8 @@ def test_a_config_title_that_cannot_be_a_subtitle_is_one_line_not_a_traceback(tm
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "c.yaml: the narration written for its step 0 must not contain '-->'" in r.output
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_every_shipped_config_is_narrated_in_both_languages():
+    # the lists above are every shipped config: a new one is narrated (and its numbers checked) too
+    assert sorted(GRAPH_CONFIGS + TRAINING_CONFIGS) == sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))

@@ -140,7 +140,7 @@ def hostile_gallery(tmp_path_factory, gallery_dir):
     out = tmp_path_factory.mktemp("hostile")
     configs = tmp_path_factory.mktemp("hostile-configs")
     (configs / "c.yaml").write_text(f"scene: graph\ntitle: '{TITLE}'\nexpression: x * 2\ninputs: {{x: 3}}\n")
-    render_scene(trace_path_for(configs / "c.yaml"), out / "c.mp4", quality="low", progress=False)
+    render_scene(trace_path_for(configs / "c.yaml"), out / "c.mp4", RenderOptions(quality="low", progress=False))
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "gates.mp4")
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "no_such_config.mp4")
     shutil.copy(gallery_dir / "chain_rule.mp4", out / QUOTED)
