@@ -101,6 +101,19 @@ def _file_or_shipped(folders: tuple[Path, ...], what: str):
     return callback
 
 
+def _output_and_format(output: str | None, chosen: str | None, formats, default: str, flag: str, refusal: str,
+                       default_out) -> tuple[Path, str]:
+    """The output file and its format, from -o's suffix and the format flag (they must agree): ``refusal`` is
+    said of an -o whose suffix is none of ``formats``; ``default_out(fmt)`` names the file when -o is not given."""
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    if output and suffix not in formats:
+        raise click.BadParameter(f"{output}: {refusal}", param_hint="-o")
+    if chosen and suffix and chosen != suffix:
+        raise click.BadParameter(f"{flag} {chosen} but -o {output} is .{suffix}", param_hint=flag)
+    fmt = chosen or suffix or default
+    return Path(output or default_out(fmt)), fmt
+
+
 config_argument = click.argument("config", type=click.Path(dir_okay=False),
                                  callback=_file_or_shipped((CONFIGS,), "config"))
 
@@ -403,13 +416,8 @@ def handout(source: str, to: str | None, output: str | None, theme: str, lang: s
     from pipeline.handout import make_handout
     from scenes.trace_data import TraceError
 
-    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    if output and suffix not in HANDOUT_FORMATS:
-        raise click.BadParameter(f"{output}: a handout is .pdf or .html", param_hint="-o")
-    if to and suffix and to != suffix:
-        raise click.BadParameter(f"--to {to} but -o {output} is .{suffix}", param_hint="--to")
-    to = to or suffix or "pdf"
-    out = Path(output or Path("out") / f"{Path(source).stem}.{to}")
+    out, to = _output_and_format(output, to, HANDOUT_FORMATS, "pdf", "--to", "a handout is .pdf or .html",
+                                 lambda fmt: Path("out") / f"{Path(source).stem}.{fmt}")
     _check_output(str(out), inputs=[source])
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -552,14 +560,9 @@ def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None
     chapter, subtitles cut at the steps (a text track per language, and .srt/.vtt beside it) and the voice."""
     from pipeline.lecture import render_lecture
 
-    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    if output and suffix not in LECTURE_FORMATS:
-        raise click.BadParameter(f"{output}: a lecture is an .mp4 or .webm (its .srt and .vtt are written beside it)",
-                                 param_hint="-o")
-    if fmt and suffix and fmt != suffix:
-        raise click.BadParameter(f"--format {fmt} but -o {output} is .{suffix}", param_hint="--format")
-    fmt = fmt or suffix or "mp4"
-    out = Path(output or f"out/lecture.{fmt}")
+    out, fmt = _output_and_format(output, fmt, LECTURE_FORMATS, "mp4", "--format",
+                                  "a lecture is an .mp4 or .webm (its .srt and .vtt are written beside it)",
+                                  lambda fmt: Path(f"out/lecture.{fmt}"))
     _check_output(str(out), inputs=[lecture_file])
     progress = _BatchProgress()
     try:
@@ -593,13 +596,8 @@ def slides(source: str, to: str | None, output: str | None, quality: str, theme:
     gate, each summary), speaker notes saying what it shows and the clip's narration, made by manim-slides."""
     from pipeline.slides import make_slides
 
-    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    if output and suffix not in SLIDE_FORMATS:
-        raise click.BadParameter(f"{output}: slides are .html, .pptx or .pdf", param_hint="-o")
-    if to and suffix and to != suffix:
-        raise click.BadParameter(f"--to {to} but -o {output} is .{suffix}", param_hint="--to")
-    to = to or suffix or "html"
-    out = Path(output or Path("out") / f"{Path(source).stem}.{to}")
+    out, to = _output_and_format(output, to, SLIDE_FORMATS, "html", "--to", "slides are .html, .pptx or .pdf",
+                                 lambda fmt: Path("out") / f"{Path(source).stem}.{fmt}")
     _check_output(str(out), inputs=[source])
     try:
         count = make_slides(Path(source), out, to=to, quality=quality, theme=theme, lang=lang,
