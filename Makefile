@@ -11,7 +11,7 @@ lecture: setup
 	$(PY) render.py lecture assets/lectures/default.yaml --quality $(QUALITY) -o out/lecture.mp4
 
 test: setup
-	$(PY) -m pytest tests -n 2 --dist worksteal
+	$(PY) -m pytest tests -n 2 --dist worksteal --durations=25
 
 test-fast: setup
 	$(PY) -m pytest tests -m "not slow" -n auto --dist worksteal

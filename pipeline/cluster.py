@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,11 @@ class _Ledger:
         return len(self.starts) - finished
 
 
+# The client server starts a process per client; under load that start can fail once (a gRPC fork race
+# in Ray's proxy: "Starting Ray client server failed"), and a new connection then works.
+CLIENT_ATTEMPTS = 3
+
+
 def connect(cluster: str, workers: int) -> None:
     """``local``: a Ray instance on this machine with ``workers`` CPUs; ``ray://HOST:PORT``: a cluster,
     to which this checkout's code is uploaded (its caches and environment are not)."""
@@ -85,8 +91,16 @@ def connect(cluster: str, workers: int) -> None:
                  object_store_memory=512 * 1024 * 1024,
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     elif cluster.startswith("ray://"):
-        ray.init(address=cluster, log_to_driver=False,
-                 runtime_env={"working_dir": str(ROOT), "excludes": UPLOAD_EXCLUDES})
+        for attempt in range(CLIENT_ATTEMPTS):
+            try:
+                ray.init(address=cluster, log_to_driver=False,
+                         runtime_env={"working_dir": str(ROOT), "excludes": UPLOAD_EXCLUDES})
+                return
+            except (ConnectionError, RuntimeError) as e:
+                if "client server failed" not in str(e) or attempt == CLIENT_ATTEMPTS - 1:
+                    raise
+                ray.shutdown()
+                time.sleep(2.0)
     else:
         raise ValueError(f"--cluster {cluster}: use local or ray://HOST:PORT")
 

@@ -255,3 +255,36 @@ def test_the_estimate_counts_each_clip_to_render_once_and_every_video_s_join():
     plan = _estimate(variants, [[scene], [scene]], todo, jobs=2)
     assert (plan.videos, plan.clips, plan.to_render) == (2, 1, 1)
     assert plan.seconds == pytest.approx(SCENE_SECONDS * RENDER_RTF["hd"] + 2 * SCENE_SECONDS * JOIN_RTF["hd"])
+
+
+def test_a_client_server_that_fails_to_start_is_retried_and_other_errors_are_not(monkeypatch):
+    """Ray's proxy can fail to start a client's server once under load (a gRPC fork race): connect tries
+    again; an error of another kind (a wrong address, a refused token) is raised at once."""
+    import types
+
+    from pipeline import cluster
+
+    def fake_ray(errors):
+        calls = []
+
+        def init(**kwargs):
+            calls.append(kwargs["address"])
+            if errors:
+                raise errors.pop(0)
+        return types.SimpleNamespace(is_initialized=lambda: False, init=init, shutdown=lambda: None), calls
+
+    monkeypatch.setattr(cluster.time, "sleep", lambda s: None)
+    ray, calls = fake_ray([ConnectionError("Starting Ray client server failed. See ray_client_server_23000.err")])
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    cluster.connect("ray://127.0.0.1:1", 2)
+    assert calls == ["ray://127.0.0.1:1"] * 2
+    ray, calls = fake_ray([ConnectionError("ray client connection timeout")])
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    with pytest.raises(ConnectionError, match="timeout"):
+        cluster.connect("ray://127.0.0.1:1", 2)
+    assert len(calls) == 1
+    ray, calls = fake_ray([RuntimeError("Starting Ray client server failed")] * cluster.CLIENT_ATTEMPTS)
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    with pytest.raises(RuntimeError):
+        cluster.connect("ray://127.0.0.1:1", 2)
+    assert len(calls) == cluster.CLIENT_ATTEMPTS
