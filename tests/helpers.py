@@ -169,3 +169,12 @@ def shipped_params(paths):
     import pytest
     return [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in HEAVY_CONFIGS else [])
             for p in paths]
+
+
+def run_cli(args, **kwargs):
+    """The CLI run in-process, as every CLI test runs it (click's runner; arguments may be paths)."""
+    from click.testing import CliRunner
+
+    from render import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from engine.config import ConfigError
 from engine.numfmt import format_number
 from pipeline.auto_narration import fill, spoken_steps, step_texts
 from engine.source import trace_path_for
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
+from helpers import run_cli
 
 GRAPH_CONFIGS = ["chain_rule", "gates", "sigmoid_gate", "sigmoid_neuron", "vectors", "layers", "gradcheck",
                  "torch_mlp", "torch_sigmoid_neuron", "torch_sequential", "torch_layer_norm"]
@@ -170,14 +170,14 @@ def test_the_story_read_from_the_trace_is_the_scene_s_own_steps(config):
 
 def test_narrate_prints_steps_and_json_with_the_title_first():
     config = str(CONFIG_DIR / "gates.yaml")
-    r = CliRunner().invoke(cli, ["narrate", config, "--json"])
+    r = run_cli(["narrate", config, "--json"])
     assert r.exit_code == 0, r.output
     steps = json.loads(r.output)["steps"]
     assert all(set(s) == {"name", "start", "narration"} for s in steps)
     assert steps[0]["name"] == "title: Patterns in backward flow" and steps[0]["start"] == 0
     assert [s["start"] for s in steps] == sorted(s["start"] for s in steps) and steps[-1]["start"] > 5
     assert steps[-1]["name"].startswith("summary") and "−22" in steps[-1]["narration"]
-    r = CliRunner().invoke(cli, ["narrate", config, "--lang", "ko"])
+    r = run_cli(["narrate", config, "--lang", "ko"])
     assert r.exit_code == 0 and "title: Patterns in backward flow" in r.output and "정리하면" in r.output
 
 
@@ -216,7 +216,7 @@ def test_lecture_placeholders_come_from_the_trace_and_an_unknown_one_names_file_
     with pytest.raises(ConfigError) as e:
         plan(spec, configs, lec, "en", 1.0, "none")
     assert str(e.value).startswith(f"{lec}: key 'clips.0.steps.0.narration.ko': unknown placeholder {{grad.nope}}")
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    r = run_cli(["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code == 1 and "unknown placeholder {grad.nope}" in r.output and not (tmp_path / "o.mp4").exists()
 
 
@@ -261,7 +261,7 @@ def test_a_lecture_without_narration_renders_subtitles_from_the_trace(tmp_path, 
     lec = tmp_path / "l.yaml"
     lec.write_text("title: L\nchapter_cards: false\nclips:\n  - config: c.yaml\n")
     out = tmp_path / "l.mp4"
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(out)])
+    r = run_cli(["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(out)])
     assert r.exit_code == 0, r.output
     cues = list(srt.parse(out.with_suffix(".srt").read_text()))
     texts = step_texts(trace_path_for(tmp_path / "c.yaml"), "en")
@@ -294,7 +294,7 @@ def test_a_config_title_that_cannot_be_a_subtitle_is_one_line_not_a_traceback(tm
     (tmp_path / "c.yaml").write_text("scene: graph\ntitle: 'x --> y'\nexpression: f = x * 2\ninputs: {x: 3}\n")
     lec = tmp_path / "l.yaml"
     lec.write_text("title: L\nclips:\n  - config: c.yaml\n")
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    r = run_cli(["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "c.yaml: the narration written for its step 0 must not contain '-->'" in r.output
     assert not (tmp_path / "o.mp4").exists()

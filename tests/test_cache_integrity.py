@@ -13,6 +13,7 @@ import pytest
 from engine.cache import record_path, verified, write_entry
 from render import CONFIG_DIR, ROOT
 from engine import source
+from helpers import run_cli
 
 
 def truncate(path, other):
@@ -102,8 +103,6 @@ def test_tex_text_and_glyph_caches_heal(tmp_path, rendered_once, damage):
 
 @pytest.mark.slow
 def test_the_clip_cache_heals(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-    from render import cli
     from pipeline import lecture as lecture_mod
     monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
     shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain_rule.yaml")
@@ -111,7 +110,7 @@ def test_the_clip_cache_heals(tmp_path, monkeypatch):
     lec.write_text("title: T\nclips:\n  - config: chain_rule.yaml\n")
 
     def lecture(name):
-        r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / name)])
+        r = run_cli(["lecture", str(lec), "--quality", "low", "-j", "1", "-o", str(tmp_path / name)])
         assert r.exit_code == 0, r.output
         with av.open(str(tmp_path / name)) as f:
             return sum(1 for _ in f.decode(video=0)), [c["metadata"]["title"] for c in f.chapters()]

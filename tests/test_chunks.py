@@ -12,13 +12,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from pipeline import chunks
 from pipeline.render_job import RenderOptions, render_scene
 from engine.source import trace_path_for
 from pipeline.video import clip_frames, poster_time, read_chapters
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
+from helpers import run_cli
 
 
 def test_balance_minimises_the_costliest_chunk():
@@ -94,7 +94,7 @@ def test_render_jobs_writes_the_clip_the_single_render_writes(tmp_path):
     config = str(CONFIG_DIR / "sigmoid_gate.yaml")
     one, three = tmp_path / "one.mp4", tmp_path / "three.mp4"
     for jobs, out in ((1, one), (3, three)):
-        result = CliRunner().invoke(cli, ["render", config, "--quality", "low", "-q", "--jobs", str(jobs), "-o", str(out)])
+        result = run_cli(["render", config, "--quality", "low", "-q", "--jobs", str(jobs), "-o", str(out)])
         assert result.exit_code == 0, result.output
     assert clip_frames(three, 10) == clip_frames(one, 10)
     pictures = zip(_pictures(one), _pictures(three), strict=True)
@@ -109,7 +109,7 @@ def test_render_jobs_writes_the_clip_the_single_render_writes(tmp_path):
 
 
 def test_jobs_option_takes_auto_or_a_count(tmp_path):
-    result = CliRunner().invoke(cli, ["render", str(CONFIG_DIR / "gates.yaml"), "--jobs", "many",
+    result = run_cli(["render", str(CONFIG_DIR / "gates.yaml"), "--jobs", "many",
                                       "-o", str(tmp_path / "x.mp4")])
     assert result.exit_code == 2
     assert "'many' is neither auto nor a count from 1 to 16" in result.output

@@ -2,16 +2,15 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from helpers import shipped_params
-from render import CONFIG_DIR, cli
+from helpers import run_cli, shipped_params
+from render import CONFIG_DIR
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 
 
 def run(*args):
-    return CliRunner().invoke(cli, list(map(str, args)))
+    return run_cli(args)
 
 
 def test_list_shows_every_shipped_config():

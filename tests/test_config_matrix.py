@@ -5,6 +5,7 @@ import math
 import pytest
 
 from engine.config import KINDS, ConfigError, parse_config
+from helpers import run_cli
 
 WRONG = {"null": None, "text": "text", "list": [1, 2], "nested": [[[]]], "mapping": {"a": 1}, "bool": True,
          "nan": math.nan, "inf": -math.inf, "huge": 10 ** 400, "negative": -7}
@@ -42,10 +43,8 @@ def test_nan_start_is_refused_not_a_serialisation_error():
 @pytest.mark.slow
 @pytest.mark.parametrize("title", ['""', None])
 def test_a_training_scene_without_a_title_renders(tmp_path, title):
-    from click.testing import CliRunner
-    from render import cli
     cfg = tmp_path / "h.yaml"
     cfg.write_text("scene: histograms\ndepth: 2\nwidth: 10\n" + (f"title: {title}\n" if title else ""))
-    r = CliRunner().invoke(cli, ["render", str(cfg), "--still", "--upto", "1", "--quality", "low",
+    r = run_cli(["render", str(cfg), "--still", "--upto", "1", "--quality", "low",
                                  "-o", str(tmp_path / "h.png")])
     assert r.exit_code == 0, r.output

@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine.config import ConfigError
-from helpers import alive
+from helpers import alive, run_cli
 from pipeline.course import load_course
-from render import CONFIG_DIR, ROOT, cli
+from render import CONFIG_DIR, ROOT
 
 LECTURE = """title: Two gates
 chapter_cards: false
@@ -93,13 +92,13 @@ def test_a_bad_course_is_one_line_naming_the_key(tmp_path, change, message):
     with pytest.raises(ConfigError) as e:
         load_course(course, tmp_path / "out")
     assert str(e.value).startswith(f"{course}: ") and message in str(e.value)
-    result = CliRunner().invoke(cli, ["course", str(course), "-o", str(tmp_path / "out")])
+    result = run_cli(["course", str(course), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1 and message in result.output
     assert not list((tmp_path / "out").rglob("*.mp4")) if (tmp_path / "out").exists() else True
 
 
 def test_cluster_option_names_what_it_takes(tmp_path):
-    result = CliRunner().invoke(cli, ["course", str(_course(tmp_path / "c")), "--cluster", "yarn"])
+    result = run_cli(["course", str(_course(tmp_path / "c")), "--cluster", "yarn"])
     assert result.exit_code == 2 and "'yarn': use local or ray://HOST:PORT" in result.output
 
 
@@ -230,7 +229,7 @@ def test_the_plan_comes_first_and_a_course_over_budget_is_refused_before_any_wor
 
     course = _course(tmp_path / "c")
     monkeypatch.setattr(course_module, "BUDGET_SECONDS", 1)  # this small course is over a one-second budget
-    r = CliRunner().invoke(cli, ["course", str(course), "-o", str(tmp_path / "out")])
+    r = run_cli(["course", str(course), "-o", str(tmp_path / "out")])
     lines = r.output.strip().splitlines()
     assert r.exit_code == 1 and lines[0] == f"{course}: planning 4 videos", r.output
     assert lines[1].startswith("plan: 4 videos from ") and " GB" in lines[1] and "estimated " in lines[1]
@@ -238,7 +237,7 @@ def test_the_plan_comes_first_and_a_course_over_budget_is_refused_before_any_wor
     assert not (tmp_path / "out").exists()
     monkeypatch.setattr(course_module, "BUDGET_SECONDS", 10 ** 9)
     monkeypatch.setattr(course_module, "BUDGET_BYTES", 1)
-    r = CliRunner().invoke(cli, ["course", str(course), "-o", str(tmp_path / "out")])
+    r = run_cli(["course", str(course), "-o", str(tmp_path / "out")])
     assert r.exit_code == 1 and "over the budget" in r.output and not (tmp_path / "out").exists()
 
 

@@ -2,17 +2,17 @@
 import av
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
+from helpers import run_cli
 
 CHAIN = str(CONFIG_DIR / "chain_rule.yaml")
 
 
 def render(tmp_path, name, *args):
     out = tmp_path / name
-    r = CliRunner().invoke(cli, ["render", CHAIN, "--quality", "low", "-o", str(out), *args])
+    r = run_cli(["render", CHAIN, "--quality", "low", "-o", str(out), *args])
     assert r.exit_code == 0, r.output
     return out
 
@@ -50,7 +50,7 @@ def test_transparent_png_and_light_theme(tmp_path):
 
 
 def test_transparent_mp4_is_refused(tmp_path):
-    r = CliRunner().invoke(cli, ["render", CHAIN, "--transparent", "-o", str(tmp_path / "x.mp4")])
+    r = run_cli(["render", CHAIN, "--transparent", "-o", str(tmp_path / "x.mp4")])
     assert r.exit_code != 0 and "MP4 has no alpha channel" in r.output
 
 

@@ -5,12 +5,12 @@ import shutil
 import threading
 
 import pytest
-from click.testing import CliRunner
 
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
 from pipeline.render_job import RenderOptions, render_scene
 from engine.source import trace_path_for
 from pipeline.video import probe_duration
+from helpers import run_cli
 
 CHROMIUM = shutil.which("chromium")
 # Debian's Chromium, headless; background networking off since this machine has no network to reach.
@@ -25,7 +25,7 @@ def gallery_dir(tmp_path_factory):
                  RenderOptions(quality="low", progress=False))
     render_scene(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), out / "gradcheck.webm",
                  RenderOptions(quality="low", progress=False, fmt="webm"))
-    r = CliRunner().invoke(cli, ["gallery", str(out)])
+    r = run_cli(["gallery", str(out)])
     assert r.exit_code == 0, r.output
     return out
 
@@ -144,7 +144,7 @@ def hostile_gallery(tmp_path_factory, gallery_dir):
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "gates.mp4")
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "no_such_config.mp4")
     shutil.copy(gallery_dir / "chain_rule.mp4", out / QUOTED)
-    r = CliRunner().invoke(cli, ["gallery", str(out), "--configs", str(configs), "--title", TITLE])
+    r = run_cli(["gallery", str(out), "--configs", str(configs), "--title", TITLE])
     assert r.exit_code == 0, r.output
     return out, configs
 
@@ -200,7 +200,7 @@ def test_a_bad_config_of_a_clip_s_name_is_one_line_and_no_output(gallery_dir, tm
     configs.mkdir()
     shutil.copy(gallery_dir / "chain_rule.mp4", out / "c.mp4")
     (configs / "c.yaml").write_text("scene: grpah\n")
-    r = CliRunner().invoke(cli, ["gallery", str(out), "--configs", str(configs)])
+    r = run_cli(["gallery", str(out), "--configs", str(configs)])
     assert r.exit_code == 1 and r.output.strip().splitlines() == [
         f"Error: {configs / 'c.yaml'}: key 'scene': unknown scene kind 'grpah' (did you mean 'graph'?); allowed: "
         + r.output.split("allowed: ")[1].strip()]

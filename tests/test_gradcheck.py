@@ -6,11 +6,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from engine.trace import decode_value
-from helpers import node_by_label, trace_of
-from render import cli
+from helpers import node_by_label, run_cli, trace_of
 
 
 def torch_grad(fn, *values):
@@ -74,7 +72,7 @@ def test_kinks_are_named_not_failed(expression, inputs, kinked, tmp_path):
     assert left < right  # the one-sided slopes differ: that is what a kink is
     cfg = tmp_path / "k.yaml"
     cfg.write_text(f"scene: gradcheck\nexpression: '{expression}'\ninputs: {json.dumps(inputs)}\n")
-    r = CliRunner().invoke(cli, ["check", str(cfg)])
+    r = run_cli(["check", str(cfg)])
     assert r.exit_code == 0, r.output
     row = next(line for line in r.output.splitlines() if line.startswith(kinked))
     assert "kink" in row and "not differentiable" in row and "FAIL" not in r.output
@@ -90,7 +88,7 @@ def test_smooth_points_are_not_kinks():
 def run_check(tmp_path, text, *args):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
-    return CliRunner().invoke(cli, ["check", str(cfg), *args])
+    return run_cli(["check", str(cfg), *args])
 
 
 @pytest.mark.parametrize("op,expression,inputs", [
@@ -141,7 +139,7 @@ def test_gradients_zero_within_rounding_on_both_sides_agree(tmp_path):
                                              torch.tensor([1, 0, 1, 0]))
     loss.backward()
     assert fc1.bias.grad.abs().max() < 1e-15 and fc1.weight.grad.abs().max() > 1e-3
-    r = CliRunner().invoke(cli, ["check", str(cfg), "--json"])
+    r = run_cli(["check", str(cfg), "--json"])
     assert r.exit_code == 0, r.output
     rows = {row["input"]: row for row in json.loads(r.stdout)}
     np.testing.assert_allclose(decode_value(rows["fc1.bias"]["analytic"]), fc1.bias.grad.numpy(), atol=1e-15)
@@ -298,7 +296,7 @@ def test_real_kinks_in_torch_code_are_still_named(tmp_path):
     grads = torch_grad(lambda x, y, a, b: torch.relu(x) + torch.abs(y) + torch.maximum(a, b) + 10 * x * y,
                        0.0, 0.0, 2.0, 2.0)
     assert grads == [0.0, 0.0, 0.5, 0.5]
-    r = CliRunner().invoke(cli, ["check", str(cfg), "--json"])
+    r = run_cli(["check", str(cfg), "--json"])
     assert r.exit_code == 0, r.output
     rows = {row["input"]: row for row in json.loads(r.stdout)}
     for name, g in zip("xyab", grads):

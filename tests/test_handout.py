@@ -8,11 +8,11 @@ import shutil
 import subprocess
 
 import pytest
-from click.testing import CliRunner
 
 from pipeline.auto_narration import step_texts
 from engine.source import trace_path_for
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
+from helpers import run_cli
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdfimages")
 CHROMIUM = shutil.which("chromium")
@@ -44,7 +44,7 @@ def lecture(tmp_path_factory):
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_pdf_has_every_step_s_vector_figure_and_narration(lecture, lang):
     out = lecture.parent / f"h-{lang}.pdf"
-    r = CliRunner().invoke(cli, ["handout", str(lecture), "--lang", lang, "-o", str(out)])
+    r = run_cli(["handout", str(lecture), "--lang", lang, "-o", str(out)])
     assert r.exit_code == 0, r.output
     chain = step_texts(trace_path_for(lecture.parent / "chain_rule.yaml"), lang)
     check = step_texts(trace_path_for(lecture.parent / "gradcheck.yaml"), lang)
@@ -73,7 +73,7 @@ def test_the_html_handout_is_one_page_with_an_alt_text_per_figure(tmp_path):
     from test_slides import CHROMIUM_ARGS
 
     out = tmp_path / "gates.html"
-    r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(out)])
+    r = run_cli(["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(out)])
     assert r.exit_code == 0, r.output
     said = step_texts(trace_path_for(CONFIG_DIR / "gates.yaml"), "en")
     requests = []
@@ -107,7 +107,7 @@ def test_titles_and_narration_are_text_in_the_html_handout_and_its_alt_texts_nev
                                      f"    title: '{PAYLOADS['chapter title']}'\n    narration: auto\n"
                                      f"    steps: [{{step: 1, narration: '{step}'}}]\n")
     out = tmp_path / "h.html"
-    r = CliRunner().invoke(cli, ["handout", str(tmp_path / "l.yaml"), "-o", str(out)])
+    r = run_cli(["handout", str(tmp_path / "l.yaml"), "-o", str(out)])
     assert r.exit_code == 0, r.output
     said = step_texts(trace_path_for(tmp_path / "c.yaml"), "en")
     with sync_playwright() as p:
@@ -132,9 +132,9 @@ def test_titles_and_narration_are_text_in_the_html_handout_and_its_alt_texts_nev
 
 
 def test_a_handout_s_output_must_be_pdf_or_html(tmp_path):
-    r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(tmp_path / "x.png")])
+    r = run_cli(["handout", str(CONFIG_DIR / "gates.yaml"), "-o", str(tmp_path / "x.png")])
     assert r.exit_code == 2 and "x.png: a handout is .pdf or .html" in r.output
-    r = CliRunner().invoke(cli, ["handout", str(CONFIG_DIR / "gates.yaml"), "--to", "html", "-o", str(tmp_path / "x.pdf")])
+    r = run_cli(["handout", str(CONFIG_DIR / "gates.yaml"), "--to", "html", "-o", str(tmp_path / "x.pdf")])
     assert r.exit_code == 2 and "--to html but -o" in r.output
     assert list(tmp_path.iterdir()) == []
 

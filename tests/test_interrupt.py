@@ -6,10 +6,9 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from helpers import alive, default_sigint
-from render import CONFIG_DIR, ROOT, cli
+from helpers import alive, default_sigint, run_cli
+from render import CONFIG_DIR, ROOT
 
 
 @pytest.mark.slow
@@ -76,7 +75,7 @@ def test_the_trace_child_dies_with_the_render(tmp_path, sig):
 def test_render_refuses_a_graph_too_large_to_draw(tmp_path):
     cfg = tmp_path / "big.yaml"
     cfg.write_text("scene: graph\nexpression: " + " + ".join(["x * y"] * 30) + "\ninputs: {x: 1, y: 2}\n")
-    r = CliRunner().invoke(cli, ["render", str(cfg), "-o", str(tmp_path / "o.mp4")])
+    r = run_cli(["render", str(cfg), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code != 0 and "more than a scene can draw legibly (at most 60)" in r.output
     assert not (tmp_path / "o.mp4").exists()
 
@@ -85,7 +84,7 @@ def test_output_into_unwritable_directory_is_refused(tmp_path):
     # root can write into any directory, so an unwritable place that holds for root too: under a file
     blocker = tmp_path / "file"
     blocker.write_text("")
-    r = CliRunner().invoke(cli, ["trace", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(blocker / "t.json")])
+    r = run_cli(["trace", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(blocker / "t.json")])
     assert r.exit_code == 1 and "cannot be written: Not a directory" in r.output
 
 

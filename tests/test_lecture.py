@@ -4,10 +4,9 @@ import shutil
 import av
 import pytest
 import srt
-from click.testing import CliRunner
 
-from helpers import parse_vtt
-from render import CONFIG_DIR, cli
+from helpers import parse_vtt, run_cli
+from render import CONFIG_DIR
 from pipeline import lecture as lecture_mod
 from pipeline.video import probe_duration
 
@@ -25,7 +24,7 @@ def small_lecture(tmp_path, monkeypatch):
 
 
 def run_lecture(lec, out):
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "--quality", "low", "-j", "2", "-o", str(out)])
+    r = run_cli(["lecture", str(lec), "--quality", "low", "-j", "2", "-o", str(out)])
     assert r.exit_code == 0, r.output
     return r
 
@@ -68,7 +67,7 @@ def test_lecture_with_bad_clip_config_fails_before_rendering(tmp_path):
     bad.write_text("scene: graph\nexpression: x +\ninputs: {x: 1}\n")
     lec = tmp_path / "lecture.yaml"
     lec.write_text("title: T\nclips:\n  - config: bad.yaml\n")
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    r = run_cli(["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code != 0 and "bad.yaml: key 'expression'" in r.output
     assert not (tmp_path / "o.mp4").exists()
 
@@ -76,7 +75,7 @@ def test_lecture_with_bad_clip_config_fails_before_rendering(tmp_path):
 def test_lecture_unknown_key(tmp_path):
     lec = tmp_path / "lecture.yaml"
     lec.write_text("title: T\nclip: []\n")
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    r = run_cli(["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code != 0 and "unknown key 'clip' (did you mean 'clips'?)" in r.output
 
 

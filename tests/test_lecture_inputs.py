@@ -7,7 +7,7 @@ from engine.config import ConfigError
 from pipeline.lecture import load_lecture
 from pipeline.narration import Cue
 from pipeline.video import subtitles_srt, subtitles_vtt
-from helpers import parse_vtt
+from helpers import parse_vtt, run_cli
 from render import CONFIG_DIR
 
 def lecture(tmp_path, narration: str):
@@ -70,11 +70,8 @@ def test_lone_surrogates_are_one_line_naming_the_key(tmp_path, narration):
 
 @pytest.mark.parametrize("command", [["lecture", "--voice", "draft"], ["slides", "--to", "pptx"]])
 def test_every_command_refuses_a_lone_surrogate_before_work(tmp_path, command):
-    from click.testing import CliRunner
-    from render import cli
-
     path = lecture(tmp_path, '"fire \\ud83d\\udd25"')
-    r = CliRunner().invoke(cli, [command[0], str(path), *command[1:], "-o",
+    r = run_cli([command[0], str(path), *command[1:], "-o",
                                  str(tmp_path / ("o.mp4" if command[0] == "lecture" else "o.pptx"))])
     assert r.exit_code == 1 and r.output.startswith("Error: ") and "half of a surrogate pair" in r.output, r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "l.yaml"]

@@ -23,6 +23,7 @@ from pipeline.render_job import RenderOptions, Timing
 from pipeline.voice import RATE, read_audio
 from render import CONFIG_DIR
 from scenes.pacing import match_steps
+from helpers import run_cli
 
 FPS = 10
 FRAMES = {"title": 7, "scene": 20}  # 0.7 s and 2.0 s
@@ -280,11 +281,7 @@ def test_pace_stretches_every_step_alike_and_a_hold_only_its_own(tmp_path):
     (["--pace", "3"], "3.0 is not in the range 0.5<=x<=2.0"),
 ])
 def test_lecture_options_that_contradict_are_one_line(tmp_path, args, message):
-    from click.testing import CliRunner
-
-    from render import cli
-
-    result = CliRunner().invoke(cli, ["lecture", str(lecture(tmp_path, STEP_NARRATION)), *args])
+    result = run_cli(["lecture", str(lecture(tmp_path, STEP_NARRATION)), *args])
     assert result.exit_code == 2 and message in result.output
 
 

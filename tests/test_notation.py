@@ -5,14 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from render import CONFIG_DIR, ROOT, cli
+from render import CONFIG_DIR, ROOT
 from scenes import style
 from scenes.formulas import chain_rule_pages, summary_pages
 from scenes.notation import Notation
 from engine.source import trace_path_for
 from scenes.trace_data import GraphTrace, read_trace
+from helpers import run_cli
 
 STRESS = Path(__file__).parent / "screen"
 
@@ -83,7 +83,7 @@ def test_korean_formulas_have_no_english_words():
 
 @pytest.mark.slow
 def test_info_lists_the_animations_upto_counts():
-    r = CliRunner().invoke(cli, ["info", str(CONFIG_DIR / "chain_rule.yaml")])
+    r = run_cli(["info", str(CONFIG_DIR / "chain_rule.yaml")])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     # first the steps (a lecture's `steps:` and the slides count them), then the animations

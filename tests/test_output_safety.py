@@ -5,15 +5,15 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from render import CONFIG_DIR, ROOT, cli
+from render import CONFIG_DIR, ROOT
+from helpers import run_cli
 
 CHAIN = CONFIG_DIR / "chain_rule.yaml"
 
 
 def run(*args):
-    return CliRunner().invoke(cli, list(map(str, args)))
+    return run_cli(list(map(str, args)))
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
 ])
 def test_format_errors_name_the_option_and_the_fix(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(cli, ["render", str(CONFIG_DIR / "chain_rule.yaml"), *args])
+    r = run_cli(["render", str(CONFIG_DIR / "chain_rule.yaml"), *args])
     assert r.exit_code == 2 and r.output.strip().splitlines()[-1] == message
     assert list(tmp_path.iterdir()) == []
 
@@ -199,7 +199,7 @@ def test_an_output_that_is_the_input_is_refused_with_the_reason(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_bytes((CONFIG_DIR / "chain_rule.yaml").read_bytes())
     before = cfg.read_bytes()
-    r = CliRunner().invoke(cli, ["trace", str(cfg), "-o", str(cfg)])
+    r = run_cli(["trace", str(cfg), "-o", str(cfg)])
     assert r.exit_code == 1
     assert r.output.strip() == f"Error: {cfg}: is the input {cfg}; writing it would destroy the input"
     assert cfg.read_bytes() == before

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import av
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
 from pipeline.render_job import QUALITIES, RenderOptions, render_scene
 from engine.source import trace_path_for
+from helpers import run_cli
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -41,7 +41,7 @@ def test_scene_renders_valid_video(config, tmp_path):
 @pytest.mark.slow
 def test_cli_still_is_a_png_of_the_preview_size(tmp_path):
     out = tmp_path / "still.png"
-    r = CliRunner().invoke(cli, ["render", str(CONFIG_DIR / "chain_rule.yaml"), "--still", "--upto", "13",
+    r = run_cli(["render", str(CONFIG_DIR / "chain_rule.yaml"), "--still", "--upto", "13",
                                  "-o", str(out)])
     assert r.exit_code == 0, r.output
     with Image.open(out) as im:
@@ -55,7 +55,7 @@ def test_render_refuses_bad_config_before_rendering(tmp_path):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("scene: graph\nexpression: x +\ninputs: {x: 1}\n")
     out = tmp_path / "o.mp4"
-    r = CliRunner().invoke(cli, ["render", str(cfg), "-o", str(out)])
+    r = run_cli(["render", str(cfg), "-o", str(out)])
     assert r.exit_code != 0 and "syntax error" in r.output and not out.exists()
 
 

@@ -6,6 +6,7 @@ import av
 import pytest
 
 from render import CONFIG_DIR, ROOT
+from helpers import run_cli
 
 CHAIN = str(CONFIG_DIR / "chain_rule.yaml")
 
@@ -41,10 +42,7 @@ def test_the_default_says_one_line_and_verbose_shows_manim_s_own_bars(tmp_path):
     (["--quiet", "--verbose"], "choose one of --quiet and --verbose"),
 ])
 def test_bad_render_options_are_one_line(tmp_path, args, message):
-    from click.testing import CliRunner
-
-    from render import cli
-    r = CliRunner().invoke(cli, ["render", CHAIN, "-o", str(tmp_path / "x.mp4"), *args])
+    r = run_cli(["render", CHAIN, "-o", str(tmp_path / "x.mp4"), *args])
     assert r.exit_code == 2 and message in r.output and list(tmp_path.iterdir()) == []
 
 

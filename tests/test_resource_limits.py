@@ -3,12 +3,11 @@ import os
 import time
 
 import pytest
-from click.testing import CliRunner
 
 from engine.config import ConfigError, load_config, parse_config
 from engine.run import trace_config
 from engine.training import check_budget, TooLong
-from render import cli
+from helpers import run_cli
 
 
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
@@ -67,7 +66,7 @@ def test_the_input_reader_reads_no_more_than_its_limit(tmp_path, monkeypatch):
 def test_a_lecture_file_has_the_same_size_limit(tmp_path):
     lec = tmp_path / "l.yaml"
     lec.write_text("title: T\nclips:\n  - config: c.yaml\n    narration: " + "x" * 1_100_000 + "\n")
-    r = CliRunner().invoke(cli, ["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
+    r = run_cli(["lecture", str(lec), "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code == 1 and "larger than 1000000 bytes" in r.output
 
 
@@ -75,7 +74,7 @@ def test_training_past_the_budget_is_refused_with_an_estimate(tmp_path):
     cfg = tmp_path / "huge.yaml"
     cfg.write_text("scene: vanishing\ndataset: circles\ndepth: 50\nwidth: 256\nsteps: 200000\n")
     start = time.monotonic()
-    r = CliRunner().invoke(cli, ["trace", str(cfg)])
+    r = run_cli(["trace", str(cfg)])
     assert r.exit_code == 1 and time.monotonic() - start < 5
     assert "training would take about" in r.output and "hours" in r.output and "--allow-long" in r.output
     check_budget(load_config(cfg), allow_long=True)  # allowed: no refusal (the run itself is not started here)
@@ -140,12 +139,12 @@ def test_allow_long_is_a_flag_that_lifts_the_budget_for_the_run(tmp_path, monkey
     monkeypatch.setenv("BACKPROP_ALLOW_LONG", "0")  # and put back as it was afterwards (the CLI sets it)
     cfg = tmp_path / "small.yaml"
     cfg.write_text("scene: vanishing\ndepth: 2\nwidth: 2\nsteps: 20\nrecord_every: 10\nactivations: [relu]\n")
-    r = CliRunner().invoke(cli, ["trace", str(cfg)])
+    r = run_cli(["trace", str(cfg)])
     assert r.exit_code == 1 and "--allow-long" in r.output
-    help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    help_text = " ".join(run_cli([command, "--help"]).output.split())
     assert "--allow-long" in help_text and "Train or draw even when the estimate exceeds the 10-minute budget." in help_text
     if command == "trace":
-        r = CliRunner().invoke(cli, ["trace", str(cfg), "--allow-long"])
+        r = run_cli(["trace", str(cfg), "--allow-long"])
         assert r.exit_code == 0, r.output
         assert '"kind": "vanishing"' in r.output
         assert os.environ["BACKPROP_ALLOW_LONG"] == "1"  # for worker processes that trace too

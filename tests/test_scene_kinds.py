@@ -4,7 +4,6 @@ import json
 from typing import ClassVar, Literal
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 from pydantic import Field
 
@@ -13,11 +12,11 @@ from manim import RIGHT, Text
 from engine.config import KINDS, SceneConfig, SceneKind, load_config, register
 from engine.trace import header
 from engine.trace_check import InvalidTrace, check, check_values
-from render import cli
 from scenes import style
 from scenes.animations import fade_in
 from scenes.graph_scenes import TraceScene
 from scenes.trace_data import validate
+from helpers import run_cli
 
 
 class CountdownConfig(SceneConfig):
@@ -66,7 +65,7 @@ def countdown(tmp_path, monkeypatch):
 
 
 def run(*args):
-    return CliRunner().invoke(cli, list(map(str, args)))
+    return run_cli(list(map(str, args)))
 
 
 def test_a_new_kind_is_listed_loaded_and_traced(countdown, tmp_path):

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from manim import tempconfig
 
 from audit.equations import check_equation, claims, parse_value
 from audit.screen import (AuditRenderer, Frame, NodeSeen, ShapeRecord, TextRecord, check_frames, contrast_ratio,
                           glyph_kind)
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
+from helpers import run_cli
 
 STRESS = Path(__file__).parent / "screen"
 
@@ -339,7 +339,7 @@ def test_matrices_with_scientific_entries_agree_as_shown():
 
 # --- the whole scenes ---------------------------------------------------------------------------------
 def _audit(config: Path, theme: str, lang: str, strict: bool = False):
-    r = CliRunner().invoke(cli, ["audit", str(config), "--theme", theme, "--lang", lang] + ["--strict"] * strict)
+    r = run_cli(["audit", str(config), "--theme", theme, "--lang", lang] + ["--strict"] * strict)
     assert r.exit_code == 0, r.output[-3000:]
     return r.output
 
@@ -372,14 +372,14 @@ def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
     # the graph scene with its gradient colour made unreadable: the audit must say so and exit 1
     from scenes import style
     monkeypatch.setitem(style.THEMES["light"], "GRADIENT", "#DDDDDD")
-    r = CliRunner().invoke(cli, ["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--theme", "light"])
+    r = run_cli(["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--theme", "light"])
     assert r.exit_code == 1 and "contrast: gradient '+1': #DDDDDD on #FFFFFF" in r.output
 
 
 @pytest.mark.slow
 def test_json_record_of_what_is_on_screen():
     import json
-    r = CliRunner().invoke(cli, ["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--json"])
+    r = run_cli(["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--json"])
     assert r.exit_code == 0
     report = json.loads(r.output)
     assert report["frame_size"] == [854, 480] and report["violations"] == []

@@ -3,9 +3,9 @@ import base64
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
-from render import CONFIG_DIR, cli
+from render import CONFIG_DIR
+from helpers import run_cli
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,7 +31,7 @@ def chain_notes() -> list[str]:
 def decks(tmp_path_factory):
     out = tmp_path_factory.mktemp("slides")
     for to in ("html", "pptx"):
-        r = CliRunner().invoke(cli, ["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(out / f"chain.{to}"),
+        r = run_cli(["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(out / f"chain.{to}"),
                                      "--quality", "low"])
         assert r.exit_code == 0, r.output
         assert r.output.strip().splitlines()[-1] == (f"wrote {out / f'chain.{to}'} (10 slides) and chain_slides/ "
@@ -107,7 +107,7 @@ def test_titles_and_narration_are_text_in_the_deck_s_notes_never_markup(tmp_path
     (tmp_path / "l.yaml").write_text(f"title: L\nclips:\n  - config: c.yaml\n    title: '{PAYLOADS['chapter title']}'\n"
                                      f"    narration: '{PAYLOADS['narration']}'\n"
                                      f"    steps: [{{step: 1, narration: '{PAYLOADS['step narration']}'}}]\n")
-    r = CliRunner().invoke(cli, ["slides", str(tmp_path / "l.yaml"), "-o", str(tmp_path / "d.html"),
+    r = run_cli(["slides", str(tmp_path / "l.yaml"), "-o", str(tmp_path / "d.html"),
                                  "--quality", "low"])
     assert r.exit_code == 0, r.output
     with sync_playwright() as p:
@@ -143,9 +143,9 @@ def page_has_no(element_id: str, tmp_path) -> bool:
 
 
 def test_slides_refuse_an_unknown_format_and_a_contradiction(tmp_path):
-    r = CliRunner().invoke(cli, ["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(tmp_path / "d.key")])
+    r = run_cli(["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(tmp_path / "d.key")])
     assert r.exit_code == 2 and f"{tmp_path / 'd.key'}: slides are .html, .pptx or .pdf" in r.output
-    r = CliRunner().invoke(cli, ["slides", str(CONFIG_DIR / "chain_rule.yaml"), "--to", "pdf", "-o",
+    r = run_cli(["slides", str(CONFIG_DIR / "chain_rule.yaml"), "--to", "pdf", "-o",
                                  str(tmp_path / "d.html")])
     assert r.exit_code == 2 and "--to pdf but -o" in r.output
     assert list(tmp_path.iterdir()) == []
@@ -162,7 +162,7 @@ def test_a_lecture_s_deck_has_every_clip_s_steps_with_its_chapter_and_narration(
                        f"  - config: {CONFIG_DIR / 'gradcheck.yaml'}\n    title: Second\n"
                        f"    steps: [{{step: 'gradient check: b1', narration: 'The bias, checked.'}}]\n")
     out = tmp_path / "deck.pptx"
-    r = CliRunner().invoke(cli, ["slides", str(lecture), "-o", str(out), "--quality", "low", "--lang", "ko",
+    r = run_cli(["slides", str(lecture), "-o", str(out), "--quality", "low", "--lang", "ko",
                                  "--allow-outside"])
     assert r.exit_code == 0, r.output
     notes = [s.notes_slide.notes_text_frame.text for s in Presentation(str(out)).slides]

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from click.testing import CliRunner
 
 from engine.torch_trace import trace_torch
 from engine.trace import decode_value
-from helpers import grads_of, output_value, trace_of
-from render import CONFIG_DIR, ROOT, cli
+from helpers import grads_of, output_value, run_cli, trace_of
+from render import CONFIG_DIR, ROOT
 from scenes.trace_data import validate
 
 
@@ -197,7 +196,7 @@ def test_an_in_place_change_through_a_view_is_refused_with_the_reason():
 def _run(args, env_trust: bool):
     # In process (torch is imported once per session, not once per call); CliRunner reports the exit code
     # and the standard error the command line would, and the trust variable is unset for the call only.
-    r = CliRunner().invoke(cli, [*map(str, args)], env={"BACKPROP_TRUST": "1" if env_trust else None})
+    r = run_cli([*map(str, args)], env={"BACKPROP_TRUST": "1" if env_trust else None})
     return subprocess.CompletedProcess(args, r.exit_code, r.stdout, r.stderr)
 
 
@@ -250,7 +249,7 @@ def test_code_outside_the_config_s_folder_is_refused(tmp_path):
     sub.mkdir()
     cfg = sub / "c.yaml"
     cfg.write_text("scene: graph\ntorch: ../model.py:f\ninputs: {x: 2.0}\n")
-    r = CliRunner().invoke(cli, ["trace", str(cfg), "--trust"])
+    r = run_cli(["trace", str(cfg), "--trust"])
     assert r.exit_code == 1
     assert f"key 'torch': ../model.py is outside the config's folder ({sub})" in r.output
 
@@ -395,7 +394,7 @@ def test_the_announcement_goes_to_stderr_so_a_trace_on_stdout_stays_json(tmp_pat
     out, err = capsys.readouterr()
     assert out == "" and err == f"running {tmp_path / 'model.py'}:f (trusted with --trust)\n"
     assert float(fn(torch.tensor(3.0))) == 9.0
-    r = CliRunner().invoke(cli, ["trace", str(cfg), "--trust"])
+    r = run_cli(["trace", str(cfg), "--trust"])
     assert r.exit_code == 0 and json.loads(r.stdout)["kind"] == "graph"
 
 

@@ -4,12 +4,11 @@ import copy
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from engine.config import ConfigError, parse_config
 from engine.run import trace_config
-from helpers import shipped_params
-from render import CONFIG_DIR, cli
+from helpers import run_cli, shipped_params
+from render import CONFIG_DIR
 from scenes.trace_data import TraceError, read_trace
 from scenes.style import latex_name
 
@@ -70,7 +69,7 @@ def test_garbage_is_one_line(tmp_path, text):
 
 def test_render_refuses_a_trace_with_latex_in_a_label(tmp_path, chain):
     path = write(tmp_path, poisoned(chain, BAD["latex in a label"][0]))
-    r = CliRunner().invoke(cli, ["render", path, "--still", "-o", str(tmp_path / "f.png")])
+    r = run_cli(["render", path, "--still", "-o", str(tmp_path / "f.png")])
     assert r.exit_code == 1 and "not a valid trace: trace.nodes[0].label" in r.output
     assert not (tmp_path / "f.png").exists()
 
