@@ -251,6 +251,7 @@ def test_a_voice_longer_than_the_limit_is_refused_while_it_is_read(tmp_path, mon
     assert read_audio(tone_wav(tmp_path / "ok.wav", 59.0)).size == 59 * RATE
 
 
+@pytest.mark.slow  # two renders
 def test_pace_stretches_every_step_alike_and_a_hold_only_its_own(tmp_path):
     """Real renders: at pace 0.5 every step takes twice as long and the last frame is the same picture;
     a hold lengthens the step it names to at least its seconds, and no other."""
