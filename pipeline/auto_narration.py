@@ -71,7 +71,7 @@ def _read_steps(data: bytes) -> list[SpokenStep] | None:
 def _build(trace_path: Path, lang: str) -> list[SpokenStep]:
     """Build the scene without drawing, and say each step it marked."""
     from pipeline.render_job import RenderOptions, undrawn
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.speedups import SkipsDrawing
     from pipeline.narration_text import narrate
     from scenes.trace_data import read_trace
 

@@ -51,7 +51,7 @@ def scene_figures(trace_path: Path, lang: str, theme: str, narration: dict[int, 
     from manim import VMobject
 
     from pipeline.render_job import undrawn
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.speedups import SkipsDrawing
     from scenes import style
     from pipeline.narration_text import narrate
     from scenes.trace_data import read_trace

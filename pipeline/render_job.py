@@ -215,7 +215,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     """
     from manim import tempconfig
 
-    from pipeline import speedups, svg_cache
+    from manim_patches import speedups, svg_cache
     from scenes import style
 
     fmt, upto, plays, sections_dir = options.fmt, options.upto, options.plays, options.sections_dir
@@ -253,7 +253,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
         if sections_dir is not None and not still:
             manim_config["save_sections"] = True
         with tempconfig(manim_config):
-            # One encoder for the whole scene, fed the drawn arrays themselves (pipeline/speedups.py).
+            # One encoder for the whole scene, fed the drawn arrays themselves (manim_patches/speedups.py).
             renderer = speedups.RecyclingRenderer()
             line = _ProgressLine(output.name) if mode == "line" else None
             renderer.on_play = line and line.update
@@ -290,7 +290,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
 
-    from pipeline import svg_cache
+    from manim_patches import svg_cache
     from engine.config import KINDS
     from scenes import style
     from scenes.trace_data import read_trace
@@ -316,7 +316,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
 def scene_duration(trace_path: Path, options: RenderOptions = RenderOptions()) -> float:
     """How long the scene of ``trace_path`` plays with ``options.timing``, found by building it without drawing a
     frame (as a still is: Manim skips the animations, their times still add up)."""
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.speedups import SkipsDrawing
 
     with undrawn(trace_path, options) as scene_cls:
         scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))

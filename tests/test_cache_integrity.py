@@ -235,7 +235,7 @@ def test_a_huge_sparse_record_is_not_read_whole(tmp_path):
 
 @pytest.mark.parametrize("damage", [fifo, directory])
 def test_a_glyph_entry_that_is_not_a_regular_file_is_a_miss_and_removed(tmp_path, monkeypatch, no_hang, damage):
-    from pipeline import svg_cache
+    from manim_patches import svg_cache
     monkeypatch.setattr(svg_cache, "_memory", {})
     entry = tmp_path / "k.npz"
     entry.write_bytes(b"x")
