@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from engine.errors import ConfigError
-from engine.io import OutputError, check_output_path, write_text_atomic
+from infra.errors import ConfigError
+from infra.io import OutputError, check_output_path, write_text_atomic
 from engine.languages import DEFAULT_LANG, LANGS
 from engine.numfmt import format_number
-from engine.places import CONFIGS, INSTALLED, LECTURES, UnknownName, resolve_shipped, shipped_names
+from infra.places import CONFIGS, INSTALLED, LECTURES, UnknownName, resolve_shipped, shipped_names
 from engine.trace import decode_value, dumps
 from engine.settings import (FORMATS, HANDOUT_FORMATS, LECTURE_FORMATS, PACE_RANGE, QUALITIES, SLIDE_FORMATS,
                              THEMES, VOICES, RenderOptions, Timing)
@@ -49,7 +49,7 @@ def cli() -> None:
     """Turn real forward and backward passes into Manim lecture clips."""
     import threading
 
-    from engine.processes import sigterm_as_ctrl_c
+    from infra.processes import sigterm_as_ctrl_c
 
     if threading.current_thread() is threading.main_thread():
         sigterm_as_ctrl_c()  # the same clean-up as Ctrl-C: nothing partial, no temporary folders left

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from engine.io import read_input
+from infra.io import read_input
 from engine.languages import DEFAULT_LANG
 
 
@@ -29,7 +29,7 @@ def spoken_steps(trace_path: Path, lang: str = DEFAULT_LANG) -> list[SpokenStep]
 
     Kept in the cache (.cache/narration) by the trace, the scenes' code, the sentences' and the language: a
     lecture rendered again does not build its scenes again to know what they say."""
-    from engine.cache import verified, write_entry
+    from infra.cache import verified, write_entry
     from pipeline.render_job import CACHE, scenes_fingerprint
 
     sayer = (Path(__file__).parent / "narration_text.py").read_bytes()

@@ -21,8 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.io import atomic_path
-from engine.processes import die_with_parent, run_job, stop_pool
+from infra.io import atomic_path
+from infra.processes import die_with_parent, run_job, stop_pool
 from pipeline.render_job import Rendered, RenderOptions, StepTime, render_scene, undrawn
 
 MIN_CHUNK_SECONDS = 2.0  # shorter chunks cost more in their workers' start than they save

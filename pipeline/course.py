@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from engine.config import ConfigError, Strict, first_error, read_yaml
-from engine.io import check_output_path
+from infra.io import check_output_path
 from engine.languages import DEFAULT_LANG, LANGS
 from engine.settings import LECTURE_FORMATS, QUALITIES, THEMES, RenderOptions
 

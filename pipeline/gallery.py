@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import av
 
-from engine.io import atomic_path, write_text_atomic
+from infra.io import atomic_path, write_text_atomic
 from engine.languages import DEFAULT_LANG
-from engine.places import CONFIGS, YAML_SUFFIXES
+from infra.places import CONFIGS, YAML_SUFFIXES
 from pipeline.video import poster_time, probe_duration, read_chapters
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from engine.io import atomic_path, check_output_path
+from infra.io import atomic_path, check_output_path
 from engine.languages import DEFAULT_LANG, LANGUAGES, language
 from engine.settings import HANDOUT_FORMATS, RenderOptions
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
-from engine.cache import publish, verified
+from infra.cache import publish, verified
 from engine.config import ConfigError, Strict, first_error, load_config, read_yaml
-from engine.io import atomic_path, check_output_path, read_input, write_text_atomic
+from infra.io import atomic_path, check_output_path, read_input, write_text_atomic
 from engine.languages import DEFAULT_LANG, LANGS, LANGUAGES
-from engine.places import CONFIGS
+from infra.places import CONFIGS
 from engine.settings import PACE_RANGE, SUBTITLE_ENV, TITLE_ENV, RenderOptions
-from engine.processes import die_with_parent, run_job, stop_pool
+from infra.processes import die_with_parent, run_job, stop_pool
 from pipeline.narration import Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
 from pipeline.render_job import scenes_fingerprint as _scenes_fingerprint
@@ -206,7 +206,7 @@ class Item:
 def _natural_seconds(item: Item, options: RenderOptions, fingerprint: bytes) -> float:
     """How long a scene lasts with ``options.timing``, from building it without drawing (a few seconds), kept in
     the clip cache so that a lecture rendered again does not build it again."""
-    from engine.cache import write_entry
+    from infra.cache import write_entry
     from pipeline import render_job
 
     probe = Item("scene", item.arg, timing=options.timing)

@@ -14,8 +14,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cache import CACHE, usable_cache, verified, write_entry
-from engine.io import atomic_path
+from infra.cache import CACHE, usable_cache, verified, write_entry
+from infra.io import atomic_path
 # the render settings and their allowed values, also importable from here
 from engine.settings import FORMATS, QUALITIES, SOURCE_ENV, Quality, RenderOptions, Timing, quality_of  # noqa: F401
 
@@ -70,7 +70,7 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
     Manim checks for a cached file and then writes it, which races when two renders run at once (a
     lecture's -j): one can read the other's half-written SVG. Each render therefore works in its own
     folder, seeded with copies of the shared cache's entries, and afterwards publishes only its new files into
-    the shared cache (engine.cache: a checksum record, then an atomic rename). Only entries that verify
+    the shared cache (infra.cache: a checksum record, then an atomic rename). Only entries that verify
     are seeded: a truncated, edited or swapped SVG is removed and LaTeX or Pango makes it again.
     """
     with tempfile.TemporaryDirectory(prefix="backprop-cache-") as private_root:
@@ -135,7 +135,7 @@ def check_draw_budget(trace: dict, trace_path: Path) -> None:
     """Refuse a graph whose numbers would take longer to draw than training's budget (as training is
     refused: with the estimate; --allow-long, i.e. BACKPROP_ALLOW_LONG=1, lifts it). One line naming the
     config (when this process traced it) and its largest input."""
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     from engine.training import BUDGET_SECONDS, duration_text
 
     numbers = sum(_count(n.get("value")) for n in trace.get("nodes", ()))

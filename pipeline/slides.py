@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from engine.io import OutputError, atomic_path, check_output_path
+from infra.io import OutputError, atomic_path, check_output_path
 from engine.languages import DEFAULT_LANG
 from engine.settings import SLIDE_FORMATS, RenderOptions
 from pipeline.render_job import CACHE, QUALITIES, environment, render_scene

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cache import CACHE, publish, verified
+from infra.cache import CACHE, publish, verified
 from engine.config import ConfigError
-from engine.io import InputError, open_regular
+from infra.io import InputError, open_regular
 from engine.languages import LANGUAGES
 
 RATE = 48_000

@@ -101,7 +101,7 @@ def test_svg_cache_verifies_entries_and_never_unpickles(cache_dir, damage, capsy
     for f, blob in entries.items():
         damage(f, blob, [entries[g] for g in entries if g != f])
     svg_cache._memory.clear()
-    monkeypatch.setattr("engine.cache._warned", set())  # it says so once per process
+    monkeypatch.setattr("infra.cache._warned", set())  # it says so once per process
     second = Text("zig-zag", font_size=24)
     third = Text("another", font_size=24)
     assert_same(snapshot(first), snapshot(second))
