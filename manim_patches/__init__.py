@@ -7,6 +7,7 @@
   the chunk plan's costs (pipeline/chunks.py) and the base of the screen audit's renderer (audit/screen.py).
 
 Each draws and encodes what Manim itself would; tests/test_manim_patches.py compares them with Manim's own
-pixels and frames. Below the pipeline and the audit, which install and use them; it imports only the engine
-(the cache's checks) and Manim, never the scenes, which stay plain Manim scenes the `manim` CLI can run.
+pixels and frames. Below the pipeline and the audit, which install and use them; it imports only the
+infrastructure (the cache's checks) and Manim, never the scenes, which stay plain Manim scenes the `manim`
+CLI can run.
 """
