@@ -14,17 +14,18 @@ from pathlib import Path
 
 import click
 
-from engine.errors import ConfigError
-from engine.io import OutputError, check_output_path, write_text_atomic
+from infra.errors import ConfigError
+from infra.io import OutputError, check_output_path, write_text_atomic
+from engine.languages import DEFAULT_LANG, LANGS
 from engine.numfmt import format_number
-from engine.places import CONFIGS, INSTALLED, LECTURES, UnknownName, resolve_shipped, shipped_names
+from infra.places import CONFIGS, INSTALLED, LECTURES, UnknownName, resolve_shipped, shipped_names
 from engine.trace import decode_value, dumps
-from engine.settings import (FORMATS, HANDOUT_FORMATS, LANGS, LECTURE_FORMATS, PACE_RANGE, QUALITIES, SLIDE_FORMATS,
+from engine.settings import (FORMATS, HANDOUT_FORMATS, LECTURE_FORMATS, PACE_RANGE, QUALITIES, SLIDE_FORMATS,
                              THEMES, VOICES, RenderOptions, Timing)
 
 ROOT = Path(__file__).resolve().parent
 CONFIG_DIR = CONFIGS  # assets/configs in a checkout, backprop_anim/assets/configs when installed
-# the allowed values come from the constants that hold them (engine/settings.py), in their own order
+# the allowed values come from the constants that hold them (engine/settings.py, engine/languages.py), in their own order
 QUALITY_CHOICE = click.Choice(list(QUALITIES))
 THEME_CHOICE = click.Choice(THEMES)
 LANG_CHOICE = click.Choice(LANGS)
@@ -48,7 +49,7 @@ def cli() -> None:
     """Turn real forward and backward passes into Manim lecture clips."""
     import threading
 
-    from engine.processes import sigterm_as_ctrl_c
+    from infra.processes import sigterm_as_ctrl_c
 
     if threading.current_thread() is threading.main_thread():
         sigterm_as_ctrl_c()  # the same clean-up as Ctrl-C: nothing partial, no temporary folders left
@@ -247,7 +248,7 @@ def _check_row(node: dict, tolerance: float) -> dict:
                    "use --theme light over white slides (the dark theme's white text vanishes there).")
 @click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True,
               help="dark (Manim's look) or light (white background for slides and print).")
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True, help="Caption language.")
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True, help="Caption language.")
 @click.option("--resolution", help="WIDTHxHEIGHT instead of the quality's size, e.g. 1280x720 (even numbers).")
 @click.option("--fps", type=click.IntRange(1, 120), help="Frames per second instead of the quality's.")
 @pace_option
@@ -309,7 +310,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
 @click.option("--quality", type=QUALITY_CHOICE, default="preview", show_default=True,
               help="The frame size the pixel measures are taken at.")
 @click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True)
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True)
 @click.option("--json", "as_json", is_flag=True,
               help="Print every paused frame's texts (string, kind, box, x-height, contrast) and the violations.")
 @click.option("--strict", is_flag=True,
@@ -345,7 +346,7 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool, stric
 
 @cli.command()
 @config_argument
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True)
 @allow_long_option
 @trust_option
 def info(config: str, lang: str) -> None:
@@ -375,7 +376,7 @@ def info(config: str, lang: str) -> None:
 
 @cli.command()
 @config_argument
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help='Print {"steps": [{"name", "start", "narration"}]}.')
 @allow_long_option
 @trust_option
@@ -406,7 +407,7 @@ def narrate(config: str, lang: str, as_json: bool) -> None:
               help="pdf (vector figures, two steps a page) or html (one self-contained page); default: from -o, else pdf.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The handout (default: out/<name>.pdf).")
 @click.option("--theme", type=THEME_CHOICE, default="light", show_default=True)
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True)
 @click.option("--allow-outside", is_flag=True, help="Allow a lecture's clip configs outside its folder tree.")
 @allow_long_option
 @trust_option
@@ -538,7 +539,7 @@ def course(course_file: str, out_dir: str, cluster: str | None, jobs: int, allow
               help="The joined video (default: out/lecture.mp4, or .webm); .srt and .vtt subtitles beside it.")
 @click.option("--format", "fmt", type=click.Choice(LECTURE_FORMATS), default=None,
               help="mp4 (H.264, AAC, mov_text subtitles) or webm (VP9, Opus, WebVTT); default: from -o, else mp4.")
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True, help="Caption language.")
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True, help="Caption language.")
 @click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True,
               help="dark or light (white background).")
 @pace_option
@@ -586,7 +587,7 @@ def lecture(lecture_file: str, quality: str, output: str | None, fmt: str | None
               help="The deck (default: out/<name>.html); manim-slides' folder for `manim-slides present` beside it.")
 @click.option("--quality", type=QUALITY_CHOICE, default="preview", show_default=True)
 @click.option("--theme", type=THEME_CHOICE, default="dark", show_default=True)
-@click.option("--lang", type=LANG_CHOICE, default="en", show_default=True)
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True)
 @click.option("--allow-outside", is_flag=True, help="Allow a lecture's clip configs outside its folder tree.")
 @allow_long_option
 @trust_option
@@ -614,7 +615,7 @@ def slides(source: str, to: str | None, output: str | None, quality: str, theme:
 @click.option("--title", default="Backpropagation clips", show_default=True, help="Heading of the page.")
 @click.option("--configs", "configs", multiple=True, type=click.Path(file_okay=False, exists=True),
               help="A folder of the clips' configs (clip NAME.mp4 is narrated from NAME.yaml); the shipped ones after.")
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True, help="Narration language.")
+@click.option("--lang", type=LANG_CHOICE, default=DEFAULT_LANG, show_default=True, help="Narration language.")
 @allow_long_option
 @trust_option
 def gallery(outdir: str, title: str, configs: tuple[str, ...], lang: str) -> None:

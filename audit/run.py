@@ -7,6 +7,7 @@ from pathlib import Path
 from audit.captions import CaptionCheck
 from audit.equations import check_equation
 from audit.screen import AuditRenderer, Frame, Play, Violation, check_frames
+from engine.languages import DEFAULT_LANG
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Report:
                                for v in self.violations]}
 
 
-def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark", lang: str = "en",
+def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark", lang: str = DEFAULT_LANG,
                 source: str | None = None, strict: bool = False) -> Report:
     from manim import config
 

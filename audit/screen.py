@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from manim import (Arrow, Axes, DecimalNumber, MarkupText, Mobject, SingleStringMathTex, Text, VMobject, config)
-from manim.renderer.cairo_renderer import CairoRenderer
 
+from manim_patches.undrawn import SnapshotRenderer
 from pipeline.render_job import QUALITIES
 from scenes.graph_mobject import ComputationalGraph, SplineEdge
 
@@ -144,19 +144,18 @@ class Violation:
 
 
 # --- recording ----------------------------------------------------------------------------------------
-class AuditRenderer(CairoRenderer):
+class AuditRenderer(SnapshotRenderer):
     """Manim's renderer with every animation skipped (no frame is drawn) and a snapshot after each."""
 
     def __init__(self, **kwargs):
-        super().__init__(skip_animations=True, **kwargs)
+        super().__init__(**kwargs)
         self.frames: list[Frame] = []
         self.plays: list[Play] = []
         self.graphs: dict[int, GraphParts] = {}  # every graph an animation has shown, by id
         self.active: set[tuple[int, str]] = set()  # (graph, node) the current step is about
         self.step = -1
 
-    def play(self, scene, *args, **kwargs):
-        start = self.time
+    def before_play(self, scene, args):
         animations = list(_animations(args))
         for graph in _graphs_in(animations):
             self.graphs.setdefault(id(graph), GraphParts(graph))
@@ -164,9 +163,10 @@ class AuditRenderer(CairoRenderer):
         if step != self.step:  # a new step: about nothing until its gate pulses
             self.step, self.active = step, set()
         self.active |= _pulsed(animations, self.graphs)
-        super().play(scene, *args, **kwargs)
+
+    def after_play(self, scene, args, start):
         frame = snapshot(scene, len(self.plays), self.time, self.graphs.values(), self.active)  # as --upto counts
-        frame.step = step
+        frame.step = self.step
         said = [t.string for t in frame.texts if t.kind == "caption"]
         self.plays.append(Play(len(self.plays), round(start, 3), round(self.time, 3), said[0] if said else ""))
         # a wait shows the frame before it again: one record per distinct paused frame

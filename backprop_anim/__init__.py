@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from engine.errors import ConfigError
+from infra.errors import ConfigError
+from engine.languages import DEFAULT_LANG
 
 __all__ = ["BackpropError", "Clip", "trace", "trace_torch", "render", "check_trace"]
 
@@ -99,11 +100,11 @@ def check_trace(t: dict) -> None:
 
 
 def render(source: dict | str | os.PathLike, output: str | os.PathLike | None = None, quality: str = "low",
-           theme: str = "dark", lang: str = "en", still: bool = False, upto: int | None = None,
+           theme: str = "dark", lang: str = DEFAULT_LANG, still: bool = False, upto: int | None = None,
            trust: bool = False, progress: bool = False) -> Clip:
     """Render a trace (a dict from ``trace``), a trace JSON file or a config file into ``output`` (default:
     out/<name>.mp4, or .png with ``still``); returns the Clip written."""
-    from engine.io import OutputError, check_output_path
+    from infra.io import OutputError, check_output_path
     from engine.trace import dumps
     from engine.settings import RenderOptions
     from pipeline.render_job import RenderLimitError, render_scene

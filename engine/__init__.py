@@ -1,4 +1,5 @@
-"""The maths: a small autograd engine over gates, numerical gradient checks, and trace export.
+"""The maths: a small autograd engine over gates, numerical gradient checks, and trace export (files, caches
+and processes are infra/, below it).
 
 Never imports manim: scenes read the traces this package writes.
 """

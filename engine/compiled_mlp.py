@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numba.core import config as numba_config
 
-from .places import INSTALLED, cache_root
+from infra.places import INSTALLED, cache_root
 
 if INSTALLED and not numba_config.CACHE_DIR:  # numba caches beside the source, i.e. inside the installed package
     numba_config.CACHE_DIR = str(cache_root() / "numba")

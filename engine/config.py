@@ -16,10 +16,10 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from infra.errors import ConfigError
 from .expr import NAME, name_too_long
 from .gradcheck import DEFAULT_H
-from .io import MAX_CONFIG_BYTES, read_input
+from infra.io import MAX_CONFIG_BYTES, read_input
 from .ops import ACTIVATIONS
 
 MAX_INPUT_ELEMENTS = 10_000
@@ -368,7 +368,7 @@ def read_yaml(path: str | Path) -> Any:
     """A config or lecture file's data, read as YAML 1.2 with the limits every input file gets.
 
     Only a regular file is read (a FIFO would block, /dev/zero never end), at most MAX_CONFIG_BYTES
-    of it (engine.io.read_input); anchors and aliases are refused before anything expands (a few hundred bytes of aliases
+    of it (infra.io.read_input); anchors and aliases are refused before anything expands (a few hundred bytes of aliases
     can stand for gigabytes of data).
     """
     path = Path(path)

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.languages import DEFAULT_LANG, LANGS  # noqa: F401 (LANGS: the choices, beside the others)
+
 
 @dataclass(frozen=True)
 class Quality:
@@ -31,7 +33,7 @@ SLIDE_FORMATS = ("html", "pptx", "pdf")
 HANDOUT_FORMATS = ("pdf", "html")
 VOICES = ("none", "draft")  # a lecture's voice: silent, or espeak-ng reading the narration
 THEMES = ("dark", "light")  # scenes/style.THEMES holds each one's palette
-LANGS = ("en", "ko")
+# LANGS: engine/languages.py holds each language's font, reading speed, voice and tags
 # How much faster (2) or slower (0.5) a scene may play: --pace, what a scene accepts, and how far a
 # recorded voice may stretch or squeeze a lecture's chapter.
 PACE_RANGE = (0.5, 2.0)
@@ -75,7 +77,7 @@ class RenderOptions:
     """
     quality: str | Quality = "preview"
     theme: str = "dark"
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     timing: Timing = field(default_factory=Timing)
     fmt: str = "mp4"
     still: bool = False

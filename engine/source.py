@@ -15,10 +15,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__
-from .cache import CACHE as CACHE_ROOT, usable_cache, verified, write_entry
-from .io import read_input
-from .processes import die_with_parent, run_job, stop_pool, workers
-from .places import ASSETS
+from infra.cache import CACHE as CACHE_ROOT, usable_cache, verified, write_entry
+from infra.io import read_input
+from infra.processes import die_with_parent, run_job, stop_pool, workers
+from infra.places import ASSETS
 from .settings import SOURCE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def _traced(source: Path, cached: Path) -> Path:
     """``cached``, first written with ``source``'s trace unless it is there (verified) or is the trace file."""
     if cached != source and not _is_cached(cached):
         from .config import load_config  # the schemas load only when there is a config to trace
-        from .errors import ConfigError
+        from infra.errors import ConfigError
         from .run import trace_config
         from .trace import dumps
         from .trace_check import InvalidTrace, validate
@@ -115,7 +115,7 @@ def scene_source(default: str | None) -> Path:
     """The config or trace a scene renders: $BACKPROP_SOURCE (set by the CLI), else its default."""
     named = os.environ.get(SOURCE_ENV)
     if not named and default is None:
-        from .errors import ConfigError
+        from infra.errors import ConfigError
         raise ConfigError("BACKPROP_SOURCE is not set, and this scene has no config of its own: "
                           "name a config or trace")
     return Path(named or ASSETS.parent / default)  # default: "assets/configs/..."

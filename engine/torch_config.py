@@ -14,8 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import ConfigError
-from .io import read_input
+from infra.errors import ConfigError
+from infra.io import read_input
 
 TRUST_ENV = "BACKPROP_TRUST"
 MAX_CODE_BYTES = 10_000_000  # a model's source file
@@ -114,9 +114,9 @@ class user_code:
 def trace_torch_config(cfg, source: str = "<config>") -> dict:
     """The trace of a TorchGraphConfig: its function, or its module with the config's loss.
 
-    The user's code runs in a child process (engine.processes.run_isolated): its sys.exit, a crash or a
+    The user's code runs in a child process (infra.processes.run_isolated): its sys.exit, a crash or a
     kill is one line here, its print() goes to stderr, and a process it starts ends with the trace."""
-    from .processes import run_isolated
+    from infra.processes import run_isolated
 
     path, name = _announce(source, cfg.torch)  # first: an untrusted config is refused without torch (4 s)
     return run_isolated(_trace_torch_config, (cfg, source, path, name), f"{source}: key 'torch': {path.name}:{name}")

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .errors import ConfigError
+from infra.errors import ConfigError
 from .expr import NAME, PARAM_NAME
 from .gradcheck import DEFAULT_H, numerical_gradient
 from .ops import OPS, TORCH_OP

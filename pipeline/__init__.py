@@ -1,3 +1,3 @@
 """The render pipeline: from a trace to files. Traces for scenes (source), Manim runs (render_job, with
-the speed-ups in speedups and svg_cache), clips joined into lectures (lecture, video) and the gallery.
+the speed-ups of manim_patches installed), clips joined into lectures (lecture, video) and the gallery.
 `scenes/` holds only what draws."""

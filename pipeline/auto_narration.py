@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from engine.io import read_input
+from infra.io import read_input
+from engine.languages import DEFAULT_LANG
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,12 @@ class SpokenStep:
     narration: str
 
 
-def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
+def spoken_steps(trace_path: Path, lang: str = DEFAULT_LANG) -> list[SpokenStep]:
     """Every step of the scene of ``trace_path`` (the title first), with its generated narration in ``lang``.
 
     Kept in the cache (.cache/narration) by the trace, the scenes' code, the sentences' and the language: a
     lecture rendered again does not build its scenes again to know what they say."""
-    from engine.cache import verified, write_entry
+    from infra.cache import verified, write_entry
     from pipeline.render_job import CACHE, scenes_fingerprint
 
     sayer = (Path(__file__).parent / "narration_text.py").read_bytes()
@@ -43,7 +44,7 @@ def spoken_steps(trace_path: Path, lang: str = "en") -> list[SpokenStep]:
     return steps
 
 
-def step_texts(trace_path: Path, lang: str = "en") -> list[str]:
+def step_texts(trace_path: Path, lang: str = DEFAULT_LANG) -> list[str]:
     """What is said over each step of the scene of ``trace_path``, in ``lang``: a graph scene's steps are read
     from its trace at once; a training scene, whose steps are its captions, is built (and cached)."""
     from pipeline.narration_text import graph_story, narrate
@@ -70,7 +71,7 @@ def _read_steps(data: bytes) -> list[SpokenStep] | None:
 def _build(trace_path: Path, lang: str) -> list[SpokenStep]:
     """Build the scene without drawing, and say each step it marked."""
     from pipeline.render_job import RenderOptions, undrawn
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.speedups import SkipsDrawing
     from pipeline.narration_text import narrate
     from scenes.trace_data import read_trace
 
@@ -123,7 +124,8 @@ def clip_narration(clip, index: int, config: Path, lecture: Path, lang: str):
     generated narration in every language, a step with authored narration keeping it.
 
     Steps are StepNarration; with ``auto`` (the third value) every step's, keyed by its index."""
-    from pipeline.narration import LANGS, StepNarration
+    from engine.languages import LANGS
+    from pipeline.narration import StepNarration
     from engine.source import trace_path_for
     from scenes.pacing import match_steps
 

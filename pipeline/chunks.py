@@ -1,7 +1,7 @@
 """One clip on several cores: cut at its steps, chunks rendered by separate processes, joined unencoded.
 
 A chunk is a run of animations from one step's start to another's. Its worker replays the scene up to
-the chunk without drawing (Manim's from/upto animation numbers; pipeline/speedups.SkipsDrawing draws
+the chunk without drawing (Manim's from/upto animation numbers; manim_patches/speedups.SkipsDrawing draws
 nothing for a skipped animation) and encodes the chunk's frames as a stream of its own, which starts on
 a keyframe. Every step starts on an IDR keyframe in a whole render too (speedups._KEYFRAMES), so the
 chunks' streams are what the whole render's stream is between those keyframes, and their packets are
@@ -21,8 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.io import atomic_path
-from engine.processes import die_with_parent, run_job, stop_pool
+from infra.io import atomic_path
+from infra.processes import die_with_parent, run_job, stop_pool
 from pipeline.render_job import Rendered, RenderOptions, StepTime, render_scene, undrawn
 
 MIN_CHUNK_SECONDS = 2.0  # shorter chunks cost more in their workers' start than they save
@@ -50,22 +50,13 @@ class Plan:
 
 def plan(trace_path: Path, options: RenderOptions = RenderOptions()) -> Plan:
     """Build the scene without drawing, recording what each animation will cost to draw and encode."""
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.undrawn import CostingRenderer
 
-    class Costing(SkipsDrawing):
-        def play(self, scene, *args, **kwargs):
-            super().play(scene, *args, **kwargs)
-            n = max(1, round(scene.duration * fps))
-            frames.append(n)
-            costs.append(n * (1 + len(scene.get_mobject_family_members())))
-
-    fps = options.size.fps
-    costs: list[float] = []
-    frames: list[int] = []
-    with undrawn(trace_path, options) as scene_cls:
-        scene = scene_cls(renderer=Costing(skip_animations=True))
+    with undrawn(trace_path, options) as scene_cls:  # (the renderer's camera takes the options' size)
+        costing = CostingRenderer(options.size.fps)
+        scene = scene_cls(renderer=costing)
         scene.render()
-    return Plan(tuple(costs), tuple(frames), tuple(getattr(scene, "step_plays", ())))
+    return Plan(tuple(costing.costs), tuple(costing.frames), tuple(getattr(scene, "step_plays", ())))
 
 
 def balance(costs, candidates: list[int], chunks: int) -> list[int]:

@@ -3,7 +3,7 @@
 A task carries what its clip is made of (the trace's bytes, or a title card's text, and the render
 settings), never a path on this machine: a worker writes the trace to a folder of its own, renders, and
 returns the clip's bytes with their SHA-256. The driver checks the digest and publishes the clip into
-the local content-addressed cache (engine.cache), so nothing reaches the cache that did not arrive whole.
+the local content-addressed cache (infra.cache), so nothing reaches the cache that did not arrive whole.
 
 Ray's workers are long-lived processes: the first task on a worker imports Manim, the ones after it
 reuse that import. A worker that dies mid-task is a system failure Ray retries on another worker
@@ -111,7 +111,7 @@ def render_on_ray(todo: list[ClipJob], cluster: str, workers: int, progress=None
     connect(cluster, workers)  # first: it may set what Ray reads on import
     import ray
 
-    from engine.cache import write_entry
+    from infra.cache import write_entry
 
     ledger = ray.remote(num_cpus=0)(_Ledger).remote()
     cpus = CPUS_PER_TASK["local" if cluster == "local" else "remote"]

@@ -15,8 +15,9 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from engine.config import ConfigError, Strict, first_error, read_yaml
-from engine.io import check_output_path
-from engine.settings import LANGS, LECTURE_FORMATS, QUALITIES, THEMES, RenderOptions
+from infra.io import check_output_path
+from engine.languages import DEFAULT_LANG, LANGS
+from engine.settings import LECTURE_FORMATS, QUALITIES, THEMES, RenderOptions
 
 LAYOUT_FIELDS = ("lecture", "lang", "theme", "quality", "format")
 MAX_VARIANTS = 400
@@ -26,7 +27,7 @@ class CourseSpec(Strict):
     title: str = Field(max_length=200, description="the course's name, for the summary")
     lectures: list[str] = Field(min_length=1, max_length=100,
                                 description="lecture files, relative to the course file (inside its folder tree)")
-    langs: list[str] = Field(["en"], min_length=1, description="languages to render: en, ko")
+    langs: list[str] = Field([DEFAULT_LANG], min_length=1, description=f"languages to render: {', '.join(LANGS)}")
     themes: list[str] = Field(["dark"], min_length=1, description="themes: dark, light")
     qualities: list[str] = Field(["preview"], min_length=1, description="qualities: low, preview, hd, 4k")
     formats: list[str] = Field(["mp4"], min_length=1, description="formats: mp4, webm")

@@ -14,8 +14,9 @@ from urllib.parse import quote
 
 import av
 
-from engine.io import atomic_path, write_text_atomic
-from engine.places import CONFIGS, YAML_SUFFIXES
+from infra.io import atomic_path, write_text_atomic
+from engine.languages import DEFAULT_LANG
+from infra.places import CONFIGS, YAML_SUFFIXES
 from pipeline.video import poster_time, probe_duration, read_chapters
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
@@ -101,13 +102,13 @@ def find_config(stem: str, folders: tuple[Path, ...] = ()) -> Path | None:
     return None
 
 
-def clip_steps(clip: Path, folders: tuple[Path, ...] = (), lang: str = "en") -> list[ClipStep]:
+def clip_steps(clip: Path, folders: tuple[Path, ...] = (), lang: str = DEFAULT_LANG) -> list[ClipStep]:
     """The clip's steps (its chapters), each with its narration written from the trace of the config of the
     clip's name, if that config's steps are the clip's (named in any language: a clip rendered with --lang ko
     has Korean step names); the narration is in ``lang``."""
     from engine.source import trace_path_for
     from pipeline.auto_narration import spoken_steps
-    from pipeline.narration import LANGS
+    from engine.languages import LANGS
 
     chapters = read_chapters(clip)
     config = find_config(clip.stem, folders) if chapters else None
@@ -145,7 +146,7 @@ def _minutes(seconds: float) -> str:
 
 
 def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: tuple[Path, ...] = (),
-                  lang: str = "en") -> Path:
+                  lang: str = DEFAULT_LANG) -> Path:
     """Write outdir/index.html (and outdir/posters/) for every .mp4 and .webm in ``outdir``; each clip's
     narration from the config of its name in ``configs`` (folders) or the shipped ones, in ``lang``."""
     clips = sorted(p for p in outdir.iterdir() if p.suffix in VIDEO_TYPES and not p.name.startswith("."))

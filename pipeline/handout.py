@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from engine.io import atomic_path, check_output_path
+from infra.io import atomic_path, check_output_path
+from engine.languages import DEFAULT_LANG, LANGUAGES, language
 from engine.settings import HANDOUT_FORMATS, RenderOptions
 
 FORMATS = HANDOUT_FORMATS
@@ -50,7 +51,7 @@ def scene_figures(trace_path: Path, lang: str, theme: str, narration: dict[int, 
     from manim import VMobject
 
     from pipeline.render_job import undrawn
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.speedups import SkipsDrawing
     from scenes import style
     from pipeline.narration_text import narrate
     from scenes.trace_data import read_trace
@@ -145,7 +146,7 @@ def chapters_of(source: Path, lang: str, theme: str, allow_outside: bool = False
     return spec.title, chapters, input_files(source, spec, configs)
 
 
-def make_handout(source: Path, output: Path, to: str = "pdf", lang: str = "en", theme: str = "light",
+def make_handout(source: Path, output: Path, to: str = "pdf", lang: str = DEFAULT_LANG, theme: str = "light",
                  allow_outside: bool = False) -> int:
     """Write the handout of a lecture or config to ``output``; returns the number of figures."""
     if to not in FORMATS:
@@ -220,9 +221,7 @@ class _Type:
 def write_pdf(path: Path, title: str, chapters: list[Chapter], lang: str) -> None:
     import cairo
 
-    from scenes import style
-
-    fonts = list(dict.fromkeys([style.FONTS.get(lang, style.FONTS["en"]), *style.FONTS.values()]))
+    fonts = list(dict.fromkeys([language(lang).font, *(other.font for other in LANGUAGES.values())]))
     pw, ph = PAGE
     surface = cairo.PDFSurface(str(path), pw, ph)
     surface.set_metadata(cairo.PDFMetadata.TITLE, title)
@@ -325,5 +324,5 @@ def html_page(title: str, chapters: list[Chapter], lang: str, theme: str) -> str
                          f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" width="{fig.width}" '
                          f'height="{fig.height}"><figcaption>{html.escape(fig.narration)}</figcaption></figure>')
     palette = style.THEMES[theme]
-    return HTML.format(lang=lang, title=html.escape(title), font=style.FONTS.get(lang, style.FONTS["en"]),
+    return HTML.format(lang=lang, title=html.escape(title), font=language(lang).font,
                        text=palette["TEXT"], background=palette["BACKGROUND"], chapters="\n".join(parts))

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
-from engine.cache import publish, verified
+from infra.cache import publish, verified
 from engine.config import ConfigError, Strict, first_error, load_config, read_yaml
-from engine.io import atomic_path, check_output_path, read_input, write_text_atomic
-from engine.places import CONFIGS
+from infra.io import atomic_path, check_output_path, read_input, write_text_atomic
+from engine.languages import DEFAULT_LANG, LANGS, LANGUAGES
+from infra.places import CONFIGS
 from engine.settings import PACE_RANGE, SUBTITLE_ENV, TITLE_ENV, RenderOptions
-from engine.processes import die_with_parent, run_job, stop_pool
-from pipeline.narration import LANGS, Cue, StepNarration, _checked_languages, text_in, tidy_text
+from infra.processes import die_with_parent, run_job, stop_pool
+from pipeline.narration import Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
 from pipeline.render_job import scenes_fingerprint as _scenes_fingerprint
 from engine.source import trace_path_for
@@ -205,7 +206,7 @@ class Item:
 def _natural_seconds(item: Item, options: RenderOptions, fingerprint: bytes) -> float:
     """How long a scene lasts with ``options.timing``, from building it without drawing (a few seconds), kept in
     the clip cache so that a lecture rendered again does not build it again."""
-    from engine.cache import write_entry
+    from infra.cache import write_entry
     from pipeline import render_job
 
     probe = Item("scene", item.arg, timing=options.timing)
@@ -352,7 +353,7 @@ def clips_to_render(spec: LectureSpec, configs: list[Path], lecture: Path, optio
     return items, todo
 
 
-def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = "en", theme: str = "dark",
+def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: str = DEFAULT_LANG, theme: str = "dark",
                    jobs: int = 1, progress=None, allow_outside: bool = False, fmt: str = "mp4", pace: float = 1.0,
                    voice: str = "none", burn_subtitles: bool = False) -> list[Chapter]:
     """Render every clip (cached), join them with chapters, a text track per narrated language (and a voice
@@ -401,7 +402,7 @@ def render_lecture(lecture: Path, output: Path, quality: str = "preview", lang: 
         from scenes import style
         style.apply_theme(theme)
         q = QUALITIES[quality]
-        burner = Burner(q.width, q.height, tracks[lang], style.BACKGROUND, style.TEXT, style.FONTS[lang])
+        burner = Burner(q.width, q.height, tracks[lang], style.BACKGROUND, style.TEXT, LANGUAGES[lang].font)
     with atomic_path(output, inputs) as tmp:
         chapters = join_clips(parts, tmp, fps, fmt, subtitles=tracks, audio=audio, burner=burner, metadata=metadata,
                               spans=spans, audio_title="Narration (draft voice, espeak-ng)" if "comment" in metadata else "Narration")

@@ -3,12 +3,12 @@
 A chapter's narration is shown (and spoken) over its title card; a step's over that step. A step with
 narration lasts at least as long as its text takes to read, or its voice takes to say:
 
-    reading time = max(MIN_CUE_SECONDS, characters / READING_SPEED[lang])
+    reading time = max(MIN_CUE_SECONDS, characters / chars_per_second)
 
-counting every character of the text, spaces and punctuation included, at 15 characters a second in
-English (BBC subtitle guidance: 160-180 words a minute) and 12 in Korean (Netflix's Korean timed-text
-guide for adult programmes). A lecture is watched as well as read, so these are the slower ends of
-those guides.
+counting every character of the text, spaces and punctuation included, at the language's reading speed
+(engine/languages.py): 15 characters a second in English (BBC subtitle guidance: 160-180 words a minute)
+and 12 in Korean (Netflix's Korean timed-text guide for adult programmes). A lecture is watched as well
+as read, so these are the slower ends of those guides.
 """
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pydantic import Field, field_validator
 
 from engine.config import Strict
-from engine.settings import LANGS
+from engine.languages import DEFAULT_LANG, LANGS, language
 
-READING_SPEED = {"en": 15.0, "ko": 12.0}  # characters per second
 MIN_CUE_SECONDS = 1.5
 
 
@@ -28,7 +27,7 @@ def reading_seconds(text: str, lang: str) -> float:
     text = " ".join(text.split())
     if not text:
         return 0.0
-    return max(MIN_CUE_SECONDS, len(text) / READING_SPEED.get(lang, READING_SPEED["en"]))
+    return max(MIN_CUE_SECONDS, len(text) / language(lang).chars_per_second)
 
 
 MAX_NARRATION_CHARS = 2_000  # one text (a chapter's or a step's, in one language): over two minutes read
@@ -60,10 +59,10 @@ Narration = str | dict[str, str]
 
 
 def text_in(narration: Narration, lang: str, fallback: bool = True) -> str:
-    """The narration in ``lang``; one text for every language, or (with ``fallback``) English."""
+    """The narration in ``lang``; one text for every language, or (with ``fallback``) the default language's."""
     if isinstance(narration, str):
         return narration
-    return narration.get(lang) or (narration.get("en", "") if fallback else "")
+    return narration.get(lang) or (narration.get(DEFAULT_LANG, "") if fallback else "")
 
 
 class StepNarration(Strict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.languages import DEFAULT_LANG, LANGUAGES, language
 from engine.ops import TORCH_OP
 from engine.trace_check import NUMBER_LABEL
 
@@ -152,8 +153,8 @@ def caption_key(text: str, lang: str) -> str | None:
     """Which caption with a lead-in ``text`` is (the longest template it starts with), in ``lang``."""
     import re
 
-    captions = style.CAPTIONS.get(lang, style.CAPTIONS["en"])
-    leads = LEADS.get(lang, LEADS["en"])
+    lang = language(lang).code  # an unknown one: the default language's tables
+    captions, leads = style.CAPTIONS[lang], LEADS[lang]
     for key, template in sorted(((k, t) for k, t in captions.items() if k in leads), key=lambda kv: -len(kv[1])):
         pattern = ".+?".join(re.escape(part) for part in re.split(r"\{\w+\}", template))
         if "{" in template and re.match(pattern + r"(?:$|:)", text) or text == template:
@@ -173,14 +174,14 @@ def _caption_said(text: str, lang: str, trace: dict) -> str:
                     name=act, same=run["same_sign_steps"], steps=len(run["grads"])))
     said = [lead] if lead else []
     for sentence in sentences:
-        sentence = sentence[:1].upper() + sentence[1:] if lang == "en" else sentence
+        sentence = sentence[:1].upper() + sentence[1:] if language(lang).capitalised else sentence
         said.append(sentence + ("" if sentence.endswith((".", "!", "?")) else "."))
     return " ".join(said)
 
 
 def narrate(trace: dict, steps: list[tuple[str, dict | None]], lang: str) -> list[str]:
     """One sentence (or a few) per step: ``steps`` are the scene's (name, about), in order."""
-    lang = lang if lang in SAY else "en"
+    lang = lang if lang in LANGUAGES else DEFAULT_LANG
     teller = _Teller(trace, lang) if trace["kind"] == "graph" else None
     said = []
     for name, about in steps:
@@ -196,7 +197,7 @@ def narrate(trace: dict, steps: list[tuple[str, dict | None]], lang: str) -> lis
     return [" ".join(text.split()) for text in said]
 
 
-def graph_story(trace: dict, lang: str = "en") -> list[dict]:
+def graph_story(trace: dict, lang: str = DEFAULT_LANG) -> list[dict]:
     """The steps a graph scene marks, each as its ``about``, read from the trace alone (without building the
     scene, which takes seconds): what scenes/graph_scenes.py does, step for step (a test holds the two equal
     for every shipped config)."""

@@ -14,8 +14,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cache import CACHE, usable_cache, verified, write_entry
-from engine.io import atomic_path
+from infra.cache import CACHE, usable_cache, verified, write_entry
+from infra.io import atomic_path
 # the render settings and their allowed values, also importable from here
 from engine.settings import FORMATS, QUALITIES, SOURCE_ENV, Quality, RenderOptions, Timing, quality_of  # noqa: F401
 
@@ -70,7 +70,7 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
     Manim checks for a cached file and then writes it, which races when two renders run at once (a
     lecture's -j): one can read the other's half-written SVG. Each render therefore works in its own
     folder, seeded with copies of the shared cache's entries, and afterwards publishes only its new files into
-    the shared cache (engine.cache: a checksum record, then an atomic rename). Only entries that verify
+    the shared cache (infra.cache: a checksum record, then an atomic rename). Only entries that verify
     are seeded: a truncated, edited or swapped SVG is removed and LaTeX or Pango makes it again.
     """
     with tempfile.TemporaryDirectory(prefix="backprop-cache-") as private_root:
@@ -135,7 +135,7 @@ def check_draw_budget(trace: dict, trace_path: Path) -> None:
     """Refuse a graph whose numbers would take longer to draw than training's budget (as training is
     refused: with the estimate; --allow-long, i.e. BACKPROP_ALLOW_LONG=1, lifts it). One line naming the
     config (when this process traced it) and its largest input."""
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     from engine.training import BUDGET_SECONDS, duration_text
 
     numbers = sum(_count(n.get("value")) for n in trace.get("nodes", ()))
@@ -215,7 +215,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     """
     from manim import tempconfig
 
-    from pipeline import speedups, svg_cache
+    from manim_patches import speedups, svg_cache
     from scenes import style
 
     fmt, upto, plays, sections_dir = options.fmt, options.upto, options.plays, options.sections_dir
@@ -253,7 +253,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
         if sections_dir is not None and not still:
             manim_config["save_sections"] = True
         with tempconfig(manim_config):
-            # One encoder for the whole scene, fed the drawn arrays themselves (pipeline/speedups.py).
+            # One encoder for the whole scene, fed the drawn arrays themselves (manim_patches/speedups.py).
             renderer = speedups.RecyclingRenderer()
             line = _ProgressLine(output.name) if mode == "line" else None
             renderer.on_play = line and line.update
@@ -290,7 +290,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
 
-    from pipeline import svg_cache
+    from manim_patches import svg_cache
     from engine.config import KINDS
     from scenes import style
     from scenes.trace_data import read_trace
@@ -316,7 +316,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
 def scene_duration(trace_path: Path, options: RenderOptions = RenderOptions()) -> float:
     """How long the scene of ``trace_path`` plays with ``options.timing``, found by building it without drawing a
     frame (as a still is: Manim skips the animations, their times still add up)."""
-    from pipeline.speedups import SkipsDrawing
+    from manim_patches.speedups import SkipsDrawing
 
     with undrawn(trace_path, options) as scene_cls:
         scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))

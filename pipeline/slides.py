@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ConfigError
-from engine.io import OutputError, atomic_path, check_output_path
+from infra.io import OutputError, atomic_path, check_output_path
+from engine.languages import DEFAULT_LANG
 from engine.settings import SLIDE_FORMATS, RenderOptions
 from pipeline.render_job import CACHE, QUALITIES, environment, render_scene
 from engine.source import trace_path_for
@@ -72,7 +73,7 @@ def clip_steps(config: Path, work: Path, options: RenderOptions, narration: str 
 
 
 def make_slides(source: Path, output: Path, to: str = "html", quality: str = "preview", theme: str = "dark",
-                lang: str = "en", allow_outside: bool = False) -> int:
+                lang: str = DEFAULT_LANG, allow_outside: bool = False) -> int:
     """Slides for a config or a lecture (one clip per config, in order) at ``output``; returns the count."""
     from engine.config import read_yaml
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import av
 import srt
 
+from engine.languages import LANGUAGES  # a text track's language tag
+
 
 @dataclass
 class Chapter:
@@ -90,7 +92,6 @@ VIDEO_OPTIONS = {
     "libx264": {"x264-params": "qp=25", "preset": "veryfast"},
     # VP9's realtime mode: a few times slower than x264 veryfast instead of fifty
     "libvpx-vp9": {"crf": "23", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
-LANGUAGE_TAGS = {"en": "eng", "ko": "kor"}  # ISO 639-2, as MP4 and Matroska store a track's language
 # The style a text track's cues are written in (mov_text and WebVTT encoders take ASS dialogue)
 ASS_HEADER = """[Script Info]
 ScriptType: v4.00+
@@ -160,7 +161,7 @@ class _TextTrack:
         self.stream = out.add_stream(codec)
         self.stream.time_base = self.stream.codec_context.time_base = Fraction(1, 1000)
         self.stream.codec_context.subtitle_header = ASS_HEADER.encode()
-        self.stream.metadata["language"] = LANGUAGE_TAGS.get(lang, "und")
+        self.stream.metadata["language"] = LANGUAGES[lang].track_tag if lang in LANGUAGES else "und"
         self.stream.metadata["title"] = f"Narration ({lang})"
         if not default:
             self.stream.disposition = av.stream.Disposition(0)

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cache import CACHE, publish, verified
+from infra.cache import CACHE, publish, verified
 from engine.config import ConfigError
-from engine.io import InputError, open_regular
+from infra.io import InputError, open_regular
+from engine.languages import LANGUAGES
 
 RATE = 48_000
-ESPEAK_VOICES = {"en": "en-us", "ko": "ko"}
 ESPEAK_WORDS_PER_MINUTE = 150  # espeak-ng's default 175 is quick for a lecture
 MAX_SECONDS = 600  # a chapter's voice: ten minutes (115 MB of samples) at most
 GAP_SECONDS = 0.3  # silence after a spoken step before the next one starts
@@ -90,7 +90,7 @@ def synthesise(text: str, lang: str, cache: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=cache, prefix=".espeak-") as tmp:
         wav = Path(tmp) / "say.wav"
         # The text goes on standard input, never on the command line, where a leading "-" would be an option.
-        r = subprocess.run(["espeak-ng", "-v", ESPEAK_VOICES[lang], "-s", str(ESPEAK_WORDS_PER_MINUTE), "-w",
+        r = subprocess.run(["espeak-ng", "-v", LANGUAGES[lang].espeak_voice, "-s", str(ESPEAK_WORDS_PER_MINUTE), "-w",
                             str(wav), "--stdin"], input=text, capture_output=True, text=True, timeout=120)
         if r.returncode != 0 or not wav.exists():
             raise VoiceError(f"espeak-ng could not speak a {lang} narration: {r.stderr.strip()[:200]}")

@@ -10,7 +10,7 @@ import numpy as np
 from manim import DOWN, RIGHT, UP, MathTex, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
-from engine.errors import ConfigError
+from infra.errors import ConfigError
 from engine.source import scene_source, trace_path_for
 from scenes import style
 from scenes.animations import Pan, fade_in, fade_out

@@ -12,6 +12,7 @@ import numpy as np
 from manim import MathTex, TexTemplate
 
 from engine.expr import NAME, PARAM_NAME
+from engine.languages import DEFAULT_LANG, LANGUAGES
 from engine.numfmt import format_number
 from engine.settings import LANG_ENV, THEME_ENV
 
@@ -201,7 +202,8 @@ def latex_shape(a: np.ndarray) -> str:
     return r"\times ".join(map(str, np.shape(a))) if np.ndim(a) else r"\text{scalar}"
 
 
-# Captions: English and Korean (cs231n and "Deep Learning from Scratch" are read in both).
+# Captions, one table per language of engine/languages.py: English and Korean (cs231n and "Deep Learning from
+# Scratch" are read in both).
 CAPTIONS = {
     "en": {
         "forward": "Forward pass: values flow left to right",
@@ -349,19 +351,19 @@ CAPTIONS = {
     },
 }
 
-FONTS = {"en": "DejaVu Sans", "ko": "NanumGothic"}
+FONTS = {code: lang.font for code, lang in LANGUAGES.items()}  # each language's captions' font
 
 
 def language() -> str:
-    """Caption language: BACKPROP_LANG (set by the CLI's --lang), English by default."""
-    lang = os.environ.get(LANG_ENV, "en")
-    return lang if lang in CAPTIONS else "en"
+    """Caption language: BACKPROP_LANG (set by the CLI's --lang), the default language otherwise."""
+    lang = os.environ.get(LANG_ENV, DEFAULT_LANG)
+    return lang if lang in LANGUAGES else DEFAULT_LANG
 
 
 def caption(key: str, **fields) -> str:
     """The caption ``key`` in the current language, with ``fields`` (numbers from the trace) filled in."""
-    return CAPTIONS[language()].get(key, CAPTIONS["en"][key]).format(**fields)
+    return CAPTIONS[language()].get(key, CAPTIONS[DEFAULT_LANG][key]).format(**fields)
 
 
 def caption_font() -> str:
-    return FONTS[language()]
+    return LANGUAGES[language()].font

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.io import InputError, read_input
+from infra.io import InputError, read_input
 from engine.trace import decode_value
 from engine.trace_check import InvalidTrace, validate  # (the format is checked in the engine, which writes it)
 

@@ -99,7 +99,7 @@ def video_seconds(video: Path) -> float:
 def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -> float:
     """Seconds PyAV takes to encode ``frames`` blank frames with the renders' codec settings.
 
-    Frames are handed over as the renders hand them (pipeline/speedups.py): RGBA buffers wrapped without a
+    Frames are handed over as the renders hand them (manim_patches/speedups.py): RGBA buffers wrapped without a
     copy, so the floor holds only conversion and encoding. (A render converts on a thread of its own, so
     on an idle machine it could in principle come in just under this one-thread loop.)
     """

@@ -92,10 +92,10 @@ def main() -> None:
              f"{sum(total.values())} generated, {total['not checked']} not checked yet, "
              f"{total['equivalent']} not counted (listed below with the reason).", ""]
     lines += sample_section(by_file, known)
-    core = Counter(s for path, statuses in by_file.items() if path.startswith("engine/") or path == "render.py"
+    core = Counter(s for path, statuses in by_file.items() if path.startswith(("infra/", "engine/")) or path == "render.py"
                    for s in statuses.values())
     k, n, p = score(core)
-    lines += [f"The engine and the CLI (`engine/`, `render.py`): **{k} of {n} killed ({p:.1f}%)**, "
+    lines += [f"The engine and the CLI (`infra/`, `engine/`, `render.py`): **{k} of {n} killed ({p:.1f}%)**, "
               f"{core['not checked']} not checked yet.", "",
               "| file | killed | survived | no tests | timeout | not counted | not checked | score |",
               "|---|---|---|---|---|---|---|---|"]
@@ -150,7 +150,7 @@ def sample_section(by_file: dict, known: list) -> list[str]:
     pct = 100 * k / n if n else float("nan")
     lo, hi = wilson(k, n)
     lines = [f"**The engine and the CLI, on a random sample** (`make mutation`: {len(sample['names'])} of "
-             f"{sample['population']} mutants of `engine/` and `render.py`, seed {sample['seed']}): "
+             f"{sample['population']} mutants of `infra/`, `engine/` and `render.py`, seed {sample['seed']}): "
              f"**{k} of {n} decided mutants killed ({pct:.1f}%; 95% interval {lo:.1f}% to {hi:.1f}%)**; "
              f"{counts['equivalent']} equivalent, {counts['timeout']} timed out (not counted either way), "
              f"{counts['not checked']} not run.", ""]

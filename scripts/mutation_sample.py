@@ -2,7 +2,7 @@
 """`make mutation`: mutmut over a random sample of the engine's and the CLI's mutants, sized to finish
 within the hour on this machine's cores, then docs/mutation.md.
 
-The whole set (about 4,000 mutants of engine/ and render.py) takes several hours on two cores, so the
+The whole set (about 4,000 mutants of infra/, engine/ and render.py) takes several hours on two cores, so the
 score is measured on a uniform random sample (seeded: the same commit gives the same sample), which
 estimates the whole set's score with a stated margin; mutmut keeps every result under mutants/, so a
 later run (another seed, a larger --size) adds to what is known instead of starting again.
@@ -23,7 +23,7 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = [str(ROOT / ".venv" / "bin" / "mutmut")] if (ROOT / ".venv" / "bin" / "mutmut").exists() else ["mutmut"]
 SAMPLE_FILE = ROOT / "mutants" / "sample.json"
-SCOPE = ("engine/", "render.py")  # what the score is about: the engine and the CLI
+SCOPE = ("infra/", "engine/", "render.py")  # what the score is about: the engine (and its infrastructure) and the CLI
 
 
 def generate() -> None:

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from engine.cache import record_path, verified, write_entry
+from infra.cache import record_path, verified, write_entry
 from render import CONFIG_DIR, ROOT
 from engine import source
 from helpers import run_cli
@@ -44,7 +44,7 @@ DAMAGES = [truncate, garbage, swap, wrong_key, edit_value]
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_the_trace_cache_recomputes_a_bad_entry(tmp_path, monkeypatch, capsys, damage):
     monkeypatch.setattr(source, "CACHE", tmp_path / "traces")
-    monkeypatch.setattr("engine.cache._warned", set())  # it says so once per process
+    monkeypatch.setattr("infra.cache._warned", set())  # it says so once per process
     good = source.trace_path_for(CONFIG_DIR / "chain_rule.yaml")
     truth = good.read_text()
     other = source.trace_path_for(CONFIG_DIR / "gates.yaml")
@@ -127,7 +127,7 @@ def test_the_clip_cache_heals(tmp_path, monkeypatch):
 def test_entries_are_published_record_first_under_hidden_temporary_names(tmp_path, monkeypatch):
     import os
 
-    from engine import cache
+    from infra import cache
 
     moves = []
     real_replace = os.replace
@@ -145,7 +145,7 @@ def test_entries_are_published_record_first_under_hidden_temporary_names(tmp_pat
 
 
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    from engine import cache
+    from infra import cache
 
     def broken(*a):
         raise OSError("disk full")
@@ -156,7 +156,7 @@ def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_a_bad_entry_is_named_once_per_cache(tmp_path, capsys, monkeypatch):
-    from engine import cache
+    from infra import cache
 
     monkeypatch.setattr(cache, "_warned", set())
     for name in ("a.svg", "b.svg"):
@@ -204,7 +204,7 @@ def link_out(path, outside):  # the entry or record, genuine, moved out of the c
 def test_an_entry_or_record_that_is_not_a_regular_file_is_removed_unopened(tmp_path, monkeypatch, capsys, no_hang,
                                                                              damage, which):
     monkeypatch.setattr(source, "CACHE", tmp_path / "traces")
-    monkeypatch.setattr("engine.cache._warned", set())
+    monkeypatch.setattr("infra.cache._warned", set())
     good = source.trace_path_for(CONFIG_DIR / "chain_rule.yaml")
     truth = good.read_text()
     outside = tmp_path / "outside"
@@ -234,7 +234,7 @@ def test_a_huge_sparse_record_is_not_read_whole(tmp_path):
 
 @pytest.mark.parametrize("damage", [fifo, directory])
 def test_a_glyph_entry_that_is_not_a_regular_file_is_a_miss_and_removed(tmp_path, monkeypatch, no_hang, damage):
-    from pipeline import svg_cache
+    from manim_patches import svg_cache
     monkeypatch.setattr(svg_cache, "_memory", {})
     entry = tmp_path / "k.npz"
     entry.write_bytes(b"x")
@@ -277,7 +277,7 @@ def test_a_full_cache_folder_is_one_line_before_and_while_it_is_used(tmp_path, m
     import errno
     import os
 
-    from engine import cache
+    from infra import cache
 
     def full(fd, data):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -36,7 +36,7 @@ def test_balance_minimises_the_costliest_chunk():
 
 def _frames_to_encoder(monkeypatch) -> list[str]:
     """SHA-256 of every RGBA frame the renders hand to the encoder, a held frame once per repeat."""
-    from pipeline import speedups
+    from manim_patches import speedups
 
     seen: list[str] = []
     original = speedups.BufferedSegmentEncoder.write_frame

@@ -187,7 +187,7 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
     assert proc.returncode != 0
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()] if (tmp_path / "out").exists() else True
     for clip in (cache / "clips").glob("*.mp4") if (cache / "clips").exists() else ():
-        from engine.cache import verified
+        from infra.cache import verified
         assert verified(clip, clip.stem)  # only whole clips were published
     deadline = time.monotonic() + 30
     while any(map(alive, tasks)) and time.monotonic() < deadline:

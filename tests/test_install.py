@@ -18,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import engine.places as places
+import infra.places as places
 from render import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,7 @@ def test_the_installed_command_runs_from_an_empty_folder_and_writes_only_to_the_
     assert '"label": "fc1.weight"' in (work / "torch_mlp.json").read_text()
     # the default lecture, named by name, with every clip a shipped config (rendering it all takes minutes)
     lecture = yaml.safe_load((ROOT / "assets" / "lectures" / "default.yaml").read_text())
-    loaded = run("python", "-c", "from engine.places import LECTURES, resolve_shipped\n"
+    loaded = run("python", "-c", "from infra.places import LECTURES, resolve_shipped\n"
                  "from pipeline.lecture import load_lecture\n"
                  "spec, configs = load_lecture(resolve_shipped('default', (LECTURES,), 'lecture'))\n"
                  "print(*(c.name for c in configs))").stdout.split()

@@ -1,18 +1,24 @@
 """The direction of imports, read from the code itself (every module's syntax tree, imports inside functions
-too; nothing is imported to check): engine -> scenes -> pipeline -> CLI, with no cycle, and no package
-reaching into another's private names."""
+too; nothing is imported to check): infra -> engine -> scenes -> pipeline -> CLI, with no cycle, and no package
+reaching into another's private names. What patches or subclasses Manim (manim_patches) sits beside the
+scenes, below the pipeline and the audit that install and use it."""
 import ast
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("engine", "scenes", "pipeline", "audit", "backprop_anim")
+PACKAGES = ("infra", "engine", "scenes", "manim_patches", "pipeline", "audit", "backprop_anim")
 CLI = "render"
-# what each layer may never import: the engine is the maths and its files (no Manim, nothing above it);
-# scenes draw traces (nothing that renders, plans or parses the command line)
-FORBIDDEN = {"engine": {"manim", "manim_slides", "scenes", "pipeline", "audit", "backprop_anim", CLI},
-             "scenes": {"pipeline", "audit", "backprop_anim", CLI}}
+# what each layer may never import: the infrastructure (files, caches, processes, the one error type) serves
+# every room and imports none; the engine is the maths and its files (no Manim, nothing above it);
+# scenes draw traces (nothing that renders, plans or parses the command line, and no patch of Manim: they
+# stay scenes the plain `manim` command can run); Manim's patches patch Manim, whatever scene it draws
+ABOVE_ENGINE = {"scenes", "manim_patches", "pipeline", "audit", "backprop_anim", CLI}
+FORBIDDEN = {"infra": {"manim", "manim_slides", "engine", *ABOVE_ENGINE},
+             "engine": {"manim", "manim_slides", *ABOVE_ENGINE},
+             "scenes": {"manim_patches", "pipeline", "audit", "backprop_anim", CLI},
+             "manim_patches": {"scenes", "pipeline", "audit", "backprop_anim", CLI}}
 
 
 def _modules() -> dict[str, Path]:
@@ -124,7 +130,8 @@ def test_the_checker_sees_what_it_checks():
     assert "scenes.graph_scenes" in MODULES and "engine.config" in MODULES
     assert "engine.source" in EDGES["scenes.graph_scenes"]  # an import at module level
     assert "scenes.trace_data" in EDGES["pipeline.render_job"]  # an import inside a function
-    assert "engine.io" in EDGES["engine.cache"]  # a relative import
+    assert "infra.io" in EDGES["infra.cache"]  # a relative import
+    assert "manim_patches.speedups" in EDGES["pipeline.render_job"] and "manim_patches.undrawn" in EDGES["audit.screen"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 

@@ -6,7 +6,7 @@ import av
 import pytest
 import srt
 
-from engine.cache import publish
+from infra.cache import publish
 import helpers
 from helpers import parse_vtt
 from render import CONFIG_DIR

@@ -14,7 +14,7 @@ import pytest
 import srt
 
 import helpers
-from engine.cache import publish
+from infra.cache import publish
 from engine.config import ConfigError
 from pipeline import lecture as lecture_mod
 from pipeline import render_job

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.errors import ConfigError
+from infra.errors import ConfigError
 from engine.trace import decode_value
 from helpers import grads_of, node_by_label, torch_eval, trace_of
 

@@ -151,7 +151,7 @@ def test_the_output_format_chosen(output, fmt, still, chosen):
 
 
 def test_write_text_atomic_refuses_its_inputs_and_other_outputs(tmp_path):
-    from engine.io import OutputError, write_text_atomic
+    from infra.io import OutputError, write_text_atomic
 
     source, other = tmp_path / "in.yaml", tmp_path / "b.srt"
     source.write_text("scene: graph\n")
@@ -165,7 +165,7 @@ def test_write_text_atomic_refuses_its_inputs_and_other_outputs(tmp_path):
 def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
     # captions and subtitles hold −, ∂ and Hangul; under LC_ALL=C Python's default encoding is ASCII
     out = tmp_path / "t.srt"
-    code = f"from engine.io import write_text_atomic; write_text_atomic({str(out)!r}, {ascii('∂L/∂x = −0.5 기울기')})"
+    code = f"from infra.io import write_text_atomic; write_text_atomic({str(out)!r}, {ascii('∂L/∂x = −0.5 기울기')})"
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -224,7 +224,7 @@ def test_a_socket_is_refused_as_not_a_regular_file(tmp_path, config):
 def test_a_directory_that_refuses_new_files_is_probed_where_the_output_goes():
     # sysfs: root's os.access says writable, yet no file can be made there; the probe must be made in it
     import tempfile
-    from engine.io import OutputError, check_output_path
+    from infra.io import OutputError, check_output_path
     try:
         fd, probe = tempfile.mkstemp(dir="/sys")
     except OSError:

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from engine import processes
+from infra import processes
 from helpers import alive, default_sigint
 from render import ROOT
 
@@ -33,7 +33,7 @@ def test_a_worker_dies_with_its_parent_even_when_the_parent_is_killed():
     parent = textwrap.dedent("""
         import os, sys, time
         from concurrent.futures import ProcessPoolExecutor
-        from engine.processes import die_with_parent, run_job
+        from infra.processes import die_with_parent, run_job
         pool = ProcessPoolExecutor(1, initializer=die_with_parent, initargs=(os.getpid(),))
         pool.submit(run_job, time.sleep, 60)
         while not pool._processes:
@@ -84,7 +84,7 @@ def test_an_idle_worker_ends_at_once_on_sigterm():
 
 def test_a_worker_started_after_its_parent_died_ends_itself():
     code = textwrap.dedent("""
-        from engine.processes import die_with_parent
+        from infra.processes import die_with_parent
         die_with_parent(parent=1)  # not our parent: as if the real one had died before prctl
         print("still running")
     """)
@@ -132,7 +132,7 @@ def test_workers_of_a_pool_that_never_started_is_empty():
 def test_sigterm_raises_keyboard_interrupt_in_the_main_thread():
     code = textwrap.dedent("""
         import os, signal
-        from engine.processes import sigterm_as_ctrl_c
+        from infra.processes import sigterm_as_ctrl_c
         sigterm_as_ctrl_c()
         try:
             os.kill(os.getpid(), signal.SIGTERM)
@@ -149,7 +149,7 @@ def test_a_worker_in_a_job_cleans_up_before_it_ends(signum, tmp_path):
     marker = tmp_path / "cleaned"
     code = textwrap.dedent(f"""
         import time
-        from engine.processes import die_with_parent, run_job
+        from infra.processes import die_with_parent, run_job
         def job():
             try:
                 print("started", flush=True)
@@ -173,7 +173,7 @@ def test_a_second_signal_does_not_interrupt_the_job_s_clean_up(tmp_path):
     marker = tmp_path / "cleaned"
     code = textwrap.dedent(f"""
         import time
-        from engine.processes import die_with_parent, run_job
+        from infra.processes import die_with_parent, run_job
         def job():
             try:
                 print("started", flush=True)
@@ -297,7 +297,7 @@ def test_isolated_torch_code_does_not_hang_after_the_parent_used_its_thread_pool
     # pool's barrier in its own first parallel op (BatchNorm over a large batch is one).
     code = textwrap.dedent("""
         import torch
-        from engine.processes import run_isolated
+        from infra.processes import run_isolated
 
         torch.set_num_threads(2)
         x = torch.randn(4096, 64, dtype=torch.float64)

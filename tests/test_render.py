@@ -83,7 +83,7 @@ def test_private_caches_publish_only_complete_new_files(tmp_path):
     """Parallel renders never write into the shared LaTeX/text cache directly (Manim's check-then-write races)."""
     from pipeline.render_job import private_caches
 
-    from engine.cache import write_entry
+    from infra.cache import write_entry
 
     shared = tmp_path / "cache"
     write_entry(shared / "text" / "old.svg", b"old", "old.svg")
@@ -102,7 +102,7 @@ def test_private_caches_publish_only_complete_new_files(tmp_path):
 def test_a_file_written_again_in_a_private_cache_leaves_the_shared_entry_alone(tmp_path):
     """A render that rewrites a seeded file in place (Pango, LaTeX) must not reach the shared file: seeded
     entries are copies (hard links once let a chunked render empty shared SVGs)."""
-    from engine.cache import verified, write_entry
+    from infra.cache import verified, write_entry
     from pipeline.render_job import private_caches
 
     shared = tmp_path / "cache"
@@ -115,7 +115,7 @@ def test_a_file_written_again_in_a_private_cache_leaves_the_shared_entry_alone(t
 
 
 def test_publishing_an_entry_another_render_published_first_keeps_the_first(tmp_path):
-    from engine.cache import publish, verified, write_entry
+    from infra.cache import publish, verified, write_entry
 
     write_entry(tmp_path / "x.svg", b"first", "x.svg")
     late = tmp_path / ".late.part"

@@ -47,7 +47,7 @@ def test_every_command_refuses_a_fifo_or_device_before_reading_it(tmp_path, spec
 
 
 def test_the_input_reader_reads_no_more_than_its_limit(tmp_path, monkeypatch):
-    from engine import io
+    from infra import io
     big = tmp_path / "big.yaml"
     big.write_bytes(b"x" * 5000)
     with pytest.raises(ConfigError, match="big.yaml: the file is larger than 1000 bytes"):

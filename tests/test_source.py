@@ -8,7 +8,7 @@ import pytest
 from tqdm import tqdm
 
 import engine.run
-from engine.errors import ConfigError
+from infra.errors import ConfigError
 from render import CONFIG_DIR, ROOT
 from engine import source
 
@@ -87,7 +87,7 @@ def test_a_bad_config_raises_the_same_error_from_the_child(trace_cache, single_t
 
 
 def test_a_missing_config_fails_at_once(trace_cache, tmp_path):
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     with pytest.raises(ConfigError, match="no-such.yaml: cannot read: No such file"):  # one line, as every input
         source.trace_path_soon(tmp_path / "no-such.yaml")
     assert trace_cache() == []

@@ -172,7 +172,7 @@ def test_a_module_s_parameters_are_inputs_named_as_torch_names_them():
 
 
 def test_a_non_scalar_output_and_an_output_without_gradient_are_one_line_errors():
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     with pytest.raises(ConfigError, match=r"^the function must return a scalar float tensor, got a torch.float64 "
                                           r"tensor of shape \(2,\) \(reduce it"):
         trace_torch(lambda x: x * 2, {"x": [1.0, 2.0]})
@@ -181,7 +181,7 @@ def test_a_non_scalar_output_and_an_output_without_gradient_are_one_line_errors(
 
 
 def test_an_in_place_change_through_a_view_is_refused_with_the_reason():
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
 
     def f(x):
         y = x * 1.0
@@ -256,7 +256,7 @@ def test_code_outside_the_config_s_folder_is_refused(tmp_path):
 
 def test_config_errors_of_a_torch_config_are_one_line(tmp_path):
     from engine.config import parse_config
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     cases = [
         ({"scene": "graph", "torch": "m.py:f", "expression": "x", "inputs": {"x": 1}},
          "c.yaml: give either 'expression' (a formula, data) or 'torch' (Python code), not both"),
@@ -685,7 +685,7 @@ def test_an_nn_sequential_model_traces_with_torch_s_parameter_names(tmp_path, na
 
 def test_a_forward_that_fits_neither_by_name_nor_by_position_is_a_config_error(tmp_path):
     from engine.config import load_config
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     from engine.run import trace_config
     cfg = _model(tmp_path, "def f(a, b):\n    return a * b\n")
     with pytest.raises(ConfigError) as e:
@@ -697,7 +697,7 @@ def test_a_forward_that_fits_neither_by_name_nor_by_position_is_a_config_error(t
 
 
 def test_a_parameter_name_latex_cannot_take_names_the_config_and_key_not_a_cache_file(tmp_path, monkeypatch):
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     from engine import source
     monkeypatch.setattr(source, "CACHE", tmp_path / "cache")
     (tmp_path / "model.py").write_text(
@@ -732,7 +732,7 @@ def test_the_shipped_sequential_matches_the_same_net_written_by_hand():
 
 def test_an_in_place_change_the_backward_pass_finds_names_the_user_s_line(tmp_path):
     from engine.config import load_config
-    from engine.errors import ConfigError
+    from infra.errors import ConfigError
     from engine.run import trace_config
     body = "def f(x):\n    y = x * 2\n    z = y * y\n    y.mul_(3)\n    return z.sum()\n"
     # torch itself refuses the backward pass of this code, naming only its own node

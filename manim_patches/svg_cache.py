@@ -28,8 +28,8 @@ from manim.constants import CapStyleType, LineJointType
 from manim.mobject.svg.svg_mobject import SVGMobject
 from manim.utils.color import ManimColor
 
-from engine.cache import remove_entry, report_bad_entry
-from engine.io import read_input
+from infra.cache import remove_entry, report_bad_entry
+from infra.io import read_input
 
 FORMAT = "backprop-glyphs-1"
 MAX_ENTRY_BYTES = 64 << 20  # the glyphs of one SVG: a page of text is well under a megabyte

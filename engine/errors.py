@@ -1,6 +1,0 @@
-"""The engine's user-facing error, in a module of its own so the CLI can catch it without loading the
-config schemas (pydantic, YAML) when a render reads a cached trace."""
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; str() is the one line a user sees."""

@@ -1,0 +1,315 @@
+"""manim_patches draws and encodes what Manim itself would: the parsed-SVG cache gives Manim's glyphs (and
+verifies what it reads back), the fast Cairo paths draw Manim's pixels, the buffered encoder and the
+recycling renderer give Manim's frames, and the renderers that skip drawing build the scene Manim builds."""
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from manim import DOWN, LEFT, RIGHT, UP, Axes, Circle, MathTex, Scene, Square, Text, tempconfig
+from manim.mobject.svg.svg_mobject import SVGMobject
+
+from manim_patches import svg_cache
+from scenes.animations import Pulse, fade_in
+
+
+def snapshot(mob):
+    return [(m.points.copy(), m.fill_rgbas.copy(), m.stroke_rgbas.copy()) for m in mob.family_members_with_points()]
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for (pa, fa, sa), (pb, fb, sb) in zip(a, b):
+        np.testing.assert_array_equal(pa, pb)
+        np.testing.assert_array_equal(fa, fb)
+        np.testing.assert_array_equal(sa, sb)
+
+
+def pixels(*mobs):
+    from manim import Camera
+    cam = Camera(pixel_width=640, pixel_height=360)
+    cam.capture_mobjects(list(mobs))
+    return cam.pixel_array.astype(int)
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    svg_cache.install(tmp_path / "svg")
+    svg_cache._memory.clear()
+    yield tmp_path / "svg"
+    svg_cache.uninstall()
+    svg_cache._memory.clear()
+
+
+def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch):
+    fresh = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
+    eq = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
+    assert len(list(cache_dir.iterdir())) == 2
+    svg_cache._memory.clear()  # as a new process would: only the disk cache is left
+
+    def no_parsing(self):
+        raise AssertionError("parsed although cached")
+
+    monkeypatch.setattr(SVGMobject, "generate_mobject", no_parsing)
+    again = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
+    eq_again = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
+    assert_same(snapshot(fresh), snapshot(again))
+    assert_same(snapshot(eq), snapshot(eq_again))
+    again.shift(UP)  # a cached mobject is a new object, not shared with the first
+    assert not np.array_equal(again.get_center(), fresh.get_center())
+
+
+class _Payload:
+    """What a poisoned pickle would run on load: it leaves a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _truncate(f, blob, others):
+    f.write_bytes(blob[: len(blob) // 2])
+
+
+def _garbage(f, blob, others):
+    f.write_bytes(b"not an npz" * 50)
+
+
+def _flip(f, blob, others):
+    k = len(blob) // 3  # inside the glyph data
+    f.write_bytes(blob[:k] + bytes([blob[k] ^ 0xFF]) + blob[k + 1:])
+
+
+def _swap(f, blob, others):
+    f.write_bytes(others[0])  # another text's entry under this key
+
+
+def _pickle_bomb(f, blob, others):
+    buf = io.BytesIO()
+    np.savez(buf, data=np.zeros(3), meta=np.array([_Payload(str(f.parent.parent / "pwned"))], dtype=object))
+    f.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb])
+def test_svg_cache_verifies_entries_and_never_unpickles(cache_dir, damage, capsys, monkeypatch):
+    first = Text("zig-zag", font_size=24)
+    other = Text("another", font_size=24)
+    entries = {f: f.read_bytes() for f in cache_dir.iterdir()}
+    assert len(entries) == 2
+    for f, blob in entries.items():
+        damage(f, blob, [entries[g] for g in entries if g != f])
+    svg_cache._memory.clear()
+    monkeypatch.setattr("infra.cache._warned", set())  # it says so once per process
+    second = Text("zig-zag", font_size=24)
+    third = Text("another", font_size=24)
+    assert_same(snapshot(first), snapshot(second))
+    assert_same(snapshot(other), snapshot(third))
+    assert not (cache_dir.parent / "pwned").exists()
+    assert "did not verify; removed and parsed again" in capsys.readouterr().err
+    for f, blob in entries.items():  # each bad entry was replaced by a good one again
+        assert svg_cache.decode(f.stem, f.read_bytes())
+
+
+
+def test_fast_cairo_paths_draw_exactly_manims_pixels():
+    from manim.camera.camera import Camera as CairoCamera
+
+    from manim_patches import speedups
+    from scenes.training_scenes import polyline
+
+    ax = Axes(x_range=[0, 4, 1], y_range=[0, 2, 1], x_length=5, y_length=2.5).shift(DOWN)
+    scene = (Text("∂f/∂x = -0.534", font_size=40).shift(2 * UP), Circle(fill_opacity=0.5).shift(3 * RIGHT),
+             ax, polyline(ax, np.linspace(0, 4, 60), 1 + np.sin(np.linspace(0, 6, 60)), "#56B4E9"))
+    drawn = []
+    for patched in (False, True):
+        speedups.install() if patched else speedups.uninstall()
+        drawn.append(pixels(*scene))
+    speedups.uninstall()
+    assert CairoCamera.set_cairo_context_path is not speedups.set_cairo_context_path
+    assert (drawn[0] > 0).any()
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+
+
+def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
+    from fractions import Fraction
+
+    import av
+    from manim._config.video_encoder import VideoEncoderSpec
+    from manim.scene.video_segment_encoder import VideoSegmentEncoder
+
+    from manim_patches.speedups import BufferedSegmentEncoder
+
+    # one x264 thread: then x264 itself is deterministic
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 96, 64, Fraction(15), (("crf", "23"), ("threads", "1")))
+    rng = np.random.default_rng(0)
+    frames = [(rng.integers(0, 256, (64, 96, 4), dtype=np.uint8), repeat) for repeat in (1, 3, 1, 2)]
+    files = []
+    for cls in (VideoSegmentEncoder, BufferedSegmentEncoder):
+        files.append(tmp_path / f"{cls.__name__}.mp4")
+        encoder = cls(target=files[-1], spec=spec)
+        for pixels, repeat in frames:
+            encoder.write_frame(pixels.copy(), repeat=repeat)
+        encoder.finish()
+    decoded = []
+    for path in files:
+        with av.open(str(path)) as f:
+            decoded.append([(frame.pts, frame.to_ndarray(format="rgb24").astype(int)) for frame in f.decode(video=0)])
+    assert len(decoded[1]) == 7  # every repeat is its own frame
+    assert [pts for pts, _ in decoded[0]] == [pts for pts, _ in decoded[1]]
+    # the same pictures: swscale's RGBA -> YUV rounding may differ by one step with the input buffer's
+    # alignment (its SIMD and C paths), so the files are compared decoded, not byte for byte
+    for (_, a), (_, b) in zip(*decoded):
+        assert np.abs(a - b).max() <= 3 and np.abs(a - b).mean() < 0.1
+
+
+def test_stored_cairo_paths_are_reused_only_for_the_same_points():
+    from manim_patches import speedups
+
+    text, dot = Text("∂L/∂w = 3.2e-7", font_size=40), Circle(fill_opacity=1).shift(3 * RIGHT)
+    speedups.uninstall()
+    manims = [pixels(text, dot)]
+    dot.shift(DOWN)  # points changed in place: the stored path must not be used
+    manims.append(pixels(text, dot))
+    dot.shift(UP)
+    try:
+        speedups.install()
+        first = pixels(text, dot)
+        assert id(text.family_members_with_points()[0]) in speedups._PATHS
+        again = pixels(text, dot)  # every path from the store
+        dot.shift(DOWN)
+        moved = pixels(text, dot)
+    finally:
+        speedups.uninstall()
+    np.testing.assert_array_equal(manims[0], first)
+    np.testing.assert_array_equal(manims[0], again)
+    np.testing.assert_array_equal(manims[1], moved)
+    assert not np.array_equal(manims[0], manims[1])
+
+
+class _Busy(Scene):
+    """Static and moving mobjects, a held frame, a transform, a pulse: every way Manim makes frames."""
+
+    def construct(self):
+        from manim import Create, Transform, Write
+
+        label = Text("upstream × local", font_size=36).shift(2 * UP)
+        box = Square(color="#E69F00")
+        self.add(label)
+        self.play(Create(box), run_time=0.5)
+        self.wait(0.5)
+        self.play(fade_in(Circle(color="#56B4E9").shift(2 * RIGHT)), Pulse(label, "#FFFFFF"), run_time=0.6)
+        self.play(Transform(box, Circle(color="#009E73").shift(2 * LEFT)), run_time=0.5)
+        self.play(Write(MathTex(r"\frac{\partial f}{\partial x}").shift(2 * DOWN)), run_time=0.4)
+        self.wait(0.3)
+
+
+def _recorded_render(tmp_path, renderer, monkeypatch, scene_cls=_Busy):
+    """Render ``scene_cls`` at a small size; every frame the encoders were given, and the encoder count."""
+    from manim_patches import speedups
+
+    frames, encoders = [], []
+    write, init = speedups.BufferedSegmentEncoder.write_frame, speedups.BufferedSegmentEncoder.__init__
+
+    def recording_write(self, pixels, *, repeat=1):
+        frames.extend([pixels.copy()] * repeat)
+        write(self, pixels, repeat=repeat)
+
+    def counting_init(self, **kwargs):
+        encoders.append(kwargs["target"])
+        init(self, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(speedups.BufferedSegmentEncoder, "write_frame", recording_write)
+        patch.setattr(speedups.BufferedSegmentEncoder, "__init__", counting_init)
+        speedups.install()
+        try:
+            with tempconfig({"media_dir": str(tmp_path), "pixel_width": 320, "pixel_height": 180, "frame_rate": 10,
+                             "disable_caching": True, "progress_bar": "none", "verbosity": "ERROR",
+                             "output_file": "clip"}):  # Manim default: one encoder job at a time
+                scene = scene_cls(renderer=renderer())
+                scene.render()
+                movie = Path(scene.renderer.file_writer.movie_file_path)
+        finally:
+            speedups.uninstall()
+    return frames, encoders, movie
+
+
+@pytest.mark.slow
+def test_recycling_renderer_and_one_stream_give_manims_frames(tmp_path, monkeypatch):
+    import av
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    from manim_patches.speedups import RecyclingRenderer
+
+    manims, manim_encoders, manim_movie = _recorded_render(tmp_path / "manim", CairoRenderer, monkeypatch)
+    ours, our_encoders, movie = _recorded_render(tmp_path / "ours", RecyclingRenderer, monkeypatch)
+    assert len(manim_encoders) == 6 and len(our_encoders) == 1  # one per animation, one per scene
+    assert len(ours) == len(manims) > 20
+    for i, (a, b) in enumerate(zip(manims, ours)):
+        np.testing.assert_array_equal(a, b, err_msg=f"frame {i}")
+    assert len({f.tobytes() for f in ours}) > 10  # the scene moves: equal frames are no accident
+    for video in (manim_movie, movie):
+        with av.open(str(video)) as f:
+            assert sum(1 for _ in f.decode(video=0)) == len(ours)
+
+
+class _Failing(Scene):
+    def construct(self):
+        self.play(fade_in(Square()), run_time=0.3)
+        raise RuntimeError("scene bug")
+
+
+def test_a_failing_scene_stops_its_encoder_threads(tmp_path, monkeypatch):
+    import threading
+
+    from manim_patches.speedups import RecyclingRenderer
+
+    with pytest.raises(RuntimeError, match="scene bug"):
+        _recorded_render(tmp_path, RecyclingRenderer, monkeypatch, _Failing)
+    assert not [t for t in threading.enumerate() if t.name.startswith(("encode-", "partial-movie-encoder"))]
+
+
+def _built_undrawn(tmp_path, renderer):
+    """``_Busy`` built without drawing or writing a file, as the audit and the chunk plan build a scene."""
+    with tempconfig({"media_dir": str(tmp_path), "pixel_width": 320, "pixel_height": 180, "frame_rate": 10,
+                     "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
+                     "progress_bar": "none", "verbosity": "ERROR"}):
+        built = renderer()
+        scene = _Busy(renderer=built)
+        scene.render()
+    return scene, built
+
+
+def test_the_undrawn_renderers_build_manims_scene_and_note_every_animation(tmp_path):
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    from manim_patches.undrawn import CostingRenderer, SnapshotRenderer
+
+    class Noting(SnapshotRenderer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.noted = []
+
+        def before_play(self, scene, args):
+            self.noted.append(("before", round(self.time, 3)))
+
+        def after_play(self, scene, args, start):
+            self.noted.append((round(start, 3), round(self.time, 3)))
+
+    manims, _ = _built_undrawn(tmp_path / "manim", lambda: CairoRenderer(skip_animations=True))
+    noted, noting = _built_undrawn(tmp_path / "noted", Noting)
+    costed, costing = _built_undrawn(tmp_path / "costed", lambda: CostingRenderer(fps=10))
+    for scene in (noted, costed):  # the scene Manim builds: the same mobjects, where Manim puts them
+        assert [type(m) for m in scene.mobjects] == [type(m) for m in manims.mobjects]
+        for ours, theirs in zip(scene.mobjects, manims.mobjects):
+            np.testing.assert_allclose(ours.get_center(), theirs.get_center())
+    # _Busy's six plays (four animations, two waits), each noted before and after, with its start and end
+    lengths = [0.5, 0.5, 0.6, 0.5, 0.4, 0.3]
+    ends = np.cumsum(lengths)
+    starts = [0.0, *ends[:-1]]
+    assert noting.noted == [note for start, end in zip(starts, ends)
+                            for note in (("before", round(start, 3)), (round(start, 3), round(end, 3)))]
+    assert costing.frames == [round(length * 10) for length in lengths]
+    assert len(costing.costs) == 6 and all(cost > frames for cost, frames in zip(costing.costs, costing.frames))
