@@ -226,6 +226,22 @@ def test_a_draft_voice_speaks_each_narration_at_its_cue_and_says_it_is_a_draft(t
     assert spoken["forward"] > reading_seconds("Values go forward.", "en")
 
 
+def test_a_draft_voice_of_one_text_in_two_languages_is_two_voices(tmp_path):
+    """One narration for every language (a formula, a name) is spoken once per language: the Korean voice
+    read from a cache that already holds the English one is what espeak-ng says in Korean on its own."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng is installed by scripts/setup.sh")
+    from pipeline.voice import synthesise
+
+    text = "ReLU 1.5"
+    korean_alone = synthesise(text, "ko", tmp_path / "ko-only").read_bytes()
+    shared = tmp_path / "shared"
+    english = synthesise(text, "en", shared).read_bytes()
+    korean = synthesise(text, "ko", shared).read_bytes()
+    assert english != korean_alone  # espeak-ng does say it differently in the two languages
+    assert korean == korean_alone
+    assert synthesise(text, "en", shared).read_bytes() == english  # and the cache still answers English
+
+
 def test_recorded_audio_outside_the_lecture_or_unreadable_is_refused(tmp_path, fake_renders):
     outside = tone_wav(tmp_path.parent / f"{tmp_path.name}-outside.wav", 0.5)
     lec = lecture(tmp_path, f"  - config: c.yaml\n    narration_audio: {outside}\n")
