@@ -217,3 +217,24 @@ def test_no_other_edge_runs_through_a_panned_graphs_label():
             if other != key:
                 assert not any(x0 + margin < x < x1 - margin and y0 + margin < y < y1 - margin
                                for x, y, _ in points), f"edge {other} runs through {key}'s label {text_of(label)}"
+
+
+def test_each_test_process_makes_its_texts_in_a_media_folder_of_its_own():
+    """Manim writes a text's SVG under config.text_dir by a name made from its content, and removes temporary
+    files there: two xdist workers sharing the checkout's media/texts could read or delete each other's
+    (a flaky FileNotFoundError). tests/conftest.py gives each process a folder of its own, outside the checkout."""
+    import os
+    from pathlib import Path
+
+    from manim import Text, config
+
+    from render import ROOT
+
+    media = Path(config.media_dir).resolve()
+    assert not media.is_relative_to(ROOT) and media.is_dir()
+    assert media.name.startswith(f"backprop-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    texts = Path(config.get_dir("text_dir")).resolve()
+    assert texts.is_relative_to(media) and Path(config.get_dir("tex_dir")).resolve().is_relative_to(media)
+    made = set(texts.glob("*.svg")) if texts.is_dir() else set()
+    Text(f"only this process {os.getpid()}", font_size=20)
+    assert set(texts.glob("*.svg")) - made  # written where the test process's own folder says
