@@ -151,14 +151,17 @@ def timeline(parts: list[Part], fps: int) -> list[tuple[float, float]]:
 _LOOK_ALIKES = str.maketrans({"\\": "⧵", "{": "｛", "}": "｝", "<": "‹", ">": "›"})
 
 
-def _dialogue(text: str) -> bytes:
+def _dialogue(text: str, codec: str = "mov_text") -> bytes:
     """A cue as the ASS dialogue line the text encoders take, its markup characters as look-alikes."""
-    return ("0,0,Default,,0,0,0,," + "\\N".join(text.translate(_LOOK_ALIKES).splitlines())).encode()
+    text = text.translate(_LOOK_ALIKES)
+    if codec == "webvtt":  # FFmpeg's WebVTT encoder passes & through, where a player reads "&amp;" as "&"
+        text = text.replace("&", "&amp;")
+    return ("0,0,Default,,0,0,0,," + "\\N".join(text.splitlines())).encode()
 
 
 class _TextTrack:
     def __init__(self, out, codec: str, lang: str, cues: list, default: bool):
-        self.stream = out.add_stream(codec)
+        self.stream, self.codec = out.add_stream(codec), codec
         self.stream.time_base = self.stream.codec_context.time_base = Fraction(1, 1000)
         self.stream.codec_context.subtitle_header = ASS_HEADER.encode()
         self.stream.metadata["language"] = LANGUAGES[lang].track_tag if lang in LANGUAGES else "und"
@@ -172,7 +175,7 @@ class _TextTrack:
             cue = self.cues.pop(0)
             start, length = round(cue.start * 1000), max(1, round((cue.end - cue.start) * 1000))
             packet = self.stream.codec_context.encode_subtitle(
-                av.subtitles.subtitle.SubtitleSet.create(_dialogue(cue.text), 0, length))
+                av.subtitles.subtitle.SubtitleSet.create(_dialogue(cue.text, self.codec), 0, length))
             packet.stream, packet.time_base = self.stream, Fraction(1, 1000)
             packet.pts = packet.dts = start
             packet.duration = length

@@ -178,3 +178,23 @@ def run_cli(args, **kwargs):
     from render import cli
 
     return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
+
+
+def says(korean_words, text: str) -> bool:
+    """Whether ``text`` has the words a table writes for it by hand (a string: the whole text)."""
+    return text == korean_words if isinstance(korean_words, str) else all(w in text for w in korean_words)
+
+
+def translation_problems(table: dict, english: dict, korean: dict) -> list:
+    """What a hand-written table {key: (an English word, the Korean words)} finds wrong with a pair of
+    dictionaries of texts: a text without its words, or words that another key's Korean has too (then two
+    Korean texts swapped could pass; texts that are the same in English may share them)."""
+    problems = [("missing from the table", k) for k in english if k not in table]
+    for key, (en_word, ko_words) in table.items():
+        if en_word not in english[key]:
+            problems.append(("English", key, en_word))
+        if not says(ko_words, korean[key]):
+            problems.append(("Korean", key, korean[key], ko_words))
+        problems += [("not telling apart", key, other) for other, text in korean.items()
+                     if other != key and english[other] != english[key] and says(ko_words, text)]
+    return problems

@@ -18,6 +18,7 @@ import pytest
 
 from engine.config import ConfigError
 from engine.numfmt import format_number
+from engine.ops import TORCH_OP
 from pipeline.auto_narration import fill, spoken_steps, step_texts
 from engine.source import trace_path_for
 from render import CONFIG_DIR
@@ -303,3 +304,61 @@ def test_a_config_title_that_cannot_be_a_subtitle_is_one_line_not_a_traceback(tm
 def test_every_shipped_config_is_narrated_in_both_languages():
     # the lists above are every shipped config: a new one is narrated (and its numbers checked) too
     assert sorted(GRAPH_CONFIGS + TRAINING_CONFIGS) == sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+# What each sentence a lecturer says means, written by hand: a word of the English template and the Korean
+# words that say the same (a string: the whole Korean text), as for the captions (test_graph_mobject.SAYS).
+SAY_MEANS = {
+    "title": ("work through", ("살펴볼",)), "forward_input": ("input {name}", ("입력 {name}",)),
+    "forward_const": ("constant {value}", "상수의 값은 {value}입니다."),
+    "forward_named_const": ("constant {name}", ("상수 {name}",)),
+    "matrix": ("matrix", "{shape} 행렬"), "vector": ("vector", "{size}차원 벡터"),
+    "sigmoid_each": ("each entry", ("시그모이드", "각 원소", "원소별로")), "relu": ("positive", ("ReLU", "양수")),
+    "forward_gate": ("computes {value}", ("{gate} 노드 {name}", "{inputs}의 결과는 {value}")),
+    "seed": ("starts at the output {out}", ("역전파는 출력 {out}에서 시작",)),
+    "local": ("times the local gradient {local}", ("곱하기 국소 기울기 {local}",)),
+    "passes": ("the upstream gradient {up} gives", ("상류 기울기 {up}에서 온",)),
+    "add": ("distributes", ("덧셈", "분배")), "mul": ("swaps", ("곱셈", "바꿔")),
+    "mul_one": ("times {other}'s value", ("곱하기 {other}의 값",)), "clauses": ("; ", ". "),
+    "max": ("the larger input", ("max", "큰 입력")), "sigmoid": ("output y = {y}", ("시그모이드", "출력 y = {y}")),
+    "matmul_w": ("xᵀ", ("행렬 곱", "xᵀ")), "matmul_x": ("Wᵀ", ("Wᵀ",)),
+    "loss": ("over the batch", ("Softmax-with-Loss", "배치 크기")),
+    "branch_one": ("the sum of what each use", ("{uses}번", "합은")), "summary": ("To sum up", ("정리하면",)),
+    "grad_of": ("{name} {grad}", "{name}: {grad}"), "alternative": ("single sigmoid gate", ("시그모이드 노드 하나",)),
+    "routes": ("Both routes", ("두 방법", "같은 기울기")), "gradcheck": ("central difference", ("중심 차분", "h = {h}")),
+    "check": ("relative error of {error}", ("역전파는 {analytic}", "중심 차분은 {numeric}")),
+    "check_matrix": ("largest relative error", ("가장 큰 상대 오차",)),
+    "check_none": ("could not be checked", ("확인할 수 없습니다",)),
+    "pass": ("a pass", "통과입니다."), "fail": ("a failure", "실패입니다."),
+}
+JOINERS = {"and", "list"}  # punctuation between names: Korean joins both lists with a comma
+LEAD_MEANS = {
+    "slopes": ("activation's slope", ("활성화 함수의 기울기",)), "norms": ("how large", ("기울기 크기",)),
+    "vanish": ("fades", ("사라집니다",)), "dead": ("dead from the start", ("처음부터 죽어",)),
+    "norms_training": ("training run", ("학습을 진행",)), "curves": ("outcome", "결과를 봅시다."),
+    "outcome_seeds": ("outcome", "결과를 봅시다."), "seed_summary": ("many seeds", ("여러 시드",)),
+    "zigzag_sigmoid": ("path of the two weights", ("두 가중치", "경로")), "zigzag_tanh": ("tanh", "이번에는 tanh입니다."),
+    "hist_intro": ("sign of every weight's gradient", ("가중치 기울기의 부호",)),
+}
+GATE_MEANS = {op: (op_en, ko) for op, op_en, ko in [
+    ("add", "add", "덧셈"), ("sub", "subtract", "뺄셈"), ("mul", "multiply", "곱셈"), ("div", "divide", "나눗셈"),
+    ("neg", "negate", "부호 반전"), ("pow", "power", "거듭제곱"), ("exp", "exponential", "지수"), ("log", "log", "로그"),
+    ("sqrt", "square-root", "제곱근"), ("abs", "absolute-value", "절댓값"), ("reciprocal", "one-over-x", "역수"),
+    ("sigmoid", "sigmoid", "시그모이드"), ("matmul", "matrix-product", "행렬 곱"), ("transpose", "transpose", "전치"),
+    ("sum", "sum", "합"), ("mean", "mean", "평균"), ("mse", "mean-squared-error", "평균 제곱 오차"),
+    ("index", "index", "인덱스"), ("max", "max", "max"), ("min", "min", "min"), ("amax", "max", "max"),
+    ("amin", "min", "min"), ("tanh", "tanh", "tanh"), ("relu", "ReLU", "ReLU"), ("leaky_relu", "leaky ReLU", "leaky ReLU"),
+    ("softmax", "softmax", "softmax"), ("log_softmax", "log-softmax", "log-softmax"),
+    ("softmax_cross_entropy", "softmax-with-loss", "Softmax-with-Loss"), (TORCH_OP, "PyTorch", "PyTorch")]}
+
+
+@pytest.mark.parametrize("table,texts", [(SAY_MEANS, "SAY"), (LEAD_MEANS, "LEADS"), (GATE_MEANS, "GATE_NAMES")])
+def test_each_korean_sentence_says_what_its_english_one_says(table, texts):
+    """The Korean narration's templates, lead-ins and gate names against hand-written words: a Korean text
+    swapped with another (the add and multiply gates', the seed's and the summary's) fails."""
+    from helpers import translation_problems
+    from pipeline import narration_text
+
+    english, korean = ({k: v for k, v in getattr(narration_text, texts)[lang].items() if k not in JOINERS}
+                       for lang in ("en", "ko"))
+    assert translation_problems(table, english, korean) == []

@@ -121,3 +121,76 @@ def test_auto_jobs_is_one_chunk_per_two_cores(monkeypatch):
     assert chunks.auto_jobs() == 4
     monkeypatch.setattr(chunks.os, "sched_getaffinity", lambda pid: {0})
     assert chunks.auto_jobs() == 1
+
+
+class _InlinePool:
+    """A process pool that runs each job here, at once (the chunk jobs are replaced: nothing is drawn)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        done = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def shutdown(self, *args, **kwargs):
+        pass
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_render_chunked_gives_every_animation_to_exactly_one_chunk(tmp_path, monkeypatch, jobs):
+    """The chunks render_chunked asks for, with its own cuts and ends: animations 0..n-1 each drawn by one
+    chunk, no gap between one chunk and the next (one animation short of the next cut would drop it), each
+    chunk after the first starting at a step's start."""
+    from pipeline.render_job import Rendered
+
+    costs = [1.0, 3.0, 1.0, 2.0, 2.0, 1.0, 4.0, 1.0, 1.0, 2.0, 1.0, 1.0]
+    step_plays = (0, 2, 3, 5, 6, 9, 11)
+    fake = chunks.Plan(tuple(costs), (30,) * len(costs), step_plays)  # 2 s of frames each at 15 fps: worth cutting
+    asked = []
+
+    def run_job(job, trace, out, options, first, end):
+        assert job is chunks.chunk_job
+        asked.append((first, end))
+        return Rendered(Path(out), 0.0, 0)
+
+    monkeypatch.setattr(chunks, "ProcessPoolExecutor", _InlinePool)
+    monkeypatch.setattr(chunks, "plan", lambda trace, options: fake)
+    monkeypatch.setattr(chunks, "run_job", run_job)
+    monkeypatch.setattr(chunks, "join_chunks", lambda *args: ([], None))
+    chunks.render_chunked(Path("t.json"), tmp_path / "c.mp4", RenderOptions(quality="low"), jobs)
+    assert len(asked) == len(fake.cuts(jobs)) > 1
+    drawn = [i for first, end in asked for i in range(first, len(costs) if end is None else end)]
+    assert drawn == list(range(len(costs)))  # each once, in order
+    assert all(first in step_plays for first, _ in asked)
+
+
+def _growing_scene():
+    from manim import RIGHT, FadeIn, Scene, Square
+
+    class Growing(Scene):
+        """Five animations of 1, 2, 3, 4 and 5 frames at low quality's 10 fps: a chunk's length tells which it drew."""
+        def construct(self):
+            for k in range(5):
+                self.play(FadeIn(Square(0.5).shift((k - 2) * 1.2 * RIGHT)), run_time=(k + 1) / 10)
+    return Growing
+
+
+def test_a_chunk_job_draws_its_animations_from_its_first_up_to_the_next_cut(tmp_path, monkeypatch):
+    """chunk_job(first, end) as the chunks are cut (a tiny scene stands in for a trace's): each chunk has the
+    frames of animations first..end-1, the last runs to the end, and together they are the whole clip's."""
+    from pipeline.render_job import render_class
+
+    scene = _growing_scene()
+    monkeypatch.setattr(chunks, "render_scene", lambda trace, out, options: render_class(scene, {}, out, options))
+    options = RenderOptions(quality="low", progress=False)
+    whole = render_class(scene, {}, tmp_path / "whole.mp4", options)
+    assert whole.animations == 5 and clip_frames(tmp_path / "whole.mp4", 10) == 15
+    cuts = [0, 2, 4]
+    for first, end in zip(cuts, cuts[1:] + [None]):
+        out = tmp_path / f"chunk{first}.mp4"
+        chunks.chunk_job("unused.json", str(out), options, first, end)
+        assert clip_frames(out, 10) == sum(k + 1 for k in range(first, 5 if end is None else end)), (first, end)

@@ -287,3 +287,42 @@ def test_a_client_server_that_fails_to_start_is_retried_and_other_errors_are_not
     with pytest.raises(RuntimeError):
         cluster.connect("ray://127.0.0.1:1", 2)
     assert len(calls) == cluster.CLIENT_ATTEMPTS
+
+
+def test_variants_differing_in_theme_lang_or_quality_never_share_a_clip_and_formats_do(tmp_path, monkeypatch):
+    """Planned through the CLI with the clip renders and the joins replaced (nothing drawn): 2 languages x 2
+    themes x 2 qualities x 2 formats of a lecture of a title card and a scene shown twice need 8 x 2 = 16
+    distinct clips, each rendered once with its own settings (a format is only a join, so MP4 and WebM share
+    theirs): the 16 videos' 48 clips cost 16 renders, 32 saved. A clean local run reports 0 retried."""
+    from pipeline import lecture as lecture_module
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    shutil.copy(CONFIG_DIR / "gates.yaml", folder / "gates.yaml")
+    (folder / "lec.yaml").write_text("title: One gate\nchapter_cards: false\nclips:\n  - config: gates.yaml\n"
+                                     "  - config: gates.yaml\n")
+    (folder / "course.yaml").write_text("title: C\nlectures: [lec.yaml]\nlangs: [en, ko]\nthemes: [dark, light]\n"
+                                        "qualities: [low, preview]\nformats: [mp4, webm]\n")
+    rendered, joined = [], []
+    monkeypatch.setattr(lecture_module, "CLIP_CACHE", tmp_path / "clips")  # nothing cached yet
+    monkeypatch.setattr(lecture_module, "render_clips", lambda jobs, workers, progress=None: rendered.extend(jobs))
+    monkeypatch.setattr(lecture_module, "render_lecture", lambda lecture, output, *args, **kwargs: joined.append(output))
+    r = run_cli(["course", str(folder / "course.yaml"), "-o", str(tmp_path / "out"), "--allow-large"])
+    assert r.exit_code == 0, r.output
+    settings = [(job.kind, job.options.quality, job.options.theme, job.options.lang) for job in rendered]
+    assert len(settings) == len(set(settings)) == 16
+    assert len({job.out for job in rendered}) == 16 and len(joined) == 16
+    assert ("16 videos from 16 distinct clips: 16 rendered, 0 already cached, 32 shared between videos, 0 retried"
+            in r.output.splitlines())
+
+
+def test_the_ledger_counts_a_task_started_twice_as_retried_and_a_clean_run_as_none():
+    from pipeline.cluster import _Ledger
+
+    ledger = _Ledger()
+    for key in ("a", "b", "c"):
+        ledger.started(key)
+    assert (ledger.retried(), ledger.running(finished=1)) == (0, 2)
+    ledger.started("b")  # b's worker died; Ray started it again elsewhere
+    ledger.started("b")
+    assert (ledger.retried(), ledger.running(finished=3)) == (1, 0)

@@ -122,6 +122,58 @@ def test_every_caption_has_a_korean_one():
         assert sorted(re.findall(r"{(\w+)}", en)) == sorted(re.findall(r"{(\w+)}", style.CAPTIONS["ko"][key])), key
 
 
+
+# What each caption says, written by hand: a word of the English one, and the Korean words that say the same
+# (a string: the whole Korean caption, for a label of a word or two). Swapping two Korean captions (max's
+# and min's, solved and not solved) makes one of them miss its words.
+SAYS = {
+    "forward": ("Forward", ("순전파", "왼쪽에서 오른쪽")), "backward": ("Backward", ("역전파", "국소", "상류")),
+    "add": ("distributor", ("덧셈", "분배")), "sub": ("sub gate", ("뺄셈",)), "mul": ("swap", ("곱셈", "바꾼")),
+    "max": ("larger", ("max", "큰 입력")), "min": ("smaller", ("min", "작은 입력")),
+    "branch": ("add up", ("분기", "더해")), "relu": ("mask", ("ReLU", "마스크")),
+    "sigmoid": ("cached output", ("Sigmoid", "출력 y")), "softmax_cross_entropy": ("batch", ("Softmax", "배치")),
+    "matmul": ("matmul", ("행렬 곱",)), "summary": ("Gradients of the inputs", ("입력에 대한 기울기",)),
+    "alternative": ("one sigmoid gate", ("시그모이드 노드 하나",)), "same": ("same gradients", ("두 경로", "같다")),
+    "gradcheck": ("central differences", ("역전파", "중심 차분")), "input": ("input", "입력"),
+    "analytic": ("analytic", "해석적"), "numeric": ("numerical", "수치적"), "relerr": ("relative error", "상대 오차"),
+    "kink": ("kink", "꺾인 점"), "title_vanishing": ("Vanishing", "기울기 소실"),
+    "title_zigzag": ("zig-zag", ("시그모이드", "지그재그")), "title_histograms": ("signs", ("층별", "부호")),
+    "seed_activation": ("activation", "활성화 함수"), "seed_solved": ("solved XOR", "XOR 해결"),
+    "seed_diverged": ("diverged (NaN)", "발산 (NaN)"), "seed_dead": ("dead at start", "시작부터 죽은 망"),
+    "seed_ratio": ("median", ("첫 층", "마지막 층", "중앙값")), "seed_summary": ("anecdote", ("시드 {seeds}개", "일화")),
+    "slopes": ("largest local gradient", ("가장 큰 국소 기울기",)), "norms": ("log scale", ("노름", "로그 스케일")),
+    "vanish": ("step 0: {which}", "스텝 0: {which}"), "vanish_one": ("orders of magnitude", ("{orders}자릿수", "작다")),
+    "dead": ("dead at initialisation", ("{names}", "초기화", "죽은")),
+    "no_vanish": ("factor of 100", ("100배", "줄지 않는다")),
+    "norm_note": ("first {first}, last {last}", ("첫 층 {first}", "끝 층 {last}")),
+    "nan_norm": ("× = NaN", ("× = NaN", "발산했다")), "norms_training": ("training goes on", ("학습", "노름")),
+    "step_stamp": ("step {step}", "스텝 {step}"), "curves": ("after {steps} steps", "{steps} 스텝 후"),
+    "outcome_solved": ("solved XOR", "XOR 해결: {names}"), "outcome_unsolved": ("not solved", "해결 못함: {names}"),
+    "outcome_diverged": ("diverged", "발산 (NaN): {names}"), "final_accuracy": ("final accuracy", ("최종 정확도",)),
+    "nan_from": ("NaN from step {step}", ("스텝 {step}부터 NaN",)),
+    "outcome_seeds": ("accuracy 1", ("정확도 1", "시드 {seeds}개")), "outcome_count": ("{solved}", "{name} {solved}개"),
+    "outcome_count_nan": ("diverged", ("{diverged}개", "발산")), "curves_seed": ("seed {seed}", ("곡선", "시드 {seed}")),
+    "panel_activation": ("activation f(x)", "활성화 함수 f(x)"),
+    "panel_derivative": ("derivative", ("도함수", "국소 기울기")), "axis_input": ("input x", "입력 x"),
+    "axis_step": ("step", "스텝"), "axis_layer": ("layer", "층"), "axis_norm": ("gradient norm", "기울기 노름"),
+    "axis_count": ("count of weights", "가중치 개수"), "axis_gradient": ("gradient", "기울기"), "loss": ("loss", "손실"),
+    "accuracy": ("accuracy", "정확도"), "zigzag_sigmoid": ("all positive", ("양수", "같은 방향")),
+    "zigzag_tanh": ("zero-centred", ("tanh", "0 중심")), "zigzag_min": ("minimum", ("최솟값",)),
+    "zigzag_quadrants": ("both weights up or both down", ("증가", "감소")),
+    "zigzag_path": ("with one sign", ("{same} 스텝이 한 부호",)), "hist_intro": ("vertical line marks 0", ("세로선이 0",)),
+    "hist_one_sign": ("one sign", ("부호가 하나", "같은 방향")), "hist_mixed": ("the signs mix", ("마지막 층", "부호가 섞인다")),
+    "layer": ("layer {layer}", "{layer}층"), "hist_zero": ("every gradient is 0", ("모두 0", "움직이지 않는다")),
+}
+
+
+def test_each_korean_caption_says_what_its_english_one_says():
+    """Each Korean caption has its hand-written words, and no other caption has them all: so any two Korean
+    captions swapped fail."""
+    from helpers import translation_problems
+
+    assert translation_problems(SAYS, style.CAPTIONS["en"], style.CAPTIONS["ko"]) == []
+
+
 @pytest.mark.parametrize("theme,forward,gradient", [("dark", "#56B4E9", "#E69F00"), ("light", "#0072B2", "#AD5A00")])
 def test_labels_use_the_theme_colours(theme, forward, gradient):
     style.apply_theme(theme)
@@ -138,7 +190,7 @@ def test_labels_use_the_theme_colours(theme, forward, gradient):
 def test_no_other_edge_runs_through_a_panned_graphs_label():
     """graph30 is drawn wider than the frame (as its scene does: 13.6 by 4.47, pannable); z -> q8 leaves z just
     below z -> a and ran through the gradient under z -> a's line. Each edge is sampled along its own curve
-    (manim's point_from_proportion), a label crossed where it passes more than 2 px (the audit's margin) inside."""
+    (its Béziers), a label crossed where it passes more than 2 px (the audit's margin) inside."""
     from pathlib import Path
     g = GraphTrace.from_dict(read_trace(trace_path_for(Path(__file__).parent / "screen" / "graph30.yaml")))
     graph = ComputationalGraph(g, width=13.6, height=4.47, pannable=True)
@@ -165,3 +217,24 @@ def _points_along(edge, per_curve: int = 120):
     t = np.linspace(0.0, 1.0, per_curve)[:, None]
     return np.vstack([(1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * d
                       for a, b, c, d in edge.get_cubic_bezier_tuples()])
+
+
+def test_each_test_process_makes_its_texts_in_a_media_folder_of_its_own():
+    """Manim writes a text's SVG under config.text_dir by a name made from its content, and removes temporary
+    files there: two xdist workers sharing the checkout's media/texts could read or delete each other's
+    (a flaky FileNotFoundError). tests/conftest.py gives each process a folder of its own, outside the checkout."""
+    import os
+    from pathlib import Path
+
+    from manim import Text, config
+
+    from render import ROOT
+
+    media = Path(config.media_dir).resolve()
+    assert not media.is_relative_to(ROOT) and media.is_dir()
+    assert media.name.startswith(f"backprop-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    texts = Path(config.get_dir("text_dir")).resolve()
+    assert texts.is_relative_to(media) and Path(config.get_dir("tex_dir")).resolve().is_relative_to(media)
+    made = set(texts.glob("*.svg")) if texts.is_dir() else set()
+    Text(f"only this process {os.getpid()}", font_size=20)
+    assert set(texts.glob("*.svg")) - made  # written where the test process's own folder says

@@ -161,6 +161,56 @@ def test_burnt_in_subtitles_leave_the_picture_whole_above_them(tmp_path, fake_re
     assert np.abs(top - top.mean((0, 1))).max() < 12 and abs(top.mean() - (30 + 50 * 2 % 200)) < 8
 
 
+def test_burnt_in_subtitles_scale_the_picture_whole_and_centred_not_stretched(tmp_path):
+    """A 320x180 clip with shapes to find again (a red border, a white square on the left, a blue one on the
+    right, on green), joined with subtitles burnt in: the picture is scaled alike both ways to fit above
+    the band (18% of 180 rounds to 32 rows, leaving 148: 148/180 of its size, 263.1 x 148), centred
+    with a black margin either side, squares still square and in their places."""
+    from fractions import Fraction
+
+    from pipeline.burn import Burner
+    from pipeline.narration import Cue
+    from pipeline.video import Part, join_clips
+
+    width, height = 320, 180
+    picture = np.zeros((height, width, 3), np.uint8)
+    picture[:] = (0, 160, 0)
+    picture[:6], picture[-6:], picture[:, :6], picture[:, -6:] = [(200, 0, 0)] * 4
+    picture[40:100, 40:100] = (255, 255, 255)
+    picture[40:100, 220:280] = (0, 0, 220)
+    clip = tmp_path / "pattern.mp4"
+    with av.open(str(clip), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    burner = Burner(width, height, [Cue(0.1, 0.3, "Subtitle")], "#000000", "#ffffff", "DejaVu Sans")
+    join_clips([Part(clip, "A")], tmp_path / "burnt.mp4", fps=FPS, burner=burner)
+    with av.open(str(tmp_path / "burnt.mp4")) as f:
+        frames = [fr.to_ndarray(format="rgb24").astype(int) for fr in f.decode(video=0)]
+    assert len(frames) == 3 and frames[0].shape == (height, width, 3)
+
+    def box(mask):  # (left, top, right, bottom) of a mask's pixels, inclusive
+        ys, xs = np.nonzero(mask)
+        return xs.min(), ys.min(), xs.max(), ys.max()
+
+    scale = 148 / 180
+    for frame in frames:
+        above = frame[:148]
+        left, top, right, bottom = box(above.sum(2) > 120)  # everything not the black margin
+        assert top == 0 and abs(bottom - 147) <= 1
+        assert abs((right - left + 1) - width * scale) <= 2  # 263 wide: the clip's 16:9 kept
+        assert abs(left - (width - 1 - right)) <= 2  # centred
+        for square, (x, y) in (((255, 255, 255), (70, 70)), ((0, 0, 220), (250, 70))):
+            x0, y0, x1, y1 = box(np.abs(above - square).sum(2) < 90)
+            assert abs((x1 - x0) - (y1 - y0)) <= 2 and abs((x1 - x0 + 1) - 60 * scale) <= 3  # still a square
+            assert abs((x0 + x1) / 2 - (left + x * scale)) <= 2 and abs((y0 + y1) / 2 - y * scale) <= 2
+    assert (frames[1][150:].sum(2) > 300).sum() > 20 and (frames[0][150:].sum(2) > 300).sum() == 0  # the cue
+
+
 def tone_wav(path: Path, seconds: float, freq: float = 440.0, rate: int = 16_000) -> Path:
     t = np.arange(int(seconds * rate)) / rate
     samples = (0.5 * np.sin(2 * math.pi * freq * t) * 32767).astype("<i2")
@@ -225,6 +275,22 @@ def test_a_draft_voice_speaks_each_narration_at_its_cue_and_says_it_is_a_draft(t
     # a step is held as long as its voice takes (plus a breath), when that is longer than reading it
     spoken = dict(scene[2].holds)
     assert spoken["forward"] > reading_seconds("Values go forward.", "en")
+
+
+def test_a_draft_voice_of_one_text_in_two_languages_is_two_voices(tmp_path):
+    """One narration for every language (a formula, a name) is spoken once per language: the Korean voice
+    read from a cache that already holds the English one is what espeak-ng says in Korean on its own."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng is installed by scripts/setup.sh")
+    from pipeline.voice import synthesise
+
+    text = "ReLU 1.5"
+    korean_alone = synthesise(text, "ko", tmp_path / "ko-only").read_bytes()
+    shared = tmp_path / "shared"
+    english = synthesise(text, "en", shared).read_bytes()
+    korean = synthesise(text, "ko", shared).read_bytes()
+    assert english != korean_alone  # espeak-ng does say it differently in the two languages
+    assert korean == korean_alone
+    assert synthesise(text, "en", shared).read_bytes() == english  # and the cache still answers English
 
 
 def test_recorded_audio_outside_the_lecture_or_unreadable_is_refused(tmp_path, fake_renders):

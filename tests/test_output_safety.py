@@ -4,6 +4,8 @@ import stat
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from render import CONFIG_DIR, ROOT
@@ -319,3 +321,49 @@ def test_a_course_never_overwrites_a_lecture_s_voice_or_config(tmp_path, config)
     r = run("course", tmp_path / "c.yaml", "-o", tmp_path)
     assert r.exit_code == 1 and "writing it would destroy the input" in r.output, r.output
     assert voice.read_bytes() == b"recorded voice"
+
+
+
+def _another_name(way: str, target: Path, suffix: str) -> str:
+    """An -o naming ``target`` without spelling it as the command line does (the command runs in its folder
+    and is given its bare name)."""
+    if way == "absolute":
+        return str(target.resolve())
+    if way == "through ..":
+        return f"../{target.parent.name}/{target.name}"
+    other = target.parent / f"other{suffix}"
+    if way == "hard link":
+        os.link(target, other)
+    else:
+        other.symlink_to(target)
+    return other.name
+
+
+# Only a trace may be named .yaml, as its input is: the other commands meet their input through a link
+# named as their output is.
+_ANOTHER_WAY = ([(["trace"], "c.yaml", ".json", way) for way in ("absolute", "through ..", "hard link", "symbolic link")]
+                + [(command, source, suffix, way) for command, source, suffix in [
+                    (["render"], "c.yaml", ".mp4"), (["render", "--still"], "c.yaml", ".png"),
+                    (["lecture"], "l.yaml", ".mp4"), (["slides"], "c.yaml", ".pptx"), (["handout"], "l.yaml", ".pdf")]
+                   for way in ("hard link", "symbolic link")])
+
+
+@pytest.mark.parametrize("command,source,suffix,way", _ANOTHER_WAY, ids=[f"{' '.join(c)} {s}, {w}" for c, s, _, w in _ANOTHER_WAY])
+def test_an_output_that_names_the_input_another_way_is_refused_in_one_line(tmp_path, monkeypatch, command,
+                                                                             source, suffix, way):
+    """The check compares files, not spellings: an -o that is the input by an absolute path, a path through
+    its folder's parent, a hard link or a symbolic link is refused before any work, in one line, and the
+    input keeps its bytes (and stays the same regular file, not replaced by a new one)."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "c.yaml").write_bytes(CHAIN.read_bytes())
+    (folder / "l.yaml").write_text("title: T\nclips:\n  - config: c.yaml\n")
+    given = folder / source
+    before, inode = given.read_bytes(), given.stat().st_ino
+    monkeypatch.chdir(folder)
+    output = _another_name(way, given, suffix)
+    r = run_cli([*command, source, "-o", output])
+    assert r.exit_code == 1, r.output
+    assert r.output.count("\n") == 1 and r.output.startswith("Error: ") and "destroy the input" in r.output, r.output
+    assert given.read_bytes() == before and given.stat().st_ino == inode and not given.is_symlink()
+    assert sorted(p.name for p in folder.iterdir()) == sorted({"c.yaml", "l.yaml", output.rsplit("/", 1)[-1]})

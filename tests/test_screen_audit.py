@@ -423,3 +423,42 @@ def test_the_standard_audit_keeps_the_8_px_floor_and_leaves_the_strict_rules_to_
         assert rules(frame(text([100, 100, 200, 120], height=9.0))) == ["too-small"]  # strict: 10 px
         gone = (Frame(0, 0.0, nodes=[_node()]), Frame(1, 1.0, nodes=[_node(False, active=True, shape_shown=False)]))
         assert standard(*gone) == [] and set(rules(*gone)) == STRICT_RULES
+
+
+@pytest.mark.parametrize("quality", ["low", "preview", "hd"])
+def test_glyph_heights_and_boxes_are_measured_in_the_qualitys_pixels(quality):
+    """A text's measured glyph height and box are in the pixels of the frame being drawn: the height of an
+    "x" (its x-height, give or take the overshoot) and of a "0" as Manim lays them out, converted by the
+    quality's pixels per scene unit, so a floor that scales with the quality is met or missed alike."""
+    from manim import MathTex, Text, config
+    from audit.screen import _bbox_px, _glyph_height_px
+    from pipeline.render_job import QUALITIES
+
+    q = QUALITIES[quality]
+    with tempconfig({"pixel_width": q.width, "pixel_height": q.height}):
+        px_per_unit = q.height / config.frame_height
+        for m, string in ((Text("x", font="DejaVu Sans", font_size=40), "x"), (Text("0", font_size=40), "0"),
+                          (MathTex("x", font_size=40), "x")):
+            assert _glyph_height_px(m, string) == pytest.approx(m.height * px_per_unit, rel=0.05)
+            x0, y0, x1, y1 = _bbox_px(m)
+            assert x1 - x0 == pytest.approx(m.width * q.width / config.frame_width, abs=0.1)
+            assert y1 - y0 == pytest.approx(m.height * px_per_unit, abs=0.1)
+
+
+def test_a_scene_audited_at_low_quality_is_measured_at_half_the_previews_pixels():
+    """`render.py audit --quality low` measures the 426x240 frame it names: every text's box and glyph
+    height half the preview's (854x480), so the 10 px rule is applied to what that quality draws."""
+    from audit.run import audit_trace
+    from engine.source import trace_path_for
+
+    trace = trace_path_for(CONFIG_DIR / "chain_rule.yaml")
+    low, preview = audit_trace(trace, quality="low"), audit_trace(trace, quality="preview")
+    assert (low.width, low.height, preview.width, preview.height) == (426, 240, 854, 480)
+    pairs = [(a, b) for fl, fp in zip(low.frames, preview.frames, strict=True)
+             for a, b in zip(fl.texts, fp.texts, strict=True)]
+    assert len(pairs) > 50 and all(a.string == b.string for a, b in pairs)
+    for a, b in pairs:
+        assert a.height_px == pytest.approx(b.height_px * 240 / 480, abs=0.11), a.string
+        # 426/854 across, 240/480 down (the box's corners are rounded to 0.1 px)
+        assert a.bbox == pytest.approx([b.bbox[0] * 426 / 854, b.bbox[1] / 2, b.bbox[2] * 426 / 854, b.bbox[3] / 2],
+                                       abs=0.5), a.string

@@ -1,5 +1,6 @@
 """Slides: one per step, with notes, as a presenter steps through them (headless Chromium, python-pptx)."""
 import base64
+import re
 import shutil
 
 import pytest
@@ -175,3 +176,69 @@ def test_a_lecture_s_deck_has_every_clip_s_steps_with_its_chapter_and_narration(
     # the folder `manim-slides present --folder deck_slides Backprop` plays
     deck = PresentationConfig.from_file(tmp_path / "deck_slides" / "Backprop.json")
     assert len(deck.slides) == len(notes) and all(s.file.parent == tmp_path / "deck_slides" for s in deck.slides)
+
+
+@pytest.fixture
+def fake_sections(monkeypatch):
+    """The clip renderer replaced: each "render" writes chain_rule's steps as tiny one-grey videos (step k at
+    grey 20 k), as a render with sections does, so a deck is built in a second, without Manim."""
+    from helpers import write_clip
+    from pipeline import slides
+    from pipeline.render_job import Rendered, Section
+
+    def render_scene(trace, out, options):
+        options.sections_dir.mkdir(parents=True)
+        sections = tuple(Section(name, write_clip(options.sections_dir / f"{k:03d}.mp4", 3, shade=20 * k), 0.3)
+                         for k, name in enumerate(CHAIN_STEPS))
+        return Rendered(out, 3.0, len(sections), sections)
+
+    monkeypatch.setattr(slides, "render_scene", render_scene)
+
+
+def test_a_config_s_pptx_has_the_title_slide_and_every_step_s_notes_without_rendering(tmp_path, fake_sections):
+    from pptx import Presentation
+
+    from pipeline.slides import make_slides
+
+    out = tmp_path / "chain.pptx"
+    assert make_slides(CONFIG_DIR / "chain_rule.yaml", out, to="pptx", quality="low") == len(CHAIN_STEPS)
+    assert [s.notes_slide.notes_text_frame.text for s in Presentation(str(out)).slides] == chain_notes()
+
+
+def test_a_lecture_s_pptx_notes_carry_the_chapter_and_its_narration_on_the_title_slide(tmp_path, fake_sections):
+    from pptx import Presentation
+
+    from pipeline.slides import make_slides
+
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text(f"title: Two clips\nclips:\n  - config: {CONFIG_DIR / 'chain_rule.yaml'}\n    title: First\n"
+                       "    narration: Values flow forward.\n"
+                       f"  - config: {CONFIG_DIR / 'chain_rule.yaml'}\n    title: Second\n"
+                       "    steps: [{step: 'forward: y', narration: Then y.}]\n")
+    out = tmp_path / "deck.pptx"
+    assert make_slides(lecture, out, to="pptx", quality="low", allow_outside=True) == 2 * len(CHAIN_STEPS)
+    notes = [s.notes_slide.notes_text_frame.text for s in Presentation(str(out)).slides]
+    assert notes[0] == f"Chapter: First\n\n{CHAIN_STEPS[0]}\n\nValues flow forward."
+    assert notes[1:10] == CHAIN_STEPS[1:]
+    assert notes[10] == f"Chapter: Second\n\n{CHAIN_STEPS[0]}" and notes[12] == f"{CHAIN_STEPS[2]}\n\nThen y."
+    assert all(notes)
+
+
+def test_a_pdf_deck_is_a_page_per_step_title_first_without_rendering(tmp_path, fake_sections):
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    from pipeline.slides import make_slides
+
+    shutil.which("pdfinfo") or pytest.skip("poppler-utils is installed by scripts/setup.sh")
+    out = tmp_path / "chain.pdf"
+    assert make_slides(CONFIG_DIR / "chain_rule.yaml", out, to="pdf", quality="low") == len(CHAIN_STEPS)
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+(\d+)$", info, re.M)[1] == str(len(CHAIN_STEPS))
+    for page in (1, len(CHAIN_STEPS)):  # each page is its step's picture: the title's grey first, the summary's last
+        subprocess.run(["pdftoppm", "-r", "20", "-f", str(page), "-l", str(page), "-png", str(out),
+                        str(tmp_path / f"p{page}")], check=True)
+        [png] = tmp_path.glob(f"p{page}*.png")
+        assert abs(np.asarray(Image.open(png).convert("L")).mean() - 20 * (page - 1)) < 4

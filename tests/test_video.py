@@ -31,3 +31,26 @@ def test_subtitle_files_number_and_time_their_cues():
                                        "2\n01:02:05,250 --> 01:02:10,000\nthird & last\n\n")
     assert subtitles_vtt(cues) == ("WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nfirst &lt;b&gt;\n\n"
                                        "01:02:05.250 --> 01:02:10.000\nthird &amp; last\n")
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_embedded_text_tracks_keep_backslashes_braces_and_tags_as_text(tmp_path, fmt):
+    """A narration's \\N, \\h, {\\an8}, <b> and &amp; are words to read, not markup: the stored cue (mov_text:
+    plain text after a 2-byte length; WebVTT: text whose & and < are markup, read as html.unescape does)
+    shows every character, the markup ones as their look-alikes (as the .srt writes them)."""
+    import html
+
+    clip = write_clip(tmp_path / "a.mp4", 5)
+    narration = "a \\ b {\\an8}{\\i1}c} \\N \\h d\nx < <b>y</b> & &amp; z"
+    shown = "a ⧵ b ｛⧵an8｝｛⧵i1｝c｝ ⧵N ⧵h d\nx ‹ ‹b›y‹/b› & &amp; z"
+    out = tmp_path / f"o.{fmt}"
+    join_clips([Part(clip, "A")], out, fps=10, fmt=fmt, subtitles={"en": [Cue(0.0, 0.4, narration)]})
+    with av.open(str(out)) as f:
+        [packet] = [p for p in f.demux(f.streams.subtitles[0]) if p.size]
+        stored = bytes(packet)
+    if fmt == "mp4":
+        assert int.from_bytes(stored[:2], "big") == len(stored) - 2
+        assert stored[2:].decode() == shown
+    else:
+        assert "<" not in stored.decode()
+        assert html.unescape(stored.decode()) == shown
