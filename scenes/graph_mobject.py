@@ -31,7 +31,8 @@ TIGHT_BOX, ROOMY_BOX = (0.5, 0.03), (0.8, 0.08)
 # made wide enough for that at the smallest scale, MIN_UNIT.
 WORD_X_HEIGHT = 10 / 60
 LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
-NAME_LINE = 0.33  # inches: a line of a name on lines, ascenders to descenders (its x-height 10 px at MIN_UNIT)
+GAP_REACH = 0.05  # inches of dot's least gap between ranks (8 pt) that a compact layout's labels may take
+NAME_LINE = 0.32  # inches: a line of a name on lines, ascenders to descenders (its x-height 10 px at MIN_UNIT)
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
 COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any order (dot picks the uncrossed one)
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
@@ -97,10 +98,10 @@ def is_chip(value, every_matrix: bool = False) -> bool:
 VECTOR_EXPONENT = 0.85  # of the digits' size: an exponent as readable as the numbers beside it
 
 
-def vector_space_label(size: int, gradient: bool, color) -> list[Text]:
+def vector_space_label(size: int, gradient: bool, color, partial: str = "∂ ") -> list[Text]:
     """ℝ³ (∂ ℝ³ for a gradient) on an edge: the exponent a digit of nearly full size, raised a third of a
     digit, so that it reads as large as the labels' numbers (a typeset superscript would be a third smaller)."""
-    base = merge_glyphs(Text(("∂ " if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
+    base = merge_glyphs(Text((partial if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
                              font=style.FONTS["en"]))
     exponent = merge_glyphs(Text(str(size), font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
     exponent.scale(VECTOR_EXPONENT).next_to(base, RIGHT, buff=0.02).align_to(base, DOWN)
@@ -114,14 +115,15 @@ class EdgeLabel(VGroup):
     """A number or small matrix written beside an edge, in the forward or gradient colour; a larger matrix
     as its shape (2×3, or ∂ 2×3 for a gradient), its entries shown in the equation area during its step."""
 
-    def __init__(self, value: np.ndarray, gradient: bool, chip: bool = False):
+    def __init__(self, value: np.ndarray, gradient: bool, chip: bool = False, compact: bool = False):
         super().__init__()
+        partial = "∂\u2009" if compact else "∂ "  # compact: a thin space after ∂ (a network's seven boxes in a row)
         self.audit_kind = "gradient" if gradient else "value"
         color = style.GRADIENT if gradient else style.FORWARD
         if (chip or is_chip(value)) and np.ndim(value) == 1:  # a vector as its space, R^3: never a bare 3
-            self.add(*vector_space_label(np.size(value), gradient, color))
+            self.add(*vector_space_label(np.size(value), gradient, color, partial))
         elif chip or is_chip(value):
-            chip = ("∂ " if gradient else "") + style.shape_text(value)
+            chip = (partial if gradient else "") + style.shape_text(value)
             self.add(merge_glyphs(Text(chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         elif np.ndim(value) == 0:
             text = style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))
@@ -213,7 +215,9 @@ class ComputationalGraph(VGroup):
                 mob = leaves[n.id] = self._leaf_mobject(n, show_shapes, compact)
                 if len(mob.lines) == 1:
                     mob.scale_to_fit_height(min(mob.height, LEAF_HEIGHT))
-                specs.append(NodeSpec(n.id, "leaf", n.label, mob.width + 0.12, height=max(0.34, mob.height + 0.04)))
+                # (compact: a thin margin, dot keeps 8 pt between ranks anyway)
+                margin = 0.04 if compact else 0.12
+                specs.append(NodeSpec(n.id, "leaf", n.label, mob.width + margin, height=max(0.34, mob.height + 0.04)))
             else:
                 # a gate named here (q1, ...) carries its name inside its circle, below the symbol
                 # (a word such as relu or tanh gets a wider circle, so that it reads as large as a sign)
@@ -224,7 +228,7 @@ class ComputationalGraph(VGroup):
                 word_width, word_height = (v / _x_height() * WORD_X_HEIGHT / MIN_UNIT for v in _symbol_size(word))
                 size = max(size, word_width / (0.78 if named else 0.82))
                 if word != n.symbol:  # two lines and the name under them: the circle around the block
-                    size = max(size, 1.05 * float(np.hypot(word_width, word_height + (0.25 if named else 0))))
+                    size = max(size, float(np.hypot(word_width, word_height + (0.25 if named else 0))))
                 specs.append(NodeSpec(n.id, "gate", n.symbol, size, ordered=n.op not in COMMUTATIVE))
         return specs, leaves
 
@@ -233,10 +237,13 @@ class ComputationalGraph(VGroup):
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
         # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview);
         # then write its long names on lines; a graph that pans anyway gets roomier label boxes.
-        for compact, self._box in ((False, TIGHT_BOX), (True, TIGHT_BOX), (False, ROOMY_BOX)):
-            specs, leaves = self._specs(show_shapes, compact)
+        for self._compact, self._box in ((False, TIGHT_BOX), (True, TIGHT_BOX), (False, ROOMY_BOX)):
+            specs, leaves = self._specs(show_shapes, self._compact)
             self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
-            edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
+            # compact: a label may reach GAP_REACH into the 8 pt dot leaves between ranks at the least
+            reach = 2 * GAP_REACH if self._compact else 0.0
+            edge_specs = [(s, h, (self._sizes[(s, h, slot)][0] - reach, self._sizes[(s, h, slot)][1]))
+                          for s, h, slot in self._edge_keys()[:-1]]
             self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
             for spacing in SPACINGS:
                 lay = layout_graph(specs, edge_specs, t.output, spacing)
@@ -307,10 +314,10 @@ class ComputationalGraph(VGroup):
     def _label_size(self, key) -> tuple[float, float]:
         """Room for an edge's two labels: a scalar's as wide as its longer number at the labels' height."""
         value = self.trace.nodes[key[0]].value
-        if np.ndim(value) and self.is_chip(value):
-            # a shape (2×3, ∂ 2×3, ℝ²): as wide as its wider label when its smallest glyph reads at 10 px,
-            # not a fixed 0.8 inch (seven such boxes in a row are a network's graph's width)
-            sizes = [_chip_size(EdgeLabel(value, gradient, chip=True)) for gradient in (False, True)]
+        if np.ndim(value) and self.is_chip(value) and self._compact:
+            # in a compact layout, a shape (2×3, ∂ 2×3, ℝ²): as wide as its wider label when its smallest glyph
+            # reads at 10 px, not a fixed 0.8 inch (seven such boxes in a row are a network's graph's width)
+            sizes = [_chip_size(EdgeLabel(value, gradient, chip=True, compact=True)) for gradient in (False, True)]
             w = max(size[0] for size in sizes) + 2 * self._box[1]
             return max(self._box[0], w), max(0.5, 2 * (max(size[1] for size in sizes) + 0.06))
         w, h = _label_size_inches(value, self.chips_only)
@@ -354,7 +361,7 @@ class ComputationalGraph(VGroup):
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
         value = self.trace.nodes[key[0]].value
-        chip = np.ndim(value) > 0 and self.is_chip(value)
+        chip = np.ndim(value) > 0 and self.is_chip(value) and self._compact
         scalar = np.ndim(value) == 0
         max_w, max_h = (w - (2 * self._box[1] if scalar or chip else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
         if scalar:
@@ -426,12 +433,12 @@ class ComputationalGraph(VGroup):
     def value_label(self, key) -> EdgeLabel:
         if key not in self.value_labels:
             value = self.notation.value(key[0])
-            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False, chip=self.is_chip(value)), key,
+            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False, chip=self.is_chip(value), compact=self._compact), key,
                                                  above=True)
         return self.value_labels[key]
 
     def grad_label(self, key, grad: np.ndarray) -> EdgeLabel:
-        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True, chip=self.is_chip(grad)), key, above=False)
+        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True, chip=self.is_chip(grad), compact=self._compact), key, above=False)
         return self.grad_labels[key]
 
     def _on_stage(self, labels: list) -> list:
