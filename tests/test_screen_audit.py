@@ -345,7 +345,6 @@ def _audit(config: Path, theme: str, lang: str, strict: bool = False):
 
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
-NOT_STRICT_YET = {"torch_mlp", "torch_sequential"}
 STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
 
 
@@ -354,9 +353,9 @@ STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
 @pytest.mark.parametrize("theme", ["dark", "light"])
 @pytest.mark.parametrize("config", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_every_shipped_config_passes_the_audit(config, theme, lang):
-    # dark and English at the strict level (10 px, scripts included; names kept in view), but the two torch
-    # networks whose graphs still pan (README, "not yet"); the rest at the standard level
-    strict = (theme, lang) == ("dark", "en") and config.stem not in NOT_STRICT_YET
+    # dark and English at the strict level (10 px, scripts included; names kept in view); the rest at the
+    # standard level
+    strict = (theme, lang) == ("dark", "en")
     assert "paused frames" in _audit(config, theme, lang, strict)
 
 
