@@ -117,7 +117,7 @@ class EdgeLabel(VGroup):
 
     def __init__(self, value: np.ndarray, gradient: bool, chip: bool = False, compact: bool = False):
         super().__init__()
-        partial = "∂\u2009" if compact else "∂ "  # compact: a thin space after ∂ (a network's seven boxes in a row)
+        partial = "∂\u2009" if compact else "∂ "  # compact: a thin space (a network's seven boxes in a row)
         self.audit_kind = "gradient" if gradient else "value"
         color = style.GRADIENT if gradient else style.FORWARD
         if (chip or is_chip(value)) and np.ndim(value) == 1:  # a vector as its space, R^3: never a bare 3
@@ -142,7 +142,7 @@ def _label_size_inches(value: np.ndarray, every_matrix: bool = False) -> tuple[f
 
 
 # torch's op names on two lines where they break into words (add·mm: an add and a matrix product)
-WORD_BREAKS = {"addmm": "add\nmm", "logsm": "log\nsm", "baddbmm": "badd\nbmm", "layer_norm": "layer_\nnorm"}
+WORD_BREAKS = {"addmm": "add\nmm", "logsm": "log\nsm"}
 
 
 def word_lines(symbol: str) -> str:
@@ -334,7 +334,7 @@ class ComputationalGraph(VGroup):
         widest = max(_natural_width(t) for t in texts)
         return max(self._box[0], widest + 2 * self._box[1]), h
 
-    def _leaf_mobject(self, n: TraceNode, show_shapes: bool, compact: bool = True) -> VGroup:
+    def _leaf_mobject(self, n: TraceNode, show_shapes: bool, compact: bool = False) -> VGroup:
         """An input's name (with its shape beside it if shown). A torch parameter's name, as long as three
         gates are wide (fc1.weight), is broken after its dot and its shape goes on a line of its own, each
         line as large as the name on one line would be drawn: a network's graph then fits the frame."""
@@ -433,12 +433,13 @@ class ComputationalGraph(VGroup):
     def value_label(self, key) -> EdgeLabel:
         if key not in self.value_labels:
             value = self.notation.value(key[0])
-            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False, chip=self.is_chip(value), compact=self._compact), key,
-                                                 above=True)
+            label = EdgeLabel(value, gradient=False, chip=self.is_chip(value), compact=self._compact)
+            self.value_labels[key] = self._place(label, key, above=True)
         return self.value_labels[key]
 
     def grad_label(self, key, grad: np.ndarray) -> EdgeLabel:
-        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True, chip=self.is_chip(grad), compact=self._compact), key, above=False)
+        label = EdgeLabel(grad, gradient=True, chip=self.is_chip(grad), compact=self._compact)
+        self.grad_labels[key] = self._place(label, key, above=False)
         return self.grad_labels[key]
 
     def _on_stage(self, labels: list) -> list:
