@@ -31,6 +31,8 @@ TIGHT_BOX, ROOMY_BOX = (0.5, 0.03), (0.8, 0.08)
 # made wide enough for that at the smallest scale, MIN_UNIT.
 WORD_X_HEIGHT = 10 / 60
 LEAF_HEIGHT = 0.3  # inches: an input's name, with its shape if shown
+GAP_REACH = 0.05  # inches of dot's least gap between ranks (8 pt) that a compact layout's labels may take
+NAME_LINE = 0.32  # inches: a line of a name on lines, ascenders to descenders (its x-height 10 px at MIN_UNIT)
 MAX_ENTRIES_ON_EDGE = 4  # a 2-vector or a 2×2 matrix reads on an edge at 854x480; more do not
 COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any order (dot picks the uncrossed one)
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
@@ -50,8 +52,14 @@ def _natural_width(text: str) -> float:
 @functools.cache
 def _symbol_size(symbol: str) -> tuple[float, float]:
     """Width and height of a gate's symbol at its font size, before it is fitted to its circle."""
-    text = Text(symbol, font_size=30, font=style.FONTS["en"])
+    text = _word(symbol)
     return text.width, text.height
+
+
+def _word(symbol: str, **kwargs) -> Text:
+    """A gate's symbol or word (on two lines if it holds a line break)."""
+    lines = {"line_spacing": 0.6} if "\n" in symbol else {}
+    return Text(symbol, font_size=30, font=style.FONTS["en"], **lines, **kwargs)
 
 
 @functools.cache
@@ -62,6 +70,12 @@ def _x_height() -> float:
 @functools.cache
 def _digit_height() -> float:
     return Text("0", font_size=LABEL_FONT, font=style.FONTS["en"]).height
+
+
+@functools.cache
+def _name_line_height() -> float:
+    """A line of a name from its ascenders to its descenders (fc1.weight's f to its g) at font size 40."""
+    return style.math(r"\mathrm{fg}", font_size=40).height
 
 
 @functools.cache
@@ -84,10 +98,10 @@ def is_chip(value, every_matrix: bool = False) -> bool:
 VECTOR_EXPONENT = 0.85  # of the digits' size: an exponent as readable as the numbers beside it
 
 
-def vector_space_label(size: int, gradient: bool, color) -> list[Text]:
+def vector_space_label(size: int, gradient: bool, color, partial: str = "∂ ") -> list[Text]:
     """ℝ³ (∂ ℝ³ for a gradient) on an edge: the exponent a digit of nearly full size, raised a third of a
     digit, so that it reads as large as the labels' numbers (a typeset superscript would be a third smaller)."""
-    base = merge_glyphs(Text(("∂ " if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
+    base = merge_glyphs(Text((partial if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
                              font=style.FONTS["en"]))
     exponent = merge_glyphs(Text(str(size), font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
     exponent.scale(VECTOR_EXPONENT).next_to(base, RIGHT, buff=0.02).align_to(base, DOWN)
@@ -101,14 +115,15 @@ class EdgeLabel(VGroup):
     """A number or small matrix written beside an edge, in the forward or gradient colour; a larger matrix
     as its shape (2×3, or ∂ 2×3 for a gradient), its entries shown in the equation area during its step."""
 
-    def __init__(self, value: np.ndarray, gradient: bool, chip: bool = False):
+    def __init__(self, value: np.ndarray, gradient: bool, chip: bool = False, compact: bool = False):
         super().__init__()
+        partial = "∂\u2009" if compact else "∂ "  # compact: a thin space (a network's seven boxes in a row)
         self.audit_kind = "gradient" if gradient else "value"
         color = style.GRADIENT if gradient else style.FORWARD
         if (chip or is_chip(value)) and np.ndim(value) == 1:  # a vector as its space, R^3: never a bare 3
-            self.add(*vector_space_label(np.size(value), gradient, color))
+            self.add(*vector_space_label(np.size(value), gradient, color, partial))
         elif chip or is_chip(value):
-            chip = ("∂ " if gradient else "") + style.shape_text(value)
+            chip = (partial if gradient else "") + style.shape_text(value)
             self.add(merge_glyphs(Text(chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         elif np.ndim(value) == 0:
             text = style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))
@@ -124,6 +139,27 @@ def _label_size_inches(value: np.ndarray, every_matrix: bool = False) -> tuple[f
     rows = value.shape[0]
     cols = 1 if value.ndim == 1 else value.shape[1]
     return 0.16 + 0.66 * cols, 2 * (0.1 + 0.25 * rows)
+
+
+# torch's op names on two lines where they break into words (add·mm: an add and a matrix product)
+WORD_BREAKS = {"addmm": "add\nmm", "logsm": "log\nsm"}
+
+
+def word_lines(symbol: str) -> str:
+    """A gate's word on two lines, for a graph too wide for the frame: at its words' seam (add over mm) or
+    after an underscore (nll_ over loss); a sign or a short word stays on one line."""
+    if symbol in WORD_BREAKS:
+        return WORD_BREAKS[symbol]
+    head, sep, tail = symbol.rpartition("_")
+    return f"{head}_\n{tail}" if sep and head and tail and len(symbol) > 5 else symbol
+
+
+def _chip_size(label: EdgeLabel) -> tuple[float, float]:
+    """Width and height in layout inches of a shape label whose smallest glyph (a digit, or ℝ³'s exponent)
+    is a scalar label's digit, 0.16 inches: 10 px at 854x480 at MIN_UNIT."""
+    smallest = VECTOR_EXPONENT if len(label.submobjects) > 1 else 1.0  # ℝ and its exponent: two parts
+    k = 0.16 / (_digit_height() * smallest)
+    return label.width * k, label.height * k
 
 
 class ComputationalGraph(VGroup):
@@ -169,30 +205,45 @@ class ComputationalGraph(VGroup):
         keys.append((self.trace.output, SINK, 0))
         return keys
 
-    def _build(self, width, height, center, show_shapes):
-        t = self.trace
-        specs = []
-        leaves = {}
-        for n in t.nodes.values():
+    def _specs(self, show_shapes: bool, compact: bool):
+        """What dot is asked to place (and each leaf's label, built at its size in layout inches, so that dot
+        keeps a box as large as the label itself). ``compact``: a network's long names on lines (fc1. over
+        weight) and its long op names on two (add over mm), for a graph that would not fit the frame else."""
+        specs, leaves, self.word_lines = [], {}, {}
+        for n in self.trace.nodes.values():
             if n.is_leaf:
-                # built first at its size in layout inches, so dot keeps a box as wide as the label itself
-                mob = leaves[n.id] = self._leaf_mobject(n, show_shapes)
-                mob.scale_to_fit_height(min(mob.height, LEAF_HEIGHT))
-                specs.append(NodeSpec(n.id, "leaf", n.label, mob.width + 0.12))
+                mob = leaves[n.id] = self._leaf_mobject(n, show_shapes, compact)
+                if len(mob.lines) == 1:
+                    mob.scale_to_fit_height(min(mob.height, LEAF_HEIGHT))
+                # (compact: a thin margin, dot keeps 8 pt between ranks anyway)
+                margin = 0.04 if compact else 0.12
+                specs.append(NodeSpec(n.id, "leaf", n.label, mob.width + margin, height=max(0.34, mob.height + 0.04)))
             else:
                 # a gate named here (q1, ...) carries its name inside its circle, below the symbol
                 # (a word such as relu or tanh gets a wider circle, so that it reads as large as a sign)
                 named = self.notation.shows_name(n.id)
                 size = NAMED_GATE + 0.06 * max(0, len(n.symbol) - 2) if named else GATE
                 # a long word (a torch op's name: layer_norm) widens its circle until it reads at WORD_X_HEIGHT
-                word_width = _symbol_size(n.symbol)[0] / _x_height() * WORD_X_HEIGHT / MIN_UNIT
+                word = self.word_lines[n.id] = word_lines(n.symbol) if compact else n.symbol
+                word_width, word_height = (v / _x_height() * WORD_X_HEIGHT / MIN_UNIT for v in _symbol_size(word))
                 size = max(size, word_width / (0.78 if named else 0.82))
+                if word != n.symbol:  # two lines and the name under them: the circle around the block
+                    size = max(size, float(np.hypot(word_width, word_height + (0.25 if named else 0))))
                 specs.append(NodeSpec(n.id, "gate", n.symbol, size, ordered=n.op not in COMMUTATIVE))
+        return specs, leaves
+
+    def _build(self, width, height, center, show_shapes):
+        t = self.trace
         # A wide graph drawn to the frame's width shrinks its labels with it: tighten dot's spacing until
-        # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview).
-        for self._box in (TIGHT_BOX, ROOMY_BOX):
+        # one layout inch is at least MIN_UNIT scene units (labels and gate symbols then read at preview);
+        # then write its long names on lines; a graph that pans anyway gets roomier label boxes.
+        for self._compact, self._box in ((False, TIGHT_BOX), (True, TIGHT_BOX), (False, ROOMY_BOX)):
+            specs, leaves = self._specs(show_shapes, self._compact)
             self._sizes = {key: self._label_size(key) for key in self._edge_keys()}
-            edge_specs = [(s, h, self._sizes[(s, h, slot)]) for s, h, slot in self._edge_keys()[:-1]]
+            # compact: a label may reach GAP_REACH into the 8 pt dot leaves between ranks at the least
+            reach = 2 * GAP_REACH if self._compact else 0.0
+            edge_specs = [(s, h, (self._sizes[(s, h, slot)][0] - reach, self._sizes[(s, h, slot)][1]))
+                          for s, h, slot in self._edge_keys()[:-1]]
             self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
             for spacing in SPACINGS:
                 lay = layout_graph(specs, edge_specs, t.output, spacing)
@@ -218,10 +269,13 @@ class ComputationalGraph(VGroup):
             else:
                 circle = Circle(radius=box.w / 2 * scale, color=style.NODE_STROKE, stroke_width=3).move_to(pos)
                 self.circles[n.id] = circle
-                sym = merge_glyphs(Text(n.symbol, font_size=30, color=style.TEXT, font=style.FONTS["en"]))
+                sym = merge_glyphs(_word(self.word_lines[n.id], color=style.TEXT))
                 named = self.notation.shows_name(n.id)
                 sym.scale_to_fit_width(min(sym.width, (0.78 if named else 0.82) * box.w * scale)).move_to(pos)
                 sym.audit_kind = "gate"
+                if self.word_lines[n.id] != n.symbol and not named:  # two lines: their x-height at the floor
+                    sym.scale_to_fit_height(min(sym.height, WORD_X_HEIGHT * _symbol_size(self.word_lines[n.id])[1]
+                                                / _x_height())).move_to(pos)
                 mob = VGroup(circle, sym)
                 if named:  # the name the equations use for this gate (q1, ...)
                     tag = merge_glyphs(style.math(self.notation.tex(n.id), color=style.MUTED, font_size=30))
@@ -230,11 +284,14 @@ class ComputationalGraph(VGroup):
                     tag.scale_to_fit_width(min(tag.width, 0.8 * box.w * scale))
                     # 0.22 inches high, or as high as a word must be for its x-height to read at this scale
                     word = any(c.isascii() and c.isalpha() for c in n.symbol)
-                    cap = max(0.22 * scale, WORD_X_HEIGHT * _symbol_size(n.symbol)[1] / _x_height() if word else 0)
+                    lines = self.word_lines[n.id]
+                    cap = max(0.22 * scale, WORD_X_HEIGHT * _symbol_size(lines)[1] / _x_height() if word else 0)
                     sym.scale_to_fit_height(min(sym.height, cap)).move_to(pos + 0.09 * scale * UP)
                     tag.move_to(pos + 0.14 * scale * DOWN)
                     # a tall name (f) clear of the symbol above it
                     tag.shift(max(0.0, tag.get_top()[1] - sym.get_bottom()[1] + 0.02 * scale) * DOWN)
+                    if lines != n.symbol:  # a word on two lines: the word and the name centred as one block
+                        VGroup(sym, tag).move_to(pos)
                     tag.audit_kind = "name"
                     self.name_tags[n.id] = tag
                     mob.add(tag)
@@ -257,6 +314,12 @@ class ComputationalGraph(VGroup):
     def _label_size(self, key) -> tuple[float, float]:
         """Room for an edge's two labels: a scalar's as wide as its longer number at the labels' height."""
         value = self.trace.nodes[key[0]].value
+        if np.ndim(value) and self.is_chip(value) and self._compact:
+            # in a compact layout, a shape (2×3, ∂ 2×3, ℝ²): as wide as its wider label when its smallest glyph
+            # reads at 10 px, not a fixed 0.8 inch (seven such boxes in a row are a network's graph's width)
+            sizes = [_chip_size(EdgeLabel(value, gradient, chip=True, compact=True)) for gradient in (False, True)]
+            w = max(size[0] for size in sizes) + 2 * self._box[1]
+            return max(self._box[0], w), max(0.5, 2 * (max(size[1] for size in sizes) + 0.06))
         w, h = _label_size_inches(value, self.chips_only)
         if np.ndim(value):
             return w, h
@@ -271,12 +334,24 @@ class ComputationalGraph(VGroup):
         widest = max(_natural_width(t) for t in texts)
         return max(self._box[0], widest + 2 * self._box[1]), h
 
-    def _leaf_mobject(self, n: TraceNode, show_shapes: bool) -> VGroup:
-        tex = style.node_tex(n.label, n.value, n.attrs.get("module"))
-        if show_shapes and np.ndim(n.value):
-            tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
+    def _leaf_mobject(self, n: TraceNode, show_shapes: bool, compact: bool = False) -> VGroup:
+        """An input's name (with its shape beside it if shown). A torch parameter's name, as long as three
+        gates are wide (fc1.weight), is broken after its dot and its shape goes on a line of its own, each
+        line as large as the name on one line would be drawn: a network's graph then fits the frame."""
         color = style.TEXT if n.op == "input" else style.MUTED
-        mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
+        lines = style.parameter_lines(n.label, n.attrs.get("module")) if compact else [n.label]
+        if len(lines) > 1:
+            if show_shapes and np.ndim(n.value):
+                lines.append(style.latex_shape(n.value))
+            tex = r"\begin{array}{c}" + r" \\ ".join(lines) + r"\end{array}"
+            mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
+            mob.scale(NAME_LINE / _name_line_height())
+        else:
+            tex = style.node_tex(n.label, n.value, n.attrs.get("module"))
+            if show_shapes and np.ndim(n.value):
+                tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
+            mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
+        mob.lines = lines
         mob.audit_kind = "name"
         return mob
 
@@ -285,9 +360,11 @@ class ComputationalGraph(VGroup):
         """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
-        scalar = np.ndim(self.trace.nodes[key[0]].value) == 0
-        max_w, max_h = (w - (2 * self._box[1] if scalar else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
-        if np.ndim(self.trace.nodes[key[0]].value) == 0 or self.is_chip(self.trace.nodes[key[0]].value):
+        value = self.trace.nodes[key[0]].value
+        chip = np.ndim(value) > 0 and self.is_chip(value) and self._compact
+        scalar = np.ndim(value) == 0
+        max_w, max_h = (w - (2 * self._box[1] if scalar or chip else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
+        if scalar:
             max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
         label.scale(min(max_w / label.width, max_h / label.height))
         anchor = self._label_anchor[key]
@@ -356,12 +433,13 @@ class ComputationalGraph(VGroup):
     def value_label(self, key) -> EdgeLabel:
         if key not in self.value_labels:
             value = self.notation.value(key[0])
-            self.value_labels[key] = self._place(EdgeLabel(value, gradient=False, chip=self.is_chip(value)), key,
-                                                 above=True)
+            label = EdgeLabel(value, gradient=False, chip=self.is_chip(value), compact=self._compact)
+            self.value_labels[key] = self._place(label, key, above=True)
         return self.value_labels[key]
 
     def grad_label(self, key, grad: np.ndarray) -> EdgeLabel:
-        self.grad_labels[key] = self._place(EdgeLabel(grad, gradient=True, chip=self.is_chip(grad)), key, above=False)
+        label = EdgeLabel(grad, gradient=True, chip=self.is_chip(grad), compact=self._compact)
+        self.grad_labels[key] = self._place(label, key, above=False)
         return self.grad_labels[key]
 
     def _on_stage(self, labels: list) -> list:

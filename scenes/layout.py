@@ -62,6 +62,7 @@ class NodeSpec:
     text: str
     width: float = 0.0  # inches: a leaf's label, a gate's circle (0: the default 0.56)
     ordered: bool = False  # a gate whose inputs are drawn in slot order, top to bottom (a - b, not a + b)
+    height: float = 0.34  # inches: a leaf's label (a torch parameter's name over its shape takes lines)
 
 
 def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float, float]]], output: str,
@@ -97,7 +98,7 @@ def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0, orde
             order = ", ordering=in" if n.ordered else ""
             lines.append(f'  "{n.id}" [shape=circle, width={n.width or 0.56:.3f}, label=""{order}];')
         else:
-            lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height=0.34, label=""];')
+            lines.append(f'  "{n.id}" [shape=box, width={max(n.width, 0.3):.3f}, height={n.height:.3f}, label=""];')
     lines.append(f'  "{SINK}" [shape=point, width=0.01];')
     for i, (tail, head, (w, h)) in enumerate(edges + [(output, SINK, edges_label_size_for_output(edges))]):
         box = f"{LABEL_BOX}{i}"

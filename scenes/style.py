@@ -162,6 +162,22 @@ def latex_name(label: str, module: str | None = None) -> str:
     return part(base) + (f"_{{{part(sub)}}}" if sub else "")
 
 
+def parameter_lines(label: str, module: str | None = None) -> list[str]:
+    """A torch parameter's name broken after its last dot, as lines of a formula (fc1.weight -> fc1. over
+    weight): a graph of a network keeps its names at a readable size in half the width. Any other name is
+    one line, as latex_name writes it."""
+    full = latex_name(label, module)
+    if not (PARAM_NAME.fullmatch(label) and not NAME.fullmatch(label) and "." in label):
+        return [full]
+    head, tail = label.rsplit(".", 1)
+    tail_tex = r"\mathrm{" + tail.replace("_", r"\_") + "}"
+    if full.endswith("." + tail_tex):  # \mathrm{Linear}_{0}.\mathrm{weight}
+        return [full[:-len(tail_tex)], tail_tex]
+    if full == r"\mathrm{" + label.replace("_", r"\_") + "}":  # \mathrm{fc1.weight}
+        return [r"\mathrm{" + head.replace("_", r"\_") + ".}", tail_tex]
+    return [full]
+
+
 def _parameter_tex(label: str, module: str | None) -> str:
     """fc1.weight -> \\mathrm{fc1.weight}; layers.0.1.bias -> \\mathrm{layers}_{0,1}.\\mathrm{bias};
     0.weight -> \\mathrm{Linear}_{0}.\\mathrm{weight} (``module`` None: 0.\\mathrm{weight})."""

@@ -51,3 +51,43 @@ def test_every_gate_in_slot_order_is_what_crosses_a_shared_inputs_wires():
     specs, edges = graph.layout_input
     pinned = layout._run_dot(layout.to_dot(specs, edges, graph.trace.output, order_all=True), len(edges) + 1)
     assert crossings(pinned) != []
+
+
+# --- a torch network's graph: every name in the frame at a readable size -------------------------------
+@pytest.mark.parametrize("name", ["torch_mlp", "torch_sequential"])
+def test_a_networks_graph_fits_the_frame_at_a_readable_size(name):
+    # twelve nodes: fewer than the 20 the audit wants whole in the frame, so the scene must not pan them out.
+    # Laid out as the scene lays it out (the band between the title and the caption, panning allowed).
+    from scenes.graph_mobject import MIN_UNIT
+    from scenes.graph_scenes import CONTENT_TOP, GRAPH_BOTTOM, GRAPH_WIDTH, VIEW_EDGE
+    trace = GraphTrace.from_dict(read_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml")))
+    graph = ComputationalGraph(trace, width=GRAPH_WIDTH, height=CONTENT_TOP - GRAPH_BOTTOM, show_shapes=True,
+                               pannable=True)
+    assert graph.unit >= MIN_UNIT  # labels, names and words at 10 px at 854x480
+    assert graph.width <= GRAPH_WIDTH + 1e-6
+    for mob in [*graph.leaf_mobs.values(), *graph.circles.values()]:
+        assert -VIEW_EDGE <= mob.get_left()[0] and mob.get_right()[0] <= VIEW_EDGE
+    # the parameters' names went on lines (fc1. over weight), their shapes on a third
+    lines = [graph.leaf_mobs[n.id].lines for n in trace.inputs]
+    assert len(lines) == 4 and all(len(v) == 3 for v in lines)
+    assert crossings(graph.layout) == []
+
+
+@pytest.mark.parametrize("name", ["chain_rule", "sigmoid_neuron", "vectors", "layers"])
+def test_a_graph_that_fits_keeps_its_names_and_words_on_one_line(name):
+    graph = graph_of(read_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml")))
+    assert not graph._compact
+    assert all(len(m.lines) == 1 for m in graph.leaf_mobs.values())
+    assert all(graph.word_lines[n] == graph.trace.nodes[n].symbol for n in graph.gate_mobs)
+
+
+def test_a_parameters_name_breaks_after_its_last_dot_and_a_torch_ops_word_at_its_seam():
+    from scenes.graph_mobject import word_lines
+    from scenes.style import latex_name, parameter_lines
+    assert parameter_lines("fc1.weight") == [r"\mathrm{fc1.}", r"\mathrm{weight}"]
+    assert parameter_lines("0.bias", "Linear") == [r"\mathrm{Linear}_{0}.", r"\mathrm{bias}"]
+    assert parameter_lines("layers.0.1.bias") == [r"\mathrm{layers}_{0,1}.", r"\mathrm{bias}"]
+    assert "".join(parameter_lines("0.bias", "Linear")) == latex_name("0.bias", "Linear")
+    assert parameter_lines("w0") == ["w_{0}"] and parameter_lines("x") == ["x"]
+    assert word_lines("addmm") == "add\nmm" and word_lines("nll_loss") == "nll_\nloss"
+    assert word_lines("relu") == "relu" and word_lines("tanh") == "tanh" and word_lines("+") == "+"

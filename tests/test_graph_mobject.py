@@ -18,9 +18,15 @@ from scenes.trace_data import GraphTrace, read_trace
 SCALAR_CONFIGS = ["chain_rule", "sigmoid_neuron", "gates", "gradcheck"]
 
 
+NETWORKS = ["torch_mlp", "torch_sequential"]  # laid out compact, as their scene draws them (names on lines)
+
+
 def build(name: str) -> ComputationalGraph:
     g = GraphTrace.from_dict(read_trace(trace_path_for(CONFIG_DIR / f"{name}.yaml")))
-    graph = ComputationalGraph(g, width=13.2, height=4.1)
+    if name in NETWORKS:
+        graph = ComputationalGraph(g, width=13.6, height=4.47, show_shapes=True, pannable=True)
+    else:
+        graph = ComputationalGraph(g, width=13.2, height=4.1)
     for node_id in g.forward:
         graph.forward_animation(node_id)
     graph.seed_animation()
@@ -69,7 +75,7 @@ def _boxes_overlap(a, b, pad=0.0) -> bool:
                 a.get_top()[1] + pad <= b.get_bottom()[1] or b.get_top()[1] + pad <= a.get_bottom()[1])
 
 
-@pytest.mark.parametrize("name", SCALAR_CONFIGS + ["vectors", "layers"])
+@pytest.mark.parametrize("name", SCALAR_CONFIGS + ["vectors", "layers"] + NETWORKS)
 def test_labels_and_nodes_do_not_overlap_and_stay_in_frame(name):
     graph = built(name)
     labels = graph.labels()
