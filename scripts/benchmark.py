@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.render_job import QUALITIES, X264_OPTIONS, RenderOptions  # noqa: E402
+from pipeline.render_job import QUALITIES, Quality, RenderOptions, x264_options  # noqa: E402
 
 SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
           "histograms": "histograms.yaml"}
@@ -108,7 +108,8 @@ def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -
         with av.open(str(Path(d) / "floor.mp4"), "w") as out:
             s = out.add_stream("libx264", rate=Fraction(fps))
             s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-            s.options = {**X264_OPTIONS, "preset": preset}
+            s.options = {**x264_options(Quality(width, height, fps), chunk=False),
+                         "preset": preset}
             blank = np.zeros((height, width, 4), dtype=np.uint8)
             for i in range(frames):
                 frame = av.VideoFrame.from_numpy_buffer(blank, format="rgba")
