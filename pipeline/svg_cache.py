@@ -88,11 +88,25 @@ def decode(key: str, blob: bytes) -> tuple[np.ndarray, dict]:
     return data, meta
 
 
+# What a new VMobject holds: an entry sets all of it but what encode skips. A glyph is made without running
+# VMobject.__init__ (its colour arrays, about 0.1 ms a glyph and thousands of glyphs a render, are overwritten).
+_HELD = frozenset(VMobject().__dict__) - _SKIPPED
+
+
+def _glyph(entry: dict) -> VMobject:
+    if not _HELD <= entry.keys():
+        raise ValueError("a glyph without all of a VMobject's attributes")
+    leaf = VMobject.__new__(VMobject)
+    leaf.submobjects, leaf.updaters = [], []
+    leaf.target = leaf.point_hash = leaf.background_image = None
+    return leaf
+
+
 def build(data: np.ndarray, meta: dict) -> tuple[list, dict]:
     """New glyph mobjects from verified data (fresh each time: scenes recolour and move what they get)."""
     leaves = []
     for entry in meta["leaves"]:
-        leaf = VMobject()
+        leaf = _glyph(entry)
         for name, (kind, *rest) in entry.items():
             if kind == "array":
                 start, shape, dtype = rest

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -136,7 +137,16 @@ def _pickle_bomb(f, blob, others):
     f.write_bytes(buf.getvalue())
 
 
-@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb])
+def _drop_attribute(f, blob, others):
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        data, meta = z["data"], json.loads(str(z["meta"]))
+    del meta["leaves"][0]["fill_rgbas"]  # otherwise whole and checksummed: a glyph would keep no fill colour
+    buf = io.BytesIO()
+    np.savez(buf, data=data, meta=np.array(json.dumps(meta)))
+    f.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb, _drop_attribute])
 def test_svg_cache_verifies_entries_and_never_unpickles(cache_dir, damage, capsys, monkeypatch):
     first = Text("zig-zag", font_size=24)
     other = Text("another", font_size=24)
