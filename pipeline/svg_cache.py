@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import manim
@@ -124,12 +125,29 @@ def build(data: np.ndarray, meta: dict) -> tuple[list, dict]:
                 raise ValueError(f"an attribute of unknown kind {kind!r}")
             setattr(leaf, name, value)
         leaves.append(leaf)
-    groups = {}
-    for name, members in meta["groups"].items():
+    for members in meta["groups"].values():
         if any(not isinstance(i, int) or not 0 <= i < len(leaves) for i in members):
             raise ValueError("a group of unknown glyphs")
-        groups[name] = VGroup(*(leaves[i] for i in members))
-    return leaves, groups
+    return leaves, _Groups(leaves, meta["groups"])
+
+
+class _Groups(Mapping):
+    """The SVG's groups by id, each a VGroup of its glyphs made when first looked up: an SVG has a group per
+    glyph use and more, thousands a render, and only MathTex looks any up (its parts, by id)."""
+
+    def __init__(self, leaves: list, members: dict):
+        self._leaves, self._members, self._made = leaves, members, {}
+
+    def __getitem__(self, name: str) -> VGroup:
+        if name not in self._made:
+            self._made[name] = VGroup(*(self._leaves[i] for i in self._members[name]))
+        return self._made[name]
+
+    def __iter__(self):
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
 
 
 def _load(key: str, directory: Path):

@@ -89,7 +89,9 @@ def cache_dir(tmp_path):
 def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch):
     fresh = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
     eq = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
-    assert len(list(cache_dir.iterdir())) == 2
+    # parts looked up by the SVG's group ids (made on demand from a cached entry), one coloured
+    parts = MathTex("y", "=", r"\sigma(x)", tex_to_color_map={"y": "#009E73"})
+    assert len(list(cache_dir.iterdir())) == 3
     svg_cache._memory.clear()  # as a new process would: only the disk cache is left
 
     def no_parsing(self):
@@ -98,8 +100,11 @@ def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch)
     monkeypatch.setattr(SVGMobject, "generate_mobject", no_parsing)
     again = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
     eq_again = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
+    parts_again = MathTex("y", "=", r"\sigma(x)", tex_to_color_map={"y": "#009E73"})
     assert_same(snapshot(fresh), snapshot(again))
     assert_same(snapshot(eq), snapshot(eq_again))
+    assert_same(snapshot(parts), snapshot(parts_again))
+    assert [len(p.submobjects) for p in parts_again.submobjects] == [len(p.submobjects) for p in parts.submobjects]
     again.shift(UP)  # a cached mobject is a new object, not shared with the first
     assert not np.array_equal(again.get_center(), fresh.get_center())
 
