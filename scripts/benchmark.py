@@ -536,7 +536,10 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows, "training": training,
                                                     "parallel": parallel, "stock": stock}, indent=1) + "\n")
-    (out / "benchmark.md").write_text(markdown(rows, meta, training, parallel, stock))
+    kept = ""  # a hand-written "## Profile" section at the end (a cProfile before and after a change) is kept
+    if (out / "benchmark.md").exists() and "\n## Profile" in (out / "benchmark.md").read_text():
+        kept = "\n## Profile" + (out / "benchmark.md").read_text().split("\n## Profile", 1)[1]
+    (out / "benchmark.md").write_text(markdown(rows, meta, training, parallel, stock) + kept)
     click.echo(f"wrote {out / 'benchmark.md'}", err=True)
 
 
