@@ -83,6 +83,7 @@ class RecyclingRenderer(SkipsDrawing):
     """
 
     on_play = None  # called after every animation with (animations so far, seconds of video so far)
+    keyframe_steps = True  # each step's first frame a keyframe (a chunk's cuts need them)
 
     def __init__(self, **kwargs):
         super().__init__(file_writer_class=OneStreamFileWriter, **kwargs)
@@ -90,8 +91,9 @@ class RecyclingRenderer(SkipsDrawing):
         _KEYFRAMES.clear()
 
     def on_step(self) -> None:
-        """A step starts (scenes/pacing.py): its first frame is a keyframe."""
-        _KEYFRAMES.add(self.frames_out)
+        """A step starts (scenes/pacing.py): its first frame is a keyframe, if asked."""
+        if self.keyframe_steps:
+            _KEYFRAMES.add(self.frames_out)
 
     def add_frame(self, frame, num_frames: int = 1) -> None:
         if not self.skip_animations:

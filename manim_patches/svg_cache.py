@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import manim
@@ -88,11 +89,25 @@ def decode(key: str, blob: bytes) -> tuple[np.ndarray, dict]:
     return data, meta
 
 
+# What a new VMobject holds: an entry sets all of it but what encode skips. A glyph is made without running
+# VMobject.__init__ (its colour arrays, about 0.1 ms a glyph and thousands of glyphs a render, are overwritten).
+_HELD = frozenset(VMobject().__dict__) - _SKIPPED
+
+
+def _glyph(entry: dict) -> VMobject:
+    if not _HELD <= entry.keys():
+        raise ValueError("a glyph without all of a VMobject's attributes")
+    leaf = VMobject.__new__(VMobject)
+    leaf.submobjects, leaf.updaters = [], []
+    leaf.target = leaf.point_hash = leaf.background_image = None
+    return leaf
+
+
 def build(data: np.ndarray, meta: dict) -> tuple[list, dict]:
     """New glyph mobjects from verified data (fresh each time: scenes recolour and move what they get)."""
     leaves = []
     for entry in meta["leaves"]:
-        leaf = VMobject()
+        leaf = _glyph(entry)
         for name, (kind, *rest) in entry.items():
             if kind == "array":
                 start, shape, dtype = rest
@@ -110,12 +125,29 @@ def build(data: np.ndarray, meta: dict) -> tuple[list, dict]:
                 raise ValueError(f"an attribute of unknown kind {kind!r}")
             setattr(leaf, name, value)
         leaves.append(leaf)
-    groups = {}
-    for name, members in meta["groups"].items():
+    for members in meta["groups"].values():
         if any(not isinstance(i, int) or not 0 <= i < len(leaves) for i in members):
             raise ValueError("a group of unknown glyphs")
-        groups[name] = VGroup(*(leaves[i] for i in members))
-    return leaves, groups
+    return leaves, _Groups(leaves, meta["groups"])
+
+
+class _Groups(Mapping):
+    """The SVG's groups by id, each a VGroup of its glyphs made when first looked up: an SVG has a group per
+    glyph use and more, thousands a render, and only MathTex looks any up (its parts, by id)."""
+
+    def __init__(self, leaves: list, members: dict):
+        self._leaves, self._members, self._made = leaves, members, {}
+
+    def __getitem__(self, name: str) -> VGroup:
+        if name not in self._made:
+            self._made[name] = VGroup(*(self._leaves[i] for i in self._members[name]))
+        return self._made[name]
+
+    def __iter__(self):
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
 
 
 def _load(key: str, directory: Path):

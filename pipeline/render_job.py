@@ -22,13 +22,24 @@ from engine.settings import FORMATS, QUALITIES, SOURCE_ENV, Quality, RenderOptio
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
-# A constant quantiser (not CRF): a frame's encoding then depends on its own group of pictures alone, not on
-# a rate control's memory of the frames before, so a clip rendered in chunks that start on a step's IDR
-# keyframe (forced-idr, speedups._KEYFRAMES) decodes to exactly the pictures of the clip rendered whole.
-# QP 25 gives CRF 23's picture quality (mean PSNR 46.6 against 46.5 dB to a lossless encoding of sigmoid_neuron
-# at preview) in a file 3% larger there; at hd the files are about twice CRF's (1.35x Manim's default encode,
-# docs/benchmark.md), the price of chunks that decode exactly.
-X264_OPTIONS = {"x264-params": "qp=25", "preset": X264_PRESET, "forced-idr": "1"}
+# Rate control. A clip rendered whole: x264's CRF (pipeline/video.x264_crf, one value per picture height),
+# keyframes where x264 puts them. A chunk of a clip (``RenderOptions.plays``, pipeline/chunks.py): a constant
+# quantiser and an IDR keyframe at every step's start (forced-idr, speedups._KEYFRAMES). A frame's encoding
+# then depends on its own group of pictures alone, not on a rate control's memory of the frames before, so
+# chunks cut at step starts decode to exactly the pictures of the same clip rendered as one chunk. Whole
+# renders do not pay for that: at the same PSNR against a lossless encode, sigmoid_neuron's file is 0.39x
+# the constant-QP one's at preview and 0.67x at hd, most of the difference being the keyframe at every step
+# (docs/rate_control.md).
+CHUNK_X264_OPTIONS = {"x264-params": "qp=25", "preset": X264_PRESET, "forced-idr": "1"}
+
+
+def x264_options(size: Quality, chunk: bool) -> dict:
+    """x264's settings for a clip of ``size``: a chunk's (exact at its cuts) or a whole render's (CRF)."""
+    from pipeline.video import x264_crf
+
+    return dict(CHUNK_X264_OPTIONS) if chunk else {"crf": x264_crf(size.height), "preset": X264_PRESET}
+
+
 MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
 # Building a graph scene's equations costs about this much per number among its nodes' values (LaTeX, then
 # the glyphs): measured 0.45 s over sum(x * x) of 50 to 200 elements at low quality on the 2-core test machine.
@@ -242,7 +253,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
         if not still:
             manim_config["format"] = fmt
             if fmt == "mp4":
-                manim_config["video_encoder_options"] = X264_OPTIONS
+                manim_config["video_encoder_options"] = x264_options(q, chunk=plays is not None)
         if upto is not None:
             manim_config["upto_animation_number"] = upto
         if plays is not None:
@@ -255,6 +266,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
         with tempconfig(manim_config):
             # One encoder for the whole scene, fed the drawn arrays themselves (manim_patches/speedups.py).
             renderer = speedups.RecyclingRenderer()
+            renderer.keyframe_steps = plays is not None  # only chunks need a keyframe where each step starts
             line = _ProgressLine(output.name) if mode == "line" else None
             renderer.on_play = line and line.update
             scene = scene_cls(renderer=renderer)

@@ -87,11 +87,20 @@ class Part:
 
 CODECS = {"mp4": ("libx264", "aac", "mov_text"), "webm": ("libvpx-vp9", "libopus", "webvtt")}
 VIDEO_OPTIONS = {
-    # a constant quantiser, as the clips are encoded (pipeline/render_job.X264_OPTIONS): x264's CRF with
-    # frame threads gave different bytes for the same frames from one run to the next on a busy machine
-    "libx264": {"x264-params": "qp=25", "preset": "veryfast"},
+    # x264's CRF as a whole clip is encoded (x264_crf; x264 is deterministic with its default threads and
+    # without VBV: the same frames give the same bytes)
+    "libx264": {"preset": "veryfast"},
     # VP9's realtime mode: a few times slower than x264 veryfast instead of fifty
     "libvpx-vp9": {"crf": "23", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
+
+
+def x264_crf(height: int) -> str:
+    """x264's CRF for a whole clip this many pixels tall: the value whose PSNR against a lossless encode of
+    the same frames is at most 0.5 dB under the constant QP 25 used before, or above it, on sigmoid_neuron
+    and zigzag (docs/rate_control.md: preview measured for below 720 lines, hd for the rest)."""
+    return "21" if height < 720 else "17"
+
+
 # The style a text track's cues are written in (mov_text and WebVTT encoders take ASS dialogue)
 ASS_HEADER = """[Script Info]
 ScriptType: v4.00+
@@ -234,7 +243,10 @@ def join_clips(parts: list[Part], output: Path, fps: int, fmt: str = "mp4", subt
         stream = out.add_stream(video_codec, rate=fps)  # first: the track players take as the main one
         stream.width, stream.height = (burner.width, burner.height) if burner is not None else (width, height)
         stream.pix_fmt = "yuv420p"
-        stream.options = VIDEO_OPTIONS[video_codec]
+        options = dict(VIDEO_OPTIONS[video_codec])
+        if video_codec == "libx264":
+            options["crf"] = x264_crf(stream.height)
+        stream.options = options
         tracks = [_TextTrack(out, text_codec, lang, cues, i == 0) for i, (lang, cues) in enumerate((subtitles or {}).items())]
         voice = _AudioTrack(out, audio_codec, audio, RATE, audio_title) if audio is not None else None
 

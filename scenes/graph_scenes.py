@@ -119,8 +119,18 @@ class TraceScene(PacedScene):
         return [tex]
 
     def _equation_mob(self, tex):
+        """The formula as large as the equation area allows: a copy of the one built for this formula and area.
+        (A step's formulas are measured by _roomier and _readable before one is shown: built each time, every
+        formula was turned from LaTeX's SVG into glyph paths three times.)"""
         if not tex:
             return None
+        key = (tex, self.equation_height, self.equation_top)
+        built = self.__dict__.setdefault("_equations", {})
+        if key not in built:
+            built[key] = self._build_equation(tex)
+        return built[key].copy()
+
+    def _build_equation(self, tex):
         def room(m) -> float:  # as large as the equation area allows, up to EQUATION_GROWTH
             return min(EQUATION_GROWTH, 13 / m.width, self.equation_height / m.height)
 

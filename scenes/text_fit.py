@@ -1,6 +1,8 @@
 """Titles and captions that are never cut: their own lines kept, the font shrunk, long lines wrapped."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from manim import LEFT, UP, Text
 
@@ -46,10 +48,17 @@ def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int,
     """Text never cut: its own lines kept, the font shrunk step by step through ``sizes`` until it fits
     ``width``; failing that, long lines wrapped at spaces (largest size first) into at most ``max_lines``;
     only then scaled to the width.
-    Pango lays out each line, so right-to-left scripts (Arabic, Hebrew) read in their own direction."""
+    Pango lays out each line, so right-to-left scripts (Arabic, Hebrew) read in their own direction.
+    Laid out once per process for the same text, settings, colour and font (a scene repeats its captions
+    step after step); each call gets a copy to place."""
+    return _fitted(text, tuple(sizes), width, max_lines, kind, str(color), style.caption_font()).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kind: str, color: str, font: str) -> Text:
     def make(lines, size):
         mob = merge_glyphs(raise_superscripts(Text("\n".join(lines).translate(SUPERSCRIPT_CHARS),
-                                                   font=style.caption_font(), font_size=size, color=color,
+                                                   font=font, font_size=size, color=color,
                                                    line_spacing=0.8), "\n".join(lines)))
         mob.audit_kind = kind
         return mob

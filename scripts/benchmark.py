@@ -9,6 +9,7 @@ It also times the render up to its first frame with the trace cached and not: wh
 The floor is PyAV encoding the same number of blank frames at the same size and x264 settings, alone.
 Results go to docs/benchmark.md and docs/benchmark.json. Usage:
     .venv/bin/python scripts/benchmark.py [--quality preview --quality hd] [--scene zigzag ...] [--preset medium]
+Every run at preview, hd or 4k also renders a scene with stock Manim's CLI beside ours (--vs-stock-only: that alone).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.render_job import QUALITIES, X264_OPTIONS, RenderOptions  # noqa: E402
+from pipeline.render_job import QUALITIES, Quality, RenderOptions, x264_options  # noqa: E402
 
 SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml", "zigzag": "zigzag.yaml", "vanishing": "vanishing.yaml",
           "histograms": "histograms.yaml"}
@@ -108,7 +109,8 @@ def encoder_floor(frames: int, width: int, height: int, fps: int, preset: str) -
         with av.open(str(Path(d) / "floor.mp4"), "w") as out:
             s = out.add_stream("libx264", rate=Fraction(fps))
             s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-            s.options = {**X264_OPTIONS, "preset": preset}
+            s.options = {**x264_options(Quality(width, height, fps), chunk=False),
+                         "preset": preset}
             blank = np.zeros((height, width, 4), dtype=np.uint8)
             for i in range(frames):
                 frame = av.VideoFrame.from_numpy_buffer(blank, format="rgba")
@@ -331,7 +333,109 @@ def parallel_markdown(rows: list[dict], cores: int) -> list[str]:
     return lines
 
 
-def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: list[dict] = ()) -> str:
+# Stock Manim side by side: the same scene class and trace, rendered by Manim's own CLI as the README shows
+# (`BACKPROP_SOURCE=TRACE manim -ql scenes/graph_scenes.py ComputationalGraphScene`) and by our renderer.
+STOCK_FLAGS = {"preview": "-ql", "hd": "-qh", "4k": "-qk"}  # Manim's presets of the same size and rate
+STOCK_SCENES = {"sigmoid_neuron": "sigmoid_neuron.yaml"}
+STOCK_PAIRS = 2
+# The clip rendered by us as one chunk with x264 lossless (QP 0): the reference both files' PSNR is taken against.
+LOSSLESS = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from pipeline import render_job
+render_job.CHUNK_X264_OPTIONS = {{"x264-params": "qp=0", "preset": "ultrafast"}}
+render_job.render_scene(Path({trace!r}), Path({out!r}),
+                        render_job.RenderOptions(quality={quality!r}, progress=False, plays=(0, None)))
+"""
+
+
+def psnr_against(reference: Path, video: Path) -> tuple[float, int]:
+    """PSNR (dB, over all YUV 4:2:0 planes and frames) of ``video`` against ``reference``, and how many
+    frames the two have in common (a stock render whose frame count differs is compared over the shorter)."""
+    squared, count, frames = 0.0, 0, 0
+    with av.open(str(reference)) as ref, av.open(str(video)) as vid:
+        for a, b in zip(ref.decode(video=0), vid.decode(video=0)):
+            d = b.reformat(format="yuv420p").to_ndarray().astype(np.float64) - a.to_ndarray()
+            squared, count, frames = squared + float((d * d).sum()), count + d.size, frames + 1
+    return (float("inf") if squared == 0 else float(10 * np.log10(255 ** 2 * count / squared))), frames
+
+
+def bench_vs_stock(name: str, quality: str, work: Path, pairs: int = STOCK_PAIRS) -> dict:
+    """Stock Manim (`manim -ql/-qh --disable_caching`) against `render.py render`, the same scene class and
+    trace, each warmed once (LaTeX cached) and then run in ``pairs`` alternated pairs; the fastest of each kept."""
+    from engine.config import KINDS, load_config
+    from engine.source import trace_path_for
+
+    config = ROOT / "assets" / "configs" / STOCK_SCENES[name]
+    trace = trace_path_for(config)
+    module, _, scene_class = KINDS[load_config(config).scene].scene.partition(":")
+    scene_file = ROOT / (module.replace(".", "/") + ".py")
+    media = work / f"stock-media-{name}-{quality}"
+    stock_env = {**os.environ, "BACKPROP_SOURCE": str(trace), "PYTHONPATH": str(ROOT)}
+    stock = ["-m", "manim", STOCK_FLAGS[quality], "--disable_caching", "--progress_bar", "none", "-v", "WARNING",
+             "--media_dir", str(media), "-o", "stock", str(scene_file), scene_class]
+    ours_env = {**os.environ, "BACKPROP_CACHE_DIR": str(work / f"cache-stock-{name}")}
+    ours_out = work / f"ours-{name}-{quality}.mp4"
+    ours = [str(ROOT / "render.py"), "render", str(config), "--quality", quality, "-q", "-o", str(ours_out)]
+    run_measured(stock, stock_env)  # warm: LaTeX compiled into the media folder's cache
+    run_measured(ours, ours_env)
+    times = {"stock": [], "ours": []}
+    for _ in range(pairs):
+        times["stock"].append(run_measured(stock, stock_env)["wall"])
+        times["ours"].append(run_measured(ours, ours_env)["wall"])
+    stock_out = next(media.glob("videos/**/stock.mp4"))
+    reference = work / f"lossless-{name}-{quality}.mp4"
+    run_measured(["-c", LOSSLESS.format(root=str(ROOT), trace=str(trace), out=str(reference), quality=quality)],
+                 ours_env)
+    row = {"scene": name, "quality": quality, "pairs": pairs, "class": scene_class,
+           "stock_times": times["stock"], "ours_times": times["ours"]}
+    for side, video in (("stock", stock_out), ("ours", ours_out)):
+        seconds = video_seconds(video)
+        psnr, compared = psnr_against(reference, video)
+        row[side] = {"video_seconds": seconds, "seconds_per_video_second": min(times[side]) / seconds,
+                     "bytes_per_video_second": video.stat().st_size / seconds, "psnr": psnr,
+                     "frames": round(seconds * QUALITIES[quality].fps), "frames_compared": compared}
+    row["time_ratio"] = row["ours"]["seconds_per_video_second"] / row["stock"]["seconds_per_video_second"]
+    row["bytes_ratio"] = row["ours"]["bytes_per_video_second"] / row["stock"]["bytes_per_video_second"]
+    return row
+
+
+STOCK_TARGETS = {"time_ratio": 0.30, "bytes_ratio": 0.5}
+
+
+def stock_markdown(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "## Side by side with stock Manim", "",
+             "The same scene class and trace rendered by stock Manim 0.22's CLI (`BACKPROP_SOURCE=TRACE manim -ql`",
+             "or `-qh --disable_caching` on the scene file, crf 23, preset medium, a file per animation joined) and by",
+             "`render.py render CONFIG --quality Q`, each in a fresh process, warmed once (LaTeX cached), then in "
+             f"{rows[0]['pairs']} alternated", "pairs; the fastest run of each side is kept (each pair's own ratio is shown too: the machine is shared and noisy). PSNR of each file "
+             "against a lossless encode of our frames (the clip as one chunk at x264 QP 0), over all YUV 4:2:0 "
+             "planes and frames.", "",
+             "| scene | quality | video s (ours / stock) | s / video s (ours / stock) | time ratio | each pair's | "
+             "KB / video s (ours / stock) | bytes ratio | PSNR dB (ours / stock) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o, s = r["ours"], r["stock"]
+        lines.append(f"| {r['scene']} ({r['class']}) | {r['quality']} | {o['video_seconds']:.1f} / {s['video_seconds']:.1f} | "
+                     f"{o['seconds_per_video_second']:.2f} / {s['seconds_per_video_second']:.2f} | "
+                     f"**{r['time_ratio']:.2f}x** | "
+                     + ", ".join(f"{a / b:.2f}x" for a, b in zip(r["ours_times"], r["stock_times"]))
+                     + f" | {o['bytes_per_video_second'] / 1024:.1f} / "
+                     f"{s['bytes_per_video_second'] / 1024:.1f} | **{r['bytes_ratio']:.2f}x** | "
+                     f"{o['psnr']:.2f} / {s['psnr']:.2f} |")
+    lines.append("")
+    for key, label in (("time_ratio", "time per video second / stock Manim's"),
+                       ("bytes_ratio", "bytes per video second / stock Manim's (at the PSNR shown)")):
+        worst = max(r[key] for r in rows)
+        mark = "met" if worst <= STOCK_TARGETS[key] else "NOT met"
+        lines.append(f"- {label} <= {STOCK_TARGETS[key]:g}: **{mark}** (worst {worst:.2f})")
+    return lines
+
+
+def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: list[dict] = (),
+             stock: list[dict] = ()) -> str:
     lines = ["# Render benchmark", "",
              f"Machine: {meta['machine']}, {meta['cores']} cores; x264 preset `{meta['preset']}`; {meta['date']}.",
              "Written by `scripts/benchmark.py`. Every render runs in a fresh process, so its time includes",
@@ -374,6 +478,7 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: 
                           f"{engines['torch'] / engines['numpy']:.0f}x the compiled loop's time: each step of a 10 x 5 "
                           "network is dozens of tiny tensor ops, each costing microseconds of dispatch."]
     lines += parallel_markdown(list(parallel), meta["cores"])
+    lines += stock_markdown(list(stock))
     return "\n".join(lines) + "\n"
 
 
@@ -385,11 +490,16 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: 
 @click.option("--training-only", is_flag=True, help="Measure the training alone; keep the render rows already written.")
 @click.option("--parallel-only", is_flag=True, help="Measure the chunked renders alone; keep the other rows.")
 @click.option("--keep-training", is_flag=True, help="Keep the training rows already written instead of measuring them.")
-def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_training):
+@click.option("--vs-stock-only", is_flag=True,
+              help="Measure the side by side with stock Manim alone (at each --quality); keep the other rows.")
+@click.option("--stock-pairs", default=STOCK_PAIRS, show_default=True, help="Alternated runs of stock Manim and ours.")
+def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_training, vs_stock_only, stock_pairs):
     """Benchmark the fixed scenes and write benchmark.md / benchmark.json."""
-    rows, training, parallel = [], [], []
+    rows, training, parallel, stock = [], [], [], []
     earlier = Path(out_dir) / "benchmark.json"
-    if training_only or parallel_only:
+    stock_qualities = [q for q in qualities if q in STOCK_FLAGS]
+    partial = training_only or parallel_only or vs_stock_only
+    if partial:
         qualities = ()
         rows = json.loads(earlier.read_text())["rows"]
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as work:
@@ -399,11 +509,17 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_
                 rows.append(row)
                 click.echo(f"{name} {quality}: warm RTF {row['warm']['rtf']:.2f}, "
                            f"{row['warm']['vs_floor']:.1f}x floor", err=True)
-        if not training_only:
+        if not (training_only or parallel_only):
+            for quality in stock_qualities:
+                for name in STOCK_SCENES:
+                    stock.append(bench_vs_stock(name, quality, Path(work), stock_pairs))
+                    click.echo(f"vs stock Manim, {name} {quality}: time {stock[-1]['time_ratio']:.2f}x, "
+                               f"bytes {stock[-1]['bytes_ratio']:.2f}x", err=True)
+        if not (training_only or vs_stock_only):
             parallel = bench_parallel(Path(work))
             for r in parallel:
                 click.echo(f"parallel {r['scene']}: --jobs 2 / --jobs 1 = {r['ratio']:.2f}", err=True)
-    if parallel_only or keep_training:
+    if parallel_only or keep_training or vs_stock_only:
         training = json.loads(earlier.read_text()).get("training", [])
     else:
         training = bench_training()
@@ -411,15 +527,19 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_
         click.echo(f"training {t['setup']}: {t['seconds']:.2f} s", err=True)
     meta = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cores": os.cpu_count(),
             "preset": preset, "date": time.strftime("%Y-%m-%d")}
-    if training_only or parallel_only:  # the render rows keep the date and settings they were measured with
+    if partial:  # the render rows keep the date and settings they were measured with
         old = json.loads(earlier.read_text())
         meta = {**old["meta"], "cores": meta["cores"]}
         parallel = parallel or old.get("parallel", [])
+        stock = stock or old.get("stock", [])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows, "training": training, "parallel": parallel},
-                                                indent=1) + "\n")
-    (out / "benchmark.md").write_text(markdown(rows, meta, training, parallel))
+    (out / "benchmark.json").write_text(json.dumps({"meta": meta, "rows": rows, "training": training,
+                                                    "parallel": parallel, "stock": stock}, indent=1) + "\n")
+    kept = ""  # a hand-written "## Profile" section at the end (a cProfile before and after a change) is kept
+    if (out / "benchmark.md").exists() and "\n## Profile" in (out / "benchmark.md").read_text():
+        kept = "\n## Profile" + (out / "benchmark.md").read_text().split("\n## Profile", 1)[1]
+    (out / "benchmark.md").write_text(markdown(rows, meta, training, parallel, stock) + kept)
     click.echo(f"wrote {out / 'benchmark.md'}", err=True)
 
 

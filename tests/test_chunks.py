@@ -91,21 +91,26 @@ def _keyframes(path: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_render_jobs_writes_the_clip_the_single_render_writes(tmp_path):
-    config = str(CONFIG_DIR / "sigmoid_gate.yaml")
-    one, three = tmp_path / "one.mp4", tmp_path / "three.mp4"
+    config = CONFIG_DIR / "sigmoid_gate.yaml"
+    one, three, single = tmp_path / "one.mp4", tmp_path / "three.mp4", tmp_path / "single.mp4"
     for jobs, out in ((1, one), (3, three)):
         result = run_cli(["render", config, "--quality", "low", "-q", "--jobs", str(jobs), "-o", str(out)])
         assert result.exit_code == 0, result.output
-    assert clip_frames(three, 10) == clip_frames(one, 10)
-    pictures = zip(_pictures(one), _pictures(three), strict=True)
+    # the chunks' pictures are those of the clip encoded as one chunk (a constant quantiser, a keyframe per step)
+    chunks.chunk_job(str(trace_path_for(config)), str(single), RenderOptions(quality="low"), 0, None)
+    assert clip_frames(three, 10) == clip_frames(one, 10) == clip_frames(single, 10)
+    pictures = zip(_pictures(single), _pictures(three), strict=True)
     assert min(_psnr(a, b) for a, b in pictures) >= 45.0
+    assert abs(three.stat().st_size / single.stat().st_size - 1) < 0.05
     assert [(n, round(s, 3), round(e, 3)) for n, s, e in read_chapters(three)] == \
         [(n, round(s, 3), round(e, 3)) for n, s, e in read_chapters(one)]
     assert poster_time(three) == poster_time(one)
-    assert abs(three.stat().st_size / one.stat().st_size - 1) < 0.05
-    # every step starts on a keyframe, whole or chunked: where a player seeks to, and a chunk may start
+    # every step starts on a keyframe in a chunked clip: where a chunk may start
     starts = [round(start * 10) for _, start, _ in read_chapters(one)]
-    assert set(starts) <= set(_keyframes(one)) and set(starts) <= set(_keyframes(three))
+    assert set(starts) <= set(_keyframes(three)) and set(starts) <= set(_keyframes(single))
+    # a clip rendered whole pays for no keyframe per step (x264's CRF places its own): a smaller file
+    assert len(_keyframes(one)) < len(starts)
+    assert one.stat().st_size < 0.8 * three.stat().st_size
 
 
 def test_jobs_option_takes_auto_or_a_count(tmp_path):

@@ -2,6 +2,7 @@
 verifies what it reads back), the fast Cairo paths draw Manim's pixels, the buffered encoder and the
 recycling renderer give Manim's frames, and the renderers that skip drawing build the scene Manim builds."""
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,9 @@ def cache_dir(tmp_path):
 def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch):
     fresh = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
     eq = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
-    assert len(list(cache_dir.iterdir())) == 2
+    # parts looked up by the SVG's group ids (made on demand from a cached entry), one coloured
+    parts = MathTex("y", "=", r"\sigma(x)", tex_to_color_map={"y": "#009E73"})
+    assert len(list(cache_dir.iterdir())) == 3
     svg_cache._memory.clear()  # as a new process would: only the disk cache is left
 
     def no_parsing(self):
@@ -53,8 +56,11 @@ def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch)
     monkeypatch.setattr(SVGMobject, "generate_mobject", no_parsing)
     again = Text("local × upstream = −0.197", font_size=30, color="#56B4E9")
     eq_again = MathTex(r"\frac{\partial f}{\partial x} = -0.197", color="#E69F00")
+    parts_again = MathTex("y", "=", r"\sigma(x)", tex_to_color_map={"y": "#009E73"})
     assert_same(snapshot(fresh), snapshot(again))
     assert_same(snapshot(eq), snapshot(eq_again))
+    assert_same(snapshot(parts), snapshot(parts_again))
+    assert [len(p.submobjects) for p in parts_again.submobjects] == [len(p.submobjects) for p in parts.submobjects]
     again.shift(UP)  # a cached mobject is a new object, not shared with the first
     assert not np.array_equal(again.get_center(), fresh.get_center())
 
@@ -92,7 +98,16 @@ def _pickle_bomb(f, blob, others):
     f.write_bytes(buf.getvalue())
 
 
-@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb])
+def _drop_attribute(f, blob, others):
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        data, meta = z["data"], json.loads(str(z["meta"]))
+    del meta["leaves"][0]["fill_rgbas"]  # otherwise whole and checksummed: a glyph would keep no fill colour
+    buf = io.BytesIO()
+    np.savez(buf, data=data, meta=np.array(json.dumps(meta)))
+    f.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb, _drop_attribute])
 def test_svg_cache_verifies_entries_and_never_unpickles(cache_dir, damage, capsys, monkeypatch):
     first = Text("zig-zag", font_size=24)
     other = Text("another", font_size=24)
