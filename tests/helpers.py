@@ -198,3 +198,16 @@ def translation_problems(table: dict, english: dict, korean: dict) -> list:
         problems += [("not telling apart", key, other) for other, text in korean.items()
                      if other != key and english[other] != english[key] and says(ko_words, text)]
     return problems
+
+
+def snapshot(mob):
+    """A mobject's drawn geometry and colours, member by member (to compare two ways of making it)."""
+    return [(m.points.copy(), m.fill_rgbas.copy(), m.stroke_rgbas.copy()) for m in mob.family_members_with_points()]
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for (pa, fa, sa), (pb, fb, sb) in zip(a, b):
+        np.testing.assert_array_equal(pa, pb)
+        np.testing.assert_array_equal(fa, fb)
+        np.testing.assert_array_equal(sa, sb)

@@ -6,18 +6,7 @@ from manim import RIGHT, UP, Axes, Circle, Scene, Square, Text, VGroup, tempconf
 
 from scenes.animations import Pulse, fade_in, fade_out
 from scenes.training_scenes import SHADE_LEVELS, shade_bands
-
-
-def snapshot(mob):
-    return [(m.points.copy(), m.fill_rgbas.copy(), m.stroke_rgbas.copy()) for m in mob.family_members_with_points()]
-
-
-def assert_same(a, b):
-    assert len(a) == len(b)
-    for (pa, fa, sa), (pb, fb, sb) in zip(a, b):
-        np.testing.assert_array_equal(pa, pb)
-        np.testing.assert_array_equal(fa, fb)
-        np.testing.assert_array_equal(sa, sb)
+from helpers import assert_same, snapshot
 
 
 def sample():

@@ -12,18 +12,7 @@ from manim.mobject.svg.svg_mobject import SVGMobject
 
 from manim_patches import svg_cache
 from scenes.animations import Pulse, fade_in
-
-
-def snapshot(mob):
-    return [(m.points.copy(), m.fill_rgbas.copy(), m.stroke_rgbas.copy()) for m in mob.family_members_with_points()]
-
-
-def assert_same(a, b):
-    assert len(a) == len(b)
-    for (pa, fa, sa), (pb, fb, sb) in zip(a, b):
-        np.testing.assert_array_equal(pa, pb)
-        np.testing.assert_array_equal(fa, fb)
-        np.testing.assert_array_equal(sa, sb)
+from helpers import assert_same, snapshot
 
 
 def pixels(*mobs):
