@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.cache import CACHE, usable_cache, verified, write_entry
+from infra.cache import CACHE, usable_cache, write_entry
 from infra.io import atomic_path
 # the render settings and their allowed values, also importable from here
 from engine.settings import FORMATS, QUALITIES, SOURCE_ENV, Quality, RenderOptions, Timing, quality_of  # noqa: F401
@@ -76,27 +76,27 @@ class Rendered:
 
 @contextlib.contextmanager
 def private_caches(shared_root: Path, names: tuple[str, ...]):
-    """Per-render copies of Manim's LaTeX/text caches, published back file by file when done.
+    """Per-render LaTeX/text cache folders, filled from the shared cache on demand and published back file
+    by file when done.
 
     Manim checks for a cached file and then writes it, which races when two renders run at once (a
     lecture's -j): one can read the other's half-written SVG. Each render therefore works in its own
-    folder, seeded with copies of the shared cache's entries, and afterwards publishes only its new files into
-    the shared cache (infra.cache: a checksum record, then an atomic rename). Only entries that verify
-    are seeded: a truncated, edited or swapped SVG is removed and LaTeX or Pango makes it again.
+    folders. Just before Manim looks for an entry, the shared cache's entry of that name is verified and
+    copied in (manim_patches.cache_seed: a render uses about a hundred entries of thousands); a truncated,
+    edited or swapped SVG is removed and LaTeX or Pango makes it again. Afterwards only the render's new
+    files are published into the shared cache (infra.cache: a checksum record, then an atomic rename).
     """
+    from manim_patches.cache_seed import seeding
+
     with tempfile.TemporaryDirectory(prefix="backprop-cache-") as private_root:
         dirs = {}
         for name in names:
             shared, private = shared_root / name, Path(private_root) / name
             shared.mkdir(parents=True, exist_ok=True)
             private.mkdir()
-            for f in shared.iterdir():
-                if f.name.startswith(".") or f.name.endswith(".sha256") or not verified(f, f.name, f"{name} cache"):
-                    continue
-                # a copy, not a hard link: a file Manim writes again in place would change the shared one
-                shutil.copyfile(f, private / f.name)
             dirs[name] = private
-        yield dirs
+        with seeding({private: shared_root / name for name, private in dirs.items()}):
+            yield dirs
         for name, private in dirs.items():
             shared = shared_root / name
             for f in private.iterdir():

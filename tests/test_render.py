@@ -81,6 +81,7 @@ def test_scenes_render_with_plain_manim(tmp_path):
 
 def test_private_caches_publish_only_complete_new_files(tmp_path):
     """Parallel renders never write into the shared LaTeX/text cache directly (Manim's check-then-write races)."""
+    from manim_patches.cache_seed import seed
     from pipeline.render_job import private_caches
 
     from infra.cache import write_entry
@@ -89,25 +90,74 @@ def test_private_caches_publish_only_complete_new_files(tmp_path):
     write_entry(shared / "text" / "old.svg", b"old", "old.svg")
     (shared / "text" / "unrecorded.svg").write_text("foreign")  # no checksum record: not trusted
     with private_caches(shared, ("text", "tex")) as dirs:
-        assert (dirs["text"] / "old.svg").read_text() == "old"  # seeded from the shared cache
+        assert not any(dirs["text"].iterdir())  # nothing copied before Manim asks
+        seed(dirs["text"] / "old.svg")
+        seed(dirs["text"] / "unrecorded.svg")
+        assert (dirs["text"] / "old.svg").read_text() == "old"  # seeded from the shared cache when asked for
         assert not (dirs["text"] / "unrecorded.svg").exists()
         (dirs["text"] / "new.svg").write_text("new")
         (dirs["tex"] / "f.tex").write_text("tex")
-        assert sorted(p.name for p in (shared / "text").iterdir()) == ["old.svg", "old.svg.sha256"]  # nothing yet
+        # nothing published yet; the unrecorded file, asked for, was removed (Pango makes it again)
+        assert sorted(p.name for p in (shared / "text").iterdir()) == ["old.svg", "old.svg.sha256"]
     assert (shared / "text" / "new.svg").read_text() == "new"
     assert (shared / "tex" / "f.tex").read_text() == "tex"
     assert (shared / "tex" / "f.tex.sha256").exists()
+    seed(tmp_path / "elsewhere.svg")  # after the render: no folder is seeded any more
+    assert not (tmp_path / "elsewhere.svg").exists()
+
+
+def test_a_render_takes_its_formulas_and_texts_from_the_shared_cache_without_making_them_again(tmp_path,
+                                                                                               monkeypatch):
+    """Manim's own lookups (MathTex, Text, MarkupText) find the shared entries through the on-demand seeding:
+    the second render neither runs LaTeX nor Pango, and a shared SVG that does not verify is made again."""
+    import manimpango
+    from manim.mobject.text import text_mobject
+    from manim import MarkupText, MathTex, Text, tempconfig
+    from manim.utils import tex_file_writing
+
+    from pipeline.render_job import private_caches
+
+    shared = tmp_path / "cache"
+
+    def build(dirs):
+        with tempconfig({"tex_dir": str(dirs["tex"]), "text_dir": str(dirs["text"])}):
+            return [MathTex(r"\frac{\partial f}{\partial x} = 3"), Text("seeded"), MarkupText("<b>on</b> demand")]
+
+    with private_caches(shared, ("tex", "text")) as dirs:
+        first = build(dirs)
+    made = sorted(p.name for p in (shared / "text").glob("*.svg")) + sorted(p.name for p in (shared / "tex").glob("*.svg"))
+    assert len(made) == 3
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("made again although the shared cache has it")
+    monkeypatch.setattr(tex_file_writing, "compile_tex", refuse)
+    monkeypatch.setattr(manimpango, "text2svg", refuse)
+    monkeypatch.setattr(text_mobject.MarkupUtils, "text2svg", refuse)
+    with private_caches(shared, ("tex", "text")) as dirs:
+        again = build(dirs)
+        assert sorted(p.name for p in dirs["text"].glob("*.svg")) + sorted(p.name for p in dirs["tex"].glob("*.svg")) == made
+    for a, b in zip(first, again):
+        assert [len(m.points) for m in a.family_members_with_points()] == [len(m.points) for m in b.family_members_with_points()]
+
+    svg = next((shared / "text").glob("*.svg"))
+    svg.write_bytes(svg.read_bytes().replace(b"<svg", b"<svg data-edited='1'", 1))  # its record no longer matches
+    monkeypatch.undo()
+    with private_caches(shared, ("tex", "text")) as dirs:
+        build(dirs)
+        assert b"data-edited" not in (dirs["text"] / svg.name).read_bytes()  # made again by Pango, not copied
 
 
 def test_a_file_written_again_in_a_private_cache_leaves_the_shared_entry_alone(tmp_path):
     """A render that rewrites a seeded file in place (Pango, LaTeX) must not reach the shared file: seeded
     entries are copies (hard links once let a chunked render empty shared SVGs)."""
     from infra.cache import verified, write_entry
+    from manim_patches.cache_seed import seed
     from pipeline.render_job import private_caches
 
     shared = tmp_path / "cache"
     write_entry(shared / "text" / "a.svg", b"<svg/>", "a.svg")
     with private_caches(shared, ("text",)) as dirs:
+        seed(dirs["text"] / "a.svg")  # as Manim's lookup does
         with open(dirs["text"] / "a.svg", "r+b") as f:  # in place, as a writer that truncates would
             f.truncate(0)
     assert (shared / "text" / "a.svg").read_bytes() == b"<svg/>"
