@@ -44,10 +44,19 @@ def _course(folder: Path, course: str = COURSE) -> Path:
 
 
 def _cache(path: Path) -> Path:
+    # hard links (the glyph cache alone is hundreds of MB): entries are only ever replaced by a rename or
+    # removed, never written in place, so a run cannot change the checkout's copy through its link
     for name in ("tex", "text", "svg"):
         if (ROOT / ".cache" / name).is_dir():
-            shutil.copytree(ROOT / ".cache" / name, path / name, dirs_exist_ok=True)
+            shutil.copytree(ROOT / ".cache" / name, path / name, dirs_exist_ok=True, copy_function=_link)
     return path
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
 
 
 def _run(course: Path, out: Path, cache: Path, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
