@@ -171,7 +171,7 @@ class AuditRenderer(SnapshotRenderer):
         self.plays.append(Play(len(self.plays), round(start, 3), round(self.time, 3), said[0] if said else ""))
         # a wait shows the frame before it again: one record per distinct paused frame
         last = self.frames[-1] if self.frames else None
-        if last is None or frame.to_json() | {"index": 0, "time": 0} != last.to_json() | {"index": 0, "time": 0}:
+        if last is None or (frame.texts, frame.shapes) != (last.texts, last.shapes):  # dataclasses: by value
             self.frames.append(frame)
         elif frame.step == last.step:  # the same picture: what this play made active stays so
             last.nodes = frame.nodes

@@ -302,7 +302,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
 
-    from manim_patches import svg_cache
+    from manim_patches import speedups, svg_cache
     from engine.config import KINDS
     from scenes import style
     from scenes.trace_data import read_trace
@@ -315,6 +315,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
+    speedups.install()  # the audit draws frames too (the colour under each text)
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:
         manim_config = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
