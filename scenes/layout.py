@@ -187,6 +187,11 @@ def _cross(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.any((orient(p, q, r) * orient(p, q, s) < 0) & (orient(r, s, p) * orient(r, s, q) < 0)))
 
 
+def _boxes_meet(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the bounding boxes of polylines a and b meet: most pairs of a graph's wires are far apart."""
+    return bool(np.all(a.min(axis=0) <= b.max(axis=0)) and np.all(b.min(axis=0) <= a.max(axis=0)))
+
+
 def crossings(layout: Layout) -> list[str]:
     """Wires that cross another wire, or pass behind a node that is neither of their ends: each makes one
     node seem to feed another's gate. Wires that leave one node together (or enter one gate together) are
@@ -199,7 +204,7 @@ def crossings(layout: Layout) -> list[str]:
             la, lb = la[2:], lb[2:]
         if a.head == b.head:
             la, lb = la[:-2], lb[:-2]
-        if len(la) > 1 and len(lb) > 1 and _cross(la, lb):
+        if len(la) > 1 and len(lb) > 1 and _boxes_meet(la, lb) and _cross(la, lb):
             found.append(f"{a.tail}->{a.head} crosses {b.tail}->{b.head}")
     for e, line in zip(layout.edges, lines):
         for name, box in layout.nodes.items():
