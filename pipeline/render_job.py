@@ -337,6 +337,27 @@ def scene_duration(trace_path: Path, options: RenderOptions = RenderOptions()) -
         return scene.time
 
 
+def poster_animation(trace_path: Path, options: RenderOptions = RenderOptions()) -> int | None:
+    """The animation (numbered as ``--upto`` counts) that ends at the moment the scene marks as its most telling
+    (the gallery's poster), found by building the scene without drawing; None if it marks none."""
+    from manim_patches.speedups import SkipsDrawing
+
+    ends = []
+
+    class Counting(SkipsDrawing):
+        def play(self, scene, *args, **kwargs):
+            super().play(scene, *args, **kwargs)
+            ends.append(self.time)
+
+    with undrawn(trace_path, options) as scene_cls:
+        scene = scene_cls(renderer=Counting(skip_animations=True))
+        scene.render()
+        poster = getattr(scene, "poster_time", None)
+    if poster is None:
+        return None
+    return max((i for i, end in enumerate(ends) if end <= poster + 1e-6), default=0)
+
+
 def scenes_fingerprint() -> bytes:
     """Changes whenever a scene's code does: part of every clip's cache key (and generated narration's)."""
     h = hashlib.sha256()

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from audit.run import audit_trace
 from engine.config import KINDS as SCENE_KINDS
 from render import CONFIG_DIR
-from pipeline.render_job import RenderOptions, render_scene
+from pipeline.render_job import RenderOptions, poster_animation, render_scene
 from engine.source import trace_path_for
 
 CONTROLS = Path(__file__).parent / "control_frames"
@@ -29,7 +28,7 @@ MEAN_TOLERANCE, PIXEL_TOLERANCE = 1.5, 0.004
 @pytest.mark.parametrize("name", KINDS)
 def test_key_frame_matches_its_control(name, theme, tmp_path, request):
     trace = trace_path_for(CONFIG_DIR / f"{name}.yaml")
-    index = audit_trace(trace, quality="low", theme=theme).poster_index
+    index = poster_animation(trace, RenderOptions(quality="low", theme=theme))
     out = tmp_path / "frame.png"
     render_scene(trace, out, RenderOptions(quality="low", fmt="png", upto=index, theme=theme, progress=False))
     control = CONTROLS / f"{name}-{theme}.png"

@@ -50,7 +50,10 @@ def test_the_poster_is_the_moment_the_scene_marked(gallery_dir):
     assert marked is not None and 0 < marked < probe_duration(gallery_dir / "chain_rule.mp4") - 1.5
     still = gallery_dir / "still.png"
     from audit.run import audit_trace
+    from pipeline.render_job import poster_animation
     index = audit_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml")).poster_index
+    # the cheap count the control frames use agrees with the audit's record of every animation
+    assert poster_animation(trace_path_for(CONFIG_DIR / "chain_rule.yaml")) == index
     render_scene(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), still,
                  RenderOptions(quality="low", progress=False, fmt="png", upto=index))
     poster = Image.open(next((gallery_dir / "posters").glob("chain_rule*.png"))).convert("RGB")
