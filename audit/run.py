@@ -39,7 +39,7 @@ class Report:
 
 
 def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark", lang: str = DEFAULT_LANG,
-                source: str | None = None, strict: bool = False) -> Report:
+                source: str | None = None) -> Report:
     from manim import config
 
     from pipeline.render_job import RenderOptions, undrawn
@@ -62,7 +62,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
             return [msg for t in frame.texts if t.kind == "equation"
                     for msg in check_equation(t.string, out_name, grads)]
 
-        violations = check_frames(renderer.frames, quality, claims, caption_claims, strict)
+        violations = check_frames(renderer.frames, quality, claims, caption_claims)
         width, height = config.pixel_width, config.pixel_height
     return Report(source or str(trace_path), quality, theme, lang, width, height, renderer.frames, violations,
                   renderer.plays, getattr(scene, "poster_time", None), list(scene.step_marks))

@@ -36,16 +36,10 @@ TEX_COMMAND = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]+\}|\\(begin|end)\{[a
 # floor is a fraction of the frame's height, so it scales with the quality: 5 px at low (240 lines),
 # 22.5 px at hd, 45 px at 4k.
 MIN_GLYPH_PX_AT_480 = 10.0
-# The floor every shipped scene meets today, on the main line's glyphs (as the audit measured before
-# exponents and subscripts were measured at their own size); the strict audit (`render.py audit --strict`)
-# holds them to the 10 px that issue 26 sets, exponents and subscripts included, and to the names and the
-# active gate always in view (STRICT_RULES). README lists the scenes that do not meet it yet.
-STANDARD_GLYPH_PX_AT_480 = 8.0
-STRICT_RULES = frozenset({"name-gone", "active-off-frame"})
 
 
-def min_glyph_px(pixel_height: int, strict: bool = True) -> float:
-    return (MIN_GLYPH_PX_AT_480 if strict else STANDARD_GLYPH_PX_AT_480) * pixel_height / 480
+def min_glyph_px(pixel_height: int) -> float:
+    return MIN_GLYPH_PX_AT_480 * pixel_height / 480
 
 
 MIN_GLYPH_PX = {name: min_glyph_px(q.height) for name, q in QUALITIES.items()}
@@ -77,7 +71,6 @@ class TextRecord:
     color: str
     background: str
     contrast: float
-    main_height_px: float | None = None  # the main line's glyphs alone (no exponent or subscript): the standard floor's
 
 
 @dataclass
@@ -305,16 +298,11 @@ def glyph_kind(string: str, tex: bool) -> str:
 def _glyph_height_px(m: Mobject, string: str) -> float:
     """The height of the smallest kind of glyph in the text: its main line's (x-height, digits or Hangul)
     or a superscript's or subscript's (an exponent, the ² of ||x||², the ᵀ of Bᵀ), whichever is smaller."""
-    return _glyph_heights_px(m, string)[0]
-
-
-def _glyph_heights_px(m: Mobject, string: str) -> tuple[float, float]:
-    """(the smallest kind of glyph's height, the main line's alone) in pixels."""
     family = "text" if isinstance(m, (Text, MarkupText)) else "tex"
     try:
         size = float(m.font_size)
     except (AttributeError, ZeroDivisionError):
-        return float("nan"), float("nan")
+        return float("nan")
     if family == "tex":
         scripts = TEX_SCRIPT_ARG.findall(string)
         main = TEX_SCRIPT_ARG.sub("", string)
@@ -328,7 +316,7 @@ def _glyph_heights_px(m: Mobject, string: str) -> tuple[float, float]:
         main_height = GLYPH_PER_POINT[("text", glyph_kind(string, False))]
         heights = [main_height] + [_char_height_per_point(font, c) for c in set(SCRIPT_CHARS.findall(string))]
     px = size * config.pixel_height / config.frame_height
-    return px * min(heights), px * main_height
+    return px * min(heights)
 
 
 @functools.cache
@@ -460,9 +448,9 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset()) -> F
             r = contrast_ratio(shown, under)
             if r < worst:
                 worst, worst_color = r, shown
-        smallest, main = _glyph_heights_px(m, _string(m))
-        frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box], round(smallest, 1),
-                                      _hex(worst_color), _hex(under), round(worst, 2), round(main, 1)))
+        frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box],
+                                      round(_glyph_height_px(m, _string(m)), 1), _hex(worst_color), _hex(under),
+                                      round(worst, 2)))
     frame.nodes = _nodes_seen(graphs, whole, active)
     return frame
 
@@ -497,29 +485,25 @@ def _overlap(a, b, tol=OVERLAP_TOLERANCE_PX) -> bool:
     return a[0] + tol < b[2] and b[0] + tol < a[2] and a[1] + tol < b[3] and b[1] + tol < a[3]
 
 
-def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=None,
-                 strict: bool = True) -> list[Violation]:
+def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=None) -> list[Violation]:
     """Every rule, on every paused frame. ``claims(frame)`` returns equation violations (see equations),
-    ``caption_claims(frame)`` captions whose numbers the trace does not have (see captions). ``strict``
-    False: the 8 px floor and no STRICT_RULES, what every shipped scene meets today."""
+    ``caption_claims(frame)`` captions whose numbers the trace does not have (see captions)."""
     w, h = config.pixel_width, config.pixel_height
     mx, my = SAFE_MARGIN * w, SAFE_MARGIN * h
-    floor = min_glyph_px(h, strict)  # the frame this quality draws (MIN_GLYPH_PX[quality] for a preset)
+    floor = min_glyph_px(h)  # the frame this quality draws (MIN_GLYPH_PX[quality] for a preset)
     out = []
     seen_names: set[tuple[int, str]] = set()
     for f in frames:
         def bad(rule, msg):
-            if strict or rule not in STRICT_RULES:
-                out.append(Violation(f.index, f.time, rule, msg))
+            out.append(Violation(f.index, f.time, rule, msg))
 
         for t in f.texts:
             short = t.string if len(t.string) <= 60 else t.string[:57] + "..."
             x0, y0, x1, y1 = t.bbox
             if x0 < mx or y0 < my or x1 > w - mx or y1 > h - my:
                 bad("off-frame", f"{t.kind} {short!r} at {t.bbox} leaves the {w}x{h} frame's safe area")
-            height = t.height_px if strict or t.main_height_px is None else t.main_height_px
-            if not height >= floor:
-                bad("too-small", f"{t.kind} {short!r}: glyph height {height} px < {floor} px")
+            if not t.height_px >= floor:
+                bad("too-small", f"{t.kind} {short!r}: glyph height {t.height_px} px < {floor} px")
             if t.contrast < MIN_CONTRAST:
                 bad("contrast", f"{t.kind} {short!r}: {t.color} on {t.background} is {t.contrast}:1 < {MIN_CONTRAST}:1")
         for i, a in enumerate(f.texts):

@@ -245,15 +245,16 @@ class ComputationalGraph(VGroup):
             edge_specs = [(s, h, (self._sizes[(s, h, slot)][0] - reach, self._sizes[(s, h, slot)][1]))
                           for s, h, slot in self._edge_keys()[:-1]]
             self.layout_input = (specs, edge_specs)  # what dot was asked (tests lay it out again)
+            least = self._least_unit()
             for spacing in SPACINGS:
                 lay = layout_graph(specs, edge_specs, t.output, spacing)
                 scale = min(width / lay.width, height / lay.height, 2.3)
-                if scale >= MIN_UNIT:
+                if scale >= least:
                     break
-            if scale >= MIN_UNIT or not self.pannable:
+            if scale >= least or not self.pannable:
                 break
-        if self.pannable and scale < MIN_UNIT:  # wider than the frame: as large as the height allows
-            scale = min(MIN_UNIT, height / lay.height, 2.3)
+        if self.pannable and scale < least:  # wider than the frame: as large as the height allows
+            scale = min(least, height / lay.height, 2.3)
         self.unit = scale
         self.layout = lay  # dot's geometry in layout inches (tests read its crossings)
 
@@ -356,17 +357,36 @@ class ComputationalGraph(VGroup):
         return mob
 
     # --- labels ---------------------------------------------------------------------------------
-    def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:
-        """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
+    def _fit(self, label: EdgeLabel, key) -> float:
+        """Layout inches per unit of ``label``'s size when it fills the half of its edge's box it is placed in."""
         w, h = self._sizes[key]
         # a margin at both ends: the edge curves away from its straight run as soon as it leaves the box
         value = self.trace.nodes[key[0]].value
         chip = np.ndim(value) > 0 and self.is_chip(value) and self._compact
         scalar = np.ndim(value) == 0
-        max_w, max_h = (w - (2 * self._box[1] if scalar or chip else 0.12)) * self.unit, (h / 2 - 0.06) * self.unit
+        max_w, max_h = w - (2 * self._box[1] if scalar or chip else 0.12), h / 2 - 0.06
         if scalar:
-            max_h = min(max_h, 0.2 * self.unit)  # one line of digits, not the whole half box
-        label.scale(min(max_w / label.width, max_h / label.height))
+            max_h = min(max_h, 0.2)  # one line of digits, not the whole half box
+        return min(max_w / label.width, max_h / label.height)
+
+    def _least_unit(self) -> float:
+        """The fewest scene units per layout inch at which every label of this tier reads: MIN_UNIT, or more
+        where a vector's ℝ³ fills its box with an exponent smaller than a scalar label's 0.16 inch digits
+        (a normal tier's fixed 0.8 x 0.5 inch box holds ℝ³ with 0.14 inch exponents: 9 px at MIN_UNIT)."""
+        least = MIN_UNIT
+        for key in self._edge_keys():
+            value = self.trace.nodes[key[0]].value
+            if np.ndim(value) != 1 or not self.is_chip(value):
+                continue
+            for gradient in (False, True):
+                label = EdgeLabel(value, gradient, chip=True, compact=self._compact)
+                exponent = self._fit(label, key) * _digit_height() * VECTOR_EXPONENT  # inches
+                least = max(least, MIN_UNIT * 0.16 / exponent * (1 - 1e-9))  # (rounding: 0.16 may be met exactly)
+        return least
+
+    def _place(self, label: EdgeLabel, key, above: bool) -> EdgeLabel:
+        """Fit a label into the half of the box dot reserved beside the edge, above or below its line."""
+        label.scale(self._fit(label, key) * self.unit)
         anchor = self._label_anchor[key]
         label.move_to(anchor)
         # The edge runs through the box's middle: value above the line, gradient below it, clear of the

@@ -1,5 +1,7 @@
 """The graph's layout, read from dot's geometry (layout inches, before anything is drawn): wires do not cross
 or pass behind a node, so an input used twice is seen to feed both of its gates."""
+from pathlib import Path
+
 import pytest
 
 from render import CONFIG_DIR
@@ -71,6 +73,32 @@ def test_a_networks_graph_fits_the_frame_at_a_readable_size(name):
     lines = [graph.leaf_mobs[n.id].lines for n in trace.inputs]
     assert len(lines) == 4 and all(len(v) == 3 for v in lines)
     assert crossings(graph.layout) == []
+
+
+VECTOR_LABELLED = [Path(__file__).parent / "screen" / "matrices.yaml", Path(__file__).parent / "screen" / "large_matrix.yaml",
+                   *(CONFIG_DIR / f"{name}.yaml" for name in ("torch_mlp", "torch_sequential", "torch_layer_norm"))]
+
+
+@pytest.mark.parametrize("config", VECTOR_LABELLED, ids=[p.stem for p in VECTOR_LABELLED])
+def test_a_vectors_space_label_reads_at_10_px_exponent_included(config):
+    # ℝ³'s exponent is the smallest glyph on a graph that draws vectors as their space: at the scale the
+    # layout picks, in whichever tier (matrices: the normal tier, whose 0.5 inch box once held it at 9.2 px;
+    # the torch networks: the compact tier), it reads at the audit's 10 px at 854x480, measured as the audit does.
+    from manim import Text, tempconfig
+    from audit.screen import MIN_GLYPH_PX_AT_480, _glyph_height_px
+    from scenes.graph_scenes import CONTENT_TOP, GRAPH_BOTTOM, GRAPH_WIDTH
+    trace = GraphTrace.from_dict(read_trace(trace_path_for(config)))
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        graph = ComputationalGraph(trace, width=GRAPH_WIDTH, height=CONTENT_TOP - GRAPH_BOTTOM, show_shapes=True,
+                                   pannable=True)
+        vectors = [key for key in graph.edges if trace.nodes[key[0]].value.ndim == 1]
+        labels = [graph.value_label(key) for key in vectors]
+        labels += [graph.grad_label(key, trace.nodes[key[0]].value) for key in vectors]  # ∂ ℝ³: its gradient's shape
+        exponents = [label.submobjects[1] for label in labels if len(label.submobjects) == 2]
+        assert exponents, "no vector drawn as its space"
+        for exponent in exponents:
+            assert isinstance(exponent, Text) and exponent.text.isdigit()
+            assert _glyph_height_px(exponent, exponent.text) >= MIN_GLYPH_PX_AT_480, (exponent.text, graph.unit)
 
 
 @pytest.mark.parametrize("name", ["chain_rule", "sigmoid_neuron", "vectors", "layers"])

@@ -299,12 +299,12 @@ def test_a_chain_broken_before_its_result_is_read_as_one_line():
 
 
 def test_a_script_set_at_the_text_size_is_measured_at_that_size():
-    from audit.screen import TEX_SCRIPT, _glyph_heights_px
+    from audit.screen import TEX_SCRIPT, _glyph_height_px
     from manim import MathTex
-    small, main = _glyph_heights_px(MathTex("x", font_size=38), r"\left.f\right|_{x \to q}")
-    assert small == pytest.approx(TEX_SCRIPT * main)
-    small, main = _glyph_heights_px(MathTex("x", font_size=38), r"\left.f\right|_{\textstyle x \to q}")
-    assert small == pytest.approx(main)
+    m = MathTex("x", font_size=38)
+    main = _glyph_height_px(m, "f")  # the main line's x-height alone
+    assert _glyph_height_px(m, r"\left.f\right|_{x \to q}") == pytest.approx(TEX_SCRIPT * main)
+    assert _glyph_height_px(m, r"\left.f\right|_{\textstyle x \to q}") == pytest.approx(main)
 
 
 def test_the_output_must_be_named_as_it_is():
@@ -338,15 +338,20 @@ def test_matrices_with_scientific_entries_agree_as_shown():
 
 
 # --- the whole scenes ---------------------------------------------------------------------------------
-def _audit(config: Path, theme: str, lang: str, strict: bool = False):
-    r = run_cli(["audit", str(config), "--theme", theme, "--lang", lang] + ["--strict"] * strict)
+def _audit(config: Path, theme: str, lang: str):
+    r = run_cli(["audit", str(config), "--theme", theme, "--lang", lang])
     assert r.exit_code == 0, r.output[-3000:]
     return r.output
 
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
-STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
-STRICT_STRESS = {"network"}
+# Panned stress graphs whose names and active gate leave the frame during a pan (name-gone, active-off-frame):
+# laid out anew on branch h26-pan, which takes them off this list. Every other config is held to the one
+# level, as the shipped ones are.
+PANNED_NAMES_GONE = {"graph17", "graph30"}
+STRESS_CONFIGS = [pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(
+    reason="names and the active gate panned out of the frame: h26-pan lays it out anew", strict=True)]
+    * (p.stem in PANNED_NAMES_GONE)) for p in sorted(STRESS.glob("*.yaml"))]
 
 
 @pytest.mark.slow
@@ -354,19 +359,16 @@ STRICT_STRESS = {"network"}
 @pytest.mark.parametrize("theme", ["dark", "light"])
 @pytest.mark.parametrize("config", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_every_shipped_config_passes_the_audit(config, theme, lang):
-    # dark and English, and light and Korean (wider captions, the other palette), at the strict level (10 px,
-    # scripts included; names kept in view); the two mixed pairs at the standard level. Strict costs no time:
-    # the same frames are recorded, only more rules read them.
-    strict = (theme, lang) in {("dark", "en"), ("light", "ko")}
-    assert "paused frames" in _audit(config, theme, lang, strict)
+    # both themes in both languages (Korean's wider captions, the other palette), at the audit's one level:
+    # 10 px for every text, scripts included, names and the active gate kept in view
+    assert "paused frames" in _audit(config, theme, lang)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("theme,lang", [("dark", "en"), ("light", "ko")])
-@pytest.mark.parametrize("config", STRESS_CONFIGS, ids=[p.stem for p in STRESS_CONFIGS])
+@pytest.mark.parametrize("config", STRESS_CONFIGS)
 def test_every_stress_config_passes_the_audit(config, theme, lang):
-    # the two-layer network is laid out compact (names on lines) and fits the frame: strict as the shipped ones
-    assert "paused frames" in _audit(config, theme, lang, strict=config.stem in STRICT_STRESS)
+    assert "paused frames" in _audit(config, theme, lang)
 
 
 @pytest.mark.slow
@@ -413,18 +415,30 @@ def test_a_claim_about_a_parameter_of_an_nn_sequential_is_read_and_checked():
     assert check_equation(tex, "f", {r"\mathrm{Linear}_{0}.\mathrm{bias}": [np.array([0.5, 0.25])]})
 
 
-def test_the_standard_audit_keeps_the_8_px_floor_and_leaves_the_strict_rules_to_strict():
-    from audit.screen import STRICT_RULES
-    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
-        def standard(*frames_):
-            return [v.rule for v in check_frames(list(frames_), "preview", strict=False)]
-        assert standard(frame(text([100, 100, 200, 120], height=9.0))) == []
-        assert standard(frame(text([100, 100, 200, 120], height=7.9))) == ["too-small"]
-        exponent = TextRecord("10^{-3}", "axis label", [100, 100, 200, 120], 6.0, "#FFFFFF", "#000000", 10.0, 8.6)
-        assert standard(frame(exponent)) == [] and rules(frame(exponent)) == ["too-small"]  # strict: the exponent
-        assert rules(frame(text([100, 100, 200, 120], height=9.0))) == ["too-small"]  # strict: 10 px
-        gone = (Frame(0, 0.0, nodes=[_node()]), Frame(1, 1.0, nodes=[_node(False, active=True, shape_shown=False)]))
-        assert standard(*gone) == [] and set(rules(*gone)) == STRICT_RULES
+def test_strict_is_accepted_and_hidden():
+    # the audit has one level since issue 26; `--strict`, which once asked for it, still parses (old scripts)
+    assert "--strict" not in run_cli(["audit", "--help"]).output
+    r = run_cli(["audit", "no-such-config.yaml", "--strict"])
+    assert r.exit_code == 1 and "no-such-config.yaml: no such file" in r.output  # not "no such option"
+
+
+@pytest.mark.slow
+def test_the_audit_holds_every_scene_to_every_rule_without_asking(monkeypatch):
+    # `render.py audit CONFIG`, no option: a name panned out of the frame while its graph is drawn fails it
+    # (once a rule only --strict applied), and --strict changes nothing
+    from manim import RIGHT
+    from scenes.graph_scenes import ComputationalGraphScene
+    backward_pass = ComputationalGraphScene.backward_pass
+
+    def panned_away(self, graph):  # as a pan does: x's name leaves the frame, its wires stay
+        self.play(graph.leaf_mobs[graph.trace.inputs[0].id].animate.shift(20 * RIGHT))
+        backward_pass(self, graph)
+
+    monkeypatch.setattr(ComputationalGraphScene, "backward_pass", panned_away)
+    config = str(CONFIG_DIR / "chain_rule.yaml")
+    plain, strict = run_cli(["audit", config]), run_cli(["audit", config, "--strict"])
+    assert plain.exit_code == 1 and "name-gone: the name 'x' is not in the frame" in plain.output
+    assert strict.exit_code == 1 and strict.output == plain.output
 
 
 @pytest.mark.parametrize("quality", ["low", "preview", "hd"])
