@@ -59,7 +59,8 @@ SCRIPT_CHARS = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9c-\
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 SAFE_MARGIN = 0.02  # of the frame's width and height: a player's controls and TV overscan
 OVERLAP_TOLERANCE_PX = 1.0
-# A graph this small (constants included) fits the frame at a readable size: every name stays in view.
+# A graph this small (constants included) fits the frame at a readable size: every name stays in view,
+# unless it is provably too deep for that at the 10 px floor (audit/graph_width.py, from the trace alone).
 WHOLE_GRAPH_NODES = 20
 STROKE_SAMPLES = 12  # points per Bézier piece of a curve
 # A curve shows itself where its whole stroke is clear of every stroke drawn over it, by a pixel, for at
@@ -105,6 +106,8 @@ class NodeSeen:
     name_shown: bool  # its name is drawn, whole, inside the frame (a node without a name: True)
     shape_shown: bool  # its gate circle is drawn whole inside the frame (an input, with no circle: True)
     active: bool = False  # the gate this step pulses, or one of its inputs
+    own: bool = False  # the gate this step pulses
+    too_deep: bool = False  # the graph cannot be drawn whole in the frame at the floor (audit/graph_width.py)
 
 
 @dataclass
@@ -153,6 +156,7 @@ class AuditRenderer(SnapshotRenderer):
         self.plays: list[Play] = []
         self.graphs: dict[int, GraphParts] = {}  # every graph an animation has shown, by id
         self.active: set[tuple[int, str]] = set()  # (graph, node) the current step is about
+        self.own: set[tuple[int, str]] = set()  # (graph, gate) the current step pulses
         self.step = -1
 
     def before_play(self, scene, args):
@@ -161,11 +165,15 @@ class AuditRenderer(SnapshotRenderer):
             self.graphs.setdefault(id(graph), GraphParts(graph))
         step = len(getattr(scene, "step_marks", ()))
         if step != self.step:  # a new step: about nothing until its gate pulses
-            self.step, self.active = step, set()
-        self.active |= _pulsed(animations, self.graphs)
+            self.step, self.active, self.own = step, set(), set()
+        gates = _pulsed(animations, self.graphs)
+        self.own |= gates
+        self.active |= gates | {(gid, src) for gid, nid in gates
+                                for src in self.graphs[gid].graph.trace.nodes[nid].inputs}
 
     def after_play(self, scene, args, start):
-        frame = snapshot(scene, len(self.plays), self.time, self.graphs.values(), self.active)  # as --upto counts
+        frame = snapshot(scene, len(self.plays), self.time, self.graphs.values(), self.active,  # as --upto counts
+                         self.own)
         frame.step = self.step
         said = [t.string for t in frame.texts if t.kind == "caption"]
         self.plays.append(Play(len(self.plays), round(start, 3), round(self.time, 3), said[0] if said else ""))
@@ -194,7 +202,7 @@ def _graphs_in(animations) -> list[ComputationalGraph]:
 
 
 def _pulsed(animations, graphs) -> set[tuple[int, str]]:
-    """(graph, node) for a gate an animation pulses (the node a step computes) and for its inputs."""
+    """(graph, node) for a gate an animation pulses (the node a step computes)."""
     from scenes.animations import Pulse
     out = set()
     for a in animations:
@@ -203,7 +211,7 @@ def _pulsed(animations, graphs) -> set[tuple[int, str]]:
         for gid, parts in graphs.items():
             for nid, gate in parts.graph.gate_mobs.items():
                 if gate is a.mobject:
-                    out |= {(gid, nid)} | {(gid, src) for src in parts.graph.trace.nodes[nid].inputs}
+                    out.add((gid, nid))
     return out
 
 
@@ -227,6 +235,12 @@ class GraphParts:
             id(c): ("gate", nt.names.get(nid, nid)) for nid, c in self.circles.items()}
         for (tail, head, _), edge in graph.edges.items():
             self.shape_of[id(edge)] = ("edge", f"{nt.names.get(tail, tail)} → {nt.names.get(head, 'output')}")
+
+    @functools.cached_property
+    def too_deep(self) -> bool:
+        """Whether the graph is provably too deep to be drawn whole at the floor: from its trace, not its layout."""
+        from audit.graph_width import too_deep
+        return len(self.graph.trace.nodes) <= WHOLE_GRAPH_NODES and too_deep(self.graph.trace, SAFE_MARGIN)
 
 
 TEXT_CLASSES = (Text, MarkupText, SingleStringMathTex, DecimalNumber)
@@ -420,7 +434,7 @@ def inside_frame(bbox, tol: float = 0.5) -> bool:
     return bbox[0] >= -tol and bbox[1] >= -tol and bbox[2] <= config.pixel_width + tol and bbox[3] <= config.pixel_height + tol
 
 
-def snapshot(scene, index: int, time: float, graphs=(), active=frozenset()) -> Frame:
+def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=frozenset()) -> Frame:
     background = np.array([*_rgb(config.background_color), 1.0])
     fills: list[tuple[np.ndarray, list[float]]] = []
     frame = Frame(index, time)
@@ -463,11 +477,11 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset()) -> F
         smallest, main = _glyph_heights_px(m, _string(m))
         frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box], round(smallest, 1),
                                       _hex(worst_color), _hex(under), round(worst, 2), round(main, 1)))
-    frame.nodes = _nodes_seen(graphs, whole, active)
+    frame.nodes = _nodes_seen(graphs, whole, active, own)
     return frame
 
 
-def _nodes_seen(graphs, shown: set[int], active) -> list[NodeSeen]:
+def _nodes_seen(graphs, shown: set[int], active, own=frozenset()) -> list[NodeSeen]:
     """For each graph still drawn: which of its nodes' names and gate circles are whole in the frame."""
     out = []
     for parts in graphs:
@@ -479,7 +493,7 @@ def _nodes_seen(graphs, shown: set[int], active) -> list[NodeSeen]:
             circle = parts.circles.get(nid)
             shape_shown = circle is None or id(circle) in shown  # an input has no shape: its name says it all
             out.append(NodeSeen(id(g), nid, g.notation.names.get(nid, nid), len(g.trace.nodes), name_shown,
-                                shape_shown, (id(g), nid) in active))
+                                shape_shown, (id(g), nid) in active, (id(g), nid) in own, parts.too_deep))
     return out
 
 
@@ -551,10 +565,10 @@ def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=
             key = (n.graph, n.node)
             if n.name_shown:
                 seen_names.add(key)
-            elif n.active or (key in seen_names and n.graph_size <= WHOLE_GRAPH_NODES):
+            elif n.active or (key in seen_names and n.graph_size <= WHOLE_GRAPH_NODES and not n.too_deep):
                 why = "its step is about it" if n.active else f"its graph ({n.graph_size} nodes) is still drawn"
                 bad("name-gone", f"the name {n.name!r} is not in the frame while {why}")
-            if n.active and not n.shape_shown:
+            if n.own and not n.shape_shown:
                 bad("active-off-frame", f"{n.name!r} is not whole in the frame during its own step")
         for label in hidden_curves(f):
             bad("legend-hidden", f"legend entry {label!r}: its curve has no visible pixels of its own "

@@ -113,8 +113,8 @@ def test_a_shape_cut_by_the_frame_edge():
     assert rules(Frame(0, 0.0, shapes=[cut])) == ["shape-cut"]
 
 
-def _node(name_shown=True, size=5, active=False, shape_shown=True, node="x"):
-    return NodeSeen(1, node, node, size, name_shown, shape_shown, active)
+def _node(name_shown=True, size=5, active=False, shape_shown=True, node="x", own=False, too_deep=False):
+    return NodeSeen(1, node, node, size, name_shown, shape_shown, active or own, own, too_deep)
 
 
 def test_a_name_shown_then_gone_while_its_graph_is_drawn():
@@ -124,7 +124,56 @@ def test_a_name_shown_then_gone_while_its_graph_is_drawn():
     # a graph too large for the frame may pan its names away, but not those of the step's own nodes
     assert rules(Frame(0, 0.0, nodes=[_node(size=30)]), Frame(1, 1.0, nodes=[_node(False, size=30)])) == []
     assert rules(Frame(0, 0.0, nodes=[_node(False, size=30, active=True)])) == ["name-gone"]
-    assert rules(Frame(0, 0.0, nodes=[_node(size=30, active=True, shape_shown=False)])) == ["active-off-frame"]
+    assert rules(Frame(0, 0.0, nodes=[_node(size=30, own=True, shape_shown=False)])) == ["active-off-frame"]
+    # an input of the step's gate far along the graph: its name (or a connector tag) in view, its circle may not be
+    assert rules(Frame(0, 0.0, nodes=[_node(size=30, active=True, shape_shown=False)])) == []
+    # a small graph provably too deep for the frame at the floor pans: its names may leave the view
+    assert rules(Frame(0, 0.0, nodes=[_node(size=20)]), Frame(1, 1.0, nodes=[_node(False, size=20)])) == ["name-gone"]
+    assert rules(Frame(0, 0.0, nodes=[_node(size=20, too_deep=True)]),
+                 Frame(1, 1.0, nodes=[_node(False, size=20, too_deep=True)])) == []
+
+
+def _chain(tmp_path, gates: int) -> Path:
+    """f = x·y·y·…·y, ``gates`` × gates in a row (named q1…, f), labels of 4 to 6 characters (0.5, −0.6, +0.72…)."""
+    lines = ["a1 = x * y"] + [f"a{i} = a{i - 1} * y" for i in range(2, gates)] + [f"f = a{gates - 1} * y"]
+    path = tmp_path / f"chain{gates}.yaml"
+    path.write_text("scene: graph\nexpression: |\n" + "".join(f"  {line}\n" for line in lines)
+                    + "inputs: {x: 0.5, y: -1.2}\n")
+    return path
+
+
+def _graph(config) -> "GraphTrace":
+    from engine.source import trace_path_for
+    from scenes.trace_data import GraphTrace, read_trace
+    return GraphTrace.from_dict(read_trace(trace_path_for(config)))
+
+
+def test_a_small_graph_is_exempt_from_staying_whole_only_when_provably_too_deep(tmp_path):
+    # The least width of a row from an input to the output at the 10 px floor (audit/graph_width.py): a chain
+    # of 12 named × gates with such labels cannot fit the 819.8 px safe area, one of 11 can (804 px at least);
+    # cs231n's sigmoid neuron (7 gates) needs 597 px and must stay whole; graph17 (20 nodes, 12 gates) 838 px.
+    from audit.graph_width import available_px, least_row_px, too_deep
+    from audit.screen import SAFE_MARGIN
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        assert available_px(SAFE_MARGIN) == pytest.approx(854 * 0.96)
+        for gates, exempt in ((12, True), (11, False), (8, False)):
+            width, depth = least_row_px(_graph(_chain(tmp_path, gates)))
+            assert depth == gates and (width > 854 * 0.96) == exempt, (gates, width)
+        width, depth = least_row_px(_graph(STRESS / "graph17.yaml"))
+        assert depth == 12 and too_deep(_graph(STRESS / "graph17.yaml"), SAFE_MARGIN)
+        neuron = _graph(CONFIG_DIR / "sigmoid_neuron.yaml")
+        assert least_row_px(neuron)[1] == 7 and not too_deep(neuron, SAFE_MARGIN)
+
+
+def test_the_least_widths_are_the_floors_text_measured():
+    # at the floor a digit is 10 px tall; DejaVu Sans draws a digit's ink about 0.67 of its height wide
+    # and "+0.42" about 3.8 times; a gate circle holds at least its symbol's diagonal and a pixel of outline
+    from audit.graph_width import gate_diameter_px, text_size_px
+    assert text_size_px("0")[1] == pytest.approx(10, abs=0.1)
+    assert 5.5 < text_size_px("0")[0] < 7.5 and 35 < text_size_px("+0.42")[0] < 41
+    w, h = text_size_px("×")
+    assert gate_diameter_px("×", None) == pytest.approx(np.hypot(w, h) + 2)
+    assert gate_diameter_px("×", "q_{1}") > gate_diameter_px("×", None) + 10  # the name inside it too
 
 
 # --- whole scenes made bad on purpose -----------------------------------------------------------------
@@ -198,6 +247,23 @@ def test_a_name_taken_off_screen_while_its_graph_stays_fails():
     assert "the name 'x' is not in the frame while its graph (5 nodes) is still drawn" in gone
     assert gone <= {"the name 'x' is not in the frame while its graph (5 nodes) is still drawn",
                     "the name 'x' is not in the frame while its step is about it"}  # the + gate's step adds x
+
+
+def test_a_panned_sigmoid_neuron_fails_it_is_not_too_deep_to_fit():
+    # cs231n's sigmoid neuron (15 nodes, 7 gates deep: 597 px at the floor) fits the frame: panned as a graph
+    # too wide would be (its inputs out of view from the backward pass on), the audit fails it
+    from manim import LEFT
+    from scenes.graph_scenes import ComputationalGraphScene
+
+    class Panned(ComputationalGraphScene):
+        def backward_pass(self, graph):
+            self.play(graph.animate.shift(9 * LEFT))
+            super().backward_pass(graph)
+
+    _, violations = _audit_scene(Panned, CONFIG_DIR / "sigmoid_neuron.yaml")
+    gone = {v.message for v in violations if v.rule == "name-gone"}
+    whole_graph = {m.split("'")[1] for m in gone if m.endswith("its graph (15 nodes) is still drawn")}
+    assert {"w0", "x0", "w1", "x1"} <= whole_graph, gone
 
 
 def _chart(offset: float):
@@ -423,7 +489,7 @@ def test_the_standard_audit_keeps_the_8_px_floor_and_leaves_the_strict_rules_to_
         exponent = TextRecord("10^{-3}", "axis label", [100, 100, 200, 120], 6.0, "#FFFFFF", "#000000", 10.0, 8.6)
         assert standard(frame(exponent)) == [] and rules(frame(exponent)) == ["too-small"]  # strict: the exponent
         assert rules(frame(text([100, 100, 200, 120], height=9.0))) == ["too-small"]  # strict: 10 px
-        gone = (Frame(0, 0.0, nodes=[_node()]), Frame(1, 1.0, nodes=[_node(False, active=True, shape_shown=False)]))
+        gone = (Frame(0, 0.0, nodes=[_node()]), Frame(1, 1.0, nodes=[_node(False, own=True, shape_shown=False)]))
         assert standard(*gone) == [] and set(rules(*gone)) == STRICT_RULES
 
 
