@@ -477,12 +477,52 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
         smallest, main = _glyph_heights_px(m, _string(m))
         frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box], round(smallest, 1),
                                       _hex(worst_color), _hex(under), round(worst, 2), round(main, 1)))
-    frame.nodes = _nodes_seen(graphs, whole, active, own)
+    frame.nodes = _nodes_seen(graphs, whole, active, own, _connectors(scene, whole))
     return frame
 
 
-def _nodes_seen(graphs, shown: set[int], active, own=frozenset()) -> list[NodeSeen]:
-    """For each graph still drawn: which of its nodes' names and gate circles are whole in the frame."""
+def _connectors(scene, shown: set[int]) -> dict[tuple[int, str], list[list[float]]]:
+    """(graph, node) -> the boxes (pixels) of the off-page connectors drawn whole in the frame that name it:
+    a panned graph's far input, named where its wire enters the view (scenes/graph_scenes.py)."""
+    out: dict[tuple[int, str], list[list[float]]] = {}
+    for m in scene.get_mobject_family_members():
+        of = getattr(m, "connector_of", None)
+        if of is not None and _family_in(m, shown) and (box := _bbox_px(m)) is not None:
+            out.setdefault(of, []).append(box)
+    return out
+
+
+def _dense_path(m: VMobject, step_px: float = 1.0) -> np.ndarray:
+    """Points along an edge at most ``step_px`` apart (a long straight wire is one Bézier piece)."""
+    out = []
+    for part in m.family_members_with_points():  # the wire and its arrow tip, each on its own
+        pts = _sample_curves(part.points, 32)
+        if len(pts) < 2:
+            out.append(pts)
+            continue
+        gaps = np.maximum(1, np.ceil(np.hypot(*np.diff(pts, axis=0).T) / step_px)).astype(int)
+        out += [np.linspace(a, b, n, endpoint=False) for a, b, n in zip(pts[:-1], pts[1:], gaps)] + [pts[-1:]]
+    return np.concatenate(out) if out else np.zeros((0, 2))
+
+
+def on_wire(box: list[float], wires: list[np.ndarray]) -> bool:
+    """Whether a connector's box lies on one of its node's wires: a stretch of the wire inside the frame
+    passes within the box's own height of it (beside it, as a label beside its edge)."""
+    reach = box[3] - box[1]
+    for pts in wires:
+        inside = pts[(pts[:, 0] >= 0) & (pts[:, 0] <= config.pixel_width)
+                     & (pts[:, 1] >= 0) & (pts[:, 1] <= config.pixel_height)]
+        near = ((inside[:, 0] >= box[0] - reach) & (inside[:, 0] <= box[2] + reach)
+                & (inside[:, 1] >= box[1] - reach) & (inside[:, 1] <= box[3] + reach))
+        if near.any():
+            return True
+    return False
+
+
+def _nodes_seen(graphs, shown: set[int], active, own=frozenset(), connectors=None) -> list[NodeSeen]:
+    """For each graph still drawn: which of its nodes' names and gate circles are whole in the frame (a name
+    is also in view as a connector on one of its wires)."""
+    connectors = connectors or {}
     out = []
     for parts in graphs:
         g = parts.graph
@@ -490,6 +530,9 @@ def _nodes_seen(graphs, shown: set[int], active, own=frozenset()) -> list[NodeSe
             continue  # the graph is gone (faded out), or not drawn yet
         for nid, names in parts.names.items():
             name_shown = all(_family_in(m, shown) for m in names)
+            if not name_shown and (id(g), nid) in connectors:
+                wires = [_dense_path(e) for (tail, _, _), e in g.edges.items() if tail == nid and _drawn(e)]
+                name_shown = any(on_wire(box, wires) for box in connectors[(id(g), nid)])
             circle = parts.circles.get(nid)
             shape_shown = circle is None or id(circle) in shown  # an input has no shape: its name says it all
             out.append(NodeSeen(id(g), nid, g.notation.names.get(nid, nid), len(g.trace.nodes), name_shown,

@@ -426,6 +426,10 @@ class ComputationalGraph(VGroup):
         return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
                 + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
 
+    def curve_points(self, key, samples: int = 12) -> np.ndarray:
+        """Points (x, y, z) along an edge as it is drawn now, ``samples`` a Bézier piece."""
+        return self._curve_points(key, samples)
+
     def _edge_ys(self, key, x0: float, x1: float) -> list[float]:
         """Heights of the edge's curve between x0 and x1 (sampled along its Bézier pieces)."""
         return [float(y) for x, y, _ in self._curve_points(key) if x0 <= x <= x1]
