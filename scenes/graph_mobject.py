@@ -277,6 +277,7 @@ class ComputationalGraph(VGroup):
                     sym.scale_to_fit_height(min(sym.height, WORD_X_HEIGHT * _symbol_size(self.word_lines[n.id])[1]
                                                 / _x_height())).move_to(pos)
                 mob = VGroup(circle, sym)
+                mob.gate_circle = circle  # where the gate is while a pan hides its parts
                 if named:  # the name the equations use for this gate (q1, ...)
                     tag = merge_glyphs(style.math(self.notation.tex(n.id), color=style.MUTED, font_size=30))
                     # every name at one font size (that of q_1 at 0.225 inches), narrowed only to fit its circle

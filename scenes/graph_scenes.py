@@ -227,7 +227,7 @@ class GraphScene(TraceScene):
             graph.shift(dx * RIGHT)
             graph.shift_anchors(dx)
             for parent, mob in graph.text_parts():
-                if not self._in_view(mob):
+                if not self._part_in_view(parent, mob):
                     parent.remove(mob)
                     self.hidden[id(mob)] = (parent, mob)
         moves = []  # a caption shown before this graph goes where this graph's captions go
@@ -261,6 +261,12 @@ class GraphScene(TraceScene):
     def _in_view(mob, dx: float = 0.0) -> bool:
         return -VIEW_EDGE <= mob.get_left()[0] + dx and mob.get_right()[0] + dx <= VIEW_EDGE
 
+    def _part_in_view(self, parent, mob, dx: float = 0.0) -> bool:
+        """A gate's symbol and name are in view with its circle, never without it (a lone − at the frame's edge
+        reads as a stray mark); a name or label on its own."""
+        circle = getattr(parent, "gate_circle", None)
+        return self._in_view(circle if circle is not None else mob, dx)
+
     def focus(self, graph: ComputationalGraph, xs: list[float], going=()):
         """Pan so that ``xs`` (a node and its labels' places) are in view; a text or gate circle that would be
         cut by the frame's edge fades out first and one that comes fully into view fades in after, so no
@@ -284,7 +290,7 @@ class GraphScene(TraceScene):
             return
         shown_labels = [lab for lab in graph.labels() if id(lab) not in self.hidden]
         leaving = [(parent, m) for parent, m in graph.text_parts() if id(m) not in self.hidden
-                   and not self._in_view(m, dx)] + [(None, lab) for lab in shown_labels if not self._in_view(lab, dx)]
+                   and not self._part_in_view(parent, m, dx)] + [(None, lab) for lab in shown_labels if not self._in_view(lab, dx)]
         if leaving or going:
             self.play(*(fade_out(m) for _, m in leaving), *(fade_out(m) for m in going), run_time=0.25)
             for parent, m in leaving:
@@ -296,7 +302,7 @@ class GraphScene(TraceScene):
         graph.shift_anchors(dx)
         for parent, m in self.hidden.values():  # out of the scene: moved along without drawing
             m.shift(dx * RIGHT)
-        coming = [(parent, m) for parent, m in self.hidden.values() if self._in_view(m)]
+        coming = [(parent, m) for parent, m in self.hidden.values() if self._part_in_view(parent, m)]
         if coming:
             for parent, m in coming:
                 del self.hidden[id(m)]

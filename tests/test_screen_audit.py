@@ -266,6 +266,59 @@ def test_a_panned_sigmoid_neuron_fails_it_is_not_too_deep_to_fit():
     assert {"w0", "x0", "w1", "x1"} <= whole_graph, gone
 
 
+REUSED_FAR = """scene: graph
+expression: |
+  a = x * y + z
+  b = a * y + z
+  c = b * y + z
+  d = c * y + z
+  f = d * y + x
+inputs: {x: 0.5, y: -1.2, z: 0.8}
+"""
+
+
+def _step_names_gone(violations) -> set[str]:
+    return {v.message.split("'")[1] for v in violations
+            if v.rule == "name-gone" and v.message.endswith("while its step is about it")}
+
+
+@pytest.mark.slow
+def test_a_far_input_is_named_by_a_connector_on_its_wire(tmp_path, monkeypatch):
+    # x feeds the first gate and the last, 17.5 units apart in a graph of 19 (panned): at the last gate's
+    # steps x cannot be in view with it, and a connector names x where its wire enters the view
+    from manim import UP
+    from scenes.graph_scenes import ComputationalGraphScene, GraphScene
+    config = tmp_path / "reused.yaml"
+    config.write_text(REUSED_FAR)
+    frames, violations = _audit_scene(ComputationalGraphScene, config)
+    assert _step_names_gone(violations) == set()
+    # the connector is drawn: a name x at the view's left edge while the graph's own x is out of view
+    assert any(t.string == "x" and t.bbox[0] < 854 * 0.05 for f in frames for t in f.texts if t.kind == "name")
+    assert [v for v in violations if v.rule in ("overlap", "edge-through-text", "too-small", "off-frame")] == []
+
+    placed = GraphScene._connector
+    monkeypatch.setattr(GraphScene, "_connector", lambda self, graph, src, gate: None)
+    _, violations = _audit_scene(ComputationalGraphScene, config)
+    assert "x" in _step_names_gone(violations)  # without the connector, x's name is gone during its steps
+
+    def off_its_wire(self, graph, src, gate):  # a connector that is not where its wire is does not count
+        tag = placed(self, graph, src, gate)
+        return None if tag is None else tag.shift(1.5 * UP)
+    monkeypatch.setattr(GraphScene, "_connector", off_its_wire)
+    _, violations = _audit_scene(ComputationalGraphScene, config)
+    assert "x" in _step_names_gone(violations)
+
+
+def test_a_connector_is_on_its_wire_only_beside_it_and_inside_the_frame():
+    from audit.screen import on_wire
+    wire = np.array([[x, 200.0] for x in range(-300, 400)])  # enters the frame at its left edge, y = 200
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        assert on_wire([20, 186, 30, 197], [wire])  # just above it
+        assert not on_wire([20, 150, 30, 161], [wire])  # 39 px above: a name floating elsewhere
+        assert not on_wire([500, 186, 510, 197], [wire])  # where the wire does not reach
+        assert not on_wire([-30, 186, -20, 197], [wire])  # the wire there is out of the frame
+
+
 def _chart(offset: float):
     """Two curves, B drawn over A (shifted up by ``offset`` scene units), each with a legend entry."""
     from manim import DOWN, UP, Axes, Text, VMobject
