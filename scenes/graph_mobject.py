@@ -38,6 +38,15 @@ COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any o
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
 
 
+def bezier_points(points: np.ndarray, samples: int) -> np.ndarray:
+    """Points (x, y, z) along a path's cubic Bézier pieces, ``samples`` a piece."""
+    n = len(points) // 4 * 4
+    curves = points[:n].reshape(-1, 4, 3)
+    t = np.linspace(0, 1, samples)[:, None, None]
+    return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
+            + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
+
+
 class SplineEdge(TipableVMobject):
     """An edge along dot's cubic B-spline, with an arrow tip at its head."""
 
@@ -420,12 +429,7 @@ class ComputationalGraph(VGroup):
 
     def _curve_points(self, key, samples: int = 12) -> np.ndarray:
         """Points along the edge's Bézier pieces (x, y, z), ``samples`` a piece."""
-        pts = self.edges[key].points
-        n = len(pts) // 4 * 4
-        curves = pts[:n].reshape(-1, 4, 3)
-        t = np.linspace(0, 1, samples)[:, None, None]
-        return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
-                + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
+        return bezier_points(self.edges[key].points, samples)
 
     def curve_points(self, key, samples: int = 12) -> np.ndarray:
         """Points (x, y, z) along an edge as it is drawn now, ``samples`` a Bézier piece."""

@@ -15,7 +15,7 @@ from engine.source import scene_source, trace_path_for
 from scenes import style
 from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
-from scenes.graph_mobject import ComputationalGraph
+from scenes.graph_mobject import ComputationalGraph, bezier_points
 from scenes.pacing import PacedScene
 from scenes.formulas import branch_sum_tex, chain_rule_pages, magnified_line, summary_pages, too_large
 from scenes.text_fit import fitted_text, title_mobject
@@ -614,15 +614,6 @@ class GradientCheck(GraphScene):
             table.get_entries((r, 4)).set_color(color)
         table.scale(min(1.0, 12.5 / table.width, 4.0 / table.height)).move_to(GRAPH_CENTER_Y * UP)
         return self.below_title(table)
-
-
-def bezier_points(points: np.ndarray, samples: int) -> np.ndarray:
-    """Points (x, y, z) along a path's cubic Bézier pieces, ``samples`` a piece."""
-    n = len(points) // 4 * 4
-    curves = points[:n].reshape(-1, 4, 3)
-    t = np.linspace(0, 1, samples)[:, None, None]
-    return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
-            + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
 
 
 def plain_number(value, gradient: bool) -> str:
