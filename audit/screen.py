@@ -53,7 +53,8 @@ SCRIPT_CHARS = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9c-\
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 SAFE_MARGIN = 0.02  # of the frame's width and height: a player's controls and TV overscan
 OVERLAP_TOLERANCE_PX = 1.0
-# A graph this small (constants included) fits the frame at a readable size: every name stays in view.
+# A graph this small (constants included) fits the frame at a readable size: every name stays in view,
+# unless it is provably too deep for that at the 10 px floor (audit/graph_width.py, from the trace alone).
 WHOLE_GRAPH_NODES = 20
 STROKE_SAMPLES = 12  # points per Bézier piece of a curve
 # A curve shows itself where its whole stroke is clear of every stroke drawn over it, by a pixel, for at
@@ -98,6 +99,8 @@ class NodeSeen:
     name_shown: bool  # its name is drawn, whole, inside the frame (a node without a name: True)
     shape_shown: bool  # its gate circle is drawn whole inside the frame (an input, with no circle: True)
     active: bool = False  # the gate this step pulses, or one of its inputs
+    own: bool = False  # the gate this step pulses
+    too_deep: bool = False  # the graph cannot be drawn whole in the frame at the floor (audit/graph_width.py)
 
 
 @dataclass
@@ -146,6 +149,7 @@ class AuditRenderer(SnapshotRenderer):
         self.plays: list[Play] = []
         self.graphs: dict[int, GraphParts] = {}  # every graph an animation has shown, by id
         self.active: set[tuple[int, str]] = set()  # (graph, node) the current step is about
+        self.own: set[tuple[int, str]] = set()  # (graph, gate) the current step pulses
         self.step = -1
 
     def before_play(self, scene, args):
@@ -154,11 +158,15 @@ class AuditRenderer(SnapshotRenderer):
             self.graphs.setdefault(id(graph), GraphParts(graph))
         step = len(getattr(scene, "step_marks", ()))
         if step != self.step:  # a new step: about nothing until its gate pulses
-            self.step, self.active = step, set()
-        self.active |= _pulsed(animations, self.graphs)
+            self.step, self.active, self.own = step, set(), set()
+        gates = _pulsed(animations, self.graphs)
+        self.own |= gates
+        self.active |= gates | {(gid, src) for gid, nid in gates
+                                for src in self.graphs[gid].graph.trace.nodes[nid].inputs}
 
     def after_play(self, scene, args, start):
-        frame = snapshot(scene, len(self.plays), self.time, self.graphs.values(), self.active)  # as --upto counts
+        frame = snapshot(scene, len(self.plays), self.time, self.graphs.values(), self.active,  # as --upto counts
+                         self.own)
         frame.step = self.step
         said = [t.string for t in frame.texts if t.kind == "caption"]
         self.plays.append(Play(len(self.plays), round(start, 3), round(self.time, 3), said[0] if said else ""))
@@ -187,7 +195,7 @@ def _graphs_in(animations) -> list[ComputationalGraph]:
 
 
 def _pulsed(animations, graphs) -> set[tuple[int, str]]:
-    """(graph, node) for a gate an animation pulses (the node a step computes) and for its inputs."""
+    """(graph, node) for a gate an animation pulses (the node a step computes)."""
     from scenes.animations import Pulse
     out = set()
     for a in animations:
@@ -196,7 +204,7 @@ def _pulsed(animations, graphs) -> set[tuple[int, str]]:
         for gid, parts in graphs.items():
             for nid, gate in parts.graph.gate_mobs.items():
                 if gate is a.mobject:
-                    out |= {(gid, nid)} | {(gid, src) for src in parts.graph.trace.nodes[nid].inputs}
+                    out.add((gid, nid))
     return out
 
 
@@ -220,6 +228,12 @@ class GraphParts:
             id(c): ("gate", nt.names.get(nid, nid)) for nid, c in self.circles.items()}
         for (tail, head, _), edge in graph.edges.items():
             self.shape_of[id(edge)] = ("edge", f"{nt.names.get(tail, tail)} → {nt.names.get(head, 'output')}")
+
+    @functools.cached_property
+    def too_deep(self) -> bool:
+        """Whether the graph is provably too deep to be drawn whole at the floor: from its trace, not its layout."""
+        from audit.graph_width import too_deep
+        return len(self.graph.trace.nodes) <= WHOLE_GRAPH_NODES and too_deep(self.graph.trace, SAFE_MARGIN)
 
 
 TEXT_CLASSES = (Text, MarkupText, SingleStringMathTex, DecimalNumber)
@@ -408,7 +422,7 @@ def inside_frame(bbox, tol: float = 0.5) -> bool:
     return bbox[0] >= -tol and bbox[1] >= -tol and bbox[2] <= config.pixel_width + tol and bbox[3] <= config.pixel_height + tol
 
 
-def snapshot(scene, index: int, time: float, graphs=(), active=frozenset()) -> Frame:
+def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=frozenset()) -> Frame:
     background = np.array([*_rgb(config.background_color), 1.0])
     fills: list[tuple[np.ndarray, list[float]]] = []
     frame = Frame(index, time)
@@ -451,12 +465,52 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset()) -> F
         frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box],
                                       round(_glyph_height_px(m, _string(m)), 1), _hex(worst_color), _hex(under),
                                       round(worst, 2)))
-    frame.nodes = _nodes_seen(graphs, whole, active)
+    frame.nodes = _nodes_seen(graphs, whole, active, own, _connectors(scene, whole))
     return frame
 
 
-def _nodes_seen(graphs, shown: set[int], active) -> list[NodeSeen]:
-    """For each graph still drawn: which of its nodes' names and gate circles are whole in the frame."""
+def _connectors(scene, shown: set[int]) -> dict[tuple[int, str], list[list[float]]]:
+    """(graph, node) -> the boxes (pixels) of the off-page connectors drawn whole in the frame that name it:
+    a panned graph's far input, named where its wire enters the view (scenes/graph_scenes.py)."""
+    out: dict[tuple[int, str], list[list[float]]] = {}
+    for m in scene.get_mobject_family_members():
+        of = getattr(m, "connector_of", None)
+        if of is not None and _family_in(m, shown) and (box := _bbox_px(m)) is not None:
+            out.setdefault(of, []).append(box)
+    return out
+
+
+def _dense_path(m: VMobject, step_px: float = 1.0) -> np.ndarray:
+    """Points along an edge at most ``step_px`` apart (a long straight wire is one Bézier piece)."""
+    out = []
+    for part in m.family_members_with_points():  # the wire and its arrow tip, each on its own
+        pts = _sample_curves(part.points, 32)
+        if len(pts) < 2:
+            out.append(pts)
+            continue
+        gaps = np.maximum(1, np.ceil(np.hypot(*np.diff(pts, axis=0).T) / step_px)).astype(int)
+        out += [np.linspace(a, b, n, endpoint=False) for a, b, n in zip(pts[:-1], pts[1:], gaps)] + [pts[-1:]]
+    return np.concatenate(out) if out else np.zeros((0, 2))
+
+
+def on_wire(box: list[float], wires: list[np.ndarray]) -> bool:
+    """Whether a connector's box lies on one of its node's wires: a stretch of the wire inside the frame
+    passes within the box's own height of it (beside it, as a label beside its edge)."""
+    reach = box[3] - box[1]
+    for pts in wires:
+        inside = pts[(pts[:, 0] >= 0) & (pts[:, 0] <= config.pixel_width)
+                     & (pts[:, 1] >= 0) & (pts[:, 1] <= config.pixel_height)]
+        near = ((inside[:, 0] >= box[0] - reach) & (inside[:, 0] <= box[2] + reach)
+                & (inside[:, 1] >= box[1] - reach) & (inside[:, 1] <= box[3] + reach))
+        if near.any():
+            return True
+    return False
+
+
+def _nodes_seen(graphs, shown: set[int], active, own=frozenset(), connectors=None) -> list[NodeSeen]:
+    """For each graph still drawn: which of its nodes' names and gate circles are whole in the frame (a name
+    is also in view as a connector on one of its wires)."""
+    connectors = connectors or {}
     out = []
     for parts in graphs:
         g = parts.graph
@@ -464,10 +518,13 @@ def _nodes_seen(graphs, shown: set[int], active) -> list[NodeSeen]:
             continue  # the graph is gone (faded out), or not drawn yet
         for nid, names in parts.names.items():
             name_shown = all(_family_in(m, shown) for m in names)
+            if not name_shown and (id(g), nid) in connectors:
+                wires = [_dense_path(e) for (tail, _, _), e in g.edges.items() if tail == nid and _drawn(e)]
+                name_shown = any(on_wire(box, wires) for box in connectors[(id(g), nid)])
             circle = parts.circles.get(nid)
             shape_shown = circle is None or id(circle) in shown  # an input has no shape: its name says it all
             out.append(NodeSeen(id(g), nid, g.notation.names.get(nid, nid), len(g.trace.nodes), name_shown,
-                                shape_shown, (id(g), nid) in active))
+                                shape_shown, (id(g), nid) in active, (id(g), nid) in own, parts.too_deep))
     return out
 
 
@@ -535,10 +592,10 @@ def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=
             key = (n.graph, n.node)
             if n.name_shown:
                 seen_names.add(key)
-            elif n.active or (key in seen_names and n.graph_size <= WHOLE_GRAPH_NODES):
+            elif n.active or (key in seen_names and n.graph_size <= WHOLE_GRAPH_NODES and not n.too_deep):
                 why = "its step is about it" if n.active else f"its graph ({n.graph_size} nodes) is still drawn"
                 bad("name-gone", f"the name {n.name!r} is not in the frame while {why}")
-            if n.active and not n.shape_shown:
+            if n.own and not n.shape_shown:
                 bad("active-off-frame", f"{n.name!r} is not whole in the frame during its own step")
         for label in hidden_curves(f):
             bad("legend-hidden", f"legend entry {label!r}: its curve has no visible pixels of its own "

@@ -38,6 +38,15 @@ COMMUTATIVE = {"add", "mul", "max", "min"}  # their inputs may be drawn in any o
 MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entries are under 8 px at 854x480
 
 
+def bezier_points(points: np.ndarray, samples: int) -> np.ndarray:
+    """Points (x, y, z) along a path's cubic Bézier pieces, ``samples`` a piece."""
+    n = len(points) // 4 * 4
+    curves = points[:n].reshape(-1, 4, 3)
+    t = np.linspace(0, 1, samples)[:, None, None]
+    return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
+            + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
+
+
 class SplineEdge(TipableVMobject):
     """An edge along dot's cubic B-spline, with an arrow tip at its head."""
 
@@ -278,6 +287,7 @@ class ComputationalGraph(VGroup):
                     sym.scale_to_fit_height(min(sym.height, WORD_X_HEIGHT * _symbol_size(self.word_lines[n.id])[1]
                                                 / _x_height())).move_to(pos)
                 mob = VGroup(circle, sym)
+                mob.gate_circle = circle  # where the gate is while a pan hides its parts
                 if named:  # the name the equations use for this gate (q1, ...)
                     tag = merge_glyphs(style.math(self.notation.tex(n.id), color=style.MUTED, font_size=30))
                     # every name at one font size (that of q_1 at 0.225 inches), narrowed only to fit its circle
@@ -439,12 +449,11 @@ class ComputationalGraph(VGroup):
 
     def _curve_points(self, key, samples: int = 12) -> np.ndarray:
         """Points along the edge's Bézier pieces (x, y, z), ``samples`` a piece."""
-        pts = self.edges[key].points
-        n = len(pts) // 4 * 4
-        curves = pts[:n].reshape(-1, 4, 3)
-        t = np.linspace(0, 1, samples)[:, None, None]
-        return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
-                + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
+        return bezier_points(self.edges[key].points, samples)
+
+    def curve_points(self, key, samples: int = 12) -> np.ndarray:
+        """Points (x, y, z) along an edge as it is drawn now, ``samples`` a Bézier piece."""
+        return self._curve_points(key, samples)
 
     def _edge_ys(self, key, x0: float, x1: float) -> list[float]:
         """Heights of the edge's curve between x0 and x1 (sampled along its Bézier pieces)."""

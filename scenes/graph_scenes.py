@@ -7,7 +7,7 @@ Without BACKPROP_SOURCE each scene renders its shipped config.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, RIGHT, UP, MathTex, Table, Text
+from manim import DL, DOWN, RIGHT, UP, UR, MathTex, Table, Text
 
 # Absolute imports: manim loads this file as a top-level module, not as part of the package.
 from infra.errors import ConfigError
@@ -15,7 +15,7 @@ from engine.source import scene_source, trace_path_for
 from scenes import style
 from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
-from scenes.graph_mobject import ComputationalGraph
+from scenes.graph_mobject import ComputationalGraph, bezier_points
 from scenes.pacing import PacedScene
 from scenes.formulas import branch_sum_tex, chain_rule_pages, magnified_line, summary_pages, too_large
 from scenes.text_fit import fitted_text, title_mobject
@@ -36,6 +36,7 @@ TITLE_LINE = 0.75  # a one-line title is at most this tall
 PAN_EDGE = 6.6  # a graph wider than twice this is panned; its texts stay within +-VIEW_EDGE (the safe area)
 VIEW_EDGE = 6.8
 GRAPH_WIDTH = 13.6  # the frame's width but its safe margins (2% a side: 6.83 units from the middle)
+CONNECTOR_PAD = 0.05  # layout inches between an off-page connector and its wire, as between a label and its own
 
 
 class TraceScene(PacedScene):
@@ -156,13 +157,17 @@ class TraceScene(PacedScene):
 
     def _swap(self, new_mobs: dict):
         """Fade the old caption/equation out and the new ones in, in one animation."""
-        anims = []
+        anims = self.ended_step_texts()
         for attr, new in new_mobs.items():
             old = getattr(self, attr, None)
             anims += ([fade_out(old)] if old is not None else []) + ([fade_in(new)] if new is not None else [])
             setattr(self, attr, new)
         if anims:
             self.play(*anims, run_time=0.3)
+
+    def ended_step_texts(self) -> list:
+        """Fade-outs for texts that belonged to a step that has ended (a panned graph's connectors)."""
+        return []
 
     def mark_poster(self, later: float = 0.0):
         """The scene's most informative moment (the first one marked): the gallery's poster frame."""
@@ -186,6 +191,17 @@ class GraphScene(TraceScene):
     trace_kind = "graph"
     show_shapes = False
     step_time = 1.2
+
+    def setup(self):
+        super().setup()
+        self.connectors: list = []  # off-page connectors shown this step (a panned graph's far inputs' names)
+        self.connectors_step = -1  # the step they were made in
+
+    def ended_step_texts(self) -> list:
+        if not self.connectors or self.connectors_step == len(self.step_marks):
+            return []
+        going, self.connectors = self.connectors, []
+        return [fade_out(t) for t in going]
 
     def story(self, trace: dict):
         g = GraphTrace.from_dict(trace)
@@ -211,7 +227,7 @@ class GraphScene(TraceScene):
             graph.shift(dx * RIGHT)
             graph.shift_anchors(dx)
             for parent, mob in graph.text_parts():
-                if not self._in_view(mob):
+                if not self._part_in_view(parent, mob):
                     parent.remove(mob)
                     self.hidden[id(mob)] = (parent, mob)
         moves = []  # a caption shown before this graph goes where this graph's captions go
@@ -245,10 +261,16 @@ class GraphScene(TraceScene):
     def _in_view(mob, dx: float = 0.0) -> bool:
         return -VIEW_EDGE <= mob.get_left()[0] + dx and mob.get_right()[0] + dx <= VIEW_EDGE
 
-    def focus(self, graph: ComputationalGraph, xs: list[float]):
+    def _part_in_view(self, parent, mob, dx: float = 0.0) -> bool:
+        """A gate's symbol and name are in view with its circle, never without it (a lone − at the frame's edge
+        reads as a stray mark); a name or label on its own."""
+        circle = getattr(parent, "gate_circle", None)
+        return self._in_view(circle if circle is not None else mob, dx)
+
+    def focus(self, graph: ComputationalGraph, xs: list[float], going=()):
         """Pan so that ``xs`` (a node and its labels' places) are in view; a text or gate circle that would be
         cut by the frame's edge fades out first and one that comes fully into view fades in after, so no
-        paused frame shows a cut label or gate."""
+        paused frame shows a cut label or gate. ``going``: texts to fade out before the pan in any case."""
         if graph.in_view is None or not xs:  # the whole graph is in the frame
             return
         for lab in graph.offstage:  # made while out of view: they come in with the others below
@@ -263,12 +285,14 @@ class GraphScene(TraceScene):
         left, right = graph.extent()
         dx = min(max(dx, PAN_EDGE - right), -PAN_EDGE - left)  # never past an end
         if abs(dx) < 1e-3:
+            if going:
+                self.play(*(fade_out(m) for m in going), run_time=0.25)
             return
         shown_labels = [lab for lab in graph.labels() if id(lab) not in self.hidden]
         leaving = [(parent, m) for parent, m in graph.text_parts() if id(m) not in self.hidden
-                   and not self._in_view(m, dx)] + [(None, lab) for lab in shown_labels if not self._in_view(lab, dx)]
-        if leaving:
-            self.play(*(fade_out(m) for _, m in leaving), run_time=0.25)
+                   and not self._part_in_view(parent, m, dx)] + [(None, lab) for lab in shown_labels if not self._in_view(lab, dx)]
+        if leaving or going:
+            self.play(*(fade_out(m) for _, m in leaving), *(fade_out(m) for m in going), run_time=0.25)
             for parent, m in leaving:
                 if parent is not None:
                     parent.remove(m)
@@ -278,7 +302,7 @@ class GraphScene(TraceScene):
         graph.shift_anchors(dx)
         for parent, m in self.hidden.values():  # out of the scene: moved along without drawing
             m.shift(dx * RIGHT)
-        coming = [(parent, m) for parent, m in self.hidden.values() if self._in_view(m)]
+        coming = [(parent, m) for parent, m in self.hidden.values() if self._part_in_view(parent, m)]
         if coming:
             for parent, m in coming:
                 del self.hidden[id(m)]
@@ -286,25 +310,88 @@ class GraphScene(TraceScene):
                     parent.add(m)
             self.play(*(fade_in(m) for _, m in coming), run_time=0.25)
 
-    def focus_node(self, graph: ComputationalGraph, node_id: str, keys):
-        """Bring a node and the labels of ``keys`` (its edges this step) into view, then the nodes at their
-        other ends as far as they fit with them, the nearest first: the gate of a backward step is never
-        pushed out by a far input (a long wire from the graph's first column)."""
+    def focus_node(self, graph: ComputationalGraph, node_id: str, keys, about=()):
+        """Bring a node into view, then the labels of ``keys`` (its edges this step) and the nodes ``about``
+        (the gate's inputs) as far as they fit with it, the nearest first: the gate itself is never pushed
+        out by a far label or input (a long wire from the graph's first column). An input of ``about`` left
+        out of view is named where its wire enters the view (connectors)."""
+        if graph.in_view is None:  # the whole graph is in the frame
+            return
+
         def span(n: str) -> list[float]:
             mob = graph.node_mobject(n)
             return [mob.get_left()[0], mob.get_right()[0]]
 
-        xs = span(node_id) + [graph.anchor_x(k) + s * 0.45 for k in keys for s in (-1, 1)]
+        xs = span(node_id)
         middle = (min(xs) + max(xs)) / 2
-        ends = ({k[0] for k in keys} | {k[1] for k in keys if k[1] in graph.trace.nodes}) - {node_id}
-        for n in sorted(ends, key=lambda n: abs(graph.node_mobject(n).get_center()[0] - middle)):
-            wider = xs + span(n)
+        labels = sorted(([graph.anchor_x(k) - 0.45, graph.anchor_x(k) + 0.45] for k in keys),
+                        key=lambda x: abs(x[0] + 0.45 - middle))
+        inputs = sorted(dict.fromkeys(n for n in about if n != node_id),
+                        key=lambda n: abs(graph.node_mobject(n).get_center()[0] - middle))
+        for more in [*labels, *(span(n) for n in inputs)]:
+            wider = xs + more
             if max(wider) - min(wider) <= 2 * (PAN_EDGE - 0.3):
                 xs = wider
-        self.focus(graph, xs)
+        going, self.connectors = [tag for tag in self.connectors], []
+        self.focus(graph, xs, going)
+        tags = [tag for n in inputs if (tag := self._connector(graph, n, node_id)) is not None]
+        if tags:
+            self.connectors, self.connectors_step = tags, len(self.step_marks)
+            self.play(*(fade_in(t) for t in tags), run_time=0.25)
+
+    def _connector(self, graph: ComputationalGraph, src: str, gate: str):
+        """An off-page connector: ``src``'s name, as the graph writes it, where its wire to ``gate`` enters the
+        view, beside the wire and clear of every text and edge in view; None if its name is in view (or it
+        has none)."""
+        name = graph.leaf_mobs.get(src) or graph.name_tags.get(src)
+        if name is None or id(name) not in self.hidden:
+            return None
+        key = next(k for k in graph.edges if k[0] == src and k[1] == gate)
+        tag = name.copy()
+        tag.connector_of = (id(graph), src)  # the screen audit counts it as src's name while it is on the wire
+        wire = graph.curve_points(key, samples=48)
+        side = -1 if graph.node_mobject(src).get_center()[0] < 0 else 1
+        obstacles = self._texts_in_view(graph)
+        pad = CONNECTOR_PAD * graph.unit
+        for inward in np.arange(0.05, 3.0, 0.05):
+            x0 = side * VIEW_EDGE - side * inward - (tag.width if side > 0 else 0)  # the tag's left
+            under = wire[(wire[:, 0] >= x0 - 0.02) & (wire[:, 0] <= x0 + tag.width + 0.02)]
+            if not len(under):
+                continue
+            for above in (True, False):
+                y = under[:, 1].max() + pad + tag.height / 2 if above else under[:, 1].min() - pad - tag.height / 2
+                tag.move_to([x0 + tag.width / 2, y, 0])
+                if self._clear(tag, graph, obstacles):
+                    return tag
+        return None
+
+    def _texts_in_view(self, graph: ComputationalGraph) -> list:
+        """The texts on screen a connector must keep clear of: the graph's, the title, caption and equation."""
+        texts = [m for _, m in graph.text_parts() if id(m) not in self.hidden]
+        texts += [lab for lab in graph.labels() if id(lab) not in self.hidden]
+        return texts + [m for m in (getattr(self, "title", None), self.caption, self.equation) if m is not None]
+
+    @staticmethod
+    def _clear(tag, graph: ComputationalGraph, obstacles) -> bool:
+        """Inside the view, overlapping no text and crossed by no edge (as the screen audit tests both)."""
+        (x0, y0), (x1, y1) = tag.get_corner(DL)[:2], tag.get_corner(UR)[:2]
+        if x0 < -VIEW_EDGE or x1 > VIEW_EDGE or y0 < GRAPH_BOTTOM - 0.3 or y1 > TITLE_Y - 0.45:
+            return False
+        gap = 2 / 60  # scene units: 2 px at 854x480
+        for m in obstacles:
+            (a0, b0), (a1, b1) = m.get_corner(DL)[:2], m.get_corner(UR)[:2]
+            if x0 < a1 + gap and a0 < x1 + gap and y0 < b1 + gap and b0 < y1 + gap:
+                return False
+        m = 1.5 / 60  # inside the audit's 2 px
+        for edge in graph.edges.values():  # each wire and its arrow tip
+            pts = np.concatenate([bezier_points(part.points, 48) for part in edge.family_members_with_points()])
+            if np.any((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m)):
+                return False
+        return True
 
     def clear_graph(self, graph: ComputationalGraph):
-        self.play(fade_out(graph, *graph.labels()), run_time=0.5)
+        self.play(fade_out(graph, *graph.labels(), *self.connectors), run_time=0.5)
+        self.connectors = []
 
     def forward_pass(self, graph: ComputationalGraph):
         shown = captioned = False
@@ -317,7 +404,7 @@ class GraphScene(TraceScene):
             if not captioned:  # in the first forward step: the step before ends on its own caption
                 self.set_caption(style.caption("forward"))
                 captioned = True
-            self.focus_node(graph, node_id, graph.out_edges(node_id))
+            self.focus_node(graph, node_id, graph.out_edges(node_id), graph.trace.nodes[node_id].inputs)
             if graph.is_chip(value) and too_large(value):  # too large to read whole: a block of it
                 self.set_equation(magnified_line(graph.notation.tex(node_id), value, style.FORWARD, signed=False))
                 shown = True
@@ -342,7 +429,8 @@ class GraphScene(TraceScene):
         for index, step in enumerate(graph.trace.backward):
             node = graph.trace.nodes[step.node]
             self.step(self.step_name(graph, step), about={"kind": "backward", "index": index, "graph": self.graph_part})
-            self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)])
+            self.focus_node(graph, step.node, [(src, step.node, slot) for slot, src in enumerate(node.inputs)],
+                            node.inputs)
             self.explain_step(graph, step)
             self.play(graph.backward_animation(step, run_time=self.step_time))
             self.explain_sums(graph, step)
