@@ -610,7 +610,8 @@ def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=
 
 
 def _distance_to_stroke(points: np.ndarray, stroke: Stroke) -> np.ndarray:
-    """Each point's distance (pixels) to the middle line of ``stroke``."""
+    """Each point's distance (pixels) to the middle line of ``stroke``: every point against every segment (the
+    reference that ``_near_stroke`` is tested against)."""
     a = stroke.points[:, :-1].reshape(-1, 2)
     b = stroke.points[:, 1:].reshape(-1, 2)
     ab = b - a
@@ -624,6 +625,45 @@ def _distance_to_stroke(points: np.ndarray, stroke: Stroke) -> np.ndarray:
     return best
 
 
+PIECE_PX = 8.0  # ``_near_stroke`` cuts a stroke's segments into pieces at most this long
+
+
+def _near_stroke(points: np.ndarray, stroke: Stroke, reach: float) -> np.ndarray:
+    """Whether each point is within ``reach`` pixels of the middle line of ``stroke``, exactly, without
+    measuring every point against every segment (a training chart's curves are thousands of each): the
+    segments are cut into pieces of at most PIECE_PX (the same line), a k-d tree pairs each point with the
+    pieces whose middles are within ``reach`` + PIECE_PX / 2 (no nearer piece can be missed), and only those
+    pairs are measured. A point or piece that is not finite is never near (nor far: see own_length)."""
+    from scipy.spatial import cKDTree
+
+    a = stroke.points[:, :-1].reshape(-1, 2)
+    b = stroke.points[:, 1:].reshape(-1, 2)
+    keep = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+    a, b = a[keep], b[keep]
+    near = np.zeros(len(points), dtype=bool)
+    finite = np.isfinite(points).all(1)
+    if not len(a) or not finite.any():
+        return near
+    cuts = np.maximum(1, np.ceil(np.sqrt(((b - a) ** 2).sum(1)) / PIECE_PX)).astype(int)
+    seg = np.repeat(np.arange(len(a)), cuts)
+    k = np.arange(cuts.sum()) - np.repeat(np.cumsum(cuts) - cuts, cuts)
+    n = cuts[seg]
+    p0 = a[seg] + (b - a)[seg] * (k / n)[:, None]
+    p1 = a[seg] + (b - a)[seg] * ((k + 1) / n)[:, None]
+    index = np.flatnonzero(finite)
+    pairs = cKDTree(points[index]).sparse_distance_matrix(cKDTree((p0 + p1) / 2), reach + PIECE_PX / 2,
+                                                            output_type="ndarray")
+    if not len(pairs):
+        return near
+    i, j = pairs["i"], pairs["j"]
+    p, u, v = points[index[i]], p0[j], p1[j]
+    uv = v - u
+    t = np.clip(((p - u) * uv).sum(1) / np.maximum((uv ** 2).sum(1), 1e-12), 0, 1)
+    d = np.sqrt(((u + t[:, None] * uv - p) ** 2).sum(1))
+    near[index[i[d <= reach]]] = True
+    return near
+
+
 def own_length(f: Frame, k: int) -> float:
     """How much of curve ``k`` (pixels of length) is not covered by the curves drawn after it."""
     s = f.strokes[k]
@@ -634,7 +674,7 @@ def own_length(f: Frame, k: int) -> float:
     for later in f.strokes[k + 1:]:
         if later.label == s.label or not later.points.size:
             continue
-        visible &= _distance_to_stroke(pts, later) > later.half_width + s.half_width + OWN_PIXEL_PX
+        visible &= ~_near_stroke(pts, later, later.half_width + s.half_width + OWN_PIXEL_PX)
     vis = visible.reshape(s.points.shape[:2])
     seg = np.sqrt(((s.points[:, 1:] - s.points[:, :-1]) ** 2).sum(2))
     return float((seg * (vis[:, 1:] & vis[:, :-1])).sum())

@@ -592,3 +592,20 @@ def test_a_scene_audited_at_low_quality_is_measured_at_half_the_previews_pixels(
         # 426/854 across, 240/480 down (the box's corners are rounded to 0.1 px)
         assert a.bbox == pytest.approx([b.bbox[0] * 426 / 854, b.bbox[1] / 2, b.bbox[2] * 426 / 854, b.bbox[3] / 2],
                                        abs=0.5), a.string
+
+
+def test_the_near_stroke_search_agrees_with_measuring_every_segment():
+    # the k-d tree search of hidden_curves against the every-point-every-segment reference: random walks of
+    # every scale (pieces of a few px to segments wider than the frame), points on and off the curves
+    from audit.screen import Stroke, _distance_to_stroke, _near_stroke
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        curves, samples, scale = rng.integers(1, 6), rng.integers(2, 200), rng.choice([5, 50, 800])
+        pts = np.cumsum(rng.normal(0, scale / 10, (curves, samples, 2)), axis=1) + rng.uniform(0, 800, (curves, 1, 2))
+        stroke = Stroke("x", pts, 1.0)
+        query = rng.uniform(-50, 850, (300, 2))
+        query[:60] = pts.reshape(-1, 2)[rng.integers(0, curves * samples, 60)] + rng.normal(0, 3, (60, 2))
+        reach = rng.uniform(0.5, 12)
+        assert np.array_equal(_near_stroke(query, stroke, reach), _distance_to_stroke(query, stroke) <= reach)
+    nan = np.array([[np.nan, 1.0], [10.0, 10.0]])
+    assert list(_near_stroke(nan, Stroke("x", np.array([[[0.0, 10.0], [20.0, 10.0]]]), 0.0), 1.0)) == [False, True]
