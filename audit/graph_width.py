@@ -32,6 +32,7 @@ import functools
 import numpy as np
 from manim import Text, config
 
+from audit.glyph_metrics import GLYPH_PER_POINT, MIN_GLYPH_PX_AT_480, glyph_kind
 from scenes import style
 from scenes.notation import Notation
 from scenes.trace_data import GraphTrace
@@ -42,7 +43,6 @@ OUTLINE_PX = 1.0  # a gate circle's outline, at least a pixel on each side of wh
 def _at_floor(mob, family: str, string: str) -> tuple[float, float]:
     """Width and height in pixels at 480 lines of ``mob`` scaled so that the glyph the audit measures it by
     (its x-height, or its digits') is at the floor."""
-    from audit.screen import GLYPH_PER_POINT, MIN_GLYPH_PX_AT_480, glyph_kind
     glyph = GLYPH_PER_POINT[(family, glyph_kind(string, family == "tex"))] * mob.font_size
     return mob.width * MIN_GLYPH_PX_AT_480 / glyph, mob.height * MIN_GLYPH_PX_AT_480 / glyph
 

@@ -72,13 +72,12 @@ def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kin
     for size in sizes:
         lines = []
         for line in given:
-            span = _word_spans(line, size, font, color)
-            current, start = "", 0
-            for k, word in enumerate(line.split(" ")):
+            current = ""
+            for word in line.split(" "):
                 trial = f"{current} {word}".strip()
-                if current and (span(start, k + 1) if span else make([trial], size).width) > width:
+                if current and make([trial], size).width > width:
                     lines.append(current)
-                    current, start = word, k
+                    current = word
                 else:
                     current = trial
             lines.append(current)
@@ -86,29 +85,6 @@ def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kin
         if len(lines) <= max_lines and mob.width <= width:
             return mob
     return mob.scale(width / mob.width) if mob.width > width else mob
-
-
-def _word_spans(line: str, size: int, font: str, color: str):
-    """``span(i, j)``: the width words ``i`` to ``j - 1`` of ``line`` take when set alone, read from one layout of
-    the whole line (Pango sets a word the same wherever it stands on a line): wrapping a caption then lays it
-    out once per size instead of once per word. None where glyphs and characters do not pair up one to one
-    (a shaped script, an empty word between two spaces): the caller lays each trial out itself."""
-    words = line.split(" ")
-    counts = [sum(not c.isspace() for c in word) for word in words]
-    if not all(counts):
-        return None
-    mob = raise_superscripts(Text(line.translate(SUPERSCRIPT_CHARS), font=font, font_size=size, color=color,
-                                  line_spacing=0.8), line)
-    glyphs = mob.submobjects
-    if len(glyphs) != sum(counts):
-        return None
-    lefts = np.array([g.get_left()[0] for g in glyphs])
-    rights = np.array([g.get_right()[0] for g in glyphs])
-    first = np.concatenate([[0], np.cumsum(counts)])  # word i's glyphs: first[i] to first[i + 1] - 1
-
-    def span(i: int, j: int) -> float:
-        return float(rights[first[i]:first[j]].max() - lefts[first[i]:first[j]].min())
-    return span
 
 
 def title_mobject(text: str) -> Text:
