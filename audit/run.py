@@ -27,9 +27,8 @@ class Report:
     @property
     def poster_index(self) -> int | None:
         """The animation (as --upto counts) that ends at the poster moment."""
-        if self.poster is None:
-            return None
-        return max((p.index for p in self.plays if p.end <= self.poster + 1e-6), default=0)
+        from pipeline.render_job import animation_ending_by
+        return animation_ending_by([p.end for p in self.plays], self.poster)
 
     def to_json(self) -> dict:
         return {"source": self.source, "quality": self.quality, "theme": self.theme, "lang": self.lang,

@@ -19,7 +19,7 @@ from manim import (Arrow, Axes, DecimalNumber, MarkupText, Mobject, SingleString
 
 from manim_patches.undrawn import SnapshotRenderer
 from pipeline.render_job import QUALITIES
-from scenes.graph_mobject import ComputationalGraph, SplineEdge
+from scenes.graph_mobject import ComputationalGraph, SplineEdge, bezier_points
 
 from audit.glyph_metrics import GLYPH_PER_POINT, MIN_GLYPH_PX_AT_480, TEX_COMMAND, glyph_kind  # noqa: F401 (re-exported)
 
@@ -364,14 +364,9 @@ def _sample_path(m: VMobject, per_curve: int = 8) -> np.ndarray:
 
 
 def _sample_curves(pts: np.ndarray, per_curve: int) -> np.ndarray:
-    n = len(pts) // 4 * 4
-    if n == 0:
+    if len(pts) < 4:
         return np.zeros((0, 2))
-    curves = pts[:n].reshape(-1, 4, 3)
-    t = np.linspace(0, 1, per_curve)[:, None, None]
-    b = ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
-         + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3])
-    return _to_px(b.transpose(1, 0, 2).reshape(-1, 3))
+    return _to_px(bezier_points(pts, per_curve))
 
 
 def _drawn(m: Mobject) -> bool:

@@ -39,12 +39,13 @@ MATRIX_UNIT = 1.2  # below this many scene units per layout inch a matrix's entr
 
 
 def bezier_points(points: np.ndarray, samples: int) -> np.ndarray:
-    """Points (x, y, z) along a path's cubic Bézier pieces, ``samples`` a piece."""
+    """Points (x, y, z) along a path's cubic Bézier pieces, ``samples`` a piece, piece after piece (in order
+    along the path)."""
     n = len(points) // 4 * 4
     curves = points[:n].reshape(-1, 4, 3)
-    t = np.linspace(0, 1, samples)[:, None, None]
-    return ((1 - t) ** 3 * curves[None, :, 0] + 3 * (1 - t) ** 2 * t * curves[None, :, 1]
-            + 3 * (1 - t) * t ** 2 * curves[None, :, 2] + t ** 3 * curves[None, :, 3]).reshape(-1, 3)
+    t = np.linspace(0, 1, samples)[None, :, None]
+    return ((1 - t) ** 3 * curves[:, None, 0] + 3 * (1 - t) ** 2 * t * curves[:, None, 1]
+            + 3 * (1 - t) * t ** 2 * curves[:, None, 2] + t ** 3 * curves[:, None, 3]).reshape(-1, 3)
 
 
 class SplineEdge(TipableVMobject):
@@ -422,7 +423,7 @@ class ComputationalGraph(VGroup):
         """Move the label sideways within its edge's span, nearest place first, and if need be closer to its
         own line, to where no other edge crosses it; left where it was when there is no such place."""
         start = label.get_center().copy()
-        xs = self._curve_points(key)[:, 0]
+        xs = self.curve_points(key)[:, 0]
         lo, hi = xs.min() - label.get_left()[0], xs.max() - label.get_right()[0]  # how far it may go
         step = 0.02 * self.unit
         shifts = sorted(np.arange(lo, hi + step / 2, step), key=abs) if lo <= hi else []
@@ -442,22 +443,18 @@ class ComputationalGraph(VGroup):
         for other in self.edges:
             if other == key:
                 continue
-            pts = self._curve_points(other, samples=32)
+            pts = self.curve_points(other, samples=32)
             if np.any((pts[:, 0] > x0) & (pts[:, 0] < x1) & (pts[:, 1] > y0) & (pts[:, 1] < y1)):
                 return True
         return False
 
-    def _curve_points(self, key, samples: int = 12) -> np.ndarray:
-        """Points along the edge's Bézier pieces (x, y, z), ``samples`` a piece."""
-        return bezier_points(self.edges[key].points, samples)
-
     def curve_points(self, key, samples: int = 12) -> np.ndarray:
         """Points (x, y, z) along an edge as it is drawn now, ``samples`` a Bézier piece."""
-        return self._curve_points(key, samples)
+        return bezier_points(self.edges[key].points, samples)
 
     def _edge_ys(self, key, x0: float, x1: float) -> list[float]:
         """Heights of the edge's curve between x0 and x1 (sampled along its Bézier pieces)."""
-        return [float(y) for x, y, _ in self._curve_points(key) if x0 <= x <= x1]
+        return [float(y) for x, y, _ in self.curve_points(key) if x0 <= x <= x1]
 
     def value_label(self, key) -> EdgeLabel:
         if key not in self.value_labels:

@@ -207,7 +207,7 @@ def test_no_other_edge_runs_through_a_panned_graphs_label():
     for step in g.backward:
         graph.backward_animation(step)
     margin = 2 / 60  # scene units: 2 px at 854x480
-    samples = {key: _points_along(edge) for key, edge in graph.edges.items()}
+    samples = {key: graph.curve_points(key, 120) for key in graph.edges}
     for key, label in [*graph.value_labels.items(), *graph.grad_labels.items()]:
         (x0, y0, _), (x1, y1, _) = label.get_corner([-1, -1, 0]), label.get_corner([1, 1, 0])
         for other, points in samples.items():
@@ -215,14 +215,6 @@ def test_no_other_edge_runs_through_a_panned_graphs_label():
                 x, y = points[:, 0], points[:, 1]
                 assert not np.any((x0 + margin < x) & (x < x1 - margin) & (y0 + margin < y) & (y < y1 - margin)), \
                     f"edge {other} runs through {key}'s label {text_of(label)}"
-
-
-def _points_along(edge, per_curve: int = 120):
-    """Points along an edge's own curve (its cubic Béziers evaluated at once; point_from_proportion
-    measures the whole path again for every point, about 20 s for this graph)."""
-    t = np.linspace(0.0, 1.0, per_curve)[:, None]
-    return np.vstack([(1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * d
-                      for a, b, c, d in edge.get_cubic_bezier_tuples()])
 
 
 def test_each_test_process_makes_its_texts_in_a_media_folder_of_its_own():
