@@ -89,13 +89,13 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
     from manim_patches.cache_seed import seeding
 
     with tempfile.TemporaryDirectory(prefix="backprop-cache-") as private_root:
-        dirs = {}
+        dirs, sources = {}, {}
         for name in names:
             shared, private = shared_root / name, Path(private_root) / name
             shared.mkdir(parents=True, exist_ok=True)
             private.mkdir()
-            dirs[name] = private
-        with seeding({private: shared_root / name for name, private in dirs.items()}):
+            dirs[name], sources[private] = private, shared
+        with seeding(sources):
             yield dirs
         for name, private in dirs.items():
             shared = shared_root / name
@@ -353,9 +353,14 @@ def poster_animation(trace_path: Path, options: RenderOptions = RenderOptions())
         scene = scene_cls(renderer=Counting(skip_animations=True))
         scene.render()
         poster = getattr(scene, "poster_time", None)
-    if poster is None:
+    return animation_ending_by(ends, poster)
+
+
+def animation_ending_by(ends: list[float], moment: float | None) -> int | None:
+    """The last animation (numbered from 0, as ``--upto`` counts) that ends by ``moment``, given each one's end."""
+    if moment is None:
         return None
-    return max((i for i, end in enumerate(ends) if end <= poster + 1e-6), default=0)
+    return max((i for i, end in enumerate(ends) if end <= moment + 1e-6), default=0)
 
 
 def scenes_fingerprint() -> bytes:
