@@ -6,8 +6,6 @@ before and after each, which the screen audit's renderer fills in (audit/screen.
 """
 from __future__ import annotations
 
-from manim.renderer.cairo_renderer import CairoRenderer
-
 from manim_patches.speedups import SkipsDrawing
 
 
@@ -28,8 +26,9 @@ class CostingRenderer(SkipsDrawing):
         self.costs.append(n * (1 + len(scene.get_mobject_family_members())))
 
 
-class SnapshotRenderer(CairoRenderer):
-    """Manim's renderer with every animation skipped (no frame is drawn), calling ``before_play(scene,
+class SnapshotRenderer(SkipsDrawing):
+    """Manim's renderer with every animation skipped (no frame is drawn, not even the static image Manim
+    draws and throws away for a skipped animation), calling ``before_play(scene,
     args)`` and ``after_play(scene, args, start)`` around each animation (``start``: its start time)."""
 
     def __init__(self, **kwargs):
