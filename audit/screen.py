@@ -350,11 +350,13 @@ def _blend(top: np.ndarray, under: np.ndarray) -> np.ndarray:
 def _fill_boxes(m: VMobject) -> list[tuple[np.ndarray, list[float]]]:
     """(colour, box) for each subpath of a filled shape: a merged bar chart is many boxes, not one."""
     rgba = np.asarray(m.get_fill_rgbas()[0], dtype=float)
+    px = _to_px(m.points) if len(m.points) else None
     boxes = []
-    for sub in m.get_subpaths():
-        if len(sub):
-            px = _to_px(np.asarray(sub))
-            boxes.append((rgba, [px[:, 0].min(), px[:, 1].min(), px[:, 0].max(), px[:, 1].max()]))
+    # Manim's vectorised split (get_subpaths compares anchors pair by pair, thousands of np.allclose calls)
+    for start, end in m.get_subpath_split_indices_from_points(m.points):
+        if end - start >= m.n_points_per_cubic_curve:  # as get_subpaths, which drops a shorter tail
+            sub = px[start:end]
+            boxes.append((rgba, [sub[:, 0].min(), sub[:, 1].min(), sub[:, 0].max(), sub[:, 1].max()]))
     return boxes
 
 
@@ -515,6 +517,16 @@ def _overlap(a, b, tol=OVERLAP_TOLERANCE_PX) -> bool:
     return a[0] + tol < b[2] and b[0] + tol < a[2] and a[1] + tol < b[3] and b[1] + tol < a[3]
 
 
+def _runs_through(points: np.ndarray, boxes: np.ndarray, margin: float = 2.0) -> np.ndarray:
+    """For each box (x0, y0, x1, y1), whether a point lies inside it by more than ``margin`` pixels (a line
+    may end at a label's edge, not run through it): every point against every box at once."""
+    if not len(points) or not len(boxes):
+        return np.zeros(len(boxes), dtype=bool)
+    x, y = points[:, :1], points[:, 1:2]
+    return ((x > boxes[:, 0] + margin) & (x < boxes[:, 2] - margin)
+            & (y > boxes[:, 1] + margin) & (y < boxes[:, 3] - margin)).any(0)
+
+
 def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=None) -> list[Violation]:
     """Every rule, on every paused frame. ``claims(frame)`` returns equation violations (see equations),
     ``caption_claims(frame)`` captions whose numbers the trace does not have (see captions)."""
@@ -540,23 +552,15 @@ def check_frames(frames: list[Frame], quality: str, claims=None, caption_claims=
             for b in f.texts[i + 1:]:
                 if _overlap(a.bbox, b.bbox):
                     bad("overlap", f"{a.kind} {a.string[:40]!r} and {b.kind} {b.string[:40]!r} overlap")
+        boxes = np.array([t.bbox for t in f.texts], dtype=float).reshape(-1, 4)
         for path in f.edges:
-            pts = np.asarray(path)
-            if not len(pts):
-                continue
-            for t in f.texts:
-                x0, y0, x1, y1 = t.bbox
-                m = 2.0  # an edge may end at a label's edge, not run through it
-                hit = ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m))
-                if hit.any():
-                    bad("edge-through-text", f"an edge runs through {t.kind} {t.string[:40]!r}")
+            for i in np.flatnonzero(_runs_through(np.asarray(path, dtype=float).reshape(-1, 2), boxes)):
+                t = f.texts[i]
+                bad("edge-through-text", f"an edge runs through {t.kind} {t.string[:40]!r}")
         for stroke in f.strokes:  # a chart's curve across a note or a tick label hides both
-            pts = stroke.points.reshape(-1, 2)
-            for t in f.texts:
-                x0, y0, x1, y1 = t.bbox
-                m = 2.0
-                if ((pts[:, 0] > x0 + m) & (pts[:, 0] < x1 - m) & (pts[:, 1] > y0 + m) & (pts[:, 1] < y1 - m)).any():
-                    bad("curve-through-text", f"the curve {stroke.label!r} runs through {t.kind} {t.string[:40]!r}")
+            for i in np.flatnonzero(_runs_through(stroke.points.reshape(-1, 2), boxes)):
+                t = f.texts[i]
+                bad("curve-through-text", f"the curve {stroke.label!r} runs through {t.kind} {t.string[:40]!r}")
         for sh in f.shapes:
             if sh.kind != "edge" and not inside_frame(sh.bbox) and _overlap(sh.bbox, [0, 0, w, h], 0):
                 bad("shape-cut", f"{sh.kind} {sh.label or ''!s} at {sh.bbox} is cut by the {w}x{h} frame's edge"

@@ -34,7 +34,7 @@ from infra.io import read_input
 
 FORMAT = "backprop-glyphs-1"
 MAX_ENTRY_BYTES = 64 << 20  # the glyphs of one SVG: a page of text is well under a megabyte
-_memory: dict[str, tuple[np.ndarray, dict]] = {}  # verified entries, by key
+_memory: dict[str, "_Plan"] = {}  # verified entries, by key
 _state = {"dir": None, "original": None}
 _ENUMS = {"LineJointType": LineJointType, "CapStyleType": CapStyleType}
 _SKIPPED = {"submobjects", "updaters", "path_obj", "target", "point_hash", "background_image", "grid_lines"}
@@ -76,8 +76,8 @@ def encode(key: str, leaves: list, groups: dict) -> bytes:
     return buf.getvalue()
 
 
-def decode(key: str, blob: bytes) -> tuple[np.ndarray, dict]:
-    """The data and index ``encode`` stored, or ValueError if the entry does not verify."""
+def decode(key: str, blob: bytes) -> _Plan:
+    """The glyphs ``encode`` stored, checked and ready to build, or ValueError if the entry does not verify."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         data = np.ascontiguousarray(z["data"], dtype=np.float64)
@@ -85,8 +85,7 @@ def decode(key: str, blob: bytes) -> tuple[np.ndarray, dict]:
         raise ValueError("an entry of another key or format")
     if hashlib.sha256(data.tobytes()).hexdigest() != meta.get("sha256"):
         raise ValueError("checksum mismatch")
-    build(data, meta)  # every reference in the index checked once, here
-    return data, meta
+    return _Plan(data, meta)  # every reference in the index checked once, here
 
 
 # What a new VMobject holds: an entry sets all of it but what encode skips. A glyph is made without running
@@ -94,41 +93,51 @@ def decode(key: str, blob: bytes) -> tuple[np.ndarray, dict]:
 _HELD = frozenset(VMobject().__dict__) - _SKIPPED
 
 
-def _glyph(entry: dict) -> VMobject:
-    if not _HELD <= entry.keys():
-        raise ValueError("a glyph without all of a VMobject's attributes")
-    leaf = VMobject.__new__(VMobject)
-    leaf.submobjects, leaf.updaters = [], []
-    leaf.target = leaf.point_hash = leaf.background_image = None
-    return leaf
+class _Plan:
+    """A verified entry turned into what each new glyph is made of: its plain attributes (values, enums and
+    colours, made once and shared: Manim replaces a colour, it never changes one in place) and the slices of
+    the data its arrays are copied from (fresh for every glyph: scenes move and recolour them in place)."""
+
+    def __init__(self, data: np.ndarray, meta: dict):
+        self.data, self.leaves = data, []
+        for entry in meta["leaves"]:
+            if not _HELD <= entry.keys():
+                raise ValueError("a glyph without all of a VMobject's attributes")
+            plain, arrays = {}, []
+            for name, (kind, *rest) in entry.items():
+                if kind == "array":
+                    start, shape, dtype = rest
+                    size = int(np.prod(shape))
+                    if not 0 <= start <= start + size <= data.size:
+                        raise ValueError("an array outside the data")
+                    arrays.append((name, start, start + size, tuple(shape), np.dtype(dtype)))
+                elif kind == "enum":
+                    plain[name] = _ENUMS[rest[0]][rest[1]]
+                elif kind == "color":
+                    plain[name] = ManimColor(rest[0])
+                elif kind == "value" and (rest[0] is None or isinstance(rest[0], (bool, int, float, str))):
+                    plain[name] = rest[0]
+                else:
+                    raise ValueError(f"an attribute of unknown kind {kind!r}")
+            self.leaves.append((plain, arrays))
+        self.groups = meta["groups"]
+        for members in self.groups.values():
+            if any(not isinstance(i, int) or not 0 <= i < len(self.leaves) for i in members):
+                raise ValueError("a group of unknown glyphs")
 
 
-def build(data: np.ndarray, meta: dict) -> tuple[list, dict]:
-    """New glyph mobjects from verified data (fresh each time: scenes recolour and move what they get)."""
-    leaves = []
-    for entry in meta["leaves"]:
-        leaf = _glyph(entry)
-        for name, (kind, *rest) in entry.items():
-            if kind == "array":
-                start, shape, dtype = rest
-                size = int(np.prod(shape))
-                if not 0 <= start <= start + size <= data.size:
-                    raise ValueError("an array outside the data")
-                value = data[start:start + size].reshape(shape).astype(dtype)
-            elif kind == "enum":
-                value = _ENUMS[rest[0]][rest[1]]
-            elif kind == "color":
-                value = ManimColor(rest[0])
-            elif kind == "value" and (rest[0] is None or isinstance(rest[0], (bool, int, float, str))):
-                value = rest[0]
-            else:
-                raise ValueError(f"an attribute of unknown kind {kind!r}")
-            setattr(leaf, name, value)
+def build(plan: _Plan) -> tuple[list, Mapping]:
+    """New glyph mobjects from a verified entry (fresh each time: scenes recolour and move what they get)."""
+    data, leaves = plan.data, []
+    for plain, arrays in plan.leaves:
+        leaf = VMobject.__new__(VMobject)
+        attrs = leaf.__dict__
+        attrs.update(plain)
+        for name, start, stop, shape, dtype in arrays:
+            attrs[name] = data[start:stop].reshape(shape).astype(dtype)  # astype copies
+        attrs.update(submobjects=[], updaters=[], target=None, point_hash=None, background_image=None)
         leaves.append(leaf)
-    for members in meta["groups"].values():
-        if any(not isinstance(i, int) or not 0 <= i < len(leaves) for i in members):
-            raise ValueError("a group of unknown glyphs")
-    return leaves, _Groups(leaves, meta["groups"])
+    return leaves, _Groups(leaves, plan.groups)
 
 
 class _Groups(Mapping):
@@ -202,7 +211,7 @@ def _init_svg_mobject(self: SVGMobject, use_svg_cache: bool) -> SVGMobject:
                   for name, vg in self.id_to_vgroup_dict.items()}
         _store(key, directory, leaves, groups)
         return self
-    leaves, self.id_to_vgroup_dict = build(*found)
+    leaves, self.id_to_vgroup_dict = build(found)
     self.add(*leaves)
     return self
 
