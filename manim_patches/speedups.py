@@ -16,6 +16,9 @@ Where a 1080p render's time went (profiled), and what replaces it here:
   every mobject in every frame. Here a path is built from one ``tolist`` of its points, and kept: a
   mobject drawn again with the same points (fades, pulses, each animation's static background) gets
   the stored Cairo path back.
+- Colour arrays without detours. Every glyph's fill and strokes are set through
+  ``VMobject.generate_rgbas_array``, which builds lists, copies the colour and stacks small arrays for
+  what is, nearly always, one colour and one opacity: that case is written out directly.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from itertools import starmap
 import av
 import numpy as np
 from av.video.frame import PictureType
+from manim import BLACK, ManimColor, VMobject
 from manim.camera.camera import Camera
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
@@ -35,6 +39,7 @@ from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
 _ORIGINAL_PATH = Camera.set_cairo_context_path
+_ORIGINAL_RGBAS = VMobject.generate_rgbas_array
 
 
 # Frame arrays the encoder has finished with, for the renderer to fill again (deque: thread-safe ends).
@@ -281,14 +286,32 @@ def _points_equal_2d(p0: np.ndarray, p1: np.ndarray, atol: float) -> np.ndarray:
         return ((p0 == p1) | ((diff <= atol + 1e-5 * np.abs(p1)) & np.isfinite(diff))).all(axis=1)
 
 
+def generate_rgbas_array(self: VMobject, color, opacity) -> np.ndarray:
+    """``VMobject.generate_rgbas_array`` for its common case (one colour, one opacity, no sheen) without the
+    lists, the colour's copy and the per-entry arrays Manim makes on the way: every glyph's fill, stroke and
+    background stroke go through here, hundreds of thousands of times a render. Other cases: Manim's."""
+    if ((color is None or isinstance(color, (str, ManimColor)))
+            and (opacity is None or (isinstance(opacity, (int, float)) and not isinstance(opacity, bool)))
+            and self.get_sheen_factor() == 0):
+        rgba = np.empty((1, 4))
+        rgba[0, :3] = (BLACK if color is None else color if isinstance(color, ManimColor)
+                       else ManimColor(color))._internal_value[:3]
+        rgba[0, 3] = 0.0 if opacity is None else opacity
+        return rgba
+    return _ORIGINAL_RGBAS(self, color, opacity)
+
+
 def install() -> None:
-    """Use the encoder and the path builder everywhere (idempotent); renders also pass RecyclingRenderer."""
+    """Use the encoder, the path builder and the colour arrays everywhere (idempotent); renders also pass
+    RecyclingRenderer."""
     scene_file_writer.VideoSegmentEncoder = BufferedSegmentEncoder
     Camera.set_cairo_context_path = set_cairo_context_path
+    VMobject.generate_rgbas_array = generate_rgbas_array
     _PATHS.clear()
 
 
 def uninstall() -> None:
     scene_file_writer.VideoSegmentEncoder = VideoSegmentEncoder
     Camera.set_cairo_context_path = _ORIGINAL_PATH
+    VMobject.generate_rgbas_array = _ORIGINAL_RGBAS
     _PATHS.clear()

@@ -15,6 +15,7 @@ something (``NodeSpec.ordered``: a - b, a / b), and dot free to put a shared inp
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import shlex
 import shutil
@@ -80,13 +81,20 @@ def layout_graph(nodes: list[NodeSpec], edges: list[tuple[str, str, tuple[float,
 
 
 def _run_dot(source: str, count: int) -> Layout:
+    return join_label_boxes(parse_plain(_dot_plain(source)), count)
+
+
+@functools.lru_cache(maxsize=256)
+def _dot_plain(source: str) -> str:
+    """dot's answer for ``source``, asked once per process: dot is deterministic, and a graph is laid out
+    again for every spacing tried, every theme and language of an audit, every still of a lecture."""
     dot = shutil.which("dot")
     if dot is None:
         raise LayoutError("Graphviz `dot` is not installed (run scripts/setup.sh)")
     proc = subprocess.run([dot, "-Tplain"], input=source, capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise LayoutError(f"dot failed: {proc.stderr.strip()}")
-    return join_label_boxes(parse_plain(proc.stdout), count)
+    return proc.stdout
 
 
 def to_dot(nodes: list[NodeSpec], edges, output: str, spacing: float = 1.0, order_all: bool = False) -> str:
@@ -119,7 +127,8 @@ def parse_plain(text: str) -> Layout:
     """Read dot's -Tplain output (inches, origin bottom-left)."""
     layout = None
     for line in text.splitlines():
-        parts = shlex.split(line)
+        # shlex only where dot quoted a name (a plain line is words and numbers between spaces)
+        parts = shlex.split(line) if any(c in line for c in "\"'\\") else line.split()
         if not parts:
             continue
         if parts[0] == "graph":

@@ -136,6 +136,30 @@ def test_fast_cairo_paths_draw_exactly_manims_pixels():
     np.testing.assert_array_equal(drawn[0], drawn[1])
 
 
+@pytest.mark.parametrize("color", [None, "#56B4E9", "RED", "#11223380", "manim", ["#56B4E9", "#E69F00"]])
+@pytest.mark.parametrize("opacity", [None, 0, 1, 0.35, np.float64(0.5), np.float32(0.25), True, [0.2, 0.9]])
+@pytest.mark.parametrize("sheen", [0.0, 0.3])
+def test_fast_colour_arrays_are_manims(color, opacity, sheen):
+    from manim import ManimColor, VMobject
+
+    from manim_patches import speedups
+
+    color = ManimColor("#D55E00") if color == "manim" else color
+    mob = VMobject(sheen_factor=sheen)
+    want = speedups._ORIGINAL_RGBAS(mob, color, opacity)
+    got = speedups.generate_rgbas_array(mob, color, opacity)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    speedups.install()
+    try:  # and through set_fill and set_stroke, as scenes use it
+        patched = VMobject(sheen_factor=sheen).set_fill(color, opacity).set_stroke(color, 2, opacity)
+    finally:
+        speedups.uninstall()
+    plain = VMobject(sheen_factor=sheen).set_fill(color, opacity).set_stroke(color, 2, opacity)
+    np.testing.assert_array_equal(patched.fill_rgbas, plain.fill_rgbas)
+    np.testing.assert_array_equal(patched.stroke_rgbas, plain.stroke_rgbas)
+
+
 def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
     from fractions import Fraction
 
