@@ -160,6 +160,81 @@ def test_fast_colour_arrays_are_manims(color, opacity, sheen):
     np.testing.assert_array_equal(patched.stroke_rgbas, plain.stroke_rgbas)
 
 
+def _same_structure(a, b, original, seen=None):
+    """Whether copies a (ours) and b (Manim's) of ``original`` are alike: the same types, values and sharing
+    among their own parts, and no array or list shared with the original."""
+    import copy as copy_module
+
+    from manim import ManimColor, Mobject
+    seen = {} if seen is None else seen
+    if id(a) in seen:  # the same part reached again: Manim's copy must reach its same part there too
+        assert seen[id(a)] is b
+        return
+    seen[id(a)] = b
+    assert type(a) is type(b)
+    if isinstance(a, Mobject):
+        assert a is not original and a.original_id == b.original_id
+        assert a.__dict__.keys() == b.__dict__.keys()
+        for k in a.__dict__.keys() - {"original_id"}:
+            _same_structure(a.__dict__[k], b.__dict__[k], original.__dict__[k], seen)
+    elif isinstance(a, np.ndarray):
+        assert a is not original and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b) == len(original) and (isinstance(a, tuple) or a is not original)
+        for x, y, z in zip(a, b, original):
+            _same_structure(x, y, z, seen)
+    elif isinstance(a, dict):
+        assert list(a) == list(b) and a is not original
+        for k in a:
+            _same_structure(a[k], b[k], original[k], seen)
+    elif isinstance(a, ManimColor):
+        assert a == b
+    else:
+        assert a == b or copy_module.deepcopy(original) is not original
+
+
+def test_fast_copies_are_manims_copies():
+    from manim import VGroup
+
+    from manim_patches import speedups
+    from scenes.training_scenes import polyline
+
+    ax = Axes(x_range=[0, 4, 1], y_range=[0, 2, 1], x_length=5, y_length=2.5)
+    mobs = [Text("local × upstream = −0.197", font_size=30, color="#56B4E9"),
+            MathTex("y", "=", r"\sigma(x)", tex_to_color_map={"y": "#009E73"}),
+            VGroup(ax, polyline(ax, np.linspace(0, 4, 30), 1 + np.sin(np.linspace(0, 6, 30)), "#56B4E9"),
+                   Circle(fill_opacity=0.5)).shift(LEFT)]
+    mobs[0].add_updater(lambda m: m)
+    mobs[2].submobjects[2].target = mobs[2].submobjects[0]  # a reference within the group
+    for mob in mobs:
+        manims = mob.copy()
+        speedups.install()
+        try:
+            ours = mob.copy()
+        finally:
+            speedups.uninstall()
+        _same_structure(ours, manims, mob)
+        assert ours.submobjects[0] is not mob.submobjects[0]
+        ours.shift(UP)  # a copy moves alone
+        assert not np.allclose(ours.get_center(), mob.get_center())
+    group = mobs[2]
+    speedups.install()
+    try:
+        copied = group.copy()
+    finally:
+        speedups.uninstall()
+    assert copied.submobjects[2].target is copied.submobjects[0]  # shared parts stay shared, in the copy
+    parts = mobs[1]
+    speedups.install()
+    try:
+        copied = parts.copy()
+    finally:
+        speedups.uninstall()
+    glyph = copied.id_to_vgroup_dict  # a MathTex's groups hold the copy's own glyphs
+    assert all(m in copied.get_family() for g in glyph.values() for m in g.submobjects) if glyph else True
+
+
 def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
     from fractions import Fraction
 
