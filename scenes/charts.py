@@ -32,13 +32,13 @@ class CornerAxes(Axes):
 
 
 def text(string: str, size: int = TITLE_SIZE, color=None, kind: str = "axis label") -> Text:
-    mob = merge_glyphs(Text(string, font=style.caption_font(), font_size=size, color=color or style.MUTED))
+    mob = merge_glyphs(style.once(Text, string, font=style.caption_font(), font_size=size, color=color or style.MUTED))
     mob.audit_kind = kind
     return mob
 
 
 def power_of_ten(exponent: int, color=None) -> MathTex:
-    mob = merge_glyphs(MathTex(rf"10^{{{exponent}}}", font_size=POWER_SIZE, color=color or style.MUTED))
+    mob = merge_glyphs(style.once(MathTex, rf"10^{{{exponent}}}", font_size=POWER_SIZE, color=color or style.MUTED))
     mob.audit_kind = "axis label"
     return mob
 

@@ -56,7 +56,7 @@ def _natural_width(text: str) -> float:
     """Width in layout inches of a scalar label whose digits are 0.16 tall (10 px at 854x480 when one layout
     inch is MIN_UNIT scene units: readable, and small enough that cs231n's sigmoid neuron, a chain of eight
     gates, fits the frame's width)."""
-    return Text(text, font_size=LABEL_FONT, font=style.FONTS["en"]).width * 0.16 / _digit_height()
+    return style.once(Text, text, font_size=LABEL_FONT, font=style.FONTS["en"]).width * 0.16 / _digit_height()
 
 
 @functools.cache
@@ -69,7 +69,7 @@ def _symbol_size(symbol: str) -> tuple[float, float]:
 def _word(symbol: str, **kwargs) -> Text:
     """A gate's symbol or word (on two lines if it holds a line break)."""
     lines = {"line_spacing": 0.6} if "\n" in symbol else {}
-    return Text(symbol, font_size=30, font=style.FONTS["en"], **lines, **kwargs)
+    return style.once(Text, symbol, font_size=30, font=style.FONTS["en"], **lines, **kwargs)
 
 
 @functools.cache
@@ -111,9 +111,9 @@ VECTOR_EXPONENT = 0.85  # of the digits' size: an exponent as readable as the nu
 def vector_space_label(size: int, gradient: bool, color, partial: str = "∂ ") -> list[Text]:
     """ℝ³ (∂ ℝ³ for a gradient) on an edge: the exponent a digit of nearly full size, raised a third of a
     digit, so that it reads as large as the labels' numbers (a typeset superscript would be a third smaller)."""
-    base = merge_glyphs(Text((partial if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
+    base = merge_glyphs(style.once(Text, (partial if gradient else "") + "ℝ", font_size=LABEL_FONT, color=color,
                              font=style.FONTS["en"]))
-    exponent = merge_glyphs(Text(str(size), font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
+    exponent = merge_glyphs(style.once(Text, str(size), font_size=LABEL_FONT, color=color, font=style.FONTS["en"]))
     exponent.scale(VECTOR_EXPONENT).next_to(base, RIGHT, buff=0.02).align_to(base, DOWN)
     exponent.shift(0.35 * exponent.height * UP)
     for part in (base, exponent):
@@ -134,10 +134,10 @@ class EdgeLabel(VGroup):
             self.add(*vector_space_label(np.size(value), gradient, color, partial))
         elif chip or is_chip(value):
             chip = (partial if gradient else "") + style.shape_text(value)
-            self.add(merge_glyphs(Text(chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
+            self.add(merge_glyphs(style.once(Text, chip, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         elif np.ndim(value) == 0:
             text = style.fmt_grad(float(value)) if gradient else style.fmt_value(float(value))
-            self.add(merge_glyphs(Text(text, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
+            self.add(merge_glyphs(style.once(Text, text, font_size=LABEL_FONT, color=color, font=style.FONTS["en"])))
         else:
             self.add(merge_glyphs(style.math(style.latex_array(value, signed=gradient), color=color, font_size=LABEL_FONT + 4)))
 

@@ -603,7 +603,7 @@ class GradientCheck(GraphScene):
             checked = n.relative_error is not None or n.kinks
             rows.append([n.label, *cells, verdict + (("  ✓" if ok else "  ✗") if checked else "")])
             colors.append((style.GOOD if ok else style.BAD) if checked else style.MUTED)
-        labels = [Text(style.caption(k), font=style.caption_font(), font_size=26, color=style.MUTED)
+        labels = [style.once(Text, style.caption(k), font=style.caption_font(), font_size=26, color=style.MUTED)
                   for k in ("input", "analytic", "numeric", "relerr")]
         table = Table(rows, col_labels=labels, include_outer_lines=True,
                       element_to_mobject_config={"font_size": 28, "font": style.FONTS["en"]},

@@ -7,9 +7,10 @@ values are always sky blue, gradients always orange; a gradient's sign is also w
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 import numpy as np
-from manim import MathTex, TexTemplate
+from manim import MathTex, Mobject, TexTemplate
 
 from engine.expr import NAME, PARAM_NAME
 from engine.languages import DEFAULT_LANG, LANGUAGES
@@ -61,8 +62,34 @@ TEX_TEMPLATE.add_to_preamble(r"\usepackage{xcolor}")
 
 
 def math(tex: str, **kwargs) -> MathTex:
-    """A MathTex in the project's template (one LaTeX run for the whole formula)."""
-    return MathTex(tex, tex_template=TEX_TEMPLATE, **kwargs)
+    """A MathTex in the project's template (one LaTeX run for the whole formula), built once (see ``once``)."""
+    return once(MathTex, tex, tex_template=TEX_TEMPLATE, **kwargs)
+
+
+_BUILT: OrderedDict[tuple, Mobject] = OrderedDict()  # by once's key, the least recently used first
+BUILT_MAX = 2048  # a lecture's worth of labels; a process that renders course after course stays bounded
+
+
+def once(cls: type[Mobject], first: str, **kwargs) -> Mobject:
+    """``cls(first, **kwargs)`` (a Text, MathTex, ...), built once per process and copied after that.
+
+    A scene writes the same labels, numbers and formulas again and again (each step, each theme and
+    language of an audit, each clip of a lecture): turning text into glyphs takes 4-8 ms, a copy under one.
+    What is kept is a copy that is never handed out; the key holds everything the result depends on: the
+    arguments, and the theme's text colour (Manim's default colour, which apply_theme sets).
+    """
+    template = kwargs.get("tex_template")
+    key = (cls, first, repr(sorted((k, v) for k, v in kwargs.items() if k != "tex_template")),
+           None if template is None else (template.body, template.tex_compiler, template.output_format), TEXT)
+    kept = _BUILT.get(key)
+    if kept is not None:
+        _BUILT.move_to_end(key)
+        return kept.copy()
+    mob = cls(first, **kwargs)
+    _BUILT[key] = mob.copy()
+    if len(_BUILT) > BUILT_MAX:
+        _BUILT.popitem(last=False)
+    return mob
 
 
 def colored(tex: str, color: str) -> str:

@@ -28,7 +28,7 @@ def raise_superscripts(mob: Text, original: str) -> Text:
     glyphs = mob.submobjects
     if not any(c in SUPERSCRIPTS for c in chars) or len(chars) != len(glyphs):  # (shaped scripts: left as set)
         return mob
-    digit = Text("0", font=mob.font, font_size=mob.font_size).height
+    digit = style.once(Text, "0", font=mob.font, font_size=mob.font_size).height
     for i, (c, glyph) in enumerate(zip(chars, glyphs)):
         if c not in SUPERSCRIPTS:
             continue
@@ -57,7 +57,7 @@ def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int,
 @functools.lru_cache(maxsize=256)
 def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kind: str, color: str, font: str) -> Text:
     def make(lines, size):
-        mob = merge_glyphs(raise_superscripts(Text("\n".join(lines).translate(SUPERSCRIPT_CHARS),
+        mob = merge_glyphs(raise_superscripts(style.once(Text, "\n".join(lines).translate(SUPERSCRIPT_CHARS),
                                                    font=font, font_size=size, color=color,
                                                    line_spacing=0.8), "\n".join(lines)))
         mob.audit_kind = kind

@@ -27,11 +27,11 @@ class TitleCard(PacedScene):
 
     def construct(self):
         text = os.environ.get(TITLE_ENV, "Backpropagation")
-        title = merge_glyphs(Text(text, font=style.caption_font(), font_size=52, color=style.TEXT))
+        title = merge_glyphs(style.once(Text, text, font=style.caption_font(), font_size=52, color=style.TEXT))
         parts = [title]
         sub = os.environ.get(SUBTITLE_ENV)
         if sub:
-            parts.append(merge_glyphs(Text(sub, font=style.caption_font(), font_size=30, color=style.MUTED)))
+            parts.append(merge_glyphs(style.once(Text, sub, font=style.caption_font(), font_size=30, color=style.MUTED)))
         card = VGroup(*parts).arrange(DOWN, buff=0.4)
         if card.width > 12.5:
             card.scale(12.5 / card.width)

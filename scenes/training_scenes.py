@@ -25,11 +25,11 @@ VANISHED_RATIO = 1e-2  # first/last layer gradient: two orders of magnitude or m
 
 
 def label(text: str, size: int = 24, color=None) -> Text:
-    return merge_glyphs(Text(text, font=style.caption_font(), font_size=size, color=color or style.TEXT))
+    return merge_glyphs(style.once(Text, text, font=style.caption_font(), font_size=size, color=color or style.TEXT))
 
 
 def tex_label(tex: str, size: int = 36, color=None) -> MathTex:
-    mob = merge_glyphs(MathTex(tex, font_size=size, color=color or style.MUTED))
+    mob = merge_glyphs(style.once(MathTex, tex, font_size=size, color=color or style.MUTED))
     mob.audit_kind = "axis label"
     return mob
 

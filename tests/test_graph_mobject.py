@@ -236,3 +236,38 @@ def test_each_test_process_makes_its_texts_in_a_media_folder_of_its_own():
     made = set(texts.glob("*.svg")) if texts.is_dir() else set()
     Text(f"only this process {os.getpid()}", font_size=20)
     assert set(texts.glob("*.svg")) - made  # written where the test process's own folder says
+
+
+def test_a_label_is_built_once_and_each_caller_gets_its_own_copy(monkeypatch):
+    from manim import MathTex
+
+    built = []
+
+    class Counted(Text):
+        def __init__(self, *args, **kwargs):
+            built.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(style, "_BUILT", style.OrderedDict())
+    first = style.once(Counted, "−0.197", font_size=22)
+    second = style.once(Counted, "−0.197", font_size=22)
+    assert built == ["−0.197"]  # the second is a copy
+    assert second is not first and second.submobjects[0] is not first.submobjects[0]
+    np.testing.assert_array_equal(second.submobjects[0].points, first.submobjects[0].points)
+    second.shift([1, 0, 0])  # each caller's own
+    assert not np.allclose(second.get_center(), first.get_center())
+    style.once(Counted, "−0.197", font_size=24)  # another size: built
+    assert built == ["−0.197"] * 2
+    theme = style.THEME
+    other = "light" if theme == "dark" else "dark"
+    try:  # the theme's text colour is Manim's default colour: part of the key
+        style.apply_theme(other)
+        again = style.once(Counted, "−0.197", font_size=22)
+    finally:
+        style.apply_theme(theme)
+    assert built == ["−0.197"] * 3 and again.get_fill_color().to_hex() == style.THEMES[other]["TEXT"]
+    assert first.get_fill_color().to_hex() == style.THEMES[theme]["TEXT"]
+    template = style.TEX_TEMPLATE.copy()  # a formula in another LaTeX preamble is another formula
+    template.add_to_preamble(r"\usepackage{amssymb}")
+    a, b = style.once(MathTex, "x"), style.once(MathTex, "x", tex_template=template)
+    assert len(style._BUILT) == 5 and a is not b
