@@ -279,12 +279,16 @@ def _to_px(points: np.ndarray) -> np.ndarray:
     return np.stack([x, y], axis=1)
 
 
-def _bbox_px(m: Mobject) -> list[float] | None:
-    pts = [p.points for p in m.family_members_with_points()]
+def _bbox_px(m: Mobject, parts: list | None = None) -> list[float] | None:
+    """The box of ``m``'s points in pixels (``parts``: its family members with points, if known). Only the
+    extremes are converted: the conversion is monotone, so this is the box of the converted points, exactly."""
+    pts = [p.points for p in (m.family_members_with_points() if parts is None else parts)]
     if not pts:
         return None
-    px = _to_px(np.concatenate(pts))
-    return [float(px[:, 0].min()), float(px[:, 1].min()), float(px[:, 0].max()), float(px[:, 1].max())]
+    pts = np.concatenate(pts) if len(pts) > 1 else pts[0]
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    (x0, y1), (x1, y0) = _to_px(np.array([lo[:2], hi[:2]]))  # y grows downwards in pixels
+    return [float(x0), float(y0), float(x1), float(y1)]
 
 
 def _glyph_height_px(m: Mobject, string: str) -> float:
@@ -295,6 +299,14 @@ def _glyph_height_px(m: Mobject, string: str) -> float:
         size = float(m.font_size)
     except (AttributeError, ZeroDivisionError):
         return float("nan")
+    px = size * config.pixel_height / config.frame_height
+    return px * _least_glyph_per_point(family, string, getattr(m, "font", "") or "" if family == "text" else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _least_glyph_per_point(family: str, string: str, font: str) -> float:
+    """The smallest glyph height per point of font size in ``string`` (see _glyph_height_px): a text is
+    measured again in every paused frame it stays in."""
     if family == "tex":
         scripts = TEX_SCRIPT_ARG.findall(string)
         main = TEX_SCRIPT_ARG.sub("", string)
@@ -304,11 +316,9 @@ def _glyph_height_px(m: Mobject, string: str) -> float:
         if not scripts or re.search(r"[^\s{}]", TEX_COMMAND.sub("", main)):
             heights.append(main_height)
     else:
-        font = getattr(m, "font", "") or ""
         main_height = GLYPH_PER_POINT[("text", glyph_kind(string, False))]
         heights = [main_height] + [_char_height_per_point(font, c) for c in set(SCRIPT_CHARS.findall(string))]
-    px = size * config.pixel_height / config.frame_height
-    return px * min(heights)
+    return min(heights)
 
 
 @functools.cache
@@ -317,10 +327,10 @@ def _char_height_per_point(font: str, char: str) -> float:
     return Text(char, font=font, font_size=48).height / 48
 
 
-def _visible_colors(m: Mobject) -> list[np.ndarray]:
+def _visible_colors(m: Mobject, parts: list | None = None) -> list[np.ndarray]:
     """The distinct RGBA fill colours of a text's glyphs that are drawn at all."""
     out = []
-    for part in m.family_members_with_points():
+    for part in m.family_members_with_points() if parts is None else parts:
         if isinstance(part, VMobject):
             for rgba in part.get_fill_rgbas():
                 if rgba[3] > 0.05 and not any(np.allclose(rgba, c) for c in out):
@@ -329,9 +339,8 @@ def _visible_colors(m: Mobject) -> list[np.ndarray]:
 
 
 def _luminance(rgb) -> float:
-    c = np.asarray(rgb[:3], dtype=float)
-    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in map(float, rgb[:3]))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def contrast_ratio(a, b) -> float:
@@ -420,8 +429,9 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
         if kind == "edge":
             frame.edges.append(_sample_path(m).tolist())
             continue
-        colors = _visible_colors(m)
-        box = _bbox_px(m)
+        parts = m.family_members_with_points()
+        colors = _visible_colors(m, parts)
+        box = _bbox_px(m, parts)
         if not colors or box is None:
             continue  # faded out, or nothing drawn
         if inside_frame(box):
