@@ -27,9 +27,27 @@ def pytest_configure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     config._backprop_media = tempfile.mkdtemp(prefix=f"backprop-test-media-{worker}-")
     manim_config.media_dir = config._backprop_media
+    # Formulas and texts that tests build directly (not through render.py) look for LaTeX's and Pango's SVGs
+    # in that folder: each is copied in from the checkout's cache, verified, when there is one, as a
+    # render's would be (manim_patches.cache_seed), instead of running LaTeX again in every worker.
+    # Read only: nothing a test makes there is published to the shared cache.
+    from infra.cache import CACHE
+    from manim_patches.cache_seed import seeding
+
+    folders = {}
+    for name, key in (("tex", "tex_dir"), ("text", "text_dir")):
+        private = Path(config._backprop_media) / name
+        private.mkdir()
+        setattr(manim_config, key, str(private))
+        folders[private] = CACHE / name
+    config._backprop_seeding = seeding(folders)
+    config._backprop_seeding.__enter__()
 
 
 def pytest_unconfigure(config):
+    seeding = getattr(config, "_backprop_seeding", None)
+    if seeding is not None:
+        seeding.__exit__(None, None, None)
     media = getattr(config, "_backprop_media", None)
     if media:
         shutil.rmtree(media, ignore_errors=True)
