@@ -20,11 +20,15 @@ from helpers import alive, run_cli
 from pipeline.course import load_course
 from render import CONFIG_DIR, ROOT
 
+# A title card and two short scenes of different traces, each said in both languages: every Ray test renders
+# this course (auto narration would hold every step for its reading time, five to eight times the clips' length)
 LECTURE = """title: Two gates
 chapter_cards: false
 clips:
   - config: gates.yaml
-  - config: sigmoid_gate.yaml
+    narration: {en: Four gates., ko: 게이트 네 개.}
+  - config: chain_rule.yaml
+    narration: {en: The chain rule., ko: 연쇄 법칙.}
 """
 COURSE = """title: A small course
 lectures: [lec.yaml]
@@ -36,7 +40,7 @@ formats: [mp4, webm]
 
 def _course(folder: Path, course: str = COURSE) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("gates.yaml", "sigmoid_gate.yaml"):
+    for name in ("gates.yaml", "chain_rule.yaml"):
         shutil.copy(CONFIG_DIR / name, folder / name)
     (folder / "lec.yaml").write_text(LECTURE)
     (folder / "course.yaml").write_text(course)
