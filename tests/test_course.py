@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -140,8 +141,8 @@ def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_rende
     result = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
     assert result.returncode == 0, result.stderr
     assert _files(tmp_path / "out") == reference
-    # six tasks on the two workers: a worker imports Manim once and renders task after task
-    assert "6 rendered on 2 worker processes" in result.stderr
+    # six tasks on the two workers: a worker imports Manim once and renders task after task; none retried
+    assert "6 rendered on 2 worker processes, 0 already cached, 6 shared between videos, 0 retried" in result.stderr
     clips = {p: p.stat().st_mtime_ns for p in (cache / "clips").glob("*.mp4")}
     assert len(clips) == 6
     again = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
@@ -151,15 +152,28 @@ def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_rende
     assert _files(tmp_path / "out") == reference
 
 
-def _wait_for_workers(proc: subprocess.Popen, timeout: float = 180) -> list[int]:
+def _drawing_a_scene(pid: int) -> bool:
+    """Whether Ray worker ``pid`` is drawing a scene's frames now: it holds a scene's movie file open (Manim
+    writes it under partial_movie_files/<the scene's class>/; a title card's, drawn in a blink, is not counted)."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:  # the process or one of its files went away meanwhile
+        return False
+    return any("/partial_movie_files/" in link and "/TitleCard/" not in link for link in links)
+
+
+def _worker_drawing_a_scene(proc: subprocess.Popen, timeout: float = 180) -> int:
+    """The first Ray worker of the course ``proc`` found drawing a scene's frames: genuinely mid-task. Its task
+    reported its start to the ledger before it built the scene (the import, the trace and the scene's mobjects
+    come between), so that report has been delivered by the time frames are written."""
     from pipeline.cluster import worker_pids
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        pids = worker_pids(proc.pid)
-        if pids:
-            return pids
-        time.sleep(0.2)
-    raise AssertionError("no render task started on the cluster")
+        for pid in worker_pids(proc.pid):
+            if _drawing_a_scene(pid):
+                return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no render task was seen drawing a scene (the course exited with {proc.poll()})")
 
 
 @pytest.mark.slow
@@ -169,12 +183,10 @@ def test_a_worker_killed_mid_task_is_retried_and_the_course_completes(local_rend
     proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o",
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    victim = _wait_for_workers(proc)[0]
-    # mid-task (a clip takes tens of seconds here), and late enough that the task's start, which the worker
-    # reports without waiting, has reached the ledger even on a loaded machine: a kill before that report
-    # is delivered makes the retry the task's first recorded start ("0 retried")
-    time.sleep(3.0)
-    os.kill(victim, signal.SIGKILL)
+    # killed while drawing a scene's frames: mid-task, and after the task's start (which the worker reports
+    # without waiting) has reached the ledger; a kill before that report would make the retry the task's first
+    # recorded start ("0 retried")
+    os.kill(_worker_drawing_a_scene(proc), signal.SIGKILL)
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     assert "0 already cached" in stderr and "1 retried" in stderr
@@ -192,8 +204,7 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    tasks = set(_wait_for_workers(proc))
-    time.sleep(1.0)  # both tasks under way
+    tasks = {_worker_drawing_a_scene(proc)}  # a clip mid-render
     tasks |= set(worker_pids(proc.pid))
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
@@ -221,20 +232,36 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])
     ray = str(Path(sys.executable).parent / "ray")
-    # the workers' own LaTeX cache (a cluster node's), warm so that the test does not wait for LaTeX
-    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "node-cache"))}
-    # four CPUs: a remote clip task asks for two (cluster.CPUS_PER_TASK), so two tasks run at once
-    subprocess.run([ray, "start", "--head", "--num-cpus=4", f"--port={ports[0]}", f"--ray-client-server-port={ports[1]}",
-                    "--include-dashboard=false", "--disable-usage-stats"], check=True, env=head_env,
-                   capture_output=True, timeout=120)
+    # the workers' own LaTeX cache (a cluster node's), warm so that the test does not wait for LaTeX; a Ray
+    # folder of its own (short: it holds sockets), so that a `--cluster local` course run meanwhile by another
+    # test does not find this head as "the latest cluster" and join it
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "node-cache")), "RAY_TMPDIR": ray_tmp}
+    # four CPUs: a remote clip task asks for two (cluster.CPUS_PER_TASK), so two tasks run at once. --block:
+    # SIGTERM to this process stops this head and its workers, and no other Ray on the machine (`ray stop`
+    # stops them all, a parallel test's cluster too)
+    log = tmp_path / "head.log"
+    with log.open("wb") as out:
+        head = subprocess.Popen([ray, "start", "--head", "--block", "--num-cpus=4", f"--port={ports[0]}",
+                                 f"--ray-client-server-port={ports[1]}", "--include-dashboard=false",
+                                 "--disable-usage-stats"], env=head_env, stdout=out, stderr=subprocess.STDOUT)
     try:
+        deadline = time.monotonic() + 120
+        while b"Ray runtime started." not in log.read_bytes():
+            assert head.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+            time.sleep(0.1)
         result = _run(course, tmp_path / "out", _cache(tmp_path / "cache"), "--cluster", f"ray://127.0.0.1:{ports[1]}")
         assert result.returncode == 0, result.stderr
-        assert "6 rendered on 2 worker processes" in result.stderr
+        assert "6 rendered on 2 worker processes, 0 already cached, 6 shared between videos, 0 retried" in result.stderr
         assert _files(tmp_path / "out") == reference
         assert not (tmp_path / "node-cache" / "clips").exists()  # clips reached the driver's cache through Ray
     finally:
-        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120)
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_the_plan_comes_first_and_a_course_over_budget_is_refused_before_any_work(tmp_path, monkeypatch):
