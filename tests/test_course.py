@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError
-from helpers import alive, run_cli
+from helpers import alive, drawing_frames, run_cli
 from pipeline.course import load_course
 from render import CONFIG_DIR, ROOT
 
@@ -152,16 +152,6 @@ def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_rende
     assert _files(tmp_path / "out") == reference
 
 
-def _drawing_a_scene(pid: int) -> bool:
-    """Whether Ray worker ``pid`` is drawing a scene's frames now: it holds a scene's movie file open (Manim
-    writes it under partial_movie_files/<the scene's class>/; a title card's, drawn in a blink, is not counted)."""
-    try:
-        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-    except OSError:  # the process or one of its files went away meanwhile
-        return False
-    return any("/partial_movie_files/" in link and "/TitleCard/" not in link for link in links)
-
-
 def _worker_drawing_a_scene(proc: subprocess.Popen, timeout: float = 180) -> int:
     """The first Ray worker of the course ``proc`` found drawing a scene's frames: genuinely mid-task. Its task
     reported its start to the ledger before it built the scene (the import, the trace and the scene's mobjects
@@ -170,7 +160,7 @@ def _worker_drawing_a_scene(proc: subprocess.Popen, timeout: float = 180) -> int
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         for pid in worker_pids(proc.pid):
-            if _drawing_a_scene(pid):
+            if drawing_frames(pid, scene=True):
                 return pid
         time.sleep(0.05)
     raise AssertionError(f"no render task was seen drawing a scene (the course exited with {proc.poll()})")
