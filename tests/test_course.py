@@ -118,12 +118,23 @@ def test_cluster_option_names_what_it_takes(tmp_path):
 
 @pytest.fixture(scope="module")
 def local_render(tmp_path_factory):
-    """The small course rendered by the local scheduler: the reference."""
-    tmp = tmp_path_factory.mktemp("local")
-    course, cache = _course(tmp / "c"), _cache(tmp / "cache")
-    result = _run(course, tmp / "out", cache)
-    assert result.returncode == 0, result.stderr
-    return course, _files(tmp / "out"), result.stderr
+    """The small course rendered by the local scheduler: the reference. Rendered once per run: xdist can hand
+    these tests to both workers (a steal splits the module), and the second then reads the first's render
+    from the run's common temporary folder (the lock makes it wait for it) instead of rendering it again."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, which holds every worker's own
+    tmp = shared / "course-local-render"
+    with FileLock(f"{tmp}.lock"):
+        if not (tmp / "stderr.txt").is_file():  # not rendered yet (or the render failed)
+            shutil.rmtree(tmp, ignore_errors=True)
+            course, cache = _course(tmp / "c"), _cache(tmp / "cache")
+            result = _run(course, tmp / "out", cache)
+            assert result.returncode == 0, result.stderr
+            (tmp / "stderr.txt").write_text(result.stderr)
+    return tmp / "c" / "course.yaml", _files(tmp / "out"), (tmp / "stderr.txt").read_text()
 
 
 @pytest.mark.slow
@@ -152,18 +163,19 @@ def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_rende
     assert _files(tmp_path / "out") == reference
 
 
-def _worker_drawing_a_scene(proc: subprocess.Popen, timeout: float = 180) -> int:
-    """The first Ray worker of the course ``proc`` found drawing a scene's frames: genuinely mid-task. Its task
-    reported its start to the ledger before it built the scene (the import, the trace and the scene's mobjects
-    come between), so that report has been delivered by the time frames are written."""
+def _worker_drawing(proc: subprocess.Popen, scene: bool, timeout: float = 180) -> int:
+    """The first Ray worker of the course ``proc`` found drawing a clip's frames (``scene``: a scene's, which
+    lasts seconds, not a title card's): genuinely mid-task. Its task reported its start to the ledger before it
+    built the clip (the import, the trace and the mobjects come between), so that report has been delivered
+    by the time frames are written."""
     from pipeline.cluster import worker_pids
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         for pid in worker_pids(proc.pid):
-            if drawing_frames(pid, scene=True):
+            if drawing_frames(pid, scene):
                 return pid
         time.sleep(0.05)
-    raise AssertionError(f"no render task was seen drawing a scene (the course exited with {proc.poll()})")
+    raise AssertionError(f"no render task was seen drawing a clip (the course exited with {proc.poll()})")
 
 
 @pytest.mark.slow
@@ -176,7 +188,7 @@ def test_a_worker_killed_mid_task_is_retried_and_the_course_completes(local_rend
     # killed while drawing a scene's frames: mid-task, and after the task's start (which the worker reports
     # without waiting) has reached the ledger; a kill before that report would make the retry the task's first
     # recorded start ("0 retried")
-    os.kill(_worker_drawing_a_scene(proc), signal.SIGKILL)
+    os.kill(_worker_drawing(proc, scene=True), signal.SIGKILL)
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     assert "0 already cached" in stderr and "1 retried" in stderr
@@ -194,7 +206,7 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    tasks = {_worker_drawing_a_scene(proc)}  # a clip mid-render
+    tasks = {_worker_drawing(proc, scene=False)}  # a clip mid-render
     tasks |= set(worker_pids(proc.pid))
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
