@@ -246,6 +246,7 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
     with log.open("wb") as out:
         head = subprocess.Popen([ray, "start", "--head", "--block", "--num-cpus=4", f"--port={ports[0]}",
                                  f"--ray-client-server-port={ports[1]}", "--include-dashboard=false",
+                                 "--include-log-monitor=false",  # the course asks for no worker logs
                                  "--disable-usage-stats"], env=head_env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
