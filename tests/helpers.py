@@ -159,6 +159,29 @@ def alive(pid: int) -> bool:
         return False
 
 
+def open_files(pid: int) -> list[str]:
+    """The paths process ``pid`` has open now (none once it is gone), from /proc."""
+    import os
+
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    paths = []
+    for fd in fds:
+        try:
+            paths.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:  # closed meanwhile
+            pass
+    return paths
+
+
+def drawing_frames(pid: int, scene: bool = False) -> bool:
+    """Whether process ``pid`` is drawing a clip's frames now: it holds open the movie file Manim writes them
+    into (partial_movie_files/<the scene's class>/...); ``scene``: a scene's, not a title card's (drawn in a blink)."""
+    return any("/partial_movie_files/" in path and not (scene and "/TitleCard/" in path) for path in open_files(pid))
+
+
 # Shipped configs whose training takes tens of seconds (torch's loop, many seeds): the slow suite covers
 # them, so the fast subset (the mutation oracle) stays under a minute.
 HEAVY_CONFIGS = {"vanishing_torch", "xor_seeds"}

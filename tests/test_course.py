@@ -10,21 +10,26 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from engine.config import ConfigError
-from helpers import alive, run_cli
+from helpers import alive, drawing_frames, run_cli
 from pipeline.course import load_course
 from render import CONFIG_DIR, ROOT
 
+# A title card and two short scenes of different traces, each said in both languages: every Ray test renders
+# this course (auto narration would hold every step for its reading time, five to eight times the clips' length)
 LECTURE = """title: Two gates
 chapter_cards: false
 clips:
   - config: gates.yaml
-  - config: sigmoid_gate.yaml
+    narration: {en: Four gates., ko: 게이트 네 개.}
+  - config: chain_rule.yaml
+    narration: {en: The chain rule., ko: 연쇄 법칙.}
 """
 COURSE = """title: A small course
 lectures: [lec.yaml]
@@ -36,7 +41,7 @@ formats: [mp4, webm]
 
 def _course(folder: Path, course: str = COURSE) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("gates.yaml", "sigmoid_gate.yaml"):
+    for name in ("gates.yaml", "chain_rule.yaml"):
         shutil.copy(CONFIG_DIR / name, folder / name)
     (folder / "lec.yaml").write_text(LECTURE)
     (folder / "course.yaml").write_text(course)
@@ -113,12 +118,23 @@ def test_cluster_option_names_what_it_takes(tmp_path):
 
 @pytest.fixture(scope="module")
 def local_render(tmp_path_factory):
-    """The small course rendered by the local scheduler: the reference."""
-    tmp = tmp_path_factory.mktemp("local")
-    course, cache = _course(tmp / "c"), _cache(tmp / "cache")
-    result = _run(course, tmp / "out", cache)
-    assert result.returncode == 0, result.stderr
-    return course, _files(tmp / "out"), result.stderr
+    """The small course rendered by the local scheduler: the reference. Rendered once per run: xdist can hand
+    these tests to both workers (a steal splits the module), and the second then reads the first's render
+    from the run's common temporary folder (the lock makes it wait for it) instead of rendering it again."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, which holds every worker's own
+    tmp = shared / "course-local-render"
+    with FileLock(f"{tmp}.lock"):
+        if not (tmp / "stderr.txt").is_file():  # not rendered yet (or the render failed)
+            shutil.rmtree(tmp, ignore_errors=True)
+            course, cache = _course(tmp / "c"), _cache(tmp / "cache")
+            result = _run(course, tmp / "out", cache)
+            assert result.returncode == 0, result.stderr
+            (tmp / "stderr.txt").write_text(result.stderr)
+    return tmp / "c" / "course.yaml", _files(tmp / "out"), (tmp / "stderr.txt").read_text()
 
 
 @pytest.mark.slow
@@ -136,8 +152,8 @@ def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_rende
     result = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
     assert result.returncode == 0, result.stderr
     assert _files(tmp_path / "out") == reference
-    # six tasks on the two workers: a worker imports Manim once and renders task after task
-    assert "6 rendered on 2 worker processes" in result.stderr
+    # six tasks on the two workers: a worker imports Manim once and renders task after task; none retried
+    assert "6 rendered on 2 worker processes, 0 already cached, 6 shared between videos, 0 retried" in result.stderr
     clips = {p: p.stat().st_mtime_ns for p in (cache / "clips").glob("*.mp4")}
     assert len(clips) == 6
     again = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
@@ -147,15 +163,19 @@ def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_rende
     assert _files(tmp_path / "out") == reference
 
 
-def _wait_for_workers(proc: subprocess.Popen, timeout: float = 180) -> list[int]:
+def _worker_drawing(proc: subprocess.Popen, scene: bool, timeout: float = 180) -> int:
+    """The first Ray worker of the course ``proc`` found drawing a clip's frames (``scene``: a scene's, which
+    lasts seconds, not a title card's): genuinely mid-task. Its task reported its start to the ledger before it
+    built the clip (the import, the trace and the mobjects come between), so that report has been delivered
+    by the time frames are written."""
     from pipeline.cluster import worker_pids
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        pids = worker_pids(proc.pid)
-        if pids:
-            return pids
-        time.sleep(0.2)
-    raise AssertionError("no render task started on the cluster")
+        for pid in worker_pids(proc.pid):
+            if drawing_frames(pid, scene):
+                return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no render task was seen drawing a clip (the course exited with {proc.poll()})")
 
 
 @pytest.mark.slow
@@ -165,12 +185,10 @@ def test_a_worker_killed_mid_task_is_retried_and_the_course_completes(local_rend
     proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o",
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    victim = _wait_for_workers(proc)[0]
-    # mid-task (a clip takes tens of seconds here), and late enough that the task's start, which the worker
-    # reports without waiting, has reached the ledger even on a loaded machine: a kill before that report
-    # is delivered makes the retry the task's first recorded start ("0 retried")
-    time.sleep(3.0)
-    os.kill(victim, signal.SIGKILL)
+    # killed while drawing a scene's frames: mid-task, and after the task's start (which the worker reports
+    # without waiting) has reached the ledger; a kill before that report would make the retry the task's first
+    # recorded start ("0 retried")
+    os.kill(_worker_drawing(proc, scene=True), signal.SIGKILL)
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     assert "0 already cached" in stderr and "1 retried" in stderr
@@ -188,8 +206,7 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    tasks = set(_wait_for_workers(proc))
-    time.sleep(1.0)  # both tasks under way
+    tasks = {_worker_drawing(proc, scene=False)}  # a clip mid-render
     tasks |= set(worker_pids(proc.pid))
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
@@ -217,20 +234,37 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])
     ray = str(Path(sys.executable).parent / "ray")
-    # the workers' own LaTeX cache (a cluster node's), warm so that the test does not wait for LaTeX
-    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "node-cache"))}
-    # four CPUs: a remote clip task asks for two (cluster.CPUS_PER_TASK), so two tasks run at once
-    subprocess.run([ray, "start", "--head", "--num-cpus=4", f"--port={ports[0]}", f"--ray-client-server-port={ports[1]}",
-                    "--include-dashboard=false", "--disable-usage-stats"], check=True, env=head_env,
-                   capture_output=True, timeout=120)
+    # the workers' own LaTeX cache (a cluster node's), warm so that the test does not wait for LaTeX; a Ray
+    # folder of its own (short: it holds sockets), so that a `--cluster local` course run meanwhile by another
+    # test does not find this head as "the latest cluster" and join it
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "node-cache")), "RAY_TMPDIR": ray_tmp}
+    # four CPUs: a remote clip task asks for two (cluster.CPUS_PER_TASK), so two tasks run at once. --block:
+    # SIGTERM to this process stops this head and its workers, and no other Ray on the machine (`ray stop`
+    # stops them all, a parallel test's cluster too)
+    log = tmp_path / "head.log"
+    with log.open("wb") as out:
+        head = subprocess.Popen([ray, "start", "--head", "--block", "--num-cpus=4", f"--port={ports[0]}",
+                                 f"--ray-client-server-port={ports[1]}", "--include-dashboard=false",
+                                 "--include-log-monitor=false",  # the course asks for no worker logs
+                                 "--disable-usage-stats"], env=head_env, stdout=out, stderr=subprocess.STDOUT)
     try:
+        deadline = time.monotonic() + 120
+        while b"Ray runtime started." not in log.read_bytes():
+            assert head.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+            time.sleep(0.1)
         result = _run(course, tmp_path / "out", _cache(tmp_path / "cache"), "--cluster", f"ray://127.0.0.1:{ports[1]}")
         assert result.returncode == 0, result.stderr
-        assert "6 rendered on 2 worker processes" in result.stderr
+        assert "6 rendered on 2 worker processes, 0 already cached, 6 shared between videos, 0 retried" in result.stderr
         assert _files(tmp_path / "out") == reference
         assert not (tmp_path / "node-cache" / "clips").exists()  # clips reached the driver's cache through Ray
     finally:
-        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120)
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_the_plan_comes_first_and_a_course_over_budget_is_refused_before_any_work(tmp_path, monkeypatch):

@@ -122,8 +122,12 @@ def test_the_installed_command_runs_from_an_empty_folder_and_writes_only_to_the_
     assert list((cache / "traces").glob("chain_rule-*.json")) and list((cache / "numba").rglob("*.nbi"))
     assert list((cache / "text").iterdir()) or list((cache / "tex").iterdir())  # Manim's caches too
     in_user_cache = _snapshot(xdg)
-    run("backprop-anim", "info", "chain_rule", BACKPROP_CACHE_DIR=str(explicit))
+    # the first animation only (a few texts): everything it needs is in the user cache, none in this one, so a
+    # cache written to the wrong place shows here (`info` built the whole scene for the same check, 6 s more)
+    run("backprop-anim", "render", "chain_rule", "--still", "--quality", "low", "--upto", "0",
+        "-o", str(tmp_path / "explicit.png"), BACKPROP_CACHE_DIR=str(explicit))
     assert list((explicit / "traces").glob("chain_rule-*.json"))
+    assert list((explicit / "text").iterdir()) or list((explicit / "tex").iterdir())  # Manim's caches too
     assert _snapshot(xdg) == in_user_cache  # BACKPROP_CACHE_DIR wins
 
     assert _snapshot(installed) == before

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import alive, default_sigint, run_cli
+from helpers import alive, default_sigint, drawing_frames, run_cli
 from render import CONFIG_DIR, ROOT
 
 
@@ -24,14 +24,8 @@ def test_interrupt_mid_render_leaves_no_partial_file(tmp_path, previous, sig):
                              "--quality", "hd", "-o", str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmpdir)})
     # hd: long enough (half a minute here) to be surely mid-render when interrupted.
-    # Wait until manim is writing frames (its temporary media folder exists), then press Ctrl-C.
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if any(p.name.startswith(".clip.") for p in tmp_path.iterdir()):
-            break
-        time.sleep(0.2)
-    time.sleep(2)
-    assert proc.poll() is None, "the render finished before it could be interrupted"
+    # Wait until the render is drawing frames (it holds Manim's movie file open), then press Ctrl-C.
+    _wait_until_drawing(proc)
     proc.send_signal(sig)
     proc.wait(timeout=60)
     assert proc.returncode != 0
@@ -45,6 +39,22 @@ def test_interrupt_mid_render_leaves_no_partial_file(tmp_path, previous, sig):
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def _wait_until_drawing(proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the command ``proc`` or one of its worker processes is drawing a clip's frames: mid-render."""
+    deadline = time.monotonic() + timeout
+    while not any(map(drawing_frames, [proc.pid, *_children(proc.pid)])):
+        assert proc.poll() is None, "the render finished before it could be interrupted"
+        assert time.monotonic() < deadline, "no frame was drawn in time"
+        time.sleep(0.05)
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
@@ -62,7 +72,12 @@ def test_the_trace_child_dies_with_the_render(tmp_path, sig):
         time.sleep(0.1)
     kids = _children(proc.pid)
     assert kids, "the render forked no child to trace in"
-    time.sleep(2)  # numba imported, compiling
+    # compiling: numba has made its cache folder for the training loop (compiled_mlp imported) and the child
+    # runs its training threads, whose first call compiles the loop (seconds on the cold cache)
+    deadline = time.time() + 30
+    while time.time() < deadline and not (any((tmp_path / "numba").glob("*")) and _threads(kids[0]) > 1):
+        time.sleep(0.02)
+    assert _threads(kids[0]) > 1, "the trace child started no training thread"
     proc.send_signal(sig)
     proc.wait(timeout=10)
     deadline = time.time() + 5
@@ -100,12 +115,9 @@ def test_sigterm_to_a_lecture_stops_its_workers(tmp_path):
     proc = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, str(ROOT / "render.py"), "lecture", str(lec), "--quality", "hd",
                              "-j", "2", "-o", str(tmp_path / "out.mp4")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.startswith("backprop-media-") for p in tmpdir.rglob("*")):
-        time.sleep(0.2)  # a worker is rendering frames (in its own temporary folder)
+    _wait_until_drawing(proc, timeout=60)  # a worker is rendering frames (in its own temporary folder)
     workers = _children(proc.pid)
     assert workers and proc.poll() is None
-    time.sleep(1)
     start = time.time()
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
@@ -137,11 +149,7 @@ def test_ctrl_c_to_a_lecture_leaves_no_folder_and_no_warning(tmp_path):
                                  "-j", "2", "-o", str(tmp_path / "out.mp4")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env, text=True, start_new_session=True,
                                 preexec_fn=default_sigint)
-        deadline = time.time() + 90
-        while time.time() < deadline and not any(p.name.startswith("backprop-media-") for p in tmpdir.rglob("*")):
-            time.sleep(0.2)
-        time.sleep(1)
-        assert proc.poll() is None, "the lecture finished before it could be interrupted"
+        _wait_until_drawing(proc, timeout=90)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         _, err = proc.communicate(timeout=60)
         assert proc.returncode != 0
