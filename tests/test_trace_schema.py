@@ -15,7 +15,6 @@ from scenes.style import latex_name
 
 @pytest.fixture(scope="module")
 def chain():
-    from engine.config import load_config
     return trace_config(load_config(CONFIG_DIR / "chain_rule.yaml"))
 
 
@@ -76,7 +75,6 @@ def test_render_refuses_a_trace_with_latex_in_a_label(tmp_path, chain):
 
 @pytest.mark.parametrize("cfg", shipped_params(sorted(CONFIG_DIR.glob("*.yaml"))))
 def test_shipped_traces_are_valid(tmp_path, cfg):
-    from engine.config import load_config
     from engine.trace import dumps
     p = tmp_path / f"{cfg.stem}.json"
     p.write_text(dumps(trace_config(load_config(cfg), str(cfg))))  # (a torch config finds its code by it)
@@ -125,7 +123,6 @@ def test_an_nn_sequential_s_parameters_are_valid_labels(tmp_path, chain):
 
 @pytest.fixture(scope="module")
 def training_traces():
-    from engine.config import load_config
     cfgs = {"vanishing": {"scene": "vanishing", "depth": 3, "width": 3, "steps": 20, "record_every": 10, "seeds": 2},
             "zigzag": {"scene": "zigzag", "steps": 5}, "histograms": {"scene": "histograms", "depth": 2, "width": 5}}
     return {k: trace_config(parse_config(v)) for k, v in cfgs.items()}
