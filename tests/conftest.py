@@ -27,30 +27,46 @@ def pytest_configure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     config._backprop_media = tempfile.mkdtemp(prefix=f"backprop-test-media-{worker}-")
     manim_config.media_dir = config._backprop_media
-    # Formulas and texts that tests build directly (not through render.py) look for LaTeX's and Pango's SVGs
-    # in that folder: each is copied in from the checkout's cache, verified, when there is one, as a
-    # render's would be (manim_patches.cache_seed), instead of running LaTeX again in every worker.
-    # Read only: nothing a test makes there is published to the shared cache.
+    # ... filled from the shared LaTeX/text cache as a render's private folders are (verified entries copied
+    # in on demand, manim_patches.cache_seed): a test that builds formulas itself does not run LaTeX again
+    # for each of them every session (graph30's graph: 23 s to build in a fresh media folder, 9.5 s seeded).
     from infra.cache import CACHE
     from manim_patches.cache_seed import seeding
 
-    folders = {}
-    for name, key in (("tex", "tex_dir"), ("text", "text_dir")):
-        private = Path(config._backprop_media) / name
-        private.mkdir()
-        setattr(manim_config, key, str(private))
-        folders[private] = CACHE / name
-    config._backprop_seeding = seeding(folders)
+    config._backprop_text_caches = {Path(manim_config.get_dir(key)): CACHE / name
+                                     for key, name in (("tex_dir", "tex"), ("text_dir", "text"))}
+    for folder in config._backprop_text_caches:
+        folder.mkdir(parents=True, exist_ok=True)
+    config._backprop_seeding = seeding(config._backprop_text_caches)
     config._backprop_seeding.__enter__()
+    # ... and a text's or formula's glyphs come from the glyph cache, as in every render (which installs it
+    # for the rest of its process anyway): parsing graph30's 400 label SVGs again was half of its test.
+    from manim_patches import svg_cache
+
+    svg_cache.install(CACHE / "svg")
 
 
 def pytest_unconfigure(config):
     seeding = getattr(config, "_backprop_seeding", None)
-    if seeding is not None:
+    if seeding:
         seeding.__exit__(None, None, None)
+        _publish(config._backprop_text_caches)
     media = getattr(config, "_backprop_media", None)
     if media:
         shutil.rmtree(media, ignore_errors=True)
+
+
+def _publish(folders):
+    """The session's new LaTeX/text SVGs into the shared cache, as a render publishes its own (record first)."""
+    from infra.cache import CacheDirError, write_entry
+
+    for private, shared in folders.items():
+        for f in private.iterdir() if private.is_dir() else ():
+            if f.is_file() and f.suffix == ".svg" and not (shared / f.name).exists():
+                try:
+                    write_entry(shared / f.name, f.read_bytes(), f.name, replace=False)
+                except (OSError, CacheDirError):  # a convenience here: a full or read-only cache fails no test
+                    pass
 
 
 def pytest_collection_modifyitems(config, items):

@@ -194,6 +194,26 @@ def shipped_params(paths):
             for p in paths]
 
 
+class InlinePool:
+    """A process pool that runs each job here, at once: for a test about what the jobs do, not where."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        done = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as e:  # as a worker's error comes back: from result()
+            done.set_exception(e)
+        return done
+
+    def shutdown(self, *args, **kwargs):
+        pass
+
+
 def run_cli(args, **kwargs):
     """The CLI run in-process, as every CLI test runs it (click's runner; arguments may be paths)."""
     from click.testing import CliRunner

@@ -104,7 +104,11 @@ def test_tex_text_and_glyph_caches_heal(tmp_path, rendered_once, damage):
 @pytest.mark.slow
 def test_the_clip_cache_heals(tmp_path, monkeypatch):
     from pipeline import lecture as lecture_mod
+    from helpers import InlinePool
     monkeypatch.setattr(lecture_mod, "CLIP_CACHE", tmp_path / "clips")
+    # the clips rendered here, not each time in a fresh worker process importing Manim (the cache is checked
+    # by the lecture itself, before any clip is rendered)
+    monkeypatch.setattr(lecture_mod, "ProcessPoolExecutor", InlinePool)
     shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain_rule.yaml")
     lec = tmp_path / "l.yaml"
     lec.write_text("title: T\nclips:\n  - config: chain_rule.yaml\n")

@@ -18,7 +18,7 @@ from pipeline.render_job import RenderOptions, render_scene
 from engine.source import trace_path_for
 from pipeline.video import clip_frames, poster_time, read_chapters
 from render import CONFIG_DIR
-from helpers import run_cli
+from helpers import InlinePool, run_cli
 
 
 def test_balance_minimises_the_costliest_chunk():
@@ -50,7 +50,7 @@ def _frames_to_encoder(monkeypatch) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config,count", [("gates.yaml", 2), ("sigmoid_gate.yaml", 3)])
+@pytest.mark.parametrize("config,count", [("gates.yaml", 3), ("sigmoid_gate.yaml", 2)])
 def test_chunks_draw_the_frames_the_whole_render_draws(config, count, tmp_path, monkeypatch):
     trace = trace_path_for(CONFIG_DIR / config)
     seen = _frames_to_encoder(monkeypatch)
@@ -91,7 +91,7 @@ def _keyframes(path: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_render_jobs_writes_the_clip_the_single_render_writes(tmp_path):
-    config = CONFIG_DIR / "sigmoid_gate.yaml"
+    config = CONFIG_DIR / "gates.yaml"
     one, three, single = tmp_path / "one.mp4", tmp_path / "three.mp4", tmp_path / "single.mp4"
     for jobs, out in ((1, one), (3, three)):
         result = run_cli(["render", config, "--quality", "low", "-q", "--jobs", str(jobs), "-o", str(out)])
@@ -128,23 +128,6 @@ def test_auto_jobs_is_one_chunk_per_two_cores(monkeypatch):
     assert chunks.auto_jobs() == 1
 
 
-class _InlinePool:
-    """A process pool that runs each job here, at once (the chunk jobs are replaced: nothing is drawn)."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def submit(self, fn, *args):
-        from concurrent.futures import Future
-
-        done = Future()
-        done.set_result(fn(*args))
-        return done
-
-    def shutdown(self, *args, **kwargs):
-        pass
-
-
 @pytest.mark.parametrize("jobs", [2, 3, 4])
 def test_render_chunked_gives_every_animation_to_exactly_one_chunk(tmp_path, monkeypatch, jobs):
     """The chunks render_chunked asks for, with its own cuts and ends: animations 0..n-1 each drawn by one
@@ -162,7 +145,7 @@ def test_render_chunked_gives_every_animation_to_exactly_one_chunk(tmp_path, mon
         asked.append((first, end))
         return Rendered(Path(out), 0.0, 0)
 
-    monkeypatch.setattr(chunks, "ProcessPoolExecutor", _InlinePool)
+    monkeypatch.setattr(chunks, "ProcessPoolExecutor", InlinePool)
     monkeypatch.setattr(chunks, "plan", lambda trace, options: fake)
     monkeypatch.setattr(chunks, "run_job", run_job)
     monkeypatch.setattr(chunks, "join_chunks", lambda *args: ([], None))

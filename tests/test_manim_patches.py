@@ -24,11 +24,14 @@ def pixels(*mobs):
 
 @pytest.fixture
 def cache_dir(tmp_path):
+    before = svg_cache._state["dir"] if svg_cache._state["original"] is not None else None
     svg_cache.install(tmp_path / "svg")
     svg_cache._memory.clear()
     yield tmp_path / "svg"
     svg_cache.uninstall()
     svg_cache._memory.clear()
+    if before is not None:  # the session's glyph cache (tests/conftest.py) back
+        svg_cache.install(before)
 
 
 def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch):

@@ -68,7 +68,11 @@ def test_scenes_render_with_plain_manim(tmp_path):
 
     from render import ROOT
 
-    env = {**os.environ, "BACKPROP_SOURCE": str(CONFIG_DIR / "gates.yaml")}
+    # a one-gate config of the kind: stock Manim copies the whole scene at every animation (gates.yaml's
+    # 29 animations took 13-20 s here), and what is checked is that the class runs under `manim`
+    config = tmp_path / "mul.yaml"
+    config.write_text('scene: gates\ntitle: "Mul swaps"\nexpression: f = x * y\ninputs: {x: 3, y: -4}\n')
+    env = {**os.environ, "BACKPROP_SOURCE": str(config)}
     r = subprocess.run([sys.executable, "-m", "manim", "render", "-ql", "-s", "--media_dir", str(tmp_path),
                         str(ROOT / "scenes" / "graph_scenes.py"), "GatePatterns"], env=env, capture_output=True,
                        text=True, timeout=300)

@@ -755,6 +755,21 @@ def _cli(args, timeout=120):
                           timeout=timeout, env={**os.environ, "BACKPROP_TRUST": "1"})
 
 
+@pytest.fixture
+def no_crash_dump(request):
+    """pytest's faulthandler off while the test runs: a forked child that segfaults would otherwise print
+    its stack (it inherits the handler); put back on pytest's own descriptor afterwards."""
+    import faulthandler
+
+    from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+    was = faulthandler.is_enabled()
+    faulthandler.disable()
+    yield
+    if was:
+        faulthandler.enable(file=request.config.stash.get(fault_handler_stderr_fd_key, sys.__stderr__))
+
+
 @pytest.mark.parametrize("body,said", [
     ("import sys\n    sys.exit(0)", "exited with code 0 before returning"),
     ("import sys\n    sys.exit(3)", "exited with code 3 before returning"),
@@ -763,11 +778,14 @@ def _cli(args, timeout=120):
     ("import ctypes\n    ctypes.string_at(0)", "was killed by signal 11 (SIGSEGV)"),
 ])
 @pytest.mark.parametrize("command", ["trace", "render"])
-def test_user_code_that_exits_or_crashes_is_one_line(tmp_path, body, said, command):
+def test_user_code_that_exits_or_crashes_is_one_line(tmp_path, no_crash_dump, body, said, command):
+    # The CLI runs in this process (no fresh Python importing torch and Manim, about 2.5 s a case): the
+    # user's code runs in a child of its own, so its exit or crash must not reach this process; if it
+    # did, SystemExit would be caught below as a wrong exit, and a kill or a crash would fail the run.
     cfg = _model(tmp_path, f"def f(x):\n    {body}\n")
     out = tmp_path / ("t.json" if command == "trace" else "s.png")
-    r = _cli([command, cfg, "-o", out] + (["--still", "--quality", "low"] if command == "render" else []))
-    assert r.returncode == 1 and not out.exists()
+    r = run_cli([command, cfg, "-o", out] + (["--still", "--quality", "low"] if command == "render" else []))
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit) and not out.exists(), (r.exception, r.output)
     assert r.stderr.splitlines()[-1] == f"Error: {cfg}: key 'torch': model.py:f {said}", r.stderr
     assert "Traceback" not in r.stderr
 
@@ -785,8 +803,8 @@ def test_a_process_the_user_code_starts_ends_with_the_trace(tmp_path):
     cfg = _model(tmp_path, f"import os, time\n\ndef f(x):\n    if os.fork() == 0:\n"
                            f"        with open({str(pids)!r}, 'a') as p:\n            p.write(f'{{os.getpid()}}\\n')\n"
                            "        time.sleep(120)\n        os._exit(0)\n    return x * x\n")
-    r = _cli(["trace", cfg, "-o", tmp_path / "t.json"])
-    assert r.returncode == 0, r.stderr
+    r = run_cli(["trace", cfg, "-o", tmp_path / "t.json"])  # here: the user's code runs in a forked child anyway
+    assert r.exit_code == 0, r.output
     started = [int(p) for p in pids.read_text().split()]
     deadline = time.monotonic() + 5  # (SIGKILL is sent as the command ends; its delivery takes a moment)
     while any(alive(p) for p in started) and time.monotonic() < deadline:

@@ -99,11 +99,14 @@ def _samples(m: VMobject) -> np.ndarray:
 
 def own_share(curves, i: int, width_px: float = 2.5) -> float:
     """The share of curve i's points that no curve drawn after it covers."""
+    from scipy.spatial import cKDTree  # exact nearest distances, without an all-pairs matrix
+
     pts = curves[i][1]
-    covered = np.zeros(len(pts), bool)
-    for _, later in curves[i + 1:]:
-        d = np.min(np.linalg.norm(pts[:, None, :] - later[None, :, :], axis=2), axis=1)
-        covered |= d < width_px
+    later = [p for _, p in curves[i + 1:]]
+    if not later:
+        return 1.0
+    nearest, _ = cKDTree(np.concatenate(later)).query(pts, distance_upper_bound=width_px)
+    covered = nearest < width_px  # (inf: nothing that close)
     return float((~covered).mean())
 
 
