@@ -15,6 +15,7 @@ from scenes.style import latex_name
 
 @pytest.fixture(scope="module")
 def chain():
+    from engine.config import load_config
     return trace_config(load_config(CONFIG_DIR / "chain_rule.yaml"))
 
 
@@ -75,6 +76,7 @@ def test_render_refuses_a_trace_with_latex_in_a_label(tmp_path, chain):
 
 @pytest.mark.parametrize("cfg", shipped_params(sorted(CONFIG_DIR.glob("*.yaml"))))
 def test_shipped_traces_are_valid(tmp_path, cfg):
+    from engine.config import load_config
     from engine.trace import dumps
     p = tmp_path / f"{cfg.stem}.json"
     p.write_text(dumps(trace_config(load_config(cfg), str(cfg))))  # (a torch config finds its code by it)
