@@ -257,6 +257,8 @@ def _walk(mobjects, kind=None, seen=None, known=None):
         if id(m) in seen:
             continue
         seen.add(id(m))
+        if getattr(m, "connector_of", None) is not None:
+            yield m, "connector"
         shape = _shape_of(m, known)
         if shape is not None:
             yield m, ("shape", *shape)
@@ -374,6 +376,22 @@ def _sample_path(m: VMobject, per_curve: int = 8) -> np.ndarray:
     return np.concatenate([_sample_curves(p.points, per_curve) for p in m.family_members_with_points()])
 
 
+_EDGE_SAMPLES: dict[tuple, list] = {}  # an edge's samples by its points: most edges stay put frame after frame
+_EDGE_SAMPLES_MAX = 50_000
+
+
+def _edge_samples(m: VMobject) -> list[list[float]]:
+    """``_sample_path(m)`` as a list, sampled once for the same points at the same frame size."""
+    key = (config.pixel_width, config.pixel_height, config.frame_width, config.frame_height,
+           *(p.points.tobytes() for p in m.family_members_with_points()))
+    samples = _EDGE_SAMPLES.get(key)
+    if samples is None:
+        if len(_EDGE_SAMPLES) >= _EDGE_SAMPLES_MAX:
+            _EDGE_SAMPLES.clear()
+        samples = _EDGE_SAMPLES[key] = _sample_path(m).tolist()
+    return samples
+
+
 def _sample_curves(pts: np.ndarray, per_curve: int) -> np.ndarray:
     if len(pts) < 4:
         return np.zeros((0, 2))
@@ -412,7 +430,11 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
     frame = Frame(index, time)
     known = {k: v for g in graphs for k, v in g.shape_of.items()}
     whole: set[int] = set()  # texts and shapes drawn whole inside the frame
+    connectors = []
     for m, kind in _walk(scene.mobjects, known=known):
+        if kind == "connector":
+            connectors.append(m)
+            continue
         if isinstance(kind, tuple):  # a shape
             box = _bbox_px(m)
             if box is None or not _drawn(m):
@@ -427,7 +449,7 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
             fills.extend(_fill_boxes(m))
             continue
         if kind == "edge":
-            frame.edges.append(_sample_path(m).tolist())
+            frame.edges.append(_edge_samples(m))
             continue
         parts = m.family_members_with_points()
         colors = _visible_colors(m, parts)
@@ -450,18 +472,18 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
         frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box],
                                       round(_glyph_height_px(m, _string(m)), 1), _hex(worst_color), _hex(under),
                                       round(worst, 2)))
-    frame.nodes = _nodes_seen(graphs, whole, active, own, _connectors(scene, whole))
+    frame.nodes = _nodes_seen(graphs, whole, active, own, _connectors(connectors, whole))
     return frame
 
 
-def _connectors(scene, shown: set[int]) -> dict[tuple[int, str], list[list[float]]]:
+def _connectors(found, shown: set[int]) -> dict[tuple[int, str], list[list[float]]]:
     """(graph, node) -> the boxes (pixels) of the off-page connectors drawn whole in the frame that name it:
-    a panned graph's far input, named where its wire enters the view (scenes/graph_scenes.py)."""
+    a panned graph's far input, named where its wire enters the view (scenes/graph_scenes.py). ``found``:
+    the frame's mobjects that are connectors, as the walk met them."""
     out: dict[tuple[int, str], list[list[float]]] = {}
-    for m in scene.get_mobject_family_members():
-        of = getattr(m, "connector_of", None)
-        if of is not None and _family_in(m, shown) and (box := _bbox_px(m)) is not None:
-            out.setdefault(of, []).append(box)
+    for m in found:
+        if _family_in(m, shown) and (box := _bbox_px(m)) is not None:
+            out.setdefault(m.connector_of, []).append(box)
     return out
 
 
