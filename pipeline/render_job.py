@@ -226,7 +226,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     """
     from manim import tempconfig
 
-    from manim_patches import speedups, svg_cache
+    from manim_patches import speedups, svg_cache, tex_colours
     from scenes import style
 
     fmt, upto, plays, sections_dir = options.fmt, options.upto, options.plays, options.sections_dir
@@ -239,6 +239,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
+    tex_colours.install()
     speedups.install()
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
             atomic_path(output) as tmp_out, private_caches(CACHE, ("tex", "text")) as caches:
@@ -302,7 +303,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
 
-    from manim_patches import speedups, svg_cache
+    from manim_patches import speedups, svg_cache, tex_colours
     from engine.config import KINDS
     from scenes import style
     from scenes.trace_data import read_trace
@@ -315,6 +316,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
+    tex_colours.install()
     speedups.install()  # the audit draws frames too (the colour under each text)
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:

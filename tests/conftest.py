@@ -44,6 +44,10 @@ def pytest_configure(config):
     from manim_patches import svg_cache
 
     svg_cache.install(CACHE / "svg")
+    # ... and a formula is typeset once whatever its colours (each theme's), as in every render
+    from manim_patches import tex_colours
+
+    tex_colours.install()
 
 
 def pytest_unconfigure(config):

@@ -238,6 +238,39 @@ def test_fast_copies_are_manims_copies():
     assert all(m in copied.get_family() for g in glyph.values() for m in g.submobjects) if glyph else True
 
 
+def test_a_formula_in_other_colours_is_typeset_once_and_is_the_svg_latex_writes(tmp_path, monkeypatch):
+    from manim.mobject.text import tex_mobject
+    from manim.utils import tex_file_writing
+
+    from manim_patches import tex_colours
+    from scenes import style
+
+    dark = (r"\frac{\partial f}{\partial x} = \textcolor[HTML]{E69F00}{+3} \times \textcolor[HTML]{56b4e9}{-4}"
+            r" = \textcolor[HTML]{E69F00}{-12}")
+    light = dark.replace("E69F00", "AD5A00").replace("56b4e9", "0072B2")
+    white = dark.replace("E69F00", "111111").replace("56b4e9", "FFFFFF")  # dvisvgm writes #ffffff as #fff
+    black = dark.replace("56b4e9", "000000")  # the page's colour: no group, typeset as it is
+    formulas = (dark, light, white, black)
+    with tempconfig({"tex_dir": str(tmp_path / "direct")}):
+        direct = [tex_file_writing.tex_to_svg_file(e, "align*", style.TEX_TEMPLATE).read_bytes() for e in formulas]
+    runs = []
+    compile_tex = tex_file_writing.compile_tex
+    monkeypatch.setattr(tex_file_writing, "compile_tex", lambda *a, **k: runs.append(a) or compile_tex(*a, **k))
+    installed = tex_colours._original is not None  # (the test session installs it, as renders do)
+    tex_colours.install()
+    try:
+        with tempconfig({"tex_dir": str(tmp_path / "stand-ins")}):
+            via = [tex_mobject.tex_to_svg_file(e, "align*", style.TEX_TEMPLATE).read_bytes() for e in formulas]
+            again = tex_mobject.tex_to_svg_file(light, "align*", style.TEX_TEMPLATE).read_bytes()
+    finally:
+        tex_colours.uninstall()
+        assert tex_mobject.tex_to_svg_file is tex_file_writing.tex_to_svg_file
+        if installed:
+            tex_colours.install()
+    assert via == direct and again == direct[1]
+    assert len(runs) == 2  # three colourings, one LaTeX run; black its own
+
+
 def test_buffered_encoder_writes_the_frames_manim_would(tmp_path):
     from fractions import Fraction
 
