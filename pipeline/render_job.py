@@ -342,6 +342,8 @@ def scene_duration(trace_path: Path, options: RenderOptions = RenderOptions()) -
 def poster_animation(trace_path: Path, options: RenderOptions = RenderOptions()) -> int | None:
     """The animation (numbered as ``--upto`` counts) that ends at the moment the scene marks as its most telling
     (the gallery's poster), found by building the scene without drawing; None if it marks none."""
+    from manim.utils.exceptions import EndSceneEarlyException
+
     from manim_patches.speedups import SkipsDrawing
 
     ends = []
@@ -350,6 +352,9 @@ def poster_animation(trace_path: Path, options: RenderOptions = RenderOptions())
         def play(self, scene, *args, **kwargs):
             super().play(scene, *args, **kwargs)
             ends.append(self.time)
+            poster = getattr(scene, "poster_time", None)
+            if poster is not None and self.time > poster + 1e-6:  # every later animation ends later still
+                raise EndSceneEarlyException()  # Manim's own way to stop a scene (as --upto does)
 
     with undrawn(trace_path, options) as scene_cls:
         scene = scene_cls(renderer=Counting(skip_animations=True))
