@@ -200,7 +200,6 @@ def _same_structure(a, b, original, seen=None):
 def test_fast_copies_are_manims_copies():
     from manim import VGroup
 
-    from manim_patches import speedups
     from scenes.training_scenes import polyline
 
     ax = Axes(x_range=[0, 4, 1], y_range=[0, 2, 1], x_length=5, y_length=2.5)
@@ -211,31 +210,26 @@ def test_fast_copies_are_manims_copies():
     mobs[0].add_updater(lambda m: m)
     mobs[2].submobjects[2].target = mobs[2].submobjects[0]  # a reference within the group
     for mob in mobs:
-        manims = mob.copy()
-        speedups.install()
-        try:
-            ours = mob.copy()
-        finally:
-            speedups.uninstall()
-        _same_structure(ours, manims, mob)
+        ours = _fast_copy(mob)
+        _same_structure(ours, mob.copy(), mob)
         assert ours.submobjects[0] is not mob.submobjects[0]
         ours.shift(UP)  # a copy moves alone
         assert not np.allclose(ours.get_center(), mob.get_center())
-    group = mobs[2]
-    speedups.install()
-    try:
-        copied = group.copy()
-    finally:
-        speedups.uninstall()
+    copied = _fast_copy(mobs[2])
     assert copied.submobjects[2].target is copied.submobjects[0]  # shared parts stay shared, in the copy
-    parts = mobs[1]
+    copied = _fast_copy(mobs[1])
+    groups = copied.id_to_vgroup_dict  # a MathTex's groups hold the copy's own glyphs
+    assert groups and all(m in copied.get_family() for g in groups.values() for m in g.submobjects)
+
+
+def _fast_copy(mob):
+    from manim_patches import speedups
+
     speedups.install()
     try:
-        copied = parts.copy()
+        return mob.copy()
     finally:
         speedups.uninstall()
-    glyph = copied.id_to_vgroup_dict  # a MathTex's groups hold the copy's own glyphs
-    assert all(m in copied.get_family() for g in glyph.values() for m in g.submobjects) if glyph else True
 
 
 def test_a_formula_in_other_colours_is_typeset_once_and_is_the_svg_latex_writes(tmp_path, monkeypatch):
