@@ -11,13 +11,13 @@ or already using a stand-in colour is typeset as it is.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from manim.mobject.text import tex_mobject
 from manim.utils import tex_file_writing
+
+from infra.io import write_text_atomic
 
 HTML_COLOUR = re.compile(r"\\textcolor\[HTML\]\{([0-9A-Fa-f]{6})\}")
 # Stand-ins that dvisvgm cannot shorten (#aabbcc is written #abc) and no palette uses.
@@ -39,10 +39,7 @@ def tex_to_svg_file(expression: str, environment: str | None = None, tex_templat
     svg = _original(plain, environment, tex_template).read_text()
     for real, stand in stand_in.items():
         svg = re.sub(f"#{stand}", _as_dvisvgm_writes(real), svg, flags=re.IGNORECASE)
-    fd, tmp = tempfile.mkstemp(dir=svg_file.parent, suffix=".part")
-    with os.fdopen(fd, "w") as f:
-        f.write(svg)
-    os.replace(tmp, svg_file)  # Manim and other renders only ever see a whole file
+    write_text_atomic(svg_file, svg)  # Manim only ever sees a whole file; a failed write leaves none
     return svg_file
 
 
