@@ -97,12 +97,16 @@ def private_caches(shared_root: Path, names: tuple[str, ...]):
             dirs[name], sources[private] = private, shared
         with seeding(sources):
             yield dirs
-        for name, private in dirs.items():
-            shared = shared_root / name
-            for f in private.iterdir():
-                if f.is_file() and not (shared / f.name).exists():
-                    # copied (maybe another file system); another render may have published it meanwhile
-                    write_entry(shared / f.name, f.read_bytes(), f.name, replace=False)
+        for private, shared in sources.items():
+            publish_new_entries(private, shared)
+
+
+def publish_new_entries(private: Path, shared: Path) -> None:
+    """The files a render (or a test session) made in its private cache folder, into the shared one."""
+    for f in private.iterdir():
+        if f.is_file() and not (shared / f.name).exists():
+            # copied (maybe another file system); another render may have published it meanwhile
+            write_entry(shared / f.name, f.read_bytes(), f.name, replace=False)
 
 
 @contextlib.contextmanager

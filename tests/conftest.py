@@ -62,15 +62,15 @@ def pytest_unconfigure(config):
 
 def _publish(folders):
     """The session's new LaTeX/text SVGs into the shared cache, as a render publishes its own (record first)."""
-    from infra.cache import CacheDirError, write_entry
+    from infra.cache import CacheDirError
+    from pipeline.render_job import publish_new_entries
 
     for private, shared in folders.items():
-        for f in private.iterdir() if private.is_dir() else ():
-            if f.is_file() and f.suffix == ".svg" and not (shared / f.name).exists():
-                try:
-                    write_entry(shared / f.name, f.read_bytes(), f.name, replace=False)
-                except (OSError, CacheDirError):  # a convenience here: a full or read-only cache fails no test
-                    pass
+        if private.is_dir():
+            try:
+                publish_new_entries(private, shared)
+            except (OSError, CacheDirError):  # a convenience here: a full or read-only cache fails no test
+                pass
 
 
 def pytest_collection_modifyitems(config, items):
