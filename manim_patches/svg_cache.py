@@ -182,8 +182,7 @@ def _discard(path: Path) -> None:
     report_bad_entry("glyph cache", path.name, "removed and parsed again")
 
 
-def _store(key: str, directory: Path, leaves: list, groups: dict) -> None:
-    blob = encode(key, leaves, groups)
+def _store(key: str, directory: Path, blob: bytes) -> None:
     tmp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -202,18 +201,28 @@ def _init_svg_mobject(self: SVGMobject, use_svg_cache: bool) -> SVGMobject:
         key = _key(self)
     except (OSError, ValueError):  # no file behind it: nothing to key by
         return _state["original"](self, use_svg_cache)
-    found = _load(key, directory)
-    if found is None:
-        self.generate_mobject()  # parses, adds the glyphs and flips y; the stored glyphs are already flipped
-        leaves = list(self.submobjects)
-        position = {id(leaf): i for i, leaf in enumerate(leaves)}
-        groups = {name: [position[id(m)] for m in vg.submobjects if id(m) in position]
-                  for name, vg in self.id_to_vgroup_dict.items()}
-        _store(key, directory, leaves, groups)
-        return self
-    leaves, self.id_to_vgroup_dict = build(found)
+    plan = _load(key, directory) or _parse(self, key, directory)
+    leaves, self.id_to_vgroup_dict = build(plan)
     self.add(*leaves)
     return self
+
+
+def _parse(mob: SVGMobject, key: str, directory: Path) -> _Plan:
+    """Parse ``mob``'s SVG as Manim does and keep its glyphs as an entry, on disk and in memory.
+
+    ``mob`` is then built from the entry, as on a hit: a first build and a cached one give the same mobjects.
+    (The parsed glyphs also hold svgelements' Path objects, which made every copy of them, one per use of a
+    label, a slow generic deepcopy: half of a graph's build with an empty cache.)"""
+    mob.generate_mobject()  # parses, adds the glyphs and flips y; the stored glyphs are already flipped
+    leaves = list(mob.submobjects)
+    position = {id(leaf): i for i, leaf in enumerate(leaves)}
+    groups = {name: [position[id(m)] for m in vg.submobjects if id(m) in position]
+              for name, vg in mob.id_to_vgroup_dict.items()}
+    blob = encode(key, leaves, groups)
+    _store(key, directory, blob)
+    mob.remove(*leaves)
+    _memory[key] = plan = decode(key, blob)
+    return plan
 
 
 def install(directory: Path) -> None:

@@ -245,7 +245,7 @@ def test_a_glyph_entry_that_is_not_a_regular_file_is_a_miss_and_removed(tmp_path
     damage(entry, None)
     assert svg_cache._load("k", tmp_path) is None
     assert not __import__("os").path.lexists(entry)
-    svg_cache._store("k", tmp_path, [], {})  # made again in its place, nothing else left
+    svg_cache._store("k", tmp_path, svg_cache.encode("k", [], {}))  # made again in its place, nothing else left
     assert [p.name for p in tmp_path.iterdir()] == ["k.npz"] and svg_cache._load("k", tmp_path) is not None
 
 

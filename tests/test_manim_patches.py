@@ -57,6 +57,28 @@ def test_svg_cache_gives_the_same_glyphs_without_parsing(cache_dir, monkeypatch)
     assert not np.array_equal(again.get_center(), fresh.get_center())
 
 
+def test_a_first_build_is_built_from_its_new_entry_as_manims_own_parse_draws_it(cache_dir):
+    """A miss is parsed, stored and then built from the stored entry, so a first build and a cached one are the
+    same kind of mobject, and neither holds svgelements' parse objects (copying those cost a graph's
+    labels half their build time)."""
+    def make():
+        return (Text("local × upstream = −0.197", font_size=30, color="#56B4E9"),
+                MathTex("y", "=", r"\sigma(x)", tex_to_color_map={"y": "#009E73"}))
+
+    svg_cache.uninstall()
+    own = make()  # Manim's own parse
+    svg_cache.install(cache_dir)
+    first = make()  # a miss: parsed here, then built from its entry
+    assert len(list(cache_dir.iterdir())) == 2
+    hit = make()
+    for a, b, c in zip(own, first, hit):
+        assert_same(snapshot(a), snapshot(b))
+        glyphs = b.family_members_with_points()
+        assert glyphs and not any(hasattr(g, "path_obj") for g in glyphs)
+        assert [type(g) for g in glyphs] == [type(g) for g in c.family_members_with_points()]
+    assert [len(p.submobjects) for p in first[1].submobjects] == [len(p.submobjects) for p in own[1].submobjects]
+
+
 class _Payload:
     """What a poisoned pickle would run on load: it leaves a marker file."""
 
