@@ -25,18 +25,32 @@ STAND_INS = [f"0A0B{i:02X}" for i in range(1, 256)]
 _original = None
 
 
-def tex_to_svg_file(expression: str, environment: str | None = None, tex_template=None) -> Path:
+def _stand_ins(expression: str) -> dict[str, str] | None:
+    """Each colour of ``expression`` and its stand-in, or None if the formula is typeset as it is."""
     colours = list(dict.fromkeys(c.upper() for c in HTML_COLOUR.findall(expression)))
     # black is the page's own colour: LaTeX writes no group for it, so its SVG is not a recolouring
     if not colours or len(colours) > len(STAND_INS) or set(colours) & {*STAND_INS, "000000"}:
+        return None
+    return dict(zip(colours, STAND_INS))
+
+
+def typeset_form(expression: str) -> str:
+    """What LaTeX typesets for ``expression`` (its colours replaced by stand-ins, or itself)."""
+    stand_in = _stand_ins(expression)
+    if stand_in is None:
+        return expression
+    return HTML_COLOUR.sub(lambda m: rf"\textcolor[HTML]{{{stand_in[m.group(1).upper()]}}}", expression)
+
+
+def tex_to_svg_file(expression: str, environment: str | None = None, tex_template=None) -> Path:
+    stand_in = _stand_ins(expression)
+    if stand_in is None:
         return _original(expression, environment, tex_template)
     tex_file = tex_file_writing.generate_tex_file(expression, environment, tex_template)
     svg_file = tex_file.with_suffix(".svg")
     if svg_file.exists():  # made before (or copied in from the shared cache)
         return svg_file
-    stand_in = dict(zip(colours, STAND_INS))
-    plain = HTML_COLOUR.sub(lambda m: rf"\textcolor[HTML]{{{stand_in[m.group(1).upper()]}}}", expression)
-    svg = _original(plain, environment, tex_template).read_text()
+    svg = _original(typeset_form(expression), environment, tex_template).read_text()
     for real, stand in stand_in.items():
         svg = re.sub(f"#{stand}", _as_dvisvgm_writes(real), svg, flags=re.IGNORECASE)
     write_text_atomic(svg_file, svg)  # Manim only ever sees a whole file; a failed write leaves none

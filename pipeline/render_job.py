@@ -230,7 +230,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     """
     from manim import tempconfig
 
-    from manim_patches import speedups, svg_cache, tex_colours
+    from manim_patches import speedups, svg_cache, tex_batch, tex_colours
     from scenes import style
 
     fmt, upto, plays, sections_dir = options.fmt, options.upto, options.plays, options.sections_dir
@@ -244,6 +244,7 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     usable_cache()
     svg_cache.install(CACHE / "svg")
     tex_colours.install()
+    style.PREFETCH_TEX = tex_batch.prefetch  # formulas a scene announces: one LaTeX run
     speedups.install()
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
             atomic_path(output) as tmp_out, private_caches(CACHE, ("tex", "text")) as caches:
@@ -307,7 +308,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     The screen audit and a scene's timing both build scenes this way, with renderers that skip drawing."""
     from manim import tempconfig
 
-    from manim_patches import speedups, svg_cache, tex_colours
+    from manim_patches import speedups, svg_cache, tex_batch, tex_colours
     from engine.config import KINDS
     from scenes import style
     from scenes.trace_data import read_trace
@@ -321,6 +322,7 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     usable_cache()
     svg_cache.install(CACHE / "svg")
     tex_colours.install()
+    style.PREFETCH_TEX = tex_batch.prefetch  # formulas a scene announces: one LaTeX run
     speedups.install()  # the audit draws frames too (the colour under each text)
     with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:

@@ -192,6 +192,7 @@ class ComputationalGraph(VGroup):
         self.grad_labels: dict[tuple[str, str, int], EdgeLabel] = {}
         self._label_anchor: dict[tuple[str, str, int], np.ndarray] = {}
         self.chips_only = False  # every matrix as its shape: set when the graph is drawn too small for them
+        self._expect_formulas(show_shapes)
         self._build(width, height, np.asarray(center, dtype=float), show_shapes)
         if self.unit < MATRIX_UNIT and any(np.ndim(self.trace.nodes[k[0]].value) and not is_chip(
                 self.trace.nodes[k[0]].value) for k in self._edge_keys()):
@@ -201,6 +202,22 @@ class ComputationalGraph(VGroup):
                           self._label_anchor):
                 store.clear()
             self._build(width, height, np.asarray(center, dtype=float), show_shapes)
+
+    def _expect_formulas(self, show_shapes: bool):
+        """Announce the graph's formulas before the first is built (a render typesets them in one LaTeX run,
+        scenes.style.expect_math): the inputs' names either way they may be written, the gates' names, and
+        the matrices written on its edges, forward and backward."""
+        t, n = self.trace, self.notation
+        names = [self._leaf_tex(node, show_shapes, compact)[0] for node in t.nodes.values() if node.is_leaf
+                 for compact in (False, True)]
+        style.expect_math(names, font_size=40)
+        style.expect_math([n.tex(node.id) for node in t.nodes.values() if not node.is_leaf and n.shows_name(node.id)],
+                          font_size=30)
+        values = [(n.value(node.id), False) for node in t.nodes.values()]
+        values += [(n.downstream(step, slot), True) for step in t.backward
+                   for slot, down in enumerate(step.downstream) if down is not None]
+        style.expect_math([style.latex_array(v, signed) for v, signed in values if np.ndim(v) and not is_chip(v)],
+                          font_size=LABEL_FONT + 4)
 
     def is_chip(self, value) -> bool:
         """Whether this graph draws ``value`` as its shape on an edge (its entries go in the equation area)."""
@@ -346,23 +363,28 @@ class ComputationalGraph(VGroup):
         widest = max(_natural_width(t) for t in texts)
         return max(self._box[0], widest + 2 * self._box[1]), h
 
+    @staticmethod
+    def _leaf_tex(n: TraceNode, show_shapes: bool, compact: bool) -> tuple[str, list[str]]:
+        """An input's name as a formula, and its lines (a parameter's name broken after its dot: compact)."""
+        lines = style.parameter_lines(n.label, n.attrs.get("module")) if compact else [n.label]
+        if len(lines) > 1:
+            if show_shapes and np.ndim(n.value):
+                lines.append(style.latex_shape(n.value))
+            return r"\begin{array}{c}" + r" \\ ".join(lines) + r"\end{array}", lines
+        tex = style.node_tex(n.label, n.value, n.attrs.get("module"))
+        if show_shapes and np.ndim(n.value):
+            tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
+        return tex, lines
+
     def _leaf_mobject(self, n: TraceNode, show_shapes: bool, compact: bool = False) -> VGroup:
         """An input's name (with its shape beside it if shown). A torch parameter's name, as long as three
         gates are wide (fc1.weight), is broken after its dot and its shape goes on a line of its own, each
         line as large as the name on one line would be drawn: a network's graph then fits the frame."""
         color = style.TEXT if n.op == "input" else style.MUTED
-        lines = style.parameter_lines(n.label, n.attrs.get("module")) if compact else [n.label]
+        tex, lines = self._leaf_tex(n, show_shapes, compact)
+        mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
         if len(lines) > 1:
-            if show_shapes and np.ndim(n.value):
-                lines.append(style.latex_shape(n.value))
-            tex = r"\begin{array}{c}" + r" \\ ".join(lines) + r"\end{array}"
-            mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
             mob.scale(NAME_LINE / _name_line_height())
-        else:
-            tex = style.node_tex(n.label, n.value, n.attrs.get("module"))
-            if show_shapes and np.ndim(n.value):
-                tex += r"\,{\scriptstyle " + style.latex_shape(n.value) + "}"
-            mob = VGroup(merge_glyphs(style.math(tex, color=color, font_size=40)))
         mob.lines = lines
         mob.audit_kind = "name"
         return mob

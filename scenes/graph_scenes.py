@@ -29,6 +29,7 @@ EQUATION_HEIGHT = 1.75
 # An equation is drawn up to this much larger than its 38 pt when the area has room: its scripts (the
 # x→q under an evaluation bar, w₀'s 0) then read at 10 px at 854x480, not 7.5.
 EQUATION_GROWTH = 1.34
+EQUATION_SIZE = 38  # an equation's font size before it is scaled to its area
 EQUATION_BOTTOM = -3.78  # the frame's safe area's bottom (2% of 8 units above -4), and a little
 CONTENT_TOP = 3.05  # below a one-line title
 GRAPH_BOTTOM = CAPTION_Y + 0.3
@@ -113,8 +114,7 @@ class TraceScene(PacedScene):
         """A formula, or its lines one page each when all together they would be drawn too small."""
         mob = self._equation_mob(tex)
         if mob.fit < 0.98:  # it was shrunk to fit
-            parts = [p.strip() for row in style.split_top_level(tex, r"\\")
-                     for p in style.split_top_level(row, r"\qquad")]
+            parts = _lines(tex)
             if len(parts) > 1:
                 return parts
         return [tex]
@@ -135,18 +135,14 @@ class TraceScene(PacedScene):
         def room(m) -> float:  # as large as the equation area allows, up to EQUATION_GROWTH
             return min(EQUATION_GROWTH, 13 / m.width, self.equation_height / m.height)
 
-        mob = merge_glyphs(style.math(tex, font_size=38, color=style.TEXT))
+        mob = merge_glyphs(style.math(tex, font_size=EQUATION_SIZE, color=style.TEXT))
         scale = room(mob)
-        if scale < EQUATION_GROWTH and r"\qquad" in tex:  # side by side too wide: one above the other may read larger
-            stacked = merge_glyphs(style.math(tex.replace(r"\qquad", r"\\"), font_size=38, color=style.TEXT))
+        if scale < EQUATION_GROWTH and _stacked(tex):  # side by side too wide: one above the other may read larger
+            stacked = merge_glyphs(style.math(_stacked(tex), font_size=EQUATION_SIZE, color=style.TEXT))
             if room(stacked) > scale:
                 mob, scale = stacked, room(stacked)
-        sides = style.split_top_level(tex, "=")
-        if scale < EQUATION_GROWTH and len(sides) > 2 and len(style.split_top_level(tex, "\\\\")) == 1 \
-                and r"\qquad" not in tex:
-            # a long chain (a layer's product of matrices, then its result): the result on a line of its own
-            broken = merge_glyphs(style.math("=".join(sides[:-1]) + r"\\ =" + sides[-1], font_size=38,
-                                             color=style.TEXT))
+        if scale < EQUATION_GROWTH and _broken(tex):
+            broken = merge_glyphs(style.math(_broken(tex), font_size=EQUATION_SIZE, color=style.TEXT))
             if room(broken) > 1.1 * scale:
                 mob, scale = broken, room(broken)
         mob.audit_kind = "equation"
@@ -393,7 +389,39 @@ class GraphScene(TraceScene):
         self.play(fade_out(graph, *graph.labels(), *self.connectors), run_time=0.5)
         self.connectors = []
 
+    @staticmethod
+    def forward_formula(graph: ComputationalGraph, node_id: str) -> str | None:
+        """A forward step's formula: a matrix's entries (the edge shows only its shape), or None."""
+        value = graph.notation.value(node_id)
+        if graph.is_chip(value) and too_large(value):  # too large to read whole: a block of it
+            return magnified_line(graph.notation.tex(node_id), value, style.FORWARD, signed=False)
+        if graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
+            return (rf"{graph.notation.tex(node_id)} = " + style.colored(style.latex_array(value), style.FORWARD)
+                    + rf"\;\; ({style.latex_shape(value)})")
+        return None
+
+    @staticmethod
+    def seed_formula(graph: ComputationalGraph) -> str:
+        """The backward pass's start: the output's gradient with respect to itself is 1."""
+        return f"{graph.notation.d(graph.trace.output)} = " + style.colored("1", style.GRADIENT)
+
+    def expect_formulas(self, graph: ComputationalGraph):
+        """Every formula the graph's passes and summary may show, announced before the first is built: a render
+        typesets those it has not yet in one LaTeX run (style.expect_math), not one run each."""
+        n = graph.notation
+        texs = [self.forward_formula(graph, node_id) for node_id in graph.trace.forward]
+        texs.append(self.seed_formula(graph))
+        for step in graph.trace.backward:
+            texs += chain_rule_pages(n, step, sums=False) + chain_rule_pages(n, step, compact=True, sums=False)
+            completed = [graph.trace.nodes[src] for src in n.completes(step)]
+            if completed:
+                texs.append(branch_sum_tex(n, completed))
+        texs += summary_pages(n)
+        style.expect_math([form for tex in texs if tex for form in equation_forms(tex)],
+                          font_size=EQUATION_SIZE, color=style.TEXT)
+
     def forward_pass(self, graph: ComputationalGraph):
+        self.expect_formulas(graph)
         shown = captioned = False
         for node_id in graph.trace.forward:
             if not graph.out_edges(node_id):
@@ -405,13 +433,9 @@ class GraphScene(TraceScene):
                 self.set_caption(style.caption("forward"))
                 captioned = True
             self.focus_node(graph, node_id, graph.out_edges(node_id), graph.trace.nodes[node_id].inputs)
-            if graph.is_chip(value) and too_large(value):  # too large to read whole: a block of it
-                self.set_equation(magnified_line(graph.notation.tex(node_id), value, style.FORWARD, signed=False))
-                shown = True
-            elif graph.is_chip(value):  # the edge shows the shape; its entries, readable, go in the equation area
-                self.set_equation(rf"{graph.notation.tex(node_id)} = "
-                                  + style.colored(style.latex_array(value), style.FORWARD)
-                                  + rf"\;\; ({style.latex_shape(value)})")
+            tex = self.forward_formula(graph, node_id)
+            if tex:
+                self.set_equation(tex)
                 shown = True
             elif shown:
                 self.set_equation(None)
@@ -422,8 +446,7 @@ class GraphScene(TraceScene):
         out = graph.notation.names[graph.trace.output]
         self.step(f"backward: ∂{out}/∂{out} = 1", about={"kind": "seed", "graph": self.graph_part})
         # the step's formula replaces the last forward step's matrix (a step keeps its formula to its end)
-        self.set_caption_and_equation(style.caption("backward"),
-                                      f"{graph.notation.d(graph.trace.output)} = " + style.colored("1", style.GRADIENT))
+        self.set_caption_and_equation(style.caption("backward"), self.seed_formula(graph))
         self.focus_node(graph, graph.trace.output, graph.out_edges(graph.trace.output))
         self.play(graph.seed_animation(), run_time=0.5)
         for index, step in enumerate(graph.trace.backward):
@@ -614,6 +637,33 @@ class GradientCheck(GraphScene):
             table.get_entries((r, 4)).set_color(color)
         table.scale(min(1.0, 12.5 / table.width, 4.0 / table.height)).move_to(GRAPH_CENTER_Y * UP)
         return self.below_title(table)
+
+
+def _stacked(tex: str) -> str | None:
+    """Formulas side by side (\\qquad) one above the other instead."""
+    return tex.replace(r"\qquad", r"\\") if r"\qquad" in tex else None
+
+
+def _broken(tex: str) -> str | None:
+    """A long chain (a layer's product of matrices, then its result) with the result on a line of its own."""
+    sides = style.split_top_level(tex, "=")
+    if len(sides) > 2 and len(style.split_top_level(tex, "\\\\")) == 1 and r"\qquad" not in tex:
+        return "=".join(sides[:-1]) + r"\\ =" + sides[-1]
+    return None
+
+
+def _lines(tex: str) -> list[str]:
+    """A formula's lines and side-by-side parts, each of which may be shown on a page of its own."""
+    return [p.strip() for row in style.split_top_level(tex, r"\\") for p in style.split_top_level(row, r"\qquad")]
+
+
+def equation_forms(tex: str) -> list[str]:
+    """Every formula the equation area may draw for ``tex``: as written, stacked, broken, or a line at a time."""
+    forms = [tex, _stacked(tex), _broken(tex)]
+    parts = _lines(tex)
+    if len(parts) > 1:
+        forms += [form for part in parts for form in (part, _stacked(part), _broken(part))]
+    return [form for form in forms if form]
 
 
 def plain_number(value, gradient: bool) -> str:

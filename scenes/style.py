@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from manim import MathTex, Mobject, TexTemplate
@@ -64,6 +65,17 @@ TEX_TEMPLATE.add_to_preamble(r"\usepackage{xcolor}")
 def math(tex: str, **kwargs) -> MathTex:
     """A MathTex in the project's template (one LaTeX run for the whole formula), built once (see ``once``)."""
     return once(MathTex, tex, tex_template=TEX_TEMPLATE, **kwargs)
+
+
+# Set by a render (to manim_patches.tex_batch.prefetch): typesets formulas it is told of in one LaTeX run.
+PREFETCH_TEX: Callable[[Callable[[str], Mobject], list[str]], object] | None = None
+
+
+def expect_math(texs: Iterable[str], **kwargs) -> None:
+    """Formulas ``math(tex, **kwargs)`` is about to build. Only a hint: a plain Manim render ignores it, and
+    a formula not announced (or announced but never built) costs what it did before."""
+    if PREFETCH_TEX is not None:
+        PREFETCH_TEX(lambda tex: MathTex(tex, tex_template=TEX_TEMPLATE, **kwargs), list(texs))
 
 
 _BUILT: OrderedDict[tuple, Mobject] = OrderedDict()  # by once's key, the least recently used first

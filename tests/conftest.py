@@ -44,10 +44,13 @@ def pytest_configure(config):
     from manim_patches import svg_cache
 
     svg_cache.install(CACHE / "svg")
-    # ... and a formula is typeset once whatever its colours (each theme's), as in every render
-    from manim_patches import tex_colours
+    # ... and a formula is typeset once whatever its colours (each theme's), and a scene's announced formulas
+    # in one LaTeX run, as in every render
+    from manim_patches import tex_batch, tex_colours
+    from scenes import style
 
     tex_colours.install()
+    style.PREFETCH_TEX = tex_batch.prefetch
 
 
 def pytest_unconfigure(config):
