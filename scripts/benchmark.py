@@ -137,6 +137,19 @@ def size_with_manim_default(video: Path) -> int:
         return target.stat().st_size
 
 
+def cached_probe(config: Path, quality: str, out: Path) -> str:
+    """Python code doing what a lecture does for a clip it rendered before: hash the trace and the options,
+    find the clip in the clip cache (storing ``out`` there on the first run). Prints whether it was there."""
+    return (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "import shutil\nfrom pathlib import Path\nfrom pipeline import lecture\n"
+            "from engine.source import trace_path_for\nfrom pipeline.render_job import RenderOptions\n"
+            f"t = trace_path_for(Path({str(config)!r}))\n"
+            f"options = RenderOptions(quality={quality!r}, lang='en', theme='dark')\n"
+            "key = lecture._key(lecture._scenes_fingerprint(), lecture.Item('scene', str(t)), options)\n"
+            "p = lecture.CLIP_CACHE / f'{key}.mp4'\n"
+            f"hit = p.exists()\nshutil.copyfile({str(out)!r}, p) if not hit else None\nprint(hit)\n")
+
+
 def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
     config = ROOT / "assets" / "configs" / SCENES[name]
     tracer = ["-c", TRACER.format(root=str(ROOT), config=str(config))]
@@ -166,14 +179,7 @@ def bench_scene(name: str, quality: str, preset: str, work: Path) -> dict:
         trace_costs.append(float(run_measured(startup, env)["stdout"]) - cached_start)
     # cached: what a lecture re-render of this unchanged clip costs (hash the trace, find the clip).
     (cache / "clips").mkdir(parents=True, exist_ok=True)  # lecture.CLIP_CACHE, as BACKPROP_CACHE_DIR sets it
-    cached_code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-                   "from pathlib import Path\nfrom pipeline import lecture\n"
-                   f"import shutil\nfrom engine.source import trace_path_for\n"
-                   f"t = trace_path_for(Path({str(config)!r}))\n"
-                   f"key = lecture._key(lecture._scenes_fingerprint(), lecture.Item('scene', str(t)), {quality!r}, "
-                   "'en', 'dark')\n"
-                   "p = lecture.CLIP_CACHE / f'{key}.mp4'\n"
-                   f"hit = p.exists()\nshutil.copyfile({str(out)!r}, p) if not hit else None\nprint(hit)\n")
+    cached_code = cached_probe(config, quality, out)
     run_measured(["-c", cached_code], env)  # first pass stores the clip
     states["cached"] = run_measured(["-c", cached_code], env)
     assert states["cached"]["stdout"].endswith("True")
