@@ -53,6 +53,8 @@ def requested(build: Callable[[str], object], texs: Iterable[str]) -> list[tuple
                 build(tex)
             except _Recorded:
                 pass
+            except Exception:  # a hint never fails a render: building this one for real (if ever) says why
+                continue
     finally:
         tex_mobject.tex_to_svg_file = saved
     return calls

@@ -127,3 +127,16 @@ def test_a_graph_scene_announces_the_formulas_it_builds(tmp_path, monkeypatch):
         svg_cache.install(glyphs)
     typeset = len(list((tmp_path / "tex").glob("*.svg")))
     assert typeset > 20 and len(singles) <= 2, singles
+
+
+def test_a_formula_that_cannot_be_built_is_left_out_of_the_batch(tmp_path, runs):
+    """Announcing is only a hint: a formula whose MathTex fails before LaTeX is skipped, the rest typeset."""
+    def build(tex):
+        if tex == "unbuildable":
+            raise ValueError("not a formula")
+        return _math(tex)
+
+    with tempconfig({"tex_dir": str(tmp_path)}):
+        assert tex_batch.prefetch(build, [FORMULAS[0], "unbuildable", FORMULAS[5]]) == 2
+        _math(FORMULAS[0]), _math(FORMULAS[5])
+        assert runs == ["batch"]
