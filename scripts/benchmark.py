@@ -460,7 +460,7 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: 
              "## Targets", "", *verdicts(rows), "",
              "## Results", "",
              ("| scene | quality | video s | cold RTF | warm RTF | cached RTF | warm vs floor | CPU s / video s |"
-              " peak MB | KB / video s | size vs default | LaTeX runs (cold) | trace alone | trace adds |"),
+              " peak MB | KB / video s | size vs default | formulas typeset (cold) | trace alone | trace adds |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['scene']} | {r['quality']} | {r['video_seconds']:.1f} | {r['cold']['rtf']:.2f} | "
