@@ -104,6 +104,7 @@ def test_a_formula_latex_refuses_leaves_each_to_be_typeset_alone_with_manims_mes
             _math(r"\notamacro{x}")
 
 
+@pytest.mark.slow  # a whole scene built with empty caches: LaTeX, Pango and parsing
 def test_a_graph_scene_announces_the_formulas_it_builds(tmp_path, monkeypatch):
     """Built with an empty LaTeX cache, a graph scene typesets its formulas in a few runs, not one run each."""
     from engine.source import trace_path_for
