@@ -9,7 +9,7 @@ pages of one document: 50 formulas in 0.4 s.
 A page of that document is the formula LaTeX would typeset on its own: the same template and preamble, each
 in a page of standalone's ``preview`` box. Only dvisvgm's names for the fonts differ (font numbers count
 from the start of the document), so the glyphs, their order and their groups are the same
-(tests/test_manim_patches.py parses both). Prefetching changes nothing but the time: a formula it did not
+(tests/test_tex_batch.py parses both). Prefetching changes nothing but the time: a formula it did not
 make (a LaTeX error, an unusual template) is typeset later on its own, by Manim, with Manim's error message.
 """
 from __future__ import annotations
@@ -67,12 +67,16 @@ def prefetch(build: Callable[[str], object], texs: Iterable[str]) -> int:
     for expression, environment, template in requested(build, texs):
         if template.output_format != ".dvi" or template.tex_compiler not in ("latex", "pdflatex"):
             continue  # dvisvgm reads pages of a DVI; other set-ups are typeset one by one, as Manim does
-        if tex_file_writing.generate_tex_file(expression, environment, template).with_suffix(".svg").exists():
-            continue  # made before (a recolouring of a typeset formula, or copied in from the shared cache)
-        tex_file = tex_file_writing.generate_tex_file(tex_colours.typeset_form(expression), environment, template)
-        svg = tex_file.with_suffix(".svg")
-        if not svg.exists():
-            missing.setdefault((template.tex_compiler, template.output_format), {})[svg] = tex_file.read_text()
+        tex_file = tex_file_writing.generate_tex_file(expression, environment, template)
+        if tex_file.with_suffix(".svg").exists():
+            continue  # made before (or copied in from the shared cache)
+        form = tex_colours.typeset_form(expression)
+        if form != expression:  # typeset in stand-in colours; tex_colours writes each colouring from that
+            tex_file = tex_file_writing.generate_tex_file(form, environment, template)
+            if tex_file.with_suffix(".svg").exists():
+                continue
+        missing.setdefault((template.tex_compiler, template.output_format), {})[tex_file.with_suffix(".svg")] = \
+            tex_file.read_text()
     return sum(_typeset_pages(compiler, fmt, documents) for (compiler, fmt), documents in missing.items())
 
 

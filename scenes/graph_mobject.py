@@ -208,16 +208,14 @@ class ComputationalGraph(VGroup):
         scenes.style.expect_math): the inputs' names either way they may be written, the gates' names, and
         the matrices written on its edges, forward and backward."""
         t, n = self.trace, self.notation
-        names = [self._leaf_tex(node, show_shapes, compact)[0] for node in t.nodes.values() if node.is_leaf
-                 for compact in (False, True)]
-        style.expect_math(names, font_size=40)
-        style.expect_math([n.tex(node.id) for node in t.nodes.values() if not node.is_leaf and n.shows_name(node.id)],
-                          font_size=30)
+        texs = [self._leaf_tex(node, show_shapes, compact)[0] for node in t.nodes.values() if node.is_leaf
+                for compact in (False, True)]
+        texs += [n.tex(node.id) for node in t.nodes.values() if not node.is_leaf and n.shows_name(node.id)]
         values = [(n.value(node.id), False) for node in t.nodes.values()]
         values += [(n.downstream(step, slot), True) for step in t.backward
                    for slot, down in enumerate(step.downstream) if down is not None]
-        style.expect_math([style.latex_array(v, signed) for v, signed in values if np.ndim(v) and not is_chip(v)],
-                          font_size=LABEL_FONT + 4)
+        texs += [style.latex_array(v, signed) for v, signed in values if np.ndim(v) and not is_chip(v)]
+        style.expect_math(texs)  # one LaTeX run: their sizes and colours are set after LaTeX, not in it
 
     def is_chip(self, value) -> bool:
         """Whether this graph draws ``value`` as its shape on an edge (its entries go in the equation area)."""
