@@ -412,10 +412,8 @@ class GraphScene(TraceScene):
         texs = [self.forward_formula(graph, node_id) for node_id in graph.trace.forward]
         texs.append(self.seed_formula(graph))
         for step in graph.trace.backward:
-            texs += chain_rule_pages(n, step, sums=False) + chain_rule_pages(n, step, compact=True, sums=False)
-            completed = [graph.trace.nodes[src] for src in n.completes(step)]
-            if completed:
-                texs.append(branch_sum_tex(n, completed))
+            full, compact = step_pages(graph, step)
+            texs += full + compact + [branch_sum(graph, step)]
         texs += summary_pages(n)
         style.expect_math([form for tex in texs if tex for form in equation_forms(tex)],
                           font_size=EQUATION_SIZE, color=style.TEXT)
@@ -464,8 +462,7 @@ class GraphScene(TraceScene):
         """Caption the gate's pattern and write its chain-rule equation with the trace's numbers (a branch's
         sum follows on a page of its own, explain_sums: the gate's caption stays with the gate's formulas)."""
         note = self.step_note(graph, step)
-        full = chain_rule_pages(graph.notation, step, sums=False)
-        compact = chain_rule_pages(graph.notation, step, compact=True, sums=False)
+        full, compact = step_pages(graph, step)
         formulas = [part for tex in map(self._roomier, full, compact) for part in self._readable(tex)] or [None]
         self.set_caption_and_equation(note or style.caption("backward"), formulas[0])
         for tex in formulas[1:]:  # a matrix per page: the one before it stays long enough to read
@@ -474,9 +471,9 @@ class GraphScene(TraceScene):
 
     def explain_sums(self, graph: ComputationalGraph, step: Step):
         """After a step's gradients flowed: an input whose last share arrived gets its sum, as a branch."""
-        completed = [graph.trace.nodes[src] for src in graph.notation.completes(step)]
-        if completed:
-            self.set_caption_and_equation(style.caption("branch"), branch_sum_tex(graph.notation, completed))
+        tex = branch_sum(graph, step)
+        if tex:
+            self.set_caption_and_equation(style.caption("branch"), tex)
             self.wait(self.step_time)
 
     def step_name(self, graph: ComputationalGraph, step: Step) -> str:
@@ -639,6 +636,18 @@ class GradientCheck(GraphScene):
         return self.below_title(table)
 
 
+def step_pages(graph: ComputationalGraph, step: Step) -> tuple[list[str], list[str]]:
+    """A backward step's chain-rule pages, written out in full and compact (each symbol under its matrix)."""
+    return (chain_rule_pages(graph.notation, step, sums=False),
+            chain_rule_pages(graph.notation, step, compact=True, sums=False))
+
+
+def branch_sum(graph: ComputationalGraph, step: Step) -> str | None:
+    """The sum of each input whose last share arrives in ``step`` (a branch), or None."""
+    completed = [graph.trace.nodes[src] for src in graph.notation.completes(step)]
+    return branch_sum_tex(graph.notation, completed) if completed else None
+
+
 def _stacked(tex: str) -> str | None:
     """Formulas side by side (\\qquad) one above the other instead."""
     return tex.replace(r"\qquad", r"\\") if r"\qquad" in tex else None
@@ -647,7 +656,7 @@ def _stacked(tex: str) -> str | None:
 def _broken(tex: str) -> str | None:
     """A long chain (a layer's product of matrices, then its result) with the result on a line of its own."""
     sides = style.split_top_level(tex, "=")
-    if len(sides) > 2 and len(style.split_top_level(tex, "\\\\")) == 1 and r"\qquad" not in tex:
+    if len(sides) > 2 and len(style.split_top_level(tex, r"\\")) == 1 and r"\qquad" not in tex:
         return "=".join(sides[:-1]) + r"\\ =" + sides[-1]
     return None
 
