@@ -13,6 +13,7 @@ it was made for. Anything that does not verify is a miss: the file is deleted an
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -31,6 +32,7 @@ from manim.utils.color import ManimColor
 
 from infra.cache import remove_entry, report_bad_entry
 from infra.io import read_input
+from manim_patches import svg_fast
 
 FORMAT = "backprop-glyphs-1"
 MAX_ENTRY_BYTES = 64 << 20  # the glyphs of one SVG: a page of text is well under a megabyte
@@ -48,6 +50,11 @@ def _key(mob: SVGMobject) -> str:
     return h.hexdigest()[:32]
 
 
+@functools.lru_cache(maxsize=None)
+def _dtype_name(dtype: np.dtype) -> str:
+    return str(dtype)  # (numpy builds the name anew each time: a tenth of encoding a label)
+
+
 def encode(key: str, leaves: list, groups: dict) -> bytes:
     """Glyphs (flat leaves) and the SVG's groups (lists of leaf indices) as npz bytes of plain data."""
     chunks, index = [], []
@@ -59,7 +66,7 @@ def encode(key: str, leaves: list, groups: dict) -> bytes:
                 continue
             if isinstance(value, np.ndarray):
                 chunks.append(np.ascontiguousarray(value, dtype=np.float64).ravel())
-                entry[name] = ["array", offset, list(value.shape), str(value.dtype)]
+                entry[name] = ["array", offset, list(value.shape), _dtype_name(value.dtype)]
                 offset += value.size
             elif isinstance(value, (LineJointType, CapStyleType)):
                 entry[name] = ["enum", type(value).__name__, value.name]
@@ -210,17 +217,22 @@ def _init_svg_mobject(self: SVGMobject, use_svg_cache: bool) -> SVGMobject:
 def _parse(mob: SVGMobject, key: str, directory: Path) -> _Plan:
     """Parse ``mob``'s SVG as Manim does and keep its glyphs as an entry, on disk and in memory.
 
-    ``mob`` is then built from the entry, as on a hit: a first build and a cached one give the same mobjects.
-    (The parsed glyphs also hold svgelements' Path objects, which made every copy of them, one per use of a
-    label, a slow generic deepcopy: half of a graph's build with an empty cache.)"""
-    mob.generate_mobject()  # parses, adds the glyphs and flips y; the stored glyphs are already flipped
-    leaves = list(mob.submobjects)
-    position = {id(leaf): i for i, leaf in enumerate(leaves)}
-    groups = {name: [position[id(m)] for m in vg.submobjects if id(m) in position]
-              for name, vg in mob.id_to_vgroup_dict.items()}
+    Pango's and dvisvgm's SVGs are read by svg_fast (Manim's glyphs, made without its per-glyph work); any
+    other SVG by Manim. ``mob`` is then built from the entry, as on a hit: a first build and a cached one give
+    the same mobjects. (Manim's glyphs also hold svgelements' Path objects, which made every copy of them,
+    one per use of a label, a slow generic deepcopy: half of a graph's build with an empty cache.)"""
+    made = svg_fast.leaves_and_groups(mob)
+    if made is not None:
+        leaves, groups = made
+    else:
+        mob.generate_mobject()  # parses, adds the glyphs and flips y; the stored glyphs are already flipped
+        leaves = list(mob.submobjects)
+        position = {id(leaf): i for i, leaf in enumerate(leaves)}
+        groups = {name: [position[id(m)] for m in vg.submobjects if id(m) in position]
+                  for name, vg in mob.id_to_vgroup_dict.items()}
+        mob.remove(*leaves)
     blob = encode(key, leaves, groups)
     _store(key, directory, blob)
-    mob.remove(*leaves)
     _memory[key] = plan = decode(key, blob)
     return plan
 
