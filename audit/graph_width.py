@@ -99,6 +99,9 @@ def least_row_px(trace: GraphTrace) -> tuple[float, int]:
             texts.append(style.fmt_grad(float(sent[key])))
         return _label_px(texts)
 
+    # the names measured below, typeset in one LaTeX run (a run each: a fifth of a second a name)
+    style.expect_math({nt.tex(nid) for nid in trace.forward
+                       if trace.nodes[nid].is_leaf or nt.shows_name(nid)}, font_size=48)
     widest: dict[str, tuple[float, int]] = {}  # node -> (least width from a leaf's name to it, gates)
     for nid in trace.forward:
         n = trace.nodes[nid]

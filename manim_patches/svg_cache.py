@@ -57,6 +57,11 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 def encode(key: str, leaves: list, groups: dict) -> bytes:
     """Glyphs (flat leaves) and the SVG's groups (lists of leaf indices) as npz bytes of plain data."""
+    return _npz(*_pack(key, leaves, groups))
+
+
+def _pack(key: str, leaves: list, groups: dict) -> tuple[np.ndarray, dict]:
+    """The data array and the index of an entry (what its npz holds)."""
     chunks, index = [], []
     offset = 0
     for leaf in leaves:
@@ -78,6 +83,10 @@ def encode(key: str, leaves: list, groups: dict) -> bytes:
     data = np.concatenate(chunks) if chunks else np.zeros(0)
     meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(data.tobytes()).hexdigest(),
             "leaves": index, "groups": groups}
+    return data, meta
+
+
+def _npz(data: np.ndarray, meta: dict) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, data=data, meta=np.array(json.dumps(meta)))
     return buf.getvalue()
@@ -231,9 +240,11 @@ def _parse(mob: SVGMobject, key: str, directory: Path) -> _Plan:
         groups = {name: [position[id(m)] for m in vg.submobjects if id(m) in position]
                   for name, vg in mob.id_to_vgroup_dict.items()}
         mob.remove(*leaves)
-    blob = encode(key, leaves, groups)
-    _store(key, directory, blob)
-    _memory[key] = plan = decode(key, blob)
+    data, meta = _pack(key, leaves, groups)
+    _store(key, directory, _npz(data, meta))
+    # the plan a hit decodes from the entry just written, made from what is in hand (reading it back cost a
+    # third of a first build)
+    _memory[key] = plan = _Plan(data, meta)
     return plan
 
 

@@ -7,7 +7,10 @@ function a torch user would call. A parser bug therefore gives different answers
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -212,6 +215,26 @@ class InlinePool:
 
     def shutdown(self, *args, **kwargs):
         pass
+
+
+def seeded_cache(path: Path) -> Path:
+    """A cache folder at ``path`` holding the checkout's LaTeX, text and glyph caches, so that a render in a
+    subprocess does not wait for LaTeX and Pango: hard links (the glyph cache alone is hundreds of MB). An
+    entry is only ever replaced by a rename or removed, never written in place, so a run cannot change the
+    checkout's copy through its link."""
+    from infra.places import cache_root
+
+    for name in ("tex", "text", "svg"):
+        if (cache_root() / name).is_dir():
+            shutil.copytree(cache_root() / name, path / name, dirs_exist_ok=True, copy_function=_link)
+    return path
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
 
 
 def run_cli(args, **kwargs):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError
-from helpers import alive, drawing_frames, run_cli
+from helpers import alive, drawing_frames, run_cli, seeded_cache
 from pipeline.course import load_course
 from render import CONFIG_DIR, ROOT
 
@@ -46,22 +46,6 @@ def _course(folder: Path, course: str = COURSE) -> Path:
     (folder / "lec.yaml").write_text(LECTURE)
     (folder / "course.yaml").write_text(course)
     return folder / "course.yaml"
-
-
-def _cache(path: Path) -> Path:
-    # hard links (the glyph cache alone is hundreds of MB): entries are only ever replaced by a rename or
-    # removed, never written in place, so a run cannot change the checkout's copy through its link
-    for name in ("tex", "text", "svg"):
-        if (ROOT / ".cache" / name).is_dir():
-            shutil.copytree(ROOT / ".cache" / name, path / name, dirs_exist_ok=True, copy_function=_link)
-    return path
-
-
-def _link(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # another file system
-        shutil.copy2(src, dst)
 
 
 def _run(course: Path, out: Path, cache: Path, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -130,7 +114,7 @@ def local_render(tmp_path_factory):
     with FileLock(f"{tmp}.lock"):
         if not (tmp / "stderr.txt").is_file():  # not rendered yet (or the render failed)
             shutil.rmtree(tmp, ignore_errors=True)
-            course, cache = _course(tmp / "c"), _cache(tmp / "cache")
+            course, cache = _course(tmp / "c"), seeded_cache(tmp / "cache")
             result = _run(course, tmp / "out", cache)
             assert result.returncode == 0, result.stderr
             (tmp / "stderr.txt").write_text(result.stderr)
@@ -148,7 +132,7 @@ def test_local_scheduler_renders_each_distinct_clip_once(local_render):
 @pytest.mark.slow
 def test_ray_cluster_renders_the_same_bytes_and_a_rerun_does_no_work(local_render, tmp_path):
     course, reference, _ = local_render
-    cache = _cache(tmp_path / "cache")
+    cache = seeded_cache(tmp_path / "cache")
     result = _run(course, tmp_path / "out", cache, "--cluster", "local", "-j", "2")
     assert result.returncode == 0, result.stderr
     assert _files(tmp_path / "out") == reference
@@ -181,7 +165,7 @@ def _worker_drawing(proc: subprocess.Popen, scene: bool, timeout: float = 180) -
 @pytest.mark.slow
 def test_a_worker_killed_mid_task_is_retried_and_the_course_completes(local_render, tmp_path):
     course, reference, _ = local_render
-    env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "cache"))}
+    env = {**os.environ, "BACKPROP_CACHE_DIR": str(seeded_cache(tmp_path / "cache"))}
     proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o",
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -200,7 +184,7 @@ def test_ctrl_c_cancels_the_cluster_and_leaves_nothing_partial(local_render, tmp
     from pipeline.cluster import worker_pids
 
     course, _, _ = local_render
-    cache = _cache(tmp_path / "cache")
+    cache = seeded_cache(tmp_path / "cache")
     env = {**os.environ, "BACKPROP_CACHE_DIR": str(cache)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "course", str(course), "-o",
                              str(tmp_path / "out"), "--cluster", "local", "-j", "2"],
@@ -238,7 +222,7 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
     # folder of its own (short: it holds sockets), so that a `--cluster local` course run meanwhile by another
     # test does not find this head as "the latest cluster" and join it
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
-    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(_cache(tmp_path / "node-cache")), "RAY_TMPDIR": ray_tmp}
+    head_env = {**os.environ, "BACKPROP_CACHE_DIR": str(seeded_cache(tmp_path / "node-cache")), "RAY_TMPDIR": ray_tmp}
     # four CPUs: a remote clip task asks for two (cluster.CPUS_PER_TASK), so two tasks run at once. --block:
     # SIGTERM to this process stops this head and its workers, and no other Ray on the machine (`ray stop`
     # stops them all, a parallel test's cluster too)
@@ -253,7 +237,7 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
         while b"Ray runtime started." not in log.read_bytes():
             assert head.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
             time.sleep(0.1)
-        result = _run(course, tmp_path / "out", _cache(tmp_path / "cache"), "--cluster", f"ray://127.0.0.1:{ports[1]}")
+        result = _run(course, tmp_path / "out", seeded_cache(tmp_path / "cache"), "--cluster", f"ray://127.0.0.1:{ports[1]}")
         assert result.returncode == 0, result.stderr
         assert "6 rendered on 2 worker processes, 0 already cached, 6 shared between videos, 0 retried" in result.stderr
         assert _files(tmp_path / "out") == reference

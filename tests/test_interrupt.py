@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import alive, default_sigint, drawing_frames, run_cli
+from helpers import alive, default_sigint, drawing_frames, run_cli, seeded_cache
 from render import CONFIG_DIR, ROOT
 
 
@@ -111,7 +111,7 @@ def test_sigterm_to_a_lecture_stops_its_workers(tmp_path):
     lec.write_text("title: T\nclips:\n  - config: sigmoid_neuron.yaml\n  - config: gates.yaml\n")
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmpdir), "BACKPROP_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "TMPDIR": str(tmpdir), "BACKPROP_CACHE_DIR": str(seeded_cache(tmp_path / "cache"))}
     proc = subprocess.Popen(preexec_fn=default_sigint, args=[sys.executable, str(ROOT / "render.py"), "lecture", str(lec), "--quality", "hd",
                              "-j", "2", "-o", str(tmp_path / "out.mp4")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
@@ -144,7 +144,8 @@ def test_ctrl_c_to_a_lecture_leaves_no_folder_and_no_warning(tmp_path):
     for run in range(3):
         tmpdir = tmp_path / f"tmp{run}"
         tmpdir.mkdir()
-        env = {**os.environ, "TMPDIR": str(tmpdir), "BACKPROP_CACHE_DIR": str(tmp_path / f"cache{run}")}
+        # each run a cache of its own, seeded with the checkout's LaTeX and text (no run waits for LaTeX)
+        env = {**os.environ, "TMPDIR": str(tmpdir), "BACKPROP_CACHE_DIR": str(seeded_cache(tmp_path / f"cache{run}"))}
         proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "lecture", str(lec), "--quality", "low",
                                  "-j", "2", "-o", str(tmp_path / "out.mp4")], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env, text=True, start_new_session=True,
