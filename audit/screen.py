@@ -500,7 +500,7 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
         parts = m.family_members_with_points()
         colors = _visible_colors(m, parts)
         extent = _extent(parts)
-        box = _bbox_px(m, extent=extent)
+        box = _bbox_px(m, parts, extent)
         if not colors or box is None:
             continue  # faded out, or nothing drawn
         if inside_frame(box):
