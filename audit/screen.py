@@ -235,10 +235,19 @@ def _string(m: Mobject) -> str:
     return ""
 
 
+def _tag(m: Mobject, name: str, default=None):
+    """``getattr(m, name, default)`` for a tag a scene sets on a mobject itself (audit_kind, connector_of...):
+    the mobject's own attribute, unless its class has the name. A miss then skips Mobject.__getattr__, which
+    raises an exception for every tag a mobject does not have (most of them, for most mobjects)."""
+    if hasattr(type(m), name):
+        return getattr(m, name, default)
+    return m.__dict__.get(name, default)
+
+
 def _shape_of(m: Mobject, known: dict) -> tuple[str, str | None] | None:
     """What shape ``m`` is: a scene's tag (scenes/screen_tags.py), a graph's part, or its Manim class."""
-    if getattr(m, "audit_shape", None):
-        return m.audit_shape, getattr(m, "audit_label", None)
+    if _tag(m, "audit_shape"):
+        return m.audit_shape, _tag(m, "audit_label")
     if id(m) in known:
         return known[id(m)]
     if isinstance(m, (SplineEdge, Arrow)):
@@ -257,16 +266,16 @@ def _walk(mobjects, kind=None, seen=None, known=None):
         if id(m) in seen:
             continue
         seen.add(id(m))
-        if getattr(m, "connector_of", None) is not None:
+        if _tag(m, "connector_of") is not None:
             yield m, "connector"
         shape = _shape_of(m, known)
         if shape is not None:
             yield m, ("shape", *shape)
-        k = getattr(m, "audit_kind", None) or kind
+        k = _tag(m, "audit_kind") or kind
         if isinstance(m, TEXT_CLASSES):
             yield m, k or ("equation" if isinstance(m, SingleStringMathTex) else "text")
             continue
-        if getattr(m, "audit_obstacle", False) or isinstance(m, Arrow):
+        if _tag(m, "audit_obstacle", False) or isinstance(m, Arrow):
             yield m, "edge"
             continue
         if isinstance(m, VMobject) and m.points.size and m.get_fill_opacity() > 0.05 and k != "no-fill":
@@ -281,28 +290,63 @@ def _to_px(points: np.ndarray) -> np.ndarray:
     return np.stack([x, y], axis=1)
 
 
-def _bbox_px(m: Mobject, parts: list | None = None) -> list[float] | None:
-    """The box of ``m``'s points in pixels (``parts``: its family members with points, if known). Only the
-    extremes are converted: the conversion is monotone, so this is the box of the converted points, exactly."""
-    pts = [p.points for p in (m.family_members_with_points() if parts is None else parts)]
+def _extent(parts: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """The least and greatest x, y, z of the points of ``parts`` (scene units), or None without points."""
+    pts = [p.points for p in parts]
     if not pts:
         return None
     pts = np.concatenate(pts) if len(pts) > 1 else pts[0]
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    (x0, y1), (x1, y0) = _to_px(np.array([lo[:2], hi[:2]]))  # y grows downwards in pixels
-    return [float(x0), float(y0), float(x1), float(y1)]
+    return pts.min(axis=0), pts.max(axis=0)
 
 
-def _glyph_height_px(m: Mobject, string: str) -> float:
+def _bbox_px(m: Mobject, parts: list | None = None, extent=None) -> list[float] | None:
+    """The box of ``m``'s points in pixels (``parts``: its family members with points, ``extent``: their
+    ``_extent``, if known). Only the extremes are converted: the conversion is monotone, so this is the box of
+    the converted points, exactly. In plain floats, in _to_px's order of operations: the same numbers as
+    _to_px gives, without building arrays for two points."""
+    if extent is None:
+        extent = _extent(m.family_members_with_points() if parts is None else parts)
+    if extent is None:
+        return None
+    lo, hi = extent
+    w, h, fw, fh = config.pixel_width, config.pixel_height, config.frame_width, config.frame_height
+    x0, x1 = (float(lo[0]) / fw + 0.5) * w, (float(hi[0]) / fw + 0.5) * w
+    y0, y1 = (0.5 - float(hi[1]) / fh) * h, (0.5 - float(lo[1]) / fh) * h  # y grows downwards in pixels
+    return [x0, y0, x1, y1]
+
+
+def _glyph_height_px(m: Mobject, string: str, height=None) -> float:
     """The height of the smallest kind of glyph in the text: its main line's (x-height, digits or Hangul)
-    or a superscript's or subscript's (an exponent, the ² of ||x||², the ᵀ of Bᵀ), whichever is smaller."""
+    or a superscript's or subscript's (an exponent, the ² of ||x||², the ᵀ of Bᵀ), whichever is smaller.
+    ``height``: ``m.height`` if already measured."""
     family = "text" if isinstance(m, (Text, MarkupText)) else "tex"
     try:
-        size = float(m.font_size)
+        size = float(_font_size(m, height))
     except (AttributeError, ZeroDivisionError):
         return float("nan")
     px = size * config.pixel_height / config.frame_height
     return px * _least_glyph_per_point(family, string, getattr(m, "font", "") or "" if family == "text" else "")
+
+
+class _Measured:
+    """A mobject whose height is already known: Manim's font_size reads it (its own measure walks the
+    family's points one by one in Python), every other attribute is the mobject's."""
+
+    def __init__(self, mobject: Mobject, height):
+        self._mobject, self.height = mobject, height
+
+    def __getattr__(self, name):
+        return getattr(self._mobject, name)
+
+
+def _font_size(m: Mobject, height=None):
+    """``m.font_size``, by Manim's own formula, with ``height`` (``m.height``, already measured) if given.
+    An empty, zero-high or not finite height is left to Manim (its measure's edge cases stay its own)."""
+    prop = getattr(type(m), "font_size", None)
+    if (height is None or not isinstance(prop, property) or getattr(type(m), "height", None) is not Mobject.height
+            or not (math.isfinite(height) and height > 0)):
+        return m.font_size
+    return prop.fget(_Measured(m, height))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -398,9 +442,10 @@ def _sample_curves(pts: np.ndarray, per_curve: int) -> np.ndarray:
     return _to_px(bezier_points(pts, per_curve))
 
 
-def _drawn(m: Mobject) -> bool:
-    """Whether any part of ``m`` is drawn at all (a stroke or a fill that is not faded out)."""
-    for part in m.family_members_with_points():
+def _drawn(m: Mobject, parts: list | None = None) -> bool:
+    """Whether any part of ``m`` is drawn at all (a stroke or a fill that is not faded out). ``parts``: its
+    family members with points, if known."""
+    for part in m.family_members_with_points() if parts is None else parts:
         if not isinstance(part, VMobject):
             continue
         if part.get_fill_opacity() > 0.05:
@@ -436,8 +481,9 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
             connectors.append(m)
             continue
         if isinstance(kind, tuple):  # a shape
-            box = _bbox_px(m)
-            if box is None or not _drawn(m):
+            parts = m.family_members_with_points()
+            box = _bbox_px(m, parts)
+            if box is None or not _drawn(m, parts):
                 continue
             frame.shapes.append(ShapeRecord(kind[1], kind[2], [round(v, 1) for v in box]))
             if kind[1] == "curve":
@@ -453,7 +499,8 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
             continue
         parts = m.family_members_with_points()
         colors = _visible_colors(m, parts)
-        box = _bbox_px(m, parts)
+        extent = _extent(parts)
+        box = _bbox_px(m, parts, extent)
         if not colors or box is None:
             continue  # faded out, or nothing drawn
         if inside_frame(box):
@@ -469,8 +516,10 @@ def snapshot(scene, index: int, time: float, graphs=(), active=frozenset(), own=
             r = contrast_ratio(shown, under)
             if r < worst:
                 worst, worst_color = r, shown
-        frame.texts.append(TextRecord(_string(m), kind, [round(v, 1) for v in box],
-                                      round(_glyph_height_px(m, _string(m)), 1), _hex(worst_color), _hex(under),
+        string = _string(m)
+        height = extent[1][1] - extent[0][1]  # m.height, as Manim measures it (max - min of the family's y)
+        frame.texts.append(TextRecord(string, kind, [round(v, 1) for v in box],
+                                      round(_glyph_height_px(m, string, height), 1), _hex(worst_color), _hex(under),
                                       round(worst, 2)))
     frame.nodes = _nodes_seen(graphs, whole, active, own, _connectors(connectors, whole))
     return frame
@@ -487,10 +536,28 @@ def _connectors(found, shown: set[int]) -> dict[tuple[int, str], list[list[float
     return out
 
 
+_DENSE_PATHS: dict[tuple, np.ndarray] = {}  # a wire's dense path by its points: a wire stays put for many plays
+_DENSE_PATHS_MAX = 1_000
+
+
 def _dense_path(m: VMobject, step_px: float = 1.0) -> np.ndarray:
-    """Points along an edge at most ``step_px`` apart (a long straight wire is one Bézier piece)."""
+    """Points along an edge at most ``step_px`` apart (a long straight wire is one Bézier piece), computed
+    once for the same points at the same frame size (read only: the cached array is shared)."""
+    parts = m.family_members_with_points()
+    key = (step_px, config.pixel_width, config.pixel_height, config.frame_width, config.frame_height,
+           *(p.points.tobytes() for p in parts))
+    path = _DENSE_PATHS.get(key)
+    if path is None:
+        if len(_DENSE_PATHS) >= _DENSE_PATHS_MAX:
+            _DENSE_PATHS.clear()
+        path = _DENSE_PATHS[key] = _path_through(parts, step_px)
+        path.setflags(write=False)
+    return path
+
+
+def _path_through(parts: list, step_px: float) -> np.ndarray:
     out = []
-    for part in m.family_members_with_points():  # the wire and its arrow tip, each on its own
+    for part in parts:  # the wire and its arrow tip, each on its own
         pts = _sample_curves(part.points, 32)
         if len(pts) < 2:
             out.append(pts)
@@ -536,7 +603,17 @@ def _nodes_seen(graphs, shown: set[int], active, own=frozenset(), connectors=Non
 
 
 def _family_in(m: Mobject, shown: set[int]) -> bool:
-    return any(id(x) in shown for x in m.get_family())
+    """Whether ``m`` or a mobject of its family is in ``shown``: the members of ``m.get_family()``, visited
+    without listing them (Manim orders and deduplicates the list, which an "any" does not need)."""
+    stack, visited = [m], set()
+    while stack:
+        x = stack.pop()
+        if id(x) in shown:
+            return True
+        if id(x) not in visited:
+            visited.add(id(x))
+            stack.extend(x.submobjects)
+    return False
 
 
 def _rgb(color) -> np.ndarray:
