@@ -34,7 +34,7 @@ from infra.cache import remove_entry, report_bad_entry
 from infra.io import read_input
 from manim_patches import svg_fast
 
-FORMAT = "backprop-glyphs-1"
+FORMAT = "backprop-glyphs-2"
 MAX_ENTRY_BYTES = 64 << 20  # the glyphs of one SVG: a page of text is well under a megabyte
 _memory: dict[str, "_Plan"] = {}  # verified entries, by key
 _state = {"dir": None, "original": None}
@@ -45,7 +45,7 @@ _SKIPPED = {"submobjects", "updaters", "path_obj", "target", "point_hash", "back
 def _key(mob: SVGMobject) -> str:
     h = hashlib.sha256()
     # Everything generate_mobject reads besides the file: the class, its default style, path settings.
-    h.update(repr((manim.__version__, type(mob).__qualname__, mob.svg_default, mob.path_string_config)).encode())
+    h.update(repr((FORMAT, manim.__version__, type(mob).__qualname__, mob.svg_default, mob.path_string_config)).encode())
     h.update(Path(mob.get_file_path()).read_bytes())
     return h.hexdigest()[:32]
 
@@ -61,28 +61,36 @@ def encode(key: str, leaves: list, groups: dict) -> bytes:
 
 
 def _pack(key: str, leaves: list, groups: dict) -> tuple[np.ndarray, dict]:
-    """The data array and the index of an entry (what its npz holds)."""
-    chunks, index = [], []
-    offset = 0
+    """The data array and the index of an entry (what its npz holds).
+
+    The glyphs of an SVG share a few kinds (the same attributes, colours and settings, only their points and
+    sizes differ): the index lists each kind once, and each glyph as its kind and its arrays' shapes; the
+    arrays are laid out one after another in the data, glyph after glyph. (An index listing every attribute
+    of every glyph was most of the time it took to read an entry back.)"""
+    chunks, kinds, kind_of, index = [], [], {}, []
     for leaf in leaves:
-        entry = {}
+        kind, shapes = [], []
         for name, value in leaf.__dict__.items():
             if name in _SKIPPED:
                 continue
             if isinstance(value, np.ndarray):
                 chunks.append(np.ascontiguousarray(value, dtype=np.float64).ravel())
-                entry[name] = ["array", offset, list(value.shape), _dtype_name(value.dtype)]
-                offset += value.size
+                kind.append([name, "array", value.ndim, _dtype_name(value.dtype)])
+                shapes += value.shape
             elif isinstance(value, (LineJointType, CapStyleType)):
-                entry[name] = ["enum", type(value).__name__, value.name]
+                kind.append([name, "enum", type(value).__name__, value.name])
             elif isinstance(value, ManimColor):
-                entry[name] = ["color", value.to_hex(with_alpha=True)]
+                kind.append([name, "color", value.to_hex(with_alpha=True)])
             elif value is None or isinstance(value, (bool, int, float, str)):
-                entry[name] = ["value", value]
-        index.append(entry)
+                kind.append([name, "value", value])
+        spelled = json.dumps(kind)
+        if spelled not in kind_of:
+            kind_of[spelled] = len(kinds)
+            kinds.append(kind)
+        index.append([kind_of[spelled], *shapes])
     data = np.concatenate(chunks) if chunks else np.zeros(0)
     meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(data.tobytes()).hexdigest(),
-            "leaves": index, "groups": groups}
+            "kinds": kinds, "leaves": index, "groups": groups}
     return data, meta
 
 
@@ -116,30 +124,52 @@ class _Plan:
 
     def __init__(self, data: np.ndarray, meta: dict):
         self.data, self.leaves = data, []
+        kinds = [self._kind(kind) for kind in meta["kinds"]]
+        offset = 0
         for entry in meta["leaves"]:
-            if not _HELD <= entry.keys():
-                raise ValueError("a glyph without all of a VMobject's attributes")
-            plain, arrays = {}, []
-            for name, (kind, *rest) in entry.items():
-                if kind == "array":
-                    start, shape, dtype = rest
-                    size = int(np.prod(shape))
-                    if not 0 <= start <= start + size <= data.size:
-                        raise ValueError("an array outside the data")
-                    arrays.append((name, start, start + size, tuple(shape), np.dtype(dtype)))
-                elif kind == "enum":
-                    plain[name] = _ENUMS[rest[0]][rest[1]]
-                elif kind == "color":
-                    plain[name] = ManimColor(rest[0])
-                elif kind == "value" and (rest[0] is None or isinstance(rest[0], (bool, int, float, str))):
-                    plain[name] = rest[0]
-                else:
-                    raise ValueError(f"an attribute of unknown kind {kind!r}")
-            self.leaves.append((plain, arrays))
+            (plain, arrays), dims = kinds[_index(entry[0], len(kinds))], entry[1:]
+            if len(dims) != sum(ndim for _, ndim, _ in arrays):
+                raise ValueError("a glyph whose shapes do not match its kind")
+            made = []
+            for name, ndim, dtype in arrays:
+                shape, dims = tuple(dims[:ndim]), dims[ndim:]
+                if any(not isinstance(n, int) or n < 0 for n in shape):
+                    raise ValueError("an array of no size")
+                size = int(np.prod(shape))
+                if offset + size > data.size:
+                    raise ValueError("an array outside the data")
+                made.append((name, offset, offset + size, shape, dtype))
+                offset += size
+            self.leaves.append((plain, made))
         self.groups = meta["groups"]
         for members in self.groups.values():
-            if any(not isinstance(i, int) or not 0 <= i < len(self.leaves) for i in members):
+            if any(_index(i, len(self.leaves)) != i for i in members):
                 raise ValueError("a group of unknown glyphs")
+
+    @staticmethod
+    def _kind(kind: list) -> tuple[dict, list]:
+        """A kind's plain attributes (made once and shared by its glyphs) and its arrays (name, ndim, dtype)."""
+        plain, arrays = {}, []
+        for name, tag, *rest in kind:
+            if tag == "array" and isinstance(rest[0], int) and rest[0] >= 0:
+                arrays.append((name, rest[0], np.dtype(rest[1])))
+            elif tag == "enum":
+                plain[name] = _ENUMS[rest[0]][rest[1]]
+            elif tag == "color":
+                plain[name] = ManimColor(rest[0])
+            elif tag == "value" and (rest[0] is None or isinstance(rest[0], (bool, int, float, str))):
+                plain[name] = rest[0]
+            else:
+                raise ValueError(f"an attribute of unknown kind {tag!r}")
+        if not _HELD <= plain.keys() | {name for name, _, _ in arrays}:
+            raise ValueError("a glyph without all of a VMobject's attributes")
+        return plain, arrays
+
+
+def _index(i, n: int) -> int:
+    if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < n:
+        raise ValueError("a reference to nothing")
+    return i
 
 
 def build(plan: _Plan) -> tuple[list, Mapping]:
