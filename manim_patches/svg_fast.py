@@ -129,8 +129,8 @@ class _Walk:
             values.pop(name, None)
         attributes = dict(elem.attrib)
         attributes["tag"] = tag
-        if "class" in attributes or "display" in attributes:
-            raise _Unsupported("class or display")
+        if "class" in attributes:
+            raise _Unsupported("class")
         for equate in attributes.get("style", "").split(";"):
             parts = equate.split(":")
             if len(parts) == 2:
@@ -138,7 +138,7 @@ class _Walk:
         for key in ("fill", "stroke"):
             if attributes.get(key) == "currentColor":
                 attributes[key] = attributes.get("color", values["color"])
-        if "display" in attributes:
+        if "display" in attributes:  # (an attribute, or in the style)
             raise _Unsupported("display")
         if "transform" in attributes and "transform" in values:
             attributes["transform"] = values["transform"] + " " + attributes["transform"]
@@ -161,8 +161,6 @@ class _Walk:
             context = None  # not drawn: its children are made but belong to nothing
         elif tag == "use":
             _place_use(values)
-            for key in ("x", "y", "width", "height"):
-                values.pop(key, None)
             node = _Node(name, container=True)
         elif tag == "path":
             node = self._path(values, name) if context is not None else None  # (in defs: never drawn)
@@ -213,14 +211,15 @@ class _Walk:
         node.leaf = made
         return node
 
-    def _rect(self, values: dict, name) -> _Node:
+    def _rect(self, values: dict, name) -> _Node | None:
         # rules and bars: few, so made by svgelements and Manim as they are
         shape = se.Rect(values)
         shape.render(ppi=se.DEFAULT_PPI, width=self.width, height=self.height)
         shape.reify()
+        if shape.is_degenerate():
+            return None  # svgelements leaves it out of the tree: it takes no group name
         node = _Node(name)
-        if not shape.is_degenerate():
-            node.leaf = self.mob.get_mob_from_shape_element(shape)
+        node.leaf = self.mob.get_mob_from_shape_element(shape)
         return node
 
 

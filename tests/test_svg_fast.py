@@ -104,6 +104,24 @@ def test_a_turned_and_scaled_glyph_is_manims_too(tmp_path):
         _assert_same_glyph(a, b)
 
 
+def test_a_rule_of_no_height_takes_no_group_name_as_in_manim(tmp_path):
+    # svgelements leaves a degenerate rect out of its tree, so the groups after it keep Manim's numbers
+    made = MathTex(r"\frac{a}{b}")
+    extra = '<rect x="1" y="2" height="0" width="3"/><g><use x="5" y="1" xlink:href="#' + \
+        _first_glyph_id(made) + '"/></g>'
+    mob = _variant(made, tmp_path, extra)
+    ours, groups = svg_fast.leaves_and_groups(mob)
+    theirs, their_groups = _manims(mob)
+    assert len(ours) == len(theirs) and groups == their_groups
+    for a, b in zip(ours, theirs):
+        _assert_same_glyph(a, b)
+
+
+def _first_glyph_id(made) -> str:
+    import re
+    return re.search(r"<path id='([^']+)'", Path(made.get_file_path()).read_text()).group(1)
+
+
 def test_a_style_whose_first_glyph_comes_out_otherwise_is_left_to_manim(monkeypatch):
     made = Text("guard", font_size=30)
     svg_fast._templates.clear()
