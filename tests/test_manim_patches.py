@@ -1,9 +1,7 @@
 """manim_patches draws and encodes what Manim itself would: the parsed-SVG cache gives Manim's glyphs (and
 verifies what it reads back), the fast Cairo paths draw Manim's pixels, the buffered encoder and the
 recycling renderer give Manim's frames, and the renderers that skip drawing build the scene Manim builds."""
-import hashlib
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -114,31 +112,12 @@ def _pickle_bomb(f, blob, others):
 
 
 def _drop_attribute(f, blob, others):
-    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-        data, meta = z["data"], json.loads(str(z["meta"]))
-    # otherwise whole and checksummed: the first kind of glyph would keep no fill colour (its data dropped too)
-    arrays = [a for a in meta["kinds"][0] if a[1] == "array"]
-    at = [a[0] for a in arrays].index("fill_rgbas")
-    skip = sum(a[2] for a in arrays[:at])
-    leaves, kept, offset = [], [], 0
-    for k, *dims in meta["leaves"]:
-        sizes, rest = [], list(dims)
-        for a in meta["kinds"][k]:
-            if a[1] == "array":
-                sizes.append(int(np.prod(rest[:a[2]])))
-                rest = rest[a[2]:]
-        for i, size in enumerate(sizes):
-            if not (k == 0 and i == at):
-                kept.append(data[offset:offset + size])
-            offset += size
-        leaves.append([k, *dims[:skip], *dims[skip + arrays[at][2]:]] if k == 0 else [k, *dims])
-    meta["kinds"][0] = [a for a in meta["kinds"][0] if a[0] != "fill_rgbas"]
-    meta["leaves"] = leaves
-    data = np.concatenate(kept)
-    meta["sha256"] = hashlib.sha256(data.tobytes()).hexdigest()
-    buf = io.BytesIO()
-    np.savez(buf, data=data, meta=np.array(json.dumps(meta)))
-    f.write_bytes(buf.getvalue())
+    # an entry written whole and checksummed by the cache's own encoder, whose first glyph has no fill colour
+    leaves, groups = svg_cache.build(svg_cache.decode(f.stem, blob))
+    del leaves[0].fill_rgbas
+    position = {id(leaf): i for i, leaf in enumerate(leaves)}
+    members = {name: [position[id(m)] for m in vg.submobjects] for name, vg in groups.items()}
+    f.write_bytes(svg_cache.encode(f.stem, leaves, members))
 
 
 @pytest.mark.parametrize("damage", [_truncate, _garbage, _flip, _swap, _pickle_bomb, _drop_attribute])
