@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from infra.cache import CACHE as CACHE_ROOT, usable_cache, verified, write_entry
 from infra.io import read_input
-from infra.processes import die_with_parent, run_job, stop_pool, workers
+from infra.processes import die_with_parent, manager_thread, run_job, stop_pool, workers
 from infra.places import ASSETS
 from .settings import SOURCE_ENV
 
@@ -61,7 +61,7 @@ def trace_path_soon(source: str | Path) -> Future[Path]:
                                initializer=die_with_parent, initargs=(os.getpid(),))
     future = pool.submit(run_job, _traced, source, cached)
     # for a caller interrupted before the result is in: the worker is stopped, not waited for at exit
-    future.stop = functools.partial(stop_pool, pool, workers(pool))
+    future.stop = functools.partial(stop_pool, pool, workers(pool), manager_thread(pool))
     pool.shutdown(wait=False)  # the worker exits after its one job
     return future
 

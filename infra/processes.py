@@ -127,11 +127,18 @@ def workers(pool) -> list:
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
-def stop_pool(pool, processes=None) -> None:
+def manager_thread(pool):
+    """A ProcessPoolExecutor's management thread (shutdown forgets it too), or None before its first job."""
+    return getattr(pool, "_executor_manager_thread", None)
+
+
+def stop_pool(pool, processes=None, manager=None) -> None:
     """Cancel what a ProcessPoolExecutor has queued and end the work under way (its workers clean up).
 
-    ``processes``: the workers, for a pool already shut down (``workers(pool)`` taken before that)."""
+    ``processes`` and ``manager``: the workers and the management thread, for a pool already shut down
+    (``workers(pool)`` and ``manager_thread(pool)`` taken before that)."""
     processes = workers(pool) if processes is None else processes
+    manager = manager_thread(pool) if manager is None else manager
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if not _ended(process):
@@ -146,6 +153,11 @@ def stop_pool(pool, processes=None) -> None:
     for process in processes:  # what a worker killed mid-clean-up left (its own folder: see die_with_parent)
         if process.pid is not None and _ended(process):
             shutil.rmtree(worker_tmp(os.getpid(), process.pid), ignore_errors=True)
+    # The management thread closes its wake-up pipe as it ends. Python 3.11's exit handler writes to that
+    # pipe unlocked, so an exit while the thread is still ending can fail with "Bad file descriptor" and a
+    # traceback after "Aborted!" (CPython gh-109047, fixed in 3.12). With its workers gone it ends at once.
+    if manager is not None:
+        manager.join(timeout=STOP_GRACE_SECONDS)
 
 
 def _ended(process) -> bool:
