@@ -1,4 +1,4 @@
-"""A mobject's extent measured in one pass over its family; the numbers are Manim's own.
+"""A mobject's family and extent gathered in one pass; the lists and numbers are Manim's own.
 
 Every ``get_left``, ``next_to`` or ``arrange`` asks for a mobject's critical points, and every
 ``width`` or ``height`` for its extremes. Manim 0.22 builds the first from one Python tuple per anchor
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 from manim import Mobject, VMobject
+from manim.utils.iterables import remove_list_redundancies
 
 _ORIGINAL_BOUNDARY = VMobject.get_points_defining_boundary
 _ORIGINAL_REDUCE = Mobject.reduce_across_dimension
+_ORIGINAL_FAMILY = Mobject.get_family
 _STOCK_ANCHORS = VMobject.get_anchors
 
 
@@ -77,11 +79,34 @@ def reduce_across_dimension(self: Mobject, reduce_func, dim: int):
     return rv
 
 
+def _walk(mob: Mobject, path: set, out: list) -> None:
+    if mob in path:  # a mobject inside itself: Manim's walk stops there too
+        return
+    path.add(mob)
+    out.append(mob)
+    for sub in mob.submobjects:
+        _walk(sub, path, out)
+    path.remove(mob)
+
+
+def get_family(self: Mobject, recurse: bool = True) -> list:
+    """``Mobject.get_family``: the same walk (depth first, a member's own submobjects after it, a cycle cut where
+    it closes) with plain calls instead of a generator per level, whose every member passed up through each
+    generator above it; a member met twice is kept where Manim keeps it, at its last place."""
+    out: list = []
+    _walk(self, set(), out)
+    if len(set(out)) != len(out):
+        return remove_list_redundancies(out)
+    return out
+
+
 def install() -> None:
     VMobject.get_points_defining_boundary = get_points_defining_boundary
     Mobject.reduce_across_dimension = reduce_across_dimension
+    Mobject.get_family = get_family
 
 
 def uninstall() -> None:
     VMobject.get_points_defining_boundary = _ORIGINAL_BOUNDARY
     Mobject.reduce_across_dimension = _ORIGINAL_REDUCE
+    Mobject.get_family = _ORIGINAL_FAMILY

@@ -333,8 +333,12 @@ def mobject_deepcopy(self: Mobject, memo: dict) -> Mobject:
     return result
 
 
+# The shared types a mobject's values nearly always are, looked up by exact type before isinstance's walk.
+_SHARED_EXACT = frozenset({type(None), bool, int, float, str, ManimColor, np.float64})
+
+
 def _copied(v, memo: dict):
-    if isinstance(v, _SHARED):
+    if type(v) in _SHARED_EXACT or isinstance(v, _SHARED):
         return v
     done = memo.get(id(v))
     if done is not None:

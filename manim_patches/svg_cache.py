@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -135,7 +136,7 @@ class _Plan:
                 shape, dims = tuple(dims[:ndim]), dims[ndim:]
                 if any(not isinstance(n, int) or n < 0 for n in shape):
                     raise ValueError("an array of no size")
-                size = int(np.prod(shape))
+                size = math.prod(shape)  # ints, checked above (np.prod's call overhead was 4% of an audit)
                 if offset + size > data.size:
                     raise ValueError("an array outside the data")
                 made.append((name, offset, offset + size, shape, dtype))

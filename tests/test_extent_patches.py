@@ -106,3 +106,16 @@ def test_closing_draws_a_line_back_to_each_subpath_start():
     assert len(closed) == 16
     np.testing.assert_array_equal(closed[4:8, 0], [3, 2, 1, 0])
     np.testing.assert_array_equal(closed[12:16, 0], [13, 12, 11, 10])
+
+
+def test_a_family_is_listed_as_manims_walk_lists_it():
+    # a shared glyph (met twice: kept at its last place) and a group holding itself (the cycle cut)
+    a, b, c = Dot(), Dot(), Dot()
+    inner = VGroup(a, b)
+    outer = VGroup(inner, c, VGroup(b, Line()), a)
+    looped = VGroup(Dot())
+    looped.submobjects.append(looped)
+    for mob in (outer, looped, MathTex("x + y"), VMobject()):
+        want = bounds._ORIGINAL_FAMILY(mob)
+        got = bounds.get_family(mob)
+        assert [id(m) for m in got] == [id(m) for m in want]
