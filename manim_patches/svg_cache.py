@@ -126,26 +126,42 @@ class _Plan:
     def __init__(self, data: np.ndarray, meta: dict):
         self.data, self.leaves = data, []
         kinds = [self._kind(kind) for kind in meta["kinds"]]
+        # A text's glyphs repeat a few kinds and shapes: each (kind, shapes) is checked and laid out once.
+        layouts: dict[tuple, tuple] = {}
         offset = 0
         for entry in meta["leaves"]:
-            (plain, arrays), dims = kinds[_index(entry[0], len(kinds))], entry[1:]
-            if len(dims) != sum(ndim for _, ndim, _ in arrays):
-                raise ValueError("a glyph whose shapes do not match its kind")
-            made = []
-            for name, ndim, dtype in arrays:
-                shape, dims = tuple(dims[:ndim]), dims[ndim:]
-                if any(not isinstance(n, int) or n < 0 for n in shape):
-                    raise ValueError("an array of no size")
-                size = math.prod(shape)  # ints, checked above (np.prod's call overhead was 4% of an audit)
-                if offset + size > data.size:
-                    raise ValueError("an array outside the data")
-                made.append((name, offset, offset + size, shape, dtype))
-                offset += size
-            self.leaves.append((plain, made))
+            if not isinstance(entry, list) or not entry:
+                raise ValueError("a glyph of no kind")
+            # by value and type: 1, 1.0 and True are equal keys, and only the int is a valid entry
+            found = layouts.get(key := (tuple(entry), tuple(map(type, entry))))  # (a list inside: TypeError)
+            if found is None:
+                found = layouts[key] = self._layout(kinds, entry)
+            plain, arrays, size = found
+            if offset + size > data.size:
+                raise ValueError("an array outside the data")
+            self.leaves.append((plain, [(name, offset + start, offset + stop, shape, dtype)
+                                        for name, start, stop, shape, dtype in arrays]))
+            offset += size
         self.groups = meta["groups"]
         for members in self.groups.values():
             if any(_index(i, len(self.leaves)) != i for i in members):
                 raise ValueError("a group of unknown glyphs")
+
+    @staticmethod
+    def _layout(kinds: list, entry: list) -> tuple[dict, list, int]:
+        """A glyph's plain attributes, its arrays (name, start, stop, shape, dtype) from the glyph's first value,
+        and its size in values, from its index entry (its kind, then its arrays' shapes)."""
+        (plain, arrays), dims = kinds[_index(entry[0], len(kinds))], entry[1:]
+        if len(dims) != sum(ndim for _, ndim, _ in arrays):
+            raise ValueError("a glyph whose shapes do not match its kind")
+        made, size = [], 0
+        for name, ndim, dtype in arrays:
+            shape, dims = tuple(dims[:ndim]), dims[ndim:]
+            if any(not isinstance(n, int) or n < 0 for n in shape):
+                raise ValueError("an array of no size")
+            made.append((name, size, size + math.prod(shape), shape, dtype))
+            size += math.prod(shape)
+        return plain, made, size
 
     @staticmethod
     def _kind(kind: list) -> tuple[dict, list]:

@@ -467,3 +467,26 @@ def test_the_undrawn_renderers_build_manims_scene_and_note_every_animation(tmp_p
                             for note in (("before", round(start, 3)), (round(start, 3), round(end, 3)))]
     assert costing.frames == [round(length * 10) for length in lengths]
     assert len(costing.costs) == 6 and all(cost > frames for cost, frames in zip(costing.costs, costing.frames))
+
+
+@pytest.mark.parametrize("damage", ["kind True", "kind 1.0", "a float shape", "a negative shape", "a list inside",
+                                    "too large", "no kind", "kind out of range"])
+def test_a_damaged_glyph_index_is_refused_even_after_a_valid_glyph_of_the_same_layout(damage):
+    # the index is not under the data's checksum: each glyph's kind and shapes are checked (once per layout,
+    # by value and by type, so a valid glyph before it does not vouch for an equal-looking bad one)
+    from manim import Dot
+    leaves = [Dot(), Dot(), Dot()]
+    data, meta = svg_cache._pack("k", leaves, {"g": [0, 1, 2]})
+    assert len(svg_cache._Plan(data, meta).leaves) == 3
+    first = meta["leaves"][0]
+    bad = {"kind True": [True, *first[1:]] if first[0] == 1 else [False, *first[1:]],
+           "kind 1.0": [float(first[0]), *first[1:]],
+           "a float shape": [first[0], float(first[1]), *first[2:]],
+           "a negative shape": [first[0], -first[1], *first[2:]],
+           "a list inside": [first[0], [first[1]], *first[2:]],
+           "too large": [first[0], first[1] * 1000, *first[2:]],
+           "no kind": [],
+           "kind out of range": [len(meta["kinds"]), *first[1:]]}[damage]
+    meta["leaves"][1] = bad
+    with pytest.raises((ValueError, TypeError)):
+        svg_cache._Plan(data, meta)
