@@ -24,7 +24,7 @@ from infra.io import atomic_path, check_output_path, read_input, write_text_atom
 from engine.languages import DEFAULT_LANG, LANGS, LANGUAGES
 from infra.places import CONFIGS
 from engine.settings import PACE_RANGE, SUBTITLE_ENV, TITLE_ENV, RenderOptions
-from infra.processes import die_with_parent, run_job, stop_pool
+from infra.processes import die_with_parent, run_job, stop_pool, workers
 from pipeline.narration import Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
 from pipeline.render_job import scenes_fingerprint as _scenes_fingerprint
@@ -150,7 +150,8 @@ def render_clip_job(job: ClipJob) -> str:
     """
     out = Path(job.out)
     options = dataclasses.replace(job.options, progress=False, fmt="mp4")  # a clip for the join, quietly
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4", dir=out.parent)
+    # named with this worker's pid: a worker killed mid-clean-up leaves it, and render_clips removes it
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.{os.getpid()}.", suffix=".mp4", dir=out.parent)
     os.close(fd)
     try:
         if job.kind == "title":
@@ -177,9 +178,23 @@ def render_clips(todo: list[ClipJob], jobs: int, progress=None) -> None:
             if progress:
                 progress.advance()
     except BaseException:  # an error, Ctrl-C or SIGTERM: no clip goes on rendering for nobody
-        stop_pool(pool)
+        processes = workers(pool)
+        stop_pool(pool, processes)
+        remove_partial_clips({Path(job.out).parent for job in todo}, [p.pid for p in processes])
         raise
     pool.shutdown()
+
+
+def remove_partial_clips(folders, pids) -> None:
+    """The partial clips that workers ``pids`` (stopped) left in ``folders``: a worker still cleaning up after
+    STOP_GRACE_SECONDS is killed, and its clip's temporary file (beside the cache entry, for an atomic
+    publish) would stay there. Only those workers' files: another lecture may be rendering into the cache."""
+    wanted = {str(pid) for pid in pids if pid is not None}
+    for folder in folders:
+        for path in Path(folder).glob(".*.mp4"):
+            parts = path.name.split(".")  # "", the clip's key, the pid, mkstemp's letters, "mp4"
+            if len(parts) == 5 and parts[2] in wanted:
+                path.unlink(missing_ok=True)
 
 
 @dataclass

@@ -156,3 +156,17 @@ def test_ctrl_c_to_a_lecture_leaves_no_folder_and_no_warning(tmp_path):
         assert proc.returncode != 0
         assert "leaked semaphore" not in err and "Traceback" not in err and "race condition" not in err, err
         assert list(tmpdir.iterdir()) == []
+
+
+def test_a_killed_worker_s_partial_clip_is_removed_and_no_one_else_s(tmp_path):
+    # a worker killed while cleaning up leaves its clip's temporary file beside the cache entries (seen after a
+    # SIGTERM'd hd lecture on a loaded machine): the lecture removes its stopped workers' files, not another
+    # lecture's (its worker's pid is not among them), nor any entry
+    from pipeline.lecture import remove_partial_clips
+    names = [".1427d195ea947891.4242.gcruw701.mp4", ".1427d195ea947891.42420.abc_1234.mp4",
+             ".9f3a.77.xyz.mp4", "1427d195ea947891.mp4", "1427d195ea947891.mp4.sha256"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    remove_partial_clips({tmp_path}, [4242, 77, None])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".1427d195ea947891.42420.abc_1234.mp4", "1427d195ea947891.mp4", "1427d195ea947891.mp4.sha256"])
