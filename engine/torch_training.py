@@ -63,8 +63,10 @@ class VanishingRun:
         self.naive, self.steps, self.every, self.next = naive, steps, every, 0
         self.weights = [m.weight for m in self.model if isinstance(m, nn.Linear)]
         self._norms = [math.nan] * len(self.weights)
+        self._recording = False  # a recorded step's backward: only then are the norms worth their time
         for i, w in enumerate(self.weights):
-            w.register_hook(lambda g, i=i: self._norms.__setitem__(i, float(torch.linalg.vector_norm(g.double()))))
+            w.register_hook(lambda g, i=i: self._norms.__setitem__(i, float(torch.linalg.vector_norm(g.double())))
+                            if self._recording else None)
         nrec = len(record_steps(steps, every))
         self.losses, self.accs = np.full(nrec, np.nan), np.full(nrec, np.nan)
         self.norms = np.full((nrec, len(Ws)), np.nan)
@@ -86,9 +88,10 @@ class VanishingRun:
             logit = self.model(self.X)[:, 0]
             loss = self._loss(logit)
             self.opt.zero_grad()
+            self._recording = step % self.every == 0 or step == self.steps
             loss.backward()
             value = loss.item()
-            if step % self.every == 0 or step == self.steps:
+            if self._recording:
                 r = (step + self.every - 1) // self.every
                 self.losses[r] = value
                 self.accs[r] = float(((logit > 0) == (self.y > 0.5)).double().mean())
