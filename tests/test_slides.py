@@ -30,12 +30,15 @@ def chain_notes() -> list[str]:
 
 @pytest.fixture(scope="module")
 def decks(tmp_path_factory):
+    # each deck in a folder of its own, with its own chain_slides/ beside it: the HTML deck's embedded videos are
+    # compared with the files its own run wrote (two decks in one folder share chain_slides/, the last one's)
     out = tmp_path_factory.mktemp("slides")
     for to in ("html", "pptx"):
-        r = run_cli(["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(out / f"chain.{to}"),
-                                     "--quality", "low"])
+        deck = out / to / f"chain.{to}"
+        deck.parent.mkdir()
+        r = run_cli(["slides", str(CONFIG_DIR / "chain_rule.yaml"), "-o", str(deck), "--quality", "low"])
         assert r.exit_code == 0, r.output
-        assert r.output.strip().splitlines()[-1] == (f"wrote {out / f'chain.{to}'} (10 slides) and chain_slides/ "
+        assert r.output.strip().splitlines()[-1] == (f"wrote {deck} (10 slides) and chain_slides/ "
                                                      "for `manim-slides present`")
     return out
 
@@ -47,18 +50,18 @@ def test_the_html_deck_steps_through_every_step_with_its_video_and_notes(decks):
 
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup((decks / "chain.html").read_text(), "html.parser")
+    soup = BeautifulSoup((decks / "html" / "chain.html").read_text(), "html.parser")
     # one offline file: reveal.js inlined, nothing loaded from anywhere (commented-out template lines aside)
     assert soup.find_all("script", src=True) == [] and soup.find_all("link", href=True) == []
     assert len(soup.find_all("script")) >= 3 and soup.find("style") is not None
-    videos = sorted((decks / "chain_slides").glob("*.mp4"))
+    videos = sorted((decks / "html" / "chain_slides").glob("*.mp4"))
     assert len(videos) == len(CHAIN_STEPS)
     errors = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto((decks / "chain.html").as_uri())
+        page.goto((decks / "html" / "chain.html").as_uri())
         page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=20_000)
         assert page.evaluate("Reveal.getTotalSlides()") == len(CHAIN_STEPS)
         # each slide's text alternative (its video has none of its own): what is said over its step
@@ -86,7 +89,7 @@ def test_the_html_deck_steps_through_every_step_with_its_video_and_notes(decks):
 def test_the_pptx_deck_has_a_slide_and_notes_per_step(decks):
     from pptx import Presentation
 
-    deck = Presentation(str(decks / "chain.pptx"))
+    deck = Presentation(str(decks / "pptx" / "chain.pptx"))
     assert [s.notes_slide.notes_text_frame.text for s in deck.slides] == chain_notes()
     assert all(any(sh.shape_type == 16 for sh in s.shapes) for s in deck.slides)  # MSO_SHAPE_TYPE.MEDIA
 
