@@ -57,12 +57,6 @@ def _job_interrupted():
     processes.run_job(fn)
 
 
-def _idle_worker(ready):
-    processes.die_with_parent()
-    ready.set()
-    time.sleep(30)
-
-
 def test_run_job_ends_an_interrupted_worker_and_returns_results_otherwise():
     assert processes.run_job(lambda a, b: a + b, 2, 3) == 5
     assert processes._in_job is False
