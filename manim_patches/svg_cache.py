@@ -159,8 +159,9 @@ class _Plan:
             shape, dims = tuple(dims[:ndim]), dims[ndim:]
             if any(not isinstance(n, int) or n < 0 for n in shape):
                 raise ValueError("an array of no size")
-            made.append((name, size, size + math.prod(shape), shape, dtype))
-            size += math.prod(shape)
+            n = math.prod(shape)
+            made.append((name, size, size + n, shape, dtype))
+            size += n
         return plain, made, size
 
     @staticmethod

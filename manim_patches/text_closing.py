@@ -13,12 +13,11 @@ constructor iterates it) does the closing here and hands the loop nothing to do.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from manim import Text
 
 _ORIGINAL_INIT = Text.__init__
+_ORIGINAL_ITER = Text.__iter__  # VMobject's: Text has none of its own
 _PENDING = "_closing_pending"
 
 
@@ -41,7 +40,7 @@ def _iter(self):
     pending = self.__dict__.get(_PENDING)
     if pending and "chars" in self.__dict__ and self.n_points_per_curve == 4:
         del self.__dict__[_PENDING]
-        for each in itertools.chain([self] if self.has_points() else [], self.submobjects):
+        for each in _ORIGINAL_ITER(self):  # what the loop would have walked
             if len(each.points):
                 assert len(each.points[0]) == self.dim, each.points[0]
                 each.points = _close(each.points)
@@ -56,8 +55,6 @@ def text_init(self, *args, **kwargs) -> None:
     finally:
         self.__dict__.pop(_PENDING, None)
 
-
-_ORIGINAL_ITER = Text.__iter__  # VMobject's: Text has none of its own
 
 
 def install() -> None:

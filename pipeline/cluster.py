@@ -90,16 +90,11 @@ def connect(cluster: str, workers: int) -> None:
         # The workers find the checkout on PYTHONPATH, inherited from the raylet this call starts: given as the
         # environment rather than as a runtime_env, whose agent then prepared every worker (1.5 s of a 12 s
         # course, alternated runs); the driver's own environment is as it was once Ray is up
-        saved = os.environ.get("PYTHONPATH")
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved]))
-        try:
+        from pipeline.render_job import environment
+
+        with environment({"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}):
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                      object_store_memory=512 * 1024 * 1024)
-        finally:
-            if saved is None:
-                os.environ.pop("PYTHONPATH", None)
-            else:
-                os.environ["PYTHONPATH"] = saved
     elif cluster.startswith("ray://"):
         for attempt in range(CLIENT_ATTEMPTS):
             try:
