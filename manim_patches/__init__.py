@@ -13,3 +13,6 @@ pixels and frames. Below the pipeline and the audit, which install and use them;
 infrastructure (the cache's checks) and Manim, never the scenes, which stay plain Manim scenes the `manim`
 CLI can run.
 """
+from infra.manim_import import lighter
+
+lighter()  # before any of this package's modules imports Manim
