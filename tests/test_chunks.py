@@ -182,3 +182,25 @@ def test_a_chunk_job_draws_its_animations_from_its_first_up_to_the_next_cut(tmp_
         out = tmp_path / f"chunk{first}.mp4"
         chunks.chunk_job("unused.json", str(out), options, first, end)
         assert clip_frames(out, 10) == sum(k + 1 for k in range(first, 5 if end is None else end)), (first, end)
+
+
+def test_joined_chunks_list_each_step_once_timed_from_the_joined_clip_s_start(tmp_path, monkeypatch):
+    """Steps a, b, c start at animations 0, 2 and 4; the clip is cut at 2. Each chunk's render reports every
+    step it reached, timed from the scene's start (the step at its end too: it is marked before the chunk
+    stops); the joined clip lists each step once, b from the second chunk's start (0.3 s)."""
+    from pipeline import video
+    from pipeline.render_job import Rendered, StepTime
+
+    plan = chunks.Plan((1.0,) * 6, (1, 2, 3, 4, 5, 6), (0, 2, 4))
+    first, second = tmp_path / "c0.mp4", tmp_path / "c1.mp4"
+    rendered = [Rendered(first, 0.3, 2, steps=(StepTime("a", 0.0, 0.3), StepTime("b", 0.3, 0.3))),
+                Rendered(second, 1.0, 6, steps=(StepTime("a", 0.0, 0.3), StepTime("b", 0.3, 0.7),
+                                                 StepTime("c", 0.7, 1.0)))]
+    tagged = []
+    monkeypatch.setattr(video, "concat_clips", lambda paths, output: None)
+    monkeypatch.setattr(video, "clip_frames", lambda path, fps: {first: 3, second: 7}[path])  # 0.3 s and 0.7 s
+    monkeypatch.setattr(video, "tag_clip", lambda path, poster, steps: tagged.append(list(steps)))
+    steps, poster = chunks.join_chunks([first, second], rendered, [0, 2], plan, tmp_path / "joined.mp4", 10)
+    assert [(s.name, round(s.start, 3), round(s.end, 3)) for s in steps] == \
+        [("a", 0.0, 0.3), ("b", 0.3, 0.7), ("c", 0.7, 1.0)]
+    assert tagged == [list(steps)] and poster is None

@@ -208,3 +208,15 @@ def test_a_bad_config_of_a_clip_s_name_is_one_line_and_no_output(gallery_dir, tm
         f"Error: {configs / 'c.yaml'}: key 'scene': unknown scene kind 'grpah' (did you mean 'graph'?); allowed: "
         + r.output.split("allowed: ")[1].strip()]
     assert [p.name for p in out.iterdir()] == ["c.mp4"]  # no poster, no page
+
+
+def test_each_step_s_narration_is_listed_with_its_start_in_minutes_and_seconds():
+    from pipeline.gallery import ClipStep, narration_html
+
+    steps = [ClipStep("title", 3.0, "It starts."), ClipStep("forward", 59.96, "Values <flow>."),
+             ClipStep("backward", 65.0, "Gradients."), ClipStep("summary", 754.2, "Done.")]
+    page = narration_html(steps)
+    assert '<li data-start="3.000"><span class="at">0:03.0</span>It starts.</li>' in page
+    assert '<span class="at">1:00.0</span>Values &lt;flow&gt;.</li>' in page  # rounded first: never 0:60.0
+    assert '<li data-start="65.000"><span class="at">1:05.0</span>Gradients.</li>' in page
+    assert '<span class="at">12:34.2</span>Done.</li>' in page

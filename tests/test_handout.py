@@ -192,3 +192,29 @@ def test_each_character_of_the_narration_is_set_in_a_font_that_has_it():
         glyphs = ctx.get_scaled_font().text_to_glyphs(0, 0, text, False)
         assert all(g.index != 0 for g in glyphs), (font, text)
     assert {font for font, text in runs if "−" in text} == {FONTS["en"]}
+
+
+def test_a_narration_with_quotes_stays_inside_the_html_handout_s_alt_attribute():
+    """The alt text is an attribute: a narration's double quote, left bare, would end it and start attributes
+    of its own (an onerror handler). Fast, without a browser: the page as Python's HTML parser reads it."""
+    from html.parser import HTMLParser
+
+    import cairo
+
+    from pipeline.handout import Chapter, Figure, html_page
+
+    said = 'x gets "+2" " onerror="alert(1)'
+    drawing = cairo.RecordingSurface(cairo.CONTENT_COLOR_ALPHA, cairo.Rectangle(0, 0, 8, 6))
+    page = html_page("T", [Chapter("C", "", [Figure("step", said, drawing, 8, 6)])], "en", "light")
+
+    images = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                images.append(dict(attrs))
+
+    Images().feed(page)
+    assert len(images) == 1
+    assert images[0]["alt"] == 'x gets "+2" " onerror="alert(1)'
+    assert "onerror" not in images[0]

@@ -342,6 +342,36 @@ def test_pace_stretches_every_step_alike_and_a_hold_only_its_own(tmp_path):
     assert np.abs(last_frame(tmp_path / "a.mp4") - last_frame(tmp_path / "b.mp4")).mean() < 1.0
 
 
+def test_a_title_card_lasts_its_fades_and_hold_at_the_pace_but_a_narration_hold_in_seconds_of_video():
+    """The card fades in 0.6 s, shows 1.6 s and fades out 0.4 s at pace 1; the pace scales those, while a
+    hold asked for its narration is seconds of video (a recorded voice is fitted to the card's length)."""
+    from scenes.title_card import TitleCard
+
+    assert TitleCard.seconds(Timing(1.0)) == pytest.approx(2.6)
+    assert TitleCard.seconds(Timing(2.0)) == pytest.approx(1.1 + 0.2)
+    assert TitleCard.seconds(Timing(2.0, ((0, 4.0),))) == pytest.approx(4.0 + 0.2)
+    assert TitleCard.seconds(Timing(0.5, ((0, 3.0),))) == pytest.approx(4.4 + 0.8)  # the fades outlast the hold
+
+
+def test_a_hold_is_in_seconds_of_video_whatever_the_pace(tmp_path):
+    """A tiny scene rendered for real (low quality, 10 fps): two steps of one 0.4 s animation each, at pace 2
+    (0.2 s of video each); step 0, held 1 s, lasts 1 s of video, the other step its 0.2 s."""
+    from manim import FadeIn, Square
+
+    from scenes.pacing import PacedScene
+
+    class TwoSteps(PacedScene):
+        def construct(self):
+            for name in ("first", "second"):
+                self.step(name)
+                self.play(FadeIn(Square()), run_time=0.4)
+
+    done = render_job.render_class(TwoSteps, {}, tmp_path / "t.mp4", RenderOptions(
+        quality="low", progress=False, timing=Timing(2.0, ((0, 1.0),))))
+    assert [s.name for s in done.steps] == ["first", "second"]
+    assert [s.end - s.start for s in done.steps] == [pytest.approx(1.0, abs=0.051), pytest.approx(0.2, abs=0.051)]
+
+
 @pytest.mark.parametrize("args,message", [
     (["-o", "x.mkv"], "x.mkv: a lecture is an .mp4 or .webm"),
     (["--format", "webm", "-o", "x.mp4"], "--format webm but -o x.mp4 is .mp4"),

@@ -63,6 +63,16 @@ def test_the_input_reader_reads_no_more_than_its_limit(tmp_path, monkeypatch):
     assert io.read_input(big, 5000) == b"x" * 5000
 
 
+def test_a_file_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(tmp_path):
+    from infra import io
+    edge = tmp_path / "edge.yaml"
+    edge.write_bytes(b"x" * 1000)
+    assert io.read_input(edge, 1000) == b"x" * 1000  # "at most limit bytes": the limit itself is allowed
+    edge.write_bytes(b"x" * 1001)
+    with pytest.raises(ConfigError, match="edge.yaml: the file is larger than 1000 bytes"):
+        io.read_input(edge, 1000)
+
+
 def test_a_lecture_file_has_the_same_size_limit(tmp_path):
     lec = tmp_path / "l.yaml"
     lec.write_text("title: T\nclips:\n  - config: c.yaml\n    narration: " + "x" * 1_100_000 + "\n")

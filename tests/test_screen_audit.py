@@ -376,6 +376,27 @@ def test_caption_numbers_the_trace_does_not_have_fail():
     assert len(_caption_problems("leaky ReLU: final accuracy 0.8", "text")) == 1
 
 
+def test_the_audit_knows_each_run_by_the_name_its_captions_use(monkeypatch):
+    """audit_trace's caption check is told the activations' screen names (ReLU for relu): without them, a
+    caption giving tanh's count to ReLU would be checked against every number of the trace and pass."""
+    from audit import captions, run
+    from engine.source import trace_path_for
+
+    made = []
+
+    class Recorded(captions.CaptionCheck):
+        def __init__(self, trace, names=None):
+            super().__init__(trace, names)
+            made.append(names)
+
+    monkeypatch.setattr(run, "CaptionCheck", Recorded)
+    run.audit_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml"))
+    assert len(made) == 1
+    check = captions.CaptionCheck(XOR, made[0])
+    assert len(check.check_text("caption", "not solved: tanh (5/10), ReLU (9/10)")) == 2
+    assert check.check_text("caption", "not solved: ReLU (5/10)") == []
+
+
 @pytest.mark.slow
 def test_a_scene_whose_caption_miscounts_fails():
     from scenes.training_scenes import VanishingGradients

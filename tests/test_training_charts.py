@@ -29,6 +29,14 @@ def fake_run(final_accuracy: float, diverged: bool):
     return SimpleNamespace(losses=losses, accs=accs, norms=np.array([[1e-3, 1.0]]))
 
 
+def test_a_chart_numbers_every_tick_from_the_start_of_each_axis_to_its_end():
+    from scenes.charts import chart
+
+    axes, numbers, (x_title, y_title) = chart((0, 4, 1), (0, 1, 0.5), 4, 2, "step", "loss")
+    assert [n.original_text for n in numbers] == ["0", "1", "2", "3", "4", "0", "0.5", "1"]
+    assert x_title.get_left()[0] > numbers[4].get_right()[0]  # the x title after the last number, 4
+
+
 def test_the_seed_outcome_caption_counts_solved_and_diverged_runs_per_activation():
     # outcomes as in the XOR experiment: tanh solves 9 of 10 (and must not read as 9 failures), ReLU 5 with 3
     # runs gone to NaN, leaky ReLU 5 with 5
