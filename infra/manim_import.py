@@ -4,14 +4,16 @@
 render here never calls:
 - SciPy's spatial package (about 0.45 s), for one use: ``rotation_matrix`` builds a matrix with
   ``Rotation.from_rotvec(v).as_matrix()``;
-- IPython (about 0.13 s), only to register Manim's notebook magic when the process already is a notebook.
-(networkx, for Manim's ``Graph`` alone, stays: ``manim.mobject.graph`` reads its layouts while it is imported.)
+- IPython (about 0.13 s), only to register Manim's notebook magic when the process already is a notebook;
+- networkx (about 0.1 s), which only Manim's ``Graph`` mobject calls (its module names networkx's layout
+  functions in a table while it is imported).
 
 ``lighter()`` puts a finder on ``sys.meta_path`` that wraps the import of the ``manim`` package: while it
-runs, ``scipy.spatial.transform`` is a stand-in that loads the real module the first time something asks
-it for more than the import, and IPython is absent unless already loaded (a notebook's kernel keeps its
-magic). Once Manim is imported the stand-in leaves ``sys.modules``, so a later ``import scipy`` is the
-library itself. Nothing else changes, and the rotation matrices are SciPy's bit for bit: ``from_rotvec`` of
+runs, ``scipy.spatial.transform`` and ``networkx`` are stand-ins that load the real module the first time
+something asks them for more than the import (networkx's layout functions are named by stand-ins that load
+it when called), and IPython is absent unless already loaded (a notebook's kernel keeps its magic). Once
+Manim is imported the stand-ins leave ``sys.modules``, so a later ``import scipy`` or ``import networkx`` is
+the library itself. Nothing else changes, and the rotation matrices are SciPy's bit for bit: ``from_rotvec`` of
 a 3-vector is worked out below in SciPy's own arithmetic (tests/test_manim_import.py compares them with
 SciPy's); any other use goes to SciPy.
 
@@ -29,7 +31,7 @@ import types
 
 import numpy as np
 
-_STAND_INS = ("scipy.spatial.transform",)
+_STAND_INS = ("scipy.spatial.transform", "networkx")
 
 
 class _StandIn(types.ModuleType):
@@ -41,6 +43,24 @@ class _StandIn(types.ModuleType):
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
         return getattr(importlib.import_module(self.__name__), attr)
+
+
+class _LazyFunctions:
+    """``networkx.layout`` while networkx is not loaded: each function a stand-in that loads it when called."""
+
+    def __init__(self, module: str, attribute: str):
+        self._module, self._attribute = module, attribute
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def call(*args, **kwargs):
+            namespace = getattr(importlib.import_module(self._module), self._attribute)
+            return getattr(namespace, name)(*args, **kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        return call
 
 
 class _RotationFromRotvec:
@@ -93,6 +113,8 @@ class _Loader(importlib.abc.Loader):
                 placed.append(name)
         if "scipy.spatial.transform" in placed:
             sys.modules["scipy.spatial.transform"].Rotation = _RotationFromRotvec
+        if "networkx" in placed:
+            sys.modules["networkx"].layout = _LazyFunctions("networkx", "layout")
         no_ipython = "IPython" not in sys.modules
         if no_ipython:
             sys.modules["IPython"] = None  # Manim's `from IPython import ...` fails as if it were not installed

@@ -1,5 +1,6 @@
-"""Manim imported without SciPy's spatial package and IPython (infra/manim_import.py): the rotations are SciPy's
-bit for bit, the libraries stay out of a render's process, and a later import gets the real ones."""
+"""Manim imported without SciPy's spatial package, IPython and networkx (infra/manim_import.py): the rotations are
+SciPy's bit for bit, Manim's graphs are laid out as before, the libraries stay out of a render's process, and a
+later import gets the real ones."""
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,7 @@ def test_a_scene_s_import_leaves_scipy_and_ipython_out_and_rotates_as_manim_did(
     out = _fresh("import sys\n"
                  "import scenes.style\n"
                  "from manim import Square, rotation_matrix\n"
-                 "print(sorted(m for m in ('scipy', 'scipy.spatial', 'IPython') if m in sys.modules))\n"
+                 "print(sorted(m for m in ('scipy', 'scipy.spatial', 'IPython', 'networkx') if m in sys.modules))\n"
                  "square = Square().rotate(0.3)\n"
                  "print(rotation_matrix(0.3, [0, 0, 1]).tobytes().hex(), square.points.tobytes().hex())\n"
                  "import scipy.spatial.transform as real\n"
@@ -71,3 +72,15 @@ def test_what_was_imported_before_manim_is_used_as_it_is(first):
     magic, rotation = out.split()
     assert magic == str(first == "IPython")
     assert rotation == ("infra.manim_import" if first == "IPython" else "scipy.spatial.transform._rotation")
+
+
+def test_manim_s_graphs_are_laid_out_by_networkx_as_before():
+    graph = ("from manim import Graph\n"
+             "for layout in ('spring', 'circular', 'kamada_kawai', 'tree', 'partite'):\n"
+             "    g = Graph([1, 2, 3, 4], [(1, 2), (2, 3), (2, 4)], layout=layout, layout_config=(\n"
+             "        {'seed': 3} if layout == 'spring' else {'root_vertex': 1} if layout == 'tree'\n"
+             "        else {'partitions': [[1], [2, 3, 4]]} if layout == 'partite' else {}))\n"
+             "    print(layout, [g[v].get_center().round(9).tolist() for v in (1, 2, 3, 4)])\n")
+    lighter = _fresh("import sys\nimport scenes.style\nprint('networkx' in sys.modules)\n" + graph)
+    assert lighter.splitlines()[0] == "False"
+    assert lighter.splitlines()[1:] == _fresh(graph).splitlines()
