@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MISTAKES = ROOT / "scripts" / "mistakes.json"
 PYTEST = ["-m", "pytest", "tests", "-m", "not slow", "-n", "2", "--dist", "worksteal", "-x", "-q",
           "-p", "no:cacheprovider"]
-FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - |$)", re.M)
+FAILED = re.compile(r"^(?:FAILED|ERROR) (tests/\S+?)(?: - |$)", re.M)  # pytest's summary, not a log line
 
 
 def load(path: Path, only: list[str]) -> list[dict]:
