@@ -420,3 +420,13 @@ def test_a_voice_that_is_a_fifo_or_a_folder_is_refused_at_once_not_read(tmp_path
     (tmp_path / "folder.wav").mkdir()
     with pytest.raises(ConfigError, match="folder.wav: a directory, not a regular file"):
         read_audio(tmp_path / "folder.wav")
+
+
+def test_a_burnt_in_subtitle_shows_from_its_start_up_to_but_not_at_its_end():
+    """Cues meet on whole frames: at the moment one ends, the next one is on screen, and after the last, none."""
+    from pipeline.burn import Burner
+    from pipeline.narration import Cue
+
+    burner = Burner(64, 48, [Cue(1.0, 2.0, "b"), Cue(0.0, 1.0, "a"), Cue(3.0, 4.0, "c")], "#000000", "#ffffff",
+                    "DejaVu Sans")
+    assert [burner.cue_at(t) for t in (0.0, 0.999, 1.0, 1.999, 2.0, 2.5, 3.0, 4.0)] == [0, 0, 1, 1, None, None, 2, None]

@@ -367,3 +367,16 @@ def test_an_output_that_names_the_input_another_way_is_refused_in_one_line(tmp_p
     assert r.output.count("\n") == 1 and r.output.startswith("Error: ") and "destroy the input" in r.output, r.output
     assert given.read_bytes() == before and given.stat().st_ino == inode and not given.is_symlink()
     assert sorted(p.name for p in folder.iterdir()) == sorted({"c.yaml", "l.yaml", output.rsplit("/", 1)[-1]})
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_an_output_is_an_ordinary_file_its_owner_can_read_as_the_umask_says(tmp_path, umask, mode):
+    from infra.io import atomic_path
+
+    before = os.umask(umask)
+    try:
+        with atomic_path(tmp_path / "clip.mp4") as tmp:
+            tmp.write_bytes(b"frames")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "clip.mp4").stat().st_mode) == mode
