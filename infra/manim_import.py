@@ -31,9 +31,6 @@ import types
 
 import numpy as np
 
-_STAND_INS = ("scipy.spatial.transform", "networkx")
-
-
 class _StandIn(types.ModuleType):
     """A module whose every public attribute comes from the real one, imported on the first such request."""
 
@@ -95,6 +92,11 @@ class _RotationFromRotvec:
                          [2 * (xz - yw), 2 * (yz + xw), -x2 - y2 + z2 + w2]])
 
 
+# Each stand-in, with what Manim takes from it while it is imported.
+_STAND_INS = {"scipy.spatial.transform": {"Rotation": _RotationFromRotvec},
+              "networkx": {"layout": _LazyFunctions("networkx", "layout")}}
+
+
 class _Loader(importlib.abc.Loader):
     """Manim's own loader, with the stand-ins in ``sys.modules`` while the package runs."""
 
@@ -107,14 +109,11 @@ class _Loader(importlib.abc.Loader):
     def exec_module(self, module) -> None:
         module.__spec__.loader = module.__loader__ = self._loader
         placed = []
-        for name in _STAND_INS:
+        for name, attributes in _STAND_INS.items():
             if name not in sys.modules:
                 sys.modules[name] = _StandIn(name)
+                vars(sys.modules[name]).update(attributes)
                 placed.append(name)
-        if "scipy.spatial.transform" in placed:
-            sys.modules["scipy.spatial.transform"].Rotation = _RotationFromRotvec
-        if "networkx" in placed:
-            sys.modules["networkx"].layout = _LazyFunctions("networkx", "layout")
         no_ipython = "IPython" not in sys.modules
         if no_ipython:
             sys.modules["IPython"] = None  # Manim's `from IPython import ...` fails as if it were not installed

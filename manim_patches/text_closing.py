@@ -56,7 +56,6 @@ def text_init(self, *args, **kwargs) -> None:
         self.__dict__.pop(_PENDING, None)
 
 
-
 def install() -> None:
     Text.__init__ = text_init
     Text.__iter__ = _iter

@@ -9,7 +9,6 @@ classifies them with mutmut's own table, so the numbers are mutmut's. Usage (aft
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 import time
@@ -123,14 +122,14 @@ def main() -> None:
     print("\n".join(lines))
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion k / n (as percentages)."""
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion k / n (as percentages; SciPy's)."""
     if n == 0:
         return float("nan"), float("nan")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return 100 * (centre - half), 100 * (centre + half)
+    from scipy.stats import binomtest
+
+    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return 100 * interval.low, 100 * interval.high
 
 
 def sample_section(by_file: dict, known: list) -> list[str]:
