@@ -17,10 +17,11 @@ from scenes.style import latex_number, split_top_level
 _NAME = r"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+"
 TOTAL = re.compile(rf"^\\frac\{{\\partial (?P<out>{_NAME})\}}"
                    rf"\{{\\partial (?P<var>{_NAME})\}}\s*=(?P<rhs>.*)$", re.S)
-COLOR = re.compile(r"\\textcolor\[HTML\]\{[0-9A-Fa-f]{6}\}")
+COLOR = re.compile(r"\\textcolor\[HTML\]\{([0-9A-Fa-f]{6})\}")
 # relative agreement of a number shown with 3 significant digits, and what counts as 0 beside rounding noise
 REL_TOL, ABS_TOL = 6e-3, 1e-12
 TIMES = r"\times"
+SHAPE_NOTE = re.compile(r"\\;\\;\s*\(.*\)\s*$")  # "\;\; (2x3)" after a matrix
 
 
 def _strip_color(tex: str) -> str:
@@ -52,7 +53,7 @@ def parse_number(tex: str) -> float:
 def parse_cells(tex: str) -> tuple[list[str], tuple[int, ...]]:
     """The entries of a number or a bmatrix (rows by \\\\, columns by &) as written, and its shape."""
     tex = _strip_color(tex).strip()
-    tex = re.sub(r"\\;\\;\s*\(.*\)\s*$", "", tex).strip()  # a shape note after the value
+    tex = SHAPE_NOTE.sub("", tex).strip()
     tex = re.sub(r"^\\setcounter\{MaxMatrixCols\}\{\d+\}", "", tex)  # a wide matrix's column count
     m = re.fullmatch(r"\\begin\{bmatrix\}(.*)\\end\{bmatrix\}", tex, re.S)
     if not m:
@@ -89,8 +90,9 @@ def entry_agrees(cell: str, truth: float) -> bool:
     return abs(shown - truth) <= REL_TOL * abs(truth) + ABS_TOL
 
 
-def claims(tex: str) -> list[tuple[str, str, str]]:
-    """(output, variable, value's LaTeX) for every total-derivative line of a formula."""
+def claims(tex: str, coloured: bool = False) -> list[tuple[str, str, str]]:
+    """(output, variable, value's LaTeX) for every total-derivative line of a formula; the value keeps its
+    \\textcolor wrapping if ``coloured``."""
     out = []
     rows: list[str] = []
     for row in split_top_level(tex, r"\\"):  # a row that starts with = carries on the line above (a long chain)
@@ -103,8 +105,25 @@ def claims(tex: str) -> list[tuple[str, str, str]]:
             for piece in split_top_level(part, r",\quad"):
                 m = TOTAL.match(_strip_color(piece.strip()))
                 if m:
-                    out.append((m["out"].strip(), m["var"].strip(), split_top_level(m["rhs"], "=")[-1]))
+                    value = split_top_level(m["rhs"], "=")[-1]
+                    if coloured:
+                        value = split_top_level(piece, "=")[-1]
+                    out.append((m["out"].strip(), m["var"].strip(), value))
     return out
+
+
+def value_colour(value_tex: str) -> str | None:
+    """The colour (#RRGGBB) a value is written in, if one \\textcolor wraps the whole of it."""
+    value_tex = SHAPE_NOTE.sub("", value_tex.strip()).strip()
+    m = COLOR.match(value_tex)
+    if not m:
+        return None
+    depth = 0
+    for j in range(m.end(), len(value_tex)):
+        depth += {"{": 1, "}": -1}.get(value_tex[j], 0)
+        if depth == 0:  # the coloured group closes here: it is the whole value only if nothing follows
+            return None if value_tex[j + 1:].strip() else "#" + m.group(1).upper()
+    return None
 
 
 def mismatch(cells: list[str], truth: np.ndarray) -> str | None:
@@ -133,13 +152,21 @@ def agrees(shown: np.ndarray, truth: np.ndarray) -> bool:
     return bool(np.all(both_nan | close | (np.isinf(truth) & (shown == truth))))
 
 
-def check_equation(tex: str, output_name: str, gradients: dict[str, np.ndarray]) -> list[str]:
-    """Messages for every line that names a total derivative the trace does not have.
+def check_equation(tex: str, output_name: str, gradients: dict[str, np.ndarray],
+                   gradient_colour: str | None = None) -> list[str]:
+    """Messages for every line that names a total derivative the trace does not have, or (given
+    ``gradient_colour``) whose value is not written in the gradients' colour.
 
     ``gradients`` maps each node's name as the formulas write it (w_{0}, q_{1}) to its gradients (one per
     graph the scene draws under that name).
     """
     problems = []
+    if gradient_colour is not None:
+        for out, var, value in claims(tex, coloured=True):
+            shown = value_colour(value)
+            if shown != gradient_colour.upper():
+                problems.append(f"∂{out}/∂{var}: the gradient {_plain_token(_strip_color(value))[:20]} is written in "
+                                f"{shown or 'the text colour'}, not the gradients' colour {gradient_colour.upper()}")
     for out, var, value in claims(tex):
         if out != output_name:
             problems.append(f"∂{out}/∂{var}: the output is {output_name}, not {out}")

@@ -42,6 +42,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
     from manim import config
 
     from pipeline.render_job import RenderOptions, undrawn
+    from scenes import style
     from scenes.notation import Notation
     from scenes.trace_data import GraphTrace, read_trace
     from scenes.training_scenes import ACT_NAMES
@@ -59,7 +60,7 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
                 return []
             out_name, grads = equation_truth
             return [msg for t in frame.texts if t.kind == "equation"
-                    for msg in check_equation(t.string, out_name, grads)]
+                    for msg in check_equation(t.string, out_name, grads, style.GRADIENT)]
 
         violations = check_frames(renderer.frames, quality, claims, caption_claims)
         width, height = config.pixel_width, config.pixel_height

@@ -104,6 +104,19 @@ def test_glyph_height_is_measured_on_the_smallest_kind_of_glyph():
     assert glyph_kind(r"\frac{\partial f}{\partial x}", tex=True) == "x"
 
 
+def test_capitals_alone_are_measured_by_their_own_height_as_digits_are():
+    # a capital stands as tall as a digit (DejaVu Sans: "XOR" and "0" both 0.504 at 48 pt), half again an x:
+    # held to the x-height, a readable "XOR" or "L" would be failed as too small
+    from manim import Text
+
+    assert Text("XOR").height == pytest.approx(Text("0").height, rel=0.05)
+    assert Text("XOR").height > 1.3 * Text("x").height
+    for capitals in ("XOR", "L", "MSE"):
+        assert glyph_kind(capitals, tex=False) == "digit"
+    assert glyph_kind(r"\mathrm{XOR}", tex=True) == "digit"
+    assert glyph_kind("XOR 해결", tex=False) == "hangul"
+
+
 def test_a_shape_cut_by_the_frame_edge():
     inside = ShapeRecord("gate", "q", [100, 100, 160, 160])
     cut = ShapeRecord("gate", "q", [820, 100, 880, 160])
@@ -368,6 +381,14 @@ def test_caption_numbers_that_the_trace_has_pass():
     assert _caption_problems("sigmoid inputs: w1 and w2 move the same way") == []  # names are not numbers
 
 
+def test_a_clause_naming_two_runs_takes_either_runs_numbers_and_no_others():
+    # tanh solved 9 and ReLU 5 (of 10): each number belongs to one of the runs the clause names
+    assert _caption_problems("tanh and ReLU solve 9 and 5 of 10") == []
+    assert _caption_problems("ReLU and tanh: 5 and 9 of 10") == []
+    assert _caption_problems("tanh and ReLU solve 9 and 7 of 10") == [
+        "caption 'tanh and ReLU solve 9 and 7 of 10': 7 is not a number of the trace"]
+
+
 def test_caption_numbers_the_trace_does_not_have_fail():
     assert _caption_problems("after 20001 steps: solved XOR: tanh (9/10)") == [
         "caption 'after 20001 steps: solved XOR: tanh (9/10)': 20001 is not a number of tanh's run in the trace"]
@@ -429,6 +450,21 @@ def test_the_per_path_step_written_as_a_total_is_caught():
     assert claims(share) == [] and check_equation(share, "f", GRADS) == []
     total = r"\frac{\partial f}{\partial x} = (+0.731) + (-1.46) = \textcolor[HTML]{E69F00}{-0.731}"
     assert check_equation(total, "f", GRADS) == []
+
+
+def test_a_total_gradient_is_written_in_the_gradients_colour():
+    orange, blue = "#E69F00", "#56B4E9"  # the dark theme's gradient and forward colours
+    seed = r"\frac{\partial f}{\partial f} = \textcolor[HTML]{%s}{1}"
+    assert check_equation(seed % "E69F00", "f", {"f": [np.asarray(1.0)]}, orange) == []
+    assert check_equation(seed % "56b4e9", "f", {"f": [np.asarray(1.0)]}, orange) == [
+        f"∂f/∂f: the gradient 1 is written in {blue}, not the gradients' colour {orange}"]
+    plain = r"\frac{\partial f}{\partial x} = 1 \times \textcolor[HTML]{E69F00}{+0.731} = -0.731"
+    assert "the text colour" in check_equation(plain, "f", GRADS, orange)[0]
+    half = r"\frac{\partial f}{\partial x} = \textcolor[HTML]{E69F00}{-0.7}31"  # a number coloured in part
+    assert len(check_equation(half, "f", GRADS, orange)) == 1
+    matrix = (r"\frac{\partial f}{\partial W} = \textcolor[HTML]{E69F00}{\begin{bmatrix} 0.5 & -1 \\ 2 & "
+              r"3.2 \times 10^{-7} \end{bmatrix}}\;\; (2 \times 2)")  # a shape note after the value
+    assert check_equation(matrix, "f", GRADS, orange) == []
 
 
 def test_a_chain_broken_before_its_result_is_read_as_one_line():
