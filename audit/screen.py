@@ -15,7 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from manim import (Arrow, Axes, DecimalNumber, MarkupText, Mobject, SingleStringMathTex, Text, VMobject, config)
+from manim import (Arrow, Axes, DecimalNumber, MarkupText, Mobject, Paragraph, SingleStringMathTex, Text, VMobject,
+                   config)
 
 from manim_patches.undrawn import SnapshotRenderer
 from pipeline.render_job import QUALITIES
@@ -222,12 +223,15 @@ class GraphParts:
         return len(self.graph.trace.nodes) <= WHOLE_GRAPH_NODES and too_deep(self.graph.trace, SAFE_MARGIN)
 
 
-TEXT_CLASSES = (Text, MarkupText, SingleStringMathTex, DecimalNumber)
+# (a Paragraph is a Table's cell unless the table says otherwise: a VGroup of glyphs, no Text inside)
+TEXT_CLASSES = (Text, MarkupText, Paragraph, SingleStringMathTex, DecimalNumber)
 
 
 def _string(m: Mobject) -> str:
     if isinstance(m, (Text, MarkupText)):
         return m.original_text if hasattr(m, "original_text") else m.text
+    if isinstance(m, Paragraph):
+        return m.lines_text.original_text
     if isinstance(m, SingleStringMathTex):
         return m.tex_string
     if isinstance(m, DecimalNumber):
@@ -319,13 +323,14 @@ def _glyph_height_px(m: Mobject, string: str, height=None) -> float:
     """The height of the smallest kind of glyph in the text: its main line's (x-height, digits or Hangul)
     or a superscript's or subscript's (an exponent, the ² of ||x||², the ᵀ of Bᵀ), whichever is smaller.
     ``height``: ``m.height`` if already measured."""
-    family = "text" if isinstance(m, (Text, MarkupText)) else "tex"
+    family = "text" if isinstance(m, (Text, MarkupText, Paragraph)) else "tex"
     try:
         size = float(_font_size(m, height))
     except (AttributeError, ZeroDivisionError):
         return float("nan")
     px = size * config.pixel_height / config.frame_height
-    return px * _least_glyph_per_point(family, string, getattr(m, "font", "") or "" if family == "text" else "")
+    font = getattr(m.lines_text if isinstance(m, Paragraph) else m, "font", "") or "" if family == "text" else ""
+    return px * _least_glyph_per_point(family, string, font)
 
 
 class _Measured:
@@ -341,7 +346,11 @@ class _Measured:
 
 def _font_size(m: Mobject, height=None):
     """``m.font_size``, by Manim's own formula, with ``height`` (``m.height``, already measured) if given.
-    An empty, zero-high or not finite height is left to Manim (its measure's edge cases stay its own)."""
+    An empty, zero-high or not finite height is left to Manim (its measure's edge cases stay its own).
+    A Paragraph has no font size of its own: its Text's, scaled as its glyphs were since (a table is scaled
+    to fit; the Text, not one of the paragraph's parts, keeps its first size)."""
+    if isinstance(m, Paragraph):
+        return m.lines_text.font_size * m.width / m.lines_text.width
     prop = getattr(type(m), "font_size", None)
     if (height is None or not isinstance(prop, property) or getattr(type(m), "height", None) is not Mobject.height
             or not (math.isfinite(height) and height > 0)):

@@ -60,3 +60,47 @@ def test_cs231n_s_first_example_in_the_light_theme_and_in_korean():
     assert all(any("\uac00" <= ch <= "\ud7a3" for ch in c) for c in captions)
     seed = [t.string for f in report.frames for t in f.texts if t.string.startswith(r"\frac{\partial f}{\partial f}")]
     assert seed and all(s.endswith(r"\textcolor[HTML]{AD5A00}{1}") for s in seed)  # light: dark orange
+
+
+def table_cells(report) -> list[tuple[str, str]]:
+    """(text, colour) of every table cell and label on the scene's last paused frame, in reading order."""
+    texts = [t for t in report.frames[-1].texts if t.kind == "text"]
+    return [(t.string, t.color) for t in sorted(texts, key=lambda t: (round(t.bbox[1] / 8), t.bbox[0]))]
+
+
+def test_both_routes_through_the_sigmoid_give_cs231n_s_gradients_in_one_table():
+    # cs231n's sigmoid neuron, w = (2, -3, -3), x = (-1, -2): dw0 -0.20, dx0 0.39, dw1 -0.39, dx1 -0.59,
+    # dw2 0.20, the gate chain's and the sigmoid gate's alike (published to two digits)
+    report = audit_trace(trace_path_for(CONFIG_DIR / "sigmoid_gate.yaml"))
+    assert report.violations == []
+    cells = table_cells(report)
+    rows = [[s for s, _ in cells if s not in ("−, exp, +1, 1/x", "σ")][i:i + 5] for i in (0, 5)]
+    published = [-0.20, 0.39, -0.39, -0.59, 0.20]
+    for row in rows:
+        assert [round(float(s.replace("−", "-")), 2) for s in row] == published
+        assert all(s[0] in "+−" for s in row)  # signed, not by colour alone
+    assert {c for s, c in cells if s[0] in "+−" and s[1:2].isdigit()} == {"#E69F00"}  # gradients' colour
+    assert [s for s, _ in cells if s in ("−, exp, +1, 1/x", "σ")] == ["−, exp, +1, 1/x", "σ"]
+
+
+def test_the_gradient_check_table_shows_torch_s_gradients_and_a_passing_error_per_input():
+    import torch
+
+    # gradcheck.yaml written in torch by hand: h = tanh(w1 x + b1), y = sigmoid(w2 h + b2), L = (y - t)^2
+    w1, b1, w2, b2 = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.8, -0.3, -1.5, 0.2))
+    x, t = 1.5, 1.0
+    loss = (torch.sigmoid(w2 * torch.tanh(w1 * x + b1) + b2) - t) ** 2
+    loss.backward()
+    report = audit_trace(trace_path_for(CONFIG_DIR / "gradcheck.yaml"))
+    assert report.violations == []
+    cells = [s for s, _ in table_cells(report)]
+    assert cells[:4] == ["input", "analytic", "numerical", "relative error"]
+    rows = [cells[i:i + 4] for i in range(4, len(cells), 4)]
+    assert [r[0] for r in rows] == ["w1", "b1", "w2", "b2"]
+    for row, p in zip(rows, (w1, b1, w2, b2)):
+        expected = f"{p.grad.item():+.3g}".replace("-", "−")
+        assert row[1] == row[2] == expected
+        error, mark = row[3].split()
+        assert float(error.replace("−", "-")) < 1e-6 and mark == "✓"
+    colours = dict(table_cells(report))
+    assert all(colours[r[3]] == "#009E73" for r in rows)  # the passing colour
