@@ -94,22 +94,27 @@ def claims(tex: str, coloured: bool = False) -> list[tuple[str, str, str]]:
     """(output, variable, value's LaTeX) for every total-derivative line of a formula; the value keeps its
     \\textcolor wrapping if ``coloured``."""
     out = []
+    for piece in pieces(tex):
+        m = TOTAL.match(_strip_color(piece.strip()))
+        if m:
+            value = split_top_level(m["rhs"], "=")[-1]
+            if coloured:
+                value = split_top_level(piece, "=")[-1]
+            out.append((m["out"].strip(), m["var"].strip(), value))
+    return out
+
+
+def pieces(tex: str) -> list[str]:
+    """Each equation of a formula: its rows (a row that starts with = carries on the line above, a long
+    chain), split where a \\qquad or a ,\\quad puts two equations side by side."""
     rows: list[str] = []
-    for row in split_top_level(tex, r"\\"):  # a row that starts with = carries on the line above (a long chain)
+    for row in split_top_level(tex, r"\\"):
         if row.strip().startswith("=") and rows:
             rows[-1] += row
         else:
             rows.append(row)
-    for row in rows:
-        for part in split_top_level(row, r"\qquad"):
-            for piece in split_top_level(part, r",\quad"):
-                m = TOTAL.match(_strip_color(piece.strip()))
-                if m:
-                    value = split_top_level(m["rhs"], "=")[-1]
-                    if coloured:
-                        value = split_top_level(piece, "=")[-1]
-                    out.append((m["out"].strip(), m["var"].strip(), value))
-    return out
+    return [piece for row in rows for part in split_top_level(row, r"\qquad")
+            for piece in split_top_level(part, r",\quad")]
 
 
 def value_colour(value_tex: str) -> str | None:
@@ -185,3 +190,163 @@ def check_equation(tex: str, output_name: str, gradients: dict[str, np.ndarray],
         if all(differences):
             problems.append(f"∂{out}/∂{var} (the total gradient) " + " or ".join(dict.fromkeys(differences)))
     return problems
+
+
+# --- the arithmetic a formula shows: local x upstream = downstream, shares that add up -----------------
+SCIENTIFIC = re.compile(r"([-+−]?[0-9.]+)\s*\\times\s*10\^\{(-?[0-9]+)\}")
+OPERATORS = {r"\odot": "elementwise", r"\cdot": "product", r"\times": "product"}
+FRACTION_TIMES = re.compile(r"\\frac\{(?P<num>\d+)\}\{(?P<den>\d+)\}\s*(?P<rest>\(.*\))", re.S)
+# three significant digits: a shown number is within 0.5% of its value, a product of two within about 1%
+# of the product of their sizes (sums of products included: a matrix product's cancelling terms)
+ARITHMETIC_REL = 1.2e-2
+
+
+def _split_outside(tex: str, sep: str) -> list[str]:
+    """``tex`` split at ``sep`` where no brace, parenthesis or matrix is open."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(r"\begin{", i) or tex[i] in "{(":
+            depth += 1
+        elif tex.startswith(r"\end{", i) or tex[i] in "})":
+            depth -= 1
+        elif depth == 0 and tex.startswith(sep, i):
+            parts.append(tex[start:i])
+            i = start = i + len(sep)
+            continue
+        i += 1
+    return parts + [tex[start:]]
+
+
+def _unwrap(tex: str) -> str:
+    """``tex`` without parentheses around the whole of it (\\left( \\right) too)."""
+    t = tex.strip().replace(r"\left(", "(").replace(r"\right)", ")")
+    while t.startswith("(") and t.endswith(")") and _closes_at_end(t):
+        t = t[1:-1].strip()
+    return t
+
+
+def _closes_at_end(t: str) -> bool:
+    """Whether the parenthesis that opens ``t`` is the one that closes it."""
+    depth = 0
+    for i, c in enumerate(t):
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth == 0:
+            return i == len(t) - 1
+    return False
+
+
+def _operand(tex: str) -> np.ndarray | None:
+    """A number or a matrix as written, in parentheses or not; None for anything else (a symbol, a name)."""
+    try:
+        return parse_value(_unwrap(tex))
+    except (ValueError, IndexError):
+        return None
+
+
+def _binary(t: str, sep: str) -> tuple[str, str] | None:
+    """``t`` split at its last top-level ``sep`` with something on both sides (a leading sign is no operator)."""
+    parts = _split_outside(t, sep)
+    if len(parts) < 2 or not sep.join(parts[:-1]).strip() or not parts[-1].strip():
+        return None
+    return sep.join(parts[:-1]), parts[-1]
+
+
+def _evaluate(term: str, top: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """A term of arithmetic on written values: (a) + (b), a - b, a \\odot b, a \\cdot b, a \\times b,
+    \\frac{1}{N}(a), nested: its value and the size its rounding error scales with (the same arithmetic on
+    the values' magnitudes). None for anything with a symbol in it, and (``top``) for a single value."""
+    t = _unwrap(term)
+    if not top:
+        value = _operand(t)
+        if value is not None:
+            return value, np.abs(value)
+    for sep in ("+", "-"):
+        split = _binary(t, sep)
+        if split:
+            a, b = (_evaluate(x, top=False) for x in split)
+            if a is None or b is None or not _broadcasts(a[0], b[0]):
+                return None
+            return (a[0] + b[0] if sep == "+" else a[0] - b[0]), a[1] + b[1]
+    for op, kind in OPERATORS.items():
+        split = _binary(t, op)
+        if not split:
+            continue
+        a, b = (_evaluate(x, top=False) for x in split)
+        if a is None or b is None:
+            return None
+        if kind == "elementwise" or a[0].size == 1 or b[0].size == 1:
+            if not _broadcasts(a[0], b[0]):
+                return None
+            return a[0] * b[0], a[1] * b[1]
+        (x, dx), (y, dy) = ((_as_matrix(v), _as_matrix(e)) for v, e in (a, b))
+        if x.shape[1] != y.shape[0]:
+            return None
+        return x @ y, dx @ dy
+    m = FRACTION_TIMES.fullmatch(t)
+    if m:
+        inner = _evaluate(m["rest"], top=False)
+        if inner is not None:
+            k = float(m["num"]) / float(m["den"])
+            return k * inner[0], abs(k) * inner[1]
+    return None
+
+
+def _as_matrix(a: np.ndarray) -> np.ndarray:
+    return a.reshape(1, 1) if a.ndim == 0 else a
+
+
+def _broadcasts(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape or a.size == 1 or b.size == 1
+
+
+def arithmetic_problems(tex: str) -> list[str]:
+    """Messages for every step of a formula whose written values do not give the value written after its
+    = (to the rounding of the three digits shown): "3 x (+1) = +3", a local gradient times its upstream,
+    a branch's shares adding up. Symbols (\\frac{\\partial f}{\\partial q}) are not arithmetic and are skipped."""
+    problems = []
+    for piece in pieces(tex):
+        plain = SCIENTIFIC.sub(lambda m: f"{m[1]}e{m[2]}", _strip_underbraces(_strip_color(SHAPE_NOTE.sub("", piece))))
+        terms = _split_outside(plain, "=")
+        for left, right in zip(terms, terms[1:]):
+            combined = _evaluate(left)
+            shown = _operand(right)
+            if combined is None or shown is None:
+                continue
+            value, scale = combined
+            if value.size != shown.size:
+                problems.append(f"{_short(left)} has {value.size} entries, {_short(right)} {shown.size}")
+                continue
+            value, scale, shown = value.reshape(-1), scale.reshape(-1), shown.reshape(-1)
+            bad = ~((np.abs(value - shown) <= ARITHMETIC_REL * scale + REL_TOL * np.abs(shown) + ABS_TOL)
+                    | (np.isnan(value) & np.isnan(shown)))
+            if bad.any():
+                k = int(np.argmax(bad))
+                problems.append(f"{_short(left)} = {_short(right)}: it makes {value[k]:.4g}, not {shown[k]:.4g}"
+                                + (f" (entry {k})" if value.size > 1 else ""))
+    return problems
+
+
+def _strip_underbraces(tex: str) -> str:
+    """\\underbrace{M}_{\\displaystyle s} -> M: a compact page writes each symbol under its matrix."""
+    while (i := tex.find(r"\underbrace{")) >= 0:
+        j = _group_end(tex, i + len(r"\underbrace"))
+        k = j + 1
+        if tex.startswith("_{", k):
+            k = _group_end(tex, k + 1) + 1
+        tex = tex[:i] + tex[i + len(r"\underbrace{"):j] + tex[k:]
+    return tex
+
+
+def _group_end(tex: str, start: int) -> int:
+    """The index of the brace that closes the group opening at ``start``."""
+    depth = 0
+    for j in range(start, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return j
+    return len(tex) - 1
+
+
+def _short(tex: str) -> str:
+    t = " ".join(tex.replace(r"\begin{bmatrix}", "[").replace(r"\end{bmatrix}", "]").split())
+    return t if len(t) <= 40 else t[:37] + "..."

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit.captions import CaptionCheck
-from audit.equations import check_equation
+from audit.equations import arithmetic_problems, check_equation
 from audit.screen import AuditRenderer, Frame, Play, Violation, check_frames
 from engine.languages import DEFAULT_LANG
 
@@ -56,11 +56,15 @@ def audit_trace(trace_path: Path, quality: str = "preview", theme: str = "dark",
         scene.render()
 
         def claims(frame: Frame) -> list[str]:
-            if equation_truth is None:
-                return []
-            out_name, grads = equation_truth
-            return [msg for t in frame.texts if t.kind == "equation"
-                    for msg in check_equation(t.string, out_name, grads, style.GRADIENT)]
+            problems = []
+            for t in frame.texts:
+                if t.kind != "equation":
+                    continue
+                problems += arithmetic_problems(t.string)
+                if equation_truth is not None:
+                    out_name, grads = equation_truth
+                    problems += check_equation(t.string, out_name, grads, style.GRADIENT)
+            return problems
 
         violations = check_frames(renderer.frames, quality, claims, caption_claims)
         width, height = config.pixel_width, config.pixel_height

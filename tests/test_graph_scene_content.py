@@ -104,3 +104,40 @@ def test_the_gradient_check_table_shows_torch_s_gradients_and_a_passing_error_pe
         assert float(error.replace("−", "-")) < 1e-6 and mark == "✓"
     colours = dict(table_cells(report))
     assert all(colours[r[3]] == "#009E73" for r in rows)  # the passing colour
+
+
+def equations(report) -> set[str]:
+    return {t.string for f in report.frames for t in f.texts if t.kind == "equation"}
+
+
+def test_matrix_gates_show_local_times_upstream_with_cs231n_s_numbers():
+    # f = ||W x||^2, W = [[0.1, 0.5], [-0.3, 0.8]], x = (0.2, 0.4): q = Wx = (0.22, 0.26), dq = 2q,
+    # dW = dq xᵀ = [[0.088, 0.176], [0.104, 0.208]], dx = Wᵀ dq = (-0.112, 0.636)
+    report = audit_trace(trace_path_for(CONFIG_DIR / "vectors.yaml"))
+    assert report.violations == []  # the audit reads each product as written (audit.equations)
+    shown = {" ".join(e.replace(r"\textcolor[HTML]{E69F00}", "").split()) for e in equations(report)}
+    assert (r"\frac{\partial f}{\partial W} = \frac{\partial f}{\partial q} \cdot x^{T} = {\begin{bmatrix} +0.44 \\ "
+            r"+0.52 \end{bmatrix}} \cdot \begin{bmatrix} 0.2 & 0.4 \end{bmatrix} = {\begin{bmatrix} +0.088 & +0.176 \\ "
+            r"+0.104 & +0.208 \end{bmatrix}}") in shown
+    assert (r"\frac{\partial f}{\partial x} = W^{T} \cdot \frac{\partial f}{\partial q} = \begin{bmatrix} 0.1 & -0.3 \\ "
+            r"0.5 & 0.8 \end{bmatrix} \cdot {\begin{bmatrix} +0.44 \\ +0.52 \end{bmatrix}} = {\begin{bmatrix} -0.112 \\ "
+            r"+0.636 \end{bmatrix}}") in shown
+
+
+def test_layers_show_relu_s_mask_sigmoid_s_y_one_minus_y_and_softmax_s_y_minus_t():
+    import numpy as np
+
+    # layers.yaml by hand ("Deep Learning from Scratch" ch. 5): h = relu(a), s = sigmoid(h), L = CE(softmax(s), t)
+    a = np.array([[1.0, -0.5, 2.0], [-1.5, 0.8, 0.3]])
+    s = 1 / (1 + np.exp(-np.maximum(a, 0)))
+    report = audit_trace(trace_path_for(CONFIG_DIR / "layers.yaml"))
+    assert report.violations == []
+    shown = " ".join(equations(report))
+
+    def written(m):
+        return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(f"{v:.3g}" for v in row) for row in m) + r" \end{bmatrix}"
+
+    assert r"\mathbf{1}[a > 0] \odot" in shown and written((a > 0).astype(int)) in shown  # ReLU's mask
+    assert written(s * (1 - s)) in shown and r"s\,(1 - s)" in shown  # Sigmoid's local gradient
+    y = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+    assert written(y) in shown and r"\frac{y - t}{N} = \frac{1}{2}" in shown  # softmax, over a batch of 2

@@ -467,6 +467,50 @@ def test_a_total_gradient_is_written_in_the_gradients_colour():
     assert check_equation(matrix, "f", GRADS, orange) == []
 
 
+def test_local_times_upstream_must_make_the_downstream_written_after_it():
+    from audit.equations import arithmetic_problems
+
+    mul = r"\frac{\partial f}{\partial s} = 3 \times (\textcolor[HTML]{E69F00}{+1}) = \textcolor[HTML]{E69F00}{+3}"
+    assert arithmetic_problems(mul) == []
+    assert arithmetic_problems(mul.replace("{+3}", "{-3}")) == ["3 \\times (+1) = -3: it makes 3, not -3"]
+    # three digits each: 0.731 x (-0.534) is -0.390 to rounding, however the factors were rounded
+    assert arithmetic_problems(r"\frac{\partial f}{\partial a} = 0.731 \times (-0.534) = -0.39") == []
+    assert arithmetic_problems(r"a = 3.2 \times 10^{-7} \times (+2) = +6.4 \times 10^{-7}") == []
+    assert arithmetic_problems(r"\frac{\partial f}{\partial x} = (-10) + (-12) = \textcolor[HTML]{E69F00}{-22}") == []
+    assert len(arithmetic_problems(r"\frac{\partial f}{\partial x} = (-10) + (-12) = -2")) == 1
+    # symbols are not arithmetic: only the step with numbers on both sides is read
+    assert arithmetic_problems(r"\frac{\partial f}{\partial q} = \frac{\partial s}{\partial q}\,"
+                               r"\frac{\partial f}{\partial s} = 1 \times (+3) = +3") == []
+
+
+def test_a_matrix_gate_s_product_is_read_as_written_rows_by_columns():
+    from audit.equations import arithmetic_problems
+
+    # cs231n's f = ||Wx||^2 at W = [[0.1, 0.5], [-0.3, 0.8]], x = (0.2, 0.4): dq = 2Wx = (0.44, 0.52)
+    dw = (r"\frac{\partial f}{\partial W} = \begin{bmatrix} +0.44 \\ +0.52 \end{bmatrix} \cdot "
+          r"\begin{bmatrix} 0.2 & 0.4 \end{bmatrix} = \begin{bmatrix} +0.088 & +0.176 \\ +0.104 & +0.208 \end{bmatrix}")
+    assert arithmetic_problems(dw) == []
+    compact = (r"\frac{\partial f}{\partial W} = \underbrace{\begin{bmatrix} +0.44 \\ +0.52 \end{bmatrix}}_{\displaystyle "
+               r"\partial f/\partial q} \cdot \underbrace{\begin{bmatrix} 0.2 & 0.4 \end{bmatrix}}_{\displaystyle x^{T}} = "
+               r"\begin{bmatrix} +0.088 & +0.176 \\ +0.104 & +0.208 \end{bmatrix}")  # each symbol under its matrix
+    assert arithmetic_problems(compact) == [] and len(arithmetic_problems(compact.replace("0.176", "0.2"))) == 1
+    dx = (r"\frac{\partial f}{\partial x} = W^{T} \cdot \frac{\partial f}{\partial q} = \begin{bmatrix} 0.1 & -0.3 \\ "
+          r"0.5 & 0.8 \end{bmatrix} \cdot \begin{bmatrix} +0.44 \\ +0.52 \end{bmatrix} = \begin{bmatrix} -0.112 \\ +0.636 \end{bmatrix}")
+    assert arithmetic_problems(dx) == []
+    untransposed = dx.replace(r"0.1 & -0.3 \\ 0.5 & 0.8", r"0.1 & 0.5 \\ -0.3 & 0.8")  # W written where Wᵀ goes
+    assert arithmetic_problems(untransposed) == [
+        r"[ 0.1 & 0.5 \\ -0.3 & 0.8 ] \cdot [ +... = [ -0.112 \\ +0.636 ]: it makes 0.304, not -0.112 (entry 0)"]
+    # "Deep Learning from Scratch": Sigmoid's y(1 - y) and Softmax-with-Loss's (y - t) / N, at N = 2
+    sig = (r"s\,(1 - s) = \begin{bmatrix} 0.731 & 0.5 \end{bmatrix} \odot \left(1 - \begin{bmatrix} 0.731 & 0.5 "
+           r"\end{bmatrix}\right) \\ = \begin{bmatrix} 0.197 & 0.25 \end{bmatrix}")
+    assert arithmetic_problems(sig) == [] and len(arithmetic_problems(sig.replace("0.197", "0.731"))) == 1
+    loss = (r"\frac{\partial L}{\partial s} = \frac{y - t}{N} = \frac{1}{2}\left(\begin{bmatrix} 0.338 & 0.269 "
+            r"\end{bmatrix} - \begin{bmatrix} 0 & 1 \end{bmatrix}\right) \\ = \begin{bmatrix} +0.169 & -0.366 \end{bmatrix}")
+    assert arithmetic_problems(loss) == [] and len(arithmetic_problems(loss.replace("-0.366", "-0.731"))) == 1
+    # shapes that do not multiply as written are not read as a claim
+    assert arithmetic_problems(r"a = \begin{bmatrix} 1 & 2 \end{bmatrix} \cdot \begin{bmatrix} 1 & 2 \end{bmatrix} = 5") == []
+
+
 def test_a_chain_broken_before_its_result_is_read_as_one_line():
     # a long product's result on a line of its own (\\ before its =): still the claim of the first line
     tex = r"\frac{\partial f}{\partial x} = 1 \times (+0.731) \\ = \textcolor[HTML]{E69F00}{-0.731}"
