@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import os
 
-from manim import DOWN, UP, Text, VGroup
+from manim import DOWN, UP, VGroup
 
 from engine.settings import SUBTITLE_ENV, TITLE_ENV
 from scenes import style
 from scenes.animations import fade_in, fade_out
-from scenes.glyphs import merge_glyphs
 from scenes.pacing import PacedScene
+from scenes.text_fit import fitted_text
+
+CARD_WIDTH = 12.5
+CARD_TITLE_SIZES = (52, 44, 38, 34)  # a long title shrinks, then wraps (at 34 points, 15 px of x-height)
+CARD_SUBTITLE_SIZES = (30, 26, 24)
 
 
 class TitleCard(PacedScene):
@@ -27,14 +31,13 @@ class TitleCard(PacedScene):
 
     def construct(self):
         text = os.environ.get(TITLE_ENV, "Backpropagation")
-        title = merge_glyphs(style.once(Text, text, font=style.caption_font(), font_size=52, color=style.TEXT))
-        parts = [title]
+        # each line shrinks, then wraps, on its own: scaling the card to the longest would shrink a short
+        # subtitle under a long title below a readable size
+        parts = [fitted_text(text, CARD_TITLE_SIZES, CARD_WIDTH, 3, "title", style.TEXT)]
         sub = os.environ.get(SUBTITLE_ENV)
         if sub:
-            parts.append(merge_glyphs(style.once(Text, sub, font=style.caption_font(), font_size=30, color=style.MUTED)))
+            parts.append(fitted_text(sub, CARD_SUBTITLE_SIZES, CARD_WIDTH, 2, "caption", style.MUTED))
         card = VGroup(*parts).arrange(DOWN, buff=0.4)
-        if card.width > 12.5:
-            card.scale(12.5 / card.width)
         self.step(f"title: {text}")
         self.play(fade_in(card, shift=0.2 * UP), run_time=self.fade_in_time)
         self.wait(self.hold_time)

@@ -710,3 +710,25 @@ def test_the_near_stroke_search_agrees_with_measuring_every_segment():
         assert np.array_equal(_near_stroke(query, stroke, reach), _distance_to_stroke(query, stroke) <= reach)
     nan = np.array([[np.nan, 1.0], [10.0, 10.0]])
     assert list(_near_stroke(nan, Stroke("x", np.array([[[0.0, 10.0], [20.0, 10.0]]]), 0.0), 1.0)) == [False, True]
+
+
+@pytest.mark.parametrize("lang, title, subtitle", [
+    ("en", "Backpropagation through a sigmoid neuron, step by step", "chapter 2 of 5"),
+    ("ko", "시그모이드 뉴런의 역전파: 국소 기울기와 상류 기울기", "5장 중 2장")])
+def test_a_lecture_s_title_card_shows_its_title_and_subtitle_whole_and_readable(monkeypatch, lang, title, subtitle):
+    from engine.settings import SUBTITLE_ENV, TITLE_ENV
+    from scenes.title_card import TitleCard
+
+    monkeypatch.setenv(TITLE_ENV, title)
+    monkeypatch.setenv(SUBTITLE_ENV, subtitle)
+    monkeypatch.setenv("BACKPROP_LANG", lang)
+    frames, violations = _audit_scene(TitleCard)
+    assert violations == []
+    def said(f):  # (a long title wraps onto lines of its own)
+        return {" ".join(t.string.split()): t.bbox for t in f.texts}
+
+    held = [said(f) for f in frames if set(said(f)) == {title, subtitle}]
+    assert held, [list(said(f)) for f in frames]
+    title_box, sub_box = held[0][title], held[0][subtitle]
+    assert title_box[3] <= sub_box[1]  # the subtitle under the title
+    assert not frames[-1].texts  # the card fades before the chapter starts
