@@ -30,10 +30,12 @@ def spoken_steps(trace_path: Path, lang: str = DEFAULT_LANG) -> list[SpokenStep]
     Kept in the cache (.cache/narration) by the trace, the scenes' code, the sentences' and the language: a
     lecture rendered again does not build its scenes again to know what they say."""
     from infra.cache import verified, write_entry
-    from pipeline.render_job import CACHE, scenes_fingerprint
+    from pipeline.render_job import CACHE, code_fingerprint
 
-    sayer = (Path(__file__).parent / "narration_text.py").read_bytes()
-    key = hashlib.sha256(read_input(trace_path) + scenes_fingerprint() + sayer + lang.encode()).hexdigest()[:24]
+    # the steps are the scene's (code_fingerprint: scenes and the numbers' format), their sentences this
+    # module's and narration_text's
+    sayers = b"".join((Path(__file__).parent / name).read_bytes() for name in ("auto_narration.py", "narration_text.py"))
+    key = hashlib.sha256(read_input(trace_path) + code_fingerprint() + sayers + lang.encode()).hexdigest()[:24]
     path = CACHE / "narration" / f"{key}.json"
     if verified(path, key, "narration cache"):
         steps = _read_steps(path.read_bytes())

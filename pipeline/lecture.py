@@ -27,7 +27,7 @@ from engine.settings import PACE_RANGE, SUBTITLE_ENV, TITLE_ENV, RenderOptions
 from infra.processes import die_with_parent, run_job, stop_pool, workers
 from pipeline.narration import Cue, StepNarration, _checked_languages, text_in, tidy_text
 from pipeline.render_job import CACHE, QUALITIES, Timing, render_class, render_scene
-from pipeline.render_job import scenes_fingerprint as _scenes_fingerprint
+from pipeline.render_job import code_fingerprint
 from engine.source import trace_path_for
 from pipeline.video import Chapter, Part, clip_frames, join_clips, read_chapters, subtitles_srt, subtitles_vtt, timeline
 from pipeline.voice import espeak_version
@@ -303,7 +303,7 @@ def _by_lang(narration) -> dict:
 
 
 def _key(fingerprint: bytes, item: Item, options: RenderOptions) -> str:
-    """What determines a clip's pixels: the scenes' code, the card's text or the trace, and the options."""
+    """What determines a clip's pixels: the code that makes it, the card's text or the trace, and the options."""
     content = read_input(item.arg) if item.kind == "scene" else f"{item.arg}\n{item.sub}".encode()
     timing = json.dumps([item.timing.pace, [list(h) for h in item.timing.holds]], ensure_ascii=False)
     what = f"{item.kind}|{options.quality}|{options.lang}|{options.theme}|{timing}".encode()
@@ -353,7 +353,7 @@ def clips_to_render(spec: LectureSpec, configs: list[Path], lecture: Path, optio
     cached yet. ``options``: the quality (a preset's name), language, theme and pace of every clip."""
     pace = options.timing.pace
     items = plan(spec, configs, lecture, options.lang, pace, voice)
-    fingerprint = _scenes_fingerprint()
+    fingerprint = code_fingerprint()
     CLIP_CACHE.mkdir(parents=True, exist_ok=True)
     for item in items:
         if item.recorded is not None:

@@ -376,9 +376,19 @@ def animation_ending_by(ends: list[float], moment: float | None) -> int | None:
     return max((i for i, end in enumerate(ends) if end <= moment + 1e-6), default=0)
 
 
-def scenes_fingerprint() -> bytes:
-    """Changes whenever a scene's code does: part of every clip's cache key (and generated narration's)."""
+# What a clip's pixels and file depend on besides its trace and options: the scenes, what they show from
+# engine/ (numbers as numfmt writes them, captions, settings), Manim's patches, how a render is set up and
+# encoded (this module, pipeline/video.py) and the locked library versions. A change to any of them is a
+# new key, so a cached clip made by older code is never joined (the scenes alone missed a new CRF or a new
+# number format). Generated narration keys on it too.
+RENDER_CODE = ("scenes/*.py", "engine/*.py", "manim_patches/*.py", "pipeline/render_job.py", "pipeline/video.py",
+               "requirements.lock")
+
+
+def code_fingerprint() -> bytes:
+    """Changes whenever code that makes a clip does (RENDER_CODE): part of every cached clip's key."""
+    root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for p in sorted((Path(__file__).resolve().parent.parent / "scenes").glob("*.py")):
-        h.update(p.read_bytes())
+    for p in sorted(p for pattern in RENDER_CODE for p in root.glob(pattern)):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
     return h.digest()

@@ -145,7 +145,7 @@ def cached_probe(config: Path, quality: str, out: Path) -> str:
             "from engine.source import trace_path_for\nfrom pipeline.render_job import RenderOptions\n"
             f"t = trace_path_for(Path({str(config)!r}))\n"
             f"options = RenderOptions(quality={quality!r}, lang='en', theme='dark')\n"
-            "key = lecture._key(lecture._scenes_fingerprint(), lecture.Item('scene', str(t)), options)\n"
+            "key = lecture._key(lecture.code_fingerprint(), lecture.Item('scene', str(t)), options)\n"
             "p = lecture.CLIP_CACHE / f'{key}.mp4'\n"
             f"hit = p.exists()\nshutil.copyfile({str(out)!r}, p) if not hit else None\nprint(hit)\n")
 

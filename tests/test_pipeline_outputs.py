@@ -474,10 +474,6 @@ def test_a_scene_s_spoken_steps_are_its_steps_in_order_from_zero_each_with_its_s
     assert step_texts(path, "ko") == CHAIN_SAID_KO
 
 
-@pytest.mark.xfail(strict=True, reason="the narration cache's key covers the trace, scenes/*.py, narration_text.py "
-                   "and the language, not the code that builds the steps (auto_narration.py) or writes their numbers "
-                   "(engine/numfmt.py): after a change there `render.py narrate`, the gallery and a lecture's step "
-                   "matching read stale entries")
 @pytest.mark.parametrize("module", ["pipeline/auto_narration.py", "engine/numfmt.py"])
 def test_the_narration_cache_s_key_changes_with_the_code_that_builds_its_steps_and_writes_their_numbers(
         module, monkeypatch):
@@ -503,6 +499,21 @@ def test_the_narration_cache_s_key_changes_with_the_code_that_builds_its_steps_a
     edited, read = (Path(__file__).resolve().parent.parent / module), Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda self: read(self) + (b"#" if self.resolve() == edited else b""))
     assert key() != before  # as if the module had been edited
+
+
+@pytest.mark.parametrize("module", ["scenes/style.py", "engine/numfmt.py", "manim_patches/svg_fast.py",
+                                    "pipeline/video.py", "pipeline/render_job.py", "requirements.lock"])
+def test_a_cached_clip_s_key_changes_with_any_code_that_makes_its_pixels_or_its_file(module, monkeypatch):
+    # a clip made by older code must not be joined: the number format, the patches that draw, the encoder's
+    # settings (a new CRF) and the library versions all change the clip, not only the scenes' code
+    from pipeline import lecture
+    from pipeline.render_job import RenderOptions, code_fingerprint
+
+    item = lecture.Item("scene", str(trace_path_for(CONFIG_DIR / "chain_rule.yaml")))
+    before = lecture._key(code_fingerprint(), item, RenderOptions())
+    edited, read = (Path(__file__).resolve().parent.parent / module), Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read(self) + (b"#" if self.resolve() == edited else b""))
+    assert lecture._key(code_fingerprint(), item, RenderOptions()) != before
 
 
 def test_a_lecture_clip_s_narration_fills_placeholders_and_auto_keeps_an_authored_step_among_generated(tmp_path):
