@@ -240,14 +240,14 @@ def render_class(scene_cls, env: dict, output: Path, options: RenderOptions = Re
     q = options.size
     mode = {True: "line", False: "none"}.get(options.progress, options.progress)  # line, none, or manim's bars
     env = {**env, **options.env()}
-    style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
     tex_colours.install()
     style.PREFETCH_TEX = tex_batch.prefetch  # formulas a scene announces: one LaTeX run
     speedups.install()
-    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-media-") as media, \
-            atomic_path(output) as tmp_out, private_caches(CACHE, ("tex", "text")) as caches:
+    with style.themed(options.theme), environment(env), \
+            tempfile.TemporaryDirectory(prefix="backprop-media-") as media, atomic_path(output) as tmp_out, \
+            private_caches(CACHE, ("tex", "text")) as caches:
         manim_config = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                         "save_last_frame": still, "write_to_movie": not still, "disable_caching": True,
                         "background_color": style.BACKGROUND, "transparent": options.transparent,
@@ -318,13 +318,13 @@ def undrawn(trace_path: Path, options: RenderOptions = RenderOptions()):
     scene_cls = KINDS[trace["config"]["scene"]].scene_class()
     q = options.size
     env = {SOURCE_ENV: str(trace_path), **options.env()}
-    style.apply_theme(options.theme)
     usable_cache()
     svg_cache.install(CACHE / "svg")
     tex_colours.install()
     style.PREFETCH_TEX = tex_batch.prefetch  # formulas a scene announces: one LaTeX run
     speedups.install()  # the audit draws frames too (the colour under each text)
-    with environment(env), tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
+    with style.themed(options.theme), environment(env), \
+            tempfile.TemporaryDirectory(prefix="backprop-undrawn-") as media, \
             private_caches(CACHE, ("tex", "text")) as caches:
         manim_config = {"media_dir": media, "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
                         "write_to_movie": False, "save_last_frame": False, "disable_caching": True,

@@ -6,6 +6,7 @@ values are always sky blue, gradients always orange; a gradient's sign is also w
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -44,6 +45,18 @@ def apply_theme(name: str) -> None:
                       leaky_relu=palette["HIGHLIGHT"])
     for cls in (Text, MathTex, Tex, Paragraph):
         cls.set_default(color=palette["TEXT"])
+
+
+@contextlib.contextmanager
+def themed(name: str):
+    """``name``'s palette while a scene is built, and the one before it afterwards: one process may build
+    scenes in both themes (the audit, the tests), and a later one must not inherit the last palette."""
+    before = THEME
+    apply_theme(name)
+    try:
+        yield
+    finally:
+        apply_theme(before)
 
 
 def theme() -> str:

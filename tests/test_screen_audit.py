@@ -732,3 +732,23 @@ def test_a_lecture_s_title_card_shows_its_title_and_subtitle_whole_and_readable(
     title_box, sub_box = held[0][title], held[0][subtitle]
     assert title_box[3] <= sub_box[1]  # the subtitle under the title
     assert not frames[-1].texts  # the card fades before the chapter starts
+
+
+def test_building_a_scene_in_one_theme_leaves_the_palette_as_it_found_it():
+    from scenes import style
+
+    before = (style.THEME, style.TEXT, style.GRADIENT, dict(style.ACTIVATION))
+    other = "light" if style.THEME == "dark" else "dark"
+    seen = {}
+
+    class Looking(AuditRenderer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            seen.update(theme=style.THEME, gradient=style.GRADIENT)
+
+    from pipeline.render_job import RenderOptions, undrawn
+    from engine.source import trace_path_for
+    with undrawn(trace_path_for(str(CONFIG_DIR / "chain_rule.yaml")), RenderOptions(theme=other)) as scene_cls:
+        scene_cls(renderer=Looking()).render()
+    assert seen == {"theme": other, "gradient": style.THEMES[other]["GRADIENT"]}
+    assert (style.THEME, style.TEXT, style.GRADIENT, dict(style.ACTIVATION)) == before

@@ -188,7 +188,7 @@ class Built:
     looks: list[Look]
     trace: dict
     lang: str
-    colors: dict  # the palette the scene was built in (style.apply_theme's): TEXT, MUTED, ..., and per activation
+    colors: dict  # the palette the scene was built in: TEXT, MUTED, ..., and per activation
 
     def color(self, name: str) -> str:
         return self.colors[name].upper()
@@ -208,13 +208,17 @@ def build(folder: Path, cfg: dict, lang: str = "en", theme: str = "dark") -> Bui
     path.write_text(yaml.safe_dump(cfg))
     trace_path = trace_path_for(path)
     made: list[Recorder] = []
-    before = style.THEME
+    colors = {}
+
+    def recorder():  # made while the scene's theme is in force: its palette, as the scene saw it
+        colors.update({k: getattr(style, k) for k in ("TEXT", "MUTED", "BAD", "HIGHLIGHT", "GRADIENT")})
+        colors.update(style.ACTIVATION)
+        made.append(Recorder())
+        return made[-1]
+
     with pytest.MonkeyPatch.context() as mp:  # the audit itself, with a renderer that keeps more
-        mp.setattr(audit.run, "AuditRenderer", lambda: made.append(Recorder()) or made[-1])
+        mp.setattr(audit.run, "AuditRenderer", recorder)
         report = audit.run.audit_trace(trace_path, theme=theme, lang=lang)
-    colors = {k: getattr(style, k) for k in ("TEXT", "MUTED", "BAD", "HIGHLIGHT", "GRADIENT")}
-    colors.update(style.ACTIVATION)  # the build's palette (the audit applies its theme to style, for good)
-    style.apply_theme(before)  # the tests that follow in this process see the theme they saw before
     return Built(report, made[0].looks, read_trace(trace_path), lang, colors)
 
 
