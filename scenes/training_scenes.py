@@ -422,6 +422,12 @@ class SigmoidZigZag(TrainingScene):
         return [Line(ax.c2p(*a), ax.c2p(*b), color=color, stroke_width=3) for a, b in zip(weights, weights[1:])]
 
 
+# The smallest a board is shrunk to: its 24-point names, ranges and layer heads keep a 10 px x-height at
+# 854x480 (10.9 px at full size; audit/glyph_metrics.py). A larger board is shown a part at a time.
+READABLE_SCALE = 0.92
+PAGE_HOLD = 2.5
+
+
 class GradientHistograms(TrainingScene):
     """Per-layer histograms of weight gradients from one backward pass, one row per activation."""
 
@@ -433,9 +439,59 @@ class GradientHistograms(TrainingScene):
     def story(self, trace: dict):
         self.show_title(trace)
         runs = trace["runs"]
-        n_layers = len(runs[0]["histograms"])
+        box = None
+        for k, (run_ids, layer_ids) in enumerate(self.pages(runs)):
+            rows, heads, key = self.board([runs[i] for i in run_ids], layer_ids)
+            if k:  # the page before makes room (a board too large to read at once is shown a part at a time)
+                self.play(*(fade_out(m) for m in self.page), run_time=0.4)
+                box = None
+            self.set_caption(style.caption("hist_intro"))
+            self.page = [rows, heads, key]
+            for row in rows:
+                self.play(fade_in(row), run_time=0.8)
+            self.play(fade_in(heads), fade_in(key), run_time=0.4)
+            if k == 0:
+                self.mark_poster()
+            if layer_ids[-1] != len(runs[0]["histograms"]) - 1:
+                self.wait(PAGE_HOLD)  # a page without the last layer: time to read it before it goes
+                continue
+            self.wait(0.5)
+            # Each activation's last layer in turn: its sign counts, and what one sign means for the update.
+            for i, row in zip(run_ids, rows):
+                last = runs[i]["histograms"][-1]
+                signs = (last["positive"] > 0) + (last["negative"] > 0)
+                # the caption starts the step, then the box moves to what it describes
+                self.set_caption(style.caption(("hist_zero", "hist_one_sign", "hist_mixed")[signs],
+                                               name=ACT_NAMES[runs[i]["activation"]], pos=last["positive"],
+                                               neg=last["negative"], zero=last["zero"]))
+                new_box = SurroundingRectangle(row[1][-1][0], color=style.HIGHLIGHT, buff=0.06)
+                self.play(Create(new_box) if box is None else Transform(box, new_box), run_time=0.6)
+                box = box or new_box
+                self.page.append(box)
+                self.wait(1.8)
+
+    def pages(self, runs: list[dict]) -> list[tuple[list[int], list[int]]]:
+        """(activations, layers) of each page: the whole board if it reads at its size, else as many layers
+        a row, then as many rows a page, as fit without shrinking a text under the floor."""
+        n_runs, n_layers = len(runs), len(runs[0]["histograms"])
+
+        def fits(run_ids, layer_ids):
+            return self.board_scale(self.board([runs[i] for i in run_ids], layer_ids, place=False)) >= READABLE_SCALE
+
+        per_row = next((k for k in range(n_layers, 1, -1) if fits([0], list(range(k)))), 1)
+        per_page = next((r for r in range(n_runs, 1, -1) if fits(list(range(r)), list(range(per_row)))), 1)
+        return [(list(range(r, min(r + per_page, n_runs))), list(range(c, min(c + per_row, n_layers))))
+                for c in range(0, n_layers, per_row) for r in range(0, n_runs, per_page)]
+
+    def board_scale(self, board: VGroup) -> float:
+        room = self.content_top - 0.1 - (self.caption_y + 0.45)  # above a caption of two lines
+        return min(1.0, 13 / board.width, room / board.height)
+
+    def board(self, runs: list[dict], layer_ids: list[int], place: bool = True):
+        """A row of histograms per activation, a column per layer, headed by the layers' names and a key."""
+        n_layers = len(layer_ids)
         cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.0, 2.0 / len(runs))
-        all_cells = [[self.histogram(h, cell_w, cell_h) for h in run["histograms"]] for run in runs]
+        all_cells = [[self.histogram(run["histograms"][j], cell_w, cell_h) for j in layer_ids] for run in runs]
         # frames evenly spaced, far enough apart for the widest text under any of them
         pitch = max(cell.width for cells in all_cells for cell in cells) + 0.25
         rows = VGroup()
@@ -446,34 +502,17 @@ class GradientHistograms(TrainingScene):
             name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
             rows.add(VGroup(name, cells).arrange(RIGHT, buff=0.35, aligned_edge=UP))
         rows.arrange(DOWN, buff=0.3, aligned_edge=RIGHT)
-        heads = VGroup(*(label(style.caption("layer", layer=h["layer"]), 24, style.MUTED).next_to(c[0], UP, buff=0.1)
-                         for h, c in zip(runs[0]["histograms"], rows[0][1])))
+        heads = VGroup(*(label(style.caption("layer", layer=runs[0]["histograms"][j]["layer"]), 24, style.MUTED)
+                         .next_to(c[0], UP, buff=0.1) for j, c in zip(layer_ids, rows[0][1])))
         # the axes of every box, titled once: bar heights count weights, across is the gradient's value
         key = charts.text(f"↑ {style.caption('axis_count')}      → {style.caption('axis_gradient')}", 24)
         key.next_to(heads, UP, buff=0.15).align_to(rows[0][1], LEFT)
         board = VGroup(heads, rows, key)
-        room = self.content_top - 0.1 - (self.caption_y + 0.45)  # above a caption of two lines
-        board.scale(min(1.0, 13 / board.width, room / board.height)).move_to(ORIGIN)
+        if not place:
+            return board
+        board.scale(self.board_scale(board)).move_to(ORIGIN)
         board.shift((self.content_top - 0.1 - board.get_top()[1]) * UP)
-        self.set_caption(style.caption("hist_intro"))
-        for row in rows:
-            self.play(fade_in(row), run_time=0.8)
-        self.play(fade_in(heads), fade_in(key), run_time=0.4)
-        self.mark_poster()
-        self.wait(0.5)
-        # Each activation's last layer in turn: its sign counts, and what one sign means for the update.
-        box = None
-        for run, row in zip(runs, rows):
-            last = run["histograms"][-1]
-            signs = (last["positive"] > 0) + (last["negative"] > 0)
-            # the caption starts the step, then the box moves to what it describes
-            self.set_caption(style.caption(("hist_zero", "hist_one_sign", "hist_mixed")[signs],
-                                           name=ACT_NAMES[run["activation"]], pos=last["positive"],
-                                           neg=last["negative"], zero=last["zero"]))
-            new_box = SurroundingRectangle(row[1][-1][0], color=style.HIGHLIGHT, buff=0.06)
-            self.play(Create(new_box) if box is None else Transform(box, new_box), run_time=0.6)
-            box = box or new_box
-            self.wait(1.8)
+        return rows, heads, key
 
     @staticmethod
     def histogram(h: dict, w: float, height: float) -> VGroup:
