@@ -409,9 +409,15 @@ class SigmoidZigZag(TrainingScene):
         """At a point of the sigmoid path with room around it: the up-right and down-left quarter discs a
         step can go into, and the point itself. (At the start, near the plot's corner, they would be cut.)"""
         lo, hi = ax.c2p(ax.x_range[0], ax.y_range[0]), ax.c2p(ax.x_range[1], ax.y_range[1])
-        points = [ax.c2p(*w) for w in weights[: max(2, len(weights) // 2)]]
+        points = [ax.c2p(*w) for w in weights]
         room = [min(p[0] - lo[0], hi[0] - p[0], p[1] - lo[1], hi[1] - p[1]) for p in points]
-        c = points[int(np.argmax(room))]
+        # the first half of the path by choice (where the zig-zag starts); the whole of it if no point there has
+        # room for the discs; and discs no larger than the room, so that they stay inside the plot
+        half = max(2, len(points) // 2)
+        best = int(np.argmax(room[:half]))
+        if room[best] < radius:
+            best = int(np.argmax(room))
+        c, radius = points[best], min(radius, room[best])
         color = style.ACTIVATION["sigmoid"]
         wedges = [Sector(radius=radius, angle=PI / 2, start_angle=start, fill_color=color, fill_opacity=0.35,
                          stroke_width=0).shift(c) for start in (0, PI)]

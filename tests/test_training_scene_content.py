@@ -233,6 +233,11 @@ def zigzag(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def zigzag_short(tmp_path_factory):  # no point of the path's first half is a disc's radius from the plot's edges
+    return build(tmp_path_factory.mktemp("zigzag-short"), {**ZIGZAG, "steps": 12})
+
+
+@pytest.fixture(scope="module")
 def histograms(tmp_path_factory):
     return build(tmp_path_factory.mktemp("histograms"), HISTOGRAMS)
 
@@ -505,7 +510,9 @@ def test_the_zigzag_legend_counts_the_steps_whose_two_gradients_share_a_sign(zig
     assert same["sigmoid"] == ZIGZAG["steps"] > same["tanh"]  # what the scene is about, in this trace
 
 
-def test_the_shaded_quadrants_are_up_right_and_down_left_of_a_point_on_the_sigmoid_path(zigzag):
+@pytest.mark.parametrize("built", ["zigzag", "zigzag_short"])
+def test_the_shaded_quadrants_are_up_right_and_down_left_of_a_point_on_the_sigmoid_path(built, request):
+    zigzag = request.getfixturevalue(built)
     lk = next(lk for lk in zigzag.looks if any(s.cls == "Sector" for s in lk.shapes))
     run = next(r for r in zigzag.trace["runs"] if r["activation"] == "sigmoid")
     weights = decode_value(run["weights"])
@@ -513,7 +520,7 @@ def test_the_shaded_quadrants_are_up_right_and_down_left_of_a_point_on_the_sigmo
     steps = np.diff(weights, axis=0)
     assert np.all(np.sign(steps[:, 0]) == np.sign(steps[:, 1]))
     dot = next(s for s in lk.shapes if s.cls == "Dot" and s.on_axes)
-    assert np.min(np.abs(weights[: max(2, len(weights) // 2)] - dot.center).max(1)) < 1e-6  # a point of the path
+    assert np.min(np.abs(weights - dot.center).max(1)) < 1e-6  # a point of the path
     sectors = [s for s in lk.shapes if s.cls == "Sector"]
     assert len(sectors) == 2 and {s.fill for s in sectors} == {zigzag.color("sigmoid")}
     w1, w2 = (decode_value(run["contour"][k]) for k in ("w1", "w2"))  # the plot's ranges
