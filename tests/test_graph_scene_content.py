@@ -122,6 +122,10 @@ def test_matrix_gates_show_local_times_upstream_with_cs231n_s_numbers():
     assert (r"\frac{\partial f}{\partial x} = W^{T} \cdot \frac{\partial f}{\partial q} = \begin{bmatrix} 0.1 & -0.3 \\ "
             r"0.5 & 0.8 \end{bmatrix} \cdot {\begin{bmatrix} +0.44 \\ +0.52 \end{bmatrix}} = {\begin{bmatrix} -0.112 \\ "
             r"+0.636 \end{bmatrix}}") in shown
+    # a 2x2 matrix reads on its edge: W's entries and dW's are drawn there, not their shape
+    edges = {(t.kind, t.string) for f in report.frames for t in f.texts if t.kind in ("value", "gradient")}
+    assert ("value", r"\begin{bmatrix} 0.1 & 0.5 \\ -0.3 & 0.8 \end{bmatrix}") in edges
+    assert ("gradient", r"\begin{bmatrix} +0.088 & +0.176 \\ +0.104 & +0.208 \end{bmatrix}") in edges
 
 
 def test_layers_show_relu_s_mask_sigmoid_s_y_one_minus_y_and_softmax_s_y_minus_t():

@@ -184,6 +184,21 @@ def test_a_superscript_in_a_title_or_caption_reads_at_10_px(monkeypatch, lang, s
     assert two[:, 1].min() > baseline + 0.2 * (two[:, 1].max() - two[:, 1].min())  # raised: an exponent
 
 
+def test_a_matrix_of_up_to_four_rows_and_six_columns_is_written_whole():
+    # the equation area reads 4 rows and 6 columns at 38 points: a 4x6 gradient is written entry by entry,
+    # a 5th row or a 7th column makes it a magnified block
+    from engine.config import parse_config
+    for shape, whole in (((4, 6), True), ((2, 6), True), ((6, 4), False), ((2, 7), False)):
+        W0 = np.arange(1, shape[0] * shape[1] + 1, dtype=float).reshape(shape) / 10
+        x0 = np.linspace(-1, 1, shape[1]).round(2)
+        trace = trace_config(parse_config({"scene": "vectors", "expression": "f = sum(W @ x)",
+                                           "inputs": {"W": W0.tolist(), "x": x0.tolist()}}))
+        g = GraphTrace.from_dict(trace)
+        page = next(p for p in chain_rule_pages(Notation(g), step_of(g, "matmul")) if r"\partial W}" in p)
+        shown = [m.shape for m in matrices(page)]
+        assert (tuple(shape) in shown) == whole and ("magnif" not in page and r"\left[" not in page) == whole, (shape, page[:90])
+
+
 def test_a_matrix_too_large_to_read_gets_a_magnified_block_around_its_largest_entry():
     from engine.config import parse_config
     rng = np.random.default_rng(3)

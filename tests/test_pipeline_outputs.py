@@ -539,3 +539,32 @@ def test_a_lecture_clip_s_narration_fills_placeholders_and_auto_keeps_an_authore
     others = [st.narration for i, st in enumerate(steps) if i != 3]
     assert [n["en"] for n in others] == CHAIN_SAID[:3] + CHAIN_SAID[4:]
     assert [n["ko"] for n in others] == CHAIN_SAID_KO[:3] + CHAIN_SAID_KO[4:]
+
+
+def test_each_chapter_card_counts_its_chapter_from_one_of_all(tmp_path):
+    from pipeline.lecture import load_lecture, plan
+
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain.yaml")
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text("title: L\nclips:\n" + "".join(f"  - config: chain.yaml\n    title: C{k}\n" for k in (1, 2, 3)),
+                       encoding="utf-8")
+    spec, configs = load_lecture(lecture)
+    items = plan(spec, configs, lecture, "en", 1.0, "none")
+    cards = [(i.arg, i.sub) for i in items if i.kind == "title"]
+    assert cards == [("L", None), ("C1", "1 / 3"), ("C2", "2 / 3"), ("C3", "3 / 3")]  # the lecture's, then each chapter's
+
+
+def test_a_training_trace_s_placeholders_are_its_final_numbers():
+    # what the legend and the outcome caption show: each run's last recorded accuracy, the last step, the seeds
+    from pipeline.narration_text import trace_fields
+
+    trace = {"kind": "vanishing", "config": {},
+             "runs": [{"activation": "tanh", "steps": [0, 100, 200], "accuracy": [0.5, 0.75, 1.0]},
+                      {"activation": "relu", "steps": [0, 100, 200], "accuracy": [0.25, 0.5, 0.75]}],
+             "seed_summary": [{"activation": "tanh", "seeds": 10, "solved": 9, "diverged": 0, "dead_at_init": 0,
+                               "median_ratio": None},
+                              {"activation": "relu", "seeds": 10, "solved": 5, "diverged": 3, "dead_at_init": 1,
+                               "median_ratio": None}]}
+    fields = trace_fields(trace)
+    assert (fields["accuracy.tanh"], fields["accuracy.relu"], fields["steps"], fields["seeds"]) == ("1", "0.75", "200", "10")
+    assert (fields["solved.relu"], fields["diverged.relu"], fields["dead.relu"]) == ("5", "3", "1")

@@ -348,3 +348,12 @@ def test_isolated_torch_code_does_not_hang_after_the_parent_used_its_thread_pool
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert abs(float(r.stdout.strip().splitlines()[-1])) < 1e-6
+
+
+@pytest.mark.parametrize("code, said", [(None, 0), ("the model gave up", 1), (3, 3), (0, 0)])
+def test_user_code_s_sys_exit_is_reported_with_the_code_python_would_exit_with(code, said):
+    # Python's own rule: sys.exit() and sys.exit(0) exit 0, a message is printed and exits 1, a number is the code
+    from infra.processes import EndedEarly, run_isolated
+
+    with pytest.raises(EndedEarly, match=rf"^the model exited with code {said} before returning$"):
+        run_isolated(sys.exit, (code,), "the model")
