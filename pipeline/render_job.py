@@ -377,12 +377,13 @@ def animation_ending_by(ends: list[float], moment: float | None) -> int | None:
 
 
 # What a clip's pixels and file depend on besides its trace and options: the scenes, what they show from
-# engine/ (numbers as numfmt writes them, captions, settings), Manim's patches, how a render is set up and
+# engine/ (numbers as numfmt writes them, captions, settings), Manim's patches and the rotation matrices that
+# stand in for SciPy's (infra/manim_import.py), how a render is set up and
 # encoded (this module, pipeline/video.py) and the locked library versions. A change to any of them is a
 # new key, so a cached clip made by older code is never joined (the scenes alone missed a new CRF or a new
 # number format). Generated narration keys on it too.
-RENDER_CODE = ("scenes/*.py", "engine/*.py", "manim_patches/*.py", "pipeline/render_job.py", "pipeline/video.py",
-               "requirements.lock")
+RENDER_CODE = ("scenes/*.py", "engine/*.py", "manim_patches/*.py", "infra/manim_import.py", "pipeline/render_job.py",
+               "pipeline/video.py", "requirements.lock")
 
 
 def code_fingerprint() -> bytes:

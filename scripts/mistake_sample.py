@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MISTAKES = ROOT / "scripts" / "mistakes.json"
 PYTEST = ["-m", "pytest", "tests", "-m", "not slow", "-n", "2", "--dist", "worksteal", "-x", "-q",
           "-p", "no:cacheprovider"]
-FAILED = re.compile(r"^(?:FAILED|ERROR) (tests/\S+?)(?: - |$)", re.M)  # pytest's summary, not a log line
+# pytest's summary, not a log line; a parametrized test's id may hold spaces ("[en-a long title]")
+FAILED = re.compile(r"^(?:FAILED|ERROR) (tests/\S+?(?:\[[^\]\n]*\])?)(?: - |$)", re.M)
 
 
 def load(path: Path, only: list[str]) -> list[dict]:

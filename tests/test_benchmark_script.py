@@ -29,3 +29,17 @@ def test_the_cached_clip_probe_stores_then_finds_the_clip(tmp_path):
     assert [r.stdout.split()[-1] for r in runs] == ["False", "True"]
     stored = list((tmp_path / "cache" / "clips").glob("*.mp4"))
     assert len(stored) == 1 and stored[0].read_bytes() == b"a rendered clip"
+
+
+def test_the_mistake_sample_names_the_failing_test_from_pytest_s_summary_whole():
+    # a parametrized test's id may hold spaces; a log line that starts with ERROR is not a test
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from mistake_sample import FAILED
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    summary = ("ERROR: Manim could not find a file\n"
+               "FAILED tests/test_screen_audit.py::test_card[en-a long title-chapter 2 of 5] - assert False\n"
+               "ERROR tests/test_x.py::test_y\n")
+    assert FAILED.findall(summary) == ["tests/test_screen_audit.py::test_card[en-a long title-chapter 2 of 5]",
+                                       "tests/test_x.py::test_y"]

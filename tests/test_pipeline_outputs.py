@@ -502,7 +502,8 @@ def test_the_narration_cache_s_key_changes_with_the_code_that_builds_its_steps_a
 
 
 @pytest.mark.parametrize("module", ["scenes/style.py", "engine/numfmt.py", "manim_patches/svg_fast.py",
-                                    "pipeline/video.py", "pipeline/render_job.py", "requirements.lock"])
+                                    "infra/manim_import.py", "pipeline/video.py", "pipeline/render_job.py",
+                                    "requirements.lock"])
 def test_a_cached_clip_s_key_changes_with_any_code_that_makes_its_pixels_or_its_file(module, monkeypatch):
     # a clip made by older code must not be joined: the number format, the patches that draw, the encoder's
     # settings (a new CRF) and the library versions all change the clip, not only the scenes' code
