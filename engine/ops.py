@@ -116,6 +116,14 @@ def _div_forward(a: Array, b: Array) -> Array:
     return a / b
 
 
+def _div_backward(ins: list[Array], out: Array, up: Array, local) -> list[Array]:
+    # torch's order: upstream / b, not (1 / b) x upstream. Where b is subnormal 1 / b overflows to inf, and
+    # an upstream of 0 (a max that did not choose this branch) would give inf x 0 = NaN where torch gives 0.
+    a, b = ins
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return [unbroadcast(up / b * np.ones_like(out), a.shape), unbroadcast(local[1] * up, b.shape)]
+
+
 def _pow_forward(a: Array, b: Array) -> Array:
     if np.any((a == 0) & (b < 0)):
         raise EngineError("zero raised to a negative power")
@@ -316,7 +324,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("sub", "-", np.subtract, lambda i, o: [np.ones_like(o), -np.ones_like(o)]),
     Op("mul", "×", np.multiply,
         lambda i, o: [np.broadcast_to(i[1], o.shape).copy(), np.broadcast_to(i[0], o.shape).copy()]),
-    Op("div", "÷", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]]),
+    Op("div", "÷", _div_forward, lambda i, o: [np.broadcast_to(1 / i[1], o.shape).copy(), -o / i[1]],
+       _div_backward),
     Op("neg", "−", np.negative, lambda i, o: [-np.ones_like(o)]),
     Op("pow", "^", _pow_forward, _pow_local),
     Op("exp", "exp", np.exp, lambda i, o: [o.copy()]),

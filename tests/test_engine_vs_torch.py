@@ -140,6 +140,8 @@ values = st.floats(-2, 2, allow_nan=False).filter(lambda v: abs(v) > 1e-3)
 # found by this test: the min's unchosen input got 0 x (-inf) = NaN, where torch routes exactly 0
 @example("((0.0) * (x / min(x, (9.368581445208337e-266))))", {"x": 1.0, "y": 1.0, "z": 1.0})
 @example("0 * (y / (relu(x) + 1e-300))", {"x": -1.0, "y": 1.0, "z": 1.0})
+# and a division by a subnormal number, whose 1/b overflows: (1/b) x 0 = NaN where torch's 0/b is 0
+@example("max(x, ((x + (-x)) / (2.225073858507203e-309)))", {"x": 1.0, "y": 1.0, "z": 1.0})
 def test_random_expressions_match_torch(expression, inputs):
     used = {v: inputs[v] for v in VARS if re.search(rf"\b{v}\b", expression)}
     assume(used)
