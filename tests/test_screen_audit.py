@@ -507,6 +507,11 @@ def test_a_matrix_gate_s_product_is_read_as_written_rows_by_columns():
     loss = (r"\frac{\partial L}{\partial s} = \frac{y - t}{N} = \frac{1}{2}\left(\begin{bmatrix} 0.338 & 0.269 "
             r"\end{bmatrix} - \begin{bmatrix} 0 & 1 \end{bmatrix}\right) \\ = \begin{bmatrix} +0.169 & -0.366 \end{bmatrix}")
     assert arithmetic_problems(loss) == [] and len(arithmetic_problems(loss.replace("-0.366", "-0.731"))) == 1
+    # infinities: written as themselves they agree, and a router's 0 for an infinite upstream is its own rule
+    assert arithmetic_problems(r"a = 3 \times (\infty) = \infty") == []
+    assert len(arithmetic_problems(r"a = 3 \times (\infty) = -\infty")) == 1
+    assert arithmetic_problems(r"a = \begin{bmatrix} 0 & 1 \end{bmatrix} \odot \begin{bmatrix} \infty & 2 \end{bmatrix} = "
+                               r"\begin{bmatrix} 0 & 2 \end{bmatrix}") == []
     # shapes that do not multiply as written are not read as a claim
     assert arithmetic_problems(r"a = \begin{bmatrix} 1 & 2 \end{bmatrix} \cdot \begin{bmatrix} 1 & 2 \end{bmatrix} = 5") == []
 
