@@ -569,3 +569,28 @@ def test_a_training_trace_s_placeholders_are_its_final_numbers():
     fields = trace_fields(trace)
     assert (fields["accuracy.tanh"], fields["accuracy.relu"], fields["steps"], fields["seeds"]) == ("1", "0.75", "200", "10")
     assert (fields["solved.relu"], fields["diverged.relu"], fields["dead.relu"]) == ("5", "3", "1")
+
+
+def test_a_clip_joined_from_chunks_has_its_steps_and_poster_timed_from_its_own_start(tmp_path):
+    # two chunks of 2 s (animations 0-1, then 2-3), each rendered with the scene's times (the animations
+    # before a chunk counted undrawn): the joined clip's steps and poster are counted from the clip's start
+    from pipeline.chunks import Plan, join_chunks
+    from pipeline.render_job import Rendered, StepTime
+
+    scene_steps = tuple(StepTime(name, t, t + 1.0) for name, t in (("a", 0.0), ("b", 1.0), ("c", 2.0), ("d", 3.0)))
+    chunks = [grey_clip(tmp_path / "c0.mp4", 2.0), grey_clip(tmp_path / "c1.mp4", 2.0, first=50)]
+    rendered = [Rendered(chunks[0], 2.0, 2, steps=scene_steps), Rendered(chunks[1], 4.0, 4, steps=scene_steps, poster=3.5)]
+    plan_ = Plan(costs=(1.0,) * 4, frames=(5,) * 4, step_plays=(0, 1, 2, 3))
+    steps, poster = join_chunks(chunks, rendered, [0, 2], plan_, tmp_path / "clip.mp4", fps=5)
+    assert [(s.name, s.start, s.end) for s in steps] == [("a", 0.0, 1.0), ("b", 1.0, 2.0), ("c", 2.0, 3.0), ("d", 3.0, 4.0)]
+    assert poster == pytest.approx(3.5)
+
+
+def test_the_gallery_reads_a_clip_s_config_from_the_user_s_folders_before_the_shipped_ones(tmp_path):
+    from pipeline.gallery import find_config
+
+    mine = tmp_path / "chain_rule.yaml"  # the user's own chain_rule, named as the shipped one is
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", mine)
+    assert find_config("chain_rule", (tmp_path,)) == mine
+    assert find_config("chain_rule", (tmp_path / "empty",)) == CONFIG_DIR / "chain_rule.yaml"
+    assert find_config("no_such_config", (tmp_path,)) is None
