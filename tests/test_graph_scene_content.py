@@ -145,3 +145,6 @@ def test_layers_show_relu_s_mask_sigmoid_s_y_one_minus_y_and_softmax_s_y_minus_t
     assert written(s * (1 - s)) in shown and r"s\,(1 - s)" in shown  # Sigmoid's local gradient
     y = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
     assert written(y) in shown and r"\frac{y - t}{N} = \frac{1}{2}" in shown  # softmax, over a batch of 2
+    # an input (it gets a gradient) is named in the text colour, a constant (data, no gradient) in the muted one
+    names = {t.string.split(r"\,")[0]: t.color for f in report.frames for t in f.texts if t.kind == "name"}
+    assert (names["a"], names["t"]) == ("#FFFFFF", "#999999")

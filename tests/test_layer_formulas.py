@@ -199,6 +199,16 @@ def test_a_matrix_of_up_to_four_rows_and_six_columns_is_written_whole():
         assert (tuple(shape) in shown) == whole and ("magnif" not in page and r"\left[" not in page) == whole, (shape, page[:90])
 
 
+def test_the_magnified_block_is_around_the_entry_largest_in_size_negative_or_not():
+    from scenes.formulas import magnified_line
+    grad = np.full((9, 12), 0.5)
+    grad[0, 0] = 2.0  # the largest positive entry, in a corner
+    grad[7, 10] = -9.0  # the largest in size
+    page = magnified_line(r"\frac{\partial f}{\partial W}", grad)
+    (block,) = matrices(page)
+    assert block.shape == (4, 6) and block.min() == -9.0 and r"_{6..9,\ 7..12}" in page
+
+
 def test_a_matrix_too_large_to_read_gets_a_magnified_block_around_its_largest_entry():
     from engine.config import parse_config
     rng = np.random.default_rng(3)

@@ -357,3 +357,11 @@ def test_user_code_s_sys_exit_is_reported_with_the_code_python_would_exit_with(c
 
     with pytest.raises(EndedEarly, match=rf"^the model exited with code {said} before returning$"):
         run_isolated(sys.exit, (code,), "the model")
+
+
+@pytest.mark.parametrize("code", [0, 5])
+def test_user_code_s_os_exit_is_reported_as_its_exit_code_not_a_signal(code):
+    from infra.processes import EndedEarly, run_isolated
+
+    with pytest.raises(EndedEarly, match=rf"^the model exited with code {code} before returning$"):
+        run_isolated(os._exit, (code,), "the model")

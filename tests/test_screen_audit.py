@@ -516,6 +516,14 @@ def test_a_matrix_gate_s_product_is_read_as_written_rows_by_columns():
     assert arithmetic_problems(r"a = \begin{bmatrix} 1 & 2 \end{bmatrix} \cdot \begin{bmatrix} 1 & 2 \end{bmatrix} = 5") == []
 
 
+def test_a_name_two_graphs_give_different_nodes_agrees_with_either_node_s_gradient():
+    # sigmoid_gate draws the gate chain, then one sigmoid gate: q_{1} may name a different node in each
+    grads = {"q_{1}": [np.asarray(-0.534), np.asarray(0.197)]}
+    assert check_equation(r"\frac{\partial f}{\partial q_{1}} = \textcolor[HTML]{E69F00}{+0.197}", "f", grads) == []
+    assert check_equation(r"\frac{\partial f}{\partial q_{1}} = \textcolor[HTML]{E69F00}{-0.534}", "f", grads) == []
+    assert len(check_equation(r"\frac{\partial f}{\partial q_{1}} = \textcolor[HTML]{E69F00}{+0.5}", "f", grads)) == 1
+
+
 def test_a_chain_broken_before_its_result_is_read_as_one_line():
     # a long product's result on a line of its own (\\ before its =): still the claim of the first line
     tex = r"\frac{\partial f}{\partial x} = 1 \times (+0.731) \\ = \textcolor[HTML]{E69F00}{-0.731}"
