@@ -198,3 +198,13 @@ def test_the_cache_is_the_checkouts_unless_installed_and_the_variable_wins(monke
 
 def test_a_checkout_reads_its_own_assets():
     assert not places.INSTALLED and places.CONFIGS == ROOT / "assets" / "configs"
+
+
+def test_the_cache_folder_is_the_variable_s_only_when_it_names_one(monkeypatch, tmp_path):
+    # BACKPROP_CACHE_DIR= (set, empty: a script's unset default) must not put every cache in the working folder
+    monkeypatch.setenv(places.CACHE_ENV, str(tmp_path / "c"))
+    assert places.cache_root() == tmp_path / "c"
+    monkeypatch.setenv(places.CACHE_ENV, "")
+    assert places.cache_root() == places.ROOT / ".cache"
+    monkeypatch.delenv(places.CACHE_ENV)
+    assert places.cache_root() == places.ROOT / ".cache"
