@@ -246,9 +246,12 @@ def _operand(tex: str) -> np.ndarray | None:
 def _binary(t: str, sep: str) -> tuple[str, str] | None:
     """``t`` split at its last top-level ``sep`` with something on both sides (a leading sign is no operator)."""
     parts = _split_outside(t, sep)
-    if len(parts) < 2 or not sep.join(parts[:-1]).strip() or not parts[-1].strip():
-        return None
-    return sep.join(parts[:-1]), parts[-1]
+    for k in range(len(parts) - 1, 0, -1):
+        left, right = sep.join(parts[:k]), sep.join(parts[k:])
+        if sep == "-" and re.search(r"\de$", left):  # the exponent of 3.2e-7, not a subtraction
+            continue
+        return (left, right) if left.strip() and right.strip() else None
+    return None
 
 
 def _evaluate(term: str, top: bool = True) -> tuple[np.ndarray, np.ndarray] | None:

@@ -476,6 +476,7 @@ def test_local_times_upstream_must_make_the_downstream_written_after_it():
     # three digits each: 0.731 x (-0.534) is -0.390 to rounding, however the factors were rounded
     assert arithmetic_problems(r"\frac{\partial f}{\partial a} = 0.731 \times (-0.534) = -0.39") == []
     assert arithmetic_problems(r"a = 3.2 \times 10^{-7} \times (+2) = +6.4 \times 10^{-7}") == []
+    assert len(arithmetic_problems(r"a = 3.2 \times 10^{-7} \times (+2) = +9.4 \times 10^{-7}")) == 1  # read, not skipped
     assert arithmetic_problems(r"\frac{\partial f}{\partial x} = (-10) + (-12) = \textcolor[HTML]{E69F00}{-22}") == []
     assert len(arithmetic_problems(r"\frac{\partial f}{\partial x} = (-10) + (-12) = -2")) == 1
     # symbols are not arithmetic: only the step with numbers on both sides is read
