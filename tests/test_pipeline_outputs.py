@@ -248,18 +248,25 @@ def _pdftotext(pdf: Path) -> list[str]:
     return [" ".join(page.split()) for page in text.split("\f")[:-1]]
 
 
+def chain_lecture(folder: Path, text: str) -> Path:
+    """A lecture file ``text`` in ``folder``, beside chain_rule.yaml copied as chain.yaml for its clips."""
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", folder / "chain.yaml")
+    lecture = folder / "l.yaml"
+    lecture.write_text(text, encoding="utf-8")
+    return lecture
+
+
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is installed by scripts/setup.sh")
 def test_the_pdf_handout_of_a_lecture_says_every_step_in_korean_in_order_a_chapter_a_page(tmp_path):
     from pipeline.handout import make_handout
 
-    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain.yaml")
-    lecture = tmp_path / "l.yaml"
-    lecture.write_text(
+    lecture = chain_lecture(
+        tmp_path,
         "title: Two chapters\nclips:\n  - config: chain.yaml\n    title: The chain rule\n"
         "    narration: {en: Values flow forward., ko: 값이 앞으로 흐릅니다.}\n"
         "    steps: [{step: 'backward: × gate',\n"
         "             narration: {en: 'z gets {grad.z}.', ko: 'z의 기울기는 {grad.z}입니다.'}}]\n"
-        "  - config: chain.yaml\n    title: Said from the trace\n    narration: auto\n", encoding="utf-8")
+        "  - config: chain.yaml\n    title: Said from the trace\n    narration: auto\n")
     out = tmp_path / "h.pdf"
     assert make_handout(lecture, out, to="pdf", lang="ko") == 20
     assert out.read_bytes().startswith(b"%PDF")
@@ -521,15 +528,13 @@ def test_a_lecture_clip_s_narration_fills_placeholders_and_auto_keeps_an_authore
     from pipeline.auto_narration import clip_narration
     from pipeline.lecture import load_lecture
 
-    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain.yaml")
-    lecture = tmp_path / "l.yaml"
-    lecture.write_text(
+    lecture = chain_lecture(
+        tmp_path,
         "title: L\nclips:\n"
         "  - config: chain.yaml\n    narration: {en: 'f is {value.f}.', ko: 'f는 {value.f}입니다.'}\n"
         "    steps: [{step: 'summary', narration: 'x gets {grad.x}, z gets {grad.z}.'}]\n"
         "  - config: chain.yaml\n    narration: auto\n"
-        "    steps: [{step: 'forward: q', narration: {en: 'q is {value.q}.', ko: 'q는 {value.q}입니다.'}}]\n",
-        encoding="utf-8")
+        "    steps: [{step: 'forward: q', narration: {en: 'q is {value.q}.', ko: 'q는 {value.q}입니다.'}}]\n")
     spec, configs = load_lecture(lecture)
     card, steps, auto = clip_narration(spec.clips[0], 0, configs[0], lecture, "en")
     assert card == {"en": "f is −12.", "ko": "f는 −12입니다."} and not auto
@@ -545,10 +550,8 @@ def test_a_lecture_clip_s_narration_fills_placeholders_and_auto_keeps_an_authore
 def test_each_chapter_card_counts_its_chapter_from_one_of_all(tmp_path):
     from pipeline.lecture import load_lecture, plan
 
-    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain.yaml")
-    lecture = tmp_path / "l.yaml"
-    lecture.write_text("title: L\nclips:\n" + "".join(f"  - config: chain.yaml\n    title: C{k}\n" for k in (1, 2, 3)),
-                       encoding="utf-8")
+    lecture = chain_lecture(tmp_path, "title: L\nclips:\n"
+                            + "".join(f"  - config: chain.yaml\n    title: C{k}\n" for k in (1, 2, 3)))
     spec, configs = load_lecture(lecture)
     items = plan(spec, configs, lecture, "en", 1.0, "none")
     cards = [(i.arg, i.sub) for i in items if i.kind == "title"]
