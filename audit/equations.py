@@ -24,17 +24,20 @@ TIMES = r"\times"
 SHAPE_NOTE = re.compile(r"\\;\\;\s*\(.*\)\s*$")  # "\;\; (2x3)" after a matrix
 
 
+def _group_end(tex: str, start: int, pair: str = "{}") -> int | None:
+    """The index of the bracket (``pair``: opening, closing) that closes the one at ``start``; None if none does."""
+    depth = 0
+    for j in range(start, len(tex)):
+        depth += {pair[0]: 1, pair[1]: -1}.get(tex[j], 0)
+        if depth == 0:
+            return j
+    return None
+
+
 def _strip_color(tex: str) -> str:
     """\\textcolor[HTML]{..}{X} -> X (the colour says nothing about the value)."""
-    while (m := COLOR.search(tex)):
-        i, depth = m.end(), 0
-        for j in range(i, len(tex)):
-            depth += {"{": 1, "}": -1}.get(tex[j], 0)
-            if depth == 0:
-                tex = tex[:m.start()] + tex[i + 1:j] + tex[j + 1:]
-                break
-        else:
-            break
+    while (m := COLOR.search(tex)) and (j := _group_end(tex, m.end())) is not None:
+        tex = tex[:m.start()] + tex[m.end() + 1:j] + tex[j + 1:]
     return tex
 
 
@@ -121,14 +124,10 @@ def value_colour(value_tex: str) -> str | None:
     """The colour (#RRGGBB) a value is written in, if one \\textcolor wraps the whole of it."""
     value_tex = SHAPE_NOTE.sub("", value_tex.strip()).strip()
     m = COLOR.match(value_tex)
-    if not m:
+    j = _group_end(value_tex, m.end()) if m else None
+    if j is None or value_tex[j + 1:].strip():  # the coloured group must be the whole value
         return None
-    depth = 0
-    for j in range(m.end(), len(value_tex)):
-        depth += {"{": 1, "}": -1}.get(value_tex[j], 0)
-        if depth == 0:  # the coloured group closes here: it is the whole value only if nothing follows
-            return None if value_tex[j + 1:].strip() else "#" + m.group(1).upper()
-    return None
+    return "#" + m.group(1).upper()
 
 
 def mismatch(cells: list[str], truth: np.ndarray) -> str | None:
@@ -220,19 +219,9 @@ def _split_outside(tex: str, sep: str) -> list[str]:
 def _unwrap(tex: str) -> str:
     """``tex`` without parentheses around the whole of it (\\left( \\right) too)."""
     t = tex.strip().replace(r"\left(", "(").replace(r"\right)", ")")
-    while t.startswith("(") and t.endswith(")") and _closes_at_end(t):
+    while t.startswith("(") and _group_end(t, 0, "()") == len(t) - 1:
         t = t[1:-1].strip()
     return t
-
-
-def _closes_at_end(t: str) -> bool:
-    """Whether the parenthesis that opens ``t`` is the one that closes it."""
-    depth = 0
-    for i, c in enumerate(t):
-        depth += {"(": 1, ")": -1}.get(c, 0)
-        if depth == 0:
-            return i == len(t) - 1
-    return False
 
 
 def _operand(tex: str) -> np.ndarray | None:
@@ -337,22 +326,15 @@ def arithmetic_problems(tex: str) -> list[str]:
 def _strip_underbraces(tex: str) -> str:
     """\\underbrace{M}_{\\displaystyle s} -> M: a compact page writes each symbol under its matrix."""
     while (i := tex.find(r"\underbrace{")) >= 0:
+        last = len(tex) - 1  # (a group left open runs to the end)
         j = _group_end(tex, i + len(r"\underbrace"))
+        j = last if j is None else j
         k = j + 1
         if tex.startswith("_{", k):
-            k = _group_end(tex, k + 1) + 1
+            end = _group_end(tex, k + 1)
+            k = (last if end is None else end) + 1
         tex = tex[:i] + tex[i + len(r"\underbrace{"):j] + tex[k:]
     return tex
-
-
-def _group_end(tex: str, start: int) -> int:
-    """The index of the brace that closes the group opening at ``start``."""
-    depth = 0
-    for j in range(start, len(tex)):
-        depth += {"{": 1, "}": -1}.get(tex[j], 0)
-        if depth == 0:
-            return j
-    return len(tex) - 1
 
 
 def _short(tex: str) -> str:

@@ -447,7 +447,7 @@ class GradientHistograms(TrainingScene):
         runs = trace["runs"]
         box = None
         for k, (run_ids, layer_ids) in enumerate(self.pages(runs)):
-            rows, heads, key = self.board([runs[i] for i in run_ids], layer_ids)
+            heads, rows, key = self.place(self.board([runs[i] for i in run_ids], layer_ids))
             if k:  # the page before makes room (a board too large to read at once is shown a part at a time)
                 self.play(*(fade_out(m) for m in self.page), run_time=0.4)
                 box = None
@@ -482,7 +482,7 @@ class GradientHistograms(TrainingScene):
         n_runs, n_layers = len(runs), len(runs[0]["histograms"])
 
         def fits(run_ids, layer_ids):
-            return self.board_scale(self.board([runs[i] for i in run_ids], layer_ids, place=False)) >= READABLE_SCALE
+            return self.board_scale(self.board([runs[i] for i in run_ids], layer_ids)) >= READABLE_SCALE
 
         per_row = next((k for k in range(n_layers, 1, -1) if fits([0], list(range(k)))), 1)
         per_page = next((r for r in range(n_runs, 1, -1) if fits(list(range(r)), list(range(per_row)))), 1)
@@ -493,8 +493,8 @@ class GradientHistograms(TrainingScene):
         room = self.content_top - 0.1 - (self.caption_y + 0.45)  # above a caption of two lines
         return min(1.0, 13 / board.width, room / board.height)
 
-    def board(self, runs: list[dict], layer_ids: list[int], place: bool = True):
-        """A row of histograms per activation, a column per layer, headed by the layers' names and a key."""
+    def board(self, runs: list[dict], layer_ids: list[int]) -> VGroup:
+        """(layer heads, a row of histograms per activation, the key) at full size, not yet placed."""
         n_layers = len(layer_ids)
         cell_w, cell_h = min(2.0, 10.8 / n_layers - 0.35), min(1.0, 2.0 / len(runs))
         all_cells = [[self.histogram(run["histograms"][j], cell_w, cell_h) for j in layer_ids] for run in runs]
@@ -513,12 +513,12 @@ class GradientHistograms(TrainingScene):
         # the axes of every box, titled once: bar heights count weights, across is the gradient's value
         key = charts.text(f"↑ {style.caption('axis_count')}      → {style.caption('axis_gradient')}", 24)
         key.next_to(heads, UP, buff=0.15).align_to(rows[0][1], LEFT)
-        board = VGroup(heads, rows, key)
-        if not place:
-            return board
+        return VGroup(heads, rows, key)
+
+    def place(self, board: VGroup) -> VGroup:
+        """``board`` at the size it reads at, under the title."""
         board.scale(self.board_scale(board)).move_to(ORIGIN)
-        board.shift((self.content_top - 0.1 - board.get_top()[1]) * UP)
-        return rows, heads, key
+        return board.shift((self.content_top - 0.1 - board.get_top()[1]) * UP)
 
     @staticmethod
     def histogram(h: dict, w: float, height: float) -> VGroup:
