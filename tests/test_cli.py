@@ -125,7 +125,6 @@ def test_pace_nan_is_one_line(tmp_path, command):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.slow
 def test_upto_past_the_last_animation_is_one_line_and_writes_nothing(tmp_path):
     import re
 

@@ -14,6 +14,7 @@ from engine.config import KINDS as SCENE_KINDS
 from render import CONFIG_DIR
 from pipeline.render_job import RenderOptions, poster_animation, render_scene
 from engine.source import trace_path_for
+from helpers import slow_except
 
 CONTROLS = Path(__file__).parent / "control_frames"
 # one config per scene kind, its example (sigmoid_neuron is a graph too, drawn by the same scene as chain_rule)
@@ -23,9 +24,11 @@ KINDS = [kind.example for kind in SCENE_KINDS.values()]
 MEAN_TOLERANCE, PIXEL_TOLERANCE = 1.5, 0.004
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("theme", ["dark", "light"])
-@pytest.mark.parametrize("name", KINDS)
+# the fast subset draws the cheapest kinds' frames, one theme each
+FAST = {("chain_rule", "dark"), ("gradcheck", "light"), ("zigzag", "dark"), ("gates", "light"), ("vectors", "dark")}
+
+
+@pytest.mark.parametrize("name,theme", slow_except([(n, t) for n in KINDS for t in ("dark", "light")], FAST))
 def test_key_frame_matches_its_control(name, theme, tmp_path, request):
     trace = trace_path_for(CONFIG_DIR / f"{name}.yaml")
     index = poster_animation(trace, RenderOptions(quality="low", theme=theme))

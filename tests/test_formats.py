@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from render import CONFIG_DIR
-from helpers import run_cli
+from helpers import run_cli, slow_except
 
 CHAIN = str(CONFIG_DIR / "chain_rule.yaml")
 
@@ -36,7 +36,6 @@ def test_gif(tmp_path):
         assert im.format == "GIF" and im.size == (426, 240) and im.n_frames > 30
 
 
-@pytest.mark.slow
 def test_transparent_png_and_light_theme(tmp_path):
     clear = render(tmp_path, "t.png", "--still", "--transparent")
     with Image.open(clear) as im:
@@ -73,8 +72,7 @@ def test_korean_captions_are_hangul_glyphs_not_boxes(monkeypatch):
         assert on_box.mean() < 0.5
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["mp4", "webm", "mov"])
+@pytest.mark.parametrize("fmt", slow_except(["mp4", "webm", "mov"], {"mp4"}))
 def test_clips_carry_their_poster_moment_in_their_own_container(tmp_path, fmt):
     from pipeline.video import poster_time
     out = render(tmp_path, f"c.{fmt}", "--format", fmt)

@@ -160,7 +160,6 @@ def _near(pixels, hex_color: str, tolerance: int = 12) -> int:
     return int((np.abs(pixels - rgb).max(axis=2) <= tolerance).sum())
 
 
-@pytest.mark.slow
 def test_a_figure_keeps_the_screen_s_colours_forward_blue_and_gradients_orange():
     """Manim's camera writes colours as BGR for its pixel array; drawn on a true cairo surface they must not
     come out swapped (gradients blue, values orange)."""

@@ -81,7 +81,6 @@ def test_korean_formulas_have_no_english_words():
             assert "local" not in page and "upstream" not in page and r"\text{" not in page
 
 
-@pytest.mark.slow
 def test_info_lists_the_animations_upto_counts():
     r = run_cli(["info", str(CONFIG_DIR / "chain_rule.yaml")])
     assert r.exit_code == 0, r.output

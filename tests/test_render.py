@@ -8,7 +8,7 @@ from PIL import Image
 from render import CONFIG_DIR
 from pipeline.render_job import QUALITIES, RenderOptions, render_scene
 from engine.source import trace_path_for
-from helpers import run_cli
+from helpers import run_cli, slow_except
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -21,8 +21,7 @@ def probe(path: Path) -> dict:
                 "fps": float(s.average_rate), "frames": frames, "duration": float(f.duration / av.time_base)}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("config", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", slow_except(SHIPPED, {"gradcheck"}))
 def test_scene_renders_valid_video(config, tmp_path):
     out = tmp_path / f"{config.stem}.mp4"
     result = render_scene(trace_path_for(config), out, RenderOptions(quality="low", progress=False))
@@ -38,7 +37,6 @@ def test_scene_renders_valid_video(config, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary files left beside it
 
 
-@pytest.mark.slow
 def test_cli_still_is_a_png_of_the_preview_size(tmp_path):
     out = tmp_path / "still.png"
     r = run_cli(["render", str(CONFIG_DIR / "chain_rule.yaml"), "--still", "--upto", "13",

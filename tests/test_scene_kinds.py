@@ -100,7 +100,6 @@ def test_a_training_trace_is_checked_by_its_own_kind_not_as_histograms():
         validate(trace)
 
 
-@pytest.mark.slow
 def test_a_new_kind_renders_a_still(countdown, tmp_path):
     out = tmp_path / "countdown.png"  # (a kind without a shipped config: its still is only looked at here)
     r = run("render", countdown, "--still", "--quality", "low", "-q", "-o", out)

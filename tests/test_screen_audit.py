@@ -10,7 +10,7 @@ from audit.equations import check_equation, claims, parse_value
 from audit.screen import (AuditRenderer, Frame, NodeSeen, ShapeRecord, TextRecord, check_frames, contrast_ratio,
                           glyph_kind)
 from render import CONFIG_DIR
-from helpers import run_cli
+from helpers import run_cli, slow_except
 
 STRESS = Path(__file__).parent / "screen"
 
@@ -295,12 +295,10 @@ def _step_names_gone(violations) -> set[str]:
             if v.rule == "name-gone" and v.message.endswith("while its step is about it")}
 
 
-@pytest.mark.slow
-def test_a_far_input_is_named_by_a_connector_on_its_wire(tmp_path, monkeypatch):
+def test_a_far_input_is_named_by_a_connector_on_its_wire(tmp_path):
     # x feeds the first gate and the last, 17.5 units apart in a graph of 19 (panned): at the last gate's
     # steps x cannot be in view with it, and a connector names x where its wire enters the view
-    from manim import UP
-    from scenes.graph_scenes import ComputationalGraphScene, GraphScene
+    from scenes.graph_scenes import ComputationalGraphScene
     config = tmp_path / "reused.yaml"
     config.write_text(REUSED_FAR)
     frames, violations = _audit_scene(ComputationalGraphScene, config)
@@ -308,7 +306,18 @@ def test_a_far_input_is_named_by_a_connector_on_its_wire(tmp_path, monkeypatch):
     # the connector is drawn: a name x at the view's left edge while the graph's own x is out of view
     assert any(t.string == "x" and t.bbox[0] < 854 * 0.05 for f in frames for t in f.texts if t.kind == "name")
     assert [v for v in violations if v.rule in ("overlap", "edge-through-text", "too-small", "off-frame")] == []
+    # the view follows the steps: the first frames show the graph's start, the backward pass its end and back
+    lefts = [min(t.bbox[0] for t in f.texts if t.kind == "value") for f in frames
+             if any(t.kind == "value" for t in f.texts)]
+    assert max(lefts) - min(lefts) > 854 / 4
 
+
+@pytest.mark.slow
+def test_without_a_connector_or_with_one_off_its_wire_a_far_input_s_name_is_gone(tmp_path, monkeypatch):
+    from manim import UP
+    from scenes.graph_scenes import ComputationalGraphScene, GraphScene
+    config = tmp_path / "reused.yaml"
+    config.write_text(REUSED_FAR)
     placed = GraphScene._connector
     monkeypatch.setattr(GraphScene, "_connector", lambda self, graph, src, gate: None)
     _, violations = _audit_scene(ComputationalGraphScene, config)
@@ -582,25 +591,30 @@ SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 STRESS_CONFIGS = sorted(STRESS.glob("*.yaml"))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("lang", ["en", "ko"])
-@pytest.mark.parametrize("theme", ["dark", "light"])
-@pytest.mark.parametrize("config", SHIPPED, ids=[p.stem for p in SHIPPED])
+# one case of each cheap config in the fast subset, the themes and languages taken in turn
+FAST_AUDITS = {("chain_rule", "light", "ko"), ("gradcheck", "dark", "ko"), ("vectors", "light", "en"),
+               ("zigzag", "dark", "en"), ("gates", "dark", "ko"), ("layers", "light", "en"),
+               ("torch_layer_norm", "dark", "en"), ("histograms_torch", "light", "ko"),
+               ("torch_sigmoid_neuron", "light", "en"), ("sigmoid_neuron", "dark", "ko"),
+               ("rtl_title", "light", "ko"), ("zigzag_keys", "dark", "en"), ("large_matrix", "light", "ko"),
+               ("reuse", "dark", "en")}
+
+
+@pytest.mark.parametrize("config,theme,lang", slow_except(
+    [(c, t, lang) for c in SHIPPED for t in ("dark", "light") for lang in ("en", "ko")], FAST_AUDITS))
 def test_every_shipped_config_passes_the_audit(config, theme, lang):
     # both themes in both languages (Korean's wider captions, the other palette), at the audit's one level:
     # 10 px for every text, scripts included, names and the active gate kept in view
     assert "paused frames" in _audit(config, theme, lang)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("theme,lang", [("dark", "en"), ("light", "ko")])
-@pytest.mark.parametrize("config", STRESS_CONFIGS, ids=[p.stem for p in STRESS_CONFIGS])
+@pytest.mark.parametrize("config,theme,lang", slow_except(
+    [(c, t, lang) for c in STRESS_CONFIGS for t, lang in (("dark", "en"), ("light", "ko"))], FAST_AUDITS))
 def test_every_stress_config_passes_the_audit(config, theme, lang):
     # the 17-gate and 30-node graphs pan: their step's gate in view and its far inputs named by connectors
     assert "paused frames" in _audit(config, theme, lang)
 
 
-@pytest.mark.slow
 def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
     # the graph scene with its gradient colour made unreadable: the audit must say so and exit 1
     from scenes import style
@@ -609,7 +623,6 @@ def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
     assert r.exit_code == 1 and "contrast: gradient '+1': #DDDDDD on #FFFFFF" in r.output
 
 
-@pytest.mark.slow
 def test_json_record_of_what_is_on_screen():
     import json
     r = run_cli(["audit", str(CONFIG_DIR / "chain_rule.yaml"), "--json"])
@@ -651,7 +664,6 @@ def test_strict_is_accepted_and_hidden():
     assert r.exit_code == 1 and "no-such-config.yaml: no such file" in r.output  # not "no such option"
 
 
-@pytest.mark.slow
 def test_the_audit_holds_every_scene_to_every_rule_without_asking(monkeypatch):
     # `render.py audit CONFIG`, no option: a name panned out of the frame while its graph is drawn fails it
     # (once a rule only --strict applied), and --strict changes nothing

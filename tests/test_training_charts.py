@@ -15,6 +15,7 @@ from engine.source import trace_path_for
 from scenes import style
 from scenes.trace_data import decode_value, read_trace
 from scenes.training_scenes import ACT_NAMES, VanishingGradients
+from helpers import slow_except
 
 # A net that trains in a second: with lr 3 and the naive loss in float32, leaky ReLU's seed 0 diverges.
 DIVERGING = {"scene": "vanishing", "title": "diverging", "dataset": "xor", "depth": 3, "width": 5,
@@ -188,8 +189,7 @@ def _kinds(frame, kind):
     return [" ".join(t.string.split()) for t in frame.texts if t.kind == kind]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["chain_rule", "gates", "sigmoid_gate"])
+@pytest.mark.parametrize("name", slow_except(["chain_rule", "gates", "sigmoid_gate"], {"chain_rule"}))
 def test_every_graph_step_ends_with_its_formula_on_screen(name):
     from audit.run import audit_trace
     from render import CONFIG_DIR
@@ -207,8 +207,7 @@ def test_every_graph_step_ends_with_its_formula_on_screen(name):
             assert any(t.kind in ("value", "gradient") for t in frame.texts), f"{name}: {step!r} ends on an empty graph"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["vanishing", "zigzag", "histograms"])
+@pytest.mark.parametrize("name", slow_except(["vanishing", "zigzag", "histograms"], {"zigzag"}))
 def test_every_training_step_ends_on_its_chart_and_its_own_caption(name):
     from audit.run import audit_trace
     from render import CONFIG_DIR
