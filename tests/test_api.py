@@ -52,7 +52,6 @@ def test_render_writes_a_still_and_shows_it_inline(tmp_path):
         bp.render(t, output=tmp_path, still=True)
 
 
-@pytest.mark.slow
 def test_a_still_and_a_clip_show_inline_with_their_step_s_sentence_as_text_alternative(tmp_path):
     """In Jupyter a still is an <img> with an alt text and a clip a <video> with an aria-label: what is said over
     the step shown (a still's last step; a clip's poster's); a title that is markup stays text."""

@@ -204,3 +204,24 @@ def test_joined_chunks_list_each_step_once_timed_from_the_joined_clip_s_start(tm
     assert [(s.name, round(s.start, 3), round(s.end, 3)) for s in steps] == \
         [("a", 0.0, 0.3), ("b", 0.3, 0.7), ("c", 0.7, 1.0)]
     assert tagged == [list(steps)] and poster is None
+
+
+def test_the_plan_has_each_animation_s_frames_and_costs_and_the_animation_each_step_starts_at():
+    """chunks.plan against the screen audit's own record of the same scene (built apart, at its own frame
+    rate): one entry per animation, its frames at the render's rate, and the step starts where the audit saw
+    each step begin; a cut is made only at one of them."""
+    from audit.run import audit_trace
+
+    trace = trace_path_for(CONFIG_DIR / "chain_rule.yaml")
+    p = chunks.plan(trace, RenderOptions(quality="low"))  # 10 fps
+    report = audit_trace(trace)
+    assert len(p.costs) == len(p.frames) == len(report.plays) == 17
+    assert list(p.frames) == [max(1, round((play.end - play.start) * 10)) for play in report.plays]
+    starts = [round(play.start, 6) for play in report.plays]
+    assert list(p.step_plays) == [starts.index(round(float(start), 6)) for _, start in report.steps]
+    # a cost is frames x (1 + objects on screen): a multiple of the frames, larger once the graph is drawn
+    per_frame = [c / f for c, f in zip(p.costs, p.frames)]
+    assert all(c % f == 0 and c > f for c, f in zip(p.costs, p.frames))
+    assert max(per_frame[p.step_plays[-1]:]) > 10 * per_frame[0]
+    cuts = p.cuts(2)
+    assert cuts[0] == 0 and len(cuts) == 2 and cuts[1] in p.step_plays

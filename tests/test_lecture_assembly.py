@@ -114,3 +114,34 @@ def test_progress_counts_cached_clips_as_done(tmp_path, fake_renders, lecture_fi
     lecture_mod.render_lecture(lecture_file, tmp_path / "a.mp4", quality="low", progress=Progress())
     lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low", progress=Progress())
     assert events == [("start", 5, 0), *["advance"] * 5, ("start", 5, 5)]
+
+
+def test_a_clip_job_renders_its_card_or_scene_into_the_cache_with_its_options_and_leaves_nothing_else(tmp_path):
+    """render_clip_job, as a worker runs it (here, in this process): a title card in the light theme at pace 2,
+    and a scene, each published under its cache name with a record that verifies, as long as the card's
+    own length says or the scene plays, and no temporary file left beside them."""
+    import numpy as np
+
+    from infra.cache import verified
+    from pipeline.render_job import RenderOptions, scene_duration
+    from pipeline.video import clip_frames
+    from engine.source import trace_path_for
+    from scenes.title_card import TitleCard
+
+    timing = Timing(2.0)
+    card = lecture_mod.ClipJob("title", "Backprop", "Week 1", RenderOptions(quality="low", theme="light", timing=timing),
+                               str(tmp_path / "card.mp4"))
+    trace = trace_path_for(CONFIG_DIR / "gradcheck.yaml")
+    scene = lecture_mod.ClipJob("scene", str(trace), None, RenderOptions(quality="low"), str(tmp_path / "scene.mp4"))
+    for job in (card, scene):
+        assert lecture_mod.render_clip_job(job) == job.out and verified(Path(job.out), Path(job.out).stem)
+    assert clip_frames(tmp_path / "card.mp4", FPS) == round(TitleCard.seconds(timing) * FPS)
+    assert abs(clip_frames(tmp_path / "scene.mp4", FPS) - scene_duration(trace) * FPS) <= 2
+    with av.open(str(tmp_path / "card.mp4")) as f:
+        frames = [fr.to_ndarray(format="rgb24") for fr in f.decode(video=0)]
+    held = frames[len(frames) // 2]
+    assert held[2, 2].min() > 240  # the light theme's white, not the dark default
+    assert (np.abs(held.astype(int) - 255).max(axis=2) > 128).mean() > 0.002  # and its text drawn on it
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in names if n.endswith(".mp4")] == ["card.mp4", "scene.mp4"]
+    assert not [n for n in names if n.startswith(".") and n.endswith(".mp4")]  # no partial clip left

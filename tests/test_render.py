@@ -177,3 +177,33 @@ def test_publishing_an_entry_another_render_published_first_keeps_the_first(tmp_
     assert (tmp_path / "x.svg").read_bytes() == b"first" and verified(tmp_path / "x.svg", "x.svg")
     write_entry(tmp_path / "x.svg", b"third", "x.svg")  # replacing is still the default
     assert (tmp_path / "x.svg").read_bytes() == b"third" and verified(tmp_path / "x.svg", "x.svg")
+
+
+def test_a_scene_s_length_and_poster_animation_are_found_without_drawing():
+    """scene_duration and poster_animation (the gallery's poster, the control frames) against the audit's
+    record of every animation: chain_rule lasts until its last animation ends, half as long at pace 2, and
+    its poster is the animation that ends its backward pass, where the summary starts."""
+    from audit.run import audit_trace
+    from engine.settings import Timing
+    from pipeline.render_job import poster_animation, scene_duration
+
+    trace = trace_path_for(CONFIG_DIR / "chain_rule.yaml")
+    report = audit_trace(trace)
+    assert scene_duration(trace) == pytest.approx(report.plays[-1].end) == pytest.approx(10.1)
+    assert scene_duration(trace, RenderOptions(timing=Timing(2.0))) == pytest.approx(10.1 / 2)
+    summary = next(start for name, start in report.steps if name.startswith("summary:"))
+    index = poster_animation(trace)
+    assert report.plays[index].end == pytest.approx(summary) and index == report.poster_index == 13
+
+
+@pytest.mark.parametrize("text,size", [("16x16", (16, 16)), ("7680x4320", (7680, 4320)), (" 1280×720 ", (1280, 720))])
+def test_a_resolution_is_width_by_height_even_from_16_to_7680(text, size):
+    from pipeline.render_job import parse_resolution
+    assert parse_resolution(text) == size
+
+
+@pytest.mark.parametrize("text", ["14x16", "16x7682", "7682x16", "17x16", "16x15", "1280x", "x720", "1280*720"])
+def test_a_resolution_out_of_range_odd_or_misspelt_is_refused(text):
+    from pipeline.render_job import parse_resolution
+    with pytest.raises(ValueError, match=r"must be even, from 16 to 7680|is not WIDTHxHEIGHT"):
+        parse_resolution(text)
