@@ -120,9 +120,9 @@ def chapters_of(source: Path, lang: str, theme: str, allow_outside: bool = False
     from engine.source import trace_path_for
     from scenes.pacing import match_steps
 
-    data = read_yaml(source)
+    data = None if source.suffix == ".json" else read_yaml(source)  # a trace, as `render` and `slides` take one
     if not (isinstance(data, dict) and "clips" in data):
-        config = load_config(source)
+        config = None if data is None else load_config(source)
         figures = scene_figures(trace_path_for(source), lang, theme)
         title = getattr(config, "title", None) or figures[0].name.removeprefix("title: ")
         return title, [Chapter(title, "", figures)], [source]

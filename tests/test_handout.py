@@ -217,3 +217,26 @@ def test_a_narration_with_quotes_stays_inside_the_html_handout_s_alt_attribute()
     assert len(images) == 1
     assert images[0]["alt"] == 'x gets "+2" " onerror="alert(1)'
     assert "onerror" not in images[0]
+
+
+def test_a_trace_file_makes_the_handout_its_config_makes(tmp_path):
+    # `render` and `slides` take a trace JSON as they take its config; the handout read it as YAML and asked
+    # for its key 'scene'. Its figures and title are its config's, and a damaged trace is one line
+    config = CONFIG_DIR / "chain_rule.yaml"
+    trace = tmp_path / "chain.json"
+    trace.write_bytes(trace_path_for(config).read_bytes())
+    for source, out in ((config, tmp_path / "a.html"), (trace, tmp_path / "b.html")):
+        r = run_cli(["handout", str(source), "-o", str(out)])
+        assert r.exit_code == 0, r.output
+    from bs4 import BeautifulSoup
+
+    def shown(page):  # its headings, figures' text alternatives and captions (each SVG's ids vary by run)
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        return ([h.get_text() for h in soup.find_all(["title", "h1", "h2"])], [i["alt"] for i in soup.find_all("img")],
+                [c.get_text() for c in soup.find_all("figcaption")])
+    assert shown(tmp_path / "a.html") == shown(tmp_path / "b.html")
+    assert len(shown(tmp_path / "b.html")[1]) == 10 and "Chain rule" in shown(tmp_path / "b.html")[0][0]
+    trace.write_text(trace.read_text()[:-40])
+    r = run_cli(["handout", str(trace), "-o", str(tmp_path / "c.html")])
+    assert r.exit_code == 1 and r.output.strip().startswith(f"Error: {trace}: not a readable trace: ")
+    assert not (tmp_path / "c.html").exists()
