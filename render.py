@@ -412,8 +412,8 @@ def narrate(config: str, lang: str, as_json: bool) -> None:
 @allow_long_option
 @trust_option
 def handout(source: str, to: str | None, output: str | None, theme: str, lang: str, allow_outside: bool) -> None:
-    """A printable handout of a config (or its trace) or a lecture: each step's figure, drawn as vectors, with its narration
-    beneath (authored, or written from the trace), under chapter headings."""
+    """A printable handout of a config (or its trace) or a lecture: each step's figure, drawn as vectors, with
+    its narration beneath (authored, or written from the trace), under chapter headings."""
     from pipeline.handout import make_handout
     from scenes.trace_data import TraceError
 
