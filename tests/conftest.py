@@ -14,7 +14,7 @@ os.environ["BACKPROP_TRUST"] = "1"
 
 def pytest_addoption(parser):
     parser.addoption("--regenerate-controls", action="store_true",
-                     help="Rewrite tests/control_frames/*.png from the current scenes (then look at them).")
+                     help="Rewrite tests/control_frames/*.png and tests/screens/*.txt from the current scenes (look at them first).")
 
 
 def pytest_configure(config):

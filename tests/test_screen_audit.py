@@ -10,6 +10,7 @@ from audit.equations import check_equation, claims, parse_value
 from audit.screen import (AuditRenderer, Frame, NodeSeen, ShapeRecord, TextRecord, check_frames, contrast_ratio,
                           glyph_kind)
 from render import CONFIG_DIR
+from engine.source import trace_path_for
 from helpers import run_cli, slow_except
 
 STRESS = Path(__file__).parent / "screen"
@@ -581,10 +582,45 @@ def test_matrices_with_scientific_entries_agree_as_shown():
 
 
 # --- the whole scenes ---------------------------------------------------------------------------------
-def _audit(config: Path, theme: str, lang: str):
-    r = run_cli(["audit", str(config), "--theme", theme, "--lang", lang])
-    assert r.exit_code == 0, r.output[-3000:]
-    return r.output
+SCREENS = Path(__file__).parent / "screens"
+
+
+def screen_record(report) -> str:
+    """What a scene shows at each pause, one line per text and shape (kind, colour, box to the pixel), to compare
+    with the stored record: a moved label, a changed caption, number or colour anywhere in the scene shows."""
+    lines = []
+    for f in report.frames:
+        lines.append(f"frame {f.index} at {f.time:.2f} s, step {f.step}")
+        lines += [f"  {t.kind} {t.color} {','.join(str(round(v)) for v in t.bbox)} {t.string!r}" for t in f.texts]
+        lines += [f"  {s.kind} {s.label!r} {','.join(str(round(v)) for v in s.bbox)}" for s in f.shapes]
+    return "\n".join(lines) + "\n"
+
+
+def _audit(config: Path, theme: str, lang: str, request=None):
+    """The audit of ``config`` passes; with ``request``, what it shows is also the stored record's, if one is kept
+    (tests/screens; rewritten, after looking at the scene, with --regenerate-controls)."""
+    import difflib
+
+    from audit.run import audit_trace
+    from audit.screen import grouped
+
+    report = audit_trace(trace_path_for(config), theme=theme, lang=lang, source=str(config))
+    assert report.violations == [], "\n".join(grouped(report.violations))[-3000:]
+    stored = SCREENS / f"{config.stem}-{theme}-{lang}.txt"
+    if request is not None:
+        got = screen_record(report)
+        if request.config.getoption("--regenerate-controls"):
+            SCREENS.mkdir(exist_ok=True)
+            stored.write_text(got, encoding="utf-8")
+        want = stored.read_text(encoding="utf-8").splitlines()
+        diff = list(difflib.unified_diff(want, got.splitlines(), "stored", "now", lineterm="", n=1))
+        if diff:
+            first = int(diff[2].split()[1].split(",")[0].lstrip("-"))  # the first hunk's line in the stored record
+            frame = next((line for line in reversed(want[:first + 1]) if line.startswith("frame ")), "the start")
+            pytest.fail(f"{config.stem} ({theme}, {lang}) shows something else than {stored.name} from {frame}: if the "
+                        "change is meant, look at the scene's stills and run this test with --regenerate-controls\n"
+                        + "\n".join(diff[:40]), pytrace=False)
+    return report
 
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
@@ -602,17 +638,18 @@ FAST_AUDITS = {("chain_rule", "light", "ko"), ("gradcheck", "dark", "ko"), ("vec
 
 @pytest.mark.parametrize("config,theme,lang", slow_except(
     [(c, t, lang) for c in SHIPPED for t in ("dark", "light") for lang in ("en", "ko")], FAST_AUDITS))
-def test_every_shipped_config_passes_the_audit(config, theme, lang):
+def test_every_shipped_config_passes_the_audit(config, theme, lang, request):
     # both themes in both languages (Korean's wider captions, the other palette), at the audit's one level:
-    # 10 px for every text, scripts included, names and the active gate kept in view
-    assert "paused frames" in _audit(config, theme, lang)
+    # 10 px for every text, scripts included, names and the active gate kept in view; the fast cases show
+    # what their stored records say
+    assert _audit(config, theme, lang, request if (config.stem, theme, lang) in FAST_AUDITS else None).frames
 
 
 @pytest.mark.parametrize("config,theme,lang", slow_except(
     [(c, t, lang) for c in STRESS_CONFIGS for t, lang in (("dark", "en"), ("light", "ko"))], FAST_AUDITS))
-def test_every_stress_config_passes_the_audit(config, theme, lang):
+def test_every_stress_config_passes_the_audit(config, theme, lang, request):
     # the 17-gate and 30-node graphs pan: their step's gate in view and its far inputs named by connectors
-    assert "paused frames" in _audit(config, theme, lang)
+    assert _audit(config, theme, lang, request if (config.stem, theme, lang) in FAST_AUDITS else None).frames
 
 
 def test_the_audit_fails_a_scene_with_a_problem(tmp_path, monkeypatch):
