@@ -160,7 +160,6 @@ def test_sigmoid_and_matmul_and_gradcheck_say_their_rules():
     assert all(text.endswith("a pass.") for text in check[2:])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("config", GRAPH_CONFIGS)
 def test_the_story_read_from_the_trace_is_the_scene_s_own_steps(config):
     """step_texts reads a graph scene's steps from its trace without building it: the same steps, in the same

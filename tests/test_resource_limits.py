@@ -115,10 +115,12 @@ def test_the_draw_budget_passes_every_shipped_graph_and_yields_to_allow_long(mon
     from pipeline.render_job import check_draw_budget
     from render import CONFIG_DIR
     monkeypatch.setenv("BACKPROP_ALLOW_LONG", "0")
+    from engine.source import trace_path_for
+    from scenes.trace_data import read_trace
+
     for path in sorted(CONFIG_DIR.glob("*.yaml")):
-        cfg = load_config(path)
-        if cfg.kind == "graph":
-            check_draw_budget(trace_config(cfg, str(path)), path)  # none refused
+        if load_config(path).kind == "graph":
+            check_draw_budget(read_trace(trace_path_for(path)), path)  # none refused (their traces as cached)
     big = trace_config(parse_config({"scene": "vectors", "expression": "sum(x * x) + sum(y * y)",
                                      "inputs": {"x": [1.0] * 1000, "y": [2.0] * 2000}, "constants": {}}))
     with pytest.raises(ConfigError, match=r"^t.json: key 'inputs.y': its 2,000 elements \(6,003 numbers in the graph\) "

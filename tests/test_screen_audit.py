@@ -428,6 +428,25 @@ def test_the_audit_knows_each_run_by_the_name_its_captions_use(monkeypatch):
     assert check.check_text("caption", "not solved: ReLU (5/10)") == []
 
 
+def test_a_training_scene_whose_caption_miscounts_fails_its_audit(tmp_path, monkeypatch):
+    # the whole scene's audit reads its captions' numbers: the outcome caption counting one step more than
+    # the runs took fails (a small vanishing config, 400 steps, so 401 is no number of the trace)
+    import yaml
+
+    from audit.run import audit_trace
+    from scenes.training_scenes import VanishingGradients
+    from test_training_scene_content import VANISHING
+
+    told = VanishingGradients.outcome_caption
+    monkeypatch.setattr(VanishingGradients, "outcome_caption", staticmethod(lambda trace, steps: told(trace, steps + 1)))
+    config = tmp_path / "v.yaml"
+    config.write_text(yaml.safe_dump(VANISHING))
+    report = audit_trace(trace_path_for(config))
+    wrong = {(v.rule, v.message.split(":")[0]) for v in report.violations}
+    assert wrong and all(rule == "caption-number" for rule, _ in wrong), report.violations
+    assert any("401 is not a number of" in v.message for v in report.violations), report.violations
+
+
 @pytest.mark.slow
 def test_a_scene_whose_caption_miscounts_fails():
     from scenes.training_scenes import VanishingGradients
@@ -446,6 +465,21 @@ def test_a_scene_whose_caption_miscounts_fails():
     check = CaptionCheck(read_trace(trace_path_for(str(config))), ACT_NAMES)
     wrong = {m for f in frames for m in check(f)}
     assert len(wrong) == 1 and "5001 is not a number of" in wrong.pop()  # the shipped scene passes (below)
+
+
+def test_a_scene_whose_equation_is_wrong_fails_its_audit(monkeypatch):
+    # the audit of a whole scene reads each step's equation: chain_rule's × gate step written with
+    # ∂f/∂z = 3 × (+1) = +5 fails twice, at both frames that show it (the product, and the total the trace has)
+    import scenes.graph_scenes as graph_scenes
+    from audit.run import audit_trace
+
+    written = graph_scenes.chain_rule_pages
+    monkeypatch.setattr(graph_scenes, "chain_rule_pages",
+                        lambda *args, **kw: [p.replace("{+3}", "{+5}") for p in written(*args, **kw)])
+    report = audit_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml"))
+    assert [(v.frame, v.rule, v.message) for v in report.violations] == [
+        (frame, "equation", message) for frame in (10, 11) for message in (
+            r"3 \times (+1) = +5: it makes 3, not 5", "∂f/∂z (the total gradient) shows +5 where the trace has 3")]
 
 
 # --- equations: what a total derivative claims ----------------------------------------------------------
