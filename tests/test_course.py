@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -357,3 +358,111 @@ def test_the_ledger_counts_a_task_started_twice_as_retried_and_a_clean_run_as_no
     ledger.started("b")  # b's worker died; Ray started it again elsewhere
     ledger.started("b")
     assert (ledger.retried(), ledger.running(finished=3)) == (1, 0)
+
+
+class _Ref:
+    def __init__(self, value):
+        self.value = value
+
+
+class FakeRay:
+    """Ray's calls as render_on_ray makes them, run here at once: a task runs when it is submitted (twice for
+    a clip named in ``retry``, as Ray runs a task again whose worker died), an actor is its object."""
+
+    def __init__(self, retry=(), damage=()):
+        self.retry, self.damage = set(retry), set(damage)
+        self.options, self.puts, self.cancelled = [], 0, []
+
+    def is_initialized(self):
+        return True
+
+    def remote(self, **options):
+        self.options.append(options)
+        return lambda target: types.SimpleNamespace(remote=lambda *args: self._call(target, args))
+
+    def _call(self, target, args):
+        if isinstance(target, type):  # an actor: its methods' calls give refs
+            obj = target(*args)
+            return types.SimpleNamespace(**{
+                name: types.SimpleNamespace(remote=lambda *a, m=getattr(obj, name): _Ref(m(*a)))
+                for name in ("started", "retried", "running")})
+        args = [a.value if isinstance(a, _Ref) else a for a in args]  # Ray passes a ref's value to the task
+        stem = Path(args[0].out).stem
+        for _ in range(2 if stem in self.retry else 1):
+            data, digest, pid = target(*args)
+        return _Ref((data, "0" * 64 if stem in self.damage else digest, pid))
+
+    def put(self, value):
+        self.puts += 1
+        return _Ref(value)
+
+    def get(self, ref):
+        return ref.value
+
+    def wait(self, pending, num_returns, timeout):
+        return pending[:num_returns], pending[num_returns:]
+
+    def cancel(self, ref, force):
+        self.cancelled.append((ref, force))
+
+
+def _ray_jobs(tmp_path):
+    from pipeline.lecture import ClipJob
+    from pipeline.render_job import RenderOptions
+
+    tmp_path.mkdir(exist_ok=True)
+    trace = tmp_path / "t.json"
+    trace.write_bytes(b'{"trace": 1}')
+    cache = tmp_path / "clips"
+    cache.mkdir()
+    return [ClipJob("scene", str(trace), None, RenderOptions(quality="low"), str(cache / "a.mp4")),
+            ClipJob("title", "Week 1", "intro", RenderOptions(quality="low"), str(cache / "b.mp4")),
+            ClipJob("scene", str(trace), None, RenderOptions(quality="low", lang="ko"), str(cache / "c.mp4"))]
+
+
+@pytest.fixture
+def ray_tasks(monkeypatch):
+    """render_clip_job replaced on the 'workers': a clip's bytes say what the job gave it to render."""
+    from pipeline import lecture
+
+    def render_clip_job(job):
+        source = Path(job.source).read_bytes().decode() if job.kind == "scene" else job.source
+        Path(job.out).write_text(f"{job.kind} {source} {job.options.lang} {Path(job.out).name}")
+        return job.out
+    monkeypatch.setattr(lecture, "render_clip_job", render_clip_job)
+
+
+@pytest.mark.parametrize("where,cpus", [("local", 1), ("ray://10.0.0.1:10001", 2)])
+def test_clips_rendered_on_ray_reach_the_cache_whole_with_one_copy_of_each_trace(tmp_path, monkeypatch, ray_tasks,
+                                                                                 where, cpus):
+    """render_on_ray with Ray's calls made here (FakeRay): each clip is rendered from its trace's bytes (sent
+    once, however many clips read it: ray.put), arrives under its own name and is published with a record
+    that verifies; a clean run reports 0 retried, a clip whose worker died and ran again 1."""
+    from infra.cache import verified
+    from pipeline import cluster
+
+    ray = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    jobs = _ray_jobs(tmp_path)
+    assert cluster.render_on_ray(jobs, where, 2) == (0, 1)
+    assert ray.puts == 1 and {"max_retries": cluster.MAX_RETRIES, "num_cpus": cpus} in ray.options
+    for job in jobs:
+        assert verified(Path(job.out), Path(job.out).stem)
+    assert [Path(j.out).read_text() for j in jobs] == ['scene {"trace": 1} en a.mp4', "title Week 1 en b.mp4",
+                                                       'scene {"trace": 1} ko c.mp4']
+    ray = FakeRay(retry={"c"})
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    assert cluster.render_on_ray(_ray_jobs(tmp_path / "again"), where, 2) == (1, 1)
+
+
+def test_a_clip_that_arrives_damaged_stops_the_run_publishes_nothing_and_cancels_the_rest(tmp_path, monkeypatch,
+                                                                                         ray_tasks):
+    from pipeline import cluster
+
+    ray = FakeRay(damage={"b"})
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    jobs = _ray_jobs(tmp_path)
+    with pytest.raises(RuntimeError, match=r"^b.mp4: the clip arrived damaged \(SHA-256 differs\)$"):
+        cluster.render_on_ray(jobs, "local", 2)
+    assert Path(jobs[0].out).exists() and not Path(jobs[1].out).exists()  # the one before it was whole
+    assert len(ray.cancelled) == 1 and ray.cancelled[0][1] is True  # the clip still pending: force-cancelled

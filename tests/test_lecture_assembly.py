@@ -129,8 +129,8 @@ def test_a_clip_job_renders_its_card_or_scene_into_the_cache_with_its_options_an
     from scenes.title_card import TitleCard
 
     timing = Timing(2.0)
-    card = lecture_mod.ClipJob("title", "Backprop", "Week 1", RenderOptions(quality="low", theme="light", timing=timing),
-                               str(tmp_path / "card.mp4"))
+    light = RenderOptions(quality="low", theme="light", timing=timing)
+    card = lecture_mod.ClipJob("title", "Backprop", "Week 1", light, str(tmp_path / "card.mp4"))
     trace = trace_path_for(CONFIG_DIR / "gradcheck.yaml")
     scene = lecture_mod.ClipJob("scene", str(trace), None, RenderOptions(quality="low"), str(tmp_path / "scene.mp4"))
     for job in (card, scene):

@@ -438,7 +438,8 @@ def test_a_training_scene_whose_caption_miscounts_fails_its_audit(tmp_path, monk
     from test_training_scene_content import VANISHING
 
     told = VanishingGradients.outcome_caption
-    monkeypatch.setattr(VanishingGradients, "outcome_caption", staticmethod(lambda trace, steps: told(trace, steps + 1)))
+    monkeypatch.setattr(VanishingGradients, "outcome_caption",
+                        staticmethod(lambda trace, steps: told(trace, steps + 1)))
     config = tmp_path / "v.yaml"
     config.write_text(yaml.safe_dump(VANISHING))
     report = audit_trace(trace_path_for(config))
