@@ -44,17 +44,12 @@ def merge_glyphs(mob: VMobject) -> VMobject:
 merge_shapes = merge_glyphs
 
 
-def merge_axes(ax, number_color=None):
-    """An Axes' tick marks merged into one path per axis, and each number's glyphs into one path (each
-    number stays its own mobject, so the screen audit can read it); the axis lines stay (coordinates come
-    from them). Numbers take ``number_color``: Manim draws them white whatever the theme."""
+def merge_axes(ax):
+    """An Axes' tick marks merged into one path per axis; the axis lines stay (coordinates come from them).
+    Its numbers are the chart's own texts (scenes/charts.py), not Manim's, which are drawn white whatever
+    the theme."""
     for axis in ax.axes:
         ticks = getattr(axis, "ticks", None)
         if ticks is not None and len(ticks.family_members_with_points()) > 1:
             merge_glyphs(ticks)
-        for number in getattr(axis, "numbers", None) or []:
-            if number_color is not None:
-                number.set_color(number_color)
-            merge_glyphs(number)
-            number.audit_kind = "axis label"
     return ax
