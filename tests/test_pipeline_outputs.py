@@ -9,6 +9,7 @@ html.parser), a PDF's text with poppler's pdftotext (scripts/setup.sh installs i
 """
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -343,6 +344,41 @@ def test_the_html_deck_s_notes_and_labels_are_each_step_s_text_escaped_and_the_p
     assert files == [tmp_path / "deck_slides" / f"{k:03d}.mp4" for k in range(20)]
     assert [round(grey_of(f) / 5) for f in files] == list(range(20))
     assert (tmp_path / "deck_slides" / ".backprop-slides").is_file()
+
+
+def test_a_deck_written_again_replaces_its_own_folder_and_a_failed_replace_leaves_the_old_one(
+        tmp_path, step_videos, monkeypatch):
+    # a lecture's deck (20 slides), then one config's deck (10) to the same output: its folder holds only its own
+    # videos; a third deck whose folder cannot be moved into place leaves the second's folder as it was, and no
+    # temporary folder beside it
+    from manim_slides.config import PresentationConfig
+
+    from pipeline import slides
+
+    def folder_now():
+        videos = [grey_of(s.file) for s in PresentationConfig.from_file(folder / "Backprop.json").slides]
+        return sorted(p.name for p in folder.iterdir()), videos
+
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain.yaml")
+    lecture = tmp_path / "l.yaml"
+    lecture.write_text("title: Deck\nclips:\n  - config: chain.yaml\n  - config: chain.yaml\n", encoding="utf-8")
+    deck, folder = tmp_path / "deck.html", tmp_path / "deck_slides"
+    assert slides.make_slides(lecture, deck, to="html", quality="low") == 20
+    assert slides.make_slides(tmp_path / "chain.yaml", deck, to="html", quality="low") == 10
+    second = folder_now()
+    assert second[0] == sorted([".backprop-slides", "Backprop.json", *(f"{k:03d}.mp4" for k in range(10))])
+    real_replace = os.replace
+
+    def replace(a, b):
+        fresh = Path(a).name.startswith(".deck_slides.") and ".old." not in Path(a).name
+        if fresh and Path(b) == folder:  # the new folder's move into place
+            raise OSError(28, "No space left on device")
+        return real_replace(a, b)
+    monkeypatch.setattr(slides.os, "replace", replace)
+    with pytest.raises(OSError):
+        slides.make_slides(lecture, deck, to="html", quality="low")
+    assert folder_now() == second
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".deck_slides")] == []
 
 
 # --- the narration ----------------------------------------------------------------------------------
