@@ -668,7 +668,7 @@ FAST_AUDITS = {("chain_rule", "light", "ko"), ("gradcheck", "dark", "ko"), ("vec
                ("torch_layer_norm", "dark", "en"), ("histograms_torch", "light", "ko"),
                ("torch_sigmoid_neuron", "light", "en"), ("sigmoid_neuron", "dark", "ko"),
                ("rtl_title", "light", "ko"), ("zigzag_keys", "dark", "en"), ("large_matrix", "light", "ko"),
-               ("reuse", "dark", "en")}
+               ("reuse", "dark", "en"), ("sigmoid_gate", "light", "en")}
 
 
 @pytest.mark.parametrize("config,theme,lang", slow_except(
