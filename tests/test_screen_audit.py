@@ -583,6 +583,9 @@ def test_a_script_set_at_the_text_size_is_measured_at_that_size():
     main = _glyph_height_px(m, "f")  # the main line's x-height alone
     assert _glyph_height_px(m, r"\left.f\right|_{x \to q}") == pytest.approx(TEX_SCRIPT * main)
     assert _glyph_height_px(m, r"\left.f\right|_{\textstyle x \to q}") == pytest.approx(main)
+    # a word under a sum, in a group of its own (\text{rows}): a script unless set at the text's size
+    assert _glyph_height_px(m, r"\sum_{\text{rows}} f") == pytest.approx(TEX_SCRIPT * main)
+    assert _glyph_height_px(m, r"\sum_{\textstyle\text{rows}} f") == pytest.approx(main)
 
 
 def test_the_output_must_be_named_as_it_is():
