@@ -195,6 +195,9 @@ def check_equation(tex: str, output_name: str, gradients: dict[str, np.ndarray],
 SCIENTIFIC = re.compile(r"([-+−]?[0-9.]+)\s*\\times\s*10\^\{(-?[0-9]+)\}")
 OPERATORS = {r"\odot": "elementwise", r"\cdot": "product", r"\times": "product"}
 FRACTION_TIMES = re.compile(r"\\frac\{(?P<num>\d+)\}\{(?P<den>\d+)\}\s*(?P<rest>\(.*\))", re.S)
+# a sum that undoes a broadcast (addmm's c, added to every row): \sum_{\text{rows}} M sums M's rows into one
+SUM_OVER = re.compile(r"\\sum_\{(?:\\textstyle\s*)?\\text\{(?P<over>rows|columns|entries)\}\}\s*(?P<rest>.*)", re.S)
+SUM_AXES = {"rows": 0, "columns": 1, "entries": None}
 # three significant digits: a shown number is within 0.5% of its value, a product of two within about 1%
 # of the product of their sizes (sums of products included: a matrix product's cancelling terms)
 ARITHMETIC_REL = 1.2e-2
@@ -245,8 +248,9 @@ def _binary(t: str, sep: str) -> tuple[str, str] | None:
 
 def _evaluate(term: str, top: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
     """A term of arithmetic on written values: (a) + (b), a - b, a \\odot b, a \\cdot b, a \\times b,
-    \\frac{1}{N}(a), nested: its value and the size its rounding error scales with (the same arithmetic on
-    the values' magnitudes). None for anything with a symbol in it, and (``top``) for a single value."""
+    \\frac{1}{N}(a), \\sum_{\\text{rows}} a, nested: its value and the size its rounding error scales with
+    (the same arithmetic on the values' magnitudes). None for anything with a symbol in it, and (``top``) for
+    a single value."""
     t = _unwrap(term)
     if not top:
         value = _operand(t)
@@ -280,6 +284,12 @@ def _evaluate(term: str, top: bool = True) -> tuple[np.ndarray, np.ndarray] | No
         if inner is not None:
             k = float(m["num"]) / float(m["den"])
             return k * inner[0], abs(k) * inner[1]
+    m = SUM_OVER.fullmatch(t)
+    if m:
+        inner = _evaluate(m["rest"], top=False)
+        if inner is not None:
+            axis = SUM_AXES[m["over"]]
+            return tuple(_as_matrix(v).sum(axis=axis, keepdims=True) for v in inner)
     return None
 
 

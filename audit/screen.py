@@ -34,7 +34,8 @@ MIN_GLYPH_PX = {name: min_glyph_px(q.height) for name, q in QUALITIES.items()}
 # height (MathTex "{}^{0}" against "0"). Unicode super- and subscript characters (², ᵀ) have the font's own
 # sizes, measured when met.
 TEX_SCRIPT = 0.696
-TEX_SCRIPT_ARG = re.compile(r"[\^_](\{[^{}]*\}|\\?[A-Za-z0-9+\-])")
+# a script's argument: one character, or a group (one level of groups inside it: _{\text{rows}}, _{w_{0} \to q})
+TEX_SCRIPT_ARG = re.compile(r"[\^_](\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z0-9+\-])")
 TEXT_SIZE_SCRIPT = re.compile(r"\{\\(textstyle|displaystyle)\b")  # a script set at the text's size on purpose
 SCRIPT_CHARS = re.compile("[\u00b2\u00b3\u00b9\u2070-\u209f\u1d2c-\u1d6a\u1d9c-\u1dbf]")
 MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
@@ -365,8 +366,10 @@ def _least_glyph_per_point(family: str, string: str, font: str) -> float:
     if family == "tex":
         scripts = TEX_SCRIPT_ARG.findall(string)
         main = TEX_SCRIPT_ARG.sub("", string)
-        heights = [(1.0 if TEXT_SIZE_SCRIPT.match(a) else TEX_SCRIPT) * GLYPH_PER_POINT[("tex", glyph_kind(a, True))]
-                   for a in scripts]
+        # a group is measured as a formula of its own (its scripts a script's scripts), at its script's size
+        heights = [(1.0 if TEXT_SIZE_SCRIPT.match(a) else TEX_SCRIPT)
+                   * (_least_glyph_per_point(family, a[1:-1], font) if a.startswith("{")
+                      else GLYPH_PER_POINT[("tex", glyph_kind(a, True))]) for a in scripts]
         main_height = GLYPH_PER_POINT[("tex", glyph_kind(main, True))]
         if not scripts or re.search(r"[^\s{}]", TEX_COMMAND.sub("", main)):
             heights.append(main_height)

@@ -91,6 +91,31 @@ def _matmul_backward(ins: list[Array], out: Array, up: Array, local) -> list[Arr
     return [(up2 @ b2.T).reshape(a.shape), (a2.T @ up2).reshape(b.shape)]
 
 
+def _addmm_forward(c: Array, a: Array, b: Array) -> Array:
+    # torch.addmm(c, A, B) with beta = alpha = 1: nn.Linear's bias + x @ W^T, the bias broadcast to every row
+    if a.ndim != 2 or b.ndim != 2:
+        raise EngineError(f"addmm takes two matrices, got shapes {a.shape} and {b.shape}")
+    product = _matmul_forward(a, b)
+    try:
+        fits = np.broadcast_shapes(c.shape, product.shape) == product.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise EngineError(f"addmm's added term of shape {c.shape} does not broadcast to the product's {product.shape}")
+    return c + product
+
+
+def _addmm_local(ins: list[Array], out: Array) -> list[Array]:
+    # c is added: local gradient 1 on every entry it reaches; A and B as in matmul (the other one, transposed)
+    c, a, b = ins
+    return [np.ones_like(out), *_matmul_local([a, b], out)]
+
+
+def _addmm_backward(ins: list[Array], out: Array, up: Array, local) -> list[Array]:
+    c, a, b = ins
+    return [unbroadcast(up, c.shape), *_matmul_backward([a, b], out, up, local[1:])]
+
+
 def _transpose_forward(x: Array) -> Array:
     if x.ndim > 2:
         raise EngineError(f"transpose takes a vector or a matrix, got shape {x.shape}")
@@ -344,6 +369,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("leaky_relu", "lrelu", _leaky_forward,
         lambda i, o: [np.where(i[0] > 0, 1.0, np.broadcast_to(i[1], o.shape)), np.where(i[0] > 0, 0.0, i[0])]),
     Op("matmul", "@", _matmul_forward, _matmul_local, _matmul_backward),
+    Op("addmm", "addmm", _addmm_forward, _addmm_local, _addmm_backward),  # torch's only (no expression makes it)
     Op("transpose", "T", _transpose_forward, _no_factor, lambda i, o, up, local: [up.T]),
     Op("sum", "Σ", _sum_forward, _sum_local, _reduce_backward),
     Op("mean", "mean", _mean_forward, _mean_local, _reduce_backward),

@@ -9,9 +9,11 @@ How the numbers are captured (none is recomputed by our engine):
   received (upstream) and sent on (downstream) during one real ``backward()``, in the order torch ran.
 
 Ops that match a gate of ``engine.ops`` (AddBackward0 -> add, MulBackward0 -> mul, MmBackward0 -> matmul,
-...) take that gate's name, so its captions and patterns apply, and its local gradient is the table's,
-kept only when local x upstream reproduces torch's downstream. Any other op is drawn with its torch name,
-its value, upstream and downstream, and no local factor.
+AddmmBackward0 -> addmm, nn.Linear's bias + x W^T, ...) take that gate's name, so its captions and patterns
+apply, and its local gradient is the table's, kept only when local x upstream reproduces torch's downstream.
+An op scaled by an option the gate does not have (add's alpha, addmm's beta and alpha) is not that gate,
+whatever its numbers. Any other op is drawn with its torch name, its value, upstream and downstream, and
+no local factor.
 
 Supported: any differentiable function of float tensors built from torch ops (functional, modules,
 views, in-place ops on non-leaf tensors, ops with several outputs, such as split). Not supported: an
@@ -45,7 +47,7 @@ GATES = {
     "NegBackward0": "neg", "ReciprocalBackward0": "reciprocal", "PowBackward0": "pow", "PowBackward1": "pow", "ExpBackward0": "exp",
     "LogBackward0": "log", "SqrtBackward0": "sqrt", "AbsBackward0": "abs", "SigmoidBackward0": "sigmoid",
     "TanhBackward0": "tanh", "ReluBackward0": "relu", "LeakyReluBackward0": "leaky_relu",
-    "MmBackward0": "matmul", "MvBackward0": "matmul", "DotBackward0": "matmul",
+    "MmBackward0": "matmul", "MvBackward0": "matmul", "DotBackward0": "matmul", "AddmmBackward0": "addmm",
     "SumBackward0": "sum", "MeanBackward0": "mean", "MaxBackward1": "amax", "MinBackward1": "amin",
     "MaximumBackward0": "max", "MinimumBackward0": "min", "TBackward0": "transpose",
     "SoftmaxBackward0": "softmax", "LogSoftmaxBackward0": "log_softmax",
@@ -364,7 +366,7 @@ class _Builder:
                 tn.inputs.append(self._const_node(arg))
                 tn.slots.append(None)
         tn.symbol = tn.torch_symbol = torch_name(node)
-        if gate is not None and self._forward_matches(gate, tn):
+        if gate is not None and not _scaled(rec) and self._forward_matches(gate, tn):
             tn.op = tn.label = gate
             tn.symbol = OPS[gate].symbol
 
@@ -454,6 +456,17 @@ def _operands(rec: _Record) -> list[tuple[str, object]]:
         elif t in NUMBER_TYPES and isinstance(v, (int, float)):
             scalars.append(("scalar", v))
     return out + scalars
+
+
+def _scaled(rec: _Record) -> bool:
+    """Whether the op was given a scale our gates do not have: a number option away from its default (add's
+    alpha, addmm's beta and alpha). The numbers alone can miss it (beta times a zero bias adds nothing, a zero
+    upstream sends nothing back), and the gate's local gradient for the bias, 1, would be drawn where torch's is beta."""
+    for arg in rec.func._schema.arguments:
+        if arg.kwarg_only and str(arg.type) in NUMBER_TYPES and arg.name in rec.kwargs and arg.has_default_value() \
+                and rec.kwargs[arg.name] != arg.default_value:
+            return True
+    return False
 
 
 def _fold_reciprocal_times_one(nodes: list[_TNode], steps: list[tuple], output: _TNode):

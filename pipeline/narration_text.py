@@ -30,14 +30,15 @@ GATE_NAMES = {
     "en": {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide", "neg": "negate", "pow": "power",
            "exp": "exponential", "log": "log", "sqrt": "square-root", "max": "max", "min": "min", "amax": "max",
            "amin": "min", "abs": "absolute-value", "reciprocal": "one-over-x", "sigmoid": "sigmoid", "tanh": "tanh",
-           "relu": "ReLU", "leaky_relu": "leaky ReLU", "matmul": "matrix-product", "transpose": "transpose",
-           "sum": "sum", "mean": "mean", "softmax": "softmax", "log_softmax": "log-softmax",
+           "relu": "ReLU", "leaky_relu": "leaky ReLU", "matmul": "matrix-product", "addmm": "affine",
+           "transpose": "transpose", "sum": "sum", "mean": "mean", "softmax": "softmax", "log_softmax": "log-softmax",
            "softmax_cross_entropy": "softmax-with-loss", "mse": "mean-squared-error", "index": "index",
            TORCH_OP: "PyTorch"},
     "ko": {"add": "덧셈", "sub": "뺄셈", "mul": "곱셈", "div": "나눗셈", "neg": "부호 반전", "pow": "거듭제곱",
            "exp": "지수", "log": "로그", "sqrt": "제곱근", "max": "max", "min": "min", "amax": "max", "amin": "min",
            "abs": "절댓값", "reciprocal": "역수", "sigmoid": "시그모이드", "tanh": "tanh", "relu": "ReLU",
-           "leaky_relu": "leaky ReLU", "matmul": "행렬 곱", "transpose": "전치", "sum": "합", "mean": "평균",
+           "leaky_relu": "leaky ReLU", "matmul": "행렬 곱", "addmm": "Affine", "transpose": "전치", "sum": "합",
+           "mean": "평균",
            "softmax": "softmax", "log_softmax": "log-softmax", "softmax_cross_entropy": "Softmax-with-Loss",
            "mse": "평균 제곱 오차", "index": "인덱스", TORCH_OP: "PyTorch"},
 }
@@ -68,6 +69,11 @@ SAY = {
                    "times the upstream gradient {up}, {src} gets {down}.",
         "matmul_w": "At the matrix product {name}, {src} gets the upstream gradient times xᵀ: {down}.",
         "matmul_x": "{src} gets Wᵀ times the upstream gradient: {down}.",
+        "addmm_sum": "At the {gate} gate {name}, {src} was added to every row, so it gets the upstream gradient "
+                     "summed over the rows: {down}.",
+        "addmm_one": "At the {gate} gate {name}, {src} was added, so it gets the upstream gradient as it is: {down}.",
+        "addmm_left": "{src} gets the upstream gradient times {other}ᵀ: {down}.",
+        "addmm_right": "{src} gets {other}ᵀ times the upstream gradient: {down}.",
         "loss": "Softmax-with-Loss sends back y minus t over the batch: {src} gets {down}.",
         "branch_one": "{name} was used {uses} times, so its gradient is the sum of what each use sent back: "
                       "{terms} add up to {total}.",
@@ -108,6 +114,10 @@ SAY = {
                    "{up}에 곱하면 {src}의 기울기는 {down}입니다.",
         "matmul_w": "행렬 곱 {name}에서 {src}의 기울기는 상류 기울기와 xᵀ의 곱, {down}입니다.",
         "matmul_x": "{src}의 기울기는 Wᵀ와 상류 기울기의 곱, {down}입니다.",
+        "addmm_sum": "{gate} 노드 {name}에서 {src}의 값은 모든 행에 더해졌으므로, 기울기는 상류 기울기를 행끼리 더한 {down}입니다.",
+        "addmm_one": "{gate} 노드 {name}에서 {src}의 값은 그대로 더해졌으므로, 기울기는 상류 기울기와 같은 {down}입니다.",
+        "addmm_left": "{src}의 기울기는 상류 기울기와 {other}ᵀ의 곱, {down}입니다.",
+        "addmm_right": "{src}의 기울기는 {other}ᵀ와 상류 기울기의 곱, {down}입니다.",
         "loss": "Softmax-with-Loss는 (y − t)를 배치 크기로 나눠 보냅니다. {src}의 기울기는 {down}입니다.",
         "branch_one": "{name}의 값은 {uses}번 쓰였으므로, 기울기는 각 경로에서 온 값의 합입니다. {terms}의 합은 "
                       "{total}입니다.",
@@ -253,7 +263,7 @@ class _Teller:
         return text
 
     def gate(self, node) -> str:
-        """What a gate is called: its op's name, or the PyTorch function it ran (addmm)."""
+        """What a gate is called: its op's name, or the PyTorch function it ran (layer_norm)."""
         if node.op == TORCH_OP and node.symbol:
             return node.symbol
         return GATE_NAMES[self.lang].get(node.op, node.op)
@@ -324,6 +334,15 @@ class _Teller:
             for k in slots:
                 parts.append(say["matmul_w" if k == 0 and np.ndim(step.downstream[k]) == 2 else "matmul_x"]
                              .format(name=name, src=src[k], down=down[k]))
+        elif node.op == "addmm":  # c + A B: c gets the upstream summed over the rows it was added to; A, B as matmul's
+            for k in slots:
+                if k == 0:
+                    summed = np.size(step.upstream) > np.size(step.downstream[k])
+                    parts.append(say["addmm_sum" if summed else "addmm_one"].format(
+                        gate=self.gate(node), name=name, src=src[k], down=down[k]))
+                else:
+                    parts.append(say["addmm_left" if k == 1 else "addmm_right"].format(
+                        src=src[k], other=nt.names[node.inputs[3 - k]], down=down[k]))
         elif node.op == "softmax_cross_entropy":
             parts += [say["loss"].format(src=src[k], down=down[k]) for k in slots[:1]]
         else:

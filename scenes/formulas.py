@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenes import style
-from scenes.notation import Notation
+from scenes.notation import PRODUCT_OPS, Notation
 from scenes.trace_data import Step
 
 
@@ -38,7 +38,9 @@ def chain_rule_pages(nt: Notation, step: Step, compact: bool = False, sums: bool
             # local x upstream, first as symbols (the output's own step has the seed 1 as its upstream)
             symbols = "" if step.node == trace.output else rf"{nt.local(step.node, src)}\,{nt.d(step.node)} = "
             lines.append(rf"{lhs} = {symbols}{style.latex_number(float(local))} \times ({up}) = {grad}")
-        elif local is not None and node.op == "matmul":
+        elif local is not None and node.op == "addmm" and slot == 0:
+            lines.append(added_line(nt, step, slot, lhs, compact))
+        elif local is not None and node.op in ("matmul", "addmm"):
             lines.append(matmul_line(nt, step, slot, lhs, compact))
         elif node.op == "softmax_cross_entropy" and slot == 0 and _one_hot_terms(step):
             lines += softmax_loss_lines(nt, step, lhs, compact)
@@ -115,13 +117,15 @@ def _d(nt: Notation, node_id: str, compact: bool) -> str:
 
 
 def matmul_line(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = False) -> str:
-    """q = A B: dA = upstream · Bᵀ, dB = Aᵀ · upstream, symbols first, then the trace's matrices.
+    """q = A B (or addmm's c + A B): dA = upstream · Bᵀ, dB = Aᵀ · upstream, symbols first, then the
+    trace's matrices.
 
     A vector is written the way the product uses it (numpy's matmul: a 1-D left operand is a row, a 1-D
     right operand a column), so the written product has the shapes it needs; every entry is the trace's
     (the local gradient is the other operand transposed, as recorded; upstream and result as recorded)."""
     node = nt.trace.nodes[step.node]
-    a_src, b_src = node.inputs
+    first, second = PRODUCT_OPS[node.op]
+    a_src, b_src = node.inputs[first], node.inputs[second]
     a, b = nt.trace.nodes[a_src].value, nt.trace.nodes[b_src].value
     rows = 1 if np.ndim(a) == 1 else np.shape(a)[0]
     cols = 1 if np.ndim(b) == 1 else np.shape(b)[1]
@@ -129,13 +133,38 @@ def matmul_line(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = F
     up_shape = (rows, cols)
     local = step.local[slot]
     up = (_d(nt, step.node, compact), _up(nt, step, up_shape))
-    if slot == 0:  # dA = upstream · Bᵀ
+    if slot == first:  # dA = upstream · Bᵀ
         factors = [up, (rf"{nt.tex(b_src)}^{{T}}", _matrix(np.reshape(local, (cols, inner))))]
         result = _down(nt, step, slot, (rows, inner))
     else:  # dB = Aᵀ · upstream
         factors = [(rf"{nt.tex(a_src)}^{{T}}", _matrix(np.reshape(local, (inner, rows)))), up]
         result = _down(nt, step, slot, (inner, cols))
     return _product(lhs, factors, r"\cdot", result, compact)
+
+
+# What addmm's added term c was broadcast over (by which of the product's axes it has size 1), as the sum
+# that undoes it is written: nn.Linear's bias is added to every row, one row per example of the batch
+SUMMED_OVER = {(0,): "rows", (1,): "columns", (0, 1): "entries"}
+
+
+def added_line(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = False) -> str:
+    """addmm's c in c + A B: its local gradient is 1, so it gets the upstream, summed over the rows (or
+    columns) it was added to: dc = Σ_rows upstream, written as the row (or column) it adds to each; with
+    nothing to sum (one row), dc = upstream."""
+    node = nt.trace.nodes[step.node]
+    up = nt.upstream(step)
+    rows, cols = np.shape(up)
+    c = np.shape(nt.trace.nodes[node.inputs[slot]].value)
+    c_rows, c_cols = (c[0] if len(c) == 2 else 1), (c[-1] if c else 1)
+    over = tuple(axis for axis, (n, k) in enumerate(((rows, c_rows), (cols, c_cols))) if k == 1 and n > 1)
+    result = _down(nt, step, slot, (1 if 0 in over else rows, 1 if 1 in over else cols))
+    if not over:  # (short whole: no compact form)
+        return rf"{lhs} = {nt.d(step.node)} = {result}"
+    d = _d(nt, step.node, compact)
+    total = rf"\sum_{{\textstyle\text{{{SUMMED_OVER[over]}}}}}"  # the word under the Σ set at the text's size
+    if compact:
+        return rf"{lhs} = {total} \underbrace{{{_up(nt, step)}}}_{{\displaystyle {d}}} = {result}"
+    return rf"{lhs} = {total} {d} = {total} {_up(nt, step)} = {result}"
 
 
 # The local gradient of an elementwise layer, as the books write it (the gate's own name, or its input's)

@@ -8,7 +8,7 @@ node the viewer cannot find.
 Rounding noise. A value or gradient whose magnitude is below NOISE_ULPS units in the last place of the
 largest magnitude that went into computing it is within rounding error of 0 (x + y - x giving 2.8e-17
 where x = 0.1) and is shown as 0. The scale of a forward value is the largest input (their product
-for × and matmul); the scale of a gradient is the largest term it was summed from, each term being
+for ×, matmul and addmm's A B); the scale of a gradient is the largest term it was summed from, each term being
 |local| x the scale of its upstream gradient. 64 ulps allows for a few dozen roundings in a row, far
 fewer than any value a viewer would care about: 64 x 2.2e-16 = 1.4e-14 of the scale.
 """
@@ -20,7 +20,8 @@ from scenes import style
 from scenes.trace_data import GraphTrace, Step
 
 NOISE_ULPS = 64
-PRODUCT_OPS = {"mul", "matmul"}
+# ops that multiply two of their inputs, and which two (the slots of the factors): addmm is c + A B
+PRODUCT_OPS = {"mul": (0, 1), "matmul": (0, 1), "addmm": (1, 2)}
 
 
 class Notation:
@@ -101,9 +102,11 @@ class Notation:
             b = _minabs(self.trace.nodes[n.inputs[1]].value)
             return max(scales[0] / b if b > 0 else own, own)
         if n.op in PRODUCT_OPS:
-            first = self.trace.nodes[n.inputs[0]].value
-            terms = np.shape(first)[-1] if n.op == "matmul" and np.ndim(first) else 1  # a dot product's sum
-            return max(float(np.prod(scales)) * terms, own)
+            factors = PRODUCT_OPS[n.op]
+            first = self.trace.nodes[n.inputs[factors[0]]].value
+            terms = np.shape(first)[-1] if n.op != "mul" and np.ndim(first) else 1  # a dot product's sum
+            added = [s for k, s in enumerate(scales) if k not in factors]  # addmm's c
+            return max(float(np.prod([scales[k] for k in factors])) * terms, *added, own)
         return max(*scales, own)
 
     def _grad_scales(self) -> dict[str, float]:
@@ -122,8 +125,9 @@ class Notation:
                     term = _maxabs(down)
                 else:
                     factor = _maxabs(local)
-                    if node.op in PRODUCT_OPS:
-                        factor = max([factor] + [self.value_scale[i] for k, i in enumerate(node.inputs) if k != slot])
+                    factors = PRODUCT_OPS.get(node.op, ())
+                    if slot in factors:  # the other factor, at its value's scale
+                        factor = max([factor] + [self.value_scale[node.inputs[k]] for k in factors if k != slot])
                     term = max(factor * up * _inner(local, step.upstream), _maxabs(down))
                 self.term_scale[(step.node, slot)] = term
                 scale[src] = max(scale.get(src, 0.0), term)

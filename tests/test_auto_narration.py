@@ -155,6 +155,11 @@ def test_sigmoid_and_matmul_and_gradcheck_say_their_rules():
     assert "the local gradient is y(1−y), with the output y = 0.731: 0.197" in sig
     vec = "\n".join(step_texts(trace_path_for(CONFIG_DIR / "vectors.yaml"), "en"))
     assert "W gets the upstream gradient times xᵀ: a 2×2 matrix" in vec
+    # torch's nn.Linear (addmm, bias + x Wᵀ) at torch_mlp's second layer: one row, so the bias gets the upstream
+    mlp = "\n".join(step_texts(trace_path_for(CONFIG_DIR / "torch_mlp.yaml"), "en"))
+    assert ("At the affine gate q5, fc2.bias was added, so it gets the upstream gradient as it is: [+0.493, −0.493]. "
+            "q3 gets the upstream gradient times q4ᵀ: a 1×2 matrix. q4 gets q3ᵀ times the upstream gradient: "
+            "a 2×2 matrix.") in mlp
     check = step_texts(trace_path_for(CONFIG_DIR / "gradcheck.yaml"), "en")
     assert check[1].startswith("To check the gradients, we nudge each input by h = 1e−4")
     assert all(text.endswith("a pass.") for text in check[2:])
@@ -321,6 +326,10 @@ SAY_MEANS = {
     "mul_one": ("times {other}'s value", ("곱하기 {other}의 값",)), "clauses": ("; ", ". "),
     "max": ("the larger input", ("max", "큰 입력")), "sigmoid": ("output y = {y}", ("시그모이드", "출력 y = {y}")),
     "matmul_w": ("xᵀ", ("행렬 곱", "xᵀ")), "matmul_x": ("Wᵀ", ("Wᵀ",)),
+    "addmm_sum": ("summed over the rows", ("{gate} 노드 {name}", "모든 행에", "행끼리 더한")),
+    "addmm_one": ("as it is", ("{gate} 노드 {name}", "그대로", "같은")),
+    "addmm_left": ("upstream gradient times {other}ᵀ", ("상류 기울기와 {other}ᵀ의 곱",)),
+    "addmm_right": ("{other}ᵀ times the upstream", ("{other}ᵀ와 상류 기울기의 곱",)),
     "loss": ("over the batch", ("Softmax-with-Loss", "배치 크기")),
     "branch_one": ("the sum of what each use", ("{uses}번", "합은")), "summary": ("To sum up", ("정리하면",)),
     "grad_of": ("{name} {grad}", "{name}: {grad}"), "alternative": ("single sigmoid gate", ("시그모이드 노드 하나",)),
@@ -343,7 +352,7 @@ GATE_MEANS = {op: (op_en, ko) for op, op_en, ko in [
     ("add", "add", "덧셈"), ("sub", "subtract", "뺄셈"), ("mul", "multiply", "곱셈"), ("div", "divide", "나눗셈"),
     ("neg", "negate", "부호 반전"), ("pow", "power", "거듭제곱"), ("exp", "exponential", "지수"), ("log", "log", "로그"),
     ("sqrt", "square-root", "제곱근"), ("abs", "absolute-value", "절댓값"), ("reciprocal", "one-over-x", "역수"),
-    ("sigmoid", "sigmoid", "시그모이드"), ("matmul", "matrix-product", "행렬 곱"), ("transpose", "transpose", "전치"),
+    ("sigmoid", "sigmoid", "시그모이드"), ("matmul", "matrix-product", "행렬 곱"), ("addmm", "affine", "Affine"), ("transpose", "transpose", "전치"),
     ("sum", "sum", "합"), ("mean", "mean", "평균"), ("mse", "mean-squared-error", "평균 제곱 오차"),
     ("index", "index", "인덱스"), ("max", "max", "max"), ("min", "min", "min"), ("amax", "max", "max"),
     ("amin", "min", "min"), ("tanh", "tanh", "tanh"), ("relu", "ReLU", "ReLU"), ("leaky_relu", "leaky ReLU", "leaky ReLU"),

@@ -207,10 +207,21 @@ def test_an_input_may_be_reassigned_as_in_torch(expression, reference):
 
 # Gates no expression makes: torch's own ops that a torch trace draws as one of our gates (engine.torch_trace),
 # each against the torch function itself, with an upstream gradient that is not all ones.
-GATE_CASES = [("reciprocal", torch.reciprocal, [[0.5, -2.0, 3.0]])]
+W = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]  # an nn.Linear(3, 2)'s weight: addmm multiplies by its transpose
+GATE_CASES = [
+    ("reciprocal", torch.reciprocal, [[0.5, -2.0, 3.0]]),
+    # addmm(c, A, B) = c + A B, nn.Linear's bias + x Wᵀ: one example and a batch of three, a 1-D bias each
+    ("addmm", torch.addmm, [[0.1, -0.2], [[1.0, -2.0, 0.5]], np.transpose(W)]),
+    ("addmm", torch.addmm, [[0.1, -0.2], [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [2.5, 1.0, 1.0]], np.transpose(W)]),
+    ("addmm", lambda c, a, b: torch.nn.functional.linear(a, b.T, c),  # what nn.Linear calls, W = Bᵀ
+     [[0.1, -0.2], [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [2.5, 1.0, 1.0]], np.transpose(W)]),
+    ("addmm", torch.addmm, [[[0.3], [-0.4], [1.0]], [[1.0, 2.0], [0.5, -1.0], [0.0, 2.0]], [[1.0, -1.0], [2.0, 0.5]]]),
+    ("addmm", torch.addmm, [0.7, [[1.0, 2.0]], [[3.0], [-1.0]]]),  # a number added: all 1x1
+]
+GATE_IDS = ["reciprocal", "addmm-one-row", "addmm-batch", "linear-batch", "addmm-column", "addmm-scalar"]
 
 
-@pytest.mark.parametrize("op,reference,args", GATE_CASES, ids=[case[0] for case in GATE_CASES])
+@pytest.mark.parametrize("op,reference,args", GATE_CASES, ids=GATE_IDS)
 def test_gate_matches_torch(op, reference, args):
     from engine.ops import OPS
 
@@ -224,6 +235,40 @@ def test_gate_matches_torch(op, reference, args):
     np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-12)
     for ours, leaf in zip(downstream, leaves):
         np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-12)
+
+
+def test_addmm_records_matmul_s_local_gradients_and_one_for_the_bias():
+    # the local gradients the scene writes (engine/ops.py: A and B as matmul records them, the other one
+    # transposed; c's 1 on every entry of the output it reaches), by hand for a batch of two
+    from engine.ops import OPS
+
+    c, a, b = np.array([0.1, -0.2]), np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]), np.transpose(W)
+    out = OPS["addmm"].forward(c, a, b)
+    up = np.array([[1.0, -1.0], [0.5, 2.0]])
+    local, down = OPS["addmm"].downstream([c, a, b], out, up)
+    np.testing.assert_array_equal(local[0], np.ones((2, 2)))
+    np.testing.assert_array_equal(local[1], W)  # Bᵀ
+    np.testing.assert_array_equal(local[2], a.T)
+    np.testing.assert_allclose(down[0], [1.5, 1.0])  # the upstream's rows summed: 1 + 0.5, -1 + 2
+    np.testing.assert_allclose(down[1], up @ np.asarray(W))
+    np.testing.assert_allclose(down[2], a.T @ up)
+
+
+@pytest.mark.parametrize("args,message", [
+    ([[1.0], [1.0, 2.0], [[1.0], [2.0]]], "addmm takes two matrices, got shapes (2,) and (2, 1)"),
+    ([[1.0, 2.0, 3.0], [[1.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]]],
+     "addmm's added term of shape (3,) does not broadcast to the product's (1, 2)"),
+    ([[[[1.0, 2.0]], [[1.0, 2.0]]], [[1.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]]],
+     "addmm's added term of shape (2, 1, 2) does not broadcast to the product's (1, 2)"),  # it would grow the output
+])
+def test_addmm_refuses_what_torch_refuses(args, message):
+    from engine.ops import OPS, EngineError
+
+    with pytest.raises(EngineError) as e:
+        OPS["addmm"].forward(*(np.asarray(v, dtype=np.float64) for v in args))
+    assert str(e.value) == message
+    with pytest.raises(RuntimeError):
+        torch.addmm(*(torch.tensor(v, dtype=torch.float64) for v in args))
 
 
 def test_every_gate_has_a_torch_reference():

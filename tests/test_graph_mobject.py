@@ -138,7 +138,7 @@ SAYS = {
     "max": ("larger", ("max", "큰 입력")), "min": ("smaller", ("min", "작은 입력")),
     "branch": ("add up", ("분기", "더해")), "relu": ("mask", ("ReLU", "마스크")),
     "sigmoid": ("cached output", ("Sigmoid", "출력 y")), "softmax_cross_entropy": ("batch", ("Softmax", "배치")),
-    "matmul": ("matmul", ("행렬 곱",)), "summary": ("Gradients of the inputs", ("입력에 대한 기울기",)),
+    "matmul": ("matmul", ("행렬 곱",)), "addmm": ("summed over rows", ("편향", "행끼리 더해")), "summary": ("Gradients of the inputs", ("입력에 대한 기울기",)),
     "alternative": ("one sigmoid gate", ("시그모이드 노드 하나",)), "same": ("same gradients", ("두 경로", "같다")),
     "gradcheck": ("central differences", ("역전파", "중심 차분")), "input": ("input", "입력"),
     "analytic": ("analytic", "해석적"), "numeric": ("numerical", "수치적"), "relerr": ("relative error", "상대 오차"),

@@ -148,3 +148,43 @@ def test_layers_show_relu_s_mask_sigmoid_s_y_one_minus_y_and_softmax_s_y_minus_t
     # an input (it gets a gradient) is named in the text colour, a constant (data, no gradient) in the muted one
     names = {t.string.split(r"\,")[0]: t.color for f in report.frames for t in f.texts if t.kind == "name"}
     assert (names["a"], names["t"]) == ("#FFFFFF", "#999999")
+
+
+def test_an_nn_linear_step_shows_the_bias_s_sum_and_upstream_times_w_with_torch_s_numbers():
+    import torch
+    import torch.nn.functional as F
+
+    from scenes import style
+
+    # torch_mlp.yaml by hand: after torch.manual_seed(0), h = relu(x W1ᵀ + b1), z = h W2ᵀ + b2, f = CE(z, 1).
+    # nn.Linear is torch's addmm(b, x, Wᵀ), drawn as an addmm gate (q5 = fc2.bias + q3 q4, q4 = fc2.weightᵀ): the
+    # bias gets the upstream (one row: nothing to sum), q3 gets upstream · q4ᵀ, q4 gets q3ᵀ · upstream
+    torch.manual_seed(0)
+    fc1, fc2 = torch.nn.Linear(3, 2).double(), torch.nn.Linear(2, 2).double()
+    h = torch.relu(torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64) @ fc1.weight.T + fc1.bias)
+    z = h @ fc2.weight.T + fc2.bias
+    for v in (h, z):
+        v.retain_grad()
+    F.cross_entropy(z, torch.tensor([1])).backward()
+
+    def written(m, signed: bool) -> str:  # three significant digits, a gradient with its sign, 0 unsigned
+        m = m.detach().numpy().reshape(len(m), -1) if m.dim() == 2 else m.detach().numpy().reshape(1, -1)
+        cell = (lambda v: "0" if v == 0 else f"{v:+.3g}") if signed else (lambda v: f"{v:.3g}")
+        return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(map(cell, row)) for row in m) + r" \end{bmatrix}"
+
+    def grad(m) -> str:
+        return "{" + written(m, True) + "}"
+
+    report = audit_trace(trace_path_for(CONFIG_DIR / "torch_mlp.yaml"))
+    assert report.violations == []
+    assert steps(report, "backward")[3] == "addmm gate q5, fc2.bias gets [+0.493, −0.493], q3 gets 1×2, q4 gets 2×2"
+    shown = {" ".join(e.replace(r"\textcolor[HTML]{E69F00}", "").replace(r" \\ =", " =").split())
+             for e in equations(report)}
+    f, q5 = r"\frac{\partial f}", r"\frac{\partial f}{\partial q_{5}}"
+    assert rf"{f}{{\partial \mathrm{{fc2.bias}}}} = {q5} = {grad(fc2.bias.grad)}" in shown
+    assert (rf"{f}{{\partial q_{{3}}}} = {q5} \cdot q_{{4}}^{{T}} = {grad(z.grad)} \cdot {written(fc2.weight, False)} = "
+            rf"{grad(h.grad)}") in shown
+    assert (rf"{f}{{\partial q_{{4}}}} = q_{{3}}^{{T}} \cdot {q5} = {written(h.T, False)} \cdot {grad(z.grad)} = "
+            rf"{grad(fc2.weight.grad.T)}") in shown
+    captions = {t.string for f in report.frames for t in f.texts if t.kind == "caption"}
+    assert style.CAPTIONS["en"]["addmm"] in captions

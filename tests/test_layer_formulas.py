@@ -126,6 +126,52 @@ def test_relu_shows_its_mask_times_upstream(layers_torch, compact):
     assert r"\mathbf{1}[a > 0]" in rule and audited(nt, rule) == []
 
 
+LINEAR_X = [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [2.5, 1.0, 1.0]]
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+@pytest.mark.parametrize("compact", [False, True])
+def test_an_nn_linear_step_writes_the_bias_sum_and_matmul_s_products(rows, compact):
+    # torch's nn.Linear is addmm(b, x, Wᵀ): db = Σ_rows upstream (one row: the upstream itself), dx = upstream · W,
+    # d(Wᵀ) = xᵀ · upstream, each matrix as the same layer written by hand, x @ W.T + b, gets it from torch
+    from audit.equations import arithmetic_problems
+    from engine.torch_trace import trace_torch
+
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 2).double()
+    x_in = LINEAR_X[:rows]
+    trace = trace_torch(lambda x: torch.tanh(lin(x)).sum(), {"x": x_in},
+                        names={id(p): n for n, p in lin.named_parameters()}, check_numeric=False)
+    g = GraphTrace.from_dict(trace)
+    nt = Notation(g)
+    x, w, b = (torch.tensor(v, dtype=torch.float64, requires_grad=True)
+               for v in (x_in, lin.weight.detach().numpy(), lin.bias.detach().numpy()))
+    y = x @ w.T + b
+    y.retain_grad()
+    torch.tanh(y).sum().backward()
+    step = step_of(g, "addmm")
+    q, (bias, _, w_t) = nt.tex(step.node), g.nodes[step.node].inputs
+    d_bias, d_x, d_wt = chain_rule_pages(nt, step, compact)
+    assert d_bias.startswith(rf"\frac{{\partial f}}{{\partial {nt.tex(bias)}}} = ")
+    if rows == 1:  # nothing to sum: the upstream, written as the row the bias is added to
+        assert r"\sum" not in d_bias
+        (result,) = matrices(d_bias)
+    else:
+        assert d_bias.count(r"\sum_{\textstyle\text{rows}}") == (1 if compact else 2)
+        up, result = matrices(d_bias)
+        assert close(up, y.grad.numpy()) and up.shape == (rows, 2)
+    assert close(result, b.grad.numpy()) and result.shape == (1, 2)
+    if not compact:
+        assert rf"\frac{{\partial f}}{{\partial {q}}} \cdot {nt.tex(w_t)}^{{T}} = " in d_x
+        assert rf"x^{{T}} \cdot \frac{{\partial f}}{{\partial {q}}} = " in d_wt
+    up, w_shown, dx = matrices(d_x)
+    assert close(up, y.grad.numpy()) and close(w_shown, w.detach().numpy()) and close(dx, x.grad.numpy())
+    x_t, up2, dwt = matrices(d_wt)
+    assert close(x_t, x.detach().numpy().T) and close(up2, y.grad.numpy()) and close(dwt, w.grad.numpy().T)
+    for page in (d_bias, d_x, d_wt):
+        assert audited(nt, page) == [] and arithmetic_problems(page) == []
+
+
 def test_softmax_with_loss_terms_in_the_trace_are_torchs(tmp_path):
     # class indices as targets: the trace's t is their one-hot, y torch's softmax, N the batch
     from engine.config import parse_config

@@ -562,6 +562,25 @@ def test_a_matrix_gate_s_product_is_read_as_written_rows_by_columns():
     assert arithmetic_problems(r"a = \begin{bmatrix} 1 & 2 \end{bmatrix} \cdot \begin{bmatrix} 1 & 2 \end{bmatrix} = 5") == []
 
 
+def test_a_sum_over_rows_is_read_as_written():
+    from audit.equations import arithmetic_problems
+
+    # nn.Linear's bias gets the upstream summed over the batch's rows: (0.5 - 1 + 2, -1 + 0.25 + 0) = (1.5, -0.75)
+    rows = r"\sum_{\textstyle\text{rows}}"
+    up = r"\begin{bmatrix} +0.5 & -1 \\ -1 & +0.25 \\ +2 & 0 \end{bmatrix}"
+    db = (rf"\frac{{\partial f}}{{\partial b}} = {rows} \frac{{\partial f}}{{\partial q}} = {rows} {up} = "
+          r"\textcolor[HTML]{E69F00}{\begin{bmatrix} +1.5 & -0.75 \end{bmatrix}}")
+    assert arithmetic_problems(db) == []
+    assert arithmetic_problems(db.replace("+1.5", "+0.5")) == [  # the first row alone is not the sum
+        rf"{rows} [ +0.5 &... = [ +0.5 & -0.75 ]: it makes 1.5, not 0.5 (entry 0)"]
+    compact = (rf"\frac{{\partial f}}{{\partial b}} = {rows} \underbrace{{{up}}}_{{\displaystyle \partial f/\partial q}} = "
+               r"\begin{bmatrix} +1.5 & -0.75 \end{bmatrix}")
+    assert arithmetic_problems(compact) == [] and len(arithmetic_problems(compact.replace("-0.75", "+0.75"))) == 1
+    # a column added to every column: each row summed
+    by_columns = rf"a = \sum_{{\text{{columns}}}} {up} = \begin{{bmatrix}} -0.5 \\ -0.75 \\ +2 \end{{bmatrix}}"
+    assert arithmetic_problems(by_columns) == [] and len(arithmetic_problems(by_columns.replace("+2 \\end", "0 \\end"))) == 1
+
+
 def test_a_name_two_graphs_give_different_nodes_agrees_with_either_node_s_gradient():
     # sigmoid_gate draws the gate chain, then one sigmoid gate: q_{1} may name a different node in each
     grads = {"q_{1}": [np.asarray(-0.534), np.asarray(0.197)]}
@@ -584,6 +603,9 @@ def test_a_script_set_at_the_text_size_is_measured_at_that_size():
     main = _glyph_height_px(m, "f")  # the main line's x-height alone
     assert _glyph_height_px(m, r"\left.f\right|_{x \to q}") == pytest.approx(TEX_SCRIPT * main)
     assert _glyph_height_px(m, r"\left.f\right|_{\textstyle x \to q}") == pytest.approx(main)
+    # a word under a sum, in a group of its own (\text{rows}): a script unless set at the text's size
+    assert _glyph_height_px(m, r"\sum_{\text{rows}} f") == pytest.approx(TEX_SCRIPT * main)
+    assert _glyph_height_px(m, r"\sum_{\textstyle\text{rows}} f") == pytest.approx(main)
 
 
 def test_the_output_must_be_named_as_it_is():
