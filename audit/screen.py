@@ -348,10 +348,10 @@ class _Measured:
 def _font_size(m: Mobject, height=None):
     """``m.font_size``, by Manim's own formula, with ``height`` (``m.height``, already measured) if given.
     An empty, zero-high or not finite height is left to Manim (its measure's edge cases stay its own).
-    A Paragraph has no font size of its own: its Text's, scaled as its glyphs were since (a table is scaled
-    to fit; the Text, not one of the paragraph's parts, keeps its first size)."""
+    A Paragraph has no font size of its own: its Text's (``lines_text``), whose glyphs are the paragraph's
+    lines' own, so that its size follows every scale of the paragraph (a table scaled to fit, a copy)."""
     if isinstance(m, Paragraph):
-        return m.lines_text.font_size * m.width / m.lines_text.width
+        return m.lines_text.font_size
     prop = getattr(type(m), "font_size", None)
     if (height is None or not isinstance(prop, property) or getattr(type(m), "height", None) is not Mobject.height
             or not (math.isfinite(height) and height > 0)):

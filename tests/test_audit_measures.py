@@ -97,3 +97,17 @@ def test_a_wires_dense_path_is_remembered_only_while_its_points_stay():
     with tempconfig({"pixel_width": 426, "pixel_height": 240}):  # another frame size: other pixels
         assert np.array_equal(_dense_path(wire), _path_through(wire.family_members_with_points(), 1.0))
         assert len(_dense_path(wire)) < len(moved)
+
+
+def test_a_table_cell_is_measured_at_the_size_its_table_was_scaled_to():
+    # a table shrunk to fit draws its cells (Manim's Paragraph) smaller than they were made: the audit measures
+    # them at the size drawn, so a cell shrunk under the floor does not pass as the size it was made at
+    from manim import Paragraph
+
+    cell = Paragraph("0.731", font_size=30)
+    assert _font_size(cell) == pytest.approx(30)
+    cell.scale(0.4)
+    assert _font_size(cell) == pytest.approx(12)
+    table = VGroup(Paragraph("x", font_size=24), Paragraph("+0.197", font_size=24)).arrange(RIGHT).scale(0.5)
+    assert [_font_size(c) for c in table] == pytest.approx([12, 12])
+    assert _font_size(table[1].copy().scale(0.5)) == pytest.approx(6)  # a copy keeps its glyphs' Text

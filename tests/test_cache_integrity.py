@@ -283,8 +283,12 @@ def test_a_full_cache_folder_is_one_line_before_and_while_it_is_used(tmp_path, m
 
     from infra import cache
 
-    def full(fd, data):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    real_write = os.write
+
+    def full(fd, data):  # as a full disk does: no byte more, though an empty write succeeds
+        if data:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
     monkeypatch.setattr(cache.os, "write", full)
     with pytest.raises(cache.CacheDirError, match=r"^BACKPROP_CACHE_DIR=x: cannot write there: No space left on device$"):
         cache.usable_cache_dir(tmp_path / "c", "BACKPROP_CACHE_DIR=x")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pipeline import chunks
-from pipeline.render_job import RenderOptions, render_scene
+from pipeline.render_job import RenderOptions, Timing, render_scene
 from engine.source import trace_path_for
 from pipeline.video import clip_frames, poster_time, read_chapters
 from render import CONFIG_DIR
@@ -121,6 +121,22 @@ def test_jobs_option_takes_auto_or_a_count(tmp_path):
     assert not (tmp_path / "x.mp4").exists()
 
 
+@pytest.mark.parametrize("args,chunked", [([], True), (["--upto", "3"], False), (["--format", "webm"], False),
+                                          (["--still"], False)])
+def test_only_a_whole_mp4_clip_is_rendered_in_chunks(tmp_path, monkeypatch, args, chunked):
+    # chunks are whole MP4 clips: `render -j 2` cuts one; with --upto (a clip that stops early), another format
+    # or a still, it renders the one way that honours them, with the options given
+    from pipeline import render_job
+
+    calls = []
+    monkeypatch.setattr(chunks, "render_chunked", lambda trace, out, options, jobs: calls.append(("chunks", jobs)))
+    monkeypatch.setattr(render_job, "render_scene", lambda trace, out, options: calls.append(("whole", options.upto)))
+    out = tmp_path / ("x.png" if "--still" in args else "x.webm" if "webm" in args else "x.mp4")
+    r = run_cli(["render", str(CONFIG_DIR / "gates.yaml"), "-j", "2", "-o", str(out), *args])
+    assert r.exit_code == 0, r.output
+    assert calls == ([("chunks", 2)] if chunked else [("whole", 3 if "--upto" in args else None)])
+
+
 def test_auto_jobs_is_one_chunk_per_two_cores(monkeypatch):
     monkeypatch.setattr(chunks.os, "sched_getaffinity", lambda pid: set(range(8)))
     assert chunks.auto_jobs() == 4
@@ -143,14 +159,19 @@ def test_render_chunked_gives_every_animation_to_exactly_one_chunk(tmp_path, mon
     def run_job(job, trace, out, options, first, end):
         assert job is chunks.chunk_job
         asked.append((first, end))
+        kept.append((options.quality, options.lang, options.theme, options.timing))
         return Rendered(Path(out), 0.0, 0)
 
     monkeypatch.setattr(chunks, "ProcessPoolExecutor", InlinePool)
     monkeypatch.setattr(chunks, "plan", lambda trace, options: fake)
     monkeypatch.setattr(chunks, "run_job", run_job)
     monkeypatch.setattr(chunks, "join_chunks", lambda *args: ([], None))
-    chunks.render_chunked(Path("t.json"), tmp_path / "c.mp4", RenderOptions(quality="low"), jobs)
+    kept = []
+    timing = Timing(2.0, ((3, 1.5),))
+    chunks.render_chunked(Path("t.json"), tmp_path / "c.mp4",
+                          RenderOptions(quality="low", lang="ko", theme="light", timing=timing), jobs)
     assert len(asked) == len(fake.cuts(jobs)) > 1
+    assert set(kept) == {("low", "ko", "light", timing)}  # every chunk in the clip's language, theme and pace
     drawn = [i for first, end in asked for i in range(first, len(costs) if end is None else end)]
     assert drawn == list(range(len(costs)))  # each once, in order
     assert all(first in step_plays for first, _ in asked)

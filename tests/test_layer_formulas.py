@@ -209,6 +209,8 @@ def test_a_vector_is_drawn_as_a_vector_never_as_a_bare_number():
     assert shape_text(v) == "3-vector" and shape_text(np.zeros((2, 3))) == "2×3"
     assert plain_number(v, gradient=False) == "[1, −2, 0.5]" and plain_number(v, gradient=True) == "[+1, −2, +0.5]"
     assert plain_number(np.arange(5.0), gradient=False) == "5-vector"
+    # up to four entries are read out (a step's name, a slide's, the narration), from five on the shape
+    assert plain_number(np.array([1.0, -2.0, 0.5, 3.0]), gradient=True) == "[+1, −2, +0.5, +3]"
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -228,6 +230,18 @@ def test_a_superscript_in_a_title_or_caption_reads_at_10_px(monkeypatch, lang, s
     bars = [p for p in contours if p[:, 0].max() < two[:, 0].min()]
     baseline = float(np.median([p[:, 1].min() for p in bars]))  # where most glyphs before it stand
     assert two[:, 1].min() > baseline + 0.2 * (two[:, 1].max() - two[:, 1].min())  # raised: an exponent
+
+
+def test_each_superscript_is_drawn_as_the_character_unicode_says_it_is_raised():
+    # x⁻¹ in a caption is set as x−1 with the −1 shrunk and raised: each superscript's ordinary character is its
+    # Unicode compatibility form (a superscript minus is a minus sign, not a plus)
+    import unicodedata
+
+    from scenes.text_fit import SUPERSCRIPT_CHARS, SUPERSCRIPTS
+
+    assert [c.translate(SUPERSCRIPT_CHARS) for c in SUPERSCRIPTS] == [unicodedata.normalize("NFKC", c)
+                                                                      for c in SUPERSCRIPTS]
+    assert "x⁻¹ + y⁺".translate(SUPERSCRIPT_CHARS) == "x−1 + y+"
 
 
 def test_a_matrix_of_up_to_four_rows_and_six_columns_is_written_whole():

@@ -1,5 +1,6 @@
 """A lecture assembled without Manim: the clip renderer is replaced by one that writes small real MP4s
 of known lengths, so the cache keys, chapters, subtitles and languages are checked in a second."""
+import shutil
 from pathlib import Path
 
 import av
@@ -145,3 +146,20 @@ def test_a_clip_job_renders_its_card_or_scene_into_the_cache_with_its_options_an
     names = sorted(p.name for p in tmp_path.iterdir())
     assert [n for n in names if n.endswith(".mp4")] == ["card.mp4", "scene.mp4"]
     assert not [n for n in names if n.startswith(".") and n.endswith(".mp4")]  # no partial clip left
+
+
+def test_narration_in_one_language_only_makes_no_track_in_the_other(tmp_path, fake_renders):
+    # narration given as {en: ...}: an English lecture has its English track and no Korean one (a Korean track
+    # would hold the English text); a Korean lecture falls back to it on its own, default track
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain_rule.yaml")
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: Course\nclips:\n  - config: chain_rule.yaml\n    narration: {en: English only.}\n")
+
+    def tracks(out):
+        with av.open(str(out)) as f:
+            return [s.metadata.get("language") for s in f.streams.subtitles]
+    lecture_mod.render_lecture(lec, tmp_path / "en.mp4", quality="low")
+    assert tracks(tmp_path / "en.mp4") == ["eng"]
+    lecture_mod.render_lecture(lec, tmp_path / "ko.mp4", quality="low", lang="ko")
+    assert tracks(tmp_path / "ko.mp4") == ["kor", "eng"]
+    assert [s.content for s in srt.parse((tmp_path / "ko.srt").read_text())] == ["English only."]

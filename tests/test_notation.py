@@ -147,3 +147,13 @@ def test_histogram_cells_show_zeros_and_their_range():
     cell = GradientHistograms.histogram(h, 2.0, 1.2)
     texts = [m.original_text for m in cell if isinstance(m, Text)]
     assert "±0.5" in texts and "+0" in texts and "−35" in texts and "0: 29" in texts
+
+
+def test_a_gate_without_a_name_is_given_one_no_other_node_has():
+    # the config names its gates q1 and q2: the two unnamed exp gates take q3 and q4, never a name in use
+    from helpers import trace_of
+
+    g = GraphTrace.from_dict(trace_of("q1 = x * y\nq2 = q1 + z\nf = exp(q2) * exp(x)", {"x": 1.0, "y": 2.0, "z": -1.0}))
+    names = Notation(g).names
+    assert len(set(names.values())) == len(names)
+    assert sorted(names[n] for n in g.nodes if g.nodes[n].op == "exp") == ["q3", "q4"] and names[g.output] == "f"

@@ -200,6 +200,22 @@ def test_a_korean_gallery_says_each_step_in_korean_and_names_a_clip_of_no_config
     assert figures_of(str(soup))["lesson.mp4"]["video"]["aria-label"] == "lesson.mp4: " + CHAIN_STEPS[MULTIPLY]
 
 
+def test_a_gallery_in_korean_says_a_training_clip_s_steps_in_korean_though_the_clip_names_them_in_english(tmp_path):
+    # a training scene's steps are its captions, so their names differ by language: a clip rendered in English
+    # is recognised by its English names, and a Korean gallery says its steps in Korean all the same
+    from pipeline.auto_narration import spoken_steps
+    from pipeline.gallery import build_gallery
+
+    out = tmp_path / "out"
+    out.mkdir()
+    trace = trace_path_for(CONFIG_DIR / "zigzag.yaml")
+    english, korean = spoken_steps(trace, "en"), spoken_steps(trace, "ko")
+    assert [s.name for s in english] != [s.name for s in korean]
+    grey_clip(out / "zigzag.mp4", 2 * len(english), [(s.name, 2 * i, 2 * i + 2) for i, s in enumerate(english)])
+    said = figures_of(build_gallery(out, lang="ko").read_text(encoding="utf-8"))["zigzag.mp4"]["said"]
+    assert said == [s.narration for s in korean] and all(re.search("[가-힣]", text) for text in said)
+
+
 # --- the handout --------------------------------------------------------------------------------------
 
 def _hex_colours(svg: str) -> set[str]:

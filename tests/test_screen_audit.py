@@ -872,3 +872,20 @@ def test_building_a_scene_in_one_theme_leaves_the_palette_as_it_found_it():
         scene_cls(renderer=Looking()).render()
     assert seen == {"theme": other, "gradient": style.THEMES[other]["GRADIENT"]}
     assert (style.THEME, style.TEXT, style.GRADIENT, dict(style.ACTIVATION)) == before
+
+
+def test_the_equation_audit_knows_each_graph_s_gradient_under_a_name_both_graphs_use():
+    # sigmoid_gate draws the neuron twice: gate by gate, then with a sigmoid gate; a generated name (q1, ...) may
+    # be a different node in each, and a formula of either graph is true if it matches that graph's gradient
+    from audit.run import _equation_truth
+    from scenes.notation import Notation
+    from scenes.trace_data import GraphTrace, read_trace
+
+    trace = read_trace(trace_path_for(CONFIG_DIR / "sigmoid_gate.yaml"))
+    _, grads = _equation_truth(trace, GraphTrace, Notation)
+    for part in (trace, trace["alternative"]):
+        g = GraphTrace.from_dict(trace, part)
+        nt = Notation(g)
+        for nid, n in g.nodes.items():
+            if n.grad is not None:
+                assert any(np.array_equal(n.grad, known) for known in grads[nt.tex(nid)]), nt.tex(nid)

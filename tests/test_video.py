@@ -54,3 +54,29 @@ def test_embedded_text_tracks_keep_backslashes_braces_and_tags_as_text(tmp_path,
     else:
         assert "<" not in stored.decode()
         assert html.unescape(stored.decode()) == shown
+
+
+@pytest.mark.parametrize("suffix,codec", [(".mp4", "libx264"), (".mov", "libx264"), (".webm", "libvpx-vp9")])
+def test_a_clip_s_poster_moment_and_steps_are_read_back_from_each_container(tmp_path, suffix, codec):
+    # tag_clip writes the poster moment as the container's comment (Matroska, WebM's container, keeps it as
+    # COMMENT) and the steps as chapters; the gallery and the lecture read both back from any of the three
+    from fractions import Fraction
+
+    import numpy as np
+
+    from pipeline.render_job import StepTime
+    from pipeline.video import poster_time, read_chapters, tag_clip
+
+    path = tmp_path / f"c{suffix}"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    assert poster_time(path) is None
+    tag_clip(path, 1.25, [StepTime("a", 0.0, 0.8), StepTime("b", 0.8, 2.0)])
+    assert poster_time(path) == 1.25
+    assert read_chapters(path) == [("a", 0.0, 0.8), ("b", 0.8, 2.0)]
