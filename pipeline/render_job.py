@@ -22,7 +22,7 @@ from engine.settings import FORMATS, QUALITIES, SOURCE_ENV, Quality, RenderOptio
 # x264's "medium" preset (Manim's default) spends most of a render's encoding time; "veryfast" is far
 # quicker at a similar size for flat-colour animation (see docs/benchmark.md). BACKPROP_X264_PRESET overrides.
 X264_PRESET = os.environ.get("BACKPROP_X264_PRESET", "veryfast")
-# Rate control. A clip rendered whole: x264's CRF (pipeline/video.x264_crf, one value per picture height),
+# Rate control. A clip rendered whole: x264's CRF (pipeline/video.x264_rate, by picture height),
 # keyframes where x264 puts them. A chunk of a clip (``RenderOptions.plays``, pipeline/chunks.py): a constant
 # quantiser and an IDR keyframe at every step's start (forced-idr, speedups._KEYFRAMES). A frame's encoding
 # then depends on its own group of pictures alone, not on a rate control's memory of the frames before, so
@@ -35,9 +35,9 @@ CHUNK_X264_OPTIONS = {"x264-params": "qp=25", "preset": X264_PRESET, "forced-idr
 
 def x264_options(size: Quality, chunk: bool) -> dict:
     """x264's settings for a clip of ``size``: a chunk's (exact at its cuts) or a whole render's (CRF)."""
-    from pipeline.video import x264_crf
+    from pipeline.video import x264_rate
 
-    return dict(CHUNK_X264_OPTIONS) if chunk else {"crf": x264_crf(size.height), "preset": X264_PRESET}
+    return dict(CHUNK_X264_OPTIONS) if chunk else {**x264_rate(size.height), "preset": X264_PRESET}
 
 
 MAX_DRAWN_NODES = 60  # past this a graph scene is unreadable and its video needlessly long
