@@ -1,0 +1,102 @@
+"""Every option of a command reaches the code that uses it, in every combination a user may give: each
+command's work is replaced by a recorder (nothing is drawn), and what it was asked for is compared with
+the command line. A mistake that forgets --lang on one path (chunks, a format, a still) shows here."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+from render import CONFIG_DIR
+
+CHAIN = str(CONFIG_DIR / "chain_rule.yaml")
+RENDER_CASES = [
+    # (options, the output's name, what the render must be asked for)
+    ([], "c.mp4", dict(fmt="mp4", still=False, upto=None, transparent=False)),
+    (["--format", "webm", "--transparent"], "c.webm", dict(fmt="webm", transparent=True)),
+    (["--format", "mov"], "c.mov", dict(fmt="mov")),
+    ([], "c.gif", dict(fmt="gif")),
+    (["--still", "--upto", "4"], "c.png", dict(fmt="png", still=True, upto=4)),
+    (["--upto", "7"], "c.mp4", dict(fmt="mp4", upto=7)),
+]
+
+
+@pytest.mark.parametrize("theme,lang,quality,pace", [("light", "ko", "low", 2.0), ("dark", "en", "hd", 0.5),
+                                                     ("light", "en", "preview", 1.0)])
+@pytest.mark.parametrize("case", range(len(RENDER_CASES)))
+def test_render_asks_for_the_theme_language_quality_pace_and_format_given(tmp_path, monkeypatch, case, theme, lang,
+                                                                          quality, pace):
+    from engine.settings import QUALITIES
+    from pipeline import chunks, render_job
+
+    args, name, wanted = RENDER_CASES[case]
+    asked = []
+    monkeypatch.setattr(render_job, "render_scene", lambda trace, out, options: asked.append((Path(out), options)))
+    monkeypatch.setattr(chunks, "render_chunked", lambda trace, out, options, jobs: asked.append((Path(out), options)))
+    out = tmp_path / name
+    r = run_cli(["render", CHAIN, "-o", str(out), "--theme", theme, "--lang", lang, "--quality", quality,
+                 "--pace", str(pace), "-j", "1", *args])
+    assert r.exit_code == 0, r.output
+    [(written, options)] = asked
+    assert written == out
+    assert (options.theme, options.lang, options.size, options.timing.pace) == (theme, lang, QUALITIES[quality], pace)
+    assert {k: getattr(options, k) for k in wanted} == wanted
+
+
+@pytest.mark.parametrize("theme,lang,quality,fmt,pace,voice", [("light", "ko", "low", "webm", 2.0, "none"),
+                                                               ("dark", "en", "hd", "mp4", 0.5, "none")])
+def test_lecture_passes_every_option_on(tmp_path, monkeypatch, theme, lang, quality, fmt, pace, voice):
+    from pipeline import lecture
+
+    asked = []
+
+    def render_lecture(path, out, **options):
+        asked.append((Path(out), options))
+        from pipeline.video import Chapter
+        return [Chapter("T", 0.0, 1.0)]
+    monkeypatch.setattr(lecture, "render_lecture", render_lecture)
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: T\nclips:\n  - config: chain.yaml\n")
+    r = run_cli(["lecture", str(lec), "-o", str(tmp_path / f"l.{fmt}"), "--theme", theme, "--lang", lang,
+                 "--quality", quality, "--pace", str(pace), "--voice", voice, "-j", "3", "--burn-subtitles"])
+    assert r.exit_code == 0, r.output
+    [(out, options)] = asked
+    assert out == tmp_path / f"l.{fmt}"
+    assert {k: options[k] for k in ("quality", "lang", "theme", "fmt", "pace", "voice", "jobs", "burn_subtitles")} \
+        == dict(quality=quality, lang=lang, theme=theme, fmt=fmt, pace=pace, voice=voice, jobs=3, burn_subtitles=True)
+
+
+@pytest.mark.parametrize("command,module,function,extra", [
+    ("slides", "pipeline.slides", "make_slides", ["--quality", "low", "--to", "pptx"]),
+    ("handout", "pipeline.handout", "make_handout", ["--to", "html"]),
+])
+@pytest.mark.parametrize("theme,lang", list(itertools.product(["dark", "light"], ["en", "ko"])))
+def test_slides_and_handout_take_the_theme_and_language_given(tmp_path, monkeypatch, command, module, function,
+                                                              extra, theme, lang):
+    import importlib
+
+    asked = []
+    monkeypatch.setattr(importlib.import_module(module), function,
+                        lambda source, out, **options: asked.append(options) or 3)
+    suffix = extra[extra.index("--to") + 1]
+    r = run_cli([command, CHAIN, "-o", str(tmp_path / f"x.{suffix}"), "--theme", theme, "--lang", lang, *extra])
+    assert r.exit_code == 0, r.output
+    [options] = asked
+    assert (options["theme"], options["lang"], options["to"]) == (theme, lang, suffix)
+    if command == "slides":
+        assert options["quality"] == "low"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_narrate_and_gallery_speak_the_language_given(tmp_path, monkeypatch, lang):
+    from pipeline import auto_narration, gallery
+
+    said = []
+    monkeypatch.setattr(auto_narration, "spoken_steps", lambda trace, language: said.append(language) or [])
+    assert run_cli(["narrate", CHAIN, "--lang", lang]).exit_code == 0
+    monkeypatch.setattr(gallery, "build_gallery", lambda out, title, configs, language: said.append(language)
+                        or out / "index.html")
+    assert run_cli(["gallery", str(tmp_path), "--lang", lang]).exit_code == 0
+    assert said == [lang, lang]
