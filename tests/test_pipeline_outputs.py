@@ -362,6 +362,19 @@ def test_the_html_deck_s_notes_and_labels_are_each_step_s_text_escaped_and_the_p
     assert (tmp_path / "deck_slides" / ".backprop-slides").is_file()
 
 
+@pytest.mark.parametrize("to", ["html", "pptx"])
+def test_a_deck_s_clips_are_rendered_in_its_quality_theme_and_language(tmp_path, step_videos, monkeypatch, to):
+    from pipeline import slides
+
+    asked, fake = [], slides.render_scene
+    monkeypatch.setattr(slides, "render_scene", lambda trace, out, options: asked.append(options) or fake(trace, out,
+                                                                                                        options))
+    shutil.copy(CONFIG_DIR / "chain_rule.yaml", tmp_path / "chain.yaml")
+    assert slides.make_slides(tmp_path / "chain.yaml", tmp_path / f"d.{to}", to=to, quality="low", theme="light",
+                              lang="ko") == 10
+    assert [(o.quality, o.theme, o.lang) for o in asked] == [("low", "light", "ko")]
+
+
 def test_a_deck_written_again_replaces_its_own_folder_and_a_failed_replace_leaves_the_old_one(
         tmp_path, step_videos, monkeypatch):
     # a lecture's deck (20 slides), then one config's deck (10) to the same output: its folder holds only its own
