@@ -197,16 +197,16 @@ def shipped_params(paths):
             for p in paths]
 
 
-def slow_except(cases, fast, ids=None):
+def slow_except(cases, fast):
     """``cases`` (tuples of parameters) as pytest params, marked slow except those in ``fast``: the fast subset
     keeps one cheap case of a test run over every config, theme and language (half a second each, where a
     mistake in a scene or the audit shows in any of them), and `make test` runs them all."""
     import pytest
     params = []
-    for i, case in enumerate(cases):
+    for case in cases:
         case = case if isinstance(case, tuple) else (case,)
         key = tuple(getattr(c, "stem", c) for c in case)
-        params.append(pytest.param(*case, id=ids[i] if ids else "-".join(map(str, key)),
+        params.append(pytest.param(*case, id="-".join(map(str, key)),
                                    marks=[] if (key if len(key) > 1 else key[0]) in fast else [pytest.mark.slow]))
     return params
 

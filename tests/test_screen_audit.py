@@ -157,7 +157,6 @@ def _chain(tmp_path, gates: int) -> Path:
 
 
 def _graph(config) -> "GraphTrace":
-    from engine.source import trace_path_for
     from scenes.trace_data import GraphTrace, read_trace
     return GraphTrace.from_dict(read_trace(trace_path_for(config)))
 
@@ -194,7 +193,6 @@ def test_the_least_widths_are_the_floors_text_measured():
 def _audit_scene(scene_cls, config: Path | None = None, quality: str = "preview"):
     """Build ``scene_cls`` (set up as `render.py audit` sets scenes up, for ``config``'s trace) and audit it."""
     from pipeline.render_job import RenderOptions, undrawn
-    from engine.source import trace_path_for
     with undrawn(trace_path_for(str(config or CONFIG_DIR / "chain_rule.yaml")), RenderOptions(quality=quality)):
         renderer = AuditRenderer()
         scene_cls(renderer=renderer).render()
@@ -411,7 +409,6 @@ def test_the_audit_knows_each_run_by_the_name_its_captions_use(monkeypatch):
     """audit_trace's caption check is told the activations' screen names (ReLU for relu): without them, a
     caption giving tanh's count to ReLU would be checked against every number of the trace and pass."""
     from audit import captions, run
-    from engine.source import trace_path_for
 
     made = []
 
@@ -458,7 +455,6 @@ def test_a_scene_whose_caption_miscounts_fails():
             return VanishingGradients.outcome_caption(trace, steps + 1)
 
     from audit.captions import CaptionCheck
-    from engine.source import trace_path_for
     from scenes.trace_data import read_trace
     from scenes.training_scenes import ACT_NAMES
     config = CONFIG_DIR / "vanishing.yaml"
@@ -800,7 +796,6 @@ def test_a_scene_audited_at_low_quality_is_measured_at_half_the_previews_pixels(
     """`render.py audit --quality low` measures the 426x240 frame it names: every text's box and glyph
     height half the preview's (854x480), so the 10 px rule is applied to what that quality draws."""
     from audit.run import audit_trace
-    from engine.source import trace_path_for
 
     trace = trace_path_for(CONFIG_DIR / "chain_rule.yaml")
     low, preview = audit_trace(trace, quality="low"), audit_trace(trace, quality="preview")
@@ -867,7 +862,6 @@ def test_building_a_scene_in_one_theme_leaves_the_palette_as_it_found_it():
             seen.update(theme=style.THEME, gradient=style.GRADIENT)
 
     from pipeline.render_job import RenderOptions, undrawn
-    from engine.source import trace_path_for
     with undrawn(trace_path_for(str(CONFIG_DIR / "chain_rule.yaml")), RenderOptions(theme=other)) as scene_cls:
         scene_cls(renderer=Looking()).render()
     assert seen == {"theme": other, "gradient": style.THEMES[other]["GRADIENT"]}
