@@ -466,3 +466,12 @@ def test_a_clip_that_arrives_damaged_stops_the_run_publishes_nothing_and_cancels
         cluster.render_on_ray(jobs, "local", 2)
     assert Path(jobs[0].out).exists() and not Path(jobs[1].out).exists()  # the one before it was whole
     assert len(ray.cancelled) == 1 and ray.cancelled[0][1] is True  # the clip still pending: force-cancelled
+
+
+@pytest.mark.parametrize("seconds,said", [(3900, "1 h 5 min"), (7199, "1 h 59 min"), (3600, "1 h 0 min"),
+                                          (100, "2 min"), (10, "1 min")])
+def test_a_course_s_plan_gives_its_time_in_hours_and_minutes(seconds, said):
+    from pipeline.course import Plan
+
+    line = Plan(videos=4, clips=3, to_render=2, seconds=seconds, bytes=2.5e9).line()
+    assert line == f"plan: 4 videos from 3 distinct clips (2 to render, 1 cached); estimated {said} and 2.5 GB"

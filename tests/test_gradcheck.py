@@ -302,3 +302,16 @@ def test_real_kinks_in_torch_code_are_still_named(tmp_path):
     for name, g in zip("xyab", grads):
         assert float(decode_value(rows[name]["analytic"])) == g
         assert rows[name]["status"] == "kink" and "not differentiable" in rows[name]["note"], rows[name]
+
+
+def test_the_scene_s_table_gives_a_kink_its_verdict_and_its_colour(tmp_path):
+    # relu(x) at x = 0: no relative error (a corner), judged by its one-sided slopes: the row says "kink ✓"
+    # in the good colour, as a checked input does, not muted as an input that was not checked
+    from audit.run import audit_trace
+    from engine.source import trace_path_for
+    from scenes import style
+
+    config = tmp_path / "kink.yaml"
+    config.write_text("scene: gradcheck\nexpression: f = relu(x) * y\ninputs: {x: 0.0, y: 2.0}\n")
+    texts = {t.string: t.color.upper() for t in audit_trace(trace_path_for(config)).frames[-1].texts}
+    assert texts["kink  ✓"] == style.THEMES["dark"]["GOOD"].upper()

@@ -291,3 +291,19 @@ def test_a_matrix_too_large_to_read_gets_a_magnified_block_around_its_largest_en
     from scenes.formulas import summary_pages
     for p in [p for s in g.backward for p in chain_rule_pages(nt, s)] + summary_pages(nt):  # none unreadable
         assert all(m.shape[0] <= 4 and m.shape[1] <= 6 for m in matrices(p)), p[:80]
+
+
+def test_a_raised_superscript_closes_the_gap_on_its_own_line_only():
+    # "x² ab" over "cdef": the ² shrinks and the rest of its line moves left into the room it freed; the
+    # line below stays where it was set
+    from manim import Text
+
+    from scenes.text_fit import SUPERSCRIPT_CHARS, raise_superscripts
+
+    original = "x² ab\ncdef"
+    mob = Text(original.translate(SUPERSCRIPT_CHARS), font_size=30)
+    before = [g.get_left()[0] for g in mob.submobjects]
+    raise_superscripts(mob, original)
+    after = [g.get_left()[0] for g in mob.submobjects]
+    assert after[:2] == before[:2] and all(a < b for a, b in zip(after[2:4], before[2:4]))  # x, ², then a b
+    assert after[4:] == before[4:]  # c d e f

@@ -163,3 +163,20 @@ def test_narration_in_one_language_only_makes_no_track_in_the_other(tmp_path, fa
     lecture_mod.render_lecture(lec, tmp_path / "ko.mp4", quality="low", lang="ko")
     assert tracks(tmp_path / "ko.mp4") == ["kor", "eng"]
     assert [s.content for s in srt.parse((tmp_path / "ko.srt").read_text())] == ["English only."]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_burnt_in_subtitles_are_drawn_in_the_lecture_language_s_font(tmp_path, fake_renders, lecture_file, monkeypatch,
+                                                                      lang):
+    # Korean subtitles need a font with Hangul (NanumGothic); the English one has none and would draw boxes
+    from engine.languages import LANGUAGES
+    from pipeline import burn
+
+    fonts, real = [], burn.Burner
+
+    def burner(*args):
+        fonts.append(args[-1])
+        return real(*args)
+    monkeypatch.setattr(burn, "Burner", burner)
+    lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low", lang=lang, burn_subtitles=True)
+    assert fonts == [LANGUAGES[lang].font] and LANGUAGES["ko"].font != LANGUAGES["en"].font

@@ -847,6 +847,11 @@ def test_a_lecture_s_title_card_shows_its_title_and_subtitle_whole_and_readable(
     title_box, sub_box = held[0][title], held[0][subtitle]
     assert title_box[3] <= sub_box[1]  # the subtitle under the title
     assert not frames[-1].texts  # the card fades before the chapter starts
+    # the title in the text colour, the subtitle (a chapter's "2 / 5") in the muted one, as captions are
+    from scenes import style
+    colours = {" ".join(t.string.split()): t.color.upper() for f in frames for t in f.texts}
+    assert (colours[title], colours[subtitle]) == (style.THEMES["dark"]["TEXT"].upper(),
+                                                   style.THEMES["dark"]["MUTED"].upper())
 
 
 def test_building_a_scene_in_one_theme_leaves_the_palette_as_it_found_it():

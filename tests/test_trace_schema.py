@@ -100,6 +100,7 @@ def test_assigned_names_latex_cannot_typeset_are_refused(name):
 
 @pytest.mark.parametrize("label,tex", [("w0", "w_{0}"), ("w_in", r"w_{\mathrm{in}}"), ("alpha", r"\alpha"),
                                        ("sigma_2", r"\sigma_{2}"), ("loss", r"\mathrm{loss}"),
+                                       ("w_in_1", r"w_{\mathrm{in\_1}}"),  # one subscript: the rest after the first _
                                        (r"\input{x}", r"\text{?}"), ("a}b", r"\text{?}")])
 def test_latex_names(label, tex):
     assert latex_name(label) == tex

@@ -239,3 +239,35 @@ def test_the_loss_surface_follows_the_theme_applied_not_the_environment(monkeypa
     high, low = (np.asarray(c) for c in SURFACE["light"])
     expected = rgb_to_color(high + 0.5 / SHADE_LEVELS * (low - high))
     assert [b.get_fill_color().to_hex() for b in bands] == [expected.to_hex()]
+
+
+def test_a_run_of_ten_thousand_steps_numbers_its_step_axis_every_half_five_digit_numbers_need_the_room(tmp_path):
+    # from 10,000 steps on, five-digit numbers: 0, 5000 and 10000 on the step axis, not every quarter
+    import yaml
+
+    from audit.run import audit_trace
+    from test_training_scene_content import VANISHING
+
+    config = tmp_path / "v.yaml"
+    config.write_text(yaml.safe_dump({**VANISHING, "steps": 10000, "record_every": 500, "depth": 3, "seeds": 1}))
+    report = audit_trace(trace_path_for(config))
+    assert report.violations == []
+    numbers = {t.string for f in report.frames for t in f.texts if t.kind == "axis label"}
+    assert {"0", "5000", "10000"} <= numbers and not {"2500", "7500"} & numbers
+
+
+def test_a_short_curve_along_a_longer_one_is_grouped_with_it_to_take_turns():
+    # a run that stopped early (diverged) lies along the first fifth of a longer run's curve: over all of its
+    # own length, though over a fifth of the other's; either way round the two are drawn over each other
+    from manim import VMobject
+
+    from scenes.charts import coinciding_groups
+
+    def line(xs, ys):
+        mob = VMobject()
+        mob.set_points_as_corners([[x, y, 0] for x, y in zip(xs, ys)])
+        return mob
+    xs = np.linspace(0, 4, 41)
+    long, short, apart = line(xs, np.sin(xs)), line(xs[:9], np.sin(xs[:9])), line(xs, np.sin(xs) + 2)
+    assert coinciding_groups([long, short, apart]) == [[0, 1]]
+    assert coinciding_groups([short, long, apart]) == [[0, 1]]

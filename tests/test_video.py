@@ -80,3 +80,11 @@ def test_a_clip_s_poster_moment_and_steps_are_read_back_from_each_container(tmp_
     tag_clip(path, 1.25, [StepTime("a", 0.0, 0.8), StepTime("b", 0.8, 2.0)])
     assert poster_time(path) == 1.25
     assert read_chapters(path) == [("a", 0.0, 0.8), ("b", 0.8, 2.0)]
+
+
+def test_a_clip_of_720_lines_or_more_is_encoded_as_hd_and_a_smaller_one_as_preview():
+    # `--resolution 1280x720` is encoded as hd is (more B-frames, a longer lookahead), 718 lines as preview is
+    from pipeline.video import x264_rate
+
+    assert x264_rate(720) == x264_rate(1080) == x264_rate(2160) != x264_rate(718) == x264_rate(480)
+    assert "bframes" in x264_rate(720)["x264-params"]
