@@ -888,3 +888,17 @@ def test_the_equation_audit_knows_each_graph_s_gradient_under_a_name_both_graphs
         for nid, n in g.nodes.items():
             if n.grad is not None:
                 assert any(np.array_equal(n.grad, known) for known in grads[nt.tex(nid)]), nt.tex(nid)
+
+
+def test_a_curve_s_own_length_counts_every_point_inside_the_frame_wherever_it_is():
+    # a curve in a chart's right-hand panel (x from 500 to 840 px of 854, y from 300 to 400 of 480) is seen
+    # whole: 340 px of its own, none of it beyond the frame's width or height; the same curve moved off the
+    # frame's right edge has none
+    from audit.screen import Stroke, own_length
+
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        inside = np.array([[[x, 300 + 100 * (x - 500) / 340] for x in np.linspace(500, 840, 35)]])
+        length = float(np.hypot(340, 100))
+        assert own_length(Frame(0, 0.0, strokes=[Stroke("relu", inside, 1.0)]), 0) == pytest.approx(length)
+        outside = inside + [400, 0]
+        assert own_length(Frame(0, 0.0, strokes=[Stroke("relu", outside, 1.0)]), 0) == 0.0
