@@ -100,3 +100,39 @@ def test_narrate_and_gallery_speak_the_language_given(tmp_path, monkeypatch, lan
                         or out / "index.html")
     assert run_cli(["gallery", str(tmp_path), "--lang", lang]).exit_code == 0
     assert said == [lang, lang]
+
+
+@pytest.mark.parametrize("name,fmt", [("clip.MP4", "mp4"), ("Clip.WebM", "webm"), ("still.PNG", "png")])
+def test_an_output_s_format_is_read_from_its_suffix_in_any_case(tmp_path, monkeypatch, name, fmt):
+    from pipeline import render_job
+
+    asked = []
+    monkeypatch.setattr(render_job, "render_scene", lambda trace, out, options: asked.append(options.fmt))
+    r = run_cli(["render", CHAIN, "-o", str(tmp_path / name), "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert asked == [fmt]
+
+
+@pytest.mark.parametrize("command,module,function,name,fmt", [
+    ("lecture", "pipeline.lecture", "render_lecture", "L.MP4", "mp4"),
+    ("lecture", "pipeline.lecture", "render_lecture", "L.WEBM", "webm"),
+    ("handout", "pipeline.handout", "make_handout", "H.PDF", "pdf"),
+    ("slides", "pipeline.slides", "make_slides", "S.PPTX", "pptx"),
+])
+def test_a_lecture_handout_or_deck_takes_its_format_from_a_suffix_in_any_case(tmp_path, monkeypatch, command, module,
+                                                                              function, name, fmt):
+    import importlib
+
+    from pipeline.video import Chapter
+
+    asked = []
+
+    def work(source, out, **options):
+        asked.append(options.get("fmt") or options.get("to"))
+        return [Chapter("T", 0.0, 1.0)] if command == "lecture" else 3
+    monkeypatch.setattr(importlib.import_module(module), function, work)
+    source = tmp_path / "l.yaml"
+    source.write_text("title: T\nclips:\n  - config: chain.yaml\n")
+    r = run_cli([command, str(source if command == "lecture" else CHAIN), "-o", str(tmp_path / name)])
+    assert r.exit_code == 0, r.output
+    assert asked == [fmt]
