@@ -71,3 +71,24 @@ def test_a_still_and_a_clip_show_inline_with_their_step_s_sentence_as_text_alter
     assert last.img["alt"] == said[-1]  # the last frame: the summary
     clip = BeautifulSoup(bp.render(t, output=tmp_path / "c.mp4")._repr_html_(), "html.parser")
     assert [e.name for e in clip.find_all()] == ["video", "source"] and clip.video["aria-label"] in said[1:]
+
+
+@pytest.mark.parametrize("suffix,tag,mime", [(".gif", "img", "data:image/gif;base64,"),
+                                             (".png", "img", "data:image/png;base64,"),
+                                             (".webm", "video", "data:video/webm;base64,"),
+                                             (".mov", "video", "data:video/quicktime;base64,")])
+def test_every_format_a_render_writes_shows_inline(tmp_path, suffix, tag, mime):
+    # a GIF shows as an image (a browser's <video> does not play one), the videos in a player, each with its alt
+    from bs4 import BeautifulSoup
+    from PIL import Image
+
+    path = tmp_path / f"c{suffix}"
+    if suffix in (".gif", ".png"):
+        Image.new("RGB", (8, 6), "white").save(path)
+    else:
+        path.write_bytes(b"\0" * 16)  # (its bytes are only encoded, never read as video here)
+    html = BeautifulSoup(bp.Clip(path, 1.0, alt='a "step"')._repr_html_(), "html.parser")
+    element = html.find(tag)
+    src = element["src"] if tag == "img" else element.find("source")["src"]
+    assert src.startswith(mime)
+    assert (element["alt"] if tag == "img" else element["aria-label"]) == 'a "step"'
