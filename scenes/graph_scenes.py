@@ -486,6 +486,8 @@ class GraphScene(TraceScene):
 
     def step_note(self, graph: ComputationalGraph, step: Step) -> str | None:
         op = graph.trace.nodes[step.node].op
+        if op == "addmm" and np.size(step.upstream) == np.size(step.downstream[0]):  # one row: no sum to say
+            op = "addmm_one"
         return style.CAPTIONS["en"].get(op) and style.caption(op)
 
     def summarise(self, graph: ComputationalGraph):
