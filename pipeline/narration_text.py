@@ -20,6 +20,7 @@ from engine.ops import TORCH_OP
 from engine.trace_check import NUMBER_LABEL
 
 from scenes import style
+from scenes.formulas import bias_summed
 from scenes.graph_scenes import GradientCheck, plain_number
 from scenes.notation import Notation
 from scenes.trace_data import GraphTrace, decode_value
@@ -337,8 +338,7 @@ class _Teller:
         elif node.op == "addmm":  # c + A B: c gets the upstream summed over the rows it was added to; A, B as matmul's
             for k in slots:
                 if k == 0:
-                    summed = np.size(step.upstream) > np.size(step.downstream[k])
-                    parts.append(say["addmm_sum" if summed else "addmm_one"].format(
+                    parts.append(say["addmm_sum" if bias_summed(step) else "addmm_one"].format(
                         gate=self.gate(node), name=name, src=src[k], down=down[k]))
                 else:
                     parts.append(say["addmm_left" if k == 1 else "addmm_right"].format(

@@ -147,6 +147,11 @@ def matmul_line(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = F
 SUMMED_OVER = {(0,): "rows", (1,): "columns", (0, 1): "entries"}
 
 
+def bias_summed(step: Step) -> bool:
+    """Whether addmm's c (slot 0) gets its upstream summed (a batch: c was added to every row), not as it is."""
+    return np.size(step.upstream) > np.size(step.downstream[0])
+
+
 def added_line(nt: Notation, step: Step, slot: int, lhs: str, compact: bool = False) -> str:
     """addmm's c in c + A B: its local gradient is 1, so it gets the upstream, summed over the rows (or
     columns) it was added to: dc = Σ_rows upstream, written as the row (or column) it adds to each; with

@@ -17,7 +17,7 @@ from scenes.animations import Pan, fade_in, fade_out
 from scenes.glyphs import merge_glyphs
 from scenes.graph_mobject import ComputationalGraph, bezier_points
 from scenes.pacing import PacedScene
-from scenes.formulas import branch_sum_tex, chain_rule_pages, magnified_line, summary_pages, too_large
+from scenes.formulas import bias_summed, branch_sum_tex, chain_rule_pages, magnified_line, summary_pages, too_large
 from scenes.text_fit import fitted_text, title_mobject
 from scenes.trace_data import GraphTrace, Step, TraceError, read_trace
 
@@ -486,7 +486,7 @@ class GraphScene(TraceScene):
 
     def step_note(self, graph: ComputationalGraph, step: Step) -> str | None:
         op = graph.trace.nodes[step.node].op
-        if op == "addmm" and np.size(step.upstream) == np.size(step.downstream[0]):  # one row: no sum to say
+        if op == "addmm" and not bias_summed(step):  # one row: no sum to say
             op = "addmm_one"
         return style.CAPTIONS["en"].get(op) and style.caption(op)
 
