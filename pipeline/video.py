@@ -98,14 +98,16 @@ def x264_rate(height: int) -> dict[str, str]:
     """x264's rate control for a whole clip this many pixels tall: the fewest bytes at which sigmoid_neuron and
     zigzag stay at least as close to a lossless encode of the same frames as stock Manim's own file of the clip
     (47.9 dB PSNR at preview and at hd; docs/rate_control.md: preview measured for below 720 lines, hd for
-    the rest). From 720 lines up, x264 may put up to 5 B-frames in a row and looks 20 frames ahead (an
-    animation's frames between moves are nearly all alike): at CRF 22, sigmoid_neuron's hd file is 0.88x
-    CRF 20's, in the same encoding time. Its psy-rd and adaptive quantisation stay on: tuned for PSNR
-    without them, a fade left a ghost of the old formula on the dark background (0.84x the bytes, a higher
-    PSNR, and a picture worse to look at)."""
+    the rest). From 720 lines up, x264 may put up to 5 B-frames in a row, looks 20 frames ahead (an
+    animation's frames between moves are nearly all alike), predicts from 3 earlier frames (a formula
+    fading out and back in) and places a keyframe at most every 600 frames (10 s at 60 fps; a scene cut
+    still gets one): sigmoid_neuron's hd file is 0.49x stock Manim's at 48.1 dB, in the same encoding time.
+    A player seeking decodes from the keyframe before (a lecture's chapters each start on one). Its psy-rd
+    and adaptive quantisation stay on: tuned for PSNR without them, a fade left a ghost of the old formula on
+    the dark background (0.84x the bytes, a higher PSNR, and a picture worse to look at)."""
     if height < 720:
         return {"crf": "21"}
-    return {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}
+    return {"crf": "21.1", "x264-params": "bframes=5:rc-lookahead=20:ref=3:keyint=600"}
 
 
 # The style a text track's cues are written in (mov_text and WebVTT encoders take ASS dialogue)
