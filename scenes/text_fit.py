@@ -64,27 +64,82 @@ def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kin
         return mob
 
     given = [line.strip() for line in text.strip().splitlines() if line.strip()] or [""]
+    # A Text's width is its size times a constant (to 0.02% from 22 to 34 points), so a text laid out at the
+    # first size tells the others' widths: a size that is clearly too wide is not laid out again
     if len(given) <= max_lines:  # a smaller font before a wrapped line
+        at_first = None
         for size in sizes:
+            if at_first is not None and at_first * size / sizes[0] > (1 + FIT_MARGIN) * width:
+                continue
             mob = make(given, size)
+            if at_first is None:
+                at_first = mob.width
             if mob.width <= width:
                 return mob
+    words = [[word for word in line.split(" ") if word] for line in given]  # (runs of spaces wrap as one)
+    extents = _word_extents(tuple(w for line in words for w in line), font, sizes[0], color)
     for size in sizes:
+        scale = size / sizes[0]
+        first = 0  # the index of the line's first word among all the words
+
+        def too_wide(i, j, trial):
+            """Whether words i..j (``trial``) as a line are wider than ``width``: read from the words' places
+            in one line of them all at the first size, scaled to this one, and only laid out on its own
+            where that reading is within FIT_MARGIN of the width."""
+            if extents is not None:
+                estimate = scale * (max(r for _, r in extents[i:j + 1]) - min(left for left, _ in extents[i:j + 1]))
+                if abs(estimate - width) > FIT_MARGIN * width:
+                    return estimate > width
+            return make([trial], size).width > width
+
         lines = []
-        for line in given:
-            current = ""
-            for word in line.split(" "):
+        for line in words:
+            current, start = "", first
+            for k, word in enumerate(line, first):
                 trial = f"{current} {word}".strip()
-                if current and make([trial], size).width > width:
+                if current and too_wide(start, k, trial):
                     lines.append(current)
-                    current = word
+                    current, start = word, k
                 else:
                     current = trial
             lines.append(current)
+            first += len(line)
+        if len(lines) > max_lines and size != sizes[-1]:  # (the last size's lines are scaled to fit if need be)
+            continue
         mob = make(lines, size)
         if len(lines) <= max_lines and mob.width <= width:
             return mob
     return mob.scale(width / mob.width) if mob.width > width else mob
+
+
+# A line's width read from its words' places in one line of them all is trusted this far from the width it
+# must fit; nearer, the line is laid out on its own. The two differ by kerning across a space and a
+# ligature's width against its letters' (a few hundredths of an em each, far under 2% of a line), so the wrap
+# is the one laying out every trial line gives (tests/test_text_fit.py compares them).
+FIT_MARGIN = 0.02
+
+
+@functools.lru_cache(maxsize=256)
+def _word_extents(words: tuple[str, ...], font: str, size: int, color: str):
+    """Each word's left and right ink edge in one line of all ``words`` at this size, superscripts raised as
+    a caption's are, ligatures (fi, fl) apart so that each character is a glyph; None where glyphs and
+    characters do not pair up all the same."""
+    line = " ".join(words)
+    mob = style.once(Text, line.translate(SUPERSCRIPT_CHARS), font=font, font_size=size, color=color,
+                     line_spacing=0.8, disable_ligatures=True)
+    if len(mob.submobjects) != len(line):  # (without ligatures Manim makes a glyph of each character, spaces too)
+        return None
+    mob.submobjects = [g for c, g in zip(line, mob.submobjects) if not c.isspace()]
+    raise_superscripts(mob, line)
+    counts = [sum(not c.isspace() for c in word) for word in words]
+    if not all(counts):
+        return None
+    extents, first = [], 0
+    for count in counts:
+        glyphs = mob.submobjects[first:first + count]
+        extents.append((min(g.get_left()[0] for g in glyphs), max(g.get_right()[0] for g in glyphs)))
+        first += count
+    return tuple(extents)
 
 
 def title_mobject(text: str) -> Text:
