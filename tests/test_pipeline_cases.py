@@ -163,3 +163,201 @@ def test_the_voice_track_has_each_segment_from_its_start_up_to_the_next_or_the_e
     assert track.size == int(total * RATE) and track.dtype == np.float32
     for a, b, value in expected:
         assert np.all(track[int(a * RATE):int(b * RATE)] == value), (a, b, value)
+
+
+# ---- pipeline/narration.py ----
+
+@pytest.mark.parametrize("narration,lang,fallback,text", [
+    ("said in all", "ko", True, "said in all"),  # one text: every language's
+    ("said in all", "ko", False, "said in all"),
+    ({"en": "hello", "ko": "안녕"}, "ko", True, "안녕"),
+    ({"en": "hello", "ko": "안녕"}, "en", False, "hello"),
+    ({"en": "hello"}, "ko", True, "hello"),  # no Korean: the default language's, when asked for
+    ({"en": "hello"}, "ko", False, ""),  # a Korean track leaves it out
+    ({"en": "hello", "ko": ""}, "ko", True, "hello"),  # an empty text is none
+    ({"ko": "안녕"}, "en", True, ""),  # English is the default: nothing to fall back on
+])
+def test_a_narration_in_a_language_falls_back_to_english_only_when_asked(narration, lang, fallback, text):
+    from pipeline.narration import text_in
+    assert text_in(narration, lang, fallback) == text
+
+
+@pytest.mark.parametrize("text,lang,seconds", [
+    ("x" * 22, "en", 1.5),  # 1.47 s of reading: the least a cue stays up
+    ("x" * 23, "en", 23 / 15),
+    ("가" * 18, "ko", 1.5),  # exactly 1.5 s at 12 a second
+    ("가" * 19, "ko", 19 / 12),
+    ("가" * 23, "ko", 23 / 12),  # Korean read slower than English
+    ("a\n\t" + " " * 40 + "b", "en", 1.5),  # a run of whitespace counts as one space: "a b"
+])
+def test_reading_time_is_the_language_s_speed_and_never_under_a_second_and_a_half(text, lang, seconds):
+    from pipeline.narration import reading_seconds
+    assert reading_seconds(text, lang) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("narration,tidied", [
+    ("  one\n\n\ttwo  \n", "one\ntwo"),  # blank lines would end a subtitle cue
+    ("a\tb", "a b"),
+    ({"en": " x ", "ko": "가\n\n나"}, {"en": "x", "ko": "가\n나"}),
+    ("👩\u200d💻 and \u200c", "👩\u200d💻 and \u200c"),  # joiners are kept
+    ("a" * 2000, "a" * 2000),  # the longest text
+])
+def test_narration_is_tidied_into_one_paragraph_of_lines(narration, tidied):
+    from pipeline.narration import tidy_text
+    assert tidy_text(narration) == tidied
+
+
+@pytest.mark.parametrize("narration,message", [
+    ("a" * 2001, "is 2,001 characters; a narration text is at most 2,000"),
+    ({"en": "fine", "ko": "a" * 2001}, "is 2,001 characters"),  # every language's text is checked
+    ("x --> y", "must not contain '-->'"),
+    ("bell\x07", r"control characters \(U\+0007\)"),
+    ("rtl\u202e", r"control characters \(U\+202E\)"),
+])
+def test_narration_too_long_or_with_a_cue_arrow_or_control_characters_is_refused(narration, message):
+    from pipeline.narration import tidy_text
+    with pytest.raises(ValueError, match=message):
+        tidy_text(narration)
+
+
+@pytest.mark.parametrize("step,ok", [(0, True), (3, True), (-1, False), ("back", True), ("", False), ("  ", False)])
+def test_a_step_is_an_index_from_0_or_a_name_that_is_not_blank(step, ok):
+    from pydantic import ValidationError
+    if ok:
+        assert StepNarration(step=step, narration="n").step == step
+    else:
+        with pytest.raises(ValidationError):
+            StepNarration(step=step, narration="n")
+
+
+def test_a_step_s_narration_in_an_unknown_language_is_refused():
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="unknown language 'fr' \\(use en, ko\\)"):
+        StepNarration(step=0, narration={"en": "a", "fr": "b"})
+
+
+# ---- pipeline/lecture.py ----
+
+def _key_of(tmp_path, kind="title", arg="Intro", sub="1 / 2", pace=1.0, holds=(), quality="preview", lang="en",
+            theme="dark", fingerprint=b"code", trace="{}"):
+    from pipeline.lecture import Item, _key
+    from pipeline.render_job import RenderOptions, Timing
+
+    if kind == "scene":
+        (tmp_path / "t.json").write_text(trace)
+        arg = str(tmp_path / "t.json")
+    item = Item(kind, arg, sub, Timing(pace, holds))
+    return _key(fingerprint, item, RenderOptions(quality=quality, lang=lang, theme=theme))
+
+
+@pytest.mark.parametrize("change", [
+    {"lang": "ko"}, {"theme": "light"}, {"quality": "hd"}, {"quality": "low"}, {"pace": 1.5}, {"holds": ((0, 2.0),)},
+    {"arg": "Intro!"}, {"sub": "2 / 2"}, {"sub": None}, {"fingerprint": b"code2"}, {"kind": "scene"},
+])
+def test_a_cached_clip_s_key_changes_with_everything_that_changes_its_pixels(tmp_path, change):
+    assert _key_of(tmp_path, **change) != _key_of(tmp_path)
+    assert _key_of(tmp_path, **change) == _key_of(tmp_path, **change)  # and only with that
+
+
+def test_a_cached_scene_clip_s_key_follows_its_trace_and_its_holds_per_step(tmp_path):
+    base = _key_of(tmp_path, kind="scene", trace='{"a": 1}')
+    assert _key_of(tmp_path, kind="scene", trace='{"a": 2}') != base
+    assert _key_of(tmp_path, kind="scene", trace='{"a": 1}', holds=((1, 2.0),)) != \
+        _key_of(tmp_path, kind="scene", trace='{"a": 1}', holds=((2, 2.0),))
+    assert _key_of(tmp_path, kind="scene", trace='{"a": 1}', holds=(("back", 2.0),)) != \
+        _key_of(tmp_path, kind="scene", trace='{"a": 1}', holds=(("back", 2.5),))
+
+
+@pytest.mark.parametrize("narration,by_lang", [
+    ("", {}), ("Hi", {"en": "Hi", "ko": "Hi"}), ({"ko": "안녕"}, {"ko": "안녕"}),
+    ({"en": "a", "ko": "b"}, {"en": "a", "ko": "b"}),
+])
+def test_a_card_s_narration_is_kept_per_language(narration, by_lang):
+    from pipeline.lecture import _by_lang
+    assert _by_lang(narration) == by_lang
+
+
+def _cue_items(first_step_at: float = 1.0):
+    from pipeline.lecture import Item
+
+    card = Item("title", "T", narration_by_lang={"en": "Welcome", "ko": "환영"})
+    scene = Item("scene", "x", narration_by_lang={"en": "Card"},
+                 steps=[StepNarration(step=1, narration={"en": "one"}), StepNarration(step=2, narration="two"),
+                        StepNarration(step=3, narration="empty")],
+                 step_spans=[(first_step_at, 2.0), (2.0, 3.0), (3.0, 3.0)])  # the last step takes no time
+    return [card, scene], [(0.0, 5.0), (5.0, 10.0)]
+
+
+@pytest.mark.parametrize("lang,fallback,cues", [
+    # the lecture's own language, English filling in what has no translation
+    ("en", True, [(0, 5, "Welcome"), (5, 6, "Card"), (6, 7, "one"), (7, 8, "two")]),
+    ("ko", True, [(0, 5, "환영"), (5, 6, "Card"), (6, 7, "one"), (7, 8, "two")]),
+    # another language's track: only what is said in it (a text for every language included)
+    ("ko", False, [(0, 5, "환영"), (7, 8, "two")]),
+])
+def test_a_text_track_has_each_item_s_narration_up_to_its_first_step_then_each_step_s(lang, fallback, cues):
+    from pipeline.lecture import _cues
+    items, spans = _cue_items()
+    assert _cues(items, spans, lang, fallback) == [Cue(float(a), float(b), t) for a, b, t in cues]
+
+
+def test_a_scene_s_narration_is_left_out_when_its_first_step_starts_with_the_scene():
+    from pipeline.lecture import _cues
+    items, spans = _cue_items(first_step_at=0.0)
+    assert _cues(items, spans, "en", True) == [Cue(0.0, 5.0, "Welcome"), Cue(5.0, 7.0, "one"), Cue(7.0, 8.0, "two")]
+
+
+@pytest.mark.parametrize("pace,natural,recorded,card,fitted", [
+    (1.0, 10.0, 10.0, 0.0, 1.0),  # the voice as long as the scene: as it is
+    (1.0, 10.0, 5.0, 0.0, 2.0),  # half as long: twice as fast
+    (1.0, 10.0, 4.0, 0.0, 2.0),  # faster than twice: no faster than PACE_RANGE allows
+    (1.0, 10.0, 20.0, 0.0, 0.5),  # twice as long: half as fast
+    (1.0, 10.0, 40.0, 0.0, 0.5),  # slower than half: held at 0.5
+    (1.5, 10.0, 10.0, 0.0, 1.5),  # the lecture's own pace, as the scene lasts 10 s at it
+    (1.0, 10.0, 12.0, 2.0, 1.0),  # the chapter's card keeps its 2 s of the voice's 12
+    (1.0, 10.0, 0.0, 0.0, 2.0),  # a voice of no length
+])
+def test_a_chapter_is_paced_to_its_recorded_voice_within_half_to_twice(monkeypatch, pace, natural, recorded, card,
+                                                                     fitted):
+    import sys
+    import types
+
+    from pipeline import lecture
+    from pipeline.render_job import RenderOptions, Timing
+    from pipeline.voice import RATE
+
+    asked = []
+    monkeypatch.setattr(lecture, "_natural_seconds", lambda item, options, fp: asked.append(options.timing) or natural)
+    monkeypatch.setitem(sys.modules, "scenes.title_card",
+                        types.SimpleNamespace(TitleCard=types.SimpleNamespace(seconds=lambda timing: card)))
+    item = lecture.Item("scene", "t.json", timing=Timing(pace, ((1, 3.0),)), recorded=np.zeros(int(recorded * RATE)),
+                        card=lecture.Item("title", "T") if card else None)
+    assert lecture._fit_pace(item, RenderOptions(timing=Timing(pace)), b"") == pytest.approx(fitted)
+    assert asked == [Timing(pace, ((1, 3.0),))]  # the scene timed at the lecture's pace, with its holds
+
+
+@pytest.mark.parametrize("clip,auto", [
+    ({}, True),  # nothing of its own: every step says what it shows
+    ({"narration": "auto"}, True),
+    ({"narration": ""}, False),  # silent, as asked
+    ({"narration": "Hello"}, False),
+    ({"steps": [{"step": 0, "narration": "a"}]}, False),
+    ({"narration_audio": "v.wav"}, False),
+])
+def test_a_clip_is_narrated_from_its_trace_unless_it_says_something_or_asks_for_silence(clip, auto):
+    from pipeline.lecture import ClipSpec
+    assert ClipSpec.model_validate({"config": "c.yaml", **clip}).auto_narrated is auto
+
+
+@pytest.mark.parametrize("audio,files", [
+    (None, []), ("v.wav", ["v.wav"]), ({"en": "e.wav", "ko": "k.mp3"}, ["e.wav", "k.mp3"]),
+])
+def test_every_recorded_voice_in_every_language_is_an_input_of_the_lecture(tmp_path, audio, files):
+    from pipeline.lecture import LectureSpec, audio_files, input_files
+
+    clips = [{"config": "a.yaml", "narration_audio": audio}, {"config": "sub/b.yaml"}]
+    spec = LectureSpec.model_validate({"title": "L", "clips": clips})
+    lecture = tmp_path / "l.yaml"
+    assert audio_files(lecture, spec) == [tmp_path / f for f in files]
+    configs = [tmp_path / "a.yaml", tmp_path / "sub/b.yaml"]
+    assert input_files(lecture, spec, configs) == [lecture, *configs, *(tmp_path / f for f in files)]
