@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.config import ConfigError
 from pipeline.narration import Cue, StepNarration
 
 
@@ -361,3 +362,104 @@ def test_every_recorded_voice_in_every_language_is_an_input_of_the_lecture(tmp_p
     assert audio_files(lecture, spec) == [tmp_path / f for f in files]
     configs = [tmp_path / "a.yaml", tmp_path / "sub/b.yaml"]
     assert input_files(lecture, spec, configs) == [lecture, *configs, *(tmp_path / f for f in files)]
+
+
+# ---- pipeline/course.py ----
+
+@pytest.mark.parametrize("seconds,size,over", [
+    (7200, 10e9, False),  # exactly two hours and 10 GB: within the budget
+    (7201, 0, True), (0, 10e9 + 1, True), (0, 0, False),
+])
+def test_a_course_over_two_hours_or_ten_gigabytes_is_over_its_budget(seconds, size, over):
+    from pipeline.course import Plan
+
+    said = Plan(videos=1, clips=1, to_render=1, seconds=seconds, bytes=size).over_budget()
+    assert said == ("the plan is over the budget of 2 hours and 10 GB (pass --allow-large to render it anyway, or "
+                    "render fewer variants)" if over else None)
+
+
+@pytest.mark.parametrize("jobs,spread", [(1, 1), (2, 2), (8, 2)])  # two clips to render: at most two at once
+def test_a_course_s_estimate_spreads_its_renders_over_the_workers_and_counts_every_byte(jobs, spread):
+    from types import SimpleNamespace
+
+    from engine.settings import RenderOptions
+    from pipeline.course import Variant, _estimate
+    from pipeline.lecture import ClipJob
+
+    a, b = SimpleNamespace(kind="scene", path=Path("/c/a.mp4")), SimpleNamespace(kind="scene", path=Path("/c/b.mp4"))
+    variants = [Variant(Path("l.yaml"), "en", "dark", "preview", "mp4", Path("p.mp4")),
+                Variant(Path("l.yaml"), "en", "dark", "low", "mp4", Path("l.mp4"))]
+    todo = {"/c/a.mp4": ClipJob("scene", "t", None, RenderOptions(quality="preview"), "/c/a.mp4"),
+            "/c/b.mp4": ClipJob("scene", "t", None, RenderOptions(quality="low"), "/c/b.mp4")}
+    plan = _estimate(variants, [[a], [b]], todo, jobs=jobs)
+    # 30 s scenes: renders 30 x 0.45 + 30 x 0.3, joins 30 x 0.03 + 30 x 0.02; bytes 25 kB/s and 10 kB/s, each twice
+    # (the video and its cached clip)
+    assert plan.seconds == pytest.approx((30 * 0.45 + 30 * 0.3) / spread + 30 * 0.03 + 30 * 0.02)
+    assert plan.bytes == pytest.approx(2 * (30 * 25e3 + 30 * 10e3))
+
+
+def test_a_course_with_every_clip_cached_is_estimated_at_its_joins_alone():
+    from types import SimpleNamespace
+
+    from pipeline.course import Variant, _estimate
+
+    scene = SimpleNamespace(kind="scene", path=Path("/c/a.mp4"))
+    plan = _estimate([Variant(Path("l.yaml"), "en", "dark", "hd", "mp4", Path("o.mp4"))], [[scene]], {}, jobs=4)
+    assert (plan.to_render, plan.seconds, plan.bytes) == (0, pytest.approx(30 * 0.45), pytest.approx(30 * 95e3))
+
+
+@pytest.mark.parametrize("workers,said", [
+    (0, "4 videos from 3 distinct clips: 2 rendered, 1 already cached, 1 shared between videos, 0 retried"),
+    (2, "4 videos from 3 distinct clips: 2 rendered on 2 worker processes, 1 already cached, 1 shared between videos, "
+        "0 retried"),
+])
+def test_a_course_s_summary_says_what_was_rendered_and_where(workers, said):
+    from pipeline.course import Summary, Variant
+
+    variant = Variant(Path("l.yaml"), "en", "dark", "low", "mp4", Path("o.mp4"))
+    summary = Summary([variant] * 4, clips=3, rendered=2, cached=1, shared=1, workers=workers)
+    assert summary.lines() == [said]
+
+
+def _course_file(tmp_path, lectures: int, extra: str = "") -> Path:
+    for i in range(lectures):
+        (tmp_path / f"l{i}.yaml").write_text("title: x\n")
+    names = ", ".join(f"l{i}.yaml" for i in range(lectures))
+    (tmp_path / "course.yaml").write_text(f"title: C\nlectures: [{names}]\n{extra}")
+    return tmp_path / "course.yaml"
+
+
+@pytest.mark.parametrize("lectures,refused", [(25, False), (26, True)])
+def test_a_course_of_400_videos_is_planned_and_one_of_more_is_refused(tmp_path, lectures, refused):
+    # each lecture in 2 languages x 2 themes x 4 qualities: 16 videos
+    from pipeline.course import load_course
+
+    course = _course_file(tmp_path, lectures, "langs: [en, ko]\nthemes: [dark, light]\nqualities: [low, preview, hd, 4k]\n")
+    if refused:
+        with pytest.raises(ConfigError, match=r"course.yaml: 416 videos, more than 400 in one course$"):
+            load_course(course, tmp_path / "out")
+    else:
+        assert len(load_course(course, tmp_path / "out")[1]) == 400
+
+
+@pytest.mark.parametrize("extra,message", [
+    ("themes: [dark, blue]", "key 'themes': 'blue' is not one of dark, light"),
+    ("qualities: [8k]", "key 'qualities': '8k' is not one of low, preview, hd, 4k"),
+    ("formats: [gif]", "key 'formats': 'gif' is not one of mp4, webm"),
+    ("langs: []", "key 'langs'"),
+    ("qualities: [low, low]", "key 'qualities': lists a value twice"),
+    ("output: '/abs/{lecture}-{lang}.{format}'", "must be a relative path inside the output folder"),
+])
+def test_a_course_s_lists_take_only_known_values_once_each(tmp_path, extra, message):
+    from pipeline.course import load_course
+    with pytest.raises(ConfigError, match=message):
+        load_course(_course_file(tmp_path, 1, extra + "\n"), tmp_path / "out")
+
+
+@pytest.mark.parametrize("output,fmt", [("{lecture}-{lang}.MP4", "mp4"), ("{lecture}-{lang}.WebM", "webm"),
+                                        ("{lecture}-{lang}.{format}", "webm")])
+def test_a_course_s_video_may_end_in_its_format_in_any_case(tmp_path, output, fmt):
+    from pipeline.course import load_course
+
+    [variant] = load_course(_course_file(tmp_path, 1, f"formats: [{fmt}]\noutput: '{output}'\n"), tmp_path / "out")[1]
+    assert (variant.fmt, variant.output) == (fmt, tmp_path / "out" / output.format(lecture="l0", lang="en", format=fmt))
