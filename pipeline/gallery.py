@@ -149,7 +149,7 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: t
                   lang: str = DEFAULT_LANG) -> Path:
     """Write outdir/index.html (and outdir/posters/) for every .mp4 and .webm in ``outdir``; each clip's
     narration from the config of its name in ``configs`` (folders) or the shipped ones, in ``lang``."""
-    clips = sorted(p for p in outdir.iterdir() if p.suffix in VIDEO_TYPES and not p.name.startswith("."))
+    clips = sorted(p for p in outdir.iterdir() if p.suffix.lower() in VIDEO_TYPES and not p.name.startswith("."))
     said = {clip: clip_steps(clip, configs, lang) for clip in clips}  # a bad config stops it before any output
     (outdir / "posters").mkdir(exist_ok=True)
     figures = []
@@ -164,10 +164,10 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: t
         label = html.escape(poster_label(clip, steps, 0.75 * duration if at is None else at), quote=True)
         snippet = (f'<video controls preload="metadata" poster="{rel_poster}" width="{width}" height="{height}" '
                    f'aria-label="{label}" style="max-width: 100%; height: auto">\n'
-                   f'  <source src="{src}" type="{VIDEO_TYPES[clip.suffix]}">\n</video>')
+                   f'  <source src="{src}" type="{VIDEO_TYPES[clip.suffix.lower()]}">\n</video>')
         figures.append(FIGURE.format(name=html.escape(clip.name, quote=True), duration=duration,
                                      src=src, poster=rel_poster, width=width, height=height,
-                                     mime=VIDEO_TYPES[clip.suffix], index=i, label=label,
+                                     mime=VIDEO_TYPES[clip.suffix.lower()], index=i, label=label,
                                      narration=narration_html(steps), snippet=html.escape(snippet)))
     index = outdir / "index.html"
     write_text_atomic(index, PAGE.format(title=html.escape(title), lang=lang, figures="\n".join(figures)))

@@ -4,6 +4,7 @@ import http.server
 import shutil
 import threading
 
+import numpy as np
 import pytest
 
 from render import CONFIG_DIR
@@ -220,3 +221,127 @@ def test_each_step_s_narration_is_listed_with_its_start_in_minutes_and_seconds()
     assert '<span class="at">1:00.0</span>Values &lt;flow&gt;.</li>' in page  # rounded first: never 0:60.0
     assert '<li data-start="65.000"><span class="at">1:05.0</span>Gradients.</li>' in page
     assert '<span class="at">12:34.2</span>Done.</li>' in page
+
+
+@pytest.mark.parametrize("seconds,said", [(0.0, "0:00.0"), (9.94, "0:09.9"), (59.94, "0:59.9"), (59.95, "1:00.0"),
+                                          (60.0, "1:00.0"), (61.26, "1:01.3"), (599.99, "10:00.0"),
+                                          (3600.0, "60:00.0")])
+def test_a_step_s_start_is_minutes_and_seconds_to_the_tenth(seconds, said):
+    from pipeline.gallery import _minutes
+    assert _minutes(seconds) == said
+
+
+def _steps():
+    from pipeline.gallery import ClipStep
+    return [ClipStep("title", 0.0, "It starts."), ClipStep("forward", 1.0, None), ClipStep("backward", 2.0, "Grads.")]
+
+
+@pytest.mark.parametrize("at,label", [
+    (0.0, "c.mp4: It starts."),  # before any step has started: the first
+    (0.5, "c.mp4: It starts."),
+    (1.0, "c.mp4: It starts."),  # at a step's start: the step before it, ended
+    (1.0004, "c.mp4: It starts."),  # the same start, as read to the millisecond
+    (1.001, "c.mp4: forward"),  # a step with no narration: its name
+    (2.5, "c.mp4: Grads."),
+    (99.0, "c.mp4: Grads."),  # past the last step's start: the last
+])
+def test_a_poster_s_text_alternative_is_said_over_the_step_it_shows(at, label):
+    from pathlib import Path
+
+    from pipeline.gallery import poster_label
+    assert poster_label(Path("out/c.mp4"), _steps(), at) == label
+
+
+def test_a_poster_of_a_clip_without_steps_says_it_is_a_clip():
+    from pathlib import Path
+
+    from pipeline.gallery import poster_label
+    assert poster_label(Path("c.webm"), [], 3.0) == "c.webm: a clip"
+
+
+def test_a_clip_without_narration_has_no_narration_list():
+    from pipeline.gallery import ClipStep, narration_html
+
+    assert narration_html([]) == "" and narration_html([ClipStep("a", 0.0, None)]) == ""
+    assert narration_html([ClipStep("a", 0.0, None), ClipStep("b", 1.5, "B & c")]) == (
+        '  <ol class="narration">\n    <li data-start="1.500"><span class="at">0:01.5</span>B &amp; c</li>\n  </ol>\n')
+
+
+@pytest.mark.parametrize("files,found", [
+    ({"user/c.yaml", "user/c.yml"}, "user/c.yaml"),  # .yaml before .yml
+    ({"user/c.yml"}, "user/c.yml"),
+    ({"user/c.yaml", "other/c.yaml"}, "user/c.yaml"),  # the first folder given
+    ({"other/c.yaml"}, "other/c.yaml"),
+    (set(), None),
+])
+def test_a_clip_s_config_is_found_in_the_folders_given_in_order(tmp_path, files, found):
+    from pipeline.gallery import find_config
+
+    for name in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("scene: graph\n")
+    (tmp_path / "user").mkdir(exist_ok=True)
+    (tmp_path / "other").mkdir(exist_ok=True)
+    assert find_config("c", (tmp_path / "user", tmp_path / "other")) == (tmp_path / found if found else None)
+
+
+def test_a_user_config_wins_over_the_shipped_config_of_the_same_name(tmp_path):
+    from pipeline.gallery import find_config
+    from render import CONFIG_DIR
+
+    assert find_config("chain_rule") == CONFIG_DIR / "chain_rule.yaml"  # none given: the shipped one
+    (tmp_path / "chain_rule.yml").write_text("scene: graph\n")
+    assert find_config("chain_rule", (tmp_path,)) == tmp_path / "chain_rule.yml"
+
+
+def _poster_clip(path, poster=None, frames=20):
+    """A 64x48 clip whose frame i is grey level 10 i (the poster chosen is read from its shade)."""
+    from fractions import Fraction
+
+    import av
+
+    from pipeline.video import tag_clip
+
+    codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
+    with av.open(str(path), "w", format="webm" if codec == "libvpx-vp9" else "mp4") as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 10)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    if poster is not None:
+        tag_clip(path, poster)
+    return path
+
+
+@pytest.mark.parametrize("poster,frame", [(None, 15), (0.0, 0), (0.5, 5), (1.2, 12), (5.0, 19)])
+def test_the_poster_frame_is_the_marked_moment_else_three_quarters_in(tmp_path, poster, frame):
+    # 20 frames at 10 fps: unmarked, frame 15 (0.75 of the way); marked at 1.2 s, frame 12; past the end, the last
+    from PIL import Image
+
+    from pipeline.gallery import save_poster
+
+    clip = _poster_clip(tmp_path / "c.mp4", poster)
+    assert save_poster(clip, tmp_path / "p.png") == (64, 48)
+    shade = np.asarray(Image.open(tmp_path / "p.png").convert("L"), dtype=float).mean()
+    assert abs(shade - 10 * frame) < 4, (shade, frame)
+
+
+def test_the_gallery_shows_every_mp4_and_webm_whatever_the_case_of_their_suffix(tmp_path):
+    """Clips named as `render -o` accepts them (.MP4 too): each is a figure with its own type; hidden files and
+    other formats are not."""
+    from pipeline.gallery import build_gallery
+
+    for name in ("zz_a.mp4", "zz_b.MP4", "zz_c.webm", "zz_d.WebM", ".zz_hidden.mp4"):
+        _poster_clip(tmp_path / name, frames=4)
+    (tmp_path / "zz_e.mov").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("x")
+    page = build_gallery(tmp_path, lang="ko").read_text()
+    assert page.count("<figure") == 4 and '<html lang="ko">' in page
+    for name, mime in (("zz_a.mp4", "video/mp4"), ("zz_b.MP4", "video/mp4"), ("zz_c.webm", "video/webm"),
+                       ("zz_d.WebM", "video/webm")):
+        assert f'<source src="{name}" type="{mime}">' in page, name
+    assert sorted(p.name for p in (tmp_path / "posters").iterdir()) == [
+        "zz_a-mp4.png", "zz_b-MP4.png", "zz_c-webm.png", "zz_d-WebM.png"]
