@@ -245,3 +245,88 @@ def test_a_pdf_deck_is_a_page_per_step_title_first_without_rendering(tmp_path, f
                         str(tmp_path / f"p{page}")], check=True)
         [png] = tmp_path.glob(f"p{page}*.png")
         assert abs(np.asarray(Image.open(png).convert("L")).mean() - 20 * (page - 1)) < 4
+
+
+@pytest.mark.parametrize("text,html", [
+    ("title: a", "<p>title: a</p>"),
+    ("name\n\nsaid", "<p>name</p><p>said</p>"),  # a paragraph per paragraph
+    ("one\ntwo", "<p>one\ntwo</p>"),  # a line break stays within its paragraph
+    ("a < b & \"c\" 'd'", "<p>a &lt; b &amp; &quot;c&quot; &#x27;d&#x27;</p>"),
+    ("", "<p></p>"),
+])
+def test_speaker_notes_are_a_paragraph_each_and_every_character_escaped(text, html):
+    from pipeline.slides import notes_html
+    assert notes_html(text) == html
+
+
+@pytest.mark.parametrize("deck,folder", [("d.html", "d_slides"), ("out/My deck.pptx", "out/My deck_slides"),
+                                         ("a.b.pdf", "a.b_slides"), ("D.HTML", "D_slides")])
+def test_the_present_folder_is_named_after_the_deck(deck, folder):
+    from pathlib import Path
+
+    from pipeline.slides import present_folder
+    assert present_folder(Path(deck)) == Path(folder)
+
+
+@pytest.mark.parametrize("names,foreign", [
+    ([], None),
+    (["000.mp4", "001.webm", "1000.mov", "Backprop.json"], None),  # what it writes: the steps' videos, the deck file
+    (["00.mp4"], "00.mp4"),  # not a name it gives (three digits at least)
+    (["000.mkv"], "000.mkv"),
+    (["Backprop.json.bak"], "Backprop.json.bak"),
+    (["000.mp4", "zz.txt", "aa.txt"], "aa.txt"),  # the first in order is named
+    (["dir:000.mp4"], "000.mp4"),  # a folder of a video's name
+    (["link:001.mp4"], "001.mp4"),  # a link of a video's name
+])
+def test_a_slides_folder_is_replaced_only_when_it_holds_nothing_but_what_slides_write(tmp_path, names, foreign):
+    from infra.io import OutputError
+    from pipeline.slides import PRESENT_MARKER, check_present_folder
+
+    folder = tmp_path / "d_slides"
+    folder.mkdir()
+    (folder / PRESENT_MARKER).write_text("")
+    (tmp_path / "elsewhere.mp4").write_bytes(b"")
+    for name in names:
+        kind, _, name = name.rpartition(":")
+        if kind == "dir":
+            (folder / name).mkdir()
+        elif kind == "link":
+            (folder / name).symlink_to(tmp_path / "elsewhere.mp4")
+        else:
+            (folder / name).write_bytes(b"")
+    if foreign is None:
+        check_present_folder(folder, [tmp_path / "c.yaml"])
+        check_present_folder(tmp_path / "new_slides")  # a new path: nothing to check
+    else:
+        with pytest.raises(OutputError, match=f"d_slides: holds {re.escape(foreign)}, which render.py slides did not "
+                                              "write; it is left alone"):
+            check_present_folder(folder)
+
+
+@pytest.mark.parametrize("lang,chapter,narration,notes,labels", [
+    ("en", "Ch", "Said over it.", ["Chapter: Ch\n\ntitle: T\n\nSaid over it.", "forward: a\n\nA first.", "backward: b"],
+     ["title: T", "A first.", "backward: b"]),
+    ("ko", None, "", ["title: T", "forward: a\n\n에이 먼저.", "backward: b"], ["title: T", "에이 먼저.", "backward: b"]),
+])
+def test_a_slide_s_notes_and_text_alternative_say_its_step_chapter_and_narration_in_the_language(
+        tmp_path, monkeypatch, lang, chapter, narration, notes, labels):
+    from pathlib import Path
+
+    from pipeline import slides
+    from pipeline.narration import StepNarration
+    from pipeline.render_job import RenderOptions, Rendered, Section
+
+    names = ["title: T", "forward: a", "backward: b"]
+    seen = []
+
+    def render_scene(trace, out, options):
+        seen.append((options.lang, options.progress, options.sections_dir))
+        return Rendered(out, 1.0, 3, tuple(Section(n, Path(f"{k:03d}.mp4"), 0.3) for k, n in enumerate(names)))
+
+    monkeypatch.setattr(slides, "render_scene", render_scene)
+    monkeypatch.setattr(slides, "trace_path_for", lambda config: config)
+    said = [StepNarration(step="forward", narration={"en": "A first.", "ko": "에이 먼저."})]
+    steps = slides.clip_steps(Path("c.yaml"), tmp_path, RenderOptions(lang=lang), narration, chapter, said)
+    assert [s.notes for s in steps] == notes and [s.label for s in steps] == labels
+    assert [s.video for s in steps] == [Path("000.mp4"), Path("001.mp4"), Path("002.mp4")]
+    assert seen == [(lang, False, tmp_path / "sections")]
