@@ -240,3 +240,98 @@ def test_a_trace_file_makes_the_handout_its_config_makes(tmp_path):
     r = run_cli(["handout", str(trace), "-o", str(tmp_path / "c.html")])
     assert r.exit_code == 1 and r.output.strip().startswith(f"Error: {trace}: not a readable trace: ")
     assert not (tmp_path / "c.html").exists()
+
+
+def _figure(name="step", narration="said", width=8, height=6):
+    import cairo
+
+    from pipeline.handout import Figure
+    return Figure(name, narration, cairo.RecordingSurface(cairo.CONTENT_COLOR_ALPHA, cairo.Rectangle(0, 0, width, height)),
+                  width, height)
+
+
+@pytest.mark.parametrize("lang,theme,font,text,background", [
+    ("en", "light", "DejaVu Sans", "#111111", "#FFFFFF"),
+    ("en", "dark", "DejaVu Sans", "#FFFFFF", "#000000"),
+    ("ko", "light", "NanumGothic", "#111111", "#FFFFFF"),  # Korean in a font that has Hangul
+    ("ko", "dark", "NanumGothic", "#FFFFFF", "#000000"),
+])
+def test_the_html_handout_is_in_the_language_s_font_and_the_theme_s_colours(lang, theme, font, text, background):
+    from pipeline.handout import Chapter, html_page
+
+    page = html_page("T", [Chapter("C", "", [_figure()])], lang, theme)
+    assert f'<html lang="{lang}">' in page
+    assert f"font-family: {font}, sans-serif;" in page
+    assert f"color: {text}; background: {background};" in page
+
+
+def test_the_html_handout_has_a_heading_per_chapter_its_intro_when_it_has_one_and_each_figure_s_size():
+    from pipeline.handout import Chapter, html_page
+
+    page = html_page("A & B", [Chapter("One <1>", "Intro & more.", [_figure("s1", "n1", 40, 30)]),
+                               Chapter("Two", "", [_figure("s2", "n2"), _figure("s3", "n3")])], "en", "light")
+    assert "<title>A &amp; B</title>" in page and "<h1>A &amp; B</h1>" in page
+    assert page.count("<h2>") == 2 and "<h2>One &lt;1&gt;</h2>\n<p>Intro &amp; more.</p>\n<figure" in page
+    assert "<h2>Two</h2>\n<figure" in page  # no empty paragraph for a chapter without an intro
+    assert '<figure data-step="s1">' in page and 'width="40" height="30"><figcaption>n1</figcaption>' in page
+    assert page.count("<figure") == 3 and page.count("<p>") == 1
+
+
+@pytest.mark.parametrize("text,lines", [
+    ("ab cd ef", ["ab cd", "ef"]),  # "ab cd" is exactly the 50 points: it fits
+    ("ab cde f", ["ab", "cde f"]),
+    ("abcdefghijk x", ["abcdefghijk", "x"]),  # a word wider than the column stays whole
+    ("  a  \n b ", ["a b"]),  # any whitespace is a break point
+    ("", []),
+])
+def test_handout_text_is_broken_at_spaces_to_the_column_s_width(text, lines):
+    from pipeline.handout import _Type
+
+    typeset = _Type(None, ["DejaVu Sans"])
+    typeset.width = lambda s: 10 * len(s)  # every character 10 points: widths worked by hand
+    assert typeset.wrap(text, 50) == lines
+
+
+@pytest.mark.parametrize("lang,fonts", [("en", ["DejaVu Sans", "NanumGothic"]), ("ko", ["NanumGothic", "DejaVu Sans"])])
+def test_the_pdf_sets_text_in_the_language_s_font_first_then_the_others(tmp_path, monkeypatch, lang, fonts):
+    from pipeline import handout
+
+    used = []
+
+    class Recorded(handout._Type):
+        def __init__(self, ctx, fonts):
+            used.append(fonts)
+            super().__init__(ctx, fonts)
+
+    monkeypatch.setattr(handout, "_Type", Recorded)
+    handout.write_pdf(tmp_path / "h.pdf", "T", [handout.Chapter("C", "", [_figure()])], lang)
+    assert used == [fonts]
+
+
+@pytest.mark.skipif(not shutil.which("pdfinfo"), reason="poppler-utils is installed by scripts/setup.sh")
+@pytest.mark.parametrize("heights,pages", [
+    # A4 holds a heading and two figures 300 points tall, each with its line of narration and its space
+    ([300], 1), ([300, 300], 1),
+    ([300, 300, 300], 2),  # the third goes on the next page
+    ([300] * 4, 2), ([300] * 5, 3),  # two a page after the first
+    # below the first, 380.9 points to the bottom margin: a figure with 42.2 of narration and space under it
+    ([300, 338], 1), ([300, 339], 2),
+])
+def test_a_pdf_figure_that_does_not_fit_below_the_last_starts_a_new_page(tmp_path, heights, pages):
+    from pipeline.handout import MARGIN, PAGE, Chapter, write_pdf
+
+    inner = int(PAGE[0] - 2 * MARGIN)  # a figure the column's width is drawn at its own size
+    # (each says something: cairo leaves out a last page with nothing visible on it)
+    write_pdf(tmp_path / "h.pdf", "Its title", [Chapter("C", "", [_figure(f"s{i}", "n", inner, h)
+                                                                 for i, h in enumerate(heights)])], "en")
+    info = run("pdfinfo", str(tmp_path / "h.pdf"))
+    assert f"Pages:           {pages}\n" in info and "Title:           Its title\n" in info
+
+
+@pytest.mark.skipif(not shutil.which("pdfinfo"), reason="poppler-utils is installed by scripts/setup.sh")
+def test_each_chapter_of_the_pdf_starts_a_page(tmp_path):
+    from pipeline.handout import Chapter, write_pdf
+
+    write_pdf(tmp_path / "h.pdf", "T", [Chapter("A", "intro", [_figure()]), Chapter("B", "", [_figure()]),
+                                        Chapter("C", "", [])], "en")  # (a chapter's heading is on its page)
+    assert "Pages:           3\n" in run("pdfinfo", str(tmp_path / "h.pdf"))
