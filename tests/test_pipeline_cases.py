@@ -463,3 +463,50 @@ def test_a_course_s_video_may_end_in_its_format_in_any_case(tmp_path, output, fm
 
     [variant] = load_course(_course_file(tmp_path, 1, f"formats: [{fmt}]\noutput: '{output}'\n"), tmp_path / "out")[1]
     assert (variant.fmt, variant.output) == (fmt, tmp_path / "out" / output.format(lecture="l0", lang="en", format=fmt))
+
+
+# ---- pipeline/narration_text.py ----
+
+@pytest.mark.parametrize("lang,items,said", [
+    ("en", [], ""), ("en", ["x"], "x"), ("en", ["x", "y"], "x and y"), ("en", ["x", "y", "z"], "x, y and z"),
+    ("ko", ["x"], "x"), ("ko", ["x", "y"], "x, y"), ("ko", ["x", "y", "z"], "x, y, z"),
+])
+def test_a_list_in_a_sentence_is_joined_as_the_language_joins_it(lang, items, said):
+    from types import SimpleNamespace
+
+    from pipeline.narration_text import SAY, _Teller
+    assert _Teller.join(SimpleNamespace(say=SAY[lang]), items) == said
+
+
+TRAINING = {"kind": "training", "config": {}, "runs": []}
+
+
+@pytest.mark.parametrize("lang,step,said", [
+    ("en", ("title: Deep", {"kind": "title", "text": " Deep nets. "}), "Let's work through this one: Deep nets."),
+    ("ko", ("title: Deep", {"kind": "title", "text": "Deep nets."}), "이번에 살펴볼 내용: Deep nets."),
+    ("fr", ("title: Deep", {"kind": "title", "text": "Deep nets"}), "Let's work through this one: Deep nets."),
+    # a caption of no template: said as shown, a capital and a full stop where the language has them
+    ("en", ("tanh   is here", {"kind": "caption"}), "Tanh is here."),
+    ("en", ("tanh is here?", {"kind": "caption"}), "Tanh is here?"),
+    ("en", ("tanh is here? \n", {"kind": "caption"}), "Tanh is here?"),
+    ("en", ("tanh is here!", {"kind": "caption"}), "Tanh is here!"),
+    ("ko", ("tanh 입력", {"kind": "caption"}), "tanh 입력."),  # Korean sentences have no capitals to make
+    ("en", ("after 500 steps", {"kind": "caption"}), "And the outcome. After 500 steps."),
+    ("ko", ("500 스텝 후", {"kind": "caption"}), "결과를 봅시다. 500 스텝 후."),
+])
+def test_a_training_scene_s_steps_are_said_in_the_language_with_their_lead_in(lang, step, said):
+    from pipeline.narration_text import narrate
+    assert narrate(TRAINING, [step], lang) == [said]
+
+
+@pytest.mark.parametrize("lang,said", [("en", "Sigmoid inputs: 3 of 8 steps with one sign."),
+                                       ("ko", "sigmoid 입력: 8 스텝 중 3 스텝이 한 부호.")])  # as the legend shows it
+def test_the_zigzag_path_s_count_is_said_for_the_activation_its_caption_names(lang, said):
+    from pipeline.narration_text import narrate
+    from scenes import style
+
+    trace = {"kind": "training", "config": {}, "runs": [
+        {"activation": "sigmoid", "same_sign_steps": 3, "grads": [0] * 8},
+        {"activation": "tanh", "same_sign_steps": 6, "grads": [0] * 8}]}  # tanh's count is not said
+    caption = style.CAPTIONS[lang]["zigzag_sigmoid"]
+    assert narrate(trace, [(caption, {"kind": "caption"})], lang)[0].endswith(" " + said)
