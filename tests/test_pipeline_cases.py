@@ -510,3 +510,79 @@ def test_the_zigzag_path_s_count_is_said_for_the_activation_its_caption_names(la
         {"activation": "tanh", "same_sign_steps": 6, "grads": [0] * 8}]}  # tanh's count is not said
     caption = style.CAPTIONS[lang]["zigzag_sigmoid"]
     assert narrate(trace, [(caption, {"kind": "caption"})], lang)[0].endswith(" " + said)
+
+
+# ---- pipeline/auto_narration.py ----
+
+@pytest.mark.parametrize("text,has", [
+    ("{x}", True), ("a {grad.x} b", True), ("{_a1}", True), ("{name.leaky_relu}", True), ("{{x}}", False),
+    ("{ x }", False), ("{1x}", False), ("{}", False), ("{a.b c}", False), ("plain", False), ("{{", False),
+])
+def test_a_placeholder_is_a_name_in_single_braces(text, has):
+    from pipeline.auto_narration import has_placeholders
+    assert has_placeholders(text) is has
+
+
+FIELDS = {**{f"grad.{c}": c.upper() for c in "abcdefgh"}, "value.a": "1"}
+
+
+@pytest.mark.parametrize("text,listed", [
+    # the fields of the same kind, six at most, and "..." when the trace has more
+    ("{grad.zz}", "{grad.a}, {grad.b}, {grad.c}, {grad.d}, {grad.e}, {grad.f}, ..."),
+    ("{value.zz}", "{value.a}, ..."),
+    ("{foo}", "{grad.a}, {grad.b}, {grad.c}, {grad.d}, {grad.e}, {grad.f}, ..."),  # no field of its kind: the first
+])
+def test_an_unknown_placeholder_names_the_fields_of_its_kind(text, listed):
+    from pipeline.auto_narration import fill
+
+    with pytest.raises(ConfigError) as e:
+        fill(text, FIELDS, "l.yaml: key 'k'")
+    assert str(e.value) == (f"l.yaml: key 'k': unknown placeholder {text} (this trace has {listed}; write {{{{ and }}}} "
+                            "for braces)")
+
+
+def test_an_unknown_placeholder_over_a_small_trace_lists_every_field_without_dots():
+    from pipeline.auto_narration import fill
+
+    with pytest.raises(ConfigError, match=r"\(this trace has \{grad.x\}, \{output\}; write"):
+        fill("{h}", {"output": "f", "grad.x": "1"}, "w")
+
+
+@pytest.mark.parametrize("data,steps", [
+    (b'[["title: T", 0, "Hi."], ["forward: x", 1.5, "x is 2."]]', [("title: T", 0.0, "Hi."), ("forward: x", 1.5, "x is 2.")]),
+    (b"[]", []),
+    (b'[["a", "0", "x"]]', None),  # a start that is no number
+    (b'[["a", 0]]', None),
+    (b'[["a", 0, "x", 1]]', None),
+    (b'[[1, 0, "x"]]', None),
+    (b'[["a", 0, null]]', None),
+    (b'{"a": 1}', None),
+    (b'""', None),  # no list, though nothing in it is wrong
+    (b"[[", None),
+    (b"\xff\xfe", None),
+])
+def test_a_cached_narration_is_used_only_when_it_is_what_the_cache_writes(data, steps):
+    from pipeline.auto_narration import SpokenStep, _read_steps
+    assert _read_steps(data) == (None if steps is None else [SpokenStep(*s) for s in steps])
+
+
+def test_the_narration_cache_key_differs_by_language_and_by_trace(tmp_path, monkeypatch):
+    import infra.cache
+
+    from pipeline.auto_narration import spoken_steps
+
+    class Asked(Exception):
+        """The cache was asked for an entry: enough to know its key."""
+
+    def verified(path, key, what=""):
+        raise Asked(key)
+
+    def key(trace: str, lang: str) -> str:
+        (tmp_path / "t.json").write_text(trace)
+        with pytest.raises(Asked) as e:
+            spoken_steps(tmp_path / "t.json", lang)
+        return e.value.args[0]
+
+    monkeypatch.setattr(infra.cache, "verified", verified)
+    assert key("{}", "en") == key("{}", "en")
+    assert len({key("{}", "en"), key("{}", "ko"), key("{ }", "en"), key("{ }", "ko")}) == 4
