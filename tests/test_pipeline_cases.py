@@ -2,6 +2,7 @@
 quality, pace), called directly: each case's expected value is worked by hand from what a user should get."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -586,3 +587,63 @@ def test_the_narration_cache_key_differs_by_language_and_by_trace(tmp_path, monk
     monkeypatch.setattr(infra.cache, "verified", verified)
     assert key("{}", "en") == key("{}", "en")
     assert len({key("{}", "en"), key("{}", "ko"), key("{ }", "en"), key("{ }", "ko")}) == 4
+
+
+# ---- render.py's helpers ----
+
+@pytest.mark.parametrize("value,jobs", [("1", 1), ("2", 2), ("16", 16), ("auto", 3)])
+def test_jobs_is_a_count_from_1_to_16_or_auto(monkeypatch, value, jobs):
+    import render
+    from pipeline import chunks
+
+    monkeypatch.setattr(chunks, "auto_jobs", lambda: 3)
+    assert render._jobs(value) == jobs
+
+
+@pytest.mark.parametrize("value", ["0", "17", "-1", " 2", "2.0", "", "Auto"])
+def test_jobs_out_of_1_to_16_or_not_a_count_is_refused(value):
+    import click
+
+    import render
+    with pytest.raises(click.BadParameter, match=f"^{re.escape(repr(value))} is neither auto nor a count from 1 to 16$"):
+        render._jobs(value)
+
+
+def test_a_pace_of_nan_is_refused_and_a_number_passes():
+    import click
+
+    import render
+    assert render._a_number(None, None, 0.5) == 0.5 and render._a_number(None, None, 2.0) == 2.0
+    with pytest.raises(click.BadParameter, match="^nan is not a number from 0.5 to 2$"):
+        render._a_number(None, None, float("nan"))
+
+
+@pytest.mark.parametrize("output,chosen,result", [
+    (None, None, ("out/d.pdf", "pdf")),  # neither: the default format, at the default place
+    (None, "html", ("out/d.html", "html")),
+    ("h.html", None, ("h.html", "html")),
+    ("H.PDF", None, ("H.PDF", "pdf")),  # the suffix in any case
+    ("h.pdf", "pdf", ("h.pdf", "pdf")),
+    ("h.Html", "html", ("h.Html", "html")),
+])
+def test_an_output_s_format_comes_from_the_flag_or_the_suffix_or_the_default(output, chosen, result):
+    import render
+
+    got = render._output_and_format(output, chosen, ("pdf", "html"), "pdf", "--to", "a handout is .pdf or .html",
+                                    lambda fmt: f"out/d.{fmt}")
+    assert got == (Path(result[0]), result[1])
+
+
+@pytest.mark.parametrize("output,chosen,message", [
+    ("h.key", None, "h.key: a handout is .pdf or .html"),
+    ("h", None, "h: a handout is .pdf or .html"),
+    ("h.pdf", "html", "--to html but -o h.pdf is .pdf"),
+    ("H.PDF", "html", "--to html but -o H.PDF is .pdf"),
+])
+def test_an_output_whose_suffix_is_unknown_or_contradicts_the_flag_is_refused(output, chosen, message):
+    import click
+
+    import render
+    with pytest.raises(click.BadParameter, match=f"^{re.escape(message)}$"):
+        render._output_and_format(output, chosen, ("pdf", "html"), "pdf", "--to", "a handout is .pdf or .html",
+                                  lambda fmt: f"out/d.{fmt}")
