@@ -184,8 +184,9 @@ class _TextTrack:
         self.stream.codec_context.subtitle_header = ASS_HEADER.encode()
         self.stream.metadata["language"] = LANGUAGES[lang].track_tag if lang in LANGUAGES else "und"
         self.stream.metadata["title"] = f"Narration ({lang})"
-        if not default:
-            self.stream.disposition = av.stream.Disposition(0)
+        # the first track is the default one in every container (MP4's muxer infers it; Matroska's leaves a
+        # subtitle track that is not marked as none of them is)
+        self.stream.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
         self.cues = sorted(cues, key=lambda c: c.start)
 
     def mux_until(self, out, t: float) -> None:

@@ -1,4 +1,6 @@
 """Joining clips and writing subtitles, on tiny clips made here (expected values written out)."""
+from pathlib import Path
+
 import av
 import pytest
 
@@ -88,3 +90,111 @@ def test_a_clip_of_720_lines_or_more_is_encoded_as_hd_and_a_smaller_one_as_previ
 
     assert x264_rate(720) == x264_rate(1080) == x264_rate(2160) != x264_rate(718) == x264_rate(480)
     assert "bframes" in x264_rate(720)["x264-params"]
+
+
+@pytest.mark.parametrize("height,rate", [
+    (240, {"crf": "21"}), (719, {"crf": "21"}),  # below 720 lines: preview's measure
+    (720, {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}),
+    (721, {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}),
+])
+def test_x264_s_rate_control_either_side_of_720_lines(height, rate):
+    from pipeline.video import x264_rate
+    assert x264_rate(height) == rate
+
+
+@pytest.mark.parametrize("text,codec,dialogue", [
+    ("plain", "mov_text", "plain"),
+    ("one\ntwo\nthree", "mov_text", "one\\Ntwo\\Nthree"),  # ASS's line break
+    ("a & b", "mov_text", "a & b"),
+    ("a & b", "webvtt", "a &amp; b"),  # WebVTT reads & as markup
+    ("{\\i1}<b>", "webvtt", "｛⧵i1｝‹b›"),
+])
+def test_a_cue_is_an_ass_dialogue_line_with_its_markup_written_as_look_alikes(text, codec, dialogue):
+    from pipeline.video import _dialogue
+    assert _dialogue(text, codec) == ("0,0,Default,,0,0,0," + "," + dialogue).encode()
+
+
+def test_each_part_of_a_joined_video_is_timed_in_whole_frames_its_held_frames_included(monkeypatch):
+    from pipeline import video
+
+    frames = {"a": 15, "b": 25, "c": 7}
+    monkeypatch.setattr(video, "clip_frames", lambda path, fps: frames[str(path)])
+    # at 10 fps: a held 0.5 s is 5 frames, 0.26 s rounds to 3 and 0.04 s to none
+    parts = [Part(Path("a"), pad=0.5), Part(Path("b"), pad=0.26), Part(Path("c"), pad=0.04)]
+    assert video.timeline(parts, 10) == [(0.0, 2.0), (2.0, 4.8), (4.8, 5.5)]
+    assert video.timeline([], 10) == []
+
+
+def test_a_chapter_runs_to_the_next_chapter_s_start_across_parts_without_one_and_the_last_to_the_end(tmp_path):
+    a, b, c = (write_clip(tmp_path / f"{n}.mp4", k) for n, k in (("a", 10), ("b", 5), ("c", 8)))
+    out = tmp_path / "j.mp4"
+    chapters = join_clips([Part(a, "A", pad=0.26), Part(b), Part(c, "C")], out, fps=10)
+    assert [(ch.title, ch.start, ch.end) for ch in chapters] == [("A", 0.0, 1.8), ("C", 1.8, 2.6)]
+    with av.open(str(out)) as f:
+        assert sum(1 for _ in f.decode(video=0)) == 26  # 10 + 3 held (0.26 s) + 5 + 8
+
+
+@pytest.mark.parametrize("cue,timing", [
+    (Cue(59.9996, 61.0006, "x"), "00:01:00.000 --> 00:01:01.001"),  # to the millisecond, rounded
+    (Cue(3599.9996, 3600.5, "x"), "01:00:00.000 --> 01:00:00.500"),
+    (Cue(0.0004, 0.0016, "x"), "00:00:00.000 --> 00:00:00.002"),
+])
+def test_a_webvtt_cue_s_times_are_rounded_to_the_millisecond(cue, timing):
+    assert subtitles_vtt([cue]) == f"WEBVTT\n\n{timing}\nx\n"
+
+
+def test_a_subtitle_file_leaves_out_blank_cues_and_strips_the_rest():
+    cues = [Cue(0.0, 1.0, "  \n "), Cue(1.0, 2.0, "  said \n")]
+    assert subtitles_vtt(cues) == "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nsaid\n"
+    assert subtitles_srt(cues) == "1\n00:00:01,000 --> 00:00:02,000\nsaid\n\n"
+
+
+@pytest.mark.parametrize("comment,poster", [
+    ("backprop-anim poster=2.500", 2.5), ("backprop-anim poster=0.000", 0.0), ("backprop-anim poster=soon", None),
+    ("made elsewhere", None), ("poster=2.5", None), ("note: backprop-anim poster=2.5", None), ("", None),
+])
+def test_a_clip_s_poster_moment_is_read_only_from_its_own_tag(tmp_path, comment, poster):
+    from fractions import Fraction
+
+    import numpy as np
+
+    from pipeline.video import poster_time
+
+    path = tmp_path / "c.mp4"
+    with av.open(str(path), "w") as out:
+        if comment:
+            out.metadata["comment"] = comment
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+        frame.pts, frame.time_base = 0, Fraction(1, 10)
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    assert poster_time(path) == poster
+
+
+def test_chapter_marks_are_numbered_from_1_in_milliseconds():
+    from fractions import Fraction
+
+    from pipeline.video import _chapter_marks
+
+    assert _chapter_marks([("a", 0.0, 1.2344), ("b", 1.2344, 2.0006)]) == [
+        {"id": 1, "start": 0, "end": 1234, "time_base": Fraction(1, 1000), "metadata": {"title": "a"}},
+        {"id": 2, "start": 1234, "end": 2001, "time_base": Fraction(1, 1000), "metadata": {"title": "b"}}]
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_each_text_track_is_tagged_with_its_language_and_only_the_first_is_the_default(tmp_path, fmt):
+    # (a WebM's first track was not marked: Matroska marks none when none is marked, where MP4 marks the first)
+    clip = write_clip(tmp_path / "a.mp4", 5)
+    out = tmp_path / f"o.{fmt}"
+    join_clips([Part(clip, "A")], out, fps=10, fmt=fmt,
+               subtitles={"ko": [Cue(0.0, 0.2, "가")], "en": [Cue(0.0, 0.2, "a")]})
+    with av.open(str(out)) as f:
+        # (MP4 keeps a track's title as its name, and its chapters as a text track of their own, untitled)
+        titled = [(s, s.metadata.get("title") or s.metadata.get("name")) for s in f.streams.subtitles]
+        tracks = [(s.metadata.get("language"), title, bool(s.disposition & av.stream.Disposition.default))
+                  for s, title in titled if title]
+        codec = f.streams.video[0].codec_context.name
+    assert tracks == [("kor", "Narration (ko)", True), ("eng", "Narration (en)", False)]
+    assert codec == {"mp4": "h264", "webm": "vp9"}[fmt]
