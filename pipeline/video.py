@@ -184,8 +184,7 @@ class _TextTrack:
         self.stream.codec_context.subtitle_header = ASS_HEADER.encode()
         self.stream.metadata["language"] = LANGUAGES[lang].track_tag if lang in LANGUAGES else "und"
         self.stream.metadata["title"] = f"Narration ({lang})"
-        # the first track is the default one in every container (MP4's muxer infers it; Matroska's leaves a
-        # subtitle track that is not marked as none of them is)
+        # the first track is the default one, marked: MP4's muxer would infer it, WebM's marks none unless told
         self.stream.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
         self.cues = sorted(cues, key=lambda c: c.start)
 

@@ -92,3 +92,98 @@ def test_every_format_a_render_writes_shows_inline(tmp_path, suffix, tag, mime):
     src = element["src"] if tag == "img" else element.find("source")["src"]
     assert src.startswith(mime)
     assert (element["alt"] if tag == "img" else element["aria-label"]) == 'a "step"'
+
+
+@pytest.mark.parametrize("name,start", [
+    ("c.mp4", '<video controls aria-label="said" style="max-width:100%"><source src="data:video/mp4;base64,'),
+    ("C.MP4", '<video controls aria-label="said" style="max-width:100%"><source src="data:video/mp4;base64,'),
+    ("C.WebM", '<video controls aria-label="said" style="max-width:100%"><source src="data:video/webm;base64,'),
+    ("C.GIF", '<img src="data:image/gif;base64,'),  # the suffix in any case
+    ("s.Png", '<img src="data:image/png;base64,'),
+])
+def test_a_clip_shows_inline_by_its_suffix_in_any_case(tmp_path, name, start):
+    path = tmp_path / name
+    path.write_bytes(b"abc")
+    html = bp.Clip(path, 1.0, alt="said")._repr_html_()
+    assert html.startswith(start) and "YWJj" in html  # its bytes, base64
+
+
+def test_a_clip_without_a_text_alternative_is_named_by_its_file_and_its_repr_gives_its_length(tmp_path):
+    path = tmp_path / "a&b.png"
+    path.write_bytes(b"")
+    clip = bp.Clip(path, 2.345)
+    assert 'alt="a&amp;b.png"' in clip._repr_html_()
+    assert repr(clip) == f"Clip({str(path)!r}, 2.3 s)" and __import__("os").fspath(clip) == str(path)
+
+
+@pytest.mark.parametrize("title,slug", [
+    ("Chain rule: f = (x+y) z", "chain_rule__f____x_y__z"),  # " = (" is four characters
+    ("__Sigmoid__", "sigmoid"),
+    ("연쇄 법칙", "trace"),  # nothing a file name keeps: the default
+    ("a" * 50, "a" * 40),  # 40 characters at most
+    ("", "trace"),
+])
+def test_a_trace_s_default_file_is_named_after_its_title(title, slug):
+    from backprop_anim import _slug
+    assert _slug(title) == slug
+
+
+@pytest.mark.parametrize("kwargs,out,fmt", [
+    ({}, "out/chain_rule.mp4", "mp4"),  # the default: the config's name, an MP4
+    ({"still": True}, "out/chain_rule.png", "png"),
+    ({"output": "x/C.WEBM"}, "x/C.WEBM", "webm"),  # the suffix in any case
+    ({"output": "x/c.gif"}, "x/c.gif", "gif"),
+    ({"output": "x/s.png", "still": True}, "x/s.png", "png"),
+])
+def test_render_writes_where_and_as_asked_with_every_option_passed_on(tmp_path, monkeypatch, kwargs, out, fmt):
+    from pathlib import Path
+
+    from pipeline import render_job
+
+    asked = []
+
+    def render_scene(trace, output, options):
+        asked.append((output, options))
+        return render_job.Rendered(output, 1.5, 3)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(render_job, "render_scene", render_scene)
+    monkeypatch.setattr(bp, "_shown_text", lambda *args: "said")
+    clip = bp.render(CONFIG_DIR / "chain_rule.yaml", quality="hd", theme="light", lang="ko", upto=2, **kwargs)
+    [(output, options)] = asked
+    assert output == Path(out) and clip.path == Path(out) and clip.alt == "said" and clip.duration == 1.5
+    assert (options.fmt, options.quality, options.theme, options.lang, options.upto, options.still) == \
+        (fmt, "hd", "light", "ko", 2, kwargs.get("still", False))
+
+
+@pytest.mark.parametrize("still,poster,said", [
+    (True, None, "summary"),  # a still shows the last step it reached
+    (False, None, "summary"),  # a clip without a poster: as a still of its end
+    (False, 1.0, "title"),  # at a step's start the poster shows the step before it, ended
+    (False, 1.0004, "title"),  # (the start as read to the millisecond)
+    (False, 1.001, "forward"),
+    (False, 0.0, "title"),
+])
+def test_a_clip_s_text_alternative_is_said_over_the_step_its_poster_or_last_frame_shows(monkeypatch, still, poster,
+                                                                                        said):
+    from pathlib import Path
+
+    from pipeline import auto_narration
+    from pipeline.render_job import Rendered, StepTime
+
+    monkeypatch.setattr(auto_narration, "step_texts", lambda trace, lang: ["title", "forward", "summary"])
+    done = Rendered(Path("c.mp4"), 3.0, 3, steps=(StepTime("t", 0.0, 1.0), StepTime("f", 1.0, 2.0),
+                                                  StepTime("s", 2.0, 3.0)), poster=poster)
+    assert bp._shown_text(Path("t.json"), done, still, "en") == said
+
+
+def test_a_clip_without_steps_or_with_more_steps_than_sentences_has_no_text_alternative(monkeypatch):
+    from pathlib import Path
+
+    from pipeline import auto_narration
+    from pipeline.render_job import Rendered, StepTime
+
+    monkeypatch.setattr(auto_narration, "step_texts", lambda trace, lang: ["title"])
+    assert bp._shown_text(Path("t.json"), Rendered(Path("c.mp4"), 3.0, 3), True, "en") == ""
+    two = Rendered(Path("c.mp4"), 3.0, 3, steps=(StepTime("t", 0.0, 1.0), StepTime("f", 1.0, 3.0)))
+    assert bp._shown_text(Path("t.json"), two, True, "en") == ""
