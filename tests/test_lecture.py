@@ -109,3 +109,55 @@ def test_a_recorded_voice_is_in_sync_with_real_renders(small_lecture, tmp_path):
     assert last == pytest.approx(starts[2] + 9.0, abs=0.05)
     # gradcheck's clip lasts about 4 s at pace 1: slowed until card and scene fill the 9 s of voice
     assert ends[2] - starts[2] == pytest.approx(9.0, abs=0.25)
+
+
+TINY = "scene: graph\ntitle: Tiny\nexpression: f = x * 2\ninputs: {x: 3}\n"
+
+
+def _planned(tmp_path, lang, pace=1.5, chapter_cards=True):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (tmp_path / "other.yaml").write_text(TINY.replace("title: Tiny\n", ""))
+    lec = tmp_path / "l.yaml"
+    lec.write_text(f"title: L\nsubtitle: S\nchapter_cards: {str(chapter_cards).lower()}\nclips:\n"
+                   "  - config: tiny.yaml\n    narration: {en: '" + "e" * 30 + "', ko: '" + "가" * 24 + "'}\n"
+                   "    steps: [{step: 1, narration: {en: '" + "s" * 45 + "'}}]\n"
+                   "  - config: other.yaml\n    title: Second\n    narration: ''\n")
+    spec, configs = lecture_mod.load_lecture(lec)
+    return lecture_mod.plan(spec, configs, lec, lang, pace, "none")
+
+
+@pytest.mark.parametrize("lang,card_hold,step_hold", [
+    ("en", 2.0, 3.0),  # 30 characters at 15 a second; the step's 45 likewise
+    ("ko", 2.0, 3.75),  # 24 at 12 a second; the step has English only, read at Korean speed: 45 / 12
+])
+def test_a_lecture_s_plan_holds_each_card_and_step_for_its_reading_time_at_the_pace(tmp_path, lang, card_hold,
+                                                                                      step_hold):
+    from engine.settings import Timing
+
+    items = _planned(tmp_path, lang)
+    assert [(i.kind, i.arg if i.kind == "title" else "trace", i.sub, i.chapter) for i in items] == [
+        ("title", "L", "S", "L"), ("title", "Tiny", "1 / 2", "Tiny"), ("scene", "trace", None, None),
+        ("title", "Second", "2 / 2", "Second"), ("scene", "trace", None, None)]
+    assert [i.timing for i in items] == [Timing(1.5), Timing(1.5, ((0, card_hold),)), Timing(1.5, ((1, step_hold),)),
+                                         Timing(1.5), Timing(1.5)]  # a silent card is not held
+    assert items[1].narration_by_lang == {"en": "e" * 30, "ko": "가" * 24} and items[3].narration_by_lang == {}
+    assert items[2].card is items[1] and items[4].card is items[3] and items[2].clip_index == 0
+    assert items[4].config == tmp_path / "other.yaml"
+
+
+def test_a_lecture_without_chapter_cards_starts_each_chapter_at_its_scene_with_the_card_s_narration(tmp_path):
+    items = _planned(tmp_path, "en", pace=1.0, chapter_cards=False)
+    assert [(i.kind, i.chapter) for i in items] == [("title", "L"), ("scene", "Tiny"), ("scene", "Second")]
+    assert items[1].narration_by_lang == {"en": "e" * 30, "ko": "가" * 24} and items[1].card is None
+    assert items[1].timing.holds == ((1, 3.0),) and items[2].narration_by_lang == {}
+
+
+def test_a_chapter_is_titled_by_the_clip_then_its_config_s_title_then_its_file_s_name(tmp_path):
+    (tmp_path / "untitled.yaml").write_text(TINY.replace("title: Tiny\n", ""))
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    lec = tmp_path / "l.yaml"
+    lec.write_text("title: L\nclips:\n  - {config: tiny.yaml, title: Mine, narration: ''}\n"
+                   "  - {config: tiny.yaml, narration: ''}\n  - {config: untitled.yaml, narration: ''}\n")
+    spec, configs = lecture_mod.load_lecture(lec)
+    items = lecture_mod.plan(spec, configs, lec, "en", 1.0, "none")
+    assert [i.chapter for i in items if i.chapter] == ["L", "Mine", "Tiny", "untitled"]
