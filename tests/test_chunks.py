@@ -246,3 +246,63 @@ def test_the_plan_has_each_animation_s_frames_and_costs_and_the_animation_each_s
     assert max(per_frame[p.step_plays[-1]:]) > 10 * per_frame[0]
     cuts = p.cuts(2)
     assert cuts[0] == 0 and len(cuts) == 2 and cuts[1] in p.step_plays
+
+
+@pytest.mark.parametrize("frames,jobs,chunked", [
+    (39, 4, 1),  # 3.9 s at low quality's 10 fps: under two chunks of 2 s, rendered whole
+    (40, 4, 2),  # 4 s: two chunks of 2 s, however many jobs are asked for
+    (60, 4, 3),
+    (200, 2, 2),  # as many chunks as jobs, when the clip is long enough
+    (200, 1, 1),  # one job: no plan, a whole render
+])
+def test_a_clip_is_cut_into_chunks_of_two_seconds_at_least_and_no_more_than_the_jobs(tmp_path, monkeypatch, frames,
+                                                                                   jobs, chunked):
+    from pipeline.render_job import Rendered
+
+    plays = 10
+    fake = chunks.Plan((1.0,) * plays, (frames // plays,) * (plays - 1) + (frames - frames // plays * (plays - 1),),
+                       tuple(range(plays)))  # a step at every animation: cuts anywhere
+    asked, whole = [], []
+
+    def run_job(job, trace, out, options, first, end):
+        asked.append((first, end))
+        return Rendered(Path(out), 0.0, 0)
+
+    def render_scene(trace, out, options):
+        whole.append(options)
+        return Rendered(Path(out), 1.0, plays)
+
+    monkeypatch.setattr(chunks, "ProcessPoolExecutor", InlinePool)
+    planned = []
+    monkeypatch.setattr(chunks, "plan", lambda trace, options: planned.append(trace) or fake)
+    monkeypatch.setattr(chunks, "run_job", run_job)
+    monkeypatch.setattr(chunks, "render_scene", render_scene)
+    monkeypatch.setattr(chunks, "join_chunks", lambda *args: ([], None))
+    chunks.render_chunked(Path("t.json"), tmp_path / "c.mp4", RenderOptions(quality="low"), jobs)
+    assert (len(asked) or len(whole)) == chunked and not (asked and whole)
+    assert len(planned) == (jobs > 1)
+    assert all(not o.progress for o in whole)  # a whole render in place of chunks is quiet too
+
+
+@pytest.mark.parametrize("posters,poster", [
+    ((None, None), None),
+    ((0.1, 0.1), 0.1),  # marked in the first chunk (the second's render reached it too)
+    ((0.3, 0.3), 0.3),  # at the cut: the second chunk's first frame, not past the first's end
+    ((None, 0.9), 0.9),  # in the second: its scene time is the joined clip's
+    ((None, 1.0), None),  # the second chunk's end: no frame of it
+])
+def test_the_joined_clip_s_poster_is_the_chunk_s_that_holds_its_frame(tmp_path, monkeypatch, posters, poster):
+    from pipeline import video
+    from pipeline.render_job import Rendered, StepTime
+
+    plan = chunks.Plan((1.0,) * 6, (1, 2, 3, 4, 5, 6), (0, 2, 4))
+    first, second = tmp_path / "c0.mp4", tmp_path / "c1.mp4"
+    steps = (StepTime("a", 0.0, 0.3), StepTime("b", 0.3, 0.7), StepTime("c", 0.7, 1.0))
+    rendered = [Rendered(first, 0.3, 2, steps=steps[:2], poster=posters[0]),
+                Rendered(second, 1.0, 6, steps=steps, poster=posters[1])]
+    tagged = []
+    monkeypatch.setattr(video, "concat_clips", lambda paths, output: None)
+    monkeypatch.setattr(video, "clip_frames", lambda path, fps: {first: 3, second: 7}[path])  # 0.3 s and 0.7 s
+    monkeypatch.setattr(video, "tag_clip", lambda path, at, steps: tagged.append(at))
+    _, at = chunks.join_chunks([first, second], rendered, [0, 2], plan, tmp_path / "joined.mp4", 10)
+    assert at == pytest.approx(poster) and tagged == [at]
