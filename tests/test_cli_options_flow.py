@@ -136,3 +136,37 @@ def test_a_lecture_handout_or_deck_takes_its_format_from_a_suffix_in_any_case(tm
     r = run_cli([command, str(source if command == "lecture" else CHAIN), "-o", str(tmp_path / name)])
     assert r.exit_code == 0, r.output
     assert asked == [fmt]
+
+
+@pytest.mark.parametrize("args,size,progress", [
+    (["--quality", "low"], (426, 240, 10), "line"),
+    (["--quality", "hd", "--fps", "30"], (1920, 1080, 30), "line"),  # the quality's size at another rate
+    (["--resolution", "1280x720"], (1280, 720, 15), "line"),  # preview's 15 fps at another size
+    (["--quality", "hd", "--resolution", "640x360", "--fps", "120", "-q"], (640, 360, 120), "none"),
+    (["--fps", "1", "-v"], (854, 480, 1), "manim"),
+])
+@pytest.mark.parametrize("jobs", ["1", "2"])  # a whole render and a chunked one take the same size
+def test_render_asks_for_the_size_rate_and_progress_given(tmp_path, monkeypatch, args, size, progress, jobs):
+    from pipeline import chunks, render_job
+
+    asked = []
+    monkeypatch.setattr(render_job, "render_scene", lambda trace, out, options: asked.append(("whole", options)))
+    monkeypatch.setattr(chunks, "render_chunked", lambda trace, out, options, n: asked.append(("chunks", options)))
+    r = run_cli(["render", CHAIN, "-o", str(tmp_path / "c.mp4"), "-j", jobs, *args])
+    assert r.exit_code == 0, r.output
+    [(how, options)] = asked
+    assert how == ("whole" if jobs == "1" else "chunks")
+    assert ((options.size.width, options.size.height, options.size.fps), options.progress) == (size, progress)
+
+
+@pytest.mark.parametrize("args,written", [([], "out/chain_rule.mp4"), (["--still"], "out/chain_rule.png"),
+                                         (["--format", "webm"], "out/chain_rule.webm")])
+def test_render_writes_under_out_named_after_the_config_by_default(tmp_path, monkeypatch, args, written):
+    from pipeline import render_job
+
+    asked = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(render_job, "render_scene", lambda trace, out, options: asked.append(Path(out)))
+    r = run_cli(["render", CHAIN, "-j", "1", *args])
+    assert r.exit_code == 0, r.output
+    assert asked == [Path(written)] and r.output.strip().splitlines()[-1] == f"wrote {written}"
