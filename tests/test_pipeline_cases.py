@@ -647,3 +647,36 @@ def test_an_output_whose_suffix_is_unknown_or_contradicts_the_flag_is_refused(ou
     with pytest.raises(click.BadParameter, match=f"^{re.escape(message)}$"):
         render._output_and_format(output, chosen, ("pdf", "html"), "pdf", "--to", "a handout is .pdf or .html",
                                   lambda fmt: f"out/d.{fmt}")
+
+
+@pytest.mark.parametrize("auto,keys,chapters,kept,voice,spans", [
+    (True, [0, 1, 2], ["title: T", "a", "b"], [0, 1, 2], {None: "card", 0: "v0", 1: "v1", 2: "v2"},
+     [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]),
+    # written from the trace for three steps: a clip made otherwise, with two, drops the third and its voice
+    (True, [0, 1, 2], ["title: T", "a"], [0, 1], {None: "card", 0: "v0", 1: "v1"}, [(0.0, 1.0), (1.0, 2.0)]),
+    (True, [0, 2], ["title: T", "a", "b"], [0, 1], {None: "card", 0: "v0", 1: "v1"}, [(0.0, 1.0), (2.0, 3.0)]),
+    (False, [0, "a", "b"], ["title: T", "x", "a", "b"], [0, 1, 2], {None: "card", 0: "v0", 1: "v1", 2: "v2"},
+     [(0.0, 1.0), (2.0, 3.0), (3.0, 4.0)]),  # authored keys: by name, in order
+])
+def test_a_rendered_scene_s_narrated_steps_are_placed_at_its_chapters(monkeypatch, auto, keys, chapters, kept, voice,
+                                                                      spans):
+    from pipeline import lecture
+
+    monkeypatch.setattr(lecture, "read_chapters", lambda path: [(n, float(i), float(i + 1)) for i, n in enumerate(chapters)])
+    steps = [StepNarration(step=k, narration=f"said {i}") for i, k in enumerate(keys)]
+    item = lecture.Item("scene", "t.json", steps=list(steps), auto=auto, path=Path("c.mp4"), config=Path("c.yaml"),
+                        voice={None: "card", **{i: f"v{i}" for i in range(len(keys))}})
+    lecture._resolve_steps(item, Path("l.yaml"))
+    assert item.steps == [steps[i] for i in kept] and item.voice == voice and item.step_spans == spans
+
+
+def test_an_authored_step_the_clip_does_not_have_is_one_line_naming_its_key(monkeypatch):
+    from pipeline import lecture
+
+    monkeypatch.setattr(lecture, "read_chapters", lambda path: [("title: T", 0.0, 1.0), ("b", 1.0, 2.0)])
+    item = lecture.Item("scene", "t.json", steps=[StepNarration(step="b", narration="B"),
+                                                  StepNarration(step="a", narration="A")],
+                        path=Path("c.mp4"), config=Path("cfg/c.yaml"), clip_index=3)
+    with pytest.raises(ConfigError, match=r"^l.yaml: key 'clips.3.steps.1.step': no step of c.yaml matches 'a' after "
+                                          r"the steps before it \(`render.py info c.yaml` lists its steps\)$"):
+        lecture._resolve_steps(item, Path("l.yaml"))
