@@ -475,3 +475,47 @@ def test_a_course_s_plan_gives_its_time_in_hours_and_minutes(seconds, said):
 
     line = Plan(videos=4, clips=3, to_render=2, seconds=seconds, bytes=2.5e9).line()
     assert line == f"plan: 4 videos from 3 distinct clips (2 to render, 1 cached); estimated {said} and 2.5 GB"
+
+
+@pytest.mark.parametrize("cluster_arg,env,token_file,mode", [
+    ("ray://h:1", {"RAY_AUTH_TOKEN": "t"}, False, "token"),  # a token this machine has: sent
+    ("ray://h:1", {"RAY_AUTH_TOKEN_PATH": "/k/t"}, False, "token"),
+    ("ray://h:1", {}, True, "token"),  # Ray's own file for it, ~/.ray/auth_token
+    ("ray://h:1", {}, False, None),  # none: no token asked for
+    ("ray://h:1", {"RAY_AUTH_TOKEN": "t", "RAY_AUTH_MODE": "disabled"}, False, "disabled"),  # the user's choice stays
+    ("local", {"RAY_AUTH_TOKEN": "t"}, True, None),  # a local instance is started here, without one
+])
+def test_a_cluster_is_reached_with_a_token_only_when_this_machine_has_one(tmp_path, monkeypatch, cluster_arg, env,
+                                                                        token_file, mode):
+    from pipeline import cluster
+
+    for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"):
+        monkeypatch.setenv(name, "")  # (recorded, so that what connect sets is undone after the test)
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if token_file:
+        (tmp_path / ".ray").mkdir()
+        (tmp_path / ".ray" / "auth_token").write_text("t")
+    seen = []
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(
+        is_initialized=lambda: False, init=lambda **kwargs: seen.append(os.environ.get("RAY_AUTH_MODE"))))
+    cluster.connect(cluster_arg, 2)
+    assert seen == [mode] and os.environ.get("RAY_AUTH_MODE") == mode
+
+
+def test_an_unknown_cluster_address_is_refused_and_a_running_ray_is_used_as_it_is(monkeypatch):
+    from pipeline import cluster
+
+    calls = []
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(is_initialized=lambda: False,
+                                                                  init=lambda **kwargs: calls.append(kwargs)))
+    with pytest.raises(ValueError, match="^--cluster http://h:1: use local or ray://HOST:PORT$"):
+        cluster.connect("http://h:1", 2)
+    cluster.connect("local", 3)
+    assert calls[0]["num_cpus"] == 3 and "address" not in calls[0]  # a local instance of --jobs CPUs
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(is_initialized=lambda: True,
+                                                                  init=lambda **kwargs: calls.append(kwargs)))
+    cluster.connect("ray://h:1", 2)
+    assert len(calls) == 1
