@@ -335,3 +335,51 @@ def test_each_chapter_of_the_pdf_starts_a_page(tmp_path):
     write_pdf(tmp_path / "h.pdf", "T", [Chapter("A", "intro", [_figure()]), Chapter("B", "", [_figure()]),
                                         Chapter("C", "", [])], "en")  # (a chapter's heading is on its page)
     assert "Pages:           3\n" in run("pdfinfo", str(tmp_path / "h.pdf"))
+
+
+def _fake_figures(monkeypatch):
+    """scene_figures replaced: three steps, each with the narration the trace would give ("gen k")."""
+    from pipeline import handout
+
+    monkeypatch.setattr(handout, "scene_figures", lambda trace, lang, theme: [
+        _figure(name, f"gen {k}") for k, name in enumerate(["title: From trace", "forward: a", "backward: b"])])
+
+
+@pytest.mark.parametrize("lang,auto,steps,said", [
+    ("ko", False, [("backward", {"en": "B", "ko": "비"})], ["gen 0", "gen 1", "비"]),  # authored keys by name
+    ("en", False, [("forward", "F")], ["gen 0", "F", "gen 2"]),
+    ("ko", False, [("forward", {"en": "F"})], ["gen 0", "F", "gen 2"]),  # no Korean: the English, as subtitles do
+    ("ko", True, [(0, "s0"), (2, {"en": "e2", "ko": "k2"})], ["s0", "gen 1", "k2"]),  # written from the trace: by index
+    ("en", True, [(1, {"ko": "k1"})], ["gen 0", "gen 1", "gen 2"]),  # nothing in English: the figure's own
+])
+def test_a_lecture_handout_s_figures_say_the_authored_narration_in_the_language_else_the_trace_s(
+        tmp_path, monkeypatch, lang, auto, steps, said):
+    from pipeline import auto_narration
+    from pipeline.handout import chapters_of
+    from pipeline.narration import StepNarration
+
+    _fake_figures(monkeypatch)
+    monkeypatch.setattr(auto_narration, "clip_narration", lambda clip, k, cfg, lecture, language: (
+        {"en": "Intro.", "ko": "소개."}, [StepNarration(step=key, narration=text) for key, text in steps], auto))
+    (tmp_path / "c.yaml").write_text("scene: graph\ntitle: Tiny\nexpression: f = x * 2\ninputs: {x: 3}\n")
+    (tmp_path / "l.yaml").write_text("title: Lecture\nclips:\n  - {config: c.yaml, title: One}\n")
+    title, chapters, inputs = chapters_of(tmp_path / "l.yaml", lang, "light")
+    assert title == "Lecture" and [c.title for c in chapters] == ["One"]
+    assert inputs == [tmp_path / "l.yaml", (tmp_path / "c.yaml").resolve()]  # the lecture and its clip's config
+    assert chapters[0].intro == {"en": "Intro.", "ko": "소개."}[lang]
+    assert [f.narration for f in chapters[0].figures] == said
+
+
+@pytest.mark.parametrize("config,title", [
+    ("scene: graph\ntitle: Tiny\nexpression: f = x * 2\ninputs: {x: 3}\n", "Tiny"),
+    ("scene: graph\nexpression: f = x * 2\ninputs: {x: 3}\n", "From trace"),  # no title: the title step's text
+])
+def test_a_config_s_handout_is_one_chapter_titled_by_the_config_else_its_title_step(tmp_path, monkeypatch, config,
+                                                                                   title):
+    from pipeline.handout import chapters_of
+
+    _fake_figures(monkeypatch)
+    (tmp_path / "c.yaml").write_text(config)
+    got, chapters, inputs = chapters_of(tmp_path / "c.yaml", "en", "light")
+    assert got == title and [(c.title, c.intro, len(c.figures)) for c in chapters] == [(title, "", 3)]
+    assert inputs == [tmp_path / "c.yaml"]
