@@ -2,6 +2,7 @@
 import base64
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -330,3 +331,68 @@ def test_a_slide_s_notes_and_text_alternative_say_its_step_chapter_and_narration
     assert [s.notes for s in steps] == notes and [s.label for s in steps] == labels
     assert [s.video for s in steps] == [Path("000.mp4"), Path("001.mp4"), Path("002.mp4")]
     assert seen == [(lang, False, tmp_path / "sections")]
+
+
+@pytest.mark.parametrize("to,theme,quality,reveal_theme", [
+    ("html", "dark", "low", "black"), ("html", "light", "preview", "white"),
+    ("pptx", "dark", "hd", None), ("pptx", "light", "low", None), ("pdf", "light", "preview", None),
+])
+def test_a_deck_is_in_the_theme_s_colours_at_the_quality_s_size_with_notes_as_its_format_takes_them(
+        tmp_path, monkeypatch, to, theme, quality, reveal_theme):
+    """manim-slides' converters replaced by recorders (the deck's HTML a slide per step, as its template
+    writes it): what each is asked for is the theme's, the quality's and the format's."""
+    import contextlib
+
+    import manim_slides.convert as convert
+
+    from pipeline import slides
+    from pipeline.render_job import QUALITIES
+    from scenes.style import THEMES
+
+    asked = {}
+
+    class Converter:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+            asked.setdefault("converters", []).append((type(self).__name__, kwargs))
+
+        def load_template(self):
+            return f"<html>{slides.NOTES_MARKDOWN}</aside></html>"
+
+        def convert_to(self, dest):
+            count = len(self.kwargs["presentation_configs"][0].slides)
+            Path(dest).write_text("<div class='slides'>" + "<section data-background-video='v'></section>" * count +
+                                  "</div>")
+
+    for name in ("RevealJS", "PowerPoint", "PDF"):
+        monkeypatch.setattr(convert, name, type(name, (Converter,), {}))
+    monkeypatch.setattr(slides, "_reveal_assets", contextlib.nullcontext)
+    steps = [slides.Step(helpers_clip(tmp_path, k), f"step {k}\n\nsaid <{k}>", f"label {k}") for k in range(2)]
+    from scenes import style
+
+    before = style.THEME
+    try:
+        slides.write_deck(steps, tmp_path / f"d.{to}", to, quality, theme, tmp_path)
+    finally:
+        style.apply_theme(before)  # the deck applies its theme: the next test gets the one it had
+    name, kwargs = asked["converters"][-1]
+    assert name == {"html": "RevealJS", "pptx": "PowerPoint", "pdf": "PDF"}[to]
+    [presentation] = kwargs["presentation_configs"]
+    q = QUALITIES[quality]
+    assert presentation.resolution == (q.width, q.height)
+    assert presentation.background_color.as_hex(format="long").upper() == THEMES[theme]["BACKGROUND"]
+    notes = [s.notes for s in presentation.slides]
+    if to == "html":
+        assert kwargs["reveal_theme"] == reveal_theme and kwargs["background_color"] == THEMES[theme]["BACKGROUND"]
+        assert notes == ["<p>step 0</p><p>said &lt;0&gt;</p>", "<p>step 1</p><p>said &lt;1&gt;</p>"]
+        assert (tmp_path / "d.html").read_text().count('aria-label="label ') == 2
+    else:
+        assert notes == ["step 0\n\nsaid <0>", "step 1\n\nsaid <1>"]  # PowerPoint's notes are text
+    if to == "pptx":
+        assert (kwargs["width"], kwargs["height"]) == (q.width, q.height)
+    assert (tmp_path / "d_slides" / "Backprop.json").is_file()
+
+
+def helpers_clip(tmp_path, k):
+    from helpers import write_clip
+    return write_clip(tmp_path / f"s{k}.mp4", 2, shade=40 * k)
