@@ -170,3 +170,58 @@ def test_render_writes_under_out_named_after_the_config_by_default(tmp_path, mon
     r = run_cli(["render", CHAIN, "-j", "1", *args])
     assert r.exit_code == 0, r.output
     assert asked == [Path(written)] and r.output.strip().splitlines()[-1] == f"wrote {written}"
+
+
+def _recorded(monkeypatch, module, function, result):
+    import importlib
+
+    asked = []
+    monkeypatch.setattr(importlib.import_module(module), function,
+                        lambda source, out, **options: asked.append((Path(out), options)) or result)
+    return asked
+
+
+@pytest.mark.parametrize("command,module,function,args,out,defaults", [
+    # what a command does given nothing but its input: where it writes, in what format, theme, language, quality
+    ("handout", "pipeline.handout", "make_handout", [], "out/chain_rule.pdf",
+     dict(to="pdf", theme="light", lang="en")),  # a handout is for print: light
+    ("handout", "pipeline.handout", "make_handout", ["--to", "html"], "out/chain_rule.html", dict(to="html")),
+    ("slides", "pipeline.slides", "make_slides", [], "out/chain_rule.html",
+     dict(to="html", theme="dark", lang="en", quality="preview")),
+    ("slides", "pipeline.slides", "make_slides", ["--to", "pdf"], "out/chain_rule.pdf", dict(to="pdf")),
+    ("lecture", "pipeline.lecture", "render_lecture", [], "out/lecture.mp4",
+     dict(fmt="mp4", theme="dark", lang="en", quality="preview", pace=1.0, voice="none", jobs=2,
+          burn_subtitles=False)),
+    ("lecture", "pipeline.lecture", "render_lecture", ["--format", "webm"], "out/lecture.webm", dict(fmt="webm")),
+])
+def test_each_command_s_defaults(tmp_path, monkeypatch, command, module, function, args, out, defaults):
+    from pipeline.video import Chapter
+
+    monkeypatch.chdir(tmp_path)
+    asked = _recorded(monkeypatch, module, function, [Chapter("T", 0.0, 1.0)] if command == "lecture" else 3)
+    source = CHAIN
+    if command == "lecture":
+        (tmp_path / "l.yaml").write_text("title: T\nclips:\n  - config: chain.yaml\n")
+        source = str(tmp_path / "l.yaml")
+    r = run_cli([command, source, *args])
+    assert r.exit_code == 0, r.output
+    [(written, options)] = asked
+    assert written == Path(out) and {k: options[k] for k in defaults} == defaults
+
+
+@pytest.mark.parametrize("args,title,configs", [
+    ([], "Backpropagation clips", ()),
+    (["--title", "Mine", "--configs", "b", "--configs", "a"], "Mine", ("b", "a")),  # the folders in the order given
+])
+def test_the_gallery_takes_its_title_and_config_folders_in_order(tmp_path, monkeypatch, args, title, configs):
+    from pipeline import gallery
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    asked = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gallery, "build_gallery", lambda out, title, folders, lang: asked.append((title, folders))
+                        or out / "index.html")
+    r = run_cli(["gallery", str(tmp_path), *args])
+    assert r.exit_code == 0, r.output
+    assert asked == [(title, tuple(Path(c) for c in configs))]
