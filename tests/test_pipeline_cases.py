@@ -680,3 +680,110 @@ def test_an_authored_step_the_clip_does_not_have_is_one_line_naming_its_key(monk
     with pytest.raises(ConfigError, match=r"^l.yaml: key 'clips.3.steps.1.step': no step of c.yaml matches 'a' after "
                                           r"the steps before it \(`render.py info c.yaml` lists its steps\)$"):
         lecture._resolve_steps(item, Path("l.yaml"))
+
+
+# ---- limits of a lecture file ----
+
+def _lecture_file(tmp_path, clips: int = 1, title: str = "L", steps: int = 0, audio: str = "") -> Path:
+    (tmp_path / "c.yaml").write_text("scene: graph\nexpression: f = x * 2\ninputs: {x: 3}\n")
+    step_list = ", ".join(f"{{step: {i}, narration: s}}" for i in range(steps))
+    clip = f"  - config: c.yaml\n    steps: [{step_list}]\n{audio}"
+    (tmp_path / "l.yaml").write_text(f"title: '{title}'\nclips:\n" + clip * clips)
+    return tmp_path / "l.yaml"
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(clips=50), None), (dict(clips=51), "key 'clips': List should have at most 50 items"),
+    (dict(title="t" * 200), None), (dict(title="t" * 201), "key 'title': String should have at most 200 characters"),
+    (dict(steps=200), None), (dict(steps=201), "key 'clips.0.steps': List should have at most 200 items"),
+])
+def test_a_lecture_has_at_most_50_clips_of_200_steps_under_a_title_of_200_characters(tmp_path, kwargs, message):
+    from pipeline.lecture import load_lecture
+
+    path = _lecture_file(tmp_path, **kwargs)
+    if message is None:
+        spec, configs = load_lecture(path)
+        assert len(configs) == kwargs.get("clips", 1)
+    else:
+        with pytest.raises(ConfigError, match=f"^{re.escape(str(path))}: {message}"):
+            load_lecture(path)
+
+
+@pytest.mark.parametrize("audio,message", [
+    ("    narration_audio: {fr: v.wav}\n", "key 'clips.0.narration_audio.fr': unknown language 'fr' (use en, ko)"),
+    ("    narration_audio: {ko: none.wav}\n", "key 'clips.0.narration_audio.ko': no such file none.wav"),
+    ("    narration_audio: none.wav\n", "key 'clips.0.narration_audio': no such file none.wav"),
+    ("    narration_audio: ../v.wav\n", "key 'clips.0.narration_audio': ../v.wav is outside the lecture's folder "
+                                      "(use --allow-outside to permit it)"),
+])
+def test_a_recorded_voice_is_named_by_a_known_language_and_an_existing_file_inside_the_folder(tmp_path, audio,
+                                                                                            message):
+    from pipeline.lecture import load_lecture
+
+    folder = tmp_path / "lec"
+    folder.mkdir()
+    (tmp_path / "v.wav").write_bytes(b"")
+    (folder / "v.wav").write_bytes(b"")
+    path = _lecture_file(folder, audio=audio)
+    with pytest.raises(ConfigError) as e:
+        load_lecture(path)
+    assert str(e.value) == f"{path}: {message}"
+
+
+def test_a_recorded_voice_outside_the_folder_is_read_when_allowed(tmp_path):
+    from pipeline.lecture import load_lecture
+
+    folder = tmp_path / "lec"
+    folder.mkdir()
+    (tmp_path / "v.wav").write_bytes(b"")
+    spec, _ = load_lecture(_lecture_file(folder, audio="    narration_audio: {en: ../v.wav}\n"), allow_outside=True)
+    assert spec.clips[0].narration_audio == {"en": "../v.wav"}
+
+
+# ---- pipeline/render_job.py: a render's progress line and its cache ----
+
+class _Stream:
+    def __init__(self, tty: bool):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("tty,written", [
+    (True, "\rc.mp4: animation 3, 1.2 s of video\033[K\rc.mp4: animation 4, 10.0 s of video\033[K\r\033[K"),
+    (False, ""),  # a log gets no progress at all
+])
+def test_a_render_s_progress_is_one_line_rewritten_on_a_terminal_only(monkeypatch, tty, written):
+    import sys
+
+    from pipeline.render_job import _ProgressLine
+
+    stream = _Stream(tty)
+    monkeypatch.setattr(sys, "stderr", stream)
+    line = _ProgressLine("c.mp4")
+    line.update(3, 1.25)
+    line.update(4, 9.96)
+    line.close()
+    assert stream.text == written
+
+
+def test_only_the_files_a_render_made_are_published_into_the_shared_cache(tmp_path):
+    from pipeline.render_job import publish_new_entries
+
+    private, shared = tmp_path / "private", tmp_path / "shared"
+    private.mkdir()
+    shared.mkdir()
+    (private / "new.svg").write_text("made now")
+    (private / "old.svg").write_text("made again")
+    (shared / "old.svg").write_text("made before")
+    (private / "sub").mkdir()  # not a file: not an entry
+    publish_new_entries(private, shared)
+    assert (shared / "new.svg").read_text() == "made now" and (shared / "old.svg").read_text() == "made before"
+    assert not (shared / "sub").exists()
