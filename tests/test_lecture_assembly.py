@@ -180,3 +180,27 @@ def test_burnt_in_subtitles_are_drawn_in_the_lecture_language_s_font(tmp_path, f
     monkeypatch.setattr(burn, "Burner", burner)
     lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality="low", lang=lang, burn_subtitles=True)
     assert fonts == [LANGUAGES[lang].font] and LANGUAGES["ko"].font != LANGUAGES["en"].font
+
+
+@pytest.mark.parametrize("theme,lang,quality", [("light", "ko", "low"), ("dark", "en", "preview")])
+def test_burnt_in_subtitles_are_the_lecture_language_s_in_the_theme_s_colours_at_the_quality_s_size(
+        tmp_path, fake_renders, lecture_file, monkeypatch, theme, lang, quality):
+    from engine.settings import QUALITIES
+    from pipeline import burn
+    from scenes import style
+
+    made = []
+    monkeypatch.setattr(burn, "Burner", lambda *args: made.append(args))
+    monkeypatch.setattr(lecture_mod, "join_clips", lambda parts, out, fps, fmt, **kwargs: [])  # what it is given
+    monkeypatch.setattr(lecture_mod, "write_text_atomic", lambda *args: None)
+    before = style.THEME
+    try:
+        lecture_mod.render_lecture(lecture_file, tmp_path / "b.mp4", quality=quality, lang=lang, theme=theme,
+                                   burn_subtitles=True)
+    finally:
+        style.apply_theme(before)  # the lecture applies its theme: the next test gets the one it had
+    [(width, height, cues, background, text, font)] = made
+    palette = style.THEMES[theme]
+    assert (width, height) == (QUALITIES[quality].width, QUALITIES[quality].height)
+    assert (background, text) == (palette["BACKGROUND"], palette["TEXT"])
+    assert [c.text for c in cues] == {"en": ["First in English.", "Only English."], "ko": ["첫 번째.", "Only English."]}[lang]
