@@ -787,3 +787,43 @@ def test_only_the_files_a_render_made_are_published_into_the_shared_cache(tmp_pa
     publish_new_entries(private, shared)
     assert (shared / "new.svg").read_text() == "made now" and (shared / "old.svg").read_text() == "made before"
     assert not (shared / "sub").exists()
+
+
+class _SizedFont:
+    """A font of ``size`` whose every character is half its size wide (widths worked by hand)."""
+    def __init__(self, path, size):
+        self.path, self.size = path, size
+
+    def getlength(self, text):
+        return self.size * 0.5 * len(text)
+
+
+class _Draw:
+    def __init__(self):
+        self.texts = []
+
+    def text(self, xy, text, font, fill, anchor):
+        self.texts.append((xy, text, font.path, font.size, fill, anchor))
+
+
+@pytest.mark.parametrize("words,size,lines", [
+    (1, 46, 1),  # the band of a 720-line frame is 130 pixels: a cue starts at 130 / 2.8 = 46
+    (10, 46, 2),  # 5 words of 9 letters a line at 23 pixels a letter (1177.6 pixels wide)
+    (15, 29, 2),  # 3 lines at 46: made smaller until 8 words fit a line, at 29 (79 letters x 14.5 = 1145.5)
+    (400, 10, 18),  # never under 10 pixels, however many lines (23 words of 5-pixel letters a line)
+])
+def test_a_burnt_in_cue_is_set_as_large_as_two_lines_allow_in_the_language_s_font_and_the_theme_s_colour(
+        monkeypatch, words, size, lines):
+    from pipeline import burn
+
+    monkeypatch.setattr(burn, "font_file", lambda family: f"/fonts/{family}.ttf")
+    monkeypatch.setattr(burn.ImageFont, "truetype", _SizedFont)
+    burner = burn.Burner(1280, 720, [], "#000000", "#fafafa", "NanumGothic")
+    draw = _Draw()
+    burner._write(draw, " ".join(["abcdefghi"] * words), 130)
+    assert len(draw.texts) == lines
+    assert {(path, s, fill, anchor) for _, _, path, s, fill, anchor in draw.texts} == {
+        ("/fonts/NanumGothic.ttf", size, (250, 250, 250), "mm")}
+    line_h = size * 1.2  # the lines centred in the band, each at its middle, across the frame's middle
+    top = (130 - line_h * lines) / 2
+    assert [xy for xy, *_ in draw.texts] == [(640.0, pytest.approx(top + k * line_h + line_h / 2)) for k in range(lines)]
