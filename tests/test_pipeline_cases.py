@@ -827,3 +827,35 @@ def test_a_burnt_in_cue_is_set_as_large_as_two_lines_allow_in_the_language_s_fon
     line_h = size * 1.2  # the lines centred in the band, each at its middle, across the frame's middle
     top = (130 - line_h * lines) / 2
     assert [xy for xy, *_ in draw.texts] == [(640.0, pytest.approx(top + k * line_h + line_h / 2)) for k in range(lines)]
+
+
+# ---- what a graph scene's steps say, on tiny traces worked by hand ----
+
+def _said(expression, inputs, constants, lang):
+    from helpers import trace_of
+    from pipeline.narration_text import graph_story, narrate
+
+    trace = trace_of(expression, inputs, constants)
+    return narrate(trace, [("", about) for about in graph_story(trace, lang)], lang)
+
+
+@pytest.mark.parametrize("lang,sentences", [
+    ("en", ["The input x is 3.", "The constant 2 goes in.", "The constant c is 5.",
+            "To sum up, the gradients of f: x +10."]),
+    ("ko", ["입력 x의 값은 3입니다.", "상수의 값은 2입니다.", "상수 c의 값은 5입니다.", "정리하면, f의 기울기는 x: +10입니다."]),
+])
+def test_inputs_and_constants_unnamed_or_named_are_said_in_the_language(lang, sentences):
+    # f = (x * 2) * c with x = 3, c = 5: df/dx = 2 c = 10
+    said = _said("f = (x * 2) * c", {"x": 3.0}, {"c": 5.0}, lang)
+    for sentence in sentences:
+        assert sentence in said, (sentence, said)
+
+
+@pytest.mark.parametrize("lang,sentence", [
+    ("en", "The ReLU gate r lets the upstream gradient through only where its input was positive, 2 of 3 entries: "
+           "x gets [+1, 0, +1]."),
+    ("ko", "ReLU 노드 r에서는 입력이 양수였던 곳, 3개 중 2개 원소로만 상류 기울기가 지나갑니다. x의 기울기는 [+1, 0, +1]입니다."),
+])
+def test_a_relu_gate_on_a_vector_says_how_many_entries_let_the_gradient_through(lang, sentence):
+    said = _said("r = relu(x)\nf = sum(r)", {"x": [1.0, -2.0, 3.0]}, {}, lang)
+    assert sentence in said, said
