@@ -859,3 +859,31 @@ def test_inputs_and_constants_unnamed_or_named_are_said_in_the_language(lang, se
 def test_a_relu_gate_on_a_vector_says_how_many_entries_let_the_gradient_through(lang, sentence):
     said = _said("r = relu(x)\nf = sum(r)", {"x": [1.0, -2.0, 3.0]}, {}, lang)
     assert sentence in said, said
+
+
+@pytest.mark.parametrize("expression,inputs,lang,sentences", [
+    ("f = x * y", {"x": 3.0, "y": -4.0}, "en", [
+        "The multiply gate f takes x and y and computes −12.",
+        "The backward pass starts at the output f: its gradient with respect to itself is 1.",
+        "The multiply gate f swaps its inputs: x gets the upstream gradient +1 times y's value −4, that is −4; "
+        "y gets the upstream gradient +1 times x's value 3, that is +3."]),
+    ("f = x * y", {"x": 3.0, "y": -4.0}, "ko", [
+        "곱셈 노드 f에서 x, y의 결과는 −12입니다.",
+        "역전파는 출력 f에서 시작합니다. 자기 자신에 대한 기울기는 1입니다.",
+        "곱셈 노드 f에서는 입력을 바꿔 곱합니다. x의 기울기는 상류 기울기 +1 곱하기 y의 값 −4, 곧 −4입니다. "
+        "y의 기울기는 상류 기울기 +1 곱하기 x의 값 3, 곧 +3입니다."]),
+    ("f = x + y", {"x": 1.0, "y": 2.0}, "en", [
+        "The add gate f distributes: x and y each get the upstream gradient +1, unchanged."]),
+    ("f = x + y", {"x": 1.0, "y": 2.0}, "ko", [
+        "덧셈 노드 f에서는 기울기가 분배됩니다. x, y의 기울기는 모두 상류 기울기와 같은 +1입니다."]),
+    ("f = exp(x)", {"x": 0.0}, "en", [
+        "The exponential gate f takes x and computes 1.",
+        "At the exponential gate f, the upstream gradient +1 times the local gradient 1 gives x its gradient, +1."]),
+    ("f = exp(x)", {"x": 0.0}, "ko", [
+        "지수 노드 f에서 x의 결과는 1입니다.",
+        "지수 노드 f에서 x의 기울기는 상류 기울기 +1 곱하기 국소 기울기 1, 곧 +1입니다."]),
+])
+def test_each_gate_says_its_rule_in_the_language_with_its_numbers(expression, inputs, lang, sentences):
+    said = _said(expression, inputs, {}, lang)
+    for sentence in sentences:
+        assert sentence in said, (sentence, said)
