@@ -887,3 +887,17 @@ def test_each_gate_says_its_rule_in_the_language_with_its_numbers(expression, in
     said = _said(expression, inputs, {}, lang)
     for sentence in sentences:
         assert sentence in said, (sentence, said)
+
+
+@pytest.mark.parametrize("expression,inputs,lang,sentence", [
+    ("f = x * x", {"x": 3.0}, "en",
+     "x was used 2 times, so its gradient is the sum of what each use sent back: +3 and +3 add up to +6."),
+    ("f = x * x", {"x": 3.0}, "ko", "x의 값은 2번 쓰였으므로, 기울기는 각 경로에서 온 값의 합입니다. +3, +3의 합은 +6입니다."),
+    ("f = sigmoid(x)", {"x": 0.0}, "en", "At the sigmoid gate f, the local gradient is y(1−y), with the output "
+                                         "y = 0.5: 0.25; times the upstream gradient +1, x gets +0.25."),
+    ("f = sigmoid(x)", {"x": 0.0}, "ko", "시그모이드 노드 f의 국소 기울기는 출력 y = 0.5에서 구한 y(1−y), 곧 0.25입니다. "
+                                         "상류 기울기 +1에 곱하면 x의 기울기는 +0.25입니다."),
+])
+def test_a_value_used_twice_and_a_sigmoid_say_their_rules_in_the_language(expression, inputs, lang, sentence):
+    said = " ".join(_said(expression, inputs, {}, lang))
+    assert sentence in said, said
