@@ -396,3 +396,35 @@ def test_a_deck_is_in_the_theme_s_colours_at_the_quality_s_size_with_notes_as_it
 def helpers_clip(tmp_path, k):
     from helpers import write_clip
     return write_clip(tmp_path / f"s{k}.mp4", 2, shade=40 * k)
+
+
+def test_a_config_s_notes_are_said_in_the_language_asked_for(tmp_path, fake_sections, monkeypatch):
+    from pptx import Presentation
+
+    from pipeline import slides
+
+    asked, fake = [], slides.render_scene
+    monkeypatch.setattr(slides, "render_scene", lambda trace, out, options: asked.append(options) or
+                        fake(trace, out, options))
+    from scenes import style
+
+    out, before = tmp_path / "chain.pptx", style.THEME
+    try:
+        slides.make_slides(CONFIG_DIR / "chain_rule.yaml", out, to="pptx", quality="low", lang="ko", theme="light")
+    finally:
+        style.apply_theme(before)  # the deck applies its theme: the next test gets the one it had
+    assert [(o.lang, o.theme, o.quality) for o in asked] == [("ko", "light", "low")]  # the clip's captions in Korean
+    notes = [s.notes_slide.notes_text_frame.text for s in Presentation(str(out)).slides]
+    assert [n.split("\n\n")[0] for n in notes] == CHAIN_STEPS  # the clip's step names
+    said = [n.split("\n\n")[1] for n in notes]
+    assert all(re.search("[가-힣]", text) for text in said) and said[-1].startswith("정리하면, f의 기울기는")
+
+
+def test_a_scene_that_marks_no_steps_makes_no_deck(tmp_path, monkeypatch):
+    from pipeline import slides
+    from pipeline.render_job import Rendered
+
+    monkeypatch.setattr(slides, "render_scene", lambda trace, out, options: Rendered(out, 1.0, 1, ()))
+    with pytest.raises(slides.SlidesError, match=r"chain_rule.yaml: the scene marks no steps$"):
+        slides.make_slides(CONFIG_DIR / "chain_rule.yaml", tmp_path / "d.pptx", to="pptx", quality="low")
+    assert not (tmp_path / "d.pptx").exists()
