@@ -345,3 +345,27 @@ def test_the_gallery_shows_every_mp4_and_webm_whatever_the_case_of_their_suffix(
         assert f'<source src="{name}" type="{mime}">' in page, name
     assert sorted(p.name for p in (tmp_path / "posters").iterdir()) == [
         "zz_a-mp4.png", "zz_b-MP4.png", "zz_c-webm.png", "zz_d-WebM.png"]
+
+
+@pytest.mark.parametrize("chapters,config,lang,said", [
+    ([], True, "en", []),  # a clip without steps
+    ([("a", 0.0, 1.0), ("b", 1.0, 2.0)], False, "en", [("a", 0.0, None), ("b", 1.0, None)]),  # no config of its name
+    ([("a", 0.0, 1.0), ("b", 1.0, 2.0)], True, "en", [("a", 0.0, "A."), ("b", 1.0, "B.")]),
+    ([("a", 0.0, 1.0), ("b", 1.0, 2.0)], True, "ko", [("a", 0.0, "에이."), ("b", 1.0, "비.")]),  # named in English
+    ([("가", 0.0, 1.0), ("나", 1.0, 2.0)], True, "en", [("가", 0.0, "A."), ("나", 1.0, "B.")]),  # rendered in Korean
+    ([("a", 0.0, 1.0), ("c", 1.0, 2.0)], True, "en", [("a", 0.0, None), ("c", 1.0, None)]),  # other steps: not its
+])
+def test_a_clip_s_steps_are_narrated_from_the_config_of_its_name_when_their_names_agree(tmp_path, monkeypatch,
+                                                                                      chapters, config, lang, said):
+    from pipeline import auto_narration, gallery
+    from pipeline.auto_narration import SpokenStep
+
+    steps = {"en": [SpokenStep("a", 0.0, "A."), SpokenStep("b", 1.0, "B.")],
+             "ko": [SpokenStep("가", 0.0, "에이."), SpokenStep("나", 1.0, "비.")]}
+    monkeypatch.setattr(gallery, "read_chapters", lambda clip: chapters)
+    monkeypatch.setattr(auto_narration, "spoken_steps", lambda trace, language: steps[language])
+    monkeypatch.setattr("engine.source.trace_path_for", lambda config: config)
+    if config:
+        (tmp_path / "zz_clip.yaml").write_text("scene: graph\n")
+    got = gallery.clip_steps(tmp_path / "zz_clip.mp4", (tmp_path,), lang)
+    assert [(s.name, s.start, s.narration) for s in got] == said
