@@ -225,3 +225,23 @@ def test_the_gallery_takes_its_title_and_config_folders_in_order(tmp_path, monke
     r = run_cli(["gallery", str(tmp_path), *args])
     assert r.exit_code == 0, r.output
     assert asked == [(title, tuple(Path(c) for c in configs))]
+
+
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_narrate_prints_each_step_s_index_start_name_and_sentence_or_their_json(monkeypatch, json_flag):
+    import json
+
+    from pipeline import auto_narration
+    from pipeline.auto_narration import SpokenStep
+
+    monkeypatch.setattr(auto_narration, "spoken_steps", lambda trace, language: [
+        SpokenStep("title: T", 0.0, "시작합니다."), SpokenStep("forward: x = 3", 12.345, "The input x is 3.")])
+    r = run_cli(["narrate", CHAIN, "--lang", "ko", *(["--json"] if json_flag else [])])
+    assert r.exit_code == 0, r.output
+    if json_flag:  # Korean as it is, not \\u escapes
+        assert '"시작합니다."' in r.output and json.loads(r.output) == {"steps": [
+            {"name": "title: T", "start": 0.0, "narration": "시작합니다."},
+            {"name": "forward: x = 3", "start": 12.345, "narration": "The input x is 3."}]}
+    else:
+        assert r.output == ("  0    0.0s  title: T\n            시작합니다.\n"
+                            "  1   12.3s  forward: x = 3\n            The input x is 3.\n")
