@@ -236,3 +236,26 @@ def test_chunks_in_a_folder_with_a_quote_in_its_name_are_joined_whole(tmp_path):
     parts = [_clip(folder / f"{k}.mp4", n, "libx264") for k, n in enumerate((5, 7))]
     concat_clips(parts, tmp_path / "joined.mp4")
     assert clip_frames(tmp_path / "joined.mp4", 10) == 12
+
+
+@pytest.mark.parametrize("fmt,codec", [("mp4", "aac"), ("webm", "opus")])
+def test_a_voice_track_is_mono_at_48_khz_titled_and_as_long_as_its_samples(tmp_path, fmt, codec):
+    import numpy as np
+
+    from pipeline.voice import RATE, read_audio
+
+    clip = write_clip(tmp_path / "a.mp4", 10)  # 1 s of picture
+    t = np.arange(int(0.6 * RATE)) / RATE
+    out = tmp_path / f"o.{fmt}"
+    join_clips([Part(clip, "A")], out, fps=10, fmt=fmt, audio=(0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+               audio_title="Narration (draft voice)")
+    with av.open(str(out)) as f:
+        [audio] = f.streams.audio
+        assert (audio.codec_context.name, audio.codec_context.sample_rate, audio.codec_context.layout.name) == \
+            (codec, 48000, "mono")
+        assert "Narration (draft voice)" in (audio.metadata.get("title"), audio.metadata.get("handler_name"))
+        first = next(p for p in f.demux(audio) if p.pts is not None)
+        assert float(first.pts * first.time_base) < 0.03  # from the video's start (an encoder's priming before it)
+    sound = read_audio(out)
+    loud = np.flatnonzero(np.abs(sound) > 0.1)
+    assert loud[0] / RATE < 0.05 and abs(loud[-1] / RATE - 0.6) < 0.05  # the tone from the start, 0.6 s long
