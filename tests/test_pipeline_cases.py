@@ -901,3 +901,26 @@ def test_each_gate_says_its_rule_in_the_language_with_its_numbers(expression, in
 def test_a_value_used_twice_and_a_sigmoid_say_their_rules_in_the_language(expression, inputs, lang, sentence):
     said = " ".join(_said(expression, inputs, {}, lang))
     assert sentence in said, said
+
+
+def test_a_scene_s_natural_length_is_built_once_per_pace_and_holds_and_kept_in_the_clip_cache(tmp_path, monkeypatch):
+    from pipeline import lecture, render_job
+    from pipeline.render_job import RenderOptions, Timing
+
+    built = []
+    monkeypatch.setattr(lecture, "CLIP_CACHE", tmp_path)
+    monkeypatch.setattr(render_job, "scene_duration", lambda trace, options: built.append(options.timing) or 4.25)
+    (tmp_path / "t.json").write_text("{}")
+    item = lecture.Item("scene", str(tmp_path / "t.json"))
+
+    def seconds(pace, holds=()):
+        return lecture._natural_seconds(item, RenderOptions(timing=Timing(pace, holds)), b"code")
+
+    assert seconds(1.0) == 4.25 and seconds(1.0) == 4.25 and built == [Timing(1.0)]  # the second from the cache
+    assert seconds(2.0) == 4.25 and seconds(1.0, ((1, 3.0),)) == 4.25
+    assert built == [Timing(1.0), Timing(2.0), Timing(1.0, ((1, 3.0),))]  # another pace or hold: built again
+    entries = list(tmp_path.glob("seconds-*.txt"))
+    assert len(entries) == 3 and {p.read_text() for p in entries} == {"4.25"}
+    for entry in entries:
+        entry.write_text("soon")  # changed: its record no longer matches, and it is made again
+    assert seconds(1.0) == 4.25 and len(built) == 4
