@@ -187,3 +187,32 @@ def test_a_clip_without_steps_or_with_more_steps_than_sentences_has_no_text_alte
     assert bp._shown_text(Path("t.json"), Rendered(Path("c.mp4"), 3.0, 3), True, "en") == ""
     two = Rendered(Path("c.mp4"), 3.0, 3, steps=(StepTime("t", 0.0, 1.0), StepTime("f", 1.0, 3.0)))
     assert bp._shown_text(Path("t.json"), two, True, "en") == ""
+
+
+@pytest.mark.parametrize("name", ["none.json", "none.yaml"])
+def test_rendering_a_missing_file_is_one_error_naming_it_and_writes_nothing(tmp_path, name):
+    with pytest.raises(bp.BackpropError, match=f"^{tmp_path / name}: cannot read: No such file or directory$"):
+        bp.render(tmp_path / name, output=tmp_path / "x.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rendering_a_dict_that_is_no_trace_is_one_error_and_writes_nothing(tmp_path):
+    with pytest.raises(bp.BackpropError, match="^not a valid trace: "):
+        bp.render({"kind": "graph"}, output=tmp_path / "x.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dict_trace_is_rendered_under_out_named_after_its_title(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from pipeline import render_job
+
+    asked = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(render_job, "render_scene", lambda trace, out, options: asked.append(out) or
+                        render_job.Rendered(out, 1.0, 1))
+    monkeypatch.setattr(bp, "_shown_text", lambda *args: "")
+    t = bp.trace({"scene": "graph", "title": "My Net: v2", "expression": "f = x * 2", "inputs": {"x": 3}})
+    assert bp.render(t).path == Path("out/my_net__v2.mp4") and asked == [Path("out/my_net__v2.mp4")]
+    untitled = bp.trace({"scene": "graph", "expression": "f = x * 2", "inputs": {"x": 3}})
+    assert bp.render(untitled, still=True).path == Path("out/trace.png")
