@@ -306,3 +306,9 @@ def test_the_joined_clip_s_poster_is_the_chunk_s_that_holds_its_frame(tmp_path, 
     monkeypatch.setattr(video, "tag_clip", lambda path, at, steps: tagged.append(at))
     _, at = chunks.join_chunks([first, second], rendered, [0, 2], plan, tmp_path / "joined.mp4", 10)
     assert at == pytest.approx(poster) and tagged == [at]
+
+
+@pytest.mark.parametrize("cores,jobs", [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (16, 8)])
+def test_auto_jobs_gives_a_chunk_only_two_whole_cores_of_its_own(monkeypatch, cores, jobs):
+    monkeypatch.setattr(chunks.os, "sched_getaffinity", lambda pid: set(range(cores)))
+    assert chunks.auto_jobs() == jobs
