@@ -924,3 +924,21 @@ def test_a_scene_s_natural_length_is_built_once_per_pace_and_holds_and_kept_in_t
     for entry in entries:
         entry.write_text("soon")  # changed: its record no longer matches, and it is made again
     assert seconds(1.0) == 4.25 and len(built) == 4
+
+
+@pytest.mark.parametrize("config,where", [
+    ({"inputs": {"x": [1.0] * 3}, "constants": {"c": [1.0] * 5}}, "key 'constants.c': its 5 elements"),  # the largest
+    ({"inputs": {"x": [1.0] * 7, "y": 2.0}, "constants": None}, "key 'inputs.x': its 7 elements"),
+    ({}, "its values"),  # a trace without its config's inputs
+])
+def test_a_graph_over_the_draw_budget_names_its_largest_input_and_how_long_it_would_take(monkeypatch, config, where):
+    from engine.config import ConfigError
+    from pipeline.render_job import check_draw_budget
+
+    monkeypatch.setenv("BACKPROP_ALLOW_LONG", "0")
+    trace = {"nodes": [{"value": [1.0] * 3000}], "config": config}  # 3,000 numbers at 0.4 s: 20 minutes
+    with pytest.raises(ConfigError) as e:
+        check_draw_budget(trace, Path("t.json"))
+    assert str(e.value) == (f"t.json: {where} (3,000 numbers in the graph) would take about 20 minutes to draw (the "
+                            "budget is 10 minutes): use fewer elements (`trace` and `check` work on it as it is), or "
+                            "pass --allow-long")
