@@ -942,3 +942,28 @@ def test_a_graph_over_the_draw_budget_names_its_largest_input_and_how_long_it_wo
     assert str(e.value) == (f"t.json: {where} (3,000 numbers in the graph) would take about 20 minutes to draw (the "
                             "budget is 10 minutes): use fewer elements (`trace` and `check` work on it as it is), or "
                             "pass --allow-long")
+
+
+def test_two_lectures_of_the_same_file_name_in_two_folders_may_not_share_a_video(tmp_path):
+    from pipeline.course import load_course
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "l.yaml").write_text("title: x\n")
+    (tmp_path / "course.yaml").write_text("title: C\nlectures: [a/l.yaml, b/l.yaml]\n")
+    with pytest.raises(ConfigError, match=r"key 'output': '\{lecture\}/\{format\}/\{lang\}-\{theme\}-\{quality\}"
+                                          r"\.\{format\}' gives .*l/mp4/en-dark-preview to two videos"):
+        load_course(tmp_path / "course.yaml", tmp_path / "out")
+
+
+def test_a_course_s_videos_are_every_lecture_language_theme_quality_and_format_in_that_order(tmp_path):
+    from pipeline.course import load_course
+
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.yaml").write_text("title: x\n")
+    (tmp_path / "course.yaml").write_text("title: C\nlectures: [one.yaml, two.yaml]\nlangs: [ko, en]\n"
+                                          "themes: [light]\nqualities: [hd, low]\nformats: [webm]\n")
+    _, variants = load_course(tmp_path / "course.yaml", tmp_path / "out")
+    assert [str(v.output.relative_to(tmp_path / "out")) for v in variants] == [
+        f"{lec}/webm/{lang}-light-{q}.webm" for lec in ("one", "two") for lang in ("ko", "en") for q in ("hd", "low")]
+    assert {(v.theme, v.fmt) for v in variants} == {("light", "webm")} and variants[0].lecture == tmp_path / "one.yaml"
