@@ -31,8 +31,8 @@ def test_the_poster_animation_is_the_last_one_ending_by_the_moment(moment, index
 @pytest.mark.parametrize("quality,chunk,expected", [
     ("low", False, {"crf": "21"}),  # 240 lines: preview's rate control
     ("preview", False, {"crf": "21"}),
-    ("hd", False, {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}),
-    ("4k", False, {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}),
+    ("hd", False, {"crf": "21.1", "x264-params": "bframes=5:rc-lookahead=20:ref=3:keyint=600"}),
+    ("4k", False, {"crf": "21.1", "x264-params": "bframes=5:rc-lookahead=20:ref=3:keyint=600"}),
     ("preview", True, {"x264-params": "qp=25", "forced-idr": "1"}),  # a chunk: constant quantiser, IDR at steps
     ("hd", True, {"x264-params": "qp=25", "forced-idr": "1"}),
 ])

@@ -94,8 +94,8 @@ def test_a_clip_of_720_lines_or_more_is_encoded_as_hd_and_a_smaller_one_as_previ
 
 @pytest.mark.parametrize("height,rate", [
     (240, {"crf": "21"}), (719, {"crf": "21"}),  # below 720 lines: preview's measure
-    (720, {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}),
-    (721, {"crf": "22", "x264-params": "bframes=5:rc-lookahead=20"}),
+    (720, {"crf": "21.1", "x264-params": "bframes=5:rc-lookahead=20:ref=3:keyint=600"}),
+    (721, {"crf": "21.1", "x264-params": "bframes=5:rc-lookahead=20:ref=3:keyint=600"}),
 ])
 def test_x264_s_rate_control_either_side_of_720_lines(height, rate):
     from pipeline.video import x264_rate
