@@ -66,9 +66,14 @@ def trace_path_soon(source: str | Path) -> Future[Path]:
     return future
 
 
+def is_trace_file(source: Path) -> bool:
+    """Whether ``source`` names a trace rather than a config: a .json file, the suffix in any case (T.JSON)."""
+    return source.suffix.lower() == ".json"
+
+
 def _cached_trace(source: Path) -> Path:
     """Where ``source``'s trace is (a .json is its own trace), keyed by the config and the engine's code."""
-    if source.suffix == ".json":
+    if is_trace_file(source):
         return source
     from .torch_config import code_fingerprint  # a torch config's trace also depends on its code
 

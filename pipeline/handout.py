@@ -117,10 +117,10 @@ def chapters_of(source: Path, lang: str, theme: str, allow_outside: bool = False
     """The handout's title, chapters and input files, for a lecture or a single config."""
     from engine.config import load_config, read_yaml
     from pipeline.narration import text_in
-    from engine.source import trace_path_for
+    from engine.source import is_trace_file, trace_path_for
     from scenes.pacing import match_steps
 
-    data = None if source.suffix == ".json" else read_yaml(source)  # a trace, as `render` and `slides` take one
+    data = None if is_trace_file(source) else read_yaml(source)  # a trace, as `render` and `slides` take one
     if not (isinstance(data, dict) and "clips" in data):
         config = None if data is None else load_config(source)
         figures = scene_figures(trace_path_for(source), lang, theme)

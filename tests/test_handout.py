@@ -225,7 +225,9 @@ def test_a_trace_file_makes_the_handout_its_config_makes(tmp_path):
     config = CONFIG_DIR / "chain_rule.yaml"
     trace = tmp_path / "chain.json"
     trace.write_bytes(trace_path_for(config).read_bytes())
-    for source, out in ((config, tmp_path / "a.html"), (trace, tmp_path / "b.html")):
+    shouting = tmp_path / "CHAIN.JSON"  # the suffix in any case
+    shouting.write_bytes(trace.read_bytes())
+    for source, out in ((config, tmp_path / "a.html"), (trace, tmp_path / "b.html"), (shouting, tmp_path / "d.html")):
         r = run_cli(["handout", str(source), "-o", str(out)])
         assert r.exit_code == 0, r.output
     from bs4 import BeautifulSoup
@@ -234,7 +236,7 @@ def test_a_trace_file_makes_the_handout_its_config_makes(tmp_path):
         soup = BeautifulSoup(page.read_text(), "html.parser")
         return ([h.get_text() for h in soup.find_all(["title", "h1", "h2"])], [i["alt"] for i in soup.find_all("img")],
                 [c.get_text() for c in soup.find_all("figcaption")])
-    assert shown(tmp_path / "a.html") == shown(tmp_path / "b.html")
+    assert shown(tmp_path / "a.html") == shown(tmp_path / "b.html") == shown(tmp_path / "d.html")
     assert len(shown(tmp_path / "b.html")[1]) == 10 and "Chain rule" in shown(tmp_path / "b.html")[0][0]
     trace.write_text(trace.read_text()[:-40])
     r = run_cli(["handout", str(trace), "-o", str(tmp_path / "c.html")])

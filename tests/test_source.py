@@ -100,8 +100,10 @@ def test_caches_follow_backprop_cache_dir(tmp_path):
     assert out == [str(tmp_path / "traces"), str(tmp_path / "clips")]
 
 
-def test_a_trace_file_is_read_as_is_never_traced(trace_cache, tmp_path):
-    missing = tmp_path / "not-yet.json"
+@pytest.mark.parametrize("name", ["not-yet.json", "NOT-YET.JSON", "not-yet.Json"])
+def test_a_trace_file_is_read_as_is_never_traced(trace_cache, tmp_path, name):
+    # the suffix in any case, as render's -o reads .MP4 (a T.JSON was read as a config: "key 'scene' is missing")
+    missing = tmp_path / name
     assert source.trace_path_for(missing) == missing
     future = source.trace_path_soon(missing)
     assert future.done() and future.result() == missing and trace_cache() == []
