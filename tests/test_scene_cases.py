@@ -1,0 +1,265 @@
+"""The small functions viewers see through, case by case: each option, each boundary, each sign.
+
+Every expectation is written from what a viewer should see (the palette's roles in scenes/style.py, the
+docstrings, hand-worked numbers), never produced by the code under test.
+"""
+import numpy as np
+import pytest
+
+from scenes import style
+from scenes.formulas import _one_hot_terms, _window, bias_summed, magnified_line, pages, too_large
+from scenes.trace_data import Step
+
+
+# --- scenes/style.py: numbers, arrays, names and shapes as a formula writes them ---
+
+@pytest.mark.parametrize("x,signed,tex", [
+    (0.5, False, "0.5"), (0.5, True, "+0.5"), (-0.5, False, "-0.5"), (-0.5, True, "-0.5"),
+    (0.0, True, "0"), (-0.0, True, "0"),  # zero has no sign
+    (float("inf"), True, r"+\infty"), (float("-inf"), True, r"-\infty"), (float("-inf"), False, r"-\infty"),
+    (float("nan"), True, r"\mathrm{NaN}"),  # a NaN is never signed
+    (123456.0, False, r"1.2\times 10^{5}"), (123456.0, True, r"+1.2\times 10^{5}"),
+    (-123456.0, True, r"-1.2\times 10^{5}"), (1e-4, True, r"+1\times 10^{-4}"),
+])
+def test_a_number_in_a_formula_has_its_sign_infinity_and_power_of_ten_written_out(x, signed, tex):
+    assert style.latex_number(x, signed) == tex
+
+
+@pytest.mark.parametrize("value,shown", [(-0.0, "0"), (float("nan"), "NaN"), (float("-inf"), "−∞"),
+                                         (1e-17, "+1e−17"), (-1e-4, "−1e−4"), (123456.0, "+1.2e5")])
+def test_a_gradient_label_is_signed_except_zero_and_nan_and_uses_the_typographic_minus(value, shown):
+    assert style.fmt_grad(value) == shown
+
+
+@pytest.mark.parametrize("a,signed,tex", [
+    (np.array([1.0, -2.0]), False, r"\begin{bmatrix} 1 \\ -2 \end{bmatrix}"),  # a vector is a column
+    (np.array([1.0, -2.0]), True, r"\begin{bmatrix} +1 \\ -2 \end{bmatrix}"),
+    (np.array([[1.0, 2.0], [3.0, 0.0]]), True, r"\begin{bmatrix} +1 & +2 \\ +3 & 0 \end{bmatrix}"),
+    (np.array([[1.0, 2.0, 3.0]]), False, r"\begin{bmatrix} 1 & 2 & 3 \end{bmatrix}"),  # a row stays a row
+    (np.array(0.25), True, "+0.25"),
+    (np.arange(8.0).reshape(2, 2, 2), False,  # a higher rank: its first axis as rows
+     r"\begin{bmatrix} 0 & 1 & 2 & 3 \\ 4 & 5 & 6 & 7 \end{bmatrix}"),
+])
+def test_an_array_in_a_formula_is_a_bmatrix_with_vectors_as_columns(a, signed, tex):
+    assert style.latex_array(a, signed) == tex
+
+
+@pytest.mark.parametrize("cols,widened", [(1, False), (10, False), (11, True), (12, True)])
+def test_a_matrix_wider_than_amsmath_s_ten_columns_says_how_many_it_has(cols, widened):
+    tex = style.latex_array(np.ones((1, cols)))
+    assert tex.startswith(rf"\setcounter{{MaxMatrixCols}}{{{cols}}}") == widened
+    assert tex.count("&") == cols - 1
+
+
+@pytest.mark.parametrize("tex,sep,parts", [
+    (r"a \\ b", r" \\ ", ["a", "b"]),
+    (r"a", r" \\ ", ["a"]),
+    (r"", r" \\ ", [""]),
+    (r"{a \\ b} \\ c", r" \\ ", [r"{a \\ b}", "c"]),  # not inside a group
+    (r"\begin{bmatrix} 1 \\ 2 \end{bmatrix} \\ c", r" \\ ", [r"\begin{bmatrix} 1 \\ 2 \end{bmatrix}", "c"]),
+    (r"x = 1 \qquad y = {2 \qquad 3} \qquad z", r" \qquad ", ["x = 1", r"y = {2 \qquad 3}", "z"]),
+    (r"a \\ b \\ c", r" \\ ", ["a", "b", "c"]),  # the last part kept too
+])
+def test_a_formula_splits_only_where_no_brace_or_matrix_is_open(tex, sep, parts):
+    assert style.split_top_level(tex, sep) == parts
+
+
+@pytest.mark.parametrize("label,tex", [
+    ("x", "x"), ("W", "W"), ("w10", "w_{10}"), ("ab12", r"\mathrm{ab}_{12}"), ("x_1", "x_{1}"),
+    ("x_alpha", r"x_{\alpha}"), ("theta", r"\theta"), ("omega_out", r"\omega_{\mathrm{out}}"),
+    ("lambda", r"\mathrm{lambda}"),  # not one of the Greek letters written as symbols
+    ("a_b_c", r"a_{\mathrm{b\_c}}"), ("dx_dy_dz", r"\mathrm{dx}_{\mathrm{dy\_dz}}"),  # every _ after the first escaped
+    ("x_a_b_c", r"x_{\mathrm{a\_b\_c}}"),
+    ("a b", r"\text{?}"), ("a-b", r"\text{?}"),
+])
+def test_a_name_is_written_with_its_subscript_greek_letter_and_escaped_underscores(label, tex):
+    assert style.latex_name(label) == tex
+
+
+@pytest.mark.parametrize("label,module,lines", [
+    ("fc_1.weight", None, [r"\mathrm{fc\_1.}", r"\mathrm{weight}"]),
+    ("fc1.running_mean", None, [r"\mathrm{fc1.}", r"\mathrm{running\_mean}"]),
+    ("layers.0.bias", None, [r"\mathrm{layers}_{0}.", r"\mathrm{bias}"]),
+    ("my_net.0.weight", None, [r"\mathrm{my\_net}_{0}.", r"\mathrm{weight}"]),
+    ("w_in", None, [r"w_{\mathrm{in}}"]),  # not a parameter: one line
+])
+def test_a_parameter_s_name_breaks_after_its_last_dot_with_underscores_escaped(label, module, lines):
+    assert style.parameter_lines(label, module) == lines
+
+
+@pytest.mark.parametrize("label,value,tex", [("x", 2.0, "x"), ("2", 2.0, "2"), ("0.5", 0.5, "0.5"),
+                                             ("-3", -3.0, "-3"), ("fc1.weight", 0.0, r"\mathrm{fc1.weight}")])
+def test_a_leaf_is_written_by_its_name_and_a_constant_by_its_number(label, value, tex):
+    assert style.node_tex(label, value) == tex
+
+
+@pytest.mark.parametrize("a,text,tex", [
+    (np.float64(2.0), "scalar", r"\text{scalar}"),
+    (np.zeros(1), "1-vector", r"\mathbb{R}^{\scriptstyle 1}"),
+    (np.zeros(4), "4-vector", r"\mathbb{R}^{\scriptstyle 4}"),  # a vector named by its space, not a bare 4
+    (np.zeros((2, 3)), "2×3", r"2\times 3"),
+    (np.zeros((3, 2)), "3×2", r"3\times 2"),  # rows first
+    (np.zeros((1, 4)), "1×4", r"1\times 4"),
+    (np.zeros((2, 3, 4)), "2×3×4", r"2\times 3\times 4"),
+])
+def test_a_shape_is_said_in_words_and_in_a_formula(a, text, tex):
+    assert style.shape_text(a) == text and style.latex_shape(a) == tex
+
+
+@pytest.mark.parametrize("color", ["#E69F00", "E69F00"])
+def test_a_coloured_part_names_its_colour_in_hex_without_the_hash(color):
+    assert style.colored("x", color) == r"\textcolor[HTML]{E69F00}{x}"
+
+
+# The palette's roles, as the module's docstring states them: forward blue, gradients orange, per theme.
+ROLES = {"dark": {"FORWARD": "#56B4E9", "GRADIENT": "#E69F00", "TEXT": "#FFFFFF", "MUTED": "#999999",
+                  "BACKGROUND": "#000000", "GOOD": "#009E73", "BAD": "#D55E00", "HIGHLIGHT": "#F0E442"},
+         "light": {"FORWARD": "#0072B2", "GRADIENT": "#AD5A00", "TEXT": "#111111", "MUTED": "#555555",
+                   "BACKGROUND": "#FFFFFF", "GOOD": "#007A5A", "BAD": "#C24E00", "HIGHLIGHT": "#8A7500"}}
+ACTIVATIONS = {"dark": {"sigmoid": "#D55E00", "tanh": "#009E73", "relu": "#CC79A7", "leaky_relu": "#F0E442"},
+               "light": {"sigmoid": "#C24E00", "tanh": "#007A5A", "relu": "#A8528A", "leaky_relu": "#8A7500"}}
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_theme_sets_every_role_colour_each_activation_s_colour_and_the_default_text_colour(theme):
+    from manim import MathTex, Text
+    other = "light" if theme == "dark" else "dark"
+    with style.themed(other), style.themed(theme):
+        assert {role: getattr(style, role) for role in ROLES[theme]} == ROLES[theme]
+        assert {k: style.ACTIVATION[k] for k in ACTIVATIONS[theme]} == ACTIVATIONS[theme]
+        assert style.THEME == theme
+        assert Text("a").color.to_hex().upper() == ROLES[theme]["TEXT"]
+        assert MathTex("a").color.to_hex().upper() == ROLES[theme]["TEXT"]
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_theme_used_for_one_scene_is_undone_afterwards_even_when_the_scene_fails(theme):
+    other = "light" if theme == "dark" else "dark"
+    with style.themed(other):
+        with pytest.raises(RuntimeError), style.themed(theme):
+            raise RuntimeError
+        assert style.THEME == other and style.GRADIENT == ROLES[other]["GRADIENT"]
+        assert style.ACTIVATION["relu"] == ACTIVATIONS[other]["relu"]
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_text_built_once_is_not_handed_out_in_the_other_theme_s_colour(theme):
+    from manim import Text
+    other = "light" if theme == "dark" else "dark"
+    with style.themed(other):
+        style.once(Text, "cached across themes")
+    with style.themed(theme):
+        assert style.once(Text, "cached across themes").color.to_hex().upper() == ROLES[theme]["TEXT"]
+
+
+@pytest.mark.parametrize("env,theme", [("dark", "dark"), ("light", "light"), ("sepia", "dark"), ("", "dark"),
+                                       (None, "dark")])
+def test_the_theme_comes_from_its_variable_and_an_unknown_one_is_dark(monkeypatch, env, theme):
+    from engine.settings import THEME_ENV
+    if env is None:
+        monkeypatch.delenv(THEME_ENV, raising=False)
+    else:
+        monkeypatch.setenv(THEME_ENV, env)
+    assert style.theme() == theme
+
+
+@pytest.mark.parametrize("env,lang", [("en", "en"), ("ko", "ko"), ("xx", "en"), (None, "en")])
+def test_the_caption_language_and_its_font_come_from_the_variable_and_an_unknown_one_is_english(monkeypatch, env, lang):
+    from engine.languages import LANGUAGES
+    from engine.settings import LANG_ENV
+    if env is None:
+        monkeypatch.delenv(LANG_ENV, raising=False)
+    else:
+        monkeypatch.setenv(LANG_ENV, env)
+    assert style.language() == lang
+    assert style.caption_font() == LANGUAGES[lang].font == style.FONTS[lang]
+    assert style.caption("curves", steps=7) == {"en": "after 7 steps", "ko": "7 스텝 후"}[lang]
+
+
+def test_a_caption_missing_in_korean_falls_back_to_english_with_its_fields(monkeypatch):
+    from engine.settings import LANG_ENV
+    monkeypatch.setenv(LANG_ENV, "ko")
+    monkeypatch.delitem(style.CAPTIONS["ko"], "step_stamp")
+    assert style.caption("step_stamp", step=12) == "step 12"
+    assert style.caption("layer", layer=2) == "2층"
+
+
+def test_the_korean_font_differs_from_the_english_one():
+    # Latin fonts have no Hangul: a Korean caption set in the English font draws boxes
+    from engine.languages import LANGUAGES
+    assert LANGUAGES["ko"].font != LANGUAGES["en"].font and "Nanum" in LANGUAGES["ko"].font
+
+
+# --- scenes/formulas.py: what is too large to read, the block shown instead, pages ---
+
+@pytest.mark.parametrize("n,at,size,indices", [
+    (9, 0, 4, [0, 1, 2, 3]), (9, 1, 4, [0, 1, 2, 3]), (9, 4, 4, [2, 3, 4, 5]),  # centred where it can be
+    (9, 8, 4, [5, 6, 7, 8]), (9, 7, 4, [5, 6, 7, 8]),  # the end stops it
+    (4, 3, 4, [0, 1, 2, 3]), (3, 2, 4, [0, 1, 2]), (1, 0, 6, [0]),  # fewer than the size: all of them
+    (12, 10, 6, [6, 7, 8, 9, 10, 11]), (12, 5, 6, [2, 3, 4, 5, 6, 7]),
+])
+def test_a_window_of_indices_is_centred_on_its_entry_and_kept_inside_the_array(n, at, size, indices):
+    assert list(range(n))[_window(n, at, size)] == indices
+
+
+@pytest.mark.parametrize("a,large", [
+    (None, False), (np.float64(3.0), False), (np.zeros(4), False), (np.zeros(5), True),  # a vector is a column
+    (np.zeros(6), True), (np.zeros((4, 6)), False), (np.zeros((5, 6)), True), (np.zeros((4, 7)), True),
+    (np.zeros((1, 6)), False), (np.zeros((6, 1)), True), (np.zeros((2, 2, 2)), True),
+])
+def test_more_than_four_rows_or_six_columns_is_too_large_to_read_in_the_equation_area(a, large):
+    assert too_large(a) == large
+
+
+def test_a_long_vector_is_magnified_around_its_largest_entry_in_size_with_rows_only():
+    grad = np.array([0.1, 0.2, 0.3, 0.1, 0.2, -0.9, 0.1])
+    line = magnified_line("g", grad)
+    assert r"\left[g\right]_{4..7} =" in line  # rows 4 to 7 (from 1): the -0.9 at row 6, the end stops it
+    assert r"\begin{bmatrix} +0.1 \\ +0.2 \\ -0.9 \\ +0.1 \end{bmatrix}" in line
+    assert line.endswith(r"\;\; (\mathbb{R}^{\scriptstyle 7})")
+    assert style.colored("", style.GRADIENT)[:-2] in line  # the gradient's colour by default
+
+
+def test_a_magnified_block_shows_a_non_finite_entry_and_takes_the_colour_and_sign_it_is_given():
+    grad = np.zeros((6, 8))
+    grad[5, 0] = float("nan")  # what went wrong is what must be in view
+    grad[0, 7] = 5.0
+    grad[4, 1] = 0.5  # in the block: written unsigned, as asked
+    line = magnified_line("g", grad, color="#123456", signed=False)
+    assert r"_{3..6,\ 1..6}" in line and r"\mathrm{NaN}" in line and " 0.5 " in line and "+" not in line
+    assert r"\textcolor[HTML]{123456}" in line and line.endswith(r"(6\times 8)")
+
+
+@pytest.mark.parametrize("upstream,bias,summed", [
+    ((2, 3), (3,), True), ((1, 3), (3,), False), ((3,), (3,), False), ((4, 1), (1,), True), ((1, 1), (1,), False),
+])
+def test_addmm_s_bias_gets_its_upstream_summed_only_when_it_was_added_to_more_than_one_row(upstream, bias, summed):
+    step = Step("q", np.ones(upstream), [None, None, None], [np.ones(bias), None, None])
+    assert bias_summed(step) == summed
+
+
+@pytest.mark.parametrize("lines,paged", [
+    ([], []),
+    (["a"], ["a"]),
+    (["a", "b"], [r"a \qquad b"]),
+    (["a", "b", "c"], [r"a \qquad b \\ c"]),  # scalars two to a row, all on one page
+    (["a", "b", "c", "d", "e"], [r"a \qquad b \\ c \qquad d \\ e"]),
+    ([r"\begin{bmatrix} 1 \end{bmatrix}", "b"], [r"\begin{bmatrix} 1 \end{bmatrix}", "b"]),  # a matrix: a page each
+])
+def test_scalar_formulas_share_a_page_two_to_a_row_and_a_matrix_gets_a_page_of_its_own(lines, paged):
+    assert pages(lines) == paged
+
+
+@pytest.mark.parametrize("terms,one_hot", [
+    (None, False), ({"y": [0.5, 0.5], "t": [0.0, 1.0]}, False),  # no N
+    ({"y": [0.5, 0.5], "t": [0.0, 1.0], "N": 1}, True),
+    ({"y": [[0.5, 0.5], [0.2, 0.8]], "t": [[0.3, 0.7], [1.0, 0.0]], "N": 2}, True),  # soft targets sum to 1
+    ({"y": [0.5, 0.5], "t": [0.0, 2.0], "N": 1}, False),  # a row that does not sum to 1
+    ({"y": [[0.5, 0.5], [0.5, 0.5]], "t": [[0.0, 1.0], [0.0, 0.0]], "N": 2}, False),  # the last row does not
+    ({"y": [[0.5, 0.5], [0.5, 0.5]], "t": [[0.0, 2.0], [0.0, 0.0]], "N": 2}, False),  # 2 in all, not 1 a row
+    ({"y": [0.5, 0.5], "t": [float("nan"), 1.0], "N": 1}, False),
+])
+def test_softmax_loss_is_written_as_y_minus_t_over_n_only_when_every_target_row_sums_to_one(terms, one_hot):
+    terms = None if terms is None else {k: np.asarray(v, dtype=float) for k, v in terms.items()}
+    step = Step("L", np.float64(1.0), [None], [None], terms)
+    assert _one_hot_terms(step) == one_hot
