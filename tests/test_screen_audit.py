@@ -902,3 +902,167 @@ def test_a_curve_s_own_length_counts_every_point_inside_the_frame_wherever_it_is
         assert own_length(Frame(0, 0.0, strokes=[Stroke("relu", inside, 1.0)]), 0) == pytest.approx(length)
         outside = inside + [400, 0]
         assert own_length(Frame(0, 0.0, strokes=[Stroke("relu", outside, 1.0)]), 0) == 0.0
+
+
+# --- each rule at its boundary: the safe area, the floor, contrast, overlap, a line's margin, a frame's edge ---
+# 854x480: the safe margin is 2% of each side, 17.08 px left and right, 9.6 px top and bottom
+@pytest.mark.parametrize("bbox,off", [
+    ([17.1, 100, 100, 120], False), ([17.0, 100, 100, 120], True),
+    ([700, 100, 836.9, 120], False), ([700, 100, 837.0, 120], True),
+    ([100, 9.7, 200, 20], False), ([100, 9.5, 200, 20], True),
+    ([100, 400, 200, 470.3], False), ([100, 400, 200, 470.5], True),
+])
+def test_text_just_inside_the_safe_area_passes_and_just_beyond_it_fails(bbox, off):
+    assert rules(frame(text(bbox))) == (["off-frame"] if off else [])
+
+
+@pytest.mark.parametrize("height,contrast,found", [
+    (10.0, 4.5, []), (float("nan"), 10.0, ["too-small"]),  # a height not measured is not passed
+    (12.0, 4.499, ["contrast"]), (12.0, float("nan"), []),
+])
+def test_text_exactly_at_the_floor_and_at_aa_contrast_passes(height, contrast, found):
+    assert [r for r in rules(frame(text([100, 100, 200, 120], height=height, contrast=contrast)))
+            if r != "contrast" or contrast == contrast] == found
+
+
+@pytest.mark.parametrize("other,overlap", [
+    ([199, 100, 300, 120], False), ([198.5, 100, 300, 120], True),  # a pixel's overlap is tolerated, no more
+    ([100, 119, 200, 140], False), ([100, 118.5, 200, 140], True),
+    ([50, 50, 101, 101], False), ([50, 50, 101.5, 101.5], True),  # corner to corner
+])
+def test_two_texts_overlap_by_more_than_a_pixel_in_both_directions(other, overlap):
+    assert rules(frame(text([100, 100, 200, 120]), text(other))) == (["overlap"] if overlap else [])
+
+
+@pytest.mark.parametrize("end,through", [(102.0, False), (102.5, True), (197.5, True)])
+def test_an_edge_may_end_two_pixels_inside_a_label_but_not_more(end, through):
+    assert rules(frame(text([100, 100, 200, 120]), edges=[[(50, 110), (end, 110)]])) == (
+        ["edge-through-text"] if through else [])
+
+
+@pytest.mark.parametrize("bbox,cut", [
+    ([800, 100, 854.5, 160], False), ([800, 100, 854.6, 160], True), ([-0.5, 100, 50, 160], False),
+    ([-0.6, 100, 50, 160], True), ([100, 420, 160, 480.5], False), ([100, 420, 160, 480.6], True),
+    ([100, -0.6, 160, 50], True),
+])
+def test_a_shape_may_reach_half_a_pixel_past_the_frame_s_edge(bbox, cut):
+    assert rules(Frame(0, 0.0, shapes=[ShapeRecord("gate", "q", bbox)])) == (["shape-cut"] if cut else [])
+
+
+@pytest.mark.parametrize("size,gone", [(19, True), (20, True), (21, False)])
+def test_a_name_seen_once_must_stay_while_a_graph_of_up_to_twenty_nodes_is_drawn(size, gone):
+    assert rules(Frame(0, 0.0, nodes=[_node(size=size)]), Frame(1, 1.0, nodes=[_node(False, size=size)])) == (
+        ["name-gone"] if gone else [])
+
+
+def _line(x0, x1, y, points=12):
+    return np.array([[[x, y] for x in np.linspace(x0, x1, points)]], dtype=float)
+
+
+@pytest.mark.parametrize("offset,label,own", [
+    (3.0, "B", 0.0), (3.5, "B", 110.0),  # reach: both half widths (1 px each) and a pixel
+    (0.0, "A", 110.0),  # a curve's own later pieces do not hide it
+    (-3.0, "B", 0.0),  # above or below alike
+])
+def test_a_curve_is_hidden_where_a_later_curve_passes_within_both_half_widths_and_a_pixel(offset, label, own):
+    from audit.screen import Stroke, own_length
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        a, b = Stroke("A", _line(100, 210, 200), 1.0), Stroke(label, _line(100, 210, 200 + offset), 1.0)
+        assert own_length(Frame(0, 0.0, strokes=[a, b]), 0) == pytest.approx(own)
+        assert own_length(Frame(0, 0.0, strokes=[a, Stroke("B", np.zeros((0, 12, 2)), 1.0)]), 0) == pytest.approx(110.0)
+
+
+@pytest.mark.parametrize("last,hidden", [(98.0, False), (97.9, True)])
+def test_a_legend_entry_needs_eight_pixels_of_its_curve_in_view(last, hidden):
+    from audit.screen import Stroke, hidden_curves
+    xs = [*range(0, 100, 10), last]  # only the last piece, 90 to ``last``, clear of B (which ends at 86)
+    a = Stroke("A", np.array([[[x, 200.0] for x in xs]]), 1.0)
+    b = Stroke("B", _line(0, 86, 200), 1.0)
+    legend = [ShapeRecord("legend", "A", [10, 10, 50, 30]), ShapeRecord("legend", "B", [10, 40, 50, 60])]
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        assert hidden_curves(Frame(0, 0.0, shapes=legend, strokes=[a, b])) == (["A"] if hidden else [])
+
+
+def test_problems_are_grouped_with_the_frames_they_are_seen_in():
+    from audit.screen import Violation, grouped
+    seen = [Violation(2, 0.2, "too-small", "m"), Violation(3, 0.3, "too-small", "m"),
+            Violation(5, 0.5, "too-small", "m"), Violation(4, 0.4, "overlap", "m")]
+    assert grouped(seen) == ["frames 2-5 (3): too-small: m", "frame 4: overlap: m"]
+    assert str(seen[0]) == "frame 2 (0.2 s): too-small: m"
+
+
+# --- the equation audit's reading of a number and its judgement of one entry ---
+@pytest.mark.parametrize("tex,value", [
+    ("0.393", 0.393), ("+0.393", 0.393), ("-0.393", -0.393), ("−0.393", -0.393), ("(+3)", 3.0),
+    (r"3.2\times 10^{-7}", 3.2e-7), (r"-1.2 \times 10^{5}", -1.2e5), (r"\infty", float("inf")),
+    (r"-\infty", float("-inf")), ("0", 0.0),
+])
+def test_a_written_number_is_read_with_its_sign_and_power_of_ten(tex, value):
+    from audit.equations import parse_number
+    assert parse_number(tex) == value
+
+
+@pytest.mark.parametrize("cell,truth,agree", [
+    ("0.393", 0.3932238, True), ("+0.393", 0.3932238, True), ("-0.393", 0.3932238, False),  # the sign matters
+    ("0.394", 0.3932238, True), ("0.396", 0.3932238, False),  # within 0.6%, not beyond
+    ("1.00603", 1.0, False),  # 0.6% of the trace's value, not of the value shown
+    ("0", 1e-13, True), ("0", 1e-3, False),  # zero only within rounding noise
+    (r"3.2\times 10^{-7}", 3.2456e-7, True), (r"3.3\times 10^{-7}", 3.2456e-7, False),
+    (r"1.2\times 10^{5}", 123456.0, True), (r"-1.2\times 10^{5}", 123456.0, False),  # as written: two digits
+    (r"\mathrm{NaN}", float("nan"), True), ("1", float("nan"), False), (r"\mathrm{NaN}", 1.0, False),
+    (r"\infty", float("inf"), True), (r"-\infty", float("inf"), False), ("1000", float("inf"), False),
+])
+def test_an_entry_agrees_with_the_trace_as_the_screen_writes_it_or_within_rounding(cell, truth, agree):
+    from audit.equations import entry_agrees
+    assert entry_agrees(cell, truth) == agree
+
+
+@pytest.mark.parametrize("shown,truth,agree", [
+    ([1.0, 2.0], [1.0, 2.0], True), ([1.0, 2.0], [1.0, 2.0, 3.0], False), ([1.0, 2.0], [1.0, 2.01], True),
+    ([1.0, 2.0], [1.0, 2.02], False), ([float("nan")], [float("nan")], True), ([float("inf")], [float("inf")], True),
+    ([float("-inf")], [float("inf")], False), ([1000.0], [float("inf")], False), ([0.0], [0.0], True), ([1.0], [float("nan")], False),
+])
+def test_values_agree_with_the_trace_entry_by_entry_within_three_digits(shown, truth, agree):
+    from audit.equations import agrees
+    assert agrees(np.asarray(shown), np.asarray(truth)) == agree
+
+
+@pytest.mark.parametrize("cells,truth,message", [
+    (["1", "2"], np.array([1.0, 2.0]), None),
+    (["1", "-2"], np.array([1.0, 2.0]), "shows -2 at entry [1] where the trace has 2"),
+    (["1", "2", "3"], np.array([[1.0, 2.0]]), "3 entries are written where the trace has 2 (1x2)"),
+    (["-0.5"], np.array(0.5), "shows -0.5 where the trace has 0.5"),  # a scalar has no entry to name
+    (["1", "2", "3", "4", "6", "6"], np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]),
+     "shows 6 at entry [1, 1] where the trace has 5"),  # row by row
+])
+def test_a_mismatch_names_the_first_entry_that_differs_and_what_the_trace_has(cells, truth, message):
+    from audit.equations import mismatch
+    assert mismatch(cells, truth) == message
+
+
+@pytest.mark.parametrize("value,colour", [
+    (r"\textcolor[HTML]{e69f00}{-4}", "#E69F00"), (r"\textcolor[HTML]{E69F00}{-4} \;\; (2\times 3)", "#E69F00"),
+    (r"\textcolor[HTML]{E69F00}{-4} + 1", None), (r"-4", None), (r"1 + \textcolor[HTML]{E69F00}{-4}", None),
+    (r"\textcolor[HTML]{56B4E9}{\begin{bmatrix} 1 \\ 2 \end{bmatrix}}", "#56B4E9"),
+])
+def test_a_value_has_a_colour_only_when_one_colour_wraps_all_of_it(value, colour):
+    from audit.equations import value_colour
+    assert value_colour(value) == colour
+
+
+@pytest.mark.parametrize("tex,parts", [
+    (r"a = 1 \qquad b = 2", ["a = 1 ", " b = 2"]), (r"a = 1,\quad b = 2", ["a = 1", " b = 2"]),
+    (r"a = 1 \\ = 2", [r"a = 1  = 2"]),  # a row starting with = carries on the line above
+    (r"a = 1 \\ b = 2", ["a = 1 ", " b = 2"]), (r"= 1 \\ b", ["= 1 ", " b"]),
+])
+def test_a_formula_is_read_as_one_equation_per_row_and_per_side_by_side_part(tex, parts):
+    from audit.equations import pieces
+    assert pieces(tex) == parts
+
+
+def test_the_equation_audit_names_a_wrong_output_and_an_unknown_node():
+    grads = {"x": [np.asarray(-4.0)]}
+    assert check_equation(r"\frac{\partial g}{\partial x} = -4", "f", grads) == ["∂g/∂x: the output is f, not g"]
+    assert check_equation(r"\frac{\partial f}{\partial y} = -4", "f", grads) == ["∂f/∂y: no node is named y"]
+    assert check_equation(r"\frac{\partial f}{\partial x} = -4", "f", grads) == []
+    assert check_equation(r"\frac{\partial f}{\partial x} = (-4)", "f", grads) == []
