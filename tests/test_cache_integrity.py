@@ -300,3 +300,72 @@ def test_a_full_cache_folder_is_one_line_before_and_while_it_is_used(tmp_path, m
     with pytest.raises(cache.CacheDirError, match="cache folder .*/c: cannot write there: No space left on device"):
         cache.write_entry(tmp_path / "c" / "e.json", b"data", "e")
     assert list((tmp_path / "c").iterdir()) == []
+
+
+@pytest.mark.parametrize("record,key,ok", [
+    ("k {digest}\n", "k", True), ("k {digest}", "k", True),  # the newline is optional
+    ("a key with spaces {digest}\n", "a key with spaces", True),  # only the last space separates the digest
+    ("k {digest}\n", "other", False), ("k 0{digest}\n", "k", False), ("{digest}\n", "k", False),
+    ("", "k", False), (None, "k", False),  # no record: not trusted
+])
+def test_an_entry_verifies_only_with_its_own_key_and_digest_in_its_record(tmp_path, capsys, record, key, ok):
+    import hashlib
+    entry = tmp_path / "e.bin"
+    entry.write_bytes(b"payload")
+    if record is not None:
+        record_path(entry).write_text(record.format(digest=hashlib.sha256(b"payload").hexdigest()))
+    assert verified(entry, key, what=f"cache-{record}-{key}") == ok
+    assert entry.exists() == ok and record_path(entry).exists() == ok  # a bad entry is removed with its record
+    assert ("did not verify" in capsys.readouterr().err) == (not ok)
+
+
+def test_a_missing_entry_is_a_quiet_miss(tmp_path, capsys):
+    assert not verified(tmp_path / "none", "k", what="quiet-miss") and capsys.readouterr().err == ""
+
+
+def test_an_entry_is_not_replaced_when_asked_not_to_and_replaced_otherwise(tmp_path):
+    entry = tmp_path / "sub" / "e.bin"  # its folder made on the way
+    write_entry(entry, b"first", "k")
+    write_entry(entry, b"second", "k", replace=False)
+    assert entry.read_bytes() == b"first" and verified(entry, "k")
+    write_entry(entry, b"third", "k2")
+    assert entry.read_bytes() == b"third" and verified(entry, "k2")
+    assert sorted(p.name for p in entry.parent.iterdir()) == ["e.bin", "e.bin.sha256"]  # no temporary left
+
+
+@pytest.mark.parametrize("errno_name,one_line", [("ENOSPC", True), ("EDQUOT", True), ("EROFS", True), ("EACCES", True),
+                                                 ("EPERM", True), ("ENOTDIR", True), ("EEXIST", True),
+                                                 ("ENOENT", False), ("EIO", False)])
+def test_a_cache_that_fills_up_or_turns_read_only_while_in_use_is_one_line(tmp_path, errno_name, one_line):
+    import errno
+    import os
+    from infra.cache import CacheDirError, _unwritable
+    e = OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+    made = _unwritable(tmp_path / "c" / "e.bin", e)
+    assert isinstance(made, CacheDirError) == one_line
+    if one_line:
+        assert str(made) == f"the cache folder {tmp_path / 'c'}: cannot write there: {e.strerror}"
+    else:
+        assert made is e
+
+
+@pytest.mark.parametrize("kind,said", [("file", "is a file, not a folder"), ("fifo", "is a FIFO, not a folder"),
+                                       ("device", "is a device, not a folder"), ("missing", None), ("folder", None)])
+def test_a_cache_folder_must_be_a_folder_and_a_missing_one_is_made(tmp_path, kind, said):
+    import os
+    from infra.cache import CacheDirError, usable_cache_dir
+    path = tmp_path / "cache"
+    if kind == "file":
+        path.write_text("")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/null")
+    elif kind == "folder":
+        path.mkdir()
+    if said is None:
+        assert usable_cache_dir(path, "X=y") == path and path.is_dir() and list(path.iterdir()) == []
+    else:
+        with pytest.raises(CacheDirError) as e:
+            usable_cache_dir(path, "X=y")
+        assert str(e.value) == f"X=y: {said}"

@@ -380,3 +380,52 @@ def test_an_output_is_an_ordinary_file_its_owner_can_read_as_the_umask_says(tmp_
     finally:
         os.umask(before)
     assert stat.S_IMODE((tmp_path / "clip.mp4").stat().st_mode) == mode
+
+
+def test_checking_an_output_without_making_folders_makes_none(tmp_path):
+    from infra.io import check_output_path
+    out = tmp_path / "a" / "b" / "clip.mp4"
+    assert check_output_path(out, make_folders=False) == out and not (tmp_path / "a").exists()
+    assert check_output_path(out) == out and (tmp_path / "a" / "b").is_dir()  # made when asked
+
+
+@pytest.mark.parametrize("relation,said", [
+    ("input", "is the input"), ("input spelled another way", "is the input"),
+    ("other output", "is also another output of this command"), ("unrelated", None),
+    ("other output not made yet, spelled another way", "is also another output of this command"),
+])
+def test_an_output_may_be_neither_an_input_nor_another_output_however_it_is_named(tmp_path, relation, said):
+    from infra.io import OutputError, check_output_path
+    out = tmp_path / "x.yaml"
+    if "not made yet" not in relation:
+        out.write_text("a: 1\n")
+    other = {"input": out, "input spelled another way": tmp_path / "d" / ".." / "x.yaml",
+             "other output": out, "unrelated": tmp_path / "y.yaml"}.get(relation, tmp_path / "d" / ".." / "x.yaml")
+    (tmp_path / "d").mkdir()
+    inputs, others = ((other,), ()) if relation.startswith("input") or relation == "unrelated" else ((), (other,))
+    if said is None:
+        assert check_output_path(out, inputs, others) == out
+        return
+    with pytest.raises(OutputError, match=said):
+        check_output_path(out, inputs, others)
+
+
+@pytest.mark.parametrize("error,errno_,filename,one_line", [
+    ("full disk", 28, None, True),  # ENOSPC, EDQUOT, EROFS ... on the file being written: one line
+    ("quota", 122, None, True), ("read-only", 30, None, True),
+    ("full disk on another file", 28, "/elsewhere/file", False),  # not this output's problem: as it is
+    ("missing", 2, None, False),  # ENOENT is no write error: a bug, shown as it is
+])
+def test_a_failed_write_is_one_line_only_for_a_write_error_of_this_output_and_leaves_nothing(tmp_path, error,
+                                                                                              errno_, filename, one_line):
+    from infra.io import OutputError, atomic_path
+    out = tmp_path / "clip.mp4"
+    out.write_bytes(b"old")
+    with pytest.raises(OSError) as e:
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(b"new, half written")
+            raise OSError(errno_, os.strerror(errno_), filename)
+    assert isinstance(e.value, OutputError) == one_line
+    if one_line:
+        assert str(e.value) == f"{out}: cannot be written: {os.strerror(errno_)}"
+    assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]

@@ -174,3 +174,73 @@ def test_the_estimate_is_said_in_minutes_or_hours(seconds, said, monkeypatch):
         check_budget(cfg, allow_long=False)
     assert str(e.value) == (f"training would take about {said} on {os.cpu_count()} cores (the budget is 10 "
                             "minutes): lower steps, depth, width, seeds or activations, or pass --allow-long")
+
+
+def _special(tmp_path, kind):
+    """A path of ``kind``: a regular file, a link to one, a directory, a FIFO, a device, a socket."""
+    import socket
+    p = tmp_path / kind
+    if kind == "file":
+        p.write_bytes(b"abc")
+    elif kind == "link":
+        (tmp_path / "target").write_bytes(b"abc")
+        p.symlink_to(tmp_path / "target")
+    elif kind == "directory":
+        p.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "device":
+        return "/dev/null"
+    elif kind == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(p))
+        s.close()
+    return str(p)
+
+
+@pytest.mark.parametrize("kind,follow,said", [
+    ("file", True, None), ("file", False, None), ("link", True, None),
+    ("link", False, "a link, not a regular file"),  # a cache never reads through a link
+    ("directory", True, "a directory, not a regular file"), ("fifo", True, "a FIFO, not a regular file"),
+    ("device", True, "a device, not a regular file"), ("socket", True, "not a regular file"),
+    ("missing", True, "cannot read: No such file or directory"),
+])
+def test_an_input_is_read_only_from_a_regular_file_and_the_refusal_names_what_it_is(tmp_path, kind, follow, said):
+    from infra.io import InputError, read_input
+    path = _special(tmp_path, kind)
+    if said is None:
+        assert read_input(path, follow_links=follow) == b"abc"
+        return
+    with pytest.raises(InputError) as e:
+        read_input(path, follow_links=follow)
+    assert str(e.value) == f"{path}: {said}"
+
+
+@pytest.mark.parametrize("size,limit,ok", [(0, 0, True), (1, 0, False), (0, 5, True), (5, 5, True), (6, 5, False)])
+def test_an_empty_file_is_read_and_a_zero_limit_refuses_one_byte(tmp_path, size, limit, ok):
+    from infra.io import InputError, read_input
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * size)
+    if ok:
+        assert read_input(p, limit) == b"x" * size
+    else:
+        with pytest.raises(InputError, match=f"larger than {limit} bytes"):
+            read_input(p, limit)
+
+
+@pytest.mark.parametrize("size,refused", [(1000, False), (1001, True), (1100, True)])
+def test_a_file_that_grew_and_arrives_in_short_reads_is_refused_one_byte_past_the_limit(tmp_path, monkeypatch, size,
+                                                                                         refused):
+    # reads may return less than asked (a network file system): the reader must still look one byte past
+    # the limit, not stop at it and hand back a cut-off file
+    from infra import io
+    p = tmp_path / "grown.yaml"
+    p.write_bytes(b"x" * size)
+    real_read = os.read
+    monkeypatch.setattr(io.os, "read", lambda fd, n: real_read(fd, min(n, 100)))
+    monkeypatch.setattr(io, "_check_regular", lambda path, info, limit: None)  # it grew after the check
+    if refused:
+        with pytest.raises(ConfigError, match="larger than 1000 bytes"):
+            io.read_input(p, 1000)
+    else:
+        assert io.read_input(p, 1000) == b"x" * 1000
