@@ -263,3 +263,168 @@ def test_softmax_loss_is_written_as_y_minus_t_over_n_only_when_every_target_row_
     terms = None if terms is None else {k: np.asarray(v, dtype=float) for k, v in terms.items()}
     step = Step("L", np.float64(1.0), [None], [None], terms)
     assert _one_hot_terms(step) == one_hot
+
+
+# --- scenes/training_scenes.py: axis ranges and the captions written from the trace's summary ---
+
+@pytest.mark.parametrize("lo,hi,most,expected", [
+    (0.0, 1.0, 6, [0.0, 1.0, 0.25]), (0.0, 1.5, 6, [0.0, 1.5, 0.25]),  # 6 steps of 0.25: still the finest
+    (0.0, 1.6, 6, [0.0, 2.0, 0.5]), (0.0, 3.0, 6, [0.0, 3.0, 0.5]), (-0.3, 0.3, 6, [-0.5, 0.5, 0.25]),
+    (0.0, 30.0, 6, [0.0, 30.0, 5.0]), (0.0, 31.0, 6, [0.0, 40.0, 10.0]),
+    (0.0, 100.0, 6, [0.0, 100.0, 100.0 / 6]),  # past every step: six equal ones
+    (0.0, 1.0, 2, [0.0, 1.0, 0.5]),
+])
+def test_an_axis_range_takes_the_finest_round_step_that_needs_at_most_most_steps(lo, hi, most, expected):
+    from scenes.training_scenes import nice_range
+    assert nice_range(lo, hi, most) == pytest.approx(expected)
+
+
+def _summary(activation, seeds=1, solved=0, diverged=0, dead=0, ratio=None):
+    return {"activation": activation, "seeds": seeds, "solved": solved, "diverged": diverged, "dead_at_init": dead,
+            "median_ratio": ratio}
+
+
+@pytest.fixture(params=["en", "ko"])
+def lang(request, monkeypatch):
+    from engine.settings import LANG_ENV
+    monkeypatch.setenv(LANG_ENV, request.param)
+    return request.param
+
+
+def test_one_seed_s_outcome_names_the_solved_the_unsolved_and_the_diverged_in_that_order(lang):
+    from scenes.training_scenes import VanishingGradients
+    summary = [_summary("leaky_relu", solved=1, diverged=1),  # solved, then diverged: diverged is how it ended
+               _summary("sigmoid"), _summary("tanh", solved=1), _summary("relu", solved=1)]
+    said = VanishingGradients.outcome_caption({"seed_summary": summary}, 500)
+    assert said == {"en": "after 500 steps: solved XOR: tanh, ReLU; not solved: sigmoid; diverged (NaN): leaky ReLU",
+                    "ko": "500 스텝 후: XOR 해결: tanh, ReLU; 해결 못함: sigmoid; 발산 (NaN): leaky ReLU"}[lang]
+    assert VanishingGradients.outcome_caption({"seed_summary": [_summary("tanh", solved=1)]}, 9) == {
+        "en": "after 9 steps: solved XOR: tanh", "ko": "9 스텝 후: XOR 해결: tanh"}[lang]
+
+
+def test_several_seeds_outcome_counts_each_activation_s_solved_runs_and_its_diverged_ones_only_if_any(lang):
+    from scenes.training_scenes import VanishingGradients
+    summary = [_summary("sigmoid", seeds=10, solved=3), _summary("tanh", seeds=10, solved=9, diverged=1)]
+    assert VanishingGradients.outcome_caption({"seed_summary": summary}, 2000) == {
+        "en": "after 2000 steps, runs at accuracy 1 out of 10 seeds: sigmoid 3, tanh 9 (1 diverged to NaN)",
+        "ko": "2000 스텝 후 시드 10개 중 정확도 1에 도달한 실행: sigmoid 3개, tanh 9개 (1개는 NaN으로 발산)"}[lang]
+
+
+@pytest.mark.parametrize("entries,said", [
+    ([_summary("sigmoid", ratio=1e-3)], "step 0: sigmoid's first layer gets a gradient 3 orders of magnitude below its last"),
+    ([_summary("sigmoid", ratio=0.0099)], "step 0: sigmoid's first layer gets a gradient 2 orders of magnitude below its last"),
+    ([_summary("sigmoid", ratio=0.01)], "step 0: no activation here loses more than a factor of 100 from the last layer to the first"),
+    ([_summary("sigmoid", ratio=0.0)], "step 0: no activation here loses more than a factor of 100 from the last layer to the first"),
+    ([_summary("relu", seeds=3, dead=3, ratio=0.0)], "ReLU: dead at initialisation (no gradient reaches the first layer)"),
+    ([_summary("relu", seeds=3, dead=2, ratio=0.5)],  # two of three seeds dead: not the activation's verdict
+     "step 0: no activation here loses more than a factor of 100 from the last layer to the first"),
+    ([_summary("relu", seeds=0, dead=0)], "step 0: no activation here loses more than a factor of 100 from the last layer to the first"),
+    ([_summary("sigmoid", ratio=1e-5), _summary("tanh", ratio=2e-3), _summary("relu", dead=1, ratio=0.0),
+      _summary("leaky_relu", dead=1, ratio=None)],
+     "step 0: sigmoid's first layer gets a gradient 5 orders of magnitude below its last; tanh's first layer gets a "
+     "gradient 2 orders of magnitude below its last  ReLU, leaky ReLU: dead at initialisation (no gradient reaches "
+     "the first layer)"),
+])
+def test_step_zero_s_caption_calls_a_ratio_under_one_hundredth_vanished_and_every_seed_dead_dead(entries, said):
+    from scenes.training_scenes import VanishingGradients
+    assert VanishingGradients.vanish_caption({"seed_summary": entries}) == said
+
+
+# --- scenes/graph_scenes.py: the gradient check's verdict, a step's name, an equation's other forms ---
+
+@pytest.mark.parametrize("relative,excess,kinks,ok", [
+    (1e-6, None, [], True), (1.1e-6, None, [], False),  # the tolerance itself passes
+    (1e-3, 1e-7, [], True),  # what fails is the error beyond the estimate's own
+    (1e-7, 1e-5, [], False), (1e-6, 1e-6, [], True),
+    (None, None, [], True), (None, None, [{"subgradient": True}], True),
+    (None, None, [{"subgradient": True}, {"subgradient": False}], False),
+    (1e-9, None, [{"subgradient": False}], False), (float("nan"), None, [], False),
+])
+def test_the_gradient_check_passes_an_input_within_tolerance_whose_kinks_all_have_subgradients(relative, excess,
+                                                                                                kinks, ok):
+    from types import SimpleNamespace
+    from scenes.graph_scenes import GradientCheck
+    n = SimpleNamespace(relative_error=relative, excess_error=excess, kinks=kinks)
+    assert GradientCheck.passes(n) == ok
+
+
+@pytest.mark.parametrize("value,gradient,said", [
+    (np.float64(0.5), True, "+0.5"), (np.float64(0.5), False, "0.5"), (np.float64(-0.5), False, "−0.5"),
+    (np.float64(0.0), True, "0"),
+    (np.array([0.5, -0.25]), True, "[+0.5, −0.25]"), (np.array([0.5, -0.25]), False, "[0.5, −0.25]"),
+    (np.array([1.0, 2.0, 3.0, 4.0]), False, "[1, 2, 3, 4]"), (np.arange(5.0), False, "5-vector"),
+    (np.zeros((2, 2)), True, "2×2"),  # a matrix by its shape, however few its entries
+])
+def test_a_step_s_name_writes_a_number_signed_if_a_gradient_a_short_vector_s_entries_and_else_a_shape(value,
+                                                                                                      gradient, said):
+    from scenes.graph_scenes import plain_number
+    assert plain_number(value, gradient) == said
+
+
+@pytest.mark.parametrize("tex,forms", [
+    ("a = 1", ["a = 1"]),
+    (r"a = 1 \qquad b = 2", [r"a = 1 \qquad b = 2", r"a = 1 \\ b = 2", "a = 1", "b = 2"]),
+    ("a = b = c", ["a = b = c", r"a = b \\ = c"]),  # the result on a line of its own
+    (r"a = b = c \\ d", [r"a = b = c \\ d", "a = b = c", r"a = b \\ = c", "d"]),
+    (r"a = {b = c}", [r"a = {b = c}"]),  # an = inside a group is no side
+])
+def test_an_equation_may_be_drawn_stacked_broken_before_its_result_or_a_line_at_a_time(tex, forms):
+    from scenes.graph_scenes import equation_forms
+    assert equation_forms(tex) == forms
+
+
+# --- scenes/graph_mobject.py: what an edge can show, and how ---
+
+@pytest.mark.parametrize("value,every,chip", [
+    (np.float64(1.0), True, False),  # a number always reads
+    (np.zeros(4), False, False), (np.zeros(5), False, True),  # a column of up to 4 entries
+    (np.zeros((2, 2)), False, False), (np.zeros((4, 1)), False, False), (np.zeros((5, 1)), False, True),
+    (np.zeros((1, 2)), False, True),  # a row of signed numbers is too wide
+    (np.zeros((2, 3)), False, True), (np.zeros((3, 3)), False, True), (np.zeros(2), True, True),
+])
+def test_a_value_too_large_to_read_on_an_edge_is_drawn_as_its_shape(value, every, chip):
+    from scenes.graph_mobject import is_chip
+    assert is_chip(value, every) == chip
+
+
+@pytest.mark.parametrize("value,every,size", [
+    (np.float64(1.0), False, (0.8, 0.5)), (np.zeros(5), False, (0.8, 0.5)), (np.zeros(2), True, (0.8, 0.5)),
+    (np.zeros(3), False, (0.82, 1.7)), (np.zeros((2, 2)), False, (1.48, 1.2)), (np.zeros(1), False, (0.82, 0.7)),
+])
+def test_an_edge_keeps_room_for_its_labels_by_their_rows_and_columns(value, every, size):
+    from scenes.graph_mobject import _label_size_inches
+    assert _label_size_inches(value, every) == pytest.approx(size)
+
+
+@pytest.mark.parametrize("symbol,lines", [
+    ("addmm", "add\nmm"), ("logsm", "log\nsm"), ("nll_loss", "nll_\nloss"), ("a_b_cdef", "a_b_\ncdef"),
+    ("abc_de", "abc_\nde"), ("ab_cd", "ab_cd"),  # five characters or fewer stay on one line
+    ("_abcdef", "_abcdef"), ("abcdef_", "abcdef_"), ("+", "+"), ("sigmoid", "sigmoid"),
+])
+def test_a_gate_s_word_breaks_at_its_seam_or_last_underscore_only_when_long(symbol, lines):
+    from scenes.graph_mobject import word_lines
+    assert word_lines(symbol) == lines
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize("value,gradient,compact,texts", [
+    (np.float64(0.5), False, False, ["0.5"]), (np.float64(0.5), True, False, ["+0.5"]),
+    (np.float64(-0.5), True, False, ["−0.5"]),
+    (np.arange(5.0), False, False, ["ℝ", "5"]), (np.arange(5.0), True, False, ["∂ ℝ", "5"]),
+    (np.arange(5.0), True, True, ["∂\u2009ℝ", "5"]),  # compact: a thin space
+    (np.zeros((2, 3)), True, False, ["∂ 2×3"]), (np.zeros((2, 3)), False, False, ["2×3"]),
+])
+def test_an_edge_label_is_in_the_forward_or_gradient_colour_and_says_a_large_value_s_shape(theme, value, gradient,
+                                                                                          compact, texts):
+    from scenes.graph_mobject import EdgeLabel
+    with style.themed(theme):
+        label = EdgeLabel(value, gradient, compact=compact)
+        colour = ROLES[theme]["GRADIENT" if gradient else "FORWARD"]
+    assert label.audit_kind == ("gradient" if gradient else "value")
+    assert [p.original_text for p in label.submobjects] == texts
+    assert {p.submobjects[0].get_fill_color().to_hex().upper() for p in label.submobjects} == {colour}
+    assert label.submobjects[0].font_size == pytest.approx(22)  # MIN_UNIT is worked out for 22-point labels
+    if len(texts) == 2:  # ℝ's exponent: nearly a digit's size, raised beside it
+        base, exponent = label.submobjects
+        assert exponent.font_size == pytest.approx(0.85 * 22)
+        assert exponent.get_left()[0] > base.get_right()[0] and exponent.get_bottom()[1] > base.get_bottom()[1]
