@@ -428,3 +428,127 @@ def test_an_edge_label_is_in_the_forward_or_gradient_colour_and_says_a_large_val
         base, exponent = label.submobjects
         assert exponent.font_size == pytest.approx(0.85 * 22)
         assert exponent.get_left()[0] > base.get_right()[0] and exponent.get_bottom()[1] > base.get_bottom()[1]
+
+
+# --- scenes/text_fit.py: a title or caption shrinks through its sizes, then wraps, never cut ---
+
+def test_each_superscript_is_drawn_as_its_own_ordinary_character():
+    from scenes.text_fit import SUPERSCRIPT_CHARS, SUPERSCRIPTS
+    assert SUPERSCRIPTS.translate(SUPERSCRIPT_CHARS) == "0123456789+−T"  # ⁺ a plus, ⁻ a typographic minus
+
+
+def _width(text, size):
+    from manim import Text
+    return Text(text, font=style.caption_font(), font_size=size, line_spacing=0.8).width
+
+
+SIZES = (34, 30, 26, 24)
+
+
+@pytest.mark.parametrize("fits_at", [34, 30, 24])
+def test_a_line_is_set_at_the_largest_size_that_fits_before_it_is_wrapped(fits_at):
+    from scenes.text_fit import fitted_text
+    text = f"Gradient check {fits_at}"
+    mob = fitted_text(text, SIZES, _width(text, fits_at) + 1e-3, 2, "caption", "#123456")
+    assert mob.font_size == pytest.approx(fits_at) and "\n" not in mob.original_text
+
+
+def test_a_line_too_wide_at_every_size_is_wrapped_at_spaces_at_the_largest_size_it_then_fits():
+    from scenes.text_fit import fitted_text
+    text = "alpha beta gamma deltaepsilon"
+    width = _width("alpha beta gamma\ndeltaepsilon", 34) + 1e-3  # the whole line is wider at 24 too
+    assert _width(text, 24) > width
+    mob = fitted_text(text, SIZES, width, 2, "caption", "#123456")
+    assert mob.original_text == "alpha beta gamma\ndeltaepsilon" and mob.font_size == pytest.approx(34)
+    assert mob.width <= width + 1e-6
+    one = fitted_text(text, SIZES, width, 1, "caption", "#123456")  # wrapped, it needs 2 lines: not at 34
+    assert one.font_size == pytest.approx(24) and one.width <= width + 1e-6
+
+
+def test_a_text_s_own_lines_are_kept_and_more_lines_than_allowed_are_wrapped_then_scaled_never_cut():
+    from scenes.text_fit import fitted_text
+    mob = fitted_text("first\nsecond", SIZES, 12.0, 2, "caption", "#123456")
+    assert mob.original_text == "first\nsecond" and mob.font_size == pytest.approx(34)
+    many = fitted_text("one\ntwo\nthree", SIZES, 12.0, 2, "caption", "#123456")  # three lines, two allowed
+    assert many.original_text == "one\ntwo\nthree" and many.font_size == pytest.approx(24)  # the smallest size
+    huge = fitted_text("unbreakable" * 6, SIZES, 3.0, 1, "caption", "#123456")  # no space to wrap at
+    assert huge.original_text == "unbreakable" * 6 and huge.width == pytest.approx(3.0)  # scaled: smaller, whole
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_fitted_text_has_its_colour_kind_and_language_s_font(monkeypatch, lang):
+    from engine.languages import LANGUAGES
+    from engine.settings import LANG_ENV
+    from scenes.text_fit import fitted_text, title_mobject
+    monkeypatch.setenv(LANG_ENV, lang)
+    mob = fitted_text("역전파 backprop", SIZES, 12.0, 2, "caption", "#123456")
+    assert mob.audit_kind == "caption" and mob.font == LANGUAGES[lang].font
+    assert {p.get_fill_color().to_hex().upper() for p in mob.submobjects} == {"#123456"}
+    with style.themed("light"):
+        title = title_mobject("Backprop")
+    assert title.audit_kind == "title" and title.font_size == pytest.approx(34)
+    assert {p.get_fill_color().to_hex().upper() for p in title.submobjects} == {ROLES["light"]["TEXT"]}
+
+
+# --- scenes/pacing.py: a step held long enough, in seconds of video whatever the pace ---
+
+def _paced(pace, started, now, hold):
+    """A PacedScene's hold bookkeeping without a renderer, at scene time ``now``: records what it asks to wait."""
+    from scenes.pacing import PacedScene
+
+    class Held(PacedScene):
+        time = now  # (Scene.time is the renderer's)
+
+    scene = Held.__new__(Held)
+    scene.pace, scene.step_marks, scene._hold = pace, [("s", started)] if started is not None else [], hold
+    scene.waited = []
+    scene.wait = scene.waited.append
+    return scene
+
+
+@pytest.mark.parametrize("pace,started,now,hold,waited", [
+    (1.0, 0.0, 0.0, 0.8, [0.85]),  # 8 frames at 10 fps, and half a frame against Manim's truncation
+    (2.0, 0.0, 0.0, 0.8, [1.7]),  # the pace divides every wait: a hold is in seconds of video
+    (1.0, 1.0, 1.5, 0.8, [0.35]),  # the step has already lasted 0.5 s
+    (1.0, 0.0, 0.8, 0.8, []), (1.0, 0.0, 0.9, 0.8, []),  # lasted its hold, or longer
+    (1.0, 0.0, 0.0, 0.0, []), (1.0, None, 0.0, 0.8, []),  # no hold; no step yet
+    (0.5, 0.0, 0.0, 0.25, [0.175]),  # 2.5 frames: 3 of them
+])
+def test_a_step_that_ends_before_its_hold_waits_the_whole_frames_it_misses(monkeypatch, pace, started, now, hold,
+                                                                           waited):
+    from manim import config
+    monkeypatch.setattr(config, "frame_rate", 10)
+    scene = _paced(pace, started, now, hold)
+    scene.wait_for_hold()
+    assert scene.waited == pytest.approx(waited)
+    if started is not None:
+        assert scene._hold == 0.0  # a hold is spent once
+        scene.wait_for_hold()
+        assert scene.waited == pytest.approx(waited)
+
+
+@pytest.mark.parametrize("env,holds", [(None, []), ("", []), ('[[0, 2]]', [(0, 2.0)]),
+                                       ('[["backward: × gate", 4.2], [3, "1.5"]]', [("backward: × gate", 4.2), (3, 1.5)])])
+def test_holds_are_read_as_step_keys_and_seconds(monkeypatch, env, holds):
+    from engine.settings import HOLDS_ENV
+    from scenes.pacing import holds_from_env
+    if env is None:
+        monkeypatch.delenv(HOLDS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(HOLDS_ENV, env)
+    assert holds_from_env() == holds and all(isinstance(s, float) for _, s in holds_from_env())
+
+
+@pytest.mark.parametrize("env,pace", [(None, 1.0), ("", 1.0), ("0.5", 0.5), ("2", 2.0), ("0.49", None), ("2.01", None)])
+def test_the_pace_is_read_within_its_range_and_one_by_default(monkeypatch, env, pace):
+    from engine.settings import PACE_ENV
+    from scenes.pacing import pace_from_env
+    if env is None:
+        monkeypatch.delenv(PACE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(PACE_ENV, env)
+    if pace is None:
+        with pytest.raises(ValueError, match=f"a pace of {float(env):g} is outside 0.5 to 2"):
+            pace_from_env()
+    else:
+        assert pace_from_env() == pace
