@@ -157,3 +157,80 @@ def test_a_gate_without_a_name_is_given_one_no_other_node_has():
     names = Notation(g).names
     assert len(set(names.values())) == len(names)
     assert sorted(names[n] for n in g.nodes if g.nodes[n].op == "exp") == ["q3", "q4"] and names[g.output] == "f"
+
+
+def _nt(expression, **inputs) -> Notation:
+    from helpers import trace_of
+    return Notation(GraphTrace.from_dict(trace_of(expression, inputs)))
+
+
+@pytest.mark.parametrize("expression,inputs,output,gates,shown", [
+    ("x * y + z", {"x": 1.0, "y": 2.0, "z": 3.0}, "f", {"mul": "q1"}, False),  # an unnamed output is f
+    ("f * y + z", {"f": 1.0, "y": 2.0, "z": 3.0}, "out", {"mul": "q1"}, False),  # f is taken: out
+    ("q1 * y + z", {"q1": 1.0, "y": 2.0, "z": 3.0}, "f", {"mul": "q2"}, False),  # q1 is taken: q2
+    ("L = x * y + z", {"x": 1.0, "y": 2.0, "z": 3.0}, "L", {"mul": "q1"}, True),  # a named output shows its name
+    ("h = x * y\nh + z", {"x": 1.0, "y": 2.0, "z": 3.0}, "f", {"mul": "h"}, False),
+    ("exp(x) * exp(y)", {"x": 1.0, "y": 2.0}, "f", {"exp": ["q1", "q2"]}, False),  # in forward order
+])
+def test_the_output_keeps_its_name_or_is_f_and_gates_are_named_in_forward_order_around_names_in_use(
+        expression, inputs, output, gates, shown):
+    nt = _nt(expression, **inputs)
+    assert nt.names[nt.trace.output] == output and nt.output_tex == style.latex_name(output)
+    assert nt.shows_name(nt.trace.output) == shown
+    for op, name in gates.items():
+        found = [nt.names[i] for i in nt.trace.forward if nt.trace.nodes[i].op == op]
+        assert found == (name if isinstance(name, list) else [name])
+        assert all(nt.shows_name(i) for i in nt.trace.nodes if nt.trace.nodes[i].op == op)
+    assert not any(nt.shows_name(i) for i, n in nt.trace.nodes.items() if n.is_leaf)  # a leaf is its label
+
+
+def test_a_derivative_its_share_through_one_use_and_a_local_gradient_are_written_with_the_names():
+    nt = _nt("x * w0 + x", x=1.0, w0=2.0)
+    x, w = by_label(nt, "x"), by_label(nt, "w0")
+    mul = next(i for i, n in nt.trace.nodes.items() if n.op == "mul")
+    assert nt.d(w) == r"\frac{\partial f}{\partial w_{0}}"
+    assert nt.d_via(x, mul) == r"\left.\frac{\partial f}{\partial x}\right|_{\textstyle x \to q_{1}}"
+    assert nt.local(mul, w) == r"\frac{\partial q_{1}}{\partial w_{0}}"
+
+
+def test_a_variable_used_twice_is_summed_at_the_step_that_sends_its_last_share():
+    nt = _nt("x * y + x", x=3.0, y=2.0)
+    x = by_label(nt, "x")
+    steps = {nt.trace.nodes[s.node].op: s for s in nt.trace.backward}
+    assert [nt.trace.nodes[s.node].op for s in nt.trace.backward] == ["add", "mul"]
+    assert nt.completes(steps["add"]) == [] and nt.completes(steps["mul"]) == [x]
+    assert nt.completes(steps["mul"]) == [x]  # y, used once, has no sum
+    assert [(nt.trace.nodes[h].op, slot, float(c)) for h, slot, c in nt.contributions(x)] == [("add", 1, 1.0),
+                                                                                              ("mul", 0, 2.0)]
+    assert float(nt.grad(x)) == 3.0
+
+
+@pytest.mark.parametrize("ulps,flushed", [(0, True), (64, True), (65, False), (1e6, False)])
+def test_a_number_within_64_ulps_of_its_scale_is_shown_as_zero_and_not_beyond(ulps, flushed):
+    from scenes.notation import _flush
+    eps = np.finfo(float).eps
+    for scale in (1.0, 1e6):
+        for sign in (1, -1):
+            x = sign * ulps * eps * scale
+            assert float(_flush(np.asarray(x), scale)) == (0.0 if flushed else x)
+    assert np.isnan(_flush(np.asarray(float("nan")), 1.0)) and _flush(np.asarray(float("inf")), np.inf) == np.inf  # an overflowing scale too
+
+
+@pytest.mark.parametrize("a,maxabs,minabs", [
+    ([1.0, -3.0, 2.0], 3.0, 1.0), ([-5.0], 5.0, 5.0), ([float("nan"), -2.0, float("inf")], 2.0, 2.0),
+    ([float("nan")], 0.0, None), ([], 0.0, 0.0), (0.0, 0.0, 0.0),
+])
+def test_a_scale_is_the_largest_finite_magnitude_and_a_divisor_s_the_smallest(a, maxabs, minabs):
+    from scenes.notation import _maxabs, _minabs
+    assert _maxabs(a) == maxabs
+    if minabs is not None and np.all(np.isfinite(a)):
+        assert _minabs(a) == minabs
+
+
+@pytest.mark.parametrize("local,upstream,terms", [
+    (np.float64(2.0), np.float64(1.0), 1), (np.ones(3), np.ones(3), 1),  # elementwise
+    (np.ones((2, 3)), np.ones(2), 2), (np.ones((3, 4)), np.ones((2, 5)), 5), (np.ones((2, 3)), np.float64(1.0), 1),
+])
+def test_a_matrix_product_s_gradient_sums_as_many_terms_as_its_upstream_s_last_axis(local, upstream, terms):
+    from scenes.notation import _inner
+    assert _inner(local, upstream) == terms
