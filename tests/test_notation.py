@@ -213,7 +213,8 @@ def test_a_number_within_64_ulps_of_its_scale_is_shown_as_zero_and_not_beyond(ul
         for sign in (1, -1):
             x = sign * ulps * eps * scale
             assert float(_flush(np.asarray(x), scale)) == (0.0 if flushed else x)
-    assert np.isnan(_flush(np.asarray(float("nan")), 1.0)) and _flush(np.asarray(float("inf")), np.inf) == np.inf  # an overflowing scale too
+    assert np.isnan(_flush(np.asarray(float("nan")), 1.0))
+    assert _flush(np.asarray(float("inf")), np.inf) == np.inf  # at an overflowing scale too
 
 
 @pytest.mark.parametrize("a,maxabs,minabs", [

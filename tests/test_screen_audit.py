@@ -1066,3 +1066,50 @@ def test_the_equation_audit_names_a_wrong_output_and_an_unknown_node():
     assert check_equation(r"\frac{\partial f}{\partial y} = -4", "f", grads) == ["∂f/∂y: no node is named y"]
     assert check_equation(r"\frac{\partial f}{\partial x} = -4", "f", grads) == []
     assert check_equation(r"\frac{\partial f}{\partial x} = (-4)", "f", grads) == []
+
+
+@pytest.mark.parametrize("x,forms", [
+    (3.0, {"3"}), (0.5, {"0.5"}), (-2.0, {"2"}), (0.1234, {"0.123"}), (123456.0, {"1.2e5", "123456"}),
+    (float("nan"), set()), (float("inf"), set()), (-0.75, {"0.75"}),
+])
+def test_a_trace_number_may_be_written_with_three_digits_or_as_an_integer_without_its_sign(x, forms):
+    from audit.captions import _forms
+    assert _forms(x) == forms
+
+
+@pytest.mark.parametrize("obj,key,numbers", [
+    (True, "", []), (7, "", [7.0]), ({"version": 7, "format": 2, "versions": [1]}, "", []),  # not the trace's
+    ({"a": [1, 2]}, "", [2.0, 1.0, 2.0]),  # a list's length is a number too (steps, seeds)
+    (3.2e-5, "median_ratio", [3.2e-5, 4.0]), (0.5, "ratio", [0.5, 0.0]), (2.0, "ratio", [2.0]),  # orders below 1
+    (-0.001, "ratio", [-0.001, 3.0]), (0.001, "steps", [0.001]), ("abc", "", []), (None, "", []),
+])
+def test_the_numbers_a_caption_may_use_are_every_number_and_list_length_of_the_trace(obj, key, numbers):
+    from audit.captions import _numbers
+    assert _numbers(obj, key) == numbers
+    assert _numbers("nan") != _numbers("nan")  # (said as a word, never as digits)
+
+
+@pytest.mark.parametrize("text,tokens", [
+    ("layer 3 of 12", ["3", "12"]), ("−0.5 and +2", ["−0.5", "+2"]), ("1.6e−7", ["1.6e−7"]),
+    ("w1 and x^2 and fc1.weight", []),  # part of a name, an exponent
+    ("3D and 2x", []), ("(9/10)", ["9", "10"]), ("10.", ["10"]),
+])
+def test_a_number_in_a_caption_is_read_alone_not_inside_a_name(text, tokens):
+    from audit.captions import NUMBER
+    assert NUMBER.findall(text) == tokens
+
+
+def test_only_captions_and_notes_are_checked_and_the_captions_own_wording_passes():
+    from audit.captions import CaptionCheck
+    from scenes.training_scenes import ACT_NAMES
+    check = CaptionCheck(XOR, ACT_NAMES)
+    frame_ = Frame(0, 0.0, [text([0, 0, 1, 1], string="after 777 steps", kind=kind)
+                            for kind in ("title", "axis label", "value", "caption", "text")])
+    assert [m.split(":")[0] for m in check(frame_)] == ["caption 'after 777 steps'", "text 'after 777 steps'"]
+    # "a factor of 100" is the caption's own wording, not a claim about the trace
+    assert check.check_text("caption", "step 0: no activation here loses more than a factor of 100") == []
+    shared = CaptionCheck(dict(XOR, config={**XOR["config"], "learning_rate": 0.7}), ACT_NAMES)
+    assert shared.check_text("caption", "ReLU: learning rate 0.7") == []  # a run takes the config's numbers too
+    assert check.check_text("caption", "tanh: +9, −9 of 10") == []  # a sign is no part of the number
+    assert check.check_text("caption", "ReLU: 9 of 10") == [
+        "caption 'ReLU: 9 of 10': 9 is not a number of ReLU's run in the trace"]
