@@ -271,3 +271,139 @@ def test_a_short_curve_along_a_longer_one_is_grouped_with_it_to_take_turns():
     long, short, apart = line(xs, np.sin(xs)), line(xs[:9], np.sin(xs[:9])), line(xs, np.sin(xs) + 2)
     assert coinciding_groups([long, short, apart]) == [[0, 1]]
     assert coinciding_groups([short, long, apart]) == [[0, 1]]
+
+
+# --- scenes/charts.py, case by case: its texts, a curve's finite prefix, curves that coincide ---
+MUTED = {"dark": "#999999", "light": "#555555"}  # the palette's muted role: axes, their numbers and titles
+
+
+def _colour(mob) -> str:
+    return mob.submobjects[0].get_fill_color().to_hex().upper()
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_chart_s_numbers_and_titles_are_muted_24_point_axis_labels_placed_by_their_axes(theme):
+    from scenes.charts import chart
+    with style.themed(theme):
+        group = chart((0, 4, 2), (0, 1, 1), 4, 2, "step", "loss", y_ticks=[0.5])
+    ax, numbers, (x_title, y_title) = group
+    assert group.ax is ax and [n.original_text for n in numbers] == ["0", "2", "4", "0.5"]
+    for t in [*numbers, x_title, y_title]:
+        assert t.audit_kind == "axis label" and t.font_size == pytest.approx(24) and _colour(t) == MUTED[theme]
+    assert ax.x_axis.get_color().to_hex().upper() == MUTED[theme]
+    last_x = numbers[2]
+    assert x_title.get_left()[0] > last_x.get_right()[0] and x_title.get_y() == pytest.approx(last_x.get_y())
+    assert numbers[0].get_top()[1] < ax.c2p(0, 0)[1] and numbers[3].get_right()[0] < ax.c2p(0, 0.5)[0]
+    assert y_title.get_bottom()[1] > ax.y_axis.get_top()[1] and y_title.get_left()[0] == pytest.approx(
+        min(ax.y_axis.get_left()[0], numbers[3].get_left()[0]))  # above its axis, flush with its numbers
+    assert ax.c2p(0, 0)[0] == pytest.approx(ax.x_axis.get_left()[0])  # the axes cross at the lower left
+
+
+def test_a_chart_s_axes_cross_at_the_lower_left_corner_whatever_the_ranges():
+    from scenes.charts import chart
+    ax = chart((-2, 2, 1), (-1, 1, 1), 4, 2, "x", "y").ax
+    assert ax.x_axis.get_center()[1] == pytest.approx(ax.c2p(-2, -1)[1])  # not through y = 0
+    assert ax.y_axis.get_center()[0] == pytest.approx(ax.c2p(-2, -1)[0])  # not through x = 0
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_power_of_ten_is_a_muted_36_point_label(theme):
+    from scenes.charts import power_of_ten, text
+    with style.themed(theme):
+        power, word = power_of_ten(-3), text("norm")
+    assert power.audit_kind == "axis label" and power.font_size == pytest.approx(36)
+    assert power.tex_string == "10^{-3}" and _colour(power) == MUTED[theme]
+    assert word.audit_kind == "axis label" and word.font_size == pytest.approx(24) and _colour(word) == MUTED[theme]
+
+
+@pytest.mark.parametrize("ys,corners", [
+    ([0.0, 1.0, 2.0, 3.0], 4), ([0.0, 1.0, float("nan"), 3.0], 2),  # a NaN ends the curve
+    ([0.0, float("inf"), 2.0, 3.0], 0),  # one point is no line
+    ([float("nan"), 1.0, 2.0, 3.0], 0), ([0.0, 1.0, 2.0, float("nan")], 3),
+])
+def test_a_curve_is_drawn_up_to_its_first_value_that_is_not_finite(ys, corners):
+    from manim import Axes
+    from scenes.charts import _corners, polyline
+    ax = Axes(x_range=[0, 3, 1], y_range=[0, 3, 1], x_length=3, y_length=3)
+    line = polyline(ax, np.arange(4.0), ys, "#123456", width=2.0)
+    assert len(_corners(line)) == corners and line.get_stroke_width() == 2.0
+    assert line.get_stroke_color().to_hex().upper() == "#123456"
+    if corners:
+        assert _corners(line)[-1][1] == pytest.approx(ax.c2p(corners - 1, ys[corners - 1])[1])
+
+
+@pytest.mark.parametrize("length,step,count", [(1.0, 0.25, 5), (1.0, 0.3, 5), (0.1, 0.25, 2)])
+def test_a_polyline_is_resampled_every_step_and_keeps_its_end(length, step, count):
+    from scenes.charts import resample
+    pts, along = resample(np.array([[0.0, 0, 0], [length, 0, 0]]), step)
+    assert len(pts) == count and pts[-1][0] == pytest.approx(length) and along[-1] == pytest.approx(length)
+    assert np.all(np.diff(along) <= step + 1e-12)
+    one, at = resample(np.array([[1.0, 2, 0]]), step)
+    assert one.tolist() == [[1.0, 2, 0]] and at.tolist() == [0.0]
+
+
+def _corner_line(xs, ys):
+    return np.array([[x, y, 0.0] for x, y in zip(xs, ys)])
+
+
+@pytest.mark.parametrize("offset,share", [(0.0, 1.0), (0.06, 1.0), (0.07, 0.0), (-0.06, 1.0)])
+def test_two_curves_coincide_within_six_hundredths_of_a_unit(offset, share):
+    from scenes.charts import coincide_share
+    a = _corner_line([0, 1, 2], [0, 0, 0])
+    assert coincide_share(a, a + [0, offset, 0]) == pytest.approx(share)
+    assert coincide_share(a, np.zeros((0, 3))) == 0.0
+
+
+@pytest.mark.parametrize("cover,grouped", [(0.45, False), (0.55, True)])
+def test_a_curve_more_than_half_under_another_is_grouped_with_it(cover, grouped):
+    from manim import VMobject
+    from scenes.charts import coinciding_groups
+
+    def line(points):
+        mob = VMobject()
+        mob.set_points_as_corners(points)
+        return mob
+    # b runs along a for ``cover`` of its length, then turns away
+    a = line(_corner_line([0, 4], [0, 0]))
+    b = line(_corner_line([0, cover * 4, cover * 4], [1e-3, 1e-3, (1 - cover) * 4]))
+    assert coinciding_groups([a, b]) == ([[0, 1]] if grouped else [])
+
+
+def test_curves_drawn_over_each_other_in_a_chain_are_one_group():
+    from manim import VMobject
+    from scenes.charts import coinciding_groups
+
+    def line(y):
+        mob = VMobject()
+        mob.set_points_as_corners(_corner_line([0, 4], [y, y]))
+        return mob
+    # a near b, b near c, a not near c: one group, each takes its turn
+    assert coinciding_groups([line(0.0), line(0.05), line(0.1), line(3.0)]) == [[0, 1, 2]]
+    assert coinciding_groups([line(0.0), line(0.1), line(0.05), line(3.0)]) == [[0, 1, 2]]  # joined through the last
+
+
+@pytest.mark.parametrize("turn", [0, 1])
+def test_coinciding_curves_take_turns_in_dashes_along_x_and_stay_solid_where_they_part(turn):
+    from manim import VMobject
+    from scenes.charts import DASH, dashed
+    line = VMobject(stroke_color="#123456", stroke_width=3)
+    line.set_points_as_corners(_corner_line([0, 1, 1], [0, 0, 1]))  # along the other, then up on its own
+    out = dashed(line, turn, 2, [_corner_line([0, 1], [0, 0])])
+    assert out.get_stroke_color().to_hex().upper() == "#123456" and out.get_stroke_width() == 3
+    pieces = [p for p in out.get_subpaths()]
+    along = [p for p in pieces if np.ptp(p[:, 1]) < 1e-9]
+    starts = sorted(round(p[0][0] / DASH) for p in along)
+    assert starts and all(k % 2 == turn for k in starts)  # its own dashes of every two
+    up = [p for p in pieces if np.ptp(p[:, 1]) > 0.5]
+    assert up and max(np.ptp(p[:, 1]) for p in up) >= 0.9  # where it parts from the other: solid
+
+
+def test_every_curve_is_tagged_with_the_legend_entry_it_shows():
+    from scenes.charts import visible_curves
+    lines = []
+    for y in (0.0, 2.0):
+        mob = VMobject()
+        mob.set_points_as_corners(_corner_line([0, 1], [y, y]))
+        lines.append(mob)
+    curves = visible_curves(lines, ["tanh", "ReLU"])
+    assert [(c.audit_shape, c.audit_label) for c in curves] == [("curve", "tanh"), ("curve", "ReLU")]
