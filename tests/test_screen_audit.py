@@ -1113,3 +1113,46 @@ def test_only_captions_and_notes_are_checked_and_the_captions_own_wording_passes
     assert check.check_text("caption", "tanh: +9, −9 of 10") == []  # a sign is no part of the number
     assert check.check_text("caption", "ReLU: 9 of 10") == [
         "caption 'ReLU: 9 of 10': 9 is not a number of ReLU's run in the trace"]
+
+
+@pytest.mark.parametrize("string,width", [("+0.42", 37.8), ("−0.777", 46.4), ("+1", 16.9), ("0", 6.7), ("", 0.0)])
+def test_an_edge_label_s_least_width_is_the_published_one(string, width):
+    from audit.graph_width import text_size_px
+    assert text_size_px(string)[0] == pytest.approx(width, abs=0.06)
+
+
+@pytest.mark.parametrize("symbol,name,diameter", [("×", None, 12.6), ("×", "q_{1}", 29.0), ("exp", "q_{12}", 48.3)])
+def test_a_gate_s_least_diameter_is_the_published_one(symbol, name, diameter):
+    # audit/graph_width.py's docstring: "×" alone 12.6 px; "×" over q₁ 29.0 px; "exp" over q₁₂ 48.3 px
+    from audit.graph_width import gate_diameter_px
+    assert gate_diameter_px(symbol, name) == pytest.approx(diameter, abs=0.06)
+
+
+@pytest.mark.parametrize("width,height,margin,px", [(854, 480, 0.02, 819.84), (1920, 1080, 0.02, 819.2),
+                                                    (480, 480, 0.0, 480.0), (854, 480, 0.1, 683.2)])
+def test_the_room_for_a_row_is_the_safe_area_s_width_at_480_lines(width, height, margin, px):
+    from audit.graph_width import available_px
+    with tempconfig({"pixel_width": width, "pixel_height": height}):
+        assert available_px(margin) == pytest.approx(px, abs=0.01)
+
+
+def test_a_row_s_least_width_adds_the_output_s_edge_and_each_edge_s_wider_label():
+    # f = x * 2 at x = 3: the name x, the edge x -> × (value 3 above, gradient +2 below: the wider), the ×
+    # circle alone (an unnamed output is not named in its gate), then the output's edge (6 and the seed +1)
+    from audit.graph_width import gate_diameter_px, least_row_px, tex_size_px, text_size_px
+    from helpers import trace_of
+    from scenes.trace_data import GraphTrace
+    g = GraphTrace.from_dict(trace_of("x * 2", {"x": 3.0}))
+    width, gates = least_row_px(g)
+    expected = (tex_size_px("x")[0] + max(text_size_px("3")[0], text_size_px("+2")[0]) + gate_diameter_px("×", None)
+                + max(text_size_px("6")[0], text_size_px("+1")[0]))
+    assert gates == 1 and width == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("symbol,name,beside", [("exp", "L", True), ("×", "q_{1}", False)])
+def test_a_gate_s_name_goes_below_or_beside_its_symbol_whichever_makes_the_smaller_circle(symbol, name, beside):
+    from audit.graph_width import gate_diameter_px, symbol_block_px, tex_size_px
+    (sw, sh), (nw, nh) = symbol_block_px(symbol), tex_size_px(name)
+    below, aside = np.hypot(max(sw, nw), sh + nh) + 2, np.hypot(sw + nw, max(sh, nh)) + 2
+    assert (aside < below) == beside  # (the case is what its name says)
+    assert gate_diameter_px(symbol, name) == pytest.approx(min(below, aside))
