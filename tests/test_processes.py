@@ -365,3 +365,54 @@ def test_user_code_s_os_exit_is_reported_as_its_exit_code_not_a_signal(code):
 
     with pytest.raises(EndedEarly, match=rf"^the model exited with code {code} before returning$"):
         run_isolated(os._exit, (code,), "the model")
+
+
+def _killed_by(signum):
+    os.kill(os.getpid(), signum)
+    time.sleep(5)
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def _raise_unpicklable():
+    raise _Unpicklable("the model's own error")
+
+
+def _print_and_return(value):
+    print("from the model")
+    os.write(1, b"raw from the model\n")  # (a library writing to the descriptor, as a C extension does)
+    return value
+
+
+# (not SIGSEGV: faulthandler, which pytest turns on, would print the child's stack on the terminal)
+@pytest.mark.parametrize("signum,name", [(signal.SIGUSR1, "SIGUSR1"), (signal.SIGKILL, "SIGKILL"),
+                                         (signal.SIGTERM, "SIGTERM")])
+def test_user_code_killed_by_a_signal_is_one_line_naming_the_signal(signum, name):
+    from infra.processes import EndedEarly, run_isolated
+    with pytest.raises(EndedEarly, match=rf"^the model was killed by signal {int(signum)} \({name}\)$"):
+        run_isolated(_killed_by, (signum,), "the model")
+
+
+def test_user_code_s_result_and_exceptions_come_back_and_its_prints_go_to_stderr(capfd):
+    from infra.processes import EndedEarly, run_isolated
+    assert run_isolated(_print_and_return, ({"a": [1, 2]},), "the model") == {"a": [1, 2]}
+    out, err = capfd.readouterr()
+    assert "from the model" in err and "raw from the model" in err and out == ""  # stdout may carry the trace
+    assert run_isolated(int, (), "the model") == 0  # a result that is false is a result
+    with pytest.raises(ZeroDivisionError):
+        run_isolated(divmod, (1, 0), "the model")
+    with pytest.raises(RuntimeError, match="the model's own error"):  # its text, with its traceback
+        run_isolated(_raise_unpicklable, (), "the model")
+    assert not issubclass(EndedEarly, RuntimeError)
+
+
+@pytest.mark.parametrize("number,name", [(9, "SIGKILL"), (11, "SIGSEGV"), (15, "SIGTERM"), (99, "unknown")])
+def test_a_signal_is_named_by_its_number_or_said_unknown(number, name):
+    assert processes._signal_name(number) == name
+
+
+def test_a_worker_s_temporary_folder_is_named_by_its_parent_and_its_pid():
+    assert processes.worker_tmp(12, 345) == os.path.join(tempfile.gettempdir(), "backprop-worker-12-345")
