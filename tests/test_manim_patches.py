@@ -495,3 +495,34 @@ def test_a_damaged_glyph_index_is_refused_even_after_a_valid_glyph_of_the_same_l
     meta["leaves"][1] = bad
     with pytest.raises((ValueError, TypeError)):
         svg_cache._Plan(data, meta)
+
+
+@pytest.mark.parametrize("hex6,written", [("AABBCC", "#abc"), ("FFFFFF", "#fff"), ("112233", "#123"),
+                                          ("E69F00", "#e69f00"), ("AABBCD", "#aabbcd"), ("121212", "#121212")])
+def test_a_colour_is_matched_as_dvisvgm_writes_it_lower_case_and_short_where_it_can_be(hex6, written):
+    from manim_patches.tex_colours import _as_dvisvgm_writes
+    assert _as_dvisvgm_writes(hex6) == written
+
+
+def _coloured(*colours):
+    return " + ".join(rf"\textcolor[HTML]{{{c}}}{{{k}}}" for k, c in enumerate(colours))
+
+
+@pytest.mark.parametrize("expression,stand_ins", [
+    ("x + 1", None),  # no colour: as it is
+    (_coloured("E69F00"), {"E69F00": "0A0B01"}),
+    (_coloured("e69f00", "E69F00", "56B4E9"), {"E69F00": "0A0B01", "56B4E9": "0A0B02"}),  # in order, any case
+    (_coloured("E69F00", "000000"), None),  # black: LaTeX writes no group for it
+    (_coloured("E69F00", "0A0B02"), None),  # a stand-in already in use
+    (_coloured(*[f"1234{i:02X}" for i in range(255)]), {f"1234{i:02X}": f"0A0B{i + 1:02X}" for i in range(255)}),
+    (_coloured(*[f"12{i:04X}" for i in range(256)]), None),  # more colours than stand-ins
+])
+def test_a_formula_s_colours_each_get_a_stand_in_unless_it_must_be_typeset_as_it_is(expression, stand_ins):
+    from manim_patches.tex_colours import _stand_ins, typeset_form
+    assert _stand_ins(expression) == stand_ins
+    if stand_ins is None:
+        assert typeset_form(expression) == expression
+    else:
+        form = typeset_form(expression)
+        assert not any(c in form.upper() for c in stand_ins) and form.count(r"\textcolor[HTML]{0A0B") == \
+            expression.count(r"\textcolor")
