@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from manim import Text, config
+from manim import ManimColor, Text, config
 
 from render import CONFIG_DIR
 from scenes import style
@@ -272,3 +272,77 @@ def test_a_label_is_built_once_and_each_caller_gets_its_own_copy(monkeypatch):
     template.add_to_preamble(r"\usepackage{amssymb}")
     a, b = style.once(MathTex, "x"), style.once(MathTex, "x", tex_template=template)
     assert len(style._BUILT) == 5 and a is not b
+
+
+# --- the graph's own colours and sizes, per theme: what the palette's roles in scenes/style.py say ---
+PALETTE = {"dark": {"NODE_STROKE": "#BBBBBB", "TEXT": "#FFFFFF", "MUTED": "#999999", "FORWARD": "#56B4E9",
+                    "HIGHLIGHT": "#F0E442", "GRADIENT": "#E69F00"},
+           "light": {"NODE_STROKE": "#444444", "TEXT": "#111111", "MUTED": "#555555", "FORWARD": "#0072B2",
+                     "HIGHLIGHT": "#8A7500", "GRADIENT": "#AD5A00"}}
+
+
+def _fill(mob) -> set[str]:
+    return {m.get_fill_color().to_hex().upper() for m in mob.family_members_with_points()}
+
+
+@functools.lru_cache
+def _small_graph(theme):
+    # q1 = x * 2 (a named gate), f = q1 + y (the unnamed output: no name in its circle)
+    from helpers import trace_of
+    with style.themed(theme):
+        g = GraphTrace.from_dict(trace_of("x * 2 + y", {"x": 3.0, "y": -1.0}))
+        graph = ComputationalGraph(g, width=13.2, height=4.1)
+        mul = next(i for i, n in g.nodes.items() if n.op == "mul")
+        forward = graph.forward_animation(mul)
+        seed = graph.seed_animation()
+        backward = [graph.backward_animation(s) for s in g.backward]
+    return g, graph, mul, forward, seed, backward
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_graph_draws_gates_wires_and_names_in_the_palette_s_roles(theme):
+    g, graph, mul, _, _, _ = _small_graph(theme)
+    colours = PALETTE[theme]
+    for nid, circle in graph.circles.items():
+        assert circle.get_stroke_color().to_hex().upper() == colours["NODE_STROKE"] and circle.get_stroke_width() == 3
+        symbol = graph.gate_mobs[nid].submobjects[1]
+        assert symbol.audit_kind == "gate" and _fill(symbol) == {colours["TEXT"]}
+    assert set(graph.name_tags) == {mul}  # the unnamed output shows no name in its gate
+    tag = graph.name_tags[mul]
+    assert tag.audit_kind == "name" and _fill(tag) == {colours["MUTED"]}
+    assert tag.get_top()[1] <= graph.gate_mobs[mul].submobjects[1].get_bottom()[1]  # under its symbol
+    for edge in graph.edges.values():
+        assert edge.get_stroke_color().to_hex().upper() == colours["NODE_STROKE"] and edge.get_stroke_width() == 2.5
+        assert edge.has_tip()
+    leaves = {g.nodes[n].label: m for n, m in graph.leaf_mobs.items()}
+    assert _fill(leaves["x"]) == _fill(leaves["y"]) == {colours["TEXT"]} and _fill(leaves["2"]) == {colours["MUTED"]}
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_gate_pulses_blue_as_it_computes_and_yellow_as_it_sends_gradients_back(theme):
+    from scenes.animations import Pulse
+    g, graph, mul, forward, seed, backward = _small_graph(theme)
+    colours = PALETTE[theme]
+    pulse = forward.animations[0]
+    assert isinstance(pulse, Pulse) and pulse.mobject is graph.gate_mobs[mul] and pulse.scale_factor == 1.15
+    assert ManimColor(pulse.rgba[:3]).to_hex().upper() == colours["FORWARD"]
+    for step, anim in zip(g.backward, backward):
+        first = anim.animations[0]
+        assert isinstance(first, Pulse) and first.mobject is graph.gate_mobs[step.node]
+        assert ManimColor(first.rgba[:3]).to_hex().upper() == colours["HIGHLIGHT"]
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_value_is_written_above_its_wire_and_a_gradient_below_it_the_seed_plus_one(theme):
+    g, graph, mul, _, _, _ = _small_graph(theme)
+    (seed_key,) = graph.out_edges(g.output)
+    assert [p.original_text for p in graph.grad_labels[seed_key].submobjects] == ["+1"]
+    for key, label in graph.value_labels.items():
+        ys = graph._edge_ys(key, label.get_left()[0], label.get_right()[0])
+        assert label.get_bottom()[1] > max(ys), key
+    for key, label in graph.grad_labels.items():
+        ys = graph._edge_ys(key, label.get_left()[0], label.get_right()[0])
+        assert label.get_top()[1] < min(ys), key
+        assert label.audit_kind == "gradient"
+    x = next(n for n in g.nodes if g.nodes[n].label == "x")
+    assert [p.original_text for p in graph.grad_labels[(x, mul, 0)].submobjects] == ["+2"]  # d(x*2)/dx
