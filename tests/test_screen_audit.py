@@ -1,5 +1,6 @@
 """The screen audit: its rules on hand-made frames, the defects it exists to catch, and every shipped config
 and stress config (tests/screen) passing it in both themes and both languages."""
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -1156,3 +1157,54 @@ def test_a_gate_s_name_goes_below_or_beside_its_symbol_whichever_makes_the_small
     below, aside = np.hypot(max(sw, nw), sh + nh) + 2, np.hypot(sw + nw, max(sh, nh)) + 2
     assert (aside < below) == beside  # (the case is what its name says)
     assert gate_diameter_px(symbol, name) == pytest.approx(min(below, aside))
+
+
+# --- a whole graph scene, audited undrawn, in each theme and language: who is drawn where, in what colour ---
+ROLE = {"dark": {"TEXT": "#FFFFFF", "MUTED": "#999999", "FORWARD": "#56B4E9", "GRADIENT": "#E69F00"},
+        "light": {"TEXT": "#111111", "MUTED": "#555555", "FORWARD": "#0072B2", "GRADIENT": "#AD5A00"}}
+
+
+@functools.lru_cache
+def _chain_rule_report(theme, lang):
+    from audit.run import audit_trace
+    return audit_trace(trace_path_for(CONFIG_DIR / "chain_rule.yaml"), theme=theme, lang=lang)
+
+
+@pytest.mark.parametrize("theme,lang", [("dark", "en"), ("light", "ko")])
+def test_a_graph_scene_s_texts_take_their_role_s_colour_and_language(theme, lang):
+    from scenes.style import CAPTIONS
+    report = _chain_rule_report(theme, lang)
+    assert (report.theme, report.lang, report.quality, report.width, report.height) == (theme, lang, "preview", 854, 480)
+    texts = [t for f in report.frames for t in f.texts]
+    colours = {}
+    for t in texts:
+        colours.setdefault(t.kind, set()).add(t.color)
+    role = ROLE[theme]
+    assert colours["title"] == colours["gate"] == {role["TEXT"]}
+    assert colours["caption"] == {role["MUTED"]}
+    assert colours["value"] == {role["FORWARD"]} and colours["gradient"] == {role["GRADIENT"]}
+    names = {t.string: t.color for t in texts if t.kind == "name"}
+    assert names["x"] == names["y"] == names["z"] == role["TEXT"] and names["q"] == role["MUTED"]  # q: a gate's
+    captions = {t.string for t in texts if t.kind == "caption"}
+    assert captions and captions <= set(CAPTIONS[lang].values())  # the language's own table, nothing else
+    assert any("\uac00" <= c <= "\ud7a3" for c in "".join(captions)) == (lang == "ko")
+
+
+def test_a_graph_scene_reads_top_to_bottom_title_graph_caption_equation():
+    report = _chain_rule_report("dark", "en")
+    for f in report.frames:
+        top = {}
+        for t in f.texts:
+            top.setdefault(t.kind, []).append(t.bbox)
+        graph = [b for k in ("name", "gate", "value", "gradient") for b in top.get(k, [])]
+        if "title" in top and graph:
+            assert max(b[3] for b in top["title"]) < min(b[1] for b in graph)
+        if "caption" in top and graph:
+            assert max(b[3] for b in graph) < min(b[1] for b in top["caption"])
+        if "caption" in top and "equation" in top:
+            assert max(b[3] for b in top["caption"]) < min(b[1] for b in top["equation"])
+    assert [name.split(":")[0] for name, _ in report.steps[:2]] == ["title", "forward"]
+    # a one-line title is centred 0.45 units below the frame's top (8 units are 480 px): 27 px
+    assert {round((t.bbox[1] + t.bbox[3]) / 2) for f in report.frames for t in f.texts if t.kind == "title"} == {27}
+    assert [t for f in report.frames for t in f.texts if t.kind == "caption"]
+    assert [t for f in report.frames for t in f.texts if t.kind == "equation"]
