@@ -2,6 +2,8 @@
 or pass behind a node, so an input used twice is seen to feed both of its gates."""
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from render import CONFIG_DIR
@@ -119,3 +121,75 @@ def test_a_parameters_name_breaks_after_its_last_dot_and_a_torch_ops_word_at_its
     assert parameter_lines("w0") == ["w_{0}"] and parameter_lines("x") == ["x"]
     assert word_lines("addmm") == "add\nmm" and word_lines("nll_loss") == "nll_\nloss"
     assert word_lines("relu") == "relu" and word_lines("tanh") == "tanh" and word_lines("+") == "+"
+
+
+# --- scenes/layout.py, case by case: what dot is asked, how its answer is read, what counts as a crossing ---
+from scenes import layout as L  # noqa: E402
+
+
+def _specs():
+    return [L.NodeSpec("x", "leaf", "x", 0.2), L.NodeSpec("y", "leaf", "y", 0.5, height=0.6),
+            L.NodeSpec("q", "gate", "-", 0.0, ordered=True), L.NodeSpec("f", "gate", "*", 0.7)]
+
+
+@pytest.mark.parametrize("spacing,order_all,sep", [(1.0, False, "nodesep=0.220; ranksep=0.280;"),
+                                                   (0.5, True, "nodesep=0.110; ranksep=0.140;")])
+def test_dot_is_asked_left_to_right_with_gaps_scaled_by_the_spacing(spacing, order_all, sep):
+    edges = [("x", "q", (0.8, 0.5)), ("y", "q", (1.2, 0.6)), ("q", "f", (0.8, 0.5))]
+    dot = L.to_dot(_specs(), edges, "f", spacing, order_all=order_all)
+    assert "rankdir=LR;" in dot and sep in dot and ("ordering=in;" in dot.splitlines()[1]) == order_all
+    assert '"x" [shape=box, width=0.300, height=0.340, label=""];' in dot  # a leaf at least 0.3 wide
+    assert '"y" [shape=box, width=0.500, height=0.600, label=""];' in dot
+    assert '"q" [shape=circle, width=0.560, label="", ordering=in];' in dot  # the default circle; a - b in order
+    assert '"f" [shape=circle, width=0.700, label=""];' in dot
+    # every edge through a box of its labels' size, the output's to the sink through the largest box
+    assert '"__label__1" [shape=box, width=1.200, height=0.600, label=""];' in dot
+    assert '"__label__3" [shape=box, width=1.200, height=0.600, label=""];' in dot
+    assert '"f" -> "__label__3" [arrowhead=none, headport=w];' in dot and '"__label__3" -> "__out__" [tailport=e, weight=3];' in dot
+
+
+def test_the_output_s_own_label_box_is_the_largest_given_or_a_default():
+    assert L.edges_label_size_for_output([("a", "b", (0.8, 0.5)), ("b", "c", (0.9, 0.4))]) == (0.9, 0.4)
+    assert L.edges_label_size_for_output([]) == (0.6, 0.5)
+
+
+def test_dot_s_plain_answer_is_read_as_nodes_and_edges_and_quoted_names_too():
+    plain = ('graph 1 4.5 2.25\nnode x 0.5 1 0.3 0.34 "" solid box black lightgrey\n'
+             'node "a b" 2 1 0.56 0.56 "" solid circle black lightgrey\n'
+             'edge x "a b" 4 0.65 1 1 1 1.5 1 1.72 1 solid black\nstop\n')
+    lay = L.parse_plain(plain)
+    assert (lay.width, lay.height) == (4.5, 2.25)
+    assert lay.nodes == {"x": L.Box(0.5, 1, 0.3, 0.34), "a b": L.Box(2, 1, 0.56, 0.56)}
+    assert [(e.tail, e.head, e.points) for e in lay.edges] == [("x", "a b", [(0.65, 1), (1, 1), (1.5, 1), (1.72, 1)])]
+    with pytest.raises(L.LayoutError, match="no graph"):
+        L.parse_plain("stop\n")
+
+
+def test_a_straight_piece_is_a_cubic_with_its_handles_at_thirds():
+    assert L._straight((0, 0), (3, 6)) == [(1, 2), (2, 4), (3, 6)]
+
+
+def test_an_edge_through_its_label_box_is_one_curve_crossing_the_box_s_middle():
+    lay = L.Layout(4, 2, {"a": L.Box(0, 1, .2, .2), "b": L.Box(4, 1, .2, .2), "__label__0": L.Box(2, 1, 1, .5)},
+                   [L.EdgeLayout("a", "__label__0", [(0, 1), (0.5, 1), (1, 1), (1.5, 1)]),
+                    L.EdgeLayout("__label__0", "b", [(2.5, 1), (3, 1), (3.5, 1), (4, 1)])])
+    joined = L.join_label_boxes(lay, 1)
+    assert list(joined.nodes) == ["a", "b"]  # the box is no node of the drawing
+    (edge,) = joined.edges
+    assert (edge.tail, edge.head, edge.label) == ("a", "b", (2, 1))
+    # dot's first spline to the box's west side, a straight piece across the box to its east side, dot's second
+    expected = [(0, 1), (0.5, 1), (1, 1), (1.5, 1), (1.5 + 1 / 3, 1), (1.5 + 2 / 3, 1), (2.5, 1), (3, 1), (3.5, 1), (4, 1)]
+    assert np.allclose(edge.points, expected)
+
+
+def test_wires_sharing_an_end_are_compared_beyond_it_and_a_wire_may_touch_its_own_ends():
+    # two wires leaving one node together (each first dipping to the other's side, as dot's splines may at a
+    # shared port), then parting, do not cross; nor does a wire end inside its own gate
+    lay = L.Layout(2, 2, {"a": L.Box(0, 1, .2, .2), "b": L.Box(2, 2, .2, .2), "c": L.Box(2, 0, .2, .2)},
+                   [L.EdgeLayout("a", "b", [(0, 1), (0.1, 0.9), (1.3, 1.8), (2, 2)]),
+                    L.EdgeLayout("a", "c", [(0, 1), (0.1, 1.1), (1.3, 0.2), (2, 0)])])
+    assert L.crossings(lay) == []
+    lay.nodes[L.SINK] = L.Box(1, 1.5, 0.5, 0.5)  # the invisible sink is behind nothing
+    assert L.crossings(lay) == []
+    lay.nodes["m"] = L.Box(1, 1.5, 0.5, 0.5)
+    assert L.crossings(lay) == ["a->b passes behind m"]
