@@ -1208,3 +1208,33 @@ def test_a_graph_scene_reads_top_to_bottom_title_graph_caption_equation():
     assert {round((t.bbox[1] + t.bbox[3]) / 2) for f in report.frames for t in f.texts if t.kind == "title"} == {27}
     assert [t for f in report.frames for t in f.texts if t.kind == "caption"]
     assert [t for f in report.frames for t in f.texts if t.kind == "equation"]
+
+
+@pytest.mark.parametrize("string,tex,kind", [
+    ("abc", False, "x"), ("ABC", False, "digit"), ("0.5", False, "digit"), ("스텝", False, "hangul"),
+    ("스텝 x", False, "x"), ("XOR 해결", False, "hangul"), ("∂ 2×3", False, "digit"), ("", False, "digit"),
+    (r"\frac{\partial L}{\partial W}", True, "digit"),  # \frac and \partial are commands, not letters
+    (r"\mathrm{loss}", True, "x"), (r"\textcolor[HTML]{abcdef}{+3}", True, "digit"),  # a colour's hex is no text
+    (r"\begin{bmatrix} 1 \end{bmatrix}", True, "digit"), (r"\text{스텝}", True, "hangul"),
+    (r"\beta 1", False, "x"),  # as plain text, a backslash word is letters
+])
+def test_a_string_is_measured_by_its_smallest_kind_of_glyph_tex_commands_aside(string, tex, kind):
+    assert glyph_kind(string, tex) == kind
+
+
+@pytest.mark.parametrize("tex,per_point", [
+    ("x", 0.2257 / 48), ("0", 0.3427 / 48), ("10^{2}", 0.696 * 0.3427 / 48),  # an exponent's digits, script size
+    ("x^{2}", 0.2257 / 48),  # an x-height below the exponent's digits
+    ("10^{x}", 0.696 * 0.2257 / 48), ("a_{\\textstyle b}", 0.2257 / 48),  # set at the text's size on purpose
+    ("Q^{2}", 0.696 * 0.3427 / 48), ("2^{3_{1}}", 0.696 * 0.696 * 0.3427 / 48),  # a script's script
+    ("e^{x_{1}}", 0.696 * 0.2257 / 48), ("^{2}", 0.696 * 0.3427 / 48),  # a script alone: no main line to measure
+])
+def test_a_formula_is_as_legible_as_its_smallest_script(tex, per_point):
+    from audit.screen import _least_glyph_per_point
+    assert _least_glyph_per_point("tex", tex, "") == pytest.approx(per_point)
+
+
+@pytest.mark.parametrize("height,floor", [(480, 10.0), (240, 5.0), (1080, 22.5), (2160, 45.0), (720, 15.0)])
+def test_the_glyph_floor_is_ten_pixels_at_480_lines_and_scales_with_the_height(height, floor):
+    from audit.screen import min_glyph_px
+    assert min_glyph_px(height) == pytest.approx(floor)
