@@ -552,3 +552,81 @@ def test_the_pace_is_read_within_its_range_and_one_by_default(monkeypatch, env, 
             pace_from_env()
     else:
         assert pace_from_env() == pace
+
+
+# --- scenes/training_scenes.py: a gradient histogram and the zig-zag's marks ---
+
+def _histogram(counts, edges, theme="dark"):
+    from scenes.training_scenes import GradientHistograms
+    h = {"counts": counts, "edges": edges, "positive": 5, "negative": 3, "zero": 1}
+    with style.themed(theme):
+        return GradientHistograms.histogram(h, 2.0, 1.0)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_histogram_s_bars_frame_zero_line_range_and_counts_take_their_roles(theme):
+    frame, bars, zero, scale, *counts = _histogram([0, 2, 4, 0], [-2.0, -1.0, 0.0, 1.0, 2.0], theme)
+    role = ROLES[theme]
+    assert frame.get_stroke_color().to_hex().upper() == role["MUTED"]
+    assert bars.audit_shape == "bar" and {b.get_fill_color().to_hex().upper() for b in bars.submobjects} == {role["GRADIENT"]}
+    assert zero.get_color().to_hex().upper() == role["TEXT"]
+    assert scale.original_text == "±2" and scale.font_size == pytest.approx(24)
+    assert {p.get_fill_color().to_hex().upper() for p in scale.submobjects} == {role["MUTED"]}
+    assert [c.original_text for c in counts] == ["+5", "−3", "0: 1"]  # the typographic minus
+    assert all(c.font_size == pytest.approx(20) for c in counts)
+    assert {p.get_fill_color().to_hex().upper() for c in counts for p in c.submobjects} == {role["TEXT"]}
+    assert scale.get_top()[1] < frame.get_bottom()[1] and counts[0].get_top()[1] < scale.get_bottom()[1]
+
+
+def test_a_histogram_draws_a_bar_per_non_empty_bin_its_tallest_at_085_of_the_height_and_zero_where_0_is():
+    frame, bars, zero, *_ = _histogram([0, 2, 4, 0], [-2.0, -1.0, 0.0, 1.0, 2.0])
+    pieces = bars.submobjects[0].get_subpaths()  # one merged path: a rectangle per bar
+    heights = sorted(round(float(np.ptp(p[:, 1])), 6) for p in pieces)
+    assert heights == [0.425, 0.85]  # 2 of 4 and 4 of 4, at 0.85 of the 1.0 height
+    lefts = sorted(round(float(p[:, 0].min() - frame.get_left()[0]), 6) for p in pieces)
+    assert lefts == [0.525, 1.025]  # bins 1 and 2 of four 0.5-wide bins, each bar 0.9 of its bin, centred
+    assert zero.get_start()[0] == pytest.approx(frame.get_center()[0])  # 0 is the middle of -2..2
+    _, _, off, scale, *_ = _histogram([1, 1], [-1.0, 0.0, 3.0])
+    assert off.get_start()[0] == pytest.approx(frame.get_left()[0] + 2.0 * 1 / 4) and scale.original_text == "±3"
+    assert _histogram([1, 1], [-4.0, 0.0, 1.0])[3].original_text == "±4"  # the larger side, either side
+    _, empty, middle, *_ = _histogram([0, 0], [0.0, 0.0, 0.0])  # all zero: no bars, the line in the middle
+    assert not any(m.has_points() for m in empty.get_family())
+    assert middle.get_start()[0] == pytest.approx(frame.get_center()[0])
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_zig_zag_s_legend_names_each_path_in_its_activation_s_colour_with_its_one_sign_count(theme):
+    from scenes.training_scenes import SigmoidZigZag
+    runs = {"sigmoid": {"same_sign_steps": 9, "grads": [0] * 10}, "tanh": {"same_sign_steps": 4, "grads": [0] * 10}}
+    scene = SigmoidZigZag.__new__(SigmoidZigZag)
+    with style.themed(theme):
+        legend = scene.legend(runs, 10)
+    star, quadrant, sigmoid, tanh = legend
+    assert star[0].get_fill_color().to_hex().upper() == ROLES[theme]["HIGHLIGHT"]
+    assert quadrant[0].get_fill_color().to_hex().upper() == ACTIVATIONS[theme]["sigmoid"]
+    for row, name in ((sigmoid, "sigmoid"), (tanh, "tanh")):
+        assert (row.audit_shape, row.audit_label) == ("legend", name)
+        assert row[0].get_color().to_hex().upper() == ACTIVATIONS[theme][name]
+        assert {p.get_fill_color().to_hex().upper() for p in row[1].submobjects} == {ACTIVATIONS[theme][name]}
+    assert sigmoid[1].original_text == "sigmoid inputs: 9 of 10 steps with one sign"
+    assert tanh[1].original_text == "tanh inputs: 4 of 10 steps with one sign"
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_sigmoid_step_s_quadrants_are_up_right_and_down_left_of_a_point_with_room_inside_the_plot(theme):
+    from manim import PI, Axes, Sector
+    from scenes.training_scenes import SigmoidZigZag
+    ax = Axes(x_range=[0, 4, 1], y_range=[0, 4, 1], x_length=4, y_length=4)
+    weights = np.array([[0.1, 0.1], [2.0, 2.0], [3.0, 3.5], [3.9, 3.9]])  # (2, 2) has the most room
+    with style.themed(theme):
+        up_right, down_left, dot = SigmoidZigZag.allowed_quadrants(ax, weights)
+    assert isinstance(up_right, Sector) and up_right.start_angle == 0 and down_left.start_angle == pytest.approx(PI)
+    assert up_right.angle == pytest.approx(PI / 2) and up_right.width == pytest.approx(0.75)  # a quarter disc
+    assert np.allclose(dot.get_center(), ax.c2p(2, 2))
+    assert {m.get_fill_color().to_hex().upper() for m in (up_right, down_left, dot)} == {ACTIVATIONS[theme]["sigmoid"]}
+    # the first half of the path is where the zig-zag starts: a point there with room, though a later one has more
+    early = SigmoidZigZag.allowed_quadrants(ax, np.array([[0.1, 0.1], [1.5, 1.5], [0.2, 0.3], [2, 2], [3.9, 3.9],
+                                                          [3.8, 3.8]]))
+    assert np.allclose(early[2].get_center(), ax.c2p(1.5, 1.5))
+    cramped = SigmoidZigZag.allowed_quadrants(ax, np.array([[0.2, 0.2], [0.4, 0.5], [0.3, 3.9]]))
+    assert cramped[0].width == pytest.approx(0.4)  # as large as its room: (0.4, 0.5) is 0.4 from the left edge
