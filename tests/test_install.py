@@ -208,3 +208,36 @@ def test_the_cache_folder_is_the_variable_s_only_when_it_names_one(monkeypatch, 
     assert places.cache_root() == places.ROOT / ".cache"
     monkeypatch.delenv(places.CACHE_ENV)
     assert places.cache_root() == places.ROOT / ".cache"
+
+
+@pytest.mark.parametrize("arg,found", [
+    ("a", "one/a.yaml"), ("a.yaml", "one/a.yaml"), ("a.yml", "one/a.yaml"),  # its suffix is no part of its name
+    ("b", "two/b.yml"),  # a .yml file, in the second folder
+    ("c", "one/c.yaml"),  # the first folder that has it
+    (".", "."), ("..", ".."), ("", ""), ("x/a", "x/a"),  # paths, read as given
+])
+def test_a_shipped_name_is_found_with_either_suffix_in_the_first_folder_that_has_it(tmp_path, monkeypatch, arg, found):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, names in ((one, ["a.yaml", "c.yaml", "notes.txt"]), (two, ["b.yml", "c.yaml"])):
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_text("scene: graph\n")
+    (one / "d.yaml").mkdir()  # a folder is no shipped file
+    monkeypatch.chdir(tmp_path / "two")
+    got = places.resolve_shipped(arg, (one, two))
+    assert got == (str(tmp_path / found) if found.startswith(("one/", "two/")) else found)
+    assert places.shipped_names(one) == ["a", "c"] and places.shipped_names(two) == ["b", "c"]
+
+
+@pytest.mark.parametrize("arg,hint", [("aa", "did you mean a?"), ("zzzzzz", "shipped: a, b"), ("d", "shipped: a, b"),
+                                      ("a.json", "shipped: a, b")])  # only .yaml or .yml is a suffix to drop
+def test_an_unknown_name_says_the_close_names_or_else_every_shipped_one(tmp_path, monkeypatch, arg, hint):
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    for name in ("a.yaml", "b.yml"):
+        (folder / name).write_text("scene: graph\n")
+    (folder / "d.yaml").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(places.UnknownName) as e:
+        places.resolve_shipped(arg, (folder,), "lecture")
+    assert str(e.value) == f"{arg}: no such file, and no shipped lecture of that name ({hint})"
