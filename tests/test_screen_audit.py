@@ -1238,3 +1238,45 @@ def test_a_formula_is_as_legible_as_its_smallest_script(tex, per_point):
 def test_the_glyph_floor_is_ten_pixels_at_480_lines_and_scales_with_the_height(height, floor):
     from audit.screen import min_glyph_px
     assert min_glyph_px(height) == pytest.approx(floor)
+
+
+# --- the audit's pixel geometry and colour arithmetic ---
+@pytest.mark.parametrize("width,height", [(854, 480), (1920, 1080), (480, 480)])
+def test_scene_points_become_pixels_with_y_downwards_and_a_box_is_its_extremes(width, height):
+    from manim import Square, config
+    from audit.screen import _bbox_px, _to_px
+    with tempconfig({"pixel_width": width, "pixel_height": height}):
+        fw, fh = config.frame_width, config.frame_height
+        px = _to_px(np.array([[0.0, 0.0, 0.0], [-fw / 2, fh / 2, 0.0], [fw / 2, -fh / 2, 0.0], [fw / 4, 0, 0]]))
+        assert np.allclose(px, [[width / 2, height / 2], [0, 0], [width, height], [0.75 * width, height / 2]])
+        square = Square(side_length=2).move_to([2.0, 1.0, 0.0])  # x 1..3, y 0..2 (y up): top edge at y = 2
+        box = _bbox_px(square)
+        assert box == pytest.approx([(0.5 + 1 / fw) * width, (0.5 - 2 / fh) * height, (0.5 + 3 / fw) * width, height / 2])
+
+
+@pytest.mark.parametrize("top,under,seen", [
+    ([1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]), ([1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]),
+    ([1.0, 1.0, 1.0, 0.25], [0.0, 0.0, 0.0], [0.25, 0.25, 0.25]),
+])
+def test_a_translucent_colour_is_seen_blended_over_what_is_under_it(top, under, seen):
+    from audit.screen import _blend
+    assert _blend(np.array(top), np.array(under)).tolist() == pytest.approx(seen)
+
+
+@pytest.mark.parametrize("rgb,hex_", [((1, 1, 1), "#FFFFFF"), ((0, 0, 0), "#000000"), ((0.5, 0.5, 0.5), "#808080"),
+                                      ((0.9, 0.62, 0.0, 0.3), "#E69E00")])
+def test_a_colour_is_reported_as_upper_case_hex_of_its_rgb(rgb, hex_):
+    from audit.screen import _hex
+    assert _hex(np.array(rgb)) == hex_
+
+
+@pytest.mark.parametrize("c,linear", [(0.04045, 0.04045 / 12.92), (0.05, ((0.05 + 0.055) / 1.055) ** 2.4), (1.0, 1.0)])
+def test_relative_luminance_follows_wcag_s_piecewise_curve(c, linear):
+    from audit.screen import _luminance
+    assert _luminance((c, c, c)) == pytest.approx(linear)  # (the three weights sum to 1)
+    assert _luminance((c, 0, 0)) == pytest.approx(0.2126 * linear)
+    assert _luminance((0, 0, c)) == pytest.approx(0.0722 * linear)
+
+
+def test_a_contrast_ratio_is_the_same_either_way_round():
+    assert contrast_ratio((0.9, 0.6, 0.0), (0, 0, 0)) == pytest.approx(contrast_ratio((0, 0, 0), (0.9, 0.6, 0.0)))
