@@ -104,3 +104,47 @@ def test_merged_glyphs_draw_the_same_pixels_with_far_fewer_mobjects():
     # a lost or filled-in glyph would change hundreds of pixels by far more.
     assert (diff > 2).sum() < 40 and np.percentile(diff[diff > 0], 99) < 64
     assert merged[0].text == plain[0].text
+
+
+@pytest.mark.parametrize("fade,t,alpha,offset", [
+    (fade_in, 0.0, 0.0, -1.0), (fade_in, 0.25, 0.25, -0.75), (fade_in, 1.0, 1.0, 0.0),  # arrives from -shift
+    (fade_out, 0.0, 1.0, 0.0), (fade_out, 0.25, 0.75, 0.25), (fade_out, 1.0, 0.0, 1.0),  # leaves towards +shift
+])
+def test_a_fade_s_opacity_and_slide_follow_its_rate_in_its_direction(fade, t, alpha, offset):
+    from manim import linear
+    mob = sample()
+    start = mob.get_center().copy()
+    anim = fade(mob, shift=2 * UP, rate_func=linear)
+    anim.begin()
+    anim.interpolate(t)
+    assert mob[0].fill_rgbas[0, 3] == pytest.approx(0.7 * alpha)  # of its own opacity
+    assert mob[1].stroke_rgbas[0, 3] == pytest.approx(0.5 * alpha)
+    np.testing.assert_allclose(mob.get_center(), start + offset * 2 * UP, atol=1e-12)
+
+
+def test_a_pan_slides_everything_by_its_share_of_the_shift_and_ends_exactly_shifted():
+    from manim import linear
+    from scenes.animations import Pan
+    a, b = Square(), Circle().shift(RIGHT)
+    starts = [a.points.copy(), b.points.copy()]
+    anim = Pan(a, b, shift=3 * RIGHT, rate_func=linear)
+    anim.begin()
+    anim.interpolate(0.25)
+    np.testing.assert_allclose(a.points, starts[0] + 0.75 * RIGHT)
+    anim.finish()
+    assert np.array_equal(a.points, starts[0] + 3 * RIGHT) and np.array_equal(b.points, starts[1] + 3 * RIGHT)
+
+
+def test_a_pulse_tints_fill_and_stroke_not_opacity_and_grows_about_its_centre():
+    mob = sample()
+    centre, width = mob.get_center().copy(), mob.width
+    anim = Pulse(mob, color="#FF0000", scale_factor=2.0)
+    anim.begin()
+    anim.interpolate(0.25)  # there_and_back at a quarter: half way up
+    np.testing.assert_allclose(mob.get_center(), centre, atol=1e-12)
+    assert mob.width == pytest.approx(1.5 * width)
+    square = mob[0]  # #E69F00 half way to #FF0000
+    np.testing.assert_allclose(square.fill_rgbas[0, :3], [(0xE6 / 255 + 1) / 2, 0x9F / 255 / 2, 0.0])
+    np.testing.assert_allclose(square.stroke_rgbas[0, :3], [(0xE6 / 255 + 1) / 2, 0x9F / 255 / 2, 0.0])
+    assert square.fill_rgbas[0, 3] == pytest.approx(0.7)  # a tint, not a fade
+    assert mob[1].stroke_rgbas[0, 3] == pytest.approx(0.5)
