@@ -526,3 +526,43 @@ def test_a_formula_s_colours_each_get_a_stand_in_unless_it_must_be_typeset_as_it
         form = typeset_form(expression)
         assert not any(c in form.upper() for c in stand_ins) and form.count(r"\textcolor[HTML]{0A0B") == \
             expression.count(r"\textcolor")
+
+
+@pytest.mark.parametrize("case", ["verified", "through a link", "unverified", "already there", "not seeded", "missing"])
+def test_a_private_cache_file_is_seeded_only_from_a_verified_shared_entry_and_never_over_its_own(tmp_path, case):
+    from infra.cache import record_path, write_entry
+    from manim_patches.cache_seed import seed, seeding
+    private, shared, other = tmp_path / "private", tmp_path / "shared", tmp_path / "other"
+    for folder in (private, shared, other):
+        folder.mkdir()
+    name = "abc123.svg"
+    if case != "missing":
+        write_entry(shared / name, b"<svg>shared</svg>", name)
+    if case == "unverified":
+        (shared / name).write_bytes(b"<svg>changed</svg>")  # no longer what its record says
+    if case == "already there":
+        (private / name).write_bytes(b"<svg>own</svg>")
+    target = (other if case == "not seeded" else private) / name
+    if case == "through a link":  # Manim's folder named another way is the same folder
+        (tmp_path / "link").symlink_to(private)
+        target = tmp_path / "link" / name
+    with seeding({private: shared}):
+        seed(target)
+    expected = {"verified": b"<svg>shared</svg>", "through a link": b"<svg>shared</svg>",
+                "already there": b"<svg>own</svg>"}.get(case)
+    assert (target.read_bytes() if target.exists() else None) == expected
+    if case == "verified":
+        assert not target.is_symlink()  # a copy: Manim writing it again must not change the shared entry
+        target.write_bytes(b"rewritten")
+        assert (shared / name).read_bytes() == b"<svg>shared</svg>"
+    if case == "unverified":
+        assert not (shared / name).exists() and not record_path(shared / name).exists()  # removed, made again
+
+
+def test_seeding_ends_with_its_block_and_leaves_other_renders_seeding():
+    from manim_patches import cache_seed
+    before = dict(cache_seed._sources)
+    with cache_seed.seeding({"/tmp/a-private": "/tmp/a-shared"}):
+        assert cache_seed._sources[Path("/tmp/a-private").resolve()] == Path("/tmp/a-shared")
+        assert cache_seed._originals  # Manim's lookups patched
+    assert cache_seed._sources == before and bool(cache_seed._originals) == bool(before)
