@@ -566,3 +566,36 @@ def test_seeding_ends_with_its_block_and_leaves_other_renders_seeding():
         assert cache_seed._sources[Path("/tmp/a-private").resolve()] == Path("/tmp/a-shared")
         assert cache_seed._originals  # Manim's lookups patched
     assert cache_seed._sources == before and bool(cache_seed._originals) == bool(before)
+
+
+class _SvgLike:
+    """What the glyph cache's key reads of an SVGMobject."""
+
+    def __init__(self, path, default=None, config=None):
+        self.svg_default = default or {"color": None, "fill_opacity": 1.0}
+        self.path_string_config = config or {"should_subdivide_sharp_curves": False}
+        self._path = path
+
+    def get_file_path(self):
+        return self._path
+
+
+class _OtherSvgLike(_SvgLike):
+    pass
+
+
+@pytest.mark.parametrize("change", ["nothing", "file", "class", "default style", "path settings"])
+def test_a_glyph_entry_is_keyed_by_everything_its_glyphs_depend_on(tmp_path, change):
+    a, b = tmp_path / "a.svg", tmp_path / "b.svg"
+    a.write_text('<svg><path d="M0 0L1 1"/></svg>')
+    b.write_text('<svg><path d="M0 0L1 2"/></svg>')
+    first = _SvgLike(a)
+    second = {"nothing": _SvgLike(a), "file": _SvgLike(b), "class": _OtherSvgLike(a),
+              "default style": _SvgLike(a, default={"color": "#FFFFFF", "fill_opacity": 1.0}),
+              "path settings": _SvgLike(a, config={"should_subdivide_sharp_curves": True})}[change]
+    key = svg_cache._key(first)
+    assert len(key) == 32 and all(c in "0123456789abcdef" for c in key)
+    assert (svg_cache._key(second) == key) == (change == "nothing")
+    copy = tmp_path / "copy.svg"
+    copy.write_bytes(a.read_bytes())
+    assert svg_cache._key(_SvgLike(copy)) == key  # the content, not the file's name
