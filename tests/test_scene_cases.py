@@ -630,3 +630,34 @@ def test_a_sigmoid_step_s_quadrants_are_up_right_and_down_left_of_a_point_with_r
     assert np.allclose(early[2].get_center(), ax.c2p(1.5, 1.5))
     cramped = SigmoidZigZag.allowed_quadrants(ax, np.array([[0.2, 0.2], [0.4, 0.5], [0.3, 3.9]]))
     assert cramped[0].width == pytest.approx(0.4)  # as large as its room: (0.4, 0.5) is 0.4 from the left edge
+
+
+@pytest.mark.parametrize("ys,at_step,at_y", [
+    ([0.5, 0.7, float("nan"), float("nan")], 1, 0.7),  # the last value before NaN
+    ([0.5, 9.0, float("nan")], 1, 2.0),  # above the axis: at its top
+    ([float("nan"), 0.5], 0, 0.0),  # NaN from the start: at the first step, on the axis
+    ([0.5, float("inf"), float("nan")], 0, 0.5),  # an infinity ends the curve too
+])
+def test_a_diverged_run_s_cross_is_in_its_colour_where_its_curve_ends(ys, at_step, at_y):
+    from manim import Axes
+    from scenes.training_scenes import VanishingGradients
+    ax = Axes(x_range=[0, 300, 100], y_range=[0, 2, 1], x_length=3, y_length=2)
+    steps = np.array([0.0, 100.0, 200.0, 300.0])[:len(ys)]
+    cross = VanishingGradients._end_mark(ax, steps, np.array(ys), "#123456")
+    assert np.allclose(cross.get_center(), ax.c2p(steps[at_step], at_y))
+    assert all(line.get_color().to_hex().upper() == "#123456" and line.get_stroke_width() == 4 for line in cross)
+    assert cross.width == pytest.approx(0.22) and cross.height == pytest.approx(0.22)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_training_label_is_text_coloured_at_24_points_and_a_formula_label_a_muted_36_point_axis_label(theme):
+    from scenes.training_scenes import label, tex_label
+    with style.themed(theme):
+        words, formula = label("loss"), tex_label("w_1")
+        coloured = label("loss", 20, "#123456")
+    assert words.font_size == pytest.approx(24) and {p.get_fill_color().to_hex().upper() for p in words} == {
+        ROLES[theme]["TEXT"]}
+    assert coloured.font_size == pytest.approx(20) and {p.get_fill_color().to_hex().upper() for p in coloured} == {
+        "#123456"}
+    assert formula.audit_kind == "axis label" and formula.font_size == pytest.approx(36)
+    assert {p.get_fill_color().to_hex().upper() for p in formula} == {ROLES[theme]["MUTED"]}
