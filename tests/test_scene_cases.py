@@ -661,3 +661,54 @@ def test_a_training_label_is_text_coloured_at_24_points_and_a_formula_label_a_mu
         "#123456"}
     assert formula.audit_kind == "axis label" and formula.font_size == pytest.approx(36)
     assert {p.get_fill_color().to_hex().upper() for p in formula} == {ROLES[theme]["MUTED"]}
+
+
+# --- scenes/graph_scenes.py: a step's name, its caption, the seed's and a forward step's formulas ---
+
+def _graph_of(expression, inputs, scene="graph"):
+    from helpers import trace_of
+    from scenes.graph_mobject import ComputationalGraph
+    from scenes.trace_data import GraphTrace
+    g = GraphTrace.from_dict(trace_of(expression, inputs, scene=scene))
+    return g, ComputationalGraph(g, width=13.2, height=4.1)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_backward_step_is_named_by_its_gate_and_what_each_input_gets_and_captioned_by_its_pattern(monkeypatch, lang):
+    from engine.settings import LANG_ENV
+    from scenes.graph_scenes import GraphScene
+    monkeypatch.setenv(LANG_ENV, lang)
+    g, graph = _graph_of("x * 2 + y", {"x": 3.0, "y": -1.0})  # f = q1 + y, q1 = x * 2 at x = 3
+    scene = GraphScene.__new__(GraphScene)
+    add, mul = g.backward
+    assert scene.step_name(graph, add) == "backward: + gate f, q1 gets +1, y gets +1"
+    assert scene.step_name(graph, mul) == "backward: × gate q1, x gets +2"  # a constant gets no gradient
+    assert scene.step_note(graph, add) == style.CAPTIONS[lang]["add"]
+    assert scene.step_note(graph, mul) == style.CAPTIONS[lang]["mul"]
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_seed_is_one_in_the_gradient_colour_and_a_number_needs_no_forward_formula(theme):
+    from scenes.graph_scenes import GraphScene
+    with style.themed(theme):
+        g, graph = _graph_of("x * 2 + y", {"x": 3.0, "y": -1.0})
+        seed = GraphScene.seed_formula(graph)
+    assert seed == r"\frac{\partial f}{\partial f} = \textcolor[HTML]{" + ROLES[theme]["GRADIENT"][1:] + "}{1}"
+    assert [GraphScene.forward_formula(graph, n) for n in g.forward] == [None] * len(g.forward)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_value_drawn_as_its_shape_shows_its_entries_unsigned_in_the_forward_colour(theme):
+    from scenes.graph_scenes import GraphScene
+    forward = ROLES[theme]["FORWARD"][1:]
+    with style.themed(theme):
+        g, graph = _graph_of("sum(W @ x)", {"W": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "x": [1.0, 0.0, -1.0]}, "vectors")
+        W = next(n for n in g.nodes if g.nodes[n].label == "W")
+        matrix = GraphScene.forward_formula(graph, W)
+        g5, graph5 = _graph_of("sum(x * y)", {"x": [1.0, 2, 3, 4, 5], "y": [1.0, 1, 1, 1, 1]}, "vectors")
+        x = next(n for n in g5.nodes if g5.nodes[n].label == "x")
+        long = GraphScene.forward_formula(graph5, x)
+    assert matrix == (r"W = \textcolor[HTML]{" + forward + r"}{\begin{bmatrix} 1 & 2 & 3 \\ 4 & 5 & 6 \end{bmatrix}}"
+                      r"\;\; (2\times 3)")
+    assert long == (r"\left[x\right]_{2..5} = \textcolor[HTML]{" + forward + r"}{\begin{bmatrix} 2 \\ 3 \\ 4 \\ 5 "
+                    r"\end{bmatrix}}\;\; (\mathbb{R}^{\scriptstyle 5})")  # too long: the block around its largest
