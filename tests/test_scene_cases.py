@@ -712,3 +712,24 @@ def test_a_value_drawn_as_its_shape_shows_its_entries_unsigned_in_the_forward_co
                       r"\;\; (2\times 3)")
     assert long == (r"\left[x\right]_{2..5} = \textcolor[HTML]{" + forward + r"}{\begin{bmatrix} 2 \\ 3 \\ 4 \\ 5 "
                     r"\end{bmatrix}}\;\; (\mathbb{R}^{\scriptstyle 5})")  # too long: the block around its largest
+
+
+@pytest.mark.parametrize("pace,run_time", [(1.0, 1.0), (2.0, 0.5), (0.5, 2.0)])
+def test_the_pace_divides_every_animation_s_run_time(monkeypatch, pace, run_time):
+    from manim import FadeIn, Square, tempconfig
+    from engine.settings import HOLDS_ENV, PACE_ENV
+    from scenes.pacing import PacedScene
+    monkeypatch.setenv(PACE_ENV, str(pace))
+    monkeypatch.setenv(HOLDS_ENV, '[[0, 1.0], ["second", 2.0]]')
+    with tempconfig({"dry_run": True, "disable_caching": True}):
+        scene = PacedScene()
+        scene.setup()
+        assert [a.run_time for a in scene.compile_animations(FadeIn(Square()), run_time=1.0)] == [run_time]
+        scene.step("  first \n  step  " + "x" * 400, about={"kind": "title"})
+        assert scene.step_marks[0][0].startswith("first step x") and len(scene.step_marks[0][0]) == 300
+        assert scene._hold == 1.0  # step 0's hold
+        scene.step("not the second")  # a key names a step by the start of its name
+        assert scene._hold == 0.0
+        scene.step("second: the hold's step")
+        assert scene._hold == 2.0 and scene.step_about == [{"kind": "title"}, None, None]
+        assert scene.step_plays == [0, 1, 1]  # step 0 held: its wait is a play before the next step
