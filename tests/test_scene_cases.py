@@ -733,3 +733,37 @@ def test_the_pace_divides_every_animation_s_run_time(monkeypatch, pace, run_time
         scene.step("second: the hold's step")
         assert scene._hold == 2.0 and scene.step_about == [{"kind": "title"}, None, None]
         assert scene.step_plays == [0, 1, 1]  # step 0 held: its wait is a play before the next step
+
+
+@pytest.mark.parametrize("config,title", [
+    ({"scene": "graph", "title": "Chain rule", "expression": "f = x * y"}, "Chain rule"),  # the config's title
+    ({"scene": "graph", "expression": "a = x * y\nf = a + 1\n\n  "}, "f = a + 1"),  # else its expression's last line
+    ({"scene": "vanishing"}, {"en": "Vanishing gradients", "ko": "기울기 소실"}),  # else its scene's, in the language
+    ({"scene": "zigzag", "expression": ""}, {"en": "Sigmoid's zig-zag", "ko": "시그모이드의 지그재그"}),
+])
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_scene_s_title_is_its_config_s_its_expression_s_last_line_or_its_kind_s(monkeypatch, config, title, lang):
+    from engine.settings import LANG_ENV
+    from scenes.graph_scenes import CONTENT_TOP, TITLE_Y, GraphScene
+    monkeypatch.setenv(LANG_ENV, lang)
+    scene = GraphScene.__new__(GraphScene)
+    steps = []
+    scene.step = lambda name, about=None: steps.append((name, about))
+    scene.play = lambda *a, **k: None
+    scene.show_title({"config": config})
+    said = title if isinstance(title, str) else title[lang]
+    assert steps == [(f"title: {said}", {"kind": "title", "text": said})]
+    assert scene.title.original_text == said and scene.title.get_y() == pytest.approx(TITLE_Y)
+    assert scene.content_top == CONTENT_TOP  # one line: the content starts where it always does
+
+
+@pytest.mark.parametrize("title", ["Chain rule\nf = (x + y) z", "a title long enough to need three lines " * 3])
+def test_a_title_of_several_lines_hangs_from_the_top_and_the_content_starts_below_it(title):
+    from scenes.graph_scenes import CONTENT_TOP, GraphScene
+    scene = GraphScene.__new__(GraphScene)
+    scene.step = lambda name, about=None: None
+    scene.play = lambda *a, **k: None
+    scene.show_title({"config": {"scene": "graph", "title": title}})
+    assert scene.title.original_text.count("\n") >= 1
+    assert scene.title.get_top()[1] == pytest.approx(4.0 - 0.2)  # 0.2 units from the frame's top
+    assert scene.content_top == pytest.approx(scene.title.get_bottom()[1] - 0.2) and scene.content_top < CONTENT_TOP
