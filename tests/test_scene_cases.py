@@ -767,3 +767,41 @@ def test_a_title_of_several_lines_hangs_from_the_top_and_the_content_starts_belo
     assert scene.title.original_text.count("\n") >= 1
     assert scene.title.get_top()[1] == pytest.approx(4.0 - 0.2)  # 0.2 units from the frame's top
     assert scene.content_top == pytest.approx(scene.title.get_bottom()[1] - 0.2) and scene.content_top < CONTENT_TOP
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+def test_a_legend_entry_is_its_curve_s_colour_and_tagged_with_its_curve(rows):
+    from scenes.training_scenes import VanishingGradients
+    entries = [("sigmoid: final accuracy 0.5", "#D55E00"), ("tanh: final accuracy 1", "#009E73"),
+               ("ReLU: NaN from step 40", "#CC79A7"), ("leaky ReLU: final accuracy 1", "#F0E442")]
+    legend = VanishingGradients.legend(entries, rows=rows, curves=["sigmoid", "tanh", "ReLU", "leaky ReLU"])
+    assert [(e.audit_shape, e.audit_label, e.audit_kind) for e in legend] == [
+        ("legend", name, "legend") for name in ("sigmoid", "tanh", "ReLU", "leaky ReLU")]
+    assert [{p.get_fill_color().to_hex().upper() for p in e} for e in legend] == [{c} for _, c in entries]
+    assert all(e.font_size == pytest.approx(24) for e in legend)
+    assert len({round(e.get_y(), 6) for e in legend}) == rows  # one row, or a grid of two
+    named = VanishingGradients.legend([("tanh", "#009E73")])
+    assert named[0].audit_label == "tanh"  # without curves: the entry's own text names its curve
+
+
+def test_a_training_caption_starts_a_step_and_fades_out_the_last_caption_with_what_was_retired():
+    from manim import Square
+    from scenes.animations import Fade
+    from scenes.training_scenes import VanishingGradients
+    scene = VanishingGradients.__new__(VanishingGradients)
+    scene.caption, scene.leaving, steps, plays = None, [], [], []
+    scene.step = lambda name, about=None: steps.append((name, about))
+    scene.play = lambda *anims, **kwargs: plays.append((anims, kwargs))
+    scene.set_caption("first caption")
+    first = scene.caption
+    assert steps == [("first caption", {"kind": "caption"})] and first.audit_kind == "caption"
+    (anims, kwargs), = plays
+    assert [(type(a), a.fade_in) for a in anims] == [(Fade, True)] and kwargs == {"run_time": 0.4}
+    chart = Square()
+    scene.retire(chart)
+    scene.set_caption("second caption")
+    anims, _ = plays[-1]
+    assert [(a.mobject, a.fade_in) for a in anims] == [(chart, False), (first, False), (scene.caption, True)]
+    assert scene.leaving == [] and len(steps) == 2
+    scene.set_caption(None)  # no caption: no step, the last one fades
+    assert len(steps) == 2 and scene.caption is None and [a.fade_in for a in plays[-1][0]] == [False]
