@@ -805,3 +805,20 @@ def test_a_training_caption_starts_a_step_and_fades_out_the_last_caption_with_wh
     assert scene.leaving == [] and len(steps) == 2
     scene.set_caption(None)  # no caption: no step, the last one fades
     assert len(steps) == 2 and scene.caption is None and [a.fade_in for a in plays[-1][0]] == [False]
+
+
+@pytest.mark.parametrize("above", [True, False])
+def test_a_label_clears_its_own_wire_where_it_bends_under_or_over_it_not_only_at_its_anchor(above):
+    from manim import Text
+    g, graph = _graph_of("x * 2 + y", {"x": 3.0, "y": -1.0})
+    key = next(iter(graph.edges))
+    bend = 1 if above else -1  # a wire that bulges towards the label's side between its ends
+    graph.edges[key].points = np.array([[-1.0, 0, 0], [-0.3, 0.6 * bend, 0], [0.3, 0.6 * bend, 0], [1.0, 0, 0]])
+    graph._label_anchor[key] = np.zeros(3)
+    label = Text("0.5", font_size=20).move_to(np.zeros(3))
+    graph._clear_own_edge(label, key, above, pad=0.05)
+    ys = graph._edge_ys(key, label.get_left()[0] - 0.03, label.get_right()[0] + 0.03)
+    if above:
+        assert label.get_bottom()[1] == pytest.approx(max(ys) + 0.05 * graph.unit) and max(ys) > 0.4
+    else:
+        assert label.get_top()[1] == pytest.approx(min(ys) - 0.05 * graph.unit) and min(ys) < -0.4
