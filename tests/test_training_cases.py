@@ -7,7 +7,6 @@ viewer should see (scenes/style.py's wording and palette), never taken from the 
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from scenes import style
@@ -109,3 +108,173 @@ def test_the_korean_one_seed_outcome_caption_names_the_same_runs(lang):
     summary = [seeds("tanh", solved=1), seeds("sigmoid"), seeds("relu", diverged=1)]
     assert VanishingGradients.outcome_caption({"seed_summary": summary}, 400) == (
         "400 스텝 후: XOR 해결: tanh; 해결 못함: sigmoid; 발산 (NaN): ReLU")
+
+
+# --- pacing: a pace scales what is played, a hold is seconds of video -----------------------------------------
+FPS = 10  # a tenth of a second a frame: a hold's rounding to frames is visible in the first decimal
+
+
+def build_paced(monkeypatch, scene_cls, pace: float = 1.0, holds=(), env: dict | None = None):
+    """``scene_cls`` built without drawing at FPS, with a pace and holds as the renderer passes them."""
+    import json
+
+    from manim import tempconfig
+
+    from engine.settings import HOLDS_ENV, PACE_ENV
+    from manim_patches.speedups import SkipsDrawing
+
+    monkeypatch.setenv(PACE_ENV, repr(pace))
+    monkeypatch.setenv(HOLDS_ENV, json.dumps([list(h) for h in holds]))
+    for k, v in (env or {}).items():
+        monkeypatch.setenv(k, v)
+    with tempconfig({"frame_rate": FPS, "write_to_movie": False, "save_last_frame": False, "disable_caching": True,
+                     "progress_bar": "none", "verbosity": "WARNING"}):
+        scene = scene_cls(renderer=SkipsDrawing(skip_animations=True))
+        scene.render()
+    return scene
+
+
+def three_steps():
+    from manim import FadeIn, Square
+
+    from scenes.pacing import PacedScene
+
+    class ThreeSteps(PacedScene):
+        """Three steps named first, second, third: each a 0.4 s animation and a 0.2 s wait (0.6 s at pace 1)."""
+        def construct(self):
+            for name in ("first", "second", "third"):
+                self.step(name)
+                self.play(FadeIn(Square()), run_time=0.4)
+                self.wait(0.2)
+    return ThreeSteps
+
+
+@pytest.mark.parametrize("pace, holds, starts, end", [
+    (1.0, (), [0.0, 0.6, 1.2], 1.8),
+    (2.0, (), [0.0, 0.3, 0.6], 0.9),  # twice as fast: animations and waits alike
+    (0.5, (), [0.0, 1.2, 2.4], 3.6),
+    # step 0 held 1 s: it waits 4 whole frames past its 0.6 s, and half a frame more (Manim truncates a wait)
+    (1.0, ((0, 1.0),), [0.0, 1.05, 1.65], 2.25),
+    # a hold is seconds of video at any pace: at pace 2 step 0 plays 0.3 s, then waits 7 frames and a half
+    (2.0, ((0, 1.0),), [0.0, 1.05, 1.35], 1.65),
+    (0.5, ((0, 2.0),), [0.0, 2.05, 3.25], 4.45),  # 1.2 s played, 8 frames waited
+    (1.0, ((0, 0.62),), [0.0, 0.75, 1.35], 1.95),  # 0.02 s short is a whole frame more (and a half), not none
+    (1.0, ((0, 0.5),), [0.0, 0.6, 1.2], 1.8),  # a hold shorter than the step adds nothing
+    (1.0, (("sec", 1.0),), [0.0, 0.6, 1.65], 2.25),  # a name's start holds that step only
+    (1.0, ((2, 1.0),), [0.0, 0.6, 1.2], 2.25),  # the last step's hold is waited at the scene's end
+    (1.0, (("third", 1.0), (1, 1.0)), [0.0, 0.6, 1.2], 2.25),  # keys in order: 1 comes after step 2, never
+])
+def test_a_pace_scales_every_step_and_a_hold_lengthens_only_its_own_step_in_seconds_of_video(
+        monkeypatch, pace, holds, starts, end):
+    scene = build_paced(monkeypatch, three_steps(), pace, holds)
+    assert [name for name, _ in scene.step_marks] == ["first", "second", "third"]
+    assert [t for _, t in scene.step_marks] == pytest.approx(starts, abs=1e-9)
+    assert scene.time == pytest.approx(end, abs=1e-9)
+    if not holds:  # a chunk may start at a step: two animations a step come before it
+        assert scene.step_plays == [0, 2, 4]
+
+
+def test_a_steps_name_is_one_line_of_at_most_300_characters(monkeypatch):
+    from manim import Square, FadeIn
+
+    from scenes.pacing import PacedScene
+
+    class Named(PacedScene):
+        def construct(self):
+            self.step("backward:\n  × gate\t here", about={"node": "q1"})
+            self.play(FadeIn(Square()), run_time=0.1)
+            self.step("x" * 301)
+    scene = build_paced(monkeypatch, Named)
+    assert [n for n, _ in scene.step_marks] == ["backward: × gate here", "x" * 300]
+    assert scene.step_about == [{"node": "q1"}, None]
+
+
+@pytest.mark.parametrize("keys, names, expected", [
+    ([0], ["a", "b"], [0]),  # index 0 is the first step
+    ([1], ["a", "b"], [1]),
+    (["b"], ["a", "ab", "b"], [2]),  # a name's start, not any part of it
+    (["a", "a"], ["a", "a", "a"], [0, 1]),  # each key takes one step, in order
+    ([2, 0], ["a", "b", "c"], [2, None]),  # a key after its predecessor's step: 0 is past
+    ([5], ["a"], [None]),
+])
+def test_each_hold_key_takes_the_first_step_after_the_previous_keys_step(keys, names, expected):
+    from scenes.pacing import match_steps
+
+    assert match_steps(keys, names) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, 1.0), ("", 1.0), ("0.5", 0.5), ("2.0", 2.0), ("1.25", 1.25)])
+def test_a_scene_without_a_pace_plays_at_one_and_the_range_ends_are_allowed(monkeypatch, value, expected):
+    from engine.settings import PACE_ENV
+    from scenes.pacing import pace_from_env
+
+    if value is None:
+        monkeypatch.delenv(PACE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(PACE_ENV, value)
+    assert pace_from_env() == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, []), ("", []), ('[[0, 2]]', [(0, 2.0)]), ('[["backward: × gate", 4.2], [3, 1]]', [("backward: × gate", 4.2), (3, 1.0)])])
+def test_holds_are_read_as_keys_and_seconds_in_the_order_given(monkeypatch, value, expected):
+    from engine.settings import HOLDS_ENV
+    from scenes.pacing import holds_from_env
+
+    if value is None:
+        monkeypatch.delenv(HOLDS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(HOLDS_ENV, value)
+    got = holds_from_env()
+    assert got == expected and [type(k) for k, _ in got] == [type(k) for k, _ in expected]
+
+
+# --- the title card ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pace, holds, seconds", [
+    (1.0, (), 2.6),  # 0.6 s in, 1.6 s shown, 0.4 s out
+    (2.0, (), 1.3),
+    (0.5, (), 5.2),
+    (1.0, ((1, 9.0),), 2.6),  # a hold of another step is not the card's
+    (1.0, ((0, 5.0),), 5.4),  # the hold, then the fade out
+    (2.0, ((0, 4.0),), 4.2),  # a narration hold in seconds of video; the fade out at the pace
+    (1.0, ((0, 1.0),), 2.6),  # a hold shorter than the card changes nothing
+])
+def test_a_title_card_lasts_its_planned_seconds_at_every_pace_and_hold(monkeypatch, pace, holds, seconds):
+    from engine.settings import Timing
+    from scenes.title_card import TitleCard
+
+    assert TitleCard.seconds(Timing(pace, holds)) == pytest.approx(seconds)
+    # and the card built plays that long (to a frame: a hold ends on the frame after it)
+    scene = build_paced(monkeypatch, TitleCard, pace, holds, {"BACKPROP_TITLE": "Chain rule"})
+    assert scene.time == pytest.approx(seconds, abs=1.0 / FPS)
+    assert scene.step_marks == [("title: Chain rule", 0.0)]
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_title_cards_subtitle_is_under_its_title_in_the_muted_colour(monkeypatch, theme):
+    from scenes.title_card import TitleCard
+
+    class Kept(TitleCard):
+        def play(self, *animations, **kwargs):  # the card as it fades in: title, then subtitle
+            if not hasattr(self, "card"):
+                self.card = animations[0].mobject
+            super().play(*animations, **kwargs)
+
+    with style.themed(theme):
+        scene = build_paced(monkeypatch, Kept, env={"BACKPROP_TITLE": "Backprop", "BACKPROP_SUBTITLE": "2 / 5"})
+    palette = style.THEMES[theme]
+    title, sub = scene.card
+    assert scene.step_marks[0][0] == "title: Backprop"
+    assert title.get_color().to_hex().upper() == palette["TEXT"]
+    assert sub.get_color().to_hex().upper() == palette["MUTED"]
+    assert sub.get_top()[1] < title.get_bottom()[1]  # below, not above
+
+
+def test_a_title_card_without_a_title_says_backpropagation(monkeypatch):
+    from engine.settings import TITLE_ENV
+    from scenes.title_card import TitleCard
+
+    monkeypatch.delenv(TITLE_ENV, raising=False)
+    scene = build_paced(monkeypatch, TitleCard)
+    assert scene.step_marks == [("title: Backpropagation", 0.0)]
