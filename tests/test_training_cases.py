@@ -7,6 +7,7 @@ viewer should see (scenes/style.py's wording and palette), never taken from the 
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from scenes import style
@@ -278,3 +279,167 @@ def test_a_title_card_without_a_title_says_backpropagation(monkeypatch):
     monkeypatch.delenv(TITLE_ENV, raising=False)
     scene = build_paced(monkeypatch, TitleCard)
     assert scene.step_marks == [("title: Backpropagation", 0.0)]
+
+
+# --- charts: numbers, titles and curves --------------------------------------------------------------------
+def polyline_through(xs, ys):
+    """A polyline in scene units, as a chart's curve is."""
+    from manim import VMobject
+
+    mob = VMobject()
+    mob.set_points_as_corners([[x, y, 0] for x, y in zip(xs, ys)])
+    return mob
+
+
+def corners_of(mob) -> np.ndarray:
+    pts = mob.points.reshape(-1, 4, 3)
+    return np.concatenate([pts[:, 0], pts[-1:, 3]])
+
+
+@pytest.mark.parametrize("ys, drawn", [
+    ([0.0, 1.0, 2.0, 3.0], 4),
+    ([0.0, 1.0, float("nan"), 3.0], 2),  # a NaN ends the curve: nothing after it is drawn
+    ([0.0, 1.0, 2.0, float("inf")], 3),  # so does an infinity
+    ([float("nan"), 1.0, 2.0, 3.0], 0),  # diverged at once: no curve (the end mark says where)
+    ([0.0, float("nan"), 2.0, 3.0], 0),  # one point is no line
+])
+def test_a_curve_is_drawn_through_its_finite_prefix_at_its_charts_coordinates(ys, drawn):
+    from manim import Axes
+
+    from scenes.charts import polyline
+
+    ax = Axes(x_range=[0, 3, 1], y_range=[0, 3, 1], x_length=3, y_length=3)
+    line = polyline(ax, np.array([0.0, 1.0, 2.0, 3.0]), ys, "#FF0000", width=5)
+    assert line.get_stroke_width() == 5 and line.get_stroke_color().to_hex().upper() == "#FF0000"
+    if not drawn:
+        assert not line.has_points()
+        return
+    got = ax.point_to_coords(corners_of(line))
+    assert got == pytest.approx(np.array([[x, y] for x, y in zip([0.0, 1.0, 2.0, 3.0][:drawn], ys[:drawn])]))
+
+
+@pytest.mark.parametrize("x_ticks, x_numbers", [
+    (None, ["0", "2", "4"]),  # every step, both ends included
+    (range(1, 4), ["1", "2", "3"]),  # given ticks: the layer axis
+])
+def test_a_charts_numbers_sit_under_and_left_of_its_axes_and_its_titles_after_and_above_them(x_ticks, x_numbers):
+    from scenes.charts import chart
+
+    group = chart([0, 4, 2], [-1, 1, 1], 4, 2, "step", "loss", x_ticks=x_ticks)
+    ax, numbers, (x_name, y_name) = group
+    assert group.ax is ax
+    xs, ys = numbers[:len(x_numbers)], numbers[len(x_numbers):]
+    assert [n.original_text for n in xs] == x_numbers
+    assert [n.original_text for n in ys] == ["−1", "0", "1"]  # the low end first, a typographic minus
+    bottom, left = ax.x_axis.get_bottom()[1], ax.y_axis.get_left()[0]
+    for n, v in zip(xs, x_numbers):  # under the axis, centred on its tick
+        assert n.get_top()[1] < bottom and n.get_x() == pytest.approx(ax.c2p(float(v), -1)[0], abs=1e-6)
+    for n, v in zip(ys, (-1, 0, 1)):  # left of the axis, at its height
+        assert n.get_right()[0] < left and n.get_y() == pytest.approx(ax.c2p(0, v)[1], abs=1e-6)
+    # the x title right of the last number, on its line; the y title above the y axis, from its left
+    assert x_name.get_left()[0] > xs[-1].get_right()[0] and x_name.get_y() == pytest.approx(xs[-1].get_y())
+    assert y_name.get_bottom()[1] > ax.y_axis.get_top()[1]
+    assert y_name.get_left()[0] == pytest.approx(min(ys[0].get_left()[0], left), abs=1e-6)
+    muted = style.MUTED.upper()
+    for t in [*numbers, x_name, y_name]:
+        assert t.get_color().to_hex().upper() == muted
+    # 24 points: 10.9 px of x-height at 854x480, over the audit's floor of 10
+    assert {round(float(t.font_size), 6) for t in [*numbers, x_name, y_name]} == {24}
+    assert ax.x_axis.get_color().to_hex().upper() == muted
+
+
+def test_a_power_of_ten_is_written_at_36_points_with_its_exponent():
+    from scenes.charts import power_of_ten
+
+    mob = power_of_ten(-3)
+    assert mob.tex_string == "10^{-3}" and mob.font_size == pytest.approx(36)
+    assert mob.audit_kind == "axis label"
+
+
+@pytest.mark.parametrize("offset, share", [
+    (0.0, 1.0),  # drawn over each other
+    (0.05, 1.0),  # within 0.06 (3.6 px): still over each other
+    (0.07, 0.0),  # just apart
+])
+def test_the_share_of_a_curve_under_another_counts_points_within_the_tolerance(offset, share):
+    from scenes.charts import coincide_share
+
+    a = corners_of(polyline_through([0, 1, 2], [0, 0, 0]))  # level: the offset is the distance
+    b = a + [0, offset, 0]
+    assert coincide_share(a, b) == pytest.approx(share)
+
+
+def test_resampling_keeps_both_ends_and_measures_the_distance_along():
+    from scenes.charts import resample
+
+    pts, along = resample(np.array([[0.0, 0, 0], [3, 0, 0], [3, 4, 0]]), 2.0)
+    assert along == pytest.approx([0, 2, 4, 6, 7])  # every 2 along 7, and the end
+    assert pts[:, :2] == pytest.approx(np.array([[0, 0], [2, 0], [3, 1], [3, 3], [3, 4]]))
+    one, along = resample(np.array([[1.0, 2, 0]]), 0.5)
+    assert one.tolist() == [[1.0, 2, 0]] and along.tolist() == [0.0]
+
+
+@pytest.mark.parametrize("curves, groups", [
+    # a over b, b over c, a not near c: all three take turns, not two groups of two or one pair
+    ([("x", 0.0), ("x", 0.04), ("x", 0.08)], [[0, 1, 2]]),
+    ([("x", 0.08), ("x", 0.0), ("x", 0.04)], [[0, 1, 2]]),
+    ([("x", 0.0), ("x", 1.0)], []),  # apart: none
+    ([("x", 0.0), ("x", 1.0), ("x", 0.0)], [[0, 2]]),  # the third over the first, not the second
+    ([("x", 0.0), ("point", 0.0)], []),  # a curve of one point is no curve
+])
+def test_curves_drawn_over_each_other_are_grouped_even_through_a_third(curves, groups):
+    from scenes.charts import coinciding_groups
+
+    xs = np.linspace(0, 2, 21)
+    lines = [polyline_through(xs, xs * 0 + dy) if kind == "x" else polyline_through([0.0], [dy])
+             for kind, dy in curves]
+    assert coinciding_groups(lines) == groups
+
+
+@pytest.mark.parametrize("turns", [2, 3])
+def test_curves_drawn_over_each_other_take_turns_dash_by_dash_and_each_shows(turns):
+    from scenes.charts import dashed
+
+    dash = 0.14  # scene units (8 px at 854x480): short enough that every curve shows along any stretch
+    xs = np.linspace(0, 20 * dash, 41)
+    line = polyline_through(xs, xs * 0)
+    others = [corners_of(polyline_through(xs, xs * 0))]
+    for turn in range(turns):
+        out = dashed(line, turn, turns, others)
+        pieces = [p for p in out.get_subpaths() if len(p)]
+        assert len(pieces) == len(range(turn, 20, turns))  # one dash in every `turns`, this curve's turn
+        for p in pieces:
+            mid = (p[:, 0].min() + p[:, 0].max()) / 2
+            assert int(mid // dash) % turns == turn
+            assert np.ptp(p[:, 0]) == pytest.approx(dash, abs=dash / 8 + 1e-9)
+    # 0.1 apart (6 px) is not over each other: solid
+    apart = dashed(line, 1, turns, [c + [0, 0.1, 0] for c in others])
+    assert len(apart.get_subpaths()) == 1 and np.ptp(apart.points[:, 0]) == pytest.approx(20 * dash)
+
+
+def test_visible_curves_are_tagged_with_their_names_and_only_coinciding_ones_dashed():
+    from scenes.charts import visible_curves
+
+    xs = np.linspace(0, 2, 21)
+    lines = [polyline_through(xs, xs * 0), polyline_through(xs, xs * 0 + 1.0), polyline_through(xs, xs * 0)]
+    out = visible_curves(lines, ["sigmoid", "tanh", "ReLU"])
+    assert [(m.audit_shape, m.audit_label) for m in out] == [("curve", "sigmoid"), ("curve", "tanh"), ("curve", "ReLU")]
+    assert out[1] is lines[1]  # alone: drawn as it was
+    # the two over each other take turns: their dashes never overlap and together draw the whole curve
+    spans = [sorted((p[:, 0].min(), p[:, 0].max()) for p in out[i].get_subpaths()) for i in (0, 2)]
+    assert all(len(s) > 1 for s in spans)
+    merged = sorted(spans[0] + spans[1])
+    assert all(b[0] >= a[1] - 1e-6 for a, b in zip(merged, merged[1:]))
+    assert merged[0][0] == pytest.approx(0) and merged[-1][1] == pytest.approx(2)
+
+
+def test_a_curve_along_a_shorter_one_takes_turns_only_where_they_share_and_is_solid_past_its_end():
+    from scenes.charts import visible_curves
+
+    long = polyline_through(np.linspace(0, 2, 21), np.zeros(21))
+    # a run that diverged early: all of it along the other, though under half of the other's length
+    short = polyline_through(np.linspace(0, 0.8, 9), np.zeros(9))
+    out = visible_curves([long, short], ["tanh", "ReLU"])
+    pieces = sorted((p[:, 0].min(), p[:, 0].max()) for p in out[0].get_subpaths())
+    assert len(pieces) > 1  # dashed along the short curve
+    assert pieces[-1][0] < 0.9 and pieces[-1][1] == pytest.approx(2)  # one solid stroke from its end on
