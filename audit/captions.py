@@ -18,7 +18,7 @@ import numpy as np
 from engine.numfmt import format_number
 from scenes.style import CAPTIONS
 
-CHECKED_KINDS = ("caption", "text")  # not: a graph's values and names, formulas, axes, titles (the user's)
+CHECKED_KINDS = ("caption", "text", "legend")  # not: a graph's values and names, formulas, axes, titles (the user's)
 NUMBER = re.compile(r"(?<![\w.^])[-−+]?\d+(?:\.\d+)?(?:e[-−+]?\d+)?(?![\w.]*[a-df-zA-Z_])")
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 CLAUSE = re.compile(r"[;,\n]")  # "tanh (9/10), ReLU (5/10)": one run each

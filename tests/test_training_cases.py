@@ -443,3 +443,113 @@ def test_a_curve_along_a_shorter_one_takes_turns_only_where_they_share_and_is_so
     pieces = sorted((p[:, 0].min(), p[:, 0].max()) for p in out[0].get_subpaths())
     assert len(pieces) > 1  # dashed along the short curve
     assert pieces[-1][0] < 0.9 and pieces[-1][1] == pytest.approx(2)  # one solid stroke from its end on
+
+
+@pytest.mark.parametrize("start, grouped", [
+    (1.2, False),  # the second starts where 0.8 of 2 is left: 40 % of either under the other, not over it
+    (0.8, True),  # 60 %: over more than half
+])
+def test_two_curves_are_over_each_other_when_more_than_half_of_one_is(start, grouped):
+    from scenes.charts import coinciding_groups
+
+    a = polyline_through(np.linspace(0, 2, 41), np.zeros(41))
+    b = polyline_through(np.linspace(start, start + 2, 41), np.zeros(41))
+    assert coinciding_groups([a, b]) == ([[0, 1]] if grouped else [])
+
+
+# --- the caption audit: the numbers a caption, note, legend or table cell may state -------------------------
+@pytest.mark.parametrize("obj, key, numbers", [
+    (True, "solved", []),  # a flag is no number
+    (3, "steps", [3.0]),
+    (3.2e-5, "median_ratio", [3.2e-5, 4.0]),  # a ratio is also said in whole decades below 1
+    (0.5, "ratio", [0.5, 0.0]),
+    (-0.001, "ratio", [-0.001, 3.0]),
+    (2.0, "ratio", [2.0]),  # no decades for a ratio of 1 or more, or of 0
+    (1.0, "ratio", [1.0]),
+    (0.0, "ratio", [0.0]),
+    (0.001, "loss", [0.001]),  # nor for a number that is not a ratio
+    ("1.5", "", [1.5]), ("tanh", "", []),
+    ([4, 5], "", [2.0, 4.0, 5.0]),  # a list's length is a count too
+    ({"ratios": [0.002]}, "", [1.0, 0.002, 2.0]),
+    ({"versions": {"torch": 2}, "format": 3, "version": 4, "steps": 5}, "", [5.0]),  # not the file's metadata
+    (None, "", []),
+])
+def test_every_number_of_a_trace_is_one_a_caption_may_state(obj, key, numbers):
+    from audit.captions import _numbers
+
+    assert _numbers(obj, key) == numbers
+
+
+@pytest.mark.parametrize("x, forms", [
+    (3.0, {"3"}), (-3.0, {"3"}), (0.25, {"0.25"}), (0.123456, {"0.123"}), (12345.0, {"12345"}),
+    (123456.0, {"1.2e5", "123456"}), (-123456.0, {"1.2e5", "123456"}),  # a count of steps, also whole
+    (float("nan"), set()), (float("inf"), set()),
+])
+def test_a_number_is_written_as_the_screen_writes_it_without_its_sign(x, forms):
+    from audit.captions import _forms
+
+    assert _forms(x) == forms
+
+
+@pytest.mark.parametrize("token, normal", [("−4.00", "4.00"), ("+3", "3"), ("-0.5", "0.5"), ("1.2e−5", "1.2e-5")])
+def test_a_tokens_typographic_minus_and_sign_are_read_as_the_trace_writes_numbers(token, normal):
+    from audit.captions import _normal
+
+    assert _normal(token) == normal
+
+
+# ReLU's and leaky ReLU's numbers differ, so a number given to the other run shows; tanh holds a ratio.
+RUNS = {"kind": "vanishing", "config": {"steps": 400, "seeds": 10},
+        "runs": [{"activation": "relu", "accuracy": [0.5, 0.75]}, {"activation": "leaky_relu", "accuracy": [0.5, 1.0]}],
+        "seed_summary": [{"activation": "relu", "solved": 7}, {"activation": "leaky_relu", "solved": 9},
+                         {"activation": "tanh", "median_ratio": 3.2e-5}]}
+
+
+@pytest.mark.parametrize("text, problems", [
+    ("ReLU: final accuracy 0.75", 0),
+    ("leaky ReLU: final accuracy 0.75", 1),  # ReLU's accuracy: "leaky ReLU" is one name, not ReLU's
+    ("leaky ReLU: final accuracy 1", 0),
+    ("ReLU: final accuracy −0.75", 0),  # the sign is the screen's
+    ("ReLU (7/10), leaky ReLU (9/10)", 0),
+    ("ReLU (9/10), leaky ReLU (7/10)", 2),  # a comma ends a run's clause
+    ("ReLU (7/10); leaky ReLU (7/10)", 1),
+    ("ReLU (7/10)\nleaky ReLU (7/10)", 1),
+    ("after 400 steps: ReLU 7", 0),  # the experiment's own numbers go with any run
+    ("after 401 steps", 1),
+    ("step 0: tanh's first layer gets a gradient 4 orders of magnitude below its last", 0),
+    ("step 0: tanh's first layer gets a gradient 5 orders of magnitude below its last", 1),
+    ("step 0: no activation here loses more than a factor of 100 from the last layer to the first", 0),  # wording
+    ("ReLU and leaky ReLU solve 7 and 9 of 10", 0),  # two runs named: either one's numbers
+    ("ReLU and leaky ReLU solve 7 and 8 of 10", 1),
+])
+def test_a_caption_may_state_its_runs_numbers_and_the_experiments_and_no_other(text, problems):
+    from audit.captions import CaptionCheck
+    from scenes.training_scenes import ACT_NAMES
+
+    assert len(CaptionCheck(RUNS, ACT_NAMES).check_text("caption", text)) == problems
+
+
+def test_a_wrong_number_is_named_with_its_run_and_a_long_text_cut_to_70_characters():
+    from audit.captions import CaptionCheck
+    from scenes.training_scenes import ACT_NAMES
+
+    check = CaptionCheck(RUNS, ACT_NAMES)
+    assert check.check_text("text", "leaky ReLU: final accuracy 0.75") == [
+        "text 'leaky ReLU: final accuracy 0.75': 0.75 is not a number of leaky ReLU's run in the trace"]
+    long = "after 401 steps " + "x" * 80
+    assert check.check_text("caption", long) == [f"caption {long[:67] + '...'!r}: 401 is not a number of the trace"]
+
+
+@pytest.mark.parametrize("kind, checked", [
+    ("caption", True), ("text", True),  # a caption; a note or table cell
+    ("legend", True),  # a learning curve's legend says its run's final accuracy or where it turned NaN
+    ("title", False), ("axis label", False), ("value", False), ("equation", False),
+])
+def test_the_audit_checks_the_numbers_of_captions_notes_and_legends_not_of_labels_and_titles(kind, checked):
+    from types import SimpleNamespace
+
+    from audit.captions import CaptionCheck
+    from scenes.training_scenes import ACT_NAMES
+
+    frame = SimpleNamespace(texts=[SimpleNamespace(kind=kind, string="leaky ReLU: final accuracy 0.75")])
+    assert len(CaptionCheck(RUNS, ACT_NAMES)(frame)) == (1 if checked else 0)
