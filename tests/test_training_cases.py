@@ -553,3 +553,73 @@ def test_the_audit_checks_the_numbers_of_captions_notes_and_legends_not_of_label
 
     frame = SimpleNamespace(texts=[SimpleNamespace(kind=kind, string="leaky ReLU: final accuracy 0.75")])
     assert len(CaptionCheck(RUNS, ACT_NAMES)(frame)) == (1 if checked else 0)
+
+
+# --- the vanishing scene's bars and marks ----------------------------------------------------------------------
+def layer_axes(depth: int, span: float = 4.0):
+    """A norms chart as the scene makes one: layers 1..depth across, decades above the smallest norm up."""
+    from manim import Axes
+
+    return Axes(x_range=[0, depth + 1, 1], y_range=[0, span, 1], x_length=depth + 1, y_length=span)
+
+
+def subpaths(group) -> list[np.ndarray]:
+    return [p for m in group.family_members_with_points() for p in m.get_subpaths() if len(p)]
+
+
+@pytest.mark.parametrize("norms, ymin, heights", [
+    ([1e-3, 1e-1, 1.0], -3.0, [0.02, 2.0, 3.0]),  # decades above the smallest; the smallest a sliver, not nothing
+    ([1e-2, 1e-4], -5.0, [3.0, 1.0]),  # the last layer at the right
+])
+def test_a_norm_bar_stands_at_its_layer_as_many_decades_high_as_it_is_above_the_smallest(norms, ymin, heights):
+    ax = layer_axes(len(norms))
+    bars, marks = VanishingGradients._bars(ax, np.array(norms), ymin, "#123456")
+    assert bars.audit_shape == "bar" and len(marks) == 0
+    pieces = subpaths(bars)
+    assert len(pieces) == len(norms)
+    for layer, (p, h) in enumerate(zip(sorted(pieces, key=lambda p: p[:, 0].mean()), heights), start=1):
+        assert (p[:, 0].min() + p[:, 0].max()) / 2 == pytest.approx(ax.c2p(layer, 0)[0])  # layers count from 1
+        assert np.ptp(p[:, 0]) == pytest.approx(0.6)  # 0.6 of a layer's width
+        assert p[:, 1].min() == pytest.approx(ax.c2p(0, 0)[1]) and np.ptp(p[:, 1]) == pytest.approx(h)
+    fill = bars.family_members_with_points()[0]
+    assert fill.get_fill_color().to_hex().upper() == "#123456" and fill.get_fill_opacity() == pytest.approx(0.85)
+
+
+@pytest.mark.parametrize("norms, marks", [
+    ([0.0, 1.0], ["0"]),  # no gradient reached the layer
+    ([float("inf"), 1.0], ["∞"]),
+    ([1.0, float("nan")], ["×", "× = NaN: the run diverged"]),  # and the chart says NaN once
+    ([float("nan"), float("nan"), 1.0], ["×", "×", "× = NaN: the run diverged"]),
+])
+def test_a_layer_without_a_finite_norm_is_marked_at_its_place_in_the_bad_colour(norms, marks, lang):
+    ax = layer_axes(len(norms))
+    bars, drawn = VanishingGradients._bars(ax, np.array(norms), -2.0, "#123456")
+    assert [m.original_text for m in drawn] == marks
+    assert len(subpaths(bars)) == sum(np.isfinite(norms) & (np.array(norms) > 0))
+    bad = style.BAD.upper()
+    layers = [k for k, v in enumerate(norms, start=1) if not (np.isfinite(v) and v > 0)]
+    for m, layer in zip(drawn, layers):  # just above the baseline, at its layer
+        assert m.get_center()[:2] == pytest.approx(ax.c2p(layer, 0)[:2] + [0, 0.2])
+        assert m.get_color().to_hex().upper() == bad
+    if "×" in marks:  # over the middle of the chart
+        assert drawn[-1].get_center()[:2] == pytest.approx(ax.c2p((len(norms) + 1) / 2, 0)[:2] + [0, 0.75])
+        assert drawn[-1].get_color().to_hex().upper() == bad
+
+
+@pytest.mark.parametrize("ys, at", [
+    ([0.5, 0.4, float("nan"), float("nan")], (10, 0.4)),  # the last finite point
+    ([2.5, float("inf")], (0, 2.0)),  # above the chart: on its top edge
+    ([-1.0, float("nan")], (0, 0.0)),  # below: on its bottom edge
+    ([float("nan"), float("nan")], (0, 0.0)),  # NaN from the start: at the start, on the baseline
+])
+def test_a_diverged_runs_cross_is_at_its_last_finite_point_inside_the_chart(ys, at):
+    from manim import Axes
+
+    ax = Axes(x_range=[0, 30, 10], y_range=[0, 2, 1], x_length=3, y_length=2)
+    cross = VanishingGradients._end_mark(ax, np.array([0.0, 10.0, 20.0, 30.0][:len(ys)]), np.array(ys), "#ABCDEF")
+    p = ax.c2p(*at)
+    assert cross.get_center() == pytest.approx(p)
+    ends = sorted(tuple(np.round(s.get_start() - p, 6)[:2]) + tuple(np.round(s.get_end() - p, 6)[:2]) for s in cross)
+    assert ends == [(-0.11, -0.11, 0.11, 0.11), (-0.11, 0.11, 0.11, -0.11)]  # an x, 0.22 across
+    assert {s.get_color().to_hex().upper() for s in cross} == {"#ABCDEF"}
+    assert {s.get_stroke_width() for s in cross} == {4}
