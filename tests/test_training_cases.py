@@ -623,3 +623,96 @@ def test_a_diverged_runs_cross_is_at_its_last_finite_point_inside_the_chart(ys, 
     assert ends == [(-0.11, -0.11, 0.11, 0.11), (-0.11, 0.11, 0.11, -0.11)]  # an x, 0.22 across
     assert {s.get_color().to_hex().upper() for s in cross} == {"#ABCDEF"}
     assert {s.get_stroke_width() for s in cross} == {4}
+
+
+# --- the histograms and the zig-zag's pieces -----------------------------------------------------------------
+@pytest.mark.parametrize("counts, edges, zero_at, reach", [
+    ([0, 2, 4, 0], [-2.0, -1.0, 0.0, 1.0, 2.0], 0.5, "±2"),  # 0 in the middle of a symmetric range
+    ([1, 3], [-1.0, 0.0, 3.0], 0.25, "±3"),  # a quarter in; the range said by the larger end
+    ([3, 1], [-3.0, 0.0, 1.0], 0.75, "±3"),
+    ([0, 0], [0.0, 0.0, 0.0], 0.5, "±0"),  # every gradient 0: the line in the middle
+])
+def test_a_histogram_draws_its_bars_its_zero_line_its_range_and_its_counts(counts, edges, zero_at, reach):
+    from scenes.training_scenes import GradientHistograms
+
+    h = {"counts": counts, "edges": edges, "positive": 7, "negative": 5, "zero": 3, "layer": 1}
+    frame, bars, zero, scale, pos, neg, nil = GradientHistograms.histogram(h, 2.0, 1.0)
+    x0, y0 = frame.get_left()[0], frame.get_bottom()[1]
+    assert frame.width == pytest.approx(2.0) and frame.height == pytest.approx(1.0)
+    assert frame.get_stroke_color().to_hex().upper() == style.MUTED.upper()
+    # a bar per filled bin at its place, 0.9 of the bin wide, the fullest 0.85 of the frame high
+    pieces = sorted(subpaths(bars), key=lambda p: p[:, 0].mean())
+    filled = [i for i, c in enumerate(counts) if c]
+    assert len(pieces) == len(filled) and bars.audit_shape == "bar"
+    bw = 2.0 / len(counts)
+    for p, i in zip(pieces, filled):
+        assert p[:, 0].mean() == pytest.approx(x0 + (i + 0.5) * bw) and np.ptp(p[:, 0]) == pytest.approx(0.9 * bw)
+        assert p[:, 1].min() == pytest.approx(y0) and np.ptp(p[:, 1]) == pytest.approx(0.85 * counts[i] / max(counts))
+    if filled:
+        assert bars.family_members_with_points()[0].get_fill_color().to_hex().upper() == style.GRADIENT.upper()
+    assert zero.get_x() == pytest.approx(x0 + 2.0 * zero_at) and zero.height == pytest.approx(1.0)
+    assert zero.get_color().to_hex().upper() == style.TEXT.upper()
+    # under the frame, top to bottom: the range (muted), then the counts of +, − and 0
+    assert [t.original_text for t in (scale, pos, neg, nil)] == [reach, "+7", "−5", "0: 3"]
+    assert scale.get_color().to_hex().upper() == style.MUTED.upper()
+    assert {t.get_color().to_hex().upper() for t in (pos, neg, nil)} == {style.TEXT.upper()}
+    tops = [t.get_y() for t in (frame, scale, pos, neg, nil)]
+    assert tops == sorted(tops, reverse=True)
+
+
+def points_on(ax, mob) -> np.ndarray:
+    return ax.point_to_coords(mob.get_all_points())[:, :2]
+
+
+@pytest.mark.parametrize("path, center, radius", [
+    # the first half's point with the most room when it has a disc's radius (0.75): not the roomier later one
+    ([-1.8, -0.5, 0.0, 1.8], -0.5, 0.75),
+    # none in the first half has: the roomiest of the whole path
+    ([-1.8, -1.5, 0.0, 1.8], 0.0, 0.75),
+    # six points: the first half is three, so the fourth (room 1) is not preferred to the fifth (room 2)
+    ([-1.8, -1.7, -1.6, -1.0, 0.0, 1.8], 0.0, 0.75),
+    # nowhere has the room: the roomiest point, and a disc no larger than its room
+    ([-1.8, -1.6, 1.7], -1.6, 0.4),
+    # room is to every edge: a point in the middle of w1 but near the top of w2 has little
+    ([(-1.8, -1.8), (0.0, 1.9), (-0.5, -0.5), (1.8, 1.8)], -0.5, 0.75),
+])
+def test_the_shaded_quadrants_sit_where_the_sigmoid_path_has_room_and_stay_inside_the_plot(path, center, radius):
+    from manim import Axes
+
+    from scenes.training_scenes import SigmoidZigZag
+
+    ax = Axes(x_range=[-2, 2, 1], y_range=[-2, 2, 1], x_length=4, y_length=4)  # a scene unit a unit
+    weights = np.array([w if isinstance(w, tuple) else (w, w) for w in path])
+    up_right, down_left, dot = SigmoidZigZag.allowed_quadrants(ax, weights)
+    assert dot.get_center()[:2] == pytest.approx([center, center]) and dot.radius == pytest.approx(0.06)
+    for wedge, sign in ((up_right, 1), (down_left, -1)):  # both weights up, or both down
+        d = (points_on(ax, wedge) - center) * sign
+        assert d.min() == pytest.approx(0, abs=1e-6) and d.max() == pytest.approx(radius, abs=1e-3)
+        assert wedge.get_fill_opacity() == pytest.approx(0.35)
+    sigmoid = style.ACTIVATION["sigmoid"].upper()
+    assert {m.get_fill_color().to_hex().upper() for m in (up_right, down_left, dot)} == {sigmoid}
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_lowest_loss_is_the_end_of_the_surfaces_ramp_that_stands_out_from_the_background(theme):
+    from manim import Axes, rgb_to_color
+
+    from scenes.training_scenes import SHADE_LEVELS, SURFACE, shade_bands
+
+    high, low = (np.asarray(c) for c in SURFACE[theme])
+    luminance = {k: 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] for k, c in (("high", high), ("low", low))}
+    # on black the minimum is the light end, on white the dark end
+    assert (luminance["low"] > luminance["high"]) == (theme == "dark")
+    ax = Axes(x_range=[0, 3, 1], y_range=[0, 1, 1], x_length=3, y_length=1)
+    with style.themed(theme):
+        # four columns of cells: the lowest shade, two of a middle one (12.7 of 24 levels: level 12, one band),
+        # the highest (past the last level's start: still the last level)
+        bands = shade_bands(ax, np.arange(4.0), np.array([0.0, 1.0]), np.array([[0.0, 0.0], [0.53, 0.53],
+                                                                              [0.53, 0.53], [1.0, 1.0]]))
+    colors = [b.get_fill_color().to_hex().upper() for b in bands]
+    want = [rgb_to_color(high + (lv + 0.5) / SHADE_LEVELS * (low - high)).to_hex().upper() for lv in (0, 12, 23)]
+    assert colors == want and SHADE_LEVELS == 24
+    middle = subpaths(bands[1])
+    assert len(middle) == 2  # a run of two cells a row is one rectangle (two rows)
+    xs = points_on(ax, bands[1])[:, 0]
+    assert (xs.min(), xs.max()) == pytest.approx((0.5, 2.5))  # cells centred on their samples
