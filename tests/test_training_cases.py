@@ -716,3 +716,84 @@ def test_the_lowest_loss_is_the_end_of_the_surfaces_ramp_that_stands_out_from_th
     assert len(middle) == 2  # a run of two cells a row is one rectangle (two rows)
     xs = points_on(ax, bands[1])[:, 0]
     assert (xs.min(), xs.max()) == pytest.approx((0.5, 2.5))  # cells centred on their samples
+
+
+# --- the vanishing scene's charts, built from hand-made traces ------------------------------------------------
+def shown_parts(monkeypatch, method: str, trace: dict, lang_code: str = "en"):
+    """Texts and formulas on screen after VanishingGradients.``method``(trace) alone, built without drawing;
+    and the captions it set."""
+    from manim import MathTex, Text
+
+    from scenes.training_scenes import VanishingGradients
+
+    class One(VanishingGradients):
+        def construct(self):
+            self.seen = set()  # every text shown after any animation
+            self.under = set()  # (text, the step it was shown in)
+            getattr(self, method)(trace)
+
+        def play(self, *args, **kwargs):
+            super().play(*args, **kwargs)
+            now = {m.original_text for top in self.mobjects for m in top.get_family() if isinstance(m, Text)}
+            self.seen |= now
+            self.under |= {(t, self.step_marks[-1][0]) for t in now if self.step_marks}
+
+    monkeypatch.setenv("BACKPROP_LANG", lang_code)
+    scene = build_paced(monkeypatch, One)
+    family = [m for top in scene.mobjects for m in top.get_family()]
+    texts = [m.original_text for m in family if isinstance(m, Text)]
+    tex = [m.tex_string for m in family if isinstance(m, MathTex)]
+    return texts, tex, [name for name, _ in scene.step_marks], scene
+
+
+def norms_trace(norms: list, steps=(0, 10, 20)) -> dict:
+    """A vanishing trace's runs: per activation, norms[step][layer]."""
+    acts = ["sigmoid", "tanh", "relu", "leaky_relu"][:len(norms)]
+    return {"runs": [{"activation": a, "steps": list(steps), "grad_norms": n} for a, n in zip(acts, norms)],
+            "seed_summary": []}
+
+
+@pytest.mark.parametrize("norms, powers", [
+    # 1e-3 to 1: three decades, numbered every two from the lowest (the span rounded up to 4)
+    ([[[1e-3, 1.0]] * 3], ["10^{-3}", "10^{-1}", "10^{1}"]),
+    # 1e-8 to 10 over two runs: nine decades, every five (the lowest of either run's norms at the bottom)
+    ([[[1e-2, 10.0]] * 3, [[1e-8, 1e-1]] * 3], ["10^{-8}", "10^{-3}", "10^{2}"]),
+    # 1e-3 to 0.5: the top rounded up to 10^0, three decades
+    ([[[1e-3, 0.5]] * 3], ["10^{-3}", "10^{-1}", "10^{1}"]),
+    # 0.5 to 0.9: within a decade, still one decade of axis
+    ([[[0.5, 0.9]] * 3], ["10^{-1}", "10^{0}"]),
+    # no finite norm above 0 at all: 10^-8 to 10^1
+    ([[[0.0, float("nan")]] * 3], ["10^{-8}", "10^{-3}", "10^{2}"]),
+])
+def test_the_norms_axis_is_numbered_in_decades_from_the_smallest_norm_at_most_three_times(monkeypatch, norms, powers):
+    texts, tex, _, _ = shown_parts(monkeypatch, "show_gradient_norms", norms_trace(norms))
+    assert sorted(set(tex), key=tex.index) == powers
+
+
+@pytest.mark.parametrize("depth, layers", [
+    (3, [1, 2, 3]),  # every layer, the last included
+    (10, list(range(1, 11))),
+    (20, list(range(1, 21, 2))),  # from 20 layers, every other one
+])
+def test_the_layer_axis_numbers_every_layer_from_the_first_to_the_last_or_every_other_past_twenty(monkeypatch, depth,
+                                                                                                     layers):
+    texts, _, _, _ = shown_parts(monkeypatch, "show_gradient_norms", norms_trace([[[1.0] * depth] * 3]))
+    assert sorted({int(t) for t in texts if t.isdigit()}) == layers
+
+
+def test_each_norms_step_is_stamped_and_its_notes_give_the_first_and_the_last_layer(monkeypatch):
+    # five records: six snapshots of them are every record, each once; the first layer's norm differs from
+    # the second's and the last's, so a note reading another layer shows
+    norms = [[[10.0 ** -(k + 3), 10.0 ** -(k + 2), 10.0 ** -(k + 1)] for k in range(5)]]
+    texts, _, steps, scene = shown_parts(monkeypatch, "show_gradient_norms", norms_trace(norms, (0, 5, 10, 15, 20)))
+    assert steps == [
+        "gradient norm of each layer's weights, first layer left (log scale)",
+        "step 0: no activation here loses more than a factor of 100 from the last layer to the first",
+        "as training goes on: each layer's gradient norm at the step shown above"]
+    # step 0 under the step-0 caption, every later step under the training one
+    assert {(f"step {s}", steps[1 if s == 0 else 2]) for s in (0, 5, 10, 15, 20)} <= scene.under
+    assert not {(f"step {s}", steps[1]) for s in (5, 10, 15, 20)} & scene.under
+    # numbers as the screen writes them (engine/numfmt.py: 0.001, then 1e−4 and smaller)
+    firsts, lasts = ["0.001", "1e−4", "1e−5", "1e−6", "1e−7"], ["0.1", "0.01", "0.001", "1e−4", "1e−5"]
+    assert {f"first {a}, last {b}" for a, b in zip(firsts, lasts)} <= scene.seen
+    assert "step 20" in texts and "first 1e−7, last 1e−5" in texts  # the last record's, at the end
