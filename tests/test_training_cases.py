@@ -797,3 +797,84 @@ def test_each_norms_step_is_stamped_and_its_notes_give_the_first_and_the_last_la
     firsts, lasts = ["0.001", "1e−4", "1e−5", "1e−6", "1e−7"], ["0.1", "0.01", "0.001", "1e−4", "1e−5"]
     assert {f"first {a}, last {b}" for a, b in zip(firsts, lasts)} <= scene.seen
     assert "step 20" in texts and "first 1e−7, last 1e−5" in texts  # the last record's, at the end
+
+
+NAN = float("nan")
+
+
+def curves_trace(tanh_loss, seeds: int = 1, last_step: int = 400) -> dict:
+    """tanh solves the task; ReLU turns NaN at the third record (step 200 of 400)."""
+    steps = [round(last_step * k / 4) for k in range(5)]
+    return {"runs": [{"activation": "tanh", "seed": 7, "steps": steps, "loss": tanh_loss,
+                      "accuracy": [0.5, 0.75, 1.0, 0.75, 1.0]},  # the last differs from the one before
+                     {"activation": "relu", "seed": 7, "steps": steps, "loss": [0.7, 0.6, NAN, NAN, NAN],
+                      "accuracy": [0.5, 0.5, NAN, NAN, NAN]}],
+            "seed_summary": [seeds_row for seeds_row in (seeds_entry("tanh", seeds, 1), seeds_entry("relu", seeds, 0))]}
+
+
+def seeds_entry(act, n, solved):
+    return {**seeds(act, n, solved=solved, diverged=0 if solved else n), "median_ratio": None, "per_seed": []}
+
+
+@pytest.mark.parametrize("tanh_loss, top, not_shown", [
+    ([0.7, 0.5, 0.3, 0.2, 0.1], ["0.25", "0.5", "0.75", "1", "1"], "1.25"),  # never under 1: [0, 1] by quarters
+    ([0.7, 0.6, float("inf"), NAN, NAN], ["0.25", "0.5", "0.75", "1", "1"], "1.5"),  # an infinity is no top
+    ([2.2, 1.0, 0.3, 0.2, 0.1], ["0.5", "1.5", "2.5"], "3"),  # rounded out to 2.5 by halves
+    ([5.0, float("inf"), 0.3, 0.2, 0.1], ["0.5", "2.5", "3"], "3.5"),  # capped at 3, an infinity not counted
+])
+def test_the_loss_axis_reaches_the_largest_finite_loss_at_least_1_at_most_3(monkeypatch, tanh_loss, top, not_shown):
+    texts, _, _, _ = shown_parts(monkeypatch, "show_learning_curves", curves_trace(tanh_loss))
+    for number in set(top):  # "1" twice: the top of the loss axis and of the accuracy axis
+        assert texts.count(number) >= top.count(number), number
+    assert not_shown not in texts
+
+
+@pytest.mark.parametrize("last_step, numbers", [
+    (400, ["0", "100", "200", "300", "400"]),  # every quarter
+    (9996, ["0", "2499", "4998", "7497", "9996"]),  # four-digit numbers still fit every quarter
+    (1001, ["0", "250", "500", "751", "1001"]),  # a quarter between steps: the nearest step
+    (20000, ["0", "10000", "20000"]),  # five-digit numbers: every half
+])
+def test_the_step_axis_is_numbered_every_quarter_and_every_half_from_ten_thousand(monkeypatch, last_step, numbers):
+    texts, _, _, _ = shown_parts(monkeypatch, "show_learning_curves", curves_trace([0.7] * 5, last_step=last_step))
+    digits = sorted({t for t in texts if t.isdigit() and t not in ("0", "1")}, key=int)  # not the y axes'
+    assert digits == numbers[1:]
+
+
+@pytest.mark.parametrize("n_seeds, seed_line", [
+    (1, None),  # one seed: nothing to say which
+    (3, "curves: seed 7, one of the 3 seeds"),
+])
+def test_the_learning_curves_legend_says_each_runs_end_in_its_colour_and_which_seed_is_drawn(monkeypatch, n_seeds,
+                                                                                           seed_line):
+    from manim import Text
+
+    _, _, steps, scene = shown_parts(monkeypatch, "show_learning_curves", curves_trace([0.7] * 5, n_seeds))
+    texts = {m.original_text: m.get_color().to_hex().upper()
+             for top in scene.mobjects for m in top.get_family() if isinstance(m, Text)}
+    assert texts["tanh: final accuracy 1"] == style.ACTIVATION["tanh"].upper()
+    assert texts["ReLU: NaN from step 200"] == style.ACTIVATION["relu"].upper()  # the first NaN's step
+    lines = [t for t in texts if t.startswith("curves: seed")]
+    assert lines == ([seed_line] if seed_line else [])
+    if seed_line:
+        assert texts[seed_line] == style.TEXT.upper()
+
+
+@pytest.mark.parametrize("ratio, cell", [(None, "—"), (3.2e-5, "3.2e−5"), (0.25, "0.25")])
+def test_the_seed_table_writes_each_activations_median_ratio_or_a_dash_without_one(monkeypatch, ratio, cell):
+    from manim import Table
+
+    summary = [{**seeds("sigmoid", 3, solved=1, diverged=2, dead=0), "median_ratio": ratio},
+               {**seeds("relu", 3, solved=2, diverged=0, dead=1), "median_ratio": 0.5}]
+    _, _, steps, scene = shown_parts(monkeypatch, "show_seed_summary", summary)
+    assert steps == ["3 seeds per activation: one run is an anecdote"]
+    table = next(m for top in scene.mobjects for m in top.get_family() if isinstance(m, Table))
+
+    def entry(r, c):
+        e = table.get_entries((r, c))  # a Paragraph: its text is its lines'
+        text = e.lines_text.original_text if hasattr(e, "lines_text") else e.original_text
+        return text, e.family_members_with_points()[0].get_fill_color().to_hex().upper()
+    rows = [[entry(r, c)[0] for c in range(1, 6)] for r in (2, 3)]
+    assert rows == [["sigmoid", "1 / 3", "2", "0", cell], ["ReLU", "2 / 3", "0", "1", "0.5"]]
+    assert entry(2, 1)[1] == style.ACTIVATION["sigmoid"].upper() and entry(3, 1)[1] == style.ACTIVATION["relu"].upper()
+    assert entry(2, 5)[1] == style.TEXT.upper()
