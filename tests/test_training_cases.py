@@ -878,3 +878,78 @@ def test_the_seed_table_writes_each_activations_median_ratio_or_a_dash_without_o
     assert rows == [["sigmoid", "1 / 3", "2", "0", cell], ["ReLU", "2 / 3", "0", "1", "0.5"]]
     assert entry(2, 1)[1] == style.ACTIVATION["sigmoid"].upper() and entry(3, 1)[1] == style.ACTIVATION["relu"].upper()
     assert entry(2, 5)[1] == style.TEXT.upper()
+
+
+# --- notation: names and rounding noise ----------------------------------------------------------------------
+EPS = np.finfo(float).eps
+
+
+@pytest.mark.parametrize("value, scale, shown", [
+    (64 * EPS, 1.0, 0.0),  # 64 units in the last place of the scale: noise, shown as 0
+    (65 * EPS, 1.0, 65 * EPS),  # one more: a value
+    (-64 * EPS * 8, 8.0, 0.0),  # either sign, relative to the scale
+    (1e-20, 0.0, 1e-20),  # nothing to be noise of
+    (-1.0, 1.0, -1.0),  # a negative value is a value
+    (float("nan"), 1.0, float("nan")),  # NaN is never 0
+])
+def test_a_number_within_64_ulps_of_its_scale_is_shown_as_zero(value, scale, shown):
+    from scenes.notation import NOISE_ULPS, _flush
+
+    assert NOISE_ULPS == 64
+    got = float(_flush(np.array(value), scale))
+    assert got == shown or (np.isnan(shown) and np.isnan(got))
+
+
+@pytest.mark.parametrize("local_shape, upstream_shape, terms", [
+    ((), (), 1), ((3,), (3,), 1),  # scalars and elementwise gates: one term
+    ((3, 4), (2, 5), 5),  # a matrix product sums over the upstream's last axis
+    ((3, 4), (), 1),
+])
+def test_a_matrix_products_gradient_counts_the_terms_it_sums(local_shape, upstream_shape, terms):
+    from scenes.notation import _inner
+
+    assert _inner(np.zeros(local_shape), np.zeros(upstream_shape)) == terms
+
+
+@pytest.mark.parametrize("values, largest, smallest", [
+    ([3.0, -5.0, float("inf")], 5.0, 3.0),  # the largest finite magnitude; the smallest any
+    ([-3.0, float("nan")], 3.0, None),
+    ([float("nan")], 0.0, None), ([], 0.0, 0.0),
+])
+def test_a_values_magnitudes_read_for_its_scale(values, largest, smallest):
+    from scenes.notation import _maxabs, _minabs
+
+    assert _maxabs(values) == largest
+    if smallest is not None:
+        assert _minabs(values) == smallest
+
+
+@pytest.mark.parametrize("expression, inputs, output", [
+    ("f = x * y", {"x": 1.0, "y": 2.0}, "f"),  # an unnamed output is f
+    ("L = x * y", {"x": 1.0, "y": 2.0}, "L"),  # a named one keeps its name
+    ("x * f", {"x": 1.0, "f": 2.0}, "out"),  # f is an input's: the output is out
+])
+def test_the_output_is_called_f_unless_the_config_names_it_or_f_is_taken(expression, inputs, output):
+    from helpers import trace_of
+    from scenes.notation import Notation
+    from scenes.trace_data import GraphTrace
+
+    nt = Notation(GraphTrace.from_dict(trace_of(expression, inputs)))
+    assert nt.names[nt.trace.output] == output
+
+
+@pytest.mark.parametrize("expression, inputs, scale", [
+    ("x / y", {"x": 3.0, "y": 0.5}, 6.0),  # a quotient's scale: the numerator's over the divisor
+    ("x / y", {"x": 3.0, "y": 4.0}, 0.75),
+    ("x * y", {"x": 3.0, "y": -4.0}, 12.0),  # a product's: the factors' product
+    ("x * y", {"x": 4.0, "y": 0.25}, 1.0),
+    ("x + y", {"x": 3.0, "y": -4.0}, 4.0),  # else the largest input
+    ("x - y", {"x": 1.0, "y": 1.0}, 1.0),  # 0 computed from ones is computed at their scale
+])
+def test_a_values_scale_is_what_it_was_computed_from(expression, inputs, scale):
+    from helpers import trace_of
+    from scenes.notation import Notation
+    from scenes.trace_data import GraphTrace
+
+    nt = Notation(GraphTrace.from_dict(trace_of("f = " + expression, inputs)))
+    assert nt.value_scale[nt.trace.output] == scale
