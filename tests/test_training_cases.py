@@ -953,3 +953,43 @@ def test_a_values_scale_is_what_it_was_computed_from(expression, inputs, scale):
 
     nt = Notation(GraphTrace.from_dict(trace_of("f = " + expression, inputs)))
     assert nt.value_scale[nt.trace.output] == scale
+
+
+def test_a_variable_used_three_times_is_summed_at_its_last_share_and_no_sooner():
+    from helpers import trace_of
+    from scenes.notation import Notation
+    from scenes.trace_data import GraphTrace
+
+    # f = x * x + x: the sum sends x its first share, the product (after it, backward) the other two
+    nt = Notation(GraphTrace.from_dict(trace_of("f = x * x + x", {"x": 2.0})))
+    x = next(i for i, n in nt.trace.nodes.items() if n.label == "x")
+    done = {nt.trace.nodes[s.node].op: nt.completes(s) for s in nt.trace.backward}
+    assert done == {"add": [], "mul": [x]}
+    shares = [(nt.trace.nodes[head].op, float(v)) for head, _, v in nt.contributions(x)]
+    assert shares == [("add", 1.0), ("mul", 2.0), ("mul", 2.0)]  # in backward order: ∂f/∂x = 1 + 2 + 2
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_zigzag_legend_names_each_mark_and_counts_each_paths_one_sign_steps_of_its_own_steps(theme):
+    from manim import Rectangle, Star, Text
+
+    from scenes.training_scenes import SigmoidZigZag
+
+    runs = {"sigmoid": {"same_sign_steps": 12, "grads": [[1, 1]] * 12},
+            "tanh": {"same_sign_steps": 4, "grads": [[1, -1]] * 9}}  # tanh's run shorter: its own count of steps
+    with style.themed(theme):
+        legend = SigmoidZigZag.legend(None, runs, 12)
+        palette, acts = style.THEMES[theme], dict(style.ACTIVATION)
+    texts = [(m.original_text, m.get_color().to_hex().upper()) for row in legend for m in row.get_family()
+             if isinstance(m, Text)]
+    assert texts == [("minimum of the loss", palette["TEXT"]),
+                     ("where a sigmoid step can go from a point:\nboth weights up or both down", palette["TEXT"]),
+                     ("sigmoid inputs: 12 of 12 steps with one sign", acts["sigmoid"].upper()),
+                     ("tanh inputs: 4 of 9 steps with one sign", acts["tanh"].upper())]
+    star = next(m for m in legend[0].get_family() if isinstance(m, Star))
+    assert star.get_fill_color().to_hex().upper() == palette["HIGHLIGHT"]
+    square = next(m for m in legend[1].get_family() if isinstance(m, Rectangle))
+    assert square.get_fill_color().to_hex().upper() == acts["sigmoid"].upper()
+    assert [row.audit_label for row in legend[2:]] == ["sigmoid", "tanh"]
+    for above, below in zip(legend, legend[1:]):  # one entry a line, in the order they are shown, from the left
+        assert below.get_top()[1] < above.get_bottom()[1] and below.get_left()[0] == pytest.approx(above.get_left()[0])
