@@ -993,3 +993,39 @@ def test_the_zigzag_legend_names_each_mark_and_counts_each_paths_one_sign_steps_
     assert [row.audit_label for row in legend[2:]] == ["sigmoid", "tanh"]
     for above, below in zip(legend, legend[1:]):  # one entry a line, in the order they are shown, from the left
         assert below.get_top()[1] < above.get_bottom()[1] and below.get_left()[0] == pytest.approx(above.get_left()[0])
+
+
+def hist(layer: int, pos: int, neg: int, zero: int) -> dict:
+    counts = [neg, zero, pos]  # three bins: below, at and above 0
+    return {"layer": layer, "counts": counts, "edges": [-1.0, -0.25, 0.25, 1.0], "positive": pos, "negative": neg,
+            "zero": zero}
+
+
+# the first layers' counts differ from the last's: a caption reading another layer shows
+MIXED = {"activation": "sigmoid", "histograms": [hist(1, 1, 1, 4), hist(2, 3, 2, 1)]}
+ONE_SIGN = {"activation": "tanh", "histograms": [hist(1, 2, 2, 2), hist(2, 0, 5, 1)]}
+NONE_MOVE = {"activation": "relu", "histograms": [hist(1, 4, 1, 1), hist(2, 0, 0, 6)]}
+
+
+@pytest.mark.parametrize("lang_code, runs, captions", [
+    ("en", [MIXED, NONE_MOVE], ["sigmoid, last layer: 3+ / 2− / 1 zero, the signs mix: weights can move different ways",
+                                "ReLU, last layer: every gradient is 0, so these weights do not move"]),
+    ("en", [ONE_SIGN], ["tanh, last layer: 0+ / 5− / 1 zero, one sign: a step moves all these weights the same way"]),
+    ("ko", [ONE_SIGN, NONE_MOVE], [
+        "tanh 마지막 층: 0+ / 5− / 0인 것 1개, 부호가 하나: 한 번의 갱신에 모든 가중치가 같은 방향으로 움직인다",
+        "ReLU 마지막 층: 기울기가 모두 0이라 가중치가 움직이지 않는다"]),
+])
+def test_each_runs_last_layer_is_said_to_mix_signs_have_one_or_none_by_its_own_counts(monkeypatch, lang_code, runs,
+                                                                                      captions):
+    from scenes.training_scenes import GradientHistograms
+
+    trace = {"config": {"scene": "histograms", "title": "signs"}, "runs": runs}
+
+    class Story(GradientHistograms):
+        def construct(self):
+            self.story(trace)
+
+    monkeypatch.setenv("BACKPROP_LANG", lang_code)
+    scene = build_paced(monkeypatch, Story)
+    said = [name for name, _ in scene.step_marks]
+    assert [s for s in said if s.startswith(("sigmoid", "tanh", "ReLU"))] == captions
