@@ -1029,3 +1029,23 @@ def test_each_runs_last_layer_is_said_to_mix_signs_have_one_or_none_by_its_own_c
     scene = build_paced(monkeypatch, Story)
     said = [name for name, _ in scene.step_marks]
     assert [s for s in said if s.startswith(("sigmoid", "tanh", "ReLU"))] == captions
+
+
+def test_the_slopes_panels_cap_a_curve_at_5_number_the_input_every_2_5_and_say_each_largest_slope(monkeypatch):
+    from manim import Text
+
+    x = [-6.0, -3.0, 0.0, 3.0, 6.0]
+    curves = {"x": x,
+              "tanh": {"f": [-1.0, -0.995, 0.0, 0.995, 1.0], "df": [0.0, 0.01, 1.0, 0.01, 0.0], "max_df": 1.0},
+              "relu": {"f": [0.0, 0.0, 0.0, 3.0, 6.0], "df": [0.0, 0.0, 0.0, 1.0, 1.0], "max_df": 1.0},
+              "sigmoid": {"f": [0.0025, 0.047, 0.5, 0.953, 0.9975], "df": [0.0025, 0.045, 0.25, 0.045, 0.0025],
+                          "max_df": 0.25}}
+    texts, _, steps, scene = shown_parts(monkeypatch, "show_activation_slopes", curves)
+    assert steps == ["largest local gradient: tanh ≤ 1, ReLU ≤ 1, sigmoid ≤ 0.25"]  # the trace's order
+    # inputs from the first sample every 2.5; f from −1 to ReLU's 6 capped at 5, by ones; f′ from 0 to 1
+    assert {"−6", "−3.5", "−1", "1.5", "4"} <= set(texts) and "6" not in texts
+    assert {"−1", "0", "1", "2", "3", "4", "5"} <= set(texts) and "0.25" in texts
+    legend = [(m.original_text, m.get_color().to_hex().upper()) for top in scene.mobjects for m in top.get_family()
+              if isinstance(m, Text) and getattr(m, "audit_kind", None) == "legend"]
+    assert legend == [("tanh", style.ACTIVATION["tanh"].upper()), ("ReLU", style.ACTIVATION["relu"].upper()),
+                      ("sigmoid", style.ACTIVATION["sigmoid"].upper())]
