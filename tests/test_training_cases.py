@@ -1049,3 +1049,37 @@ def test_the_slopes_panels_cap_a_curve_at_5_number_the_input_every_2_5_and_say_e
               if isinstance(m, Text) and getattr(m, "audit_kind", None) == "legend"]
     assert legend == [("tanh", style.ACTIVATION["tanh"].upper()), ("ReLU", style.ACTIVATION["relu"].upper()),
                       ("sigmoid", style.ACTIVATION["sigmoid"].upper())]
+
+
+def test_what_a_training_step_showed_stays_until_the_next_caption_and_leaves_with_it(monkeypatch):
+    from manim import Square
+
+    from scenes.animations import fade_in
+    from scenes.training_scenes import TrainingScene
+
+    seen, faded = [], []
+
+    class Steps(TrainingScene):
+        def construct(self):
+            chart, notes, kept = Square(), Square(), Square()
+            self.set_caption("first")
+            self.play(fade_in(chart), fade_in(notes), fade_in(kept), run_time=1.0)
+            self.retire(chart)
+            self.retire(notes)  # retired in two calls: both leave
+            seen.append([m in self.mobjects for m in (chart, notes, kept)])  # retired, not yet gone
+            self.set_caption("second")
+            seen.append([m in self.mobjects for m in (chart, notes, kept)])
+            self.set_caption("third")  # what left with the second caption does not leave again
+            faded.append([m in (chart, notes) for m in self.last_played])
+            self.set_caption(None)  # no caption: no step, the old one goes
+            seen.append(self.caption)
+
+        def play(self, *animations, **kwargs):
+            self.last_played = [a.mobject for a in animations]
+            super().play(*animations, **kwargs)
+
+    scene = build_paced(monkeypatch, Steps)
+    assert seen == [[True, True, True], [False, False, True], None] and faded == [[False, False]]
+    # a caption swap takes 0.4 s
+    assert scene.step_marks == [("first", 0.0), ("second", pytest.approx(1.4)), ("third", pytest.approx(1.8))]
+    assert scene.time == pytest.approx(2.6)
