@@ -1083,3 +1083,44 @@ def test_what_a_training_step_showed_stays_until_the_next_caption_and_leaves_wit
     # a caption swap takes 0.4 s
     assert scene.step_marks == [("first", 0.0), ("second", pytest.approx(1.4)), ("third", pytest.approx(1.8))]
     assert scene.time == pytest.approx(2.6)
+
+
+@pytest.mark.parametrize("summary, table", [
+    ([], False), ([seeds("tanh", 1)], False),  # one seed: nothing to tabulate
+    ([seeds("tanh", 2), seeds("relu", 2)], True),
+])
+def test_the_vanishing_story_ends_on_the_seed_table_only_over_several_seeds(summary, table):
+    from scenes.training_scenes import VanishingGradients
+
+    told = []
+
+    class Told(VanishingGradients):  # the storyboard alone: each part records that it was told
+        def show_title(self, trace): told.append("title")
+        def show_activation_slopes(self, curves): told.append("slopes")
+        def show_gradient_norms(self, trace): told.append("norms")
+        def show_learning_curves(self, trace): told.append("curves")
+        def show_seed_summary(self, s): told.append(("table", len(s)))
+
+    Told.story(Told.__new__(Told), {"activation_curves": {}, "seed_summary": summary})
+    assert told == ["title", "slopes", "norms", "curves"] + ([("table", len(summary))] if table else [])
+
+
+@pytest.mark.parametrize("n_runs, n_layers, width, height", [
+    (1, 2, 2.0, 1.0),  # at most 2 wide and 1 high
+    (1, 10, 10.8 / 10 - 0.35, 1.0),  # ten layers share 10.8 units, 0.35 apart
+    (3, 2, 2.0, 2.0 / 3),  # three rows share 2 units of height
+])
+def test_a_histogram_cell_shares_the_boards_width_among_layers_and_its_height_among_runs(n_runs, n_layers, width,
+                                                                                          height):
+    from scenes.training_scenes import GradientHistograms
+
+    runs = [{"activation": a, "histograms": [hist(k + 1, 1, 1, 1) for k in range(n_layers)]}
+            for a in ("sigmoid", "tanh", "relu")[:n_runs]]
+    heads, rows, key = GradientHistograms.board(GradientHistograms.__new__(GradientHistograms), runs,
+                                                list(range(n_layers)))
+    frames = [cell[0] for row in rows for cell in row[1]]
+    assert {(round(f.width, 6), round(f.height, 6)) for f in frames} == {(round(width, 6), round(height, 6))}
+    assert [h.original_text for h in heads] == [f"layer {k + 1}" for k in range(n_layers)]
+    for head, frame in zip(heads, rows[0][1]):  # each head over its column
+        assert head.get_x() == pytest.approx(frame[0].get_x()) and head.get_bottom()[1] > frame[0].get_top()[1]
+    assert key.original_text == "↑ count of weights      → gradient"
