@@ -1124,3 +1124,27 @@ def test_a_histogram_cell_shares_the_boards_width_among_layers_and_its_height_am
     for head, frame in zip(heads, rows[0][1]):  # each head over its column
         assert head.get_x() == pytest.approx(frame[0].get_x()) and head.get_bottom()[1] > frame[0].get_top()[1]
     assert key.original_text == "↑ count of weights      → gradient"
+
+
+@pytest.mark.parametrize("n_runs, n_layers, fits, pages", [
+    (2, 3, lambda r, c: True, [([0, 1], [0, 1, 2])]),  # readable whole: one page
+    # three layers a row and two rows a page fit: columns first, then rows, each page as full as fits
+    (3, 5, lambda r, c: r <= 2 and c <= 3,
+     [([0, 1], [0, 1, 2]), ([2], [0, 1, 2]), ([0, 1], [3, 4]), ([2], [3, 4])]),
+    (2, 2, lambda r, c: False, [([0], [0]), ([1], [0]), ([0], [1]), ([1], [1])]),  # nothing fits: a cell a page
+    # room for four cells: rows of two layers, and as many of those rows as fit (two, not three of one layer)
+    (3, 2, lambda r, c: r * c <= 4, [([0, 1], [0, 1]), ([2], [0, 1])]),
+])
+def test_a_board_too_large_to_read_is_paged_by_as_many_layers_and_then_runs_as_fit(n_runs, n_layers, fits, pages):
+    from scenes.training_scenes import READABLE_SCALE, GradientHistograms
+
+    class Paged(GradientHistograms):  # a board is its size; it reads at the floor exactly when it fits
+        def board(self, runs, layer_ids):
+            return len(runs), len(layer_ids)
+
+        def board_scale(self, board):
+            return READABLE_SCALE if fits(*board) else READABLE_SCALE - 0.01
+
+    runs = [{"histograms": [{}] * n_layers}] * n_runs
+    assert Paged.pages(Paged.__new__(Paged), runs) == pages
+    assert READABLE_SCALE == 0.92  # 24-point text keeps a 10 px x-height at 854x480
