@@ -270,6 +270,8 @@ def test_a_title_cards_subtitle_is_under_its_title_in_the_muted_colour(monkeypat
     assert title.get_color().to_hex().upper() == palette["TEXT"]
     assert sub.get_color().to_hex().upper() == palette["MUTED"]
     assert sub.get_top()[1] < title.get_bottom()[1]  # below, not above
+    # short lines at their largest sizes: the title at 52 points, the subtitle at 30
+    assert (round(float(title.font_size)), round(float(sub.font_size))) == (52, 30)
 
 
 def test_a_title_card_without_a_title_says_backpropagation(monkeypatch):
