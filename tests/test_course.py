@@ -338,12 +338,16 @@ def test_variants_differing_in_theme_lang_or_quality_never_share_a_clip_and_form
     rendered, joined = [], []
     monkeypatch.setattr(lecture_module, "CLIP_CACHE", tmp_path / "clips")  # nothing cached yet
     monkeypatch.setattr(lecture_module, "render_clips", lambda jobs, workers, progress=None: rendered.extend(jobs))
-    monkeypatch.setattr(lecture_module, "render_lecture", lambda lecture, output, *args, **kwargs: joined.append(output))
+    monkeypatch.setattr(lecture_module, "render_lecture",
+                        lambda lecture, output, *args, **kwargs: joined.append((output, kwargs.get("fmt"))))
     r = run_cli(["course", str(folder / "course.yaml"), "-o", str(tmp_path / "out"), "--allow-large"])
     assert r.exit_code == 0, r.output
     settings = [(job.kind, job.options.quality, job.options.theme, job.options.lang) for job in rendered]
     assert len(settings) == len(set(settings)) == 16
     assert len({job.out for job in rendered}) == 16 and len(joined) == 16
+    # each video joined in the format its name says (a .webm written as an MP4 is refused by browsers)
+    assert sorted(fmt for _, fmt in joined) == ["mp4"] * 8 + ["webm"] * 8
+    assert all(Path(output).suffix == f".{fmt}" for output, fmt in joined)
     assert ("16 videos from 16 distinct clips: 16 rendered, 0 already cached, 32 shared between videos, 0 retried"
             in r.output.splitlines())
 
