@@ -112,18 +112,46 @@ def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kin
     return mob.scale(width / mob.width) if mob.width > width else mob
 
 
-# A line's width read from its words' places in one line of them all is trusted this far from the width it
-# must fit; nearer, the line is laid out on its own. The two differ by kerning across a space and a
-# ligature's width against its letters' (a few hundredths of an em each, far under 2% of a line), so the wrap
-# is the one laying out every trial line gives (tests/test_text_fit.py compares them).
+# A line's width read from its words' places (see _word_extents) is trusted this far from the width it must
+# fit; nearer, the line is laid out on its own. The two differ by kerning across a space, a ligature's width
+# against its letters' and a space's gap between measured lines (a few hundredths of an em each, far under 2%
+# of a line), so the wrap is the one laying out every trial line gives (tests/test_text_fit.py compares them).
 FIT_MARGIN = 0.02
+
+
+# Words are measured a few at a time: Pango breaks a line longer than its layout's width (which follows the
+# frame's pixel width), and a caption's words in one line can be twice the frame
+MEASURED_CHARS = 40
 
 
 @functools.lru_cache(maxsize=256)
 def _word_extents(words: tuple[str, ...], font: str, size: int, color: str):
-    """Each word's left and right ink edge in one line of all ``words`` at this size, superscripts raised as
-    a caption's are, ligatures (fi, fl) apart so that each character is a glyph; None where glyphs and
-    characters do not pair up all the same."""
+    """Each word's left and right ink edge in a line of all ``words`` at this size, superscripts raised as a
+    caption's are, ligatures (fi, fl) apart so that each character is a glyph: read from lines of up to
+    MEASURED_CHARS characters set end to end, a space's gap (their median one) apart. None where glyphs and
+    characters do not pair up all the same, or a measured line was broken."""
+    chunks: list[list[str]] = []
+    for word in words:
+        if chunks and len(" ".join(chunks[-1])) + 1 + len(word) <= MEASURED_CHARS:
+            chunks[-1].append(word)
+        else:
+            chunks.append([word])
+    measured = [_line_extents(tuple(chunk), font, size, color) for chunk in chunks]
+    if any(m is None for m in measured):
+        return None
+    gaps = [b[0] - a[1] for m in measured for a, b in zip(m, m[1:])]
+    if len(measured) > 1 and not gaps:
+        return None
+    gap = float(np.median(gaps)) if gaps else 0.0
+    extents: list[tuple[float, float]] = []
+    for m in measured:
+        shift = 0.0 if not extents else extents[-1][1] + gap - m[0][0]
+        extents += [(left + shift, right + shift) for left, right in m]
+    return tuple(extents)
+
+
+def _line_extents(words: tuple[str, ...], font: str, size: int, color: str):
+    """Each word's left and right ink edge in one line of ``words`` (None as _word_extents says)."""
     line = " ".join(words)
     mob = style.once(Text, line.translate(SUPERSCRIPT_CHARS), font=font, font_size=size, color=color,
                      line_spacing=0.8, disable_ligatures=True)
@@ -139,7 +167,9 @@ def _word_extents(words: tuple[str, ...], font: str, size: int, color: str):
         glyphs = mob.submobjects[first:first + count]
         extents.append((min(g.get_left()[0] for g in glyphs), max(g.get_right()[0] for g in glyphs)))
         first += count
-    return tuple(extents)
+    if any(later[0] <= earlier[0] for earlier, later in zip(extents, extents[1:])):
+        return None  # Pango broke the line after all: not one line to read
+    return extents
 
 
 def title_mobject(text: str) -> Text:
