@@ -133,18 +133,21 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def write_clip(path, frames: int, shade: int = 0, fps: int = 10, steps=()):
-    """A tiny H.264 MP4 (64x48, one grey level) of ``frames`` frames, made without rendering; ``steps``
-    (name, start, end) are written as its chapters, as a rendered clip's steps are."""
+def write_clip(path, frames: int, shade: int = 0, fps: int = 10, steps=(), ramp: bool = False):
+    """A tiny clip (64x48, one grey level; with ``ramp`` frame i is grey level 10 i, so a frame read back says
+    which it is) of ``frames`` frames, made without rendering: H.264 in MP4, or VP9 in WebM for a .webm name
+    in any case. ``steps`` (name, start, end) are written as its chapters, as a rendered clip's steps are."""
     from fractions import Fraction
+    from pathlib import Path
 
     import av
 
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
+    webm = Path(path).suffix.lower() == ".webm"
+    with av.open(str(path), "w", format="webm" if webm else "mp4") as out:
+        stream = out.add_stream("libvpx-vp9" if webm else "libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), shade, np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i if ramp else shade, np.uint8), format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, fps)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))

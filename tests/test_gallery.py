@@ -296,21 +296,10 @@ def test_a_user_config_wins_over_the_shipped_config_of_the_same_name(tmp_path):
 
 def _poster_clip(path, poster=None, frames=20):
     """A 64x48 clip whose frame i is grey level 10 i (the poster chosen is read from its shade)."""
-    from fractions import Fraction
-
-    import av
-
+    from helpers import write_clip
     from pipeline.video import tag_clip
 
-    codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
-    with av.open(str(path), "w", format="webm" if codec == "libvpx-vp9" else "mp4") as out:
-        stream = out.add_stream(codec, rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 10)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    write_clip(path, frames, ramp=True)
     if poster is not None:
         tag_clip(path, poster)
     return path

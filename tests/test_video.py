@@ -200,29 +200,15 @@ def test_each_text_track_is_tagged_with_its_language_and_only_the_first_is_the_d
     assert codec == {"mp4": "h264", "webm": "vp9"}[fmt]
 
 
-def _clip(path, frames, codec):
-    from fractions import Fraction
-
-    import numpy as np
-
-    with av.open(str(path), "w", format="webm" if codec == "libvpx-vp9" else "mp4") as out:
-        stream = out.add_stream(codec, rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 10)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
-@pytest.mark.parametrize("name,codec", [("C.MP4", "libx264"), ("C.WebM", "libvpx-vp9"), ("c.webm", "libvpx-vp9")])
+@pytest.mark.parametrize("name,codec", [("C.MP4", "h264"), ("C.WebM", "vp9"), ("c.webm", "vp9")])
 def test_a_clip_of_any_suffix_case_is_tagged_and_its_frames_counted(tmp_path, name, codec):
     # (a WebM's stream has no frame count: it is its length at its rate)
     from pipeline.render_job import StepTime
     from pipeline.video import clip_frames, poster_time, read_chapters, tag_clip
 
-    path = _clip(tmp_path / name, 12, codec)
+    path = write_clip(tmp_path / name, 12, ramp=True)
+    with av.open(str(path)) as f:
+        assert f.streams.video[0].codec_context.name == codec
     tag_clip(path, 0.5, [StepTime("only", 0.0, 1.2)])
     assert poster_time(path) == 0.5 and read_chapters(path) == [("only", 0.0, 1.2)]
     assert clip_frames(path, 10) == 12 and [p.name for p in tmp_path.iterdir()] == [name]  # no temporary left
@@ -233,7 +219,7 @@ def test_chunks_in_a_folder_with_a_quote_in_its_name_are_joined_whole(tmp_path):
 
     folder = tmp_path / "it's here"
     folder.mkdir()
-    parts = [_clip(folder / f"{k}.mp4", n, "libx264") for k, n in enumerate((5, 7))]
+    parts = [write_clip(folder / f"{k}.mp4", n, ramp=True) for k, n in enumerate((5, 7))]
     concat_clips(parts, tmp_path / "joined.mp4")
     assert clip_frames(tmp_path / "joined.mp4", 10) == 12
 
