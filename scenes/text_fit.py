@@ -54,12 +54,18 @@ def fitted_text(text: str, sizes: tuple[int, ...], width: float, max_lines: int,
     return _fitted(text, tuple(sizes), width, max_lines, kind, str(color), style.caption_font()).copy()
 
 
+def _set(text: str, font: str, size: float, color: str, **extra) -> Text:
+    """``text`` set as a caption is, its superscripts as ordinary characters (raise_superscripts then shrinks
+    and raises them): what a line drawn and a line measured both start from, so that they agree."""
+    return style.once(Text, text.translate(SUPERSCRIPT_CHARS), font=font, font_size=size, color=color,
+                      line_spacing=0.8, **extra)
+
+
 @functools.lru_cache(maxsize=256)
 def _fitted(text: str, sizes: tuple[int, ...], width: float, max_lines: int, kind: str, color: str, font: str) -> Text:
     def make(lines, size):
-        mob = merge_glyphs(raise_superscripts(style.once(Text, "\n".join(lines).translate(SUPERSCRIPT_CHARS),
-                                                   font=font, font_size=size, color=color,
-                                                   line_spacing=0.8), "\n".join(lines)))
+        joined = "\n".join(lines)
+        mob = merge_glyphs(raise_superscripts(_set(joined, font, size, color), joined))
         mob.audit_kind = kind
         return mob
 
@@ -153,8 +159,7 @@ def _word_extents(words: tuple[str, ...], font: str, size: int, color: str):
 def _line_extents(words: tuple[str, ...], font: str, size: int, color: str):
     """Each word's left and right ink edge in one line of ``words`` (None as _word_extents says)."""
     line = " ".join(words)
-    mob = style.once(Text, line.translate(SUPERSCRIPT_CHARS), font=font, font_size=size, color=color,
-                     line_spacing=0.8, disable_ligatures=True)
+    mob = _set(line, font, size, color, disable_ligatures=True)
     if len(mob.submobjects) != len(line):  # (without ligatures Manim makes a glyph of each character, spaces too)
         return None
     mob.submobjects = [g for c, g in zip(line, mob.submobjects) if not c.isspace()]
