@@ -152,14 +152,19 @@ def test_a_text_built_once_is_not_handed_out_in_the_other_theme_s_colour(theme):
         assert style.once(Text, "cached across themes").color.to_hex().upper() == ROLES[theme]["TEXT"]
 
 
+def _env(monkeypatch, name, value):
+    """The variable ``name`` set to ``value``, or unset for None."""
+    if value is None:
+        monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv(name, value)
+
+
 @pytest.mark.parametrize("env,theme", [("dark", "dark"), ("light", "light"), ("sepia", "dark"), ("", "dark"),
                                        (None, "dark")])
 def test_the_theme_comes_from_its_variable_and_an_unknown_one_is_dark(monkeypatch, env, theme):
     from engine.settings import THEME_ENV
-    if env is None:
-        monkeypatch.delenv(THEME_ENV, raising=False)
-    else:
-        monkeypatch.setenv(THEME_ENV, env)
+    _env(monkeypatch, THEME_ENV, env)
     assert style.theme() == theme
 
 
@@ -167,10 +172,7 @@ def test_the_theme_comes_from_its_variable_and_an_unknown_one_is_dark(monkeypatc
 def test_the_caption_language_and_its_font_come_from_the_variable_and_an_unknown_one_is_english(monkeypatch, env, lang):
     from engine.languages import LANGUAGES
     from engine.settings import LANG_ENV
-    if env is None:
-        monkeypatch.delenv(LANG_ENV, raising=False)
-    else:
-        monkeypatch.setenv(LANG_ENV, env)
+    _env(monkeypatch, LANG_ENV, env)
     assert style.language() == lang
     assert style.caption_font() == LANGUAGES[lang].font == style.FONTS[lang]
     assert style.caption("curves", steps=7) == {"en": "after 7 steps", "ko": "7 스텝 후"}[lang]
@@ -532,10 +534,7 @@ def test_a_step_that_ends_before_its_hold_waits_the_whole_frames_it_misses(monke
 def test_holds_are_read_as_step_keys_and_seconds(monkeypatch, env, holds):
     from engine.settings import HOLDS_ENV
     from scenes.pacing import holds_from_env
-    if env is None:
-        monkeypatch.delenv(HOLDS_ENV, raising=False)
-    else:
-        monkeypatch.setenv(HOLDS_ENV, env)
+    _env(monkeypatch, HOLDS_ENV, env)
     assert holds_from_env() == holds and all(isinstance(s, float) for _, s in holds_from_env())
 
 
@@ -543,10 +542,7 @@ def test_holds_are_read_as_step_keys_and_seconds(monkeypatch, env, holds):
 def test_the_pace_is_read_within_its_range_and_one_by_default(monkeypatch, env, pace):
     from engine.settings import PACE_ENV
     from scenes.pacing import pace_from_env
-    if env is None:
-        monkeypatch.delenv(PACE_ENV, raising=False)
-    else:
-        monkeypatch.setenv(PACE_ENV, env)
+    _env(monkeypatch, PACE_ENV, env)
     if pace is None:
         with pytest.raises(ValueError, match=f"a pace of {float(env):g} is outside 0.5 to 2"):
             pace_from_env()
