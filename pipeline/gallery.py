@@ -161,13 +161,14 @@ def build_gallery(outdir: Path, title: str = "Backpropagation clips", configs: t
         steps = said[clip]
         duration = probe_duration(clip)
         at = poster_time(clip)
+        mime = VIDEO_TYPES[clip.suffix.lower()]
         label = html.escape(poster_label(clip, steps, 0.75 * duration if at is None else at), quote=True)
         snippet = (f'<video controls preload="metadata" poster="{rel_poster}" width="{width}" height="{height}" '
                    f'aria-label="{label}" style="max-width: 100%; height: auto">\n'
-                   f'  <source src="{src}" type="{VIDEO_TYPES[clip.suffix.lower()]}">\n</video>')
+                   f'  <source src="{src}" type="{mime}">\n</video>')
         figures.append(FIGURE.format(name=html.escape(clip.name, quote=True), duration=duration,
                                      src=src, poster=rel_poster, width=width, height=height,
-                                     mime=VIDEO_TYPES[clip.suffix.lower()], index=i, label=label,
+                                     mime=mime, index=i, label=label,
                                      narration=narration_html(steps), snippet=html.escape(snippet)))
     index = outdir / "index.html"
     write_text_atomic(index, PAGE.format(title=html.escape(title), lang=lang, figures="\n".join(figures)))
