@@ -90,13 +90,13 @@ class Graph:
             if n.op in ("input", "const") or not n.needs_grad or n not in live:
                 continue
             vals = [i.value for i in n.inputs]
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"):  # an overflow is a value of the trace (inf, NaN), not a warning
                 local, down = OPS[n.op].downstream(vals, n.value, n.grad, n.attrs)
-            for i, (src, d) in enumerate(zip(n.inputs, down)):
-                if src.needs_grad:
-                    src.grad = src.grad + d  # several uses of one node accumulate
-                else:
-                    local[i] = down[i] = None
+                for i, (src, d) in enumerate(zip(n.inputs, down)):
+                    if src.needs_grad:
+                        src.grad = src.grad + d  # several uses of one node accumulate (inf + -inf is NaN)
+                    else:
+                        local[i] = down[i] = None
             terms = OPS[n.op].terms(vals, n.value, **n.attrs) if OPS[n.op].terms else None
             steps.append(BackwardStep(n, n.grad.copy(), local, down, terms))
         return steps

@@ -92,6 +92,17 @@ def test_negated_constant_hand_written():
     assert float(output_value(t)) == 0.0 and float(grads_of(t)["x"]) == 0.0
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_gradients_that_overflow_and_meet_are_nan_as_in_torch_without_a_warning():
+    # each use of x passes back 1e10 * 1e300 (inf, then -inf): their sum is NaN, a value the trace records
+    x = torch.tensor(1e-300, dtype=torch.float64, requires_grad=True)
+    w, v, k = 1e300, -1e300, 1e10
+    (x * w * k + x * v * k).backward()
+    assert torch.isnan(x.grad)
+    t = trace_of("x*w*k + x*v*k", {"x": 1e-300, "w": w, "v": v, "k": k})
+    assert np.isnan(grads_of(t)["x"]) and grads_of(t)["w"] == pytest.approx(1e-290)
+
+
 def test_zero_power_at_zero_hand_written():
     x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
     (x ** 0 + x).backward()
