@@ -26,6 +26,9 @@ Where a 1080p render's time went (profiled), and what replaces it here:
   tuple per anchor and a recursion per submobject; the same numbers.
 - Text outlines closed with NumPy (``text_closing``), not a Python loop over every glyph point; the same
   points.
+- No renderer switch that switches nothing. ``tempconfig`` sets the renderer on entry and on exit, and
+  Manim's setter re-points the bases of every class it can convert to OpenGL (147; 12 ms, and Python's
+  method caches emptied) even when the renderer stays Cairo.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 from manim import BLACK, ManimColor, Mobject, VMobject
+from manim._config.utils import ManimConfig
 from manim.camera.camera import Camera
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
@@ -53,6 +57,7 @@ from . import bounds, text_closing
 _ORIGINAL_PATH = Camera.set_cairo_context_path
 _ORIGINAL_RGBAS = VMobject.generate_rgbas_array
 _ORIGINAL_DEEPCOPY = Mobject.__deepcopy__
+_ORIGINAL_RENDERER = ManimConfig.renderer
 
 
 # Frame arrays the encoder has finished with, for the renderer to fill again (deque: thread-safe ends).
@@ -360,13 +365,25 @@ def _copied(v, memo: dict):
     return out
 
 
+def _set_renderer(config: ManimConfig, value) -> None:
+    """``ManimConfig.renderer``'s setter, which does nothing when the renderer stays the same."""
+    current = config._d.get("renderer")
+    if current is not None and str(value).lower() in (current.value, str(current).lower()):
+        return
+    _ORIGINAL_RENDERER.fset(config, value)
+
+
+KEEPS_RENDERER = property(_ORIGINAL_RENDERER.fget, _set_renderer, doc=_ORIGINAL_RENDERER.__doc__)
+
+
 def install() -> None:
-    """Use the encoder, the path builder, the colour arrays and the copies everywhere (idempotent); renders
-    also pass RecyclingRenderer."""
+    """Use the encoder, the path builder, the colour arrays, the copies and the renderer setter everywhere
+    (idempotent); renders also pass RecyclingRenderer."""
     scene_file_writer.VideoSegmentEncoder = BufferedSegmentEncoder
     Camera.set_cairo_context_path = set_cairo_context_path
     VMobject.generate_rgbas_array = generate_rgbas_array
     Mobject.__deepcopy__ = mobject_deepcopy
+    ManimConfig.renderer = KEEPS_RENDERER
     bounds.install()
     text_closing.install()
     _PATHS.clear()
@@ -377,6 +394,7 @@ def uninstall() -> None:
     Camera.set_cairo_context_path = _ORIGINAL_PATH
     VMobject.generate_rgbas_array = _ORIGINAL_RGBAS
     Mobject.__deepcopy__ = _ORIGINAL_DEEPCOPY
+    ManimConfig.renderer = _ORIGINAL_RENDERER
     bounds.uninstall()
     text_closing.uninstall()
     _PATHS.clear()

@@ -22,6 +22,9 @@ def pytest_configure(config):
     # SVG under media/texts by a name made from its content and removes temporary files there, so two
     # workers making the same text at once could read or delete each other's file (seen as a flaky
     # FileNotFoundError). Renders through render.py already use a temporary media folder each.
+    from infra.manim_import import lighter
+
+    lighter()  # Manim imported as a render imports it (without SciPy's spatial package and IPython)
     from manim import config as manim_config
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -51,6 +54,12 @@ def pytest_configure(config):
 
     tex_colours.install()
     style.PREFETCH_TEX = tex_batch.prefetch
+    # ... and tempconfig's setting the renderer it already has switches nothing (12 ms a time otherwise)
+    from manim._config.utils import ManimConfig
+
+    from manim_patches import speedups
+
+    ManimConfig.renderer = speedups.KEEPS_RENDERER
 
 
 def pytest_unconfigure(config):

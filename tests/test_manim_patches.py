@@ -243,6 +243,38 @@ def test_fast_copies_are_manims_copies():
     assert groups and all(m in copied.get_family() for g in groups.values() for m in g.submobjects)
 
 
+@pytest.mark.parametrize("same", ["cairo", "CAIRO", "Cairo"])
+def test_the_renderer_switches_as_manims_setter_switches_it_and_a_same_renderer_switches_nothing(same, monkeypatch):
+    from manim import config
+    from manim.constants import RendererType
+
+    from manim_patches import speedups
+
+    def bases():
+        return [c.__name__ for c in Circle.__mro__ if c.__name__ in ("VMobject", "OpenGLVMobject")]
+
+    manims = speedups._ORIGINAL_RENDERER
+    switches = []
+    monkeypatch.setattr(speedups, "_ORIGINAL_RENDERER",
+                        property(manims.fget, lambda c, v: (switches.append(v), manims.fset(c, v))))
+    speedups.install()
+    try:
+        assert config.renderer is RendererType.CAIRO
+        for value in (same, RendererType.CAIRO):
+            config.renderer = value
+        assert switches == [] and bases() == ["VMobject"]
+        config.renderer = "opengl"
+        assert config.renderer is RendererType.OPENGL and bases() == ["OpenGLVMobject"]
+        config.renderer = same
+        assert config.renderer is RendererType.CAIRO and bases() == ["VMobject"]
+        assert switches == ["opengl", same]
+        with pytest.raises(ValueError):
+            config.renderer = "vulkan"
+    finally:
+        manims.fset(config, "cairo")
+        speedups.uninstall()
+
+
 def _fast_copy(mob):
     from manim_patches import speedups
 
