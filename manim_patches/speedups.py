@@ -21,7 +21,8 @@ Where a 1080p render's time went (profiled), and what replaces it here:
   what is, nearly always, one colour and one opacity: that case is written out directly.
 - Copies without detours. ``Mobject.copy`` (and every Transform) sends each value through
   ``copy.deepcopy``, which cost more than building a text again; ``mobject_deepcopy`` copies arrays and
-  rebuilds containers directly and shares immutable values and colours.
+  rebuilds containers directly and shares immutable values, colours and parsed SVG paths; a cached
+  label's groups share their lists of members (``svg_cache``).
 - Extents in one pass (``bounds``): a mobject's anchors and extremes gathered with NumPy, not one Python
   tuple per anchor and a recursion per submobject; the same numbers.
 - Text outlines closed with NumPy (``text_closing``), not a Python loop over every glyph point; the same
@@ -51,6 +52,7 @@ from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
 from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
+from svgelements import Path as SvgPath
 
 from . import bounds, text_closing
 
@@ -319,8 +321,10 @@ def generate_rgbas_array(self: VMobject, color, opacity) -> np.ndarray:
     return _ORIGINAL_RGBAS(self, color, opacity)
 
 
-# Values a copy may share with its original: immutable, or (a colour) never changed in place by Manim or us.
-_SHARED = (type(None), bool, int, float, complex, str, bytes, ManimColor, Enum, Path, np.generic)
+# Values a copy may share with its original: immutable, or never changed in place by Manim or us: a colour,
+# and a glyph's parsed SVG path (``path_obj``, read once while the glyph is made; a label built before its
+# glyphs were cached carries one, and copying its segments was nine tenths of copying the label).
+_SHARED = (type(None), bool, int, float, complex, str, bytes, ManimColor, Enum, Path, np.generic, SvgPath)
 
 
 def mobject_deepcopy(self: Mobject, memo: dict) -> Mobject:

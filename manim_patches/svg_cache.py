@@ -13,6 +13,7 @@ it was made for. Anything that does not verify is a miss: the file is deleted an
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import io
@@ -221,6 +222,13 @@ class _Groups(Mapping):
 
     def __len__(self) -> int:
         return len(self._members)
+
+    def __deepcopy__(self, memo: dict) -> "_Groups":
+        # A copied mobject's groups hold its own glyphs (through memo, the copies its submobjects hold);
+        # the members, lists of indices never changed, are shared: copying them was half of copying a label.
+        copied = _Groups([copy.deepcopy(leaf, memo) for leaf in self._leaves], self._members)
+        copied._made = {name: copy.deepcopy(group, memo) for name, group in self._made.items()}
+        return copied
 
 
 def _load(key: str, directory: Path):

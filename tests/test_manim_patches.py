@@ -275,6 +275,21 @@ def test_the_renderer_switches_as_manims_setter_switches_it_and_a_same_renderer_
         speedups.uninstall()
 
 
+def test_a_label_manim_parsed_itself_is_copied_with_its_parsed_paths_shared_and_its_points_its_own(monkeypatch):
+    from manim_patches import speedups
+
+    if svg_cache._state["original"] is not None:  # Manim's own parse, as before the glyphs are cached
+        monkeypatch.setattr(SVGMobject, "init_svg_mobject", svg_cache._state["original"])
+    label = Text("x = 0.5", font_size=30)
+    glyph = label[0]
+    assert glyph.path_obj is not None
+    ours = _fast_copy(label)
+    _same_structure(ours, label.copy(), label)
+    assert ours[0].path_obj is glyph.path_obj  # read once, when the glyph was made: shared, not copied
+    ours.shift(UP)
+    assert not np.allclose(ours[0].points, glyph.points)
+
+
 def _fast_copy(mob):
     from manim_patches import speedups
 
