@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MISTAKES = ROOT / "scripts" / "mistakes.json"
 PYTEST = ["-m", "pytest", "tests", "-m", "not slow", "-n", "2", "--dist", "worksteal", "-x", "-q",
           "-p", "no:cacheprovider"]
-# pytest's summary, not a log line; a parametrized test's id may hold spaces ("[en-a long title]")
-FAILED = re.compile(r"^(?:FAILED|ERROR) (tests/\S+?(?:\[[^\]\n]*\])?)(?: - |$)", re.M)
+# pytest's summary, not a log line; a parametrized test's id may hold spaces and brackets ("[en-a title]",
+# "[ko-... [+1, 0, +1]...]"): it ends at the bracket followed by pytest's " - " or the line's end
+FAILED = re.compile(r"^(?:FAILED|ERROR) (tests/[^\s\[]+(?:\[.*?\])?)(?: - |$)", re.M)
 
 
 def load(path: Path, only: list[str]) -> list[dict]:

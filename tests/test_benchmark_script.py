@@ -32,7 +32,7 @@ def test_the_cached_clip_probe_stores_then_finds_the_clip(tmp_path):
 
 
 def test_the_mistake_sample_names_the_failing_test_from_pytest_s_summary_whole():
-    # a parametrized test's id may hold spaces; a log line that starts with ERROR is not a test
+    # a parametrized test's id may hold spaces and brackets; a log line that starts with ERROR is not a test
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         from mistake_sample import FAILED
@@ -40,6 +40,8 @@ def test_the_mistake_sample_names_the_failing_test_from_pytest_s_summary_whole()
         sys.path.remove(str(ROOT / "scripts"))
     summary = ("ERROR: Manim could not find a file\n"
                "FAILED tests/test_screen_audit.py::test_card[en-a long title-chapter 2 of 5] - assert False\n"
-               "ERROR tests/test_x.py::test_y\n")
+               "ERROR tests/test_x.py::test_y\n"
+               "FAILED tests/test_c.py::test_relu[ko-x\\uc758 [+1, 0, +1]\\uc785\\ub2c8\\ub2e4.]\n")
     assert FAILED.findall(summary) == ["tests/test_screen_audit.py::test_card[en-a long title-chapter 2 of 5]",
-                                       "tests/test_x.py::test_y"]
+                                       "tests/test_x.py::test_y",
+                                       "tests/test_c.py::test_relu[ko-x\\uc758 [+1, 0, +1]\\uc785\\ub2c8\\ub2e4.]"]
