@@ -447,7 +447,8 @@ class GradientHistograms(TrainingScene):
         runs = trace["runs"]
         box = None
         for k, (run_ids, layer_ids) in enumerate(self.pages(runs)):
-            heads, rows, key = self.place(self.board([runs[i] for i in run_ids], layer_ids))
+            measured = self.measured_boards.pop((tuple(run_ids), tuple(layer_ids)), None)
+            heads, rows, key = self.place(measured or self.board([runs[i] for i in run_ids], layer_ids))
             if k:  # the page before makes room (a board too large to read at once is shown a part at a time)
                 self.play(*(fade_out(m) for m in self.page), run_time=0.4)
                 box = None
@@ -480,9 +481,12 @@ class GradientHistograms(TrainingScene):
         """(activations, layers) of each page: the whole board if it reads at its size, else as many layers
         a row, then as many rows a page, as fit without shrinking a text under the floor."""
         n_runs, n_layers = len(runs), len(runs[0]["histograms"])
+        self.measured_boards = {}  # the boards built to be measured, kept for the page they are (story)
 
         def fits(run_ids, layer_ids):
-            return self.board_scale(self.board([runs[i] for i in run_ids], layer_ids)) >= READABLE_SCALE
+            board = self.board([runs[i] for i in run_ids], layer_ids)
+            self.measured_boards[tuple(run_ids), tuple(layer_ids)] = board
+            return self.board_scale(board) >= READABLE_SCALE
 
         per_row = next((k for k in range(n_layers, 1, -1) if fits([0], list(range(k)))), 1)
         per_page = next((r for r in range(n_runs, 1, -1) if fits(list(range(r)), list(range(per_row)))), 1)
