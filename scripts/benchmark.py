@@ -553,17 +553,20 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: 
               help="Measure the side by side with stock Manim alone (at each --quality); keep the other rows.")
 @click.option("--every-config-only", is_flag=True,
               help="Measure every shipped config's preview warm render alone; keep the other rows.")
+@click.option("--renders-only", is_flag=True,
+              help="Measure the fixed scenes' renders alone (at each --quality); keep the other rows.")
 @click.option("--stock-pairs", default=STOCK_PAIRS, show_default=True, help="Alternated runs of stock Manim and ours.")
 def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_training, vs_stock_only,
-         every_config_only, stock_pairs):
+         every_config_only, renders_only, stock_pairs):
     """Benchmark the fixed scenes and write benchmark.md / benchmark.json."""
     rows, training, parallel, stock, every = [], [], [], [], []
     earlier = Path(out_dir) / "benchmark.json"
     stock_qualities = [q for q in qualities if q in STOCK_FLAGS]
-    partial = training_only or parallel_only or vs_stock_only or every_config_only
+    partial = training_only or parallel_only or vs_stock_only or every_config_only or renders_only
     if partial:
-        qualities = ()
-        rows = json.loads(earlier.read_text())["rows"]
+        measured = {(name, q) for q in qualities for name in scenes} if renders_only else set()
+        qualities = qualities if renders_only else ()
+        rows = [r for r in json.loads(earlier.read_text())["rows"] if (r["scene"], r["quality"]) not in measured]
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as work:
         for quality in qualities:
             for name in scenes:
@@ -573,17 +576,17 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_
                            f"{row['warm']['vs_floor']:.1f}x floor", err=True)
         if every_config_only or not partial:
             every = bench_every_config(Path(work))
-        if not (training_only or parallel_only or every_config_only):
+        if not (training_only or parallel_only or every_config_only or renders_only):
             for quality in stock_qualities:
                 for name in STOCK_SCENES:
                     stock.append(bench_vs_stock(name, quality, Path(work), stock_pairs))
                     click.echo(f"vs stock Manim, {name} {quality}: time {stock[-1]['time_ratio']:.2f}x, "
                                f"bytes {stock[-1]['bytes_ratio']:.2f}x", err=True)
-        if not (training_only or vs_stock_only or every_config_only):
+        if not (training_only or vs_stock_only or every_config_only or renders_only):
             parallel = bench_parallel(Path(work))
             for r in parallel:
                 click.echo(f"parallel {r['scene']}: --jobs 2 / --jobs 1 = {r['ratio']:.2f}", err=True)
-    if parallel_only or keep_training or vs_stock_only or every_config_only:
+    if parallel_only or keep_training or vs_stock_only or every_config_only or renders_only:
         training = json.loads(earlier.read_text()).get("training", [])
     else:
         training = bench_training()
@@ -593,7 +596,7 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_
             "preset": preset, "date": time.strftime("%Y-%m-%d")}
     if partial:  # the render rows keep the date and settings they were measured with
         old = json.loads(earlier.read_text())
-        meta = {**old["meta"], "cores": meta["cores"]}
+        meta = meta if renders_only else {**old["meta"], "cores": meta["cores"]}
         parallel = parallel or old.get("parallel", [])
         stock = stock or old.get("stock", [])
         every = every or old.get("every_config", [])

@@ -276,8 +276,6 @@ def test_the_renderer_switches_as_manims_setter_switches_it_and_a_same_renderer_
 
 
 def test_a_label_manim_parsed_itself_is_copied_with_its_parsed_paths_shared_and_its_points_its_own(monkeypatch):
-    from manim_patches import speedups
-
     if svg_cache._state["original"] is not None:  # Manim's own parse, as before the glyphs are cached
         monkeypatch.setattr(SVGMobject, "init_svg_mobject", svg_cache._state["original"])
     label = Text("x = 0.5", font_size=30)
