@@ -323,7 +323,7 @@ def generate_rgbas_array(self: VMobject, color, opacity) -> np.ndarray:
 
 # Values a copy may share with its original: immutable, or never changed in place by Manim or us: a colour,
 # and a glyph's parsed SVG path (``path_obj``, read once while the glyph is made; a label built before its
-# glyphs were cached carries one, and copying its segments was nine tenths of copying the label).
+# glyphs were cached carries one, and copying its segments was three quarters of copying the label).
 _SHARED = (type(None), bool, int, float, complex, str, bytes, ManimColor, Enum, Path, np.generic, SvgPath)
 
 
