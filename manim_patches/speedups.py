@@ -48,6 +48,7 @@ from av.video.frame import PictureType
 from manim import BLACK, ManimColor, Mobject, VMobject
 from manim._config.utils import ManimConfig
 from manim.camera.camera import Camera
+from manim.constants import RendererType
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
 from manim.scene.scene_file_writer import SceneFileWriter
@@ -371,10 +372,12 @@ def _copied(v, memo: dict):
 
 def _set_renderer(config: ManimConfig, value) -> None:
     """``ManimConfig.renderer``'s setter, which does nothing when the renderer stays the same."""
-    current = config._d.get("renderer")
-    if current is not None and str(value).lower() in (current.value, str(current).lower()):
-        return
-    _ORIGINAL_RENDERER.fset(config, value)
+    try:  # the value as Manim's setter reads it (a name in any case, or the enum)
+        same = config._d.get("renderer") is RendererType(value.lower() if isinstance(value, str) else value)
+    except ValueError:
+        same = False  # not a renderer: Manim's setter says so
+    if not same:
+        _ORIGINAL_RENDERER.fset(config, value)
 
 
 KEEPS_RENDERER = property(_ORIGINAL_RENDERER.fget, _set_renderer, doc=_ORIGINAL_RENDERER.__doc__)

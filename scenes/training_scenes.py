@@ -447,8 +447,10 @@ class GradientHistograms(TrainingScene):
         runs = trace["runs"]
         box = None
         for k, (run_ids, layer_ids) in enumerate(self.pages(runs)):
-            measured = self.measured_boards.pop((tuple(run_ids), tuple(layer_ids)), None)
-            heads, rows, key = self.place(measured or self.board([runs[i] for i in run_ids], layer_ids))
+            board = self.measured_boards.pop((tuple(run_ids), tuple(layer_ids)), None)
+            if board is None:
+                board = self.board([runs[i] for i in run_ids], layer_ids)
+            heads, rows, key = self.place(board)
             if k:  # the page before makes room (a board too large to read at once is shown a part at a time)
                 self.play(*(fade_out(m) for m in self.page), run_time=0.4)
                 box = None
