@@ -6,12 +6,15 @@ render here never calls:
   ``Rotation.from_rotvec(v).as_matrix()``;
 - IPython (about 0.13 s), only to register Manim's notebook magic when the process already is a notebook;
 - networkx (about 0.1 s), which only Manim's ``Graph`` mobject calls (its module names networkx's layout
-  functions in a table while it is imported).
+  functions in a table while it is imported);
+- Beautiful Soup (about 0.09 s, most of it soupsieve compiling its CSS grammar), which only Manim's ``Code``
+  mobject calls, to read the HTML that Pygments writes.
 
 ``lighter()`` puts a finder on ``sys.meta_path`` that wraps the import of the ``manim`` package: while it
 runs, ``scipy.spatial.transform`` and ``networkx`` are stand-ins that load the real module the first time
 something asks them for more than the import (networkx's layout functions are named by stand-ins that load
-it when called), and IPython is absent unless already loaded (a notebook's kernel keeps its magic). Once
+it when called, and Beautiful Soup's two classes by stand-ins that load it when called or given to
+``isinstance``), and IPython is absent unless already loaded (a notebook's kernel keeps its magic). Once
 Manim is imported the stand-ins leave ``sys.modules``, so a later ``import scipy`` or ``import networkx`` is
 the library itself. Nothing else changes, and the rotation matrices are SciPy's bit for bit: ``from_rotvec`` of
 a 3-vector is worked out below in SciPy's own arithmetic (tests/test_manim_import.py compares them with
@@ -60,6 +63,22 @@ class _LazyFunctions:
         return call
 
 
+class _LazyClass:
+    """A class of a module not loaded yet: calling it, or asking ``isinstance`` about it, loads the module."""
+
+    def __init__(self, module: str, name: str):
+        self._module, self._name = module, name
+
+    def _real(self) -> type:
+        return getattr(importlib.import_module(self._module), self._name)
+
+    def __call__(self, *args, **kwargs):
+        return self._real()(*args, **kwargs)
+
+    def __instancecheck__(self, instance) -> bool:
+        return isinstance(instance, self._real())
+
+
 class _RotationFromRotvec:
     """What ``scipy.spatial.transform.Rotation.from_rotvec(v).as_matrix()`` gives for one 3-vector, with
     SciPy's arithmetic (its quaternion from the rotation vector, its quaternion-to-matrix formula): Manim's
@@ -94,7 +113,8 @@ class _RotationFromRotvec:
 
 # Each stand-in, with what Manim takes from it while it is imported.
 _STAND_INS = {"scipy.spatial.transform": {"Rotation": _RotationFromRotvec},
-              "networkx": {"layout": _LazyFunctions("networkx", "layout")}}
+              "networkx": {"layout": _LazyFunctions("networkx", "layout")},
+              "bs4": {name: _LazyClass("bs4", name) for name in ("BeautifulSoup", "Tag")}}
 
 
 class _Loader(importlib.abc.Loader):
