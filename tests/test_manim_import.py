@@ -1,6 +1,7 @@
 """Manim imported without SciPy's spatial package, IPython, networkx and Beautiful Soup (infra/manim_import.py): the rotations are
 SciPy's bit for bit, Manim's graphs are laid out as before, the libraries stay out of a render's process, and a
 later import gets the real ones."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,22 +46,58 @@ def _fresh(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_a_scene_s_import_leaves_scipy_and_ipython_out_and_rotates_as_manim_did():
-    out = _fresh("import sys\n"
-                 "import scenes.style\n"
-                 "from manim import Square, rotation_matrix\n"
-                 "print(sorted(m for m in ('scipy', 'scipy.spatial', 'IPython', 'networkx', 'bs4') if m in sys.modules))\n"
-                 "square = Square().rotate(0.3)\n"
-                 "print(rotation_matrix(0.3, [0, 0, 1]).tobytes().hex(), square.points.tobytes().hex())\n"
-                 "import scipy.spatial.transform as real\n"
-                 "print(real.Rotation.__module__, type(sys.modules['scipy.spatial.transform']).__name__)\n")
-    absent, rotations, real = out.splitlines()
-    assert absent == "[]"
-    matrix = Rotation.from_rotvec([0.0, 0.0, 0.3]).as_matrix()
-    assert rotations.split()[0] == matrix.tobytes().hex()
-    stock = _fresh("from manim import Square\nprint(Square().rotate(0.3).points.tobytes().hex())")
-    assert rotations.split()[1] == stock
-    assert real.split() == ["scipy.spatial.transform._rotation", "module"]
+# What Manim draws with each library the lighter import leaves out, printed as JSON: a rotated square
+# (SciPy's rotations), a graph in each of networkx's layouts, highlighted code (Beautiful Soup). Which
+# libraries were loaded is noted before any of them is used.
+_USES = """
+import json, sys
+from manim import Code, Graph, Square, rotation_matrix
+out = {"loaded": sorted(m for m in ("scipy", "scipy.spatial", "IPython", "networkx", "bs4", "soupsieve") if m in sys.modules)}
+out["square"] = Square().rotate(0.3).points.tobytes().hex()
+out["rotation"] = rotation_matrix(0.3, [0, 0, 1]).tobytes().hex()
+out["graphs"] = {}
+for layout in ("spring", "circular", "kamada_kawai", "tree", "partite"):
+    g = Graph([1, 2, 3, 4], [(1, 2), (2, 3), (2, 4)], layout=layout, layout_config=(
+        {"seed": 3} if layout == "spring" else {"root_vertex": 1} if layout == "tree"
+        else {"partitions": [[1], [2, 3, 4]]} if layout == "partite" else {}))
+    out["graphs"][layout] = [g[v].get_center().round(9).tolist() for v in (1, 2, 3, 4)]
+code = Code(code_string="def f(x):\\n    return max(x, 0)  # relu\\n", language="python")
+out["code"] = [(m.get_fill_color().to_hex(), m.points.round(9).tobytes().hex())
+               for m in code.code_lines.family_members_with_points()]
+import scipy.spatial.transform
+out["modules"] = [type(sys.modules[m]).__name__ for m in ("scipy.spatial.transform", "networkx", "bs4")]
+out["rotation_class"] = scipy.spatial.transform.Rotation.__module__
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def manims() -> dict[str, dict]:
+    """The uses above in a process that imports Manim as a render does (a scene module first), and in one
+    that imports stock Manim."""
+    return {"lighter": json.loads(_fresh("import scenes.style\n" + _USES)), "stock": json.loads(_fresh(_USES))}
+
+
+def test_a_scene_s_import_leaves_the_libraries_out_and_a_later_import_gets_the_real_ones(manims):
+    lighter, stock = manims["lighter"], manims["stock"]
+    assert lighter["loaded"] == [] and {"scipy", "networkx", "bs4"} <= set(stock["loaded"])
+    assert lighter["modules"] == stock["modules"] == ["module"] * 3
+    assert lighter["rotation_class"] == "scipy.spatial.transform._rotation"
+
+
+def test_manim_rotates_as_it_did(manims):
+    assert manims["lighter"]["rotation"] == Rotation.from_rotvec([0.0, 0.0, 0.3]).as_matrix().tobytes().hex()
+    assert manims["lighter"]["square"] == manims["stock"]["square"]
+
+
+def test_manim_s_graphs_are_laid_out_by_networkx_as_before(manims):
+    assert manims["lighter"]["graphs"] == manims["stock"]["graphs"] and len(manims["stock"]["graphs"]) == 5
+
+
+def test_manim_s_code_is_highlighted_by_beautiful_soup_as_before(manims):
+    """Beautiful Soup (0.09 s of every start-up) loads only when a ``Code`` mobject reads Pygments' HTML: its
+    classes, called and given to ``isinstance``, are the real ones then."""
+    assert manims["lighter"]["code"] == manims["stock"]["code"] and len(manims["stock"]["code"]) > 10
 
 
 @pytest.mark.parametrize("first", ["IPython", "scipy.spatial.transform"])
@@ -72,26 +109,3 @@ def test_what_was_imported_before_manim_is_used_as_it_is(first):
     magic, rotation = out.split()
     assert magic == str(first == "IPython")
     assert rotation == ("infra.manim_import" if first == "IPython" else "scipy.spatial.transform._rotation")
-
-
-def test_manim_s_graphs_are_laid_out_by_networkx_as_before():
-    graph = ("from manim import Graph\n"
-             "for layout in ('spring', 'circular', 'kamada_kawai', 'tree', 'partite'):\n"
-             "    g = Graph([1, 2, 3, 4], [(1, 2), (2, 3), (2, 4)], layout=layout, layout_config=(\n"
-             "        {'seed': 3} if layout == 'spring' else {'root_vertex': 1} if layout == 'tree'\n"
-             "        else {'partitions': [[1], [2, 3, 4]]} if layout == 'partite' else {}))\n"
-             "    print(layout, [g[v].get_center().round(9).tolist() for v in (1, 2, 3, 4)])\n")
-    lighter = _fresh("import sys\nimport scenes.style\nprint('networkx' in sys.modules)\n" + graph)
-    assert lighter.splitlines()[0] == "False"
-    assert lighter.splitlines()[1:] == _fresh(graph).splitlines()
-
-
-def test_manim_s_code_is_highlighted_by_beautiful_soup_as_before():
-    """Beautiful Soup (0.09 s of every start-up) loads only when a ``Code`` mobject reads Pygments' HTML: its
-    classes, called and given to ``isinstance``, are the real ones then."""
-    code = ("from manim import Code\n"
-            "c = Code(code_string='def f(x):\\n    return max(x, 0)  # relu\\n', language='python')\n"
-            "print([(m.get_fill_color().to_hex(), m.points.round(9).tobytes().hex()) for m in c.code_lines.family_members_with_points()])\n")
-    lighter = _fresh("import sys\nimport scenes.style\nprint([m for m in ('bs4', 'soupsieve') if m in sys.modules])\n" + code)
-    assert lighter.splitlines()[0] == "[]"
-    assert lighter.splitlines()[1] == _fresh(code) and len(lighter.splitlines()[1]) > 1000
