@@ -8,9 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
 from infra.manim_import import _RotationFromRotvec
+
+
+def _scipy_rotation():
+    """SciPy's Rotation, imported by the tests that compare with it (not while each test worker collects)."""
+    from scipy.spatial.transform import Rotation
+    return Rotation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,13 +32,14 @@ def _vectors():
 
 
 def test_rotation_matrices_are_scipy_s_bit_for_bit():
-    vectors = _vectors()
+    Rotation, vectors = _scipy_rotation(), _vectors()
     differ = [v for v in vectors
               if _RotationFromRotvec.from_rotvec(v).as_matrix().tobytes() != Rotation.from_rotvec(v).as_matrix().tobytes()]
     assert len(vectors) > 20_000 and differ == []
 
 
 def test_other_rotation_vectors_go_to_scipy():
+    Rotation = _scipy_rotation()
     many = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     assert np.array_equal(_RotationFromRotvec.from_rotvec(many).as_matrix(), Rotation.from_rotvec(many).as_matrix())
     degrees = _RotationFromRotvec.from_rotvec([0.0, 0.0, 90.0], degrees=True).as_matrix()
@@ -86,7 +92,7 @@ def test_a_scene_s_import_leaves_the_libraries_out_and_a_later_import_gets_the_r
 
 
 def test_manim_rotates_as_it_did(manims):
-    assert manims["lighter"]["rotation"] == Rotation.from_rotvec([0.0, 0.0, 0.3]).as_matrix().tobytes().hex()
+    assert manims["lighter"]["rotation"] == _scipy_rotation().from_rotvec([0.0, 0.0, 0.3]).as_matrix().tobytes().hex()
     assert manims["lighter"]["square"] == manims["stock"]["square"]
 
 
