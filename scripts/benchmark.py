@@ -497,7 +497,7 @@ def markdown(rows: list[dict], meta: dict, training: list[dict] = (), parallel: 
     lines = ["# Render benchmark", "",
              f"Machine: {meta['machine']}, {meta['cores']} cores; x264 preset `{meta['preset']}`; {meta['date']}.",
              "Written by `scripts/benchmark.py`. Every render runs in a fresh process, so its time includes",
-             "starting Python and importing Manim (about 0.65 s here, infra/manim_import.py). Warm renders, floors and traces are the",
+             "starting Python and importing Manim (0.4-0.5 s here in the machine's faster hours, infra/manim_import.py). Warm renders, floors and traces are the",
              f"fastest of {REPEATS} runs, each warm render followed by its floor.",
              "RTF is render seconds per video second; vs floor divides the render's wall time by the time PyAV",
              "takes to encode as many blank frames at the same size and settings, handed over as the renders hand",

@@ -253,6 +253,8 @@ def test_a_running_cluster_reached_through_ray_client_gets_the_code_and_sends_ba
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
             head.kill()
+        for logs in Path(ray_tmp).glob("ray/session_2*/logs"):  # kept in the test's folder: where a slow run went
+            shutil.copytree(logs, tmp_path / "head-logs", dirs_exist_ok=True, ignore_dangling_symlinks=True)
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
