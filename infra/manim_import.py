@@ -11,12 +11,12 @@ render here never calls:
   mobject calls, to read the HTML that Pygments writes.
 
 ``lighter()`` puts a finder on ``sys.meta_path`` that wraps the import of the ``manim`` package: while it
-runs, ``scipy.spatial.transform`` and ``networkx`` are stand-ins that load the real module the first time
+runs, ``scipy.spatial.transform``, ``networkx`` and ``bs4`` are stand-ins that load the real module the first time
 something asks them for more than the import (networkx's layout functions are named by stand-ins that load
 it when called, and Beautiful Soup's two classes by stand-ins that load it when called or given to
 ``isinstance``), and IPython is absent unless already loaded (a notebook's kernel keeps its magic). Once
-Manim is imported the stand-ins leave ``sys.modules``, so a later ``import scipy`` or ``import networkx`` is
-the library itself. Nothing else changes, and the rotation matrices are SciPy's bit for bit: ``from_rotvec`` of
+Manim is imported the stand-ins leave ``sys.modules``, so a later ``import scipy``, ``import networkx`` or
+``import bs4`` is the library itself. Nothing else changes, and the rotation matrices are SciPy's bit for bit: ``from_rotvec`` of
 a 3-vector is worked out below in SciPy's own arithmetic (tests/test_manim_import.py compares them with
 SciPy's); any other use goes to SciPy.
 

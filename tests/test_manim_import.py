@@ -11,13 +11,13 @@ import pytest
 
 from infra.manim_import import _RotationFromRotvec
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _scipy_rotation():
     """SciPy's Rotation, imported by the tests that compare with it (not while each test worker collects)."""
     from scipy.spatial.transform import Rotation
     return Rotation
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _vectors():
