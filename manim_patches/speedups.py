@@ -383,6 +383,11 @@ def _set_renderer(config: ManimConfig, value) -> None:
 KEEPS_RENDERER = property(_ORIGINAL_RENDERER.fget, _set_renderer, doc=_ORIGINAL_RENDERER.__doc__)
 
 
+def keep_renderer() -> None:
+    """Only the renderer setter of ``install`` (the tests take it alone: their Manim is otherwise stock)."""
+    ManimConfig.renderer = KEEPS_RENDERER
+
+
 def install() -> None:
     """Use the encoder, the path builder, the colour arrays, the copies and the renderer setter everywhere
     (idempotent); renders also pass RecyclingRenderer."""
@@ -390,7 +395,7 @@ def install() -> None:
     Camera.set_cairo_context_path = set_cairo_context_path
     VMobject.generate_rgbas_array = generate_rgbas_array
     Mobject.__deepcopy__ = mobject_deepcopy
-    ManimConfig.renderer = KEEPS_RENDERER
+    keep_renderer()
     bounds.install()
     text_closing.install()
     _PATHS.clear()

@@ -55,11 +55,9 @@ def pytest_configure(config):
     tex_colours.install()
     style.PREFETCH_TEX = tex_batch.prefetch
     # ... and tempconfig's setting the renderer it already has switches nothing (12 ms a time otherwise)
-    from manim._config.utils import ManimConfig
-
     from manim_patches import speedups
 
-    ManimConfig.renderer = speedups.KEEPS_RENDERER
+    speedups.keep_renderer()
 
 
 def pytest_unconfigure(config):
