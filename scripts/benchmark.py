@@ -564,14 +564,15 @@ def main(qualities, scenes, preset, out_dir, training_only, parallel_only, keep_
     stock_qualities = [q for q in qualities if q in STOCK_FLAGS]
     partial = training_only or parallel_only or vs_stock_only or every_config_only or renders_only
     if partial:
-        measured = {(name, q) for q in qualities for name in scenes} if renders_only else set()
         qualities = qualities if renders_only else ()
-        rows = [r for r in json.loads(earlier.read_text())["rows"] if (r["scene"], r["quality"]) not in measured]
+        rows = json.loads(earlier.read_text())["rows"]
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as work:
         for quality in qualities:
             for name in scenes:
                 row = bench_scene(name, quality, preset, Path(work))
-                rows.append(row)
+                # a re-measured row takes the earlier one's place in the table
+                at = next((i for i, r in enumerate(rows) if (r["scene"], r["quality"]) == (name, quality)), len(rows))
+                rows[at:at + 1] = [row]
                 click.echo(f"{name} {quality}: warm RTF {row['warm']['rtf']:.2f}, "
                            f"{row['warm']['vs_floor']:.1f}x floor", err=True)
         if every_config_only or not partial:
