@@ -6,6 +6,7 @@ non-zero exit, never a traceback, and no output file is left behind.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import json
 import os
@@ -321,17 +322,13 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
     """Check what CONFIG's scene shows at every pause: inside the frame, no overlaps, no edge through a
     label, every text (exponents included) at least 10 px at 854x480 and readable in contrast (WCAG AA
     4.5:1), names and the active gate in view, every total derivative equal to the trace's."""
-    from audit.run import audit_trace
-    from audit.screen import grouped
     from engine.source import trace_path_for
-    from scenes.trace_data import TraceError
 
-    try:
-        report = audit_trace(trace_path_for(config), quality=quality, theme=theme, lang=lang, source=config)
-    except (ConfigError, TraceError) as e:
-        raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
-        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    with _user_errors(config):
+        trace = trace_path_for(config)  # a bad input is refused before Manim is imported (half a second)
+        from audit.run import audit_trace
+        from audit.screen import grouped
+        report = audit_trace(trace, quality=quality, theme=theme, lang=lang, source=config)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=1, ensure_ascii=False))
     else:
@@ -351,16 +348,12 @@ def audit(config: str, quality: str, theme: str, lang: str, as_json: bool) -> No
 @trust_option
 def info(config: str, lang: str) -> None:
     """List CONFIG's animations: `render --still --upto N` shows the frame at the end of animation N."""
-    from audit.run import audit_trace
     from engine.source import trace_path_for
-    from scenes.trace_data import TraceError
 
-    try:
-        report = audit_trace(trace_path_for(config), lang=lang, source=config)
-    except (ConfigError, TraceError) as e:
-        raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
-        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
+    with _user_errors(config):
+        trace = trace_path_for(config)  # a bad input is refused before Manim is imported (half a second)
+        from audit.run import audit_trace
+        report = audit_trace(trace, lang=lang, source=config)
     plays = report.plays
     click.echo(f"{config}: {len(report.steps)} steps (a lecture's `steps:` name them by index or by the start of "
                "the name; each is a slide)")
@@ -384,14 +377,9 @@ def narrate(config: str, lang: str, as_json: bool) -> None:
     """Print CONFIG's narration written from its trace: each step's name, start and what is said over it."""
     from pipeline.auto_narration import spoken_steps
     from engine.source import trace_path_for
-    from scenes.trace_data import TraceError
 
-    try:
+    with _user_errors(config):
         steps = spoken_steps(trace_path_for(config), lang)
-    except (ConfigError, TraceError) as e:
-        raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
-        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
     if as_json:
         click.echo(json.dumps({"steps": [{"name": s.name, "start": s.start, "narration": s.narration} for s in steps]},
                               ensure_ascii=False, indent=1))
@@ -628,6 +616,20 @@ def gallery(outdir: str, title: str, configs: tuple[str, ...], lang: str) -> Non
     except (ConfigError, TraceError, OutputError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {index}", err=True)
+
+
+@contextlib.contextmanager
+def _user_errors(source: str):
+    """A user's mistake met in the block (a bad config or trace, a file that cannot be read) as the one-line
+    message of a ClickException, without the traceback."""
+    from scenes.trace_data import TraceError
+
+    try:
+        yield
+    except (ConfigError, TraceError) as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"{source}: cannot read: {e.strerror}") from None
 
 
 def _check_output(path: str, inputs=()) -> None:

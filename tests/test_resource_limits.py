@@ -27,9 +27,10 @@ def _limited_memory():
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a runaway read fails, not the machine
 
 
-@pytest.mark.parametrize("command", ["render", "info", "trace"])
+@pytest.mark.parametrize("command", ["render", "info", "trace", "audit", "narrate"])
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
 def test_every_command_refuses_a_fifo_or_device_before_reading_it(tmp_path, special, command):
+    """... and before it imports Manim: a refusal takes a fraction of a second, not the half second of that import."""
     import subprocess
     import sys
 
@@ -38,11 +39,15 @@ def test_every_command_refuses_a_fifo_or_device_before_reading_it(tmp_path, spec
     if special == "fifo":
         path = tmp_path / "f.yaml"
         os.mkfifo(path)
-    r = subprocess.run([sys.executable, str(ROOT / "render.py"), command, str(path)]
-                       + (["-o", str(tmp_path / "o.mp4")] if command == "render" else []),
-                       capture_output=True, text=True, timeout=60, preexec_fn=_limited_memory,
-                       env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")})
+    args = [command, str(path)] + (["-o", str(tmp_path / "o.mp4")] if command == "render" else [])
+    # render.py as `python render.py ARGS` runs it, then whether Manim was imported on the way
+    code = (f"import runpy, sys\nsys.argv = {['render.py', *args]!r}\n"
+            f"try:\n    runpy.run_path({str(ROOT / 'render.py')!r}, run_name='__main__')\n"
+            "finally:\n    print('manim' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       preexec_fn=_limited_memory, env={**os.environ, "BACKPROP_CACHE_DIR": str(tmp_path / "cache")})
     assert r.returncode == 1 and r.stderr.strip() == f"Error: {path}: {'a device' if special == '/dev/zero' else 'a FIFO'}, not a regular file", r.stderr
+    assert r.stdout.split() == ["False"]
     assert not (tmp_path / "o.mp4").exists()
 
 
