@@ -48,7 +48,7 @@ from av.video.frame import PictureType
 from manim import BLACK, ManimColor, Mobject, VMobject
 from manim._config.utils import ManimConfig
 from manim.camera.camera import Camera
-from manim.constants import RendererType
+from manim.constants import CapStyleType, LineJointType, RendererType
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene import scene_file_writer
 from manim.scene.scene_file_writer import SceneFileWriter
@@ -337,14 +337,16 @@ def mobject_deepcopy(self: Mobject, memo: dict) -> Mobject:
     result = self.__class__.__new__(self.__class__)
     memo[id(self)] = result
     attrs = result.__dict__
-    for k, v in self.__dict__.items():
-        attrs[k] = _copied(v, memo)
+    attrs.update(self.__dict__)  # shared values stay as they are: most of a glyph's thirty are numbers and colours
+    for k, v in attrs.items():
+        if type(v) not in _SHARED_EXACT:
+            attrs[k] = _copied(v, memo)
     result.original_id = str(id(self))
     return result
 
 
 # The shared types a mobject's values nearly always are, looked up by exact type before isinstance's walk.
-_SHARED_EXACT = frozenset({type(None), bool, int, float, str, ManimColor, np.float64})
+_SHARED_EXACT = frozenset({type(None), bool, int, float, str, ManimColor, np.float64, LineJointType, CapStyleType})
 
 
 def _copied(v, memo: dict):
