@@ -38,9 +38,18 @@ def text(string: str, size: int = TITLE_SIZE, color=None, kind: str = "axis labe
 
 
 def power_of_ten(exponent: int, color=None) -> MathTex:
-    mob = merge_glyphs(style.once(MathTex, rf"10^{{{exponent}}}", font_size=POWER_SIZE, color=color or style.MUTED))
+    mob = merge_glyphs(style.once(MathTex, _power_tex(exponent), font_size=POWER_SIZE, color=color or style.MUTED))
     mob.audit_kind = "axis label"
     return mob
+
+
+def expect_powers_of_ten(exponents) -> None:
+    """Announce the ``power_of_ten`` labels a chart is about to write: typeset in one LaTeX run, not one each."""
+    style.expect_tex((_power_tex(int(e)) for e in exponents), font_size=POWER_SIZE)
+
+
+def _power_tex(exponent: int) -> str:
+    return rf"10^{{{exponent}}}"
 
 
 def chart(x_range, y_range, x_length: float, y_length: float, x_title: str, y_title: str,

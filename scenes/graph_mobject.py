@@ -215,6 +215,7 @@ class ComputationalGraph(VGroup):
         values += [(n.downstream(step, slot), True) for step in t.backward
                    for slot, down in enumerate(step.downstream) if down is not None]
         texs += [style.latex_array(v, signed) for v, signed in values if np.ndim(v) and not is_chip(v)]
+        texs += [r"\mathrm{fg}", "q_{1}"]  # what the names are measured by (_name_line_height, _reference_tag_height)
         style.expect_math(texs)  # one LaTeX run: their sizes and colours are set after LaTeX, not in it
 
     def is_chip(self, value) -> bool:

@@ -565,6 +565,7 @@ class SigmoidGate(GraphScene):
         grads_short = {n.label: n.grad for n in short.inputs}
         rows = [[style.fmt_grad(float(n.grad)) for n in long.inputs],
                 [style.fmt_grad(float(grads_short[k])) for k in names]]
+        style.expect_tex(style.latex_name(k) for k in names)  # the columns' names, in one LaTeX run
         table = Table(rows, col_labels=[MathTex(style.latex_name(k), color=style.TEXT) for k in names],
                       row_labels=[Text("−, exp, +1, 1/x", font_size=30, font=style.FONTS["en"], color=style.TEXT),
                                   Text("σ", font_size=34, font=style.FONTS["en"], color=style.TEXT)],

@@ -91,6 +91,12 @@ def expect_math(texs: Iterable[str], **kwargs) -> None:
         PREFETCH_TEX(lambda tex: MathTex(tex, tex_template=TEX_TEMPLATE, **kwargs), list(texs))
 
 
+def expect_tex(texs: Iterable[str], **kwargs) -> None:
+    """As ``expect_math``, for formulas built as Manim's own ``MathTex(tex, **kwargs)`` (its default template)."""
+    if PREFETCH_TEX is not None:
+        PREFETCH_TEX(lambda tex: MathTex(tex, **kwargs), list(texs))
+
+
 _BUILT: OrderedDict[tuple, Mobject] = OrderedDict()  # by once's key, the least recently used first
 BUILT_MAX = 2048  # a lecture's worth of labels; a process that renders course after course stays bounded
 

@@ -145,6 +145,7 @@ class VanishingGradients(TrainingScene):
         tick = max(1, int(np.ceil(span / 2)))
         span = tick * np.ceil(span / tick)
         self.set_caption(style.caption("norms"))
+        charts.expect_powers_of_ten(ymin + v for v in np.arange(0, span + 1e-9, tick))  # the y ticks chart() makes
         panels = VGroup()
         for run in runs:
             # Heights are decades above the smallest norm, so the baseline sits at the bottom.
@@ -400,6 +401,7 @@ class SigmoidZigZag(TrainingScene):
                       for v in np.arange(np.ceil(w1[0]), w1[-1] + 1e-9, 1)))
         ys = VGroup(*(charts.text(style.fmt_value(v), charts.TICK_SIZE).next_to(ax.c2p(lo_x, v), LEFT, buff=0.12)
                       for v in np.arange(np.ceil(w2[0]), w2[-1] + 1e-9, 1)))
+        style.expect_tex(["w_1", "w_2"], font_size=40)  # one LaTeX run for both
         names = VGroup(tex_label("w_1", 40, style.TEXT).next_to(VGroup(image, xs), DOWN, buff=0.05).align_to(image, RIGHT),
                        tex_label("w_2", 40, style.TEXT).next_to(VGroup(image, ys), UP, buff=0.08).align_to(ys, LEFT))
         return ax, VGroup(xs, ys, names), image
