@@ -145,13 +145,14 @@ class VanishingGradients(TrainingScene):
         tick = max(1, int(np.ceil(span / 2)))
         span = tick * np.ceil(span / tick)
         self.set_caption(style.caption("norms"))
-        charts.expect_powers_of_ten(ymin + v for v in np.arange(0, span + 1e-9, tick))  # the y ticks chart() makes
+        y_ticks = np.arange(0, span + 1e-9, tick)
+        charts.expect_powers_of_ten(ymin + v for v in y_ticks)
         panels = VGroup()
         for run in runs:
             # Heights are decades above the smallest norm, so the baseline sits at the bottom.
             frame = charts.chart([0, depth + 1, 1], [0, span, tick], 4.2, 1.05, style.caption("axis_layer"),
                                  style.caption("axis_norm"), x_ticks=range(1, depth + 1, max(1, depth // 10)),
-                                 x_label=lambda v: charts.text(str(int(v)), charts.TICK_SIZE),
+                                 y_ticks=y_ticks, x_label=lambda v: charts.text(str(int(v)), charts.TICK_SIZE),
                                  y_label=lambda v: charts.power_of_ten(int(ymin + v)))
             name = label(ACT_NAMES[run["activation"]], 24, style.ACTIVATION[run["activation"]])
             name.next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
