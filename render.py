@@ -268,7 +268,6 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
 
     from pipeline.render_job import RenderLimitError, parse_resolution, render_scene
     from engine.source import trace_path_soon
-    from scenes.trace_data import TraceError
 
     if quiet and verbose:
         raise click.BadParameter("choose one of --quiet and --verbose", param_hint="--quiet")
@@ -287,7 +286,7 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
     options = RenderOptions(quality=size, theme=theme, lang=lang, timing=Timing(pace), fmt=fmt, still=still,
                             transparent=transparent, upto=upto,
                             progress="none" if quiet else "manim" if verbose else "line")
-    try:
+    with _user_errors(config, RenderLimitError, OutputError):
         trace = trace_path_soon(config)  # traced on the other core while Manim loads, if not cached
         try:
             if jobs > 1 and fmt == "mp4" and upto is None and not still:
@@ -299,10 +298,6 @@ def render(config: str, quality: str, output: str | None, fmt: str, still: bool,
         except BaseException:  # Ctrl-C or SIGTERM while the child still traces: it stops too
             getattr(trace, "stop", lambda: None)()
             raise
-    except (ConfigError, TraceError, RenderLimitError, OutputError) as e:
-        raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
-        raise click.ClickException(f"{config}: cannot read: {e.strerror}") from None
     click.echo(f"wrote {out}", err=True)
 
 
@@ -403,18 +398,13 @@ def handout(source: str, to: str | None, output: str | None, theme: str, lang: s
     """A printable handout of a config (or its trace) or a lecture: each step's figure, drawn as vectors, with
     its narration beneath (authored, or written from the trace), under chapter headings."""
     from pipeline.handout import make_handout
-    from scenes.trace_data import TraceError
 
     out, to = _output_and_format(output, to, HANDOUT_FORMATS, "pdf", "--to", "a handout is .pdf or .html",
                                  lambda fmt: Path("out") / f"{Path(source).stem}.{fmt}")
     _check_output(str(out), inputs=[source])
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with _user_errors(source, OutputError):
         count = make_handout(Path(source), out, to=to, lang=lang, theme=theme, allow_outside=allow_outside)
-    except (ConfigError, OutputError, TraceError) as e:
-        raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
-        raise click.ClickException(f"{source}: cannot read: {e.strerror}") from None
     click.echo(f"wrote {out} ({count} figures)", err=True)
 
 
@@ -619,14 +609,14 @@ def gallery(outdir: str, title: str, configs: tuple[str, ...], lang: str) -> Non
 
 
 @contextlib.contextmanager
-def _user_errors(source: str):
-    """A user's mistake met in the block (a bad config or trace, a file that cannot be read) as the one-line
-    message of a ClickException, without the traceback."""
+def _user_errors(source: str, *also: type[Exception]):
+    """A user's mistake met in the block (a bad config or trace, a file that cannot be read, any of ``also``) as
+    the one-line message of a ClickException, without the traceback."""
     from scenes.trace_data import TraceError
 
     try:
         yield
-    except (ConfigError, TraceError) as e:
+    except (ConfigError, TraceError, *also) as e:
         raise click.ClickException(str(e)) from None
     except FileNotFoundError as e:
         raise click.ClickException(f"{source}: cannot read: {e.strerror}") from None
