@@ -61,6 +61,20 @@ def _cleaning_up(signum, frame):
     pass  # the job is already ending
 
 
+def _interrupt_again(unraisable) -> None:
+    """A worker's ``sys.unraisablehook``. A signal's handler runs wherever the worker is, and where that is a
+    weakref's callback or a ``__del__``, Python cannot raise its KeyboardInterrupt: it prints "Exception
+    ignored" and the job goes on, its handlers already quiet for the clean-up. Such an interrupt is raised
+    again a moment later (a signal sent now would be handled inside this hook, where it is lost the same way),
+    back in the job; anything else is reported as Python reports it."""
+    if _in_job and isinstance(unraisable.exc_value, KeyboardInterrupt):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+            signal.signal(signum, _worker_signal)
+        signal.setitimer(signal.ITIMER_REAL, 0.005)
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _exit(code: int) -> None:
     """End a worker at once, its temporary folder with it (what its job's clean-up left, if anything)."""
     try:
@@ -97,6 +111,7 @@ def die_with_parent(parent: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
+    sys.unraisablehook = _interrupt_again
     # A spawned worker's default context is spawn, where a lock a library makes (tqdm's) is a named
     # semaphore registered with the resource tracker: a worker ended by a signal leaves it registered,
     # and the command ends with "leaked semaphore objects". Fork's locks are unnamed: nothing to leak.
